@@ -1,0 +1,198 @@
+#!/usr/bin/env node
+// `exit-plan`: the command-line twin of the extension, a thin layer over src/exporters for cron and servers.
+import { Command, InvalidArgumentError, Option } from 'commander';
+import {
+  CancelledError,
+  DEFAULT_MAX_ROWS_PER_FILE,
+  MAX_JOBS,
+  TOOL_VERSION,
+  connectionFromEnv,
+  connectionFromUrl,
+  errorMessage,
+  exportWarehouse,
+  formatBytes,
+  formatCount,
+  listWarehouseTables,
+  type ExportProgress,
+  type PgConnectionOptions,
+} from './exporters';
+import { splitList } from './exporters/shared/globs';
+
+/** Where progress goes: a redrawn bar on a terminal, plain lines otherwise (cron, CI, pipes). */
+class ProgressPrinter {
+  private lastLine = '';
+  private lastPlain = 0;
+  private readonly tty = Boolean(process.stderr.isTTY);
+
+  constructor(private readonly enabled: boolean) {}
+
+  update(p: ExportProgress): void {
+    if (!this.enabled) return;
+    const text =
+      p.phase === 'connecting'
+        ? 'Connecting…'
+        : p.phase === 'verifying'
+          ? `Verifying archive — ${formatBytes(p.bytes)} read`
+          : p.phase === 'done'
+            ? 'Done'
+            : `Table ${p.tableIndex}/${p.tableCount} ${p.table ?? ''} — ${formatCount(p.rows)} rows, ${formatBytes(p.bytes)}`;
+    if (this.tty) {
+      const width = Math.max(20, (process.stderr.columns ?? 80) - 1);
+      const barWidth = 20;
+      const done = p.tableCount > 0 ? Math.min(1, Math.max(0, p.tableIndex - 1) / p.tableCount) : 0;
+      const filled = p.phase === 'done' || p.phase === 'verifying' ? barWidth : Math.round(done * barWidth);
+      const line = `[${'#'.repeat(filled)}${'-'.repeat(barWidth - filled)}] ${text}`.slice(0, width);
+      process.stderr.write(`\r${line.padEnd(this.lastLine.length)}`);
+      this.lastLine = line;
+    } else if (p.phase !== 'exporting' || Date.now() - this.lastPlain >= 5000 || p.rows === 0) {
+      if (text !== this.lastLine) process.stderr.write(`${text}\n`);
+      this.lastLine = text;
+      this.lastPlain = Date.now();
+    }
+  }
+
+  end(): void {
+    if (this.enabled && this.tty && this.lastLine) process.stderr.write('\n');
+    this.lastLine = '';
+  }
+}
+
+function connectionOption(db: string | undefined): PgConnectionOptions {
+  return db ? connectionFromUrl(db) : connectionFromEnv();
+}
+
+function positiveInt(max?: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1 || (max !== undefined && n > max)) {
+      throw new InvalidArgumentError(`expected a whole number from 1${max ? ` to ${max}` : ' up'}.`);
+    }
+    return n;
+  };
+}
+
+/** Ctrl-C (or SIGTERM from a scheduler) cancels cleanly: the core removes what it half-wrote. */
+function cancelOnSignals(): AbortController {
+  const controller = new AbortController();
+  const onSignal = () => {
+    if (controller.signal.aborted) process.exit(130);
+    controller.abort(new CancelledError());
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return controller;
+}
+
+function buildProgram(): Command {
+  const program = new Command('exit-plan')
+    .description('Take all of your data out, at any time.')
+    .version(TOOL_VERSION)
+    .showHelpAfterError()
+    .configureOutput({ outputError: (str, write) => write(str) });
+
+  const warehouse = program.command('warehouse').description('PostgreSQL warehouse: list tables, export everything as CSV in one zip.');
+  const dbOption = () => new Option('--db <url>', 'postgres://user:password@host:port/database (default: the PG* environment variables)');
+
+  warehouse
+    .command('tables')
+    .description('List the tables that an export would include.')
+    .addOption(dbOption())
+    .option('--include-views', 'also list views and materialized views')
+    .option('--json', 'print JSON')
+    .action(async (opts: { db?: string; includeViews?: boolean; json?: boolean }) => {
+      const tables = await listWarehouseTables(connectionOption(opts.db), { includeViews: opts.includeViews });
+      if (opts.json) {
+        const rows = tables.map((t) => ({
+          schema: t.schema,
+          name: t.name,
+          kind: t.kind,
+          estimatedRows: t.estimatedRows,
+          sizeBytes: t.sizeBytes,
+          columns: t.columns,
+        }));
+        process.stdout.write(`${JSON.stringify({ tables: rows }, null, 2)}\n`);
+        return;
+      }
+      for (const t of tables) {
+        const rows = t.estimatedRows < 0 ? 'not analysed' : `~${formatCount(t.estimatedRows)} rows`;
+        process.stdout.write(`${t.schema}.${t.name}\t${t.kind}\t${rows}\t${formatBytes(t.sizeBytes)}\n`);
+      }
+    });
+
+  warehouse
+    .command('export')
+    .description('Export every table as CSV into one verified zip, from one consistent snapshot.')
+    .addOption(dbOption())
+    .option('--out <dir>', 'folder for the archive', '.')
+    .option('--schemas <list>', 'only these schemas (comma-separated)')
+    .option('--tables <globs>', 'only tables matching these globs (name or schema.name, comma-separated)')
+    .option('--exclude-columns <patterns>', 'leave out columns matching these globs, e.g. password,*_token')
+    .option('--include-views', 'also export views and materialized views')
+    .option('--jobs <n>', `parallel connections sharing the snapshot (1-${MAX_JOBS})`, positiveInt(MAX_JOBS), 1)
+    .option('--max-rows-per-file <n>', 'split larger tables into parts of this many rows', positiveInt(), DEFAULT_MAX_ROWS_PER_FILE)
+    .option('--json', 'print the result as JSON on stdout')
+    .option('--quiet', 'no progress on stderr')
+    .action(
+      async (opts: {
+        db?: string; out: string; schemas?: string; tables?: string; excludeColumns?: string; includeViews?: boolean;
+        jobs: number; maxRowsPerFile: number; json?: boolean; quiet?: boolean;
+      }) => {
+        const printer = new ProgressPrinter(!opts.quiet);
+        const controller = cancelOnSignals();
+        try {
+          const result = await exportWarehouse({
+            connection: connectionOption(opts.db),
+            outDir: opts.out,
+            schemas: splitList(opts.schemas),
+            tables: splitList(opts.tables),
+            excludeColumns: splitList(opts.excludeColumns),
+            includeViews: opts.includeViews,
+            jobs: opts.jobs,
+            maxRowsPerFile: opts.maxRowsPerFile,
+            signal: controller.signal,
+            onProgress: (p) => printer.update(p),
+          });
+          printer.end();
+          if (opts.json) {
+            const tables = result.tables.map((t) => ({ schema: t.schema, name: t.name, rows: t.rows, files: t.files.map((f) => f.name) }));
+            const out = {
+              archive: result.archive,
+              tables,
+              database: result.database,
+              snapshotTime: result.snapshotTime,
+              rows: result.rows,
+              csvBytes: result.csvBytes,
+              archiveBytes: result.archiveBytes,
+              durationMs: result.durationMs,
+            };
+            process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+          } else {
+            process.stdout.write(
+              `${result.archive}\n${result.tables.length} tables, ${formatCount(result.rows)} rows, ` +
+                `${formatBytes(result.csvBytes)} of CSV in a ${formatBytes(result.archiveBytes)} archive, verified, in ${(result.durationMs / 1000).toFixed(1)} s.\n`,
+            );
+          }
+        } finally {
+          printer.end();
+        }
+      },
+    );
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return 0;
+  } catch (err) {
+    // One line on stderr: the reason, as the core phrased it.
+    process.stderr.write(`exit-plan: ${errorMessage(err).split('\n')[0]}\n`);
+    return err instanceof CancelledError ? 130 : 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,9 @@
+// The core: no `vscode` here (test/architecture.test.ts enforces it), so the CLI and plain mocha run it.
+export * from './shared/errors';
+export * from './shared/format';
+export * from './warehouse/connection';
+export * from './warehouse/catalog';
+export * from './warehouse/export';
+export * from './warehouse/tables';
+export * from './warehouse/verify';
+export { TOOL_NAME, TOOL_VERSION } from './version';

@@ -1,0 +1,173 @@
+import { Client, type ClientConfig } from 'pg';
+import { ExitPlanError, systemCode } from '../shared/errors';
+
+export type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
+export const SSL_MODES: readonly SslMode[] = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
+
+/** Where a warehouse lives. The password is only ever held in memory (SecretStorage or PG* env). */
+export interface PgConnectionOptions {
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+  password?: string;
+  sslmode?: SslMode;
+}
+
+type Env = Record<string, string | undefined>;
+
+function parseSslMode(value: string | undefined): SslMode | undefined {
+  if (value === undefined || value === '') return undefined;
+  if ((SSL_MODES as readonly string[]).includes(value)) return value as SslMode;
+  throw new ExitPlanError(`Unknown sslmode "${value}": use one of ${SSL_MODES.join(', ')}.`);
+}
+
+function parsePort(value: string | undefined, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new ExitPlanError(`The port "${value}" is not a number from 1 to 65535.`);
+  }
+  return port;
+}
+
+/** Connection from the PG* environment variables, with libpq's defaults. */
+export function connectionFromEnv(env: Env = process.env): PgConnectionOptions {
+  const user = env.PGUSER || env.USER || 'postgres';
+  return {
+    host: env.PGHOST || 'localhost',
+    port: parsePort(env.PGPORT, 5432),
+    database: env.PGDATABASE || user,
+    user,
+    password: env.PGPASSWORD || undefined,
+    sslmode: parseSslMode(env.PGSSLMODE),
+  };
+}
+
+/**
+ * Connection from a `postgres://user:password@host:port/db?sslmode=…` URL; whatever the URL leaves out
+ * comes from the PG* environment variables.
+ */
+export function connectionFromUrl(url: string, env: Env = process.env): PgConnectionOptions {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ExitPlanError('The database URL is not valid: expected postgres://user@host:port/database.');
+  }
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
+    throw new ExitPlanError(`The database URL must start with postgres:// (got ${parsed.protocol}//).`);
+  }
+  const base = connectionFromEnv(env);
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+  const user = parsed.username ? decodeURIComponent(parsed.username) : base.user;
+  return {
+    host: parsed.hostname ? decodeURIComponent(parsed.hostname).replace(/^\[(.*)\]$/, '$1') : (parsed.searchParams.get('host') ?? base.host),
+    port: parsePort(parsed.port || undefined, base.port),
+    database: database || (env.PGDATABASE ? base.database : user),
+    user,
+    password: parsed.password ? decodeURIComponent(parsed.password) : base.password,
+    sslmode: parseSslMode(parsed.searchParams.get('sslmode') ?? undefined) ?? base.sslmode,
+  };
+}
+
+/** `user@host:port/database`: safe to show and log (never the password). */
+export function describeConnection(c: PgConnectionOptions): string {
+  const host = c.host.includes(':') ? `[${c.host}]` : c.host;
+  return `${c.user}@${host}:${c.port}/${c.database}`;
+}
+
+function clientConfig(c: PgConnectionOptions, ssl: boolean): ClientConfig {
+  const mode = c.sslmode ?? 'prefer';
+  let sslConfig: ClientConfig['ssl'] = false;
+  if (ssl) {
+    if (mode === 'verify-full') sslConfig = { rejectUnauthorized: true };
+    else if (mode === 'verify-ca') sslConfig = { rejectUnauthorized: true, checkServerIdentity: () => undefined };
+    else sslConfig = { rejectUnauthorized: false };
+  }
+  return {
+    host: c.host,
+    port: c.port,
+    database: c.database,
+    user: c.user,
+    password: c.password ?? '',
+    ssl: sslConfig,
+    connectionTimeoutMillis: 15_000,
+    application_name: 'exit-plan',
+    keepAlive: true,
+  };
+}
+
+/**
+ * Opens a client. `prefer` and `allow` try TLS first and fall back to a plain connection when the
+ * server does not offer TLS, as libpq does. Errors come back as one clear sentence.
+ */
+export async function connect(c: PgConnectionOptions): Promise<Client> {
+  const mode = c.sslmode ?? 'prefer';
+  const attempts = mode === 'disable' ? [false] : mode === 'prefer' || mode === 'allow' ? [true, false] : [true];
+  let lastError: unknown;
+  for (const ssl of attempts) {
+    const client = new Client(clientConfig(c, ssl));
+    // An idle client whose server goes away emits 'error'; without a listener that would crash the process.
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      return client;
+    } catch (err) {
+      lastError = err;
+      await client.end().catch(() => undefined);
+      const message = err instanceof Error ? err.message : '';
+      if (!(ssl && /does not support SSL/i.test(message))) break;
+    }
+  }
+  throw describePgError(lastError, c);
+}
+
+/** What a driver or server error means, in one sentence for the user. */
+export function describePgError(err: unknown, c: PgConnectionOptions, context?: { table?: string }): ExitPlanError {
+  if (err instanceof ExitPlanError) return err;
+  const code = systemCode(err);
+  const message = err instanceof Error ? err.message : String(err);
+  const where = `${c.host}:${c.port}`;
+  const make = (text: string) => new ExitPlanError(text, code, { cause: err });
+  switch (code) {
+    case 'ECONNREFUSED':
+      return make(`Cannot reach PostgreSQL at ${where}: the connection was refused (is the server running on that port?).`);
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return make(`Cannot reach PostgreSQL: the host "${c.host}" was not found.`);
+    case 'ETIMEDOUT':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return make(`Cannot reach PostgreSQL at ${where}: the host did not answer.`);
+    case '28P01':
+      return make(`PostgreSQL refused the password for user "${c.user}" (wrong password).`);
+    case '28000':
+      return make(`PostgreSQL refused the connection for user "${c.user}": ${message}.`);
+    case '3D000':
+      return make(`The database "${c.database}" does not exist on ${where}.`);
+    case '42501':
+      return make(
+        context?.table
+          ? `User "${c.user}" has no SELECT permission on table ${context.table}.`
+          : `Permission denied for user "${c.user}": ${message}.`,
+      );
+    case '57P01':
+    case '57P02':
+    case '57P03':
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return make(`The connection to PostgreSQL was closed by the server during the export (${message}).`);
+    case '57014':
+      return make(`The server cancelled the query (${message}).`);
+    default:
+      break;
+  }
+  if (/timeout expired|connection timeout/i.test(message)) {
+    return make(`Cannot reach PostgreSQL at ${where}: the connection timed out.`);
+  }
+  if (/Connection terminated/i.test(message)) {
+    return make(`The connection to PostgreSQL was closed during the export (${message}).`);
+  }
+  return make(message.endsWith('.') ? message : `${message}.`);
+}

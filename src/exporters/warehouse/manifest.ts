@@ -1,0 +1,108 @@
+import { quoteIdent } from './catalog';
+import type { ExportedFile, ExportedTable } from './export';
+
+/** Session settings for every export connection: output that reloads exactly, whatever the server's defaults. */
+export const SESSION_SETTINGS = [
+  "SET client_encoding = 'UTF8'",
+  "SET TIME ZONE 'UTC'",
+  "SET DateStyle = 'ISO, YMD'",
+  "SET IntervalStyle = 'postgres'",
+  "SET bytea_output = 'hex'",
+  'SET extra_float_digits = 3',
+  'SET statement_timeout = 0',
+  'SET idle_in_transaction_session_timeout = 0',
+].join('; ');
+
+/** PostgreSQL's own CSV conventions: NULL is an unquoted empty field, the empty string is `""`. */
+export const CSV_DIALECT = {
+  format: 'csv',
+  encoding: 'UTF-8',
+  delimiter: ',',
+  quote: '"',
+  escape: '"',
+  header: true,
+  lineTerminator: '\n',
+  null: 'unquoted empty field',
+  emptyString: '""',
+  timeZone: 'UTC',
+  dateStyle: 'ISO, YMD',
+  byteaOutput: 'hex',
+} as const;
+
+export interface ManifestTable {
+  schema: string;
+  name: string;
+  kind: ExportedTable['kind'];
+  rows: number;
+  bytes: number;
+  files: ExportedFile[];
+  columns: { name: string; type: string; notNull: boolean }[];
+  excludedColumns: string[];
+}
+
+export interface Manifest {
+  tool: { name: string; version: string };
+  createdAt: string;
+  database: string;
+  serverVersion: string;
+  snapshotTime: string;
+  csv: typeof CSV_DIALECT;
+  maxRowsPerFile: number;
+  excludeColumnPatterns: string[];
+  tables: ManifestTable[];
+}
+
+/** A psql script that loads every CSV file into the tables schema.sql created (run from the unzipped folder). */
+export function buildLoadSql(manifest: Manifest): string {
+  const lines = ['-- Load every CSV file. Run from the folder the archive was unzipped into:', '--   psql -d NEWDB -v ON_ERROR_STOP=1 -f schema.sql -f load.sql', '\\set ON_ERROR_STOP on', 'BEGIN;'];
+  for (const t of manifest.tables) {
+    const table = `${quoteIdent(t.schema)}.${quoteIdent(t.name)}`;
+    const cols = t.columns.length > 0 ? ` (${t.columns.map((c) => quoteIdent(c.name)).join(', ')})` : '';
+    for (const f of t.files) {
+      lines.push(`\\copy ${table}${cols} FROM '${f.name.replace(/'/g, "''")}' WITH (FORMAT csv, HEADER)`);
+    }
+  }
+  lines.push('COMMIT;', '');
+  return lines.join('\n');
+}
+
+export function buildReadme(manifest: Manifest): string {
+  const files = manifest.tables.reduce((n, t) => n + t.files.length, 0);
+  const rows = manifest.tables.reduce((n, t) => n + t.rows, 0);
+  const excluded = manifest.tables.filter((t) => t.excludedColumns.length > 0);
+  return `Export of the PostgreSQL database "${manifest.database}"
+Made by ${manifest.tool.name} ${manifest.tool.version} from one consistent snapshot taken at ${manifest.snapshotTime}
+(server PostgreSQL ${manifest.serverVersion}). ${manifest.tables.length} tables, ${rows} rows, ${files} CSV files.
+
+WHAT IS HERE
+  <schema>/<table>.csv   one file per table (tables above ${manifest.maxRowsPerFile} rows are split into
+                         <table>-00001.csv, <table>-00002.csv, ..., each with the header row)
+  manifest.json          every table: its files, rows, bytes, SHA-256 of each file, columns and types
+  schema.sql             CREATE SCHEMA / CREATE TABLE statements for an empty database
+  load.sql               psql \\copy commands that load every CSV file into those tables
+
+CSV FORMAT
+  UTF-8, comma-separated, double quotes, header row, one row per line (values may contain quoted
+  line breaks). NULL is an empty field without quotes; an empty string is "". Timestamps are ISO 8601
+  in UTC, bytea is hex (\\x...), arrays and JSON are PostgreSQL's text forms.
+
+RELOAD INTO A NEW DATABASE (with psql)
+  1. Unzip the archive and open a terminal in the unzipped folder.
+  2. createdb newdb
+  3. psql -d newdb -v ON_ERROR_STOP=1 -f schema.sql
+  4. psql -d newdb -v ON_ERROR_STOP=1 -f load.sql
+  To load one table by hand:
+     psql -d newdb -c "\\copy \\"public\\".\\"mytable\\" FROM 'public/mytable.csv' WITH (FORMAT csv, HEADER)"
+
+  schema.sql keeps columns, types, NOT NULL, primary keys, unique and check constraints and partitions.
+  It leaves out foreign keys, defaults, sequences, indexes and privileges, so tables load in any order;
+  add them afterwards if you need them. Columns whose types come from an extension (e.g. PostGIS)
+  need that extension in the new database first (CREATE EXTENSION ...).
+${excluded.length > 0 ? `
+COLUMNS LEFT OUT ON PURPOSE
+${excluded.map((t) => `  ${t.schema}.${t.name}: ${t.excludedColumns.join(', ')}`).join('\n')}
+` : ''}
+CHECK THE FILES
+  sha256sum each CSV and compare with "sha256" in manifest.json.
+`;
+}

@@ -1,0 +1,122 @@
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import type { Readable } from 'node:stream';
+import yauzl from 'yauzl';
+import { crc32 } from '../shared/crc32';
+import { ExitPlanError, throwIfAborted } from '../shared/errors';
+import { CsvRowScanner } from './csvRows';
+import type { Manifest } from './manifest';
+
+export interface VerifyOptions {
+  signal?: AbortSignal;
+  /** Called with the number of uncompressed bytes read, as they are read. */
+  onBytes?: (bytes: number) => void;
+}
+
+export interface VerifyResult {
+  entries: number;
+  files: number;
+  rows: number;
+  bytes: number;
+}
+
+const REQUIRED = ['manifest.json', 'schema.sql', 'README.txt'];
+
+/**
+ * Reads a warehouse archive back: the central directory, every entry's size and CRC-32, and every CSV
+ * file's SHA-256 and row count against manifest.json. Throws an ExitPlanError naming the first problem.
+ */
+export async function verifyArchive(file: string, options: VerifyOptions = {}): Promise<VerifyResult> {
+  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
+    yauzl.open(file, { lazyEntries: true, validateEntrySizes: true, autoClose: false }, (err, z) => (err ? reject(err) : resolve(z!))),
+  ).catch((err: unknown) => {
+    throw new ExitPlanError(`The archive ${file} cannot be read as a zip (${(err as Error).message}).`, 'EVERIFY', { cause: err });
+  });
+  try {
+    const entries: yauzl.Entry[] = [];
+    await new Promise<void>((resolve, reject) => {
+      zip.on('entry', (e: yauzl.Entry) => {
+        entries.push(e);
+        zip.readEntry();
+      });
+      zip.on('end', resolve);
+      zip.on('error', reject);
+      zip.readEntry();
+    });
+    const names = new Set(entries.map((e) => e.fileName));
+    for (const required of REQUIRED) {
+      if (!names.has(required)) throw new ExitPlanError(`The archive ${file} has no ${required}.`, 'EVERIFY');
+    }
+    const manifestEntry = entries.find((e) => e.fileName === 'manifest.json')!;
+    const manifest = JSON.parse((await readEntry(zip, manifestEntry, options)).text!) as Manifest;
+    const expected = new Map(manifest.tables.flatMap((t) => t.files.map((f) => [f.name, { ...f, table: `${t.schema}.${t.name}` }] as const)));
+    let rows = 0;
+    let bytes = 0;
+    for (const entry of entries) {
+      throwIfAborted(options.signal);
+      if (entry.fileName === 'manifest.json') continue;
+      const want = expected.get(entry.fileName);
+      const got = await readEntry(zip, entry, options, want !== undefined);
+      bytes += got.bytes;
+      if (!want) continue;
+      if (got.bytes !== want.bytes) throw mismatch(file, entry.fileName, `${got.bytes} bytes, the manifest says ${want.bytes}`);
+      if (got.sha256 !== want.sha256) throw mismatch(file, entry.fileName, 'its SHA-256 differs from the manifest');
+      if (got.rows !== want.rows) throw mismatch(file, entry.fileName, `${got.rows} rows, the manifest says ${want.rows}`);
+      rows += got.rows!;
+      expected.delete(entry.fileName);
+    }
+    if (expected.size > 0) throw mismatch(file, [...expected.keys()][0], 'it is listed in the manifest but missing from the archive');
+    return { entries: entries.length, files: names.size - REQUIRED.length, rows, bytes };
+  } finally {
+    zip.close();
+  }
+}
+
+function mismatch(file: string, entry: string, what: string): ExitPlanError {
+  return new ExitPlanError(`The archive ${file} failed verification: ${entry} has ${what}.`, 'EVERIFY');
+}
+
+async function readEntry(
+  zip: yauzl.ZipFile,
+  entry: yauzl.Entry,
+  options: VerifyOptions,
+  csv = false,
+): Promise<{ bytes: number; sha256: string; rows?: number; text?: string }> {
+  const stream = await new Promise<Readable>((resolve, reject) =>
+    zip.openReadStream(entry, (err, s) => (err ? reject(err) : resolve(s!))),
+  );
+  const hash = createHash('sha256');
+  const scanner = csv ? new CsvRowScanner() : undefined;
+  const keep: Buffer[] | undefined = entry.fileName === 'manifest.json' ? [] : undefined;
+  let crc = 0;
+  let bytes = 0;
+  let lines = 0;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      crc = crc32(chunk, crc);
+      hash.update(chunk);
+      bytes += chunk.length;
+      if (scanner) lines += scanner.scan(chunk).rows;
+      keep?.push(chunk);
+      options.onBytes?.(chunk.length);
+      if (options.signal?.aborted) {
+        stream.destroy();
+        await once(stream, 'close').catch(() => undefined);
+        throwIfAborted(options.signal);
+      }
+    }
+  } catch (err) {
+    if (err instanceof ExitPlanError) throw err;
+    throw new ExitPlanError(`The archive failed verification: ${entry.fileName} cannot be read (${(err as Error).message}).`, 'EVERIFY', { cause: err });
+  }
+  if ((crc >>> 0) !== entry.crc32) {
+    throw new ExitPlanError(`The archive failed verification: ${entry.fileName} has a wrong CRC-32.`, 'EVERIFY');
+  }
+  return {
+    bytes,
+    sha256: hash.digest('hex'),
+    // The first line of each CSV file is its header.
+    rows: scanner ? Math.max(0, lines - 1) : undefined,
+    text: keep ? Buffer.concat(keep).toString('utf8') : undefined,
+  };
+}

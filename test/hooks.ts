@@ -1,0 +1,8 @@
+import { stopPostgres } from './helpers/postgres';
+
+export const mochaHooks = {
+  async afterAll(this: Mocha.Context) {
+    this.timeout(30_000);
+    await stopPostgres();
+  },
+};
