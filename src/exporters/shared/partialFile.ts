@@ -11,8 +11,19 @@ export class PartialFile {
   readonly stream: fs.WriteStream;
   private committed = false;
 
-  private constructor(readonly finalPath: string, readonly partialPath: string, stream: fs.WriteStream) {
+  private constructor(
+    private readonly wantedPath: string,
+    /** 1 for the wanted name, n for `<stem>-n<ext>`. */
+    private suffix: number,
+    readonly partialPath: string,
+    stream: fs.WriteStream,
+  ) {
     this.stream = stream;
+  }
+
+  /** The name the file gets if nobody takes it first. */
+  get finalPath(): string {
+    return withSuffix(this.wantedPath, this.suffix);
   }
 
   /** Creates the folder if needed and opens `<final>.partial` exclusively. */
@@ -24,15 +35,16 @@ export class PartialFile {
     } catch (err) {
       throw new ExitPlanError(describeWriteError(err, `to the folder ${dir}`) ?? `Cannot write to the folder ${dir}: ${(err as Error).message}.`, systemCode(err), { cause: err });
     }
-    const finalPath = await freeName(wantedPath);
-    const partialPath = `${finalPath}.partial`;
+    let suffix = 1;
+    while (fs.existsSync(withSuffix(wantedPath, suffix)) || fs.existsSync(`${withSuffix(wantedPath, suffix)}.partial`)) suffix++;
+    const partialPath = `${withSuffix(wantedPath, suffix)}.partial`;
     const stream = fs.createWriteStream(partialPath, { flags: 'wx', highWaterMark: 1 << 20 });
     try {
       await once(stream, 'open');
     } catch (err) {
       throw new ExitPlanError(describeWriteError(err, partialPath) ?? `Cannot create ${partialPath}: ${(err as Error).message}.`, systemCode(err), { cause: err });
     }
-    return new PartialFile(finalPath, partialPath, stream);
+    return new PartialFile(wantedPath, suffix, partialPath, stream);
   }
 
   /** Waits until everything written so far is on disk (the stream must have been ended). */
@@ -53,8 +65,8 @@ export class PartialFile {
 
   /** Gives the finished file its final name (never replacing another file) and returns that name. */
   async commit(): Promise<string> {
-    let target = this.finalPath;
-    for (let attempt = 2; ; attempt++) {
+    for (;;) {
+      const target = this.finalPath;
       try {
         await fs.promises.link(this.partialPath, target);
         await fs.promises.unlink(this.partialPath);
@@ -62,23 +74,21 @@ export class PartialFile {
       } catch (err) {
         const code = systemCode(err);
         if (code === 'EEXIST') {
-          target = withSuffix(this.finalPath, attempt);
+          this.suffix++;
           continue;
         }
         // File systems without hard links: check, then rename.
-        if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'EXDEV') {
-          if (fs.existsSync(target)) {
-            target = withSuffix(this.finalPath, attempt);
-            continue;
-          }
-          await fs.promises.rename(this.partialPath, target);
-          break;
+        if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw err;
+        if (fs.existsSync(target)) {
+          this.suffix++;
+          continue;
         }
-        throw err;
+        await fs.promises.rename(this.partialPath, target);
+        break;
       }
     }
     this.committed = true;
-    return target;
+    return this.finalPath;
   }
 
   /** Stops writing and removes the partial file. Safe to call more than once. */
@@ -91,12 +101,7 @@ export class PartialFile {
 }
 
 function withSuffix(file: string, n: number): string {
+  if (n === 1) return file;
   const ext = path.extname(file);
   return `${file.slice(0, file.length - ext.length)}-${n}${ext}`;
-}
-
-async function freeName(wanted: string): Promise<string> {
-  let candidate = wanted;
-  for (let n = 2; fs.existsSync(candidate) || fs.existsSync(`${candidate}.partial`); n++) candidate = withSuffix(wanted, n);
-  return candidate;
 }
