@@ -22,6 +22,7 @@ import { splitList } from './exporters/shared/globs';
 class ProgressPrinter {
   private lastLine = '';
   private lastPlain = 0;
+  private lastKey = '';
   private readonly tty = Boolean(process.stderr.isTTY);
 
   constructor(private readonly enabled: boolean) {}
@@ -44,10 +45,14 @@ class ProgressPrinter {
       const line = `[${'#'.repeat(filled)}${'-'.repeat(barWidth - filled)}] ${text}`.slice(0, width);
       process.stderr.write(`\r${line.padEnd(this.lastLine.length)}`);
       this.lastLine = line;
-    } else if (p.phase !== 'exporting' || Date.now() - this.lastPlain >= 5000 || p.rows === 0) {
-      if (text !== this.lastLine) process.stderr.write(`${text}\n`);
-      this.lastLine = text;
-      this.lastPlain = Date.now();
+    } else {
+      // Plain lines for logs: one per phase and per table, and at most one every 10 s within a table.
+      const key = `${p.phase} ${p.tableIndex}`;
+      if (key !== this.lastKey || Date.now() - this.lastPlain >= 10_000) {
+        process.stderr.write(`${text}\n`);
+        this.lastKey = key;
+        this.lastPlain = Date.now();
+      }
     }
   }
 
@@ -167,8 +172,12 @@ function buildProgram(): Command {
             };
             process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
           } else {
+            const width = Math.max(...result.tables.map((t) => `${t.schema}.${t.name}`.length));
+            const lines = result.tables.map(
+              (t) => `  ${`${t.schema}.${t.name}`.padEnd(width)}  ${formatCount(t.rows).padStart(12)} rows  ${formatBytes(t.bytes).padStart(8)}  ${t.files.length} file${t.files.length === 1 ? '' : 's'}`,
+            );
             process.stdout.write(
-              `${result.archive}\n${result.tables.length} tables, ${formatCount(result.rows)} rows, ` +
+              `${result.archive}\n${lines.join('\n')}\n${result.tables.length} tables, ${formatCount(result.rows)} rows, ` +
                 `${formatBytes(result.csvBytes)} of CSV in a ${formatBytes(result.archiveBytes)} archive, verified, in ${(result.durationMs / 1000).toFixed(1)} s.\n`,
             );
           }
