@@ -127,6 +127,9 @@ describe('warehouse export (real PostgreSQL)', () => {
     const bySchema = await exportWarehouse({ connection: source, outDir: tempDir(), schemas: ['données', 'Field Data'] });
     assert.deepEqual(bySchema.tables.map((t) => `${t.schema}.${t.name}`).sort(), ['Field Data.Observations "2024"', 'données.relevés_été']);
     await assert.rejects(exportWarehouse({ connection: source, outDir: tempDir(), tables: ['nothing_like_this'] }), /No tables to export in awkward match/);
+    // One table picked by exact name (the tree's Export Table): glob and quote characters are just characters.
+    const exact = await exportWarehouse({ connection: source, outDir: tempDir(), relations: [{ schema: 'public', name: 'x"; DROP TABLE public.alerts; --' }] });
+    assert.deepEqual(exact.tables.map((t) => [t.name, t.rows, t.files.map((f) => f.name)]), [['x"; DROP TABLE public.alerts; --', 1, ['public/x_; DROP TABLE public.alerts; --.csv']]]);
   });
 
   it('gives the same files with parallel jobs sharing one snapshot', async () => {

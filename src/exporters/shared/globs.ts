@@ -4,7 +4,8 @@ import picomatch from 'picomatch';
 export function globMatcher(patterns: readonly string[]): (name: string) => boolean {
   const cleaned = patterns.map((p) => p.trim()).filter((p) => p.length > 0);
   if (cleaned.length === 0) return () => false;
-  const isMatch = picomatch(cleaned, { nocase: true, dot: true });
+  // Names, not paths: `windows: false` keeps a backslash in a name from turning into a separator.
+  const isMatch = picomatch(cleaned, { nocase: true, dot: true, windows: false });
   return (name) => isMatch(name);
 }
 

@@ -27,6 +27,8 @@ export interface WarehouseExportOptions {
   schemas?: string[];
   /** Only tables whose `name` or `schema.name` matches one of these globs. */
   tables?: string[];
+  /** Only these relations, by exact schema and name (e.g. one table picked in a tree). */
+  relations?: { schema: string; name: string }[];
   /** Columns whose name matches one of these globs are left out and listed in the manifest. */
   excludeColumns?: string[];
   /** Also export views and materialized views. */
@@ -96,13 +98,17 @@ interface Plan {
 /** Picks the relations the user asked for. */
 export function selectRelations(
   relations: RelationInfo[],
-  filter: { schemas?: string[]; tables?: string[] },
+  filter: Pick<WarehouseExportOptions, 'schemas' | 'tables' | 'relations'>,
 ): RelationInfo[] {
   const schemas = new Set(filter.schemas ?? []);
   const tableMatch = globMatcher(filter.tables ?? []);
   const anyTables = (filter.tables ?? []).some((t) => t.trim() !== '');
+  const exact = filter.relations && new Set(filter.relations.map((r) => JSON.stringify([r.schema, r.name])));
   return relations.filter(
-    (r) => (schemas.size === 0 || schemas.has(r.schema)) && (!anyTables || tableMatch(r.name) || tableMatch(`${r.schema}.${r.name}`)),
+    (r) =>
+      (schemas.size === 0 || schemas.has(r.schema)) &&
+      (!anyTables || tableMatch(r.name) || tableMatch(`${r.schema}.${r.name}`)) &&
+      (!exact || exact.has(JSON.stringify([r.schema, r.name]))),
   );
 }
 
@@ -205,7 +211,7 @@ export async function exportWarehouse(options: WarehouseExportOptions): Promise<
     const facts = await serverFacts(main);
     const relations = selectRelations(await listRelations(main, { includeViews: options.includeViews }), options);
     if (relations.length === 0) {
-      throw new ExitPlanError(`No tables to export in ${facts.database}${options.schemas?.length || options.tables?.length ? ' match the chosen schemas and tables' : ''}.`);
+      throw new ExitPlanError(`No tables to export in ${facts.database}${options.schemas?.length || options.tables?.length || options.relations ? ' match the chosen schemas and tables' : ''}.`);
     }
     const denied = relations.filter((r) => !r.canSelect);
     if (denied.length > 0) {

@@ -1,0 +1,13 @@
+import type * as vscode from 'vscode';
+import type { ConnectionStore } from '../services/connectionStore';
+import type { RunningTasks } from '../services/runningTasks';
+import type { WarehouseTreeProvider } from '../views/warehouseTree';
+
+/** What every command handler gets: the services built once in `activate`. */
+export interface CommandContext {
+  readonly log: vscode.LogOutputChannel;
+  readonly connections: ConnectionStore;
+  /** Exports and other long work; cancelled when the extension deactivates. */
+  readonly tasks: RunningTasks;
+  readonly warehouseTree: WarehouseTreeProvider;
+}
