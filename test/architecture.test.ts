@@ -48,4 +48,9 @@ describe('architecture', () => {
     const props = Object.keys(pkg.contributes?.configuration?.properties ?? {});
     assert.deepEqual(props.filter((p) => /password|secret|key$|connectionString/i.test(p)), []);
   });
+
+  it('bundles the extension under 2 MB', () => {
+    const size = fs.statSync(path.join(root, 'dist/extension.js')).size;
+    assert.ok(size < 2 * 1024 * 1024, `dist/extension.js is ${size} bytes`);
+  });
 });
