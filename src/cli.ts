@@ -3,6 +3,8 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import {
   CancelledError,
+  ExitPlanError,
+  azure,
   DEFAULT_MAX_ROWS_PER_FILE,
   MAX_JOBS,
   TOOL_VERSION,
@@ -13,6 +15,7 @@ import {
   formatBytes,
   formatCount,
   listWarehouseTables,
+  maskSecrets,
   type ExportProgress,
   type PgConnectionOptions,
 } from './exporters';
@@ -128,7 +131,10 @@ function buildProgram(): Command {
     .command('export')
     .description('Export every table as CSV into one verified zip, from one consistent snapshot.')
     .addOption(dbOption())
-    .option('--out <dir>', 'folder for the archive', '.')
+    .option('--out <dir>', 'folder for the archive (default: the current folder, or none when uploading)')
+    .option('--upload [url]', 'stream the archive into Azure Blob Storage: a container URL with a SAS that allows create and write, or with --connection-string and --container')
+    .option('--connection-string <cs>', 'with --upload: storage account connection string (default: AZURE_STORAGE_CONNECTION_STRING)')
+    .option('--container <name>', 'with --upload: the container to upload into')
     .option('--schemas <list>', 'only these schemas (comma-separated)')
     .option('--tables <globs>', 'only tables matching these globs (name or schema.name, comma-separated)')
     .option('--exclude-columns <patterns>', 'leave out columns matching these globs, e.g. password,*_token')
@@ -139,15 +145,17 @@ function buildProgram(): Command {
     .option('--quiet', 'no progress on stderr')
     .action(
       async (opts: {
-        db?: string; out: string; schemas?: string; tables?: string; excludeColumns?: string; includeViews?: boolean;
+        db?: string; out?: string; upload?: string | boolean; connectionString?: string; container?: string; schemas?: string; tables?: string; excludeColumns?: string; includeViews?: boolean;
         jobs: number; maxRowsPerFile: number; json?: boolean; quiet?: boolean;
       }) => {
         const printer = new ProgressPrinter(!opts.quiet);
         const controller = cancelOnSignals();
         try {
+          const upload = uploadOption(opts);
           const result = await exportWarehouse({
             connection: connectionOption(opts.db),
-            outDir: opts.out,
+            outDir: opts.out ?? (upload ? undefined : '.'),
+            upload,
             schemas: splitList(opts.schemas),
             tables: splitList(opts.tables),
             excludeColumns: splitList(opts.excludeColumns),
@@ -162,6 +170,7 @@ function buildProgram(): Command {
             const tables = result.tables.map((t) => ({ schema: t.schema, name: t.name, rows: t.rows, files: t.files.map((f) => f.name) }));
             const out = {
               archive: result.archive,
+              ...(result.uploaded ? { uploaded: result.uploaded } : {}),
               tables,
               database: result.database,
               snapshotTime: result.snapshotTime,
@@ -186,7 +195,77 @@ function buildProgram(): Command {
         }
       },
     );
+  addAzureCommands(program);
   return program;
+}
+
+/** `--upload URL`, or `--connection-string CS --container NAME` (with or without a bare `--upload`). */
+function uploadOption(opts: { upload?: string | boolean; connectionString?: string; container?: string }): azure.UploadTarget | undefined {
+  if (typeof opts.upload === 'string') {
+    if (opts.container || opts.connectionString) throw new ExitPlanError('Give either --upload with a container SAS URL, or --connection-string with --container, not both.');
+    return { containerSasUrl: opts.upload };
+  }
+  if (opts.container) return { account: storageAccountOption(opts.connectionString), container: opts.container };
+  if (opts.upload || opts.connectionString) throw new ExitPlanError('--upload needs a container: a container SAS URL, or --connection-string with --container NAME.');
+  return undefined;
+}
+
+function storageAccountOption(connectionString: string | undefined): azure.StorageAccount {
+  const cs = connectionString ?? process.env.AZURE_STORAGE_CONNECTION_STRING;
+  if (!cs) throw new ExitPlanError('Give --connection-string or set AZURE_STORAGE_CONNECTION_STRING.');
+  return azure.openStorageAccount({ kind: 'connectionString', connectionString: cs });
+}
+
+function addAzureCommands(program: Command): void {
+  const cmd = program.command('azure').description('Azure Blob Storage: list containers, make read-only links and the commands that copy everything out.');
+  const csOption = () =>
+    new Option('--connection-string <cs>', 'storage account connection string (default: AZURE_STORAGE_CONNECTION_STRING; UseDevelopmentStorage=true for the emulator)');
+
+  cmd
+    .command('containers')
+    .description('List the containers of a storage account.')
+    .addOption(csOption())
+    .option('--json', 'print JSON')
+    .action(async (opts: { connectionString?: string; json?: boolean }) => {
+      const account = storageAccountOption(opts.connectionString);
+      const containers: azure.ContainerItem[] = [];
+      let continuation: string | undefined;
+      do {
+        const page = await azure.listContainers(account, continuation, 5000);
+        containers.push(...page.items);
+        continuation = page.continuation;
+      } while (continuation);
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify({ containers: containers.map((c) => ({ name: c.name, lastModified: c.lastModified?.toISOString() })) }, null, 2)}\n`);
+      } else {
+        for (const c of containers) process.stdout.write(`${c.name}\n`);
+      }
+    });
+
+  cmd
+    .command('sas')
+    .description('Make a time-limited, read + list SAS for a container (or a folder in it) and the commands that copy it out.')
+    .addOption(csOption())
+    .requiredOption('--container <name>', 'the container')
+    .option('--folder <prefix>', 'a virtual folder inside the container')
+    .option('--expiry-minutes <n>', `minutes the link works (1-${azure.SAS_EXPIRY_MAX_MINUTES})`, String(azure.SAS_EXPIRY_DEFAULT_MINUTES))
+    .option('--json', 'print { url, expiresOn, commands: { local, azure, s3, gcs } }')
+    .action(async (opts: { connectionString?: string; container: string; folder?: string; expiryMinutes: string; json?: boolean }) => {
+      const expiryMinutes = azure.checkExpiryMinutes(opts.expiryMinutes);
+      const account = storageAccountOption(opts.connectionString);
+      const link = await azure.generateSas(account, { container: opts.container, folder: opts.folder, expiryMinutes });
+      const plan = azure.transferCommands(link, { shell: 'posix', isEmulator: account.isEmulator });
+      const commands = { local: plan.local.line, azure: plan.azure.line, s3: plan.s3.line, gcs: plan.gcs.line };
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify({ url: link.url, expiresOn: link.expiresOn.toISOString(), commands }, null, 2)}\n`);
+        return;
+      }
+      process.stdout.write(
+        `${link.url}\n\nRead + list until ${link.expiresOn.toISOString()}. Anyone holding this link can read the data until then.\n\n` +
+          `Copy to local disk:\n  ${commands.local}\nCopy to another Azure account:\n  ${commands.azure}\n` +
+          `Copy to AWS S3 (rclone):\n  ${commands.s3}\n  or: ${plan.s3TwoStep}\nCopy to Google Cloud Storage (rclone):\n  ${commands.gcs}\n  or: ${plan.gcsTwoStep}\n`,
+      );
+    });
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -194,8 +273,8 @@ export async function main(argv: string[]): Promise<number> {
     await buildProgram().parseAsync(argv);
     return 0;
   } catch (err) {
-    // One line on stderr: the reason, as the core phrased it.
-    process.stderr.write(`exit-plan: ${errorMessage(err).split('\n')[0]}\n`);
+    // One line on stderr: the reason, as the core phrased it, with any secret masked.
+    process.stderr.write(`exit-plan: ${maskSecrets(errorMessage(err).split('\n')[0])}\n`);
     return err instanceof CancelledError ? 130 : 1;
   }
 }

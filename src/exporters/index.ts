@@ -7,3 +7,5 @@ export * from './warehouse/export';
 export * from './warehouse/tables';
 export * from './warehouse/verify';
 export { TOOL_NAME, TOOL_VERSION } from './version';
+export * from './shared/mask';
+export * as azure from './azure';

@@ -3,22 +3,23 @@ import { PassThrough, type Writable } from 'node:stream';
 import archiver from 'archiver';
 
 /**
- * A streaming zip: entries are written one after another straight into `out`; nothing is held whole in
- * memory. `failed` rejects with the first error from the archive or from `out` (e.g. a full disk).
+ * A streaming zip: entries are written one after another straight into its outputs; nothing is held whole
+ * in memory. `failed` rejects with the first error from the archive or an output (e.g. a full disk).
  */
 export class ZipWriter {
   private readonly archive: archiver.Archiver;
   readonly failed: Promise<never>;
 
-  constructor(out: Writable, level = 6) {
+  /** Every byte goes to each of `outs` (a local file, an upload, or both), at the pace of the slowest. */
+  constructor(outs: Writable[], level = 6) {
     this.archive = archiver('zip', { zlib: { level }, store: level === 0 });
     this.failed = new Promise<never>((_, reject) => {
       this.archive.on('error', reject);
       this.archive.on('warning', reject);
-      out.on('error', reject);
+      for (const out of outs) out.on('error', reject);
     });
     this.failed.catch(() => undefined);
-    this.archive.pipe(out);
+    for (const out of outs) this.archive.pipe(out);
   }
 
   /** A writable for the next entry; end it to close the entry. Entries are stored in the order opened. */

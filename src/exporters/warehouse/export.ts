@@ -8,6 +8,7 @@ import { throttle, utcStamp } from '../shared/format';
 import { globMatcher } from '../shared/globs';
 import { PartialFile } from '../shared/partialFile';
 import { ZipWriter, writeChunk } from '../shared/zipWriter';
+import { BlobUpload, type UploadTarget } from '../azure/upload';
 import { TOOL_NAME, TOOL_VERSION } from '../version';
 import { listRelations, qualifiedName, quoteIdent, serverFacts, type RelationInfo } from './catalog';
 import { connect, describeConnection, describePgError, type PgConnectionOptions } from './connection';
@@ -21,8 +22,10 @@ export const MAX_JOBS = 16;
 
 export interface WarehouseExportOptions {
   connection: PgConnectionOptions;
-  /** Folder for the archive; created if missing. */
-  outDir: string;
+  /** Folder for the archive; created if missing. Optional when uploading. */
+  outDir?: string;
+  /** Also (or only) stream the archive into an Azure Blob Storage container as it is made. */
+  upload?: UploadTarget;
   /** Only these schemas (exact names); all non-system schemas when empty. */
   schemas?: string[];
   /** Only tables whose `name` or `schema.name` matches one of these globs. */
@@ -74,7 +77,9 @@ export interface ExportedTable {
 }
 
 export interface ExportResult {
+  /** The local archive's path; the blob's URL (without SAS) when only uploaded. */
   archive: string;
+  uploaded?: { container: string; blob: string; url: string };
   database: string;
   serverVersion: string;
   snapshotTime: string;
@@ -167,6 +172,7 @@ export async function exportWarehouse(options: WarehouseExportOptions): Promise<
   const level = options.compressionLevel ?? 6;
   const log = options.log ?? (() => undefined);
   const conn = options.connection;
+  if (options.outDir === undefined && !options.upload) throw new ExitPlanError('Choose where the archive goes: a folder, an upload, or both.');
   throwIfAborted(options.signal, 'Export cancelled before it started; nothing was written.');
 
   // One controller stops everything: the user's cancel, or the first failure anywhere.
@@ -185,6 +191,7 @@ export async function exportWarehouse(options: WarehouseExportOptions): Promise<
   const clients: Client[] = [];
   const activeCopies = new Set<NodeJS.ReadableStream & { destroy(err?: Error): void }>();
   let partial: PartialFile | undefined;
+  let upload: BlobUpload | undefined;
   let zip: ZipWriter | undefined;
   let currentTable: string | undefined;
 
@@ -236,10 +243,15 @@ export async function exportWarehouse(options: WarehouseExportOptions): Promise<
     throwIfAborted(stop.signal);
 
     const archiveName = `${safeSegment(facts.database)}_${utcStamp(snapshotTime)}.zip`;
-    partial = await PartialFile.create(path.resolve(options.outDir, archiveName));
-    zip = new ZipWriter(partial.stream, level);
+    if (options.outDir !== undefined) partial = await PartialFile.create(path.resolve(options.outDir, archiveName));
+    if (options.upload) {
+      upload = await BlobUpload.start(options.upload, partial ? path.basename(partial.finalPath) : archiveName);
+      upload.failed.catch((err: unknown) => stop.abort(err));
+    }
+    zip = new ZipWriter([partial?.stream, upload?.stream].filter((s) => s !== undefined), level);
     zip.failed.catch((err: unknown) => stop.abort(err));
-    log(`Writing ${partial.partialPath} (${plans.length} tables, snapshot ${snapshotTime.toISOString()})`);
+    const targets = [partial?.partialPath, upload && `${upload.publicUrl} (uncommitted until complete)`].filter(Boolean).join(' and ');
+    log(`Writing ${targets} (${plans.length} tables, snapshot ${snapshotTime.toISOString()})`);
     progress.phase = 'exporting';
 
     let next = 0;
@@ -296,25 +308,33 @@ export async function exportWarehouse(options: WarehouseExportOptions): Promise<
     zip.text('load.sql', buildLoadSql(manifest), snapshotTime);
     zip.text('README.txt', buildReadme(manifest), snapshotTime);
     const archiveBytes = await zip.finish();
-    await partial.closed();
+    await partial?.closed();
+    await upload?.finished();
     await main.query('COMMIT').catch(() => undefined);
 
     progress.phase = 'verifying';
     progress.bytes = 0;
     reportNow();
-    await verifyArchive(partial.partialPath, {
+    const verifyOptions = {
       signal: stop.signal,
-      onBytes: (n) => {
+      onBytes: (n: number) => {
         progress.bytes += n;
         report();
       },
-    });
-    const archive = await partial.commit();
+    };
+    // The local file when there is one (the blob holds the same bytes); else the blob, read by ranges.
+    if (partial) await verifyArchive(partial.partialPath, verifyOptions);
+    else if (upload) await verifyArchive({ label: upload.publicUrl, open: () => upload!.openZip() }, verifyOptions);
+    if (upload && (await upload.size()) !== archiveBytes) {
+      throw new ExitPlanError(`The uploaded blob ${upload.publicUrl} is not the size of the archive (${archiveBytes} bytes).`);
+    }
+    const archive = partial ? await partial.commit() : upload!.publicUrl;
     progress.phase = 'done';
     reportNow();
-    log(`Archive verified and saved: ${archive}`);
+    log(`Archive verified and saved: ${[partial && archive, upload?.publicUrl].filter(Boolean).join(' and ')}`);
     return {
       archive,
+      uploaded: upload && { container: upload.blob.containerName, blob: upload.name, url: upload.publicUrl },
       database: facts.database,
       serverVersion: facts.serverVersion,
       snapshotTime: manifest.snapshotTime,
@@ -329,7 +349,8 @@ export async function exportWarehouse(options: WarehouseExportOptions): Promise<
     if (!stop.signal.aborted) stop.abort(reason);
     zip?.abort();
     const removed = partial ? await partial.discard().then(() => true, () => false) : true;
-    throw finalError(reason, conn, partial, removed, currentTable);
+    await upload?.discard();
+    throw finalError(reason, conn, partial, removed, currentTable, upload !== undefined);
   } finally {
     options.signal?.removeEventListener('abort', onUserAbort);
     await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
@@ -337,12 +358,20 @@ export async function exportWarehouse(options: WarehouseExportOptions): Promise<
 }
 
 /** One sentence: what went wrong and that nothing half-written was left behind. */
-function finalError(err: unknown, conn: PgConnectionOptions, partial: PartialFile | undefined, removed: boolean, table: string | undefined): ExitPlanError {
-  const tail = !partial
-    ? 'no archive was written.'
+function finalError(
+  err: unknown,
+  conn: PgConnectionOptions,
+  partial: PartialFile | undefined,
+  removed: boolean,
+  table: string | undefined,
+  uploading: boolean,
+): ExitPlanError {
+  const local = !partial
+    ? 'no archive was written'
     : removed
-      ? `no archive was written and the partial file was removed.`
-      : `no archive was written, but the partial file ${partial.partialPath} could not be removed.`;
+      ? 'no archive was written and the partial file was removed'
+      : `no archive was written, but the partial file ${partial.partialPath} could not be removed`;
+  const tail = `${uploading ? `${local}, and no blob was left in the container` : local}.`;
   if (err instanceof CancelledError) {
     return new CancelledError(`Export cancelled${table ? ` during ${table}` : ''}; ${tail}`);
   }

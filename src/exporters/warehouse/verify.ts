@@ -22,14 +22,23 @@ export interface VerifyResult {
 
 const REQUIRED = ['manifest.json', 'schema.sql', 'README.txt'];
 
+/** An archive that is not a local file (e.g. a blob read by ranges). */
+export interface ZipSource {
+  label: string;
+  open(): Promise<yauzl.ZipFile>;
+}
+
 /**
  * Reads a warehouse archive back: the central directory, every entry's size and CRC-32, and every CSV
  * file's SHA-256 and row count against manifest.json. Throws an ExitPlanError naming the first problem.
  */
-export async function verifyArchive(file: string, options: VerifyOptions = {}): Promise<VerifyResult> {
-  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
-    yauzl.open(file, { lazyEntries: true, validateEntrySizes: true, autoClose: false }, (err, z) => (err ? reject(err) : resolve(z!))),
-  ).catch((err: unknown) => {
+export async function verifyArchive(source: string | ZipSource, options: VerifyOptions = {}): Promise<VerifyResult> {
+  const file = typeof source === 'string' ? source : source.label;
+  const open =
+    typeof source === 'string'
+      ? () => yauzl.openPromise(source, { lazyEntries: true, validateEntrySizes: true, autoClose: false })
+      : source.open;
+  const zip = await open().catch((err: unknown) => {
     throw new ExitPlanError(`The archive ${file} cannot be read as a zip (${(err as Error).message}).`, 'EVERIFY', { cause: err });
   });
   try {

@@ -1,0 +1,5 @@
+export * from './connection';
+export * from './listing';
+export * from './sas';
+export * from './transfer';
+export * from './upload';

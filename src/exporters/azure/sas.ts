@@ -1,0 +1,109 @@
+import {
+  ContainerSASPermissions,
+  SASProtocol,
+  generateBlobSASQueryParameters,
+  type UserDelegationKey,
+} from '@azure/storage-blob';
+import { ExitPlanError } from '../shared/errors';
+import type { StorageAccount } from './connection';
+import { describeAzureError } from './listing';
+
+export const SAS_EXPIRY_DEFAULT_MINUTES = 120;
+export const SAS_EXPIRY_MAX_MINUTES = 10080;
+/** Start time this far back, for clocks that run behind. */
+export const CLOCK_SKEW_MS = 5 * 60_000;
+
+export interface SasRequest {
+  container: string;
+  /** A virtual folder (prefix) inside the container, e.g. `photos/2024/`. */
+  folder?: string;
+  expiryMinutes?: number;
+  /** The time the link is made (tests move it back to get an already-expiring link). */
+  now?: Date;
+}
+
+export interface SasLink {
+  /** The container's (or folder's) URL with the SAS: the secret. */
+  url: string;
+  /** The container URL with the SAS (tools such as rclone want the container). */
+  containerUrl: string;
+  account: string;
+  container: string;
+  folder?: string;
+  startsOn: Date;
+  expiresOn: Date;
+  permissions: 'rl';
+  /** How the link was signed. */
+  signedWith: 'account key' | 'user delegation key';
+}
+
+/** The expiry the user asked for, or one clear sentence on why it cannot be used. */
+export function checkExpiryMinutes(value: unknown): number {
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > SAS_EXPIRY_MAX_MINUTES) {
+    throw new ExitPlanError(
+      `The SAS expiry must be a whole number of minutes from 1 to ${SAS_EXPIRY_MAX_MINUTES} (7 days); got ${JSON.stringify(value)}.`,
+    );
+  }
+  return n;
+}
+
+/** Normalises a folder prefix: no leading slash, one trailing slash; empty for the whole container. */
+export function normaliseFolder(folder: string | undefined): string {
+  const f = (folder ?? '').replace(/^\/+/, '');
+  return f === '' || f.endsWith('/') ? f : `${f}/`;
+}
+
+/** Encodes a blob path for a URL, keeping the `/` separators. */
+export function encodeBlobPath(path: string): string {
+  return path.split('/').map(encodeURIComponent).join('/');
+}
+
+/**
+ * A read + list SAS for a container, time-limited, HTTPS only (HTTP allowed only for the local emulator),
+ * starting 5 minutes back for clock skew. Signed with the account key, or, for a signed-in account whose
+ * shared-key access is disabled, with a user delegation key (Microsoft Entra ID).
+ */
+export async function generateSas(account: StorageAccount, request: SasRequest): Promise<SasLink> {
+  const minutes = checkExpiryMinutes(request.expiryMinutes ?? SAS_EXPIRY_DEFAULT_MINUTES);
+  const now = request.now ?? new Date();
+  const startsOn = new Date(now.getTime() - CLOCK_SKEW_MS);
+  const expiresOn = new Date(now.getTime() + minutes * 60_000);
+  const folder = normaliseFolder(request.folder);
+  const values = {
+    containerName: request.container,
+    permissions: ContainerSASPermissions.parse('rl'),
+    startsOn,
+    expiresOn,
+    protocol: account.isEmulator ? SASProtocol.HttpsAndHttp : SASProtocol.Https,
+  };
+  let query: string;
+  let signedWith: SasLink['signedWith'];
+  if (account.sharedKey) {
+    query = generateBlobSASQueryParameters(values, account.sharedKey).toString();
+    signedWith = 'account key';
+  } else if (account.token) {
+    let key: UserDelegationKey;
+    try {
+      key = await account.service.getUserDelegationKey(startsOn, expiresOn);
+    } catch (err) {
+      throw describeAzureError(err, account, request.container);
+    }
+    query = generateBlobSASQueryParameters(values, key, account.accountName).toString();
+    signedWith = 'user delegation key';
+  } else {
+    throw new ExitPlanError('This connection can neither sign with an account key nor with a user delegation key.');
+  }
+  const containerBase = `${account.endpoint}/${encodeURIComponent(request.container)}`;
+  return {
+    url: `${containerBase}${folder ? `/${encodeBlobPath(folder)}` : ''}?${query}`,
+    containerUrl: `${containerBase}?${query}`,
+    account: account.accountName,
+    container: request.container,
+    folder: folder || undefined,
+    startsOn,
+    expiresOn,
+    permissions: 'rl',
+    signedWith,
+  };
+}
