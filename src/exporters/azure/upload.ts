@@ -87,7 +87,8 @@ export class BlobUpload {
   /** Stops the upload; deletes the blob if it had already been committed. */
   async discard(): Promise<void> {
     this.abort.abort();
-    this.stream.destroy();
+    // With an error: the SDK's block scheduler waits for 'end' or 'error', never for a bare 'close'.
+    this.stream.destroy(new Error('The upload was stopped.'));
     await this.done.catch(() => undefined);
     if (this.committed) await this.blob.deleteIfExists().catch(() => undefined);
   }
