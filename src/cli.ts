@@ -185,8 +185,9 @@ function buildProgram(): Command {
             const lines = result.tables.map(
               (t) => `  ${`${t.schema}.${t.name}`.padEnd(width)}  ${formatCount(t.rows).padStart(12)} rows  ${formatBytes(t.bytes).padStart(8)}  ${t.files.length} file${t.files.length === 1 ? '' : 's'}`,
             );
+            const uploaded = result.uploaded && result.uploaded.url !== result.archive ? `uploaded to ${result.uploaded.url}\n` : '';
             process.stdout.write(
-              `${result.archive}\n${lines.join('\n')}\n${result.tables.length} tables, ${formatCount(result.rows)} rows, ` +
+              `${result.archive}\n${uploaded}${lines.join('\n')}\n${result.tables.length} tables, ${formatCount(result.rows)} rows, ` +
                 `${formatBytes(result.csvBytes)} of CSV in a ${formatBytes(result.archiveBytes)} archive, verified, in ${(result.durationMs / 1000).toFixed(1)} s.\n`,
             );
           }
@@ -240,6 +241,27 @@ function addAzureCommands(program: Command): void {
       } else {
         for (const c of containers) process.stdout.write(`${c.name}\n`);
       }
+    });
+
+  cmd
+    .command('size')
+    .description('Count the blobs and bytes in a container or a folder of it (streams the listing; memory stays flat).')
+    .addOption(csOption())
+    .requiredOption('--container <name>', 'the container')
+    .option('--folder <prefix>', 'a virtual folder inside the container')
+    .option('--json', 'print { blobs, bytes }')
+    .action(async (opts: { connectionString?: string; container: string; folder?: string; json?: boolean }) => {
+      const account = storageAccountOption(opts.connectionString);
+      const controller = cancelOnSignals();
+      const tty = Boolean(process.stderr.isTTY);
+      const size = await azure.computeSize(account, opts.container, azure.normaliseFolder(opts.folder), {
+        signal: controller.signal,
+        onProgress: (p) => {
+          if (tty) process.stderr.write(`\r${formatCount(p.blobs)} blobs, ${formatBytes(p.bytes)}…`);
+        },
+      });
+      if (tty) process.stderr.write('\n');
+      process.stdout.write(opts.json ? `${JSON.stringify(size)}\n` : `${formatCount(size.blobs)} blobs, ${formatBytes(size.bytes)}\n`);
     });
 
   cmd
