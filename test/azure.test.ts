@@ -232,6 +232,12 @@ describe('Azure Storage (real Azurite, azcopy and rclone)', () => {
       assert.deepEqual(listFiles(path.join(dest, 'field-media-export')), ['docs/100% done=yes.csv', 'docs/report & summary (final).pdf']);
     });
 
+    it('azure size --json counts blobs and bytes under a folder', () => {
+      const r = run(['azure', 'size', '--connection-string', connectionString, '--container', 'many', '--folder', 'batch', '--json']);
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(JSON.parse(r.stdout), { blobs: 250, bytes: (249 * 250) / 2 });
+    });
+
     it('refuses a bad expiry with one line and no link', () => {
       const r = run(['azure', 'sas', '--connection-string', connectionString, '--container', 'field-media', '--expiry-minutes', '20000']);
       assert.notEqual(r.status, 0);
