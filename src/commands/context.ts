@@ -1,6 +1,8 @@
 import type * as vscode from 'vscode';
+import type { AzureConnectionStore } from '../services/azureConnections';
 import type { ConnectionStore } from '../services/connectionStore';
 import type { RunningTasks } from '../services/runningTasks';
+import type { AzureTreeProvider } from '../views/azureTree';
 import type { WarehouseTreeProvider } from '../views/warehouseTree';
 
 /** What every command handler gets: the services built once in `activate`. */
@@ -10,4 +12,8 @@ export interface CommandContext {
   /** Exports and other long work; cancelled when the extension deactivates. */
   readonly tasks: RunningTasks;
   readonly warehouseTree: WarehouseTreeProvider;
+  readonly azureConnections: AzureConnectionStore;
+  readonly azureTree: AzureTreeProvider;
+  /** Where media/ (the SAS panel's script and styles) is found. */
+  readonly extensionUri: vscode.Uri;
 }

@@ -1,10 +1,17 @@
 import * as vscode from 'vscode';
-import { ExitPlanError, errorMessage, isCancelled } from '../exporters';
+import { ExitPlanError, errorMessage, isCancelled, maskSecrets } from '../exporters';
+import { addAzureConnection } from './addAzureConnection';
 import { addWarehouseConnection } from './addWarehouseConnection';
+import { computeSize } from './computeSize';
 import type { CommandContext } from './context';
 import { exportTable } from './exportTable';
 import { exportWarehouse } from './exportWarehouse';
+import { exportWarehouseToAzure } from './exportWarehouseToAzure';
+import { generateSas } from './generateSas';
+import { loadMoreAzure } from './loadMoreAzure';
+import { refreshAzure } from './refreshAzure';
 import { refreshWarehouse } from './refreshWarehouse';
+import { removeAzureConnection } from './removeAzureConnection';
 import { removeWarehouseConnection } from './removeWarehouseConnection';
 import { showLog } from './showLog';
 
@@ -19,6 +26,13 @@ export const COMMANDS = {
   'exitPlan.exportTable': exportTable,
   'exitPlan.refreshWarehouse': refreshWarehouse,
   'exitPlan.showLog': showLog,
+  'exitPlan.exportWarehouseToAzure': exportWarehouseToAzure,
+  'exitPlan.addAzureConnection': addAzureConnection,
+  'exitPlan.removeAzureConnection': removeAzureConnection,
+  'exitPlan.refreshAzure': refreshAzure,
+  'exitPlan.loadMoreAzure': loadMoreAzure,
+  'exitPlan.computeSize': computeSize,
+  'exitPlan.generateSas': generateSas,
 } as const satisfies Record<`exitPlan.${string}`, CommandHandler>;
 
 export type CommandId = keyof typeof COMMANDS;
@@ -32,6 +46,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
 /**
  * The one wrapper around every command: logs start and finish, shows an ExitPlanError's sentence as-is,
  * any other error as "Exit Plan: …" with its stack in the log, and a cancellation as information.
+ * Everything shown or logged passes through maskSecrets (Azure SDK errors can echo signed URLs).
  * Never rejects.
  */
 async function runCommand(ctx: CommandContext, id: CommandId, handler: CommandHandler, arg: unknown): Promise<void> {
@@ -42,18 +57,18 @@ async function runCommand(ctx: CommandContext, id: CommandId, handler: CommandHa
     ctx.log.info(`${id} finished in ${Date.now() - started} ms`);
   } catch (err) {
     if (isCancelled(err) || err instanceof vscode.CancellationError) {
-      const message = isCancelled(err) ? err.message : 'Exit Plan: cancelled.';
+      const message = isCancelled(err) ? maskSecrets(err.message) : 'Exit Plan: cancelled.';
       ctx.log.info(`${id} cancelled: ${message}`);
       void vscode.window.showInformationMessage(message);
       return;
     }
     let message: string;
     if (err instanceof ExitPlanError) {
-      message = err.message;
-      ctx.log.error(`${id} failed: ${message}${err.cause instanceof Error ? ` (cause: ${err.cause.message})` : ''}`);
+      message = maskSecrets(err.message);
+      ctx.log.error(`${id} failed: ${message}${err.cause instanceof Error ? ` (cause: ${maskSecrets(err.cause.message)})` : ''}`);
     } else {
-      message = `Exit Plan: ${errorMessage(err)}`;
-      ctx.log.error(`${id} failed: ${err instanceof Error && err.stack ? err.stack : message}`);
+      message = `Exit Plan: ${maskSecrets(errorMessage(err))}`;
+      ctx.log.error(`${id} failed: ${err instanceof Error && err.stack ? maskSecrets(err.stack) : message}`);
     }
     const show = 'Show Log';
     void vscode.window.showErrorMessage(message, show).then((choice) => {

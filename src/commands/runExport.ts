@@ -4,11 +4,14 @@ import * as vscode from 'vscode';
 import {
   DEFAULT_MAX_ROWS_PER_FILE,
   ExitPlanError,
+  azure,
   describeConnection,
   exportWarehouse,
   formatBytes,
   formatCount,
+  maskSecrets,
   type ExportProgress,
+  type ExportResult,
 } from '../exporters';
 import type { WarehouseProfile } from '../services/connectionStore';
 import type { CommandContext } from './context';
@@ -22,6 +25,8 @@ export interface ExportRequest {
   relations?: { schema: string; name: string }[];
   /** Overrides the `exitPlan.export.includeViews` setting when set. */
   includeViews?: boolean;
+  /** Streams the archive into this container instead of a local folder. */
+  upload?: { account: azure.StorageAccount; container: string };
 }
 
 /**
@@ -29,15 +34,21 @@ export interface ExportRequest {
  * the command wrapper, which shows them.
  */
 export async function runExport(ctx: CommandContext, request: ExportRequest): Promise<void> {
-  const outDir = await exportFolder();
-  if (!outDir) return;
+  const { upload } = request;
+  const outDir = upload ? undefined : await exportFolder();
+  if (!upload && !outDir) return;
   const settings = exportSettings();
   const connection = await ctx.connections.connectionOptions(request.profile);
   const target = describeConnection(connection);
-  ctx.log.info(`Exporting ${request.label} from ${target} to ${outDir}`);
+  const destination = upload ? `container "${upload.container}" in ${azure.describeStorageAccount(upload.account)}` : outDir;
+  ctx.log.info(`Exporting ${request.label} from ${target} to ${destination}`);
 
   const result = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: `Exit Plan: exporting ${request.label}`, cancellable: true },
+    {
+      location: vscode.ProgressLocation.Notification,
+      title: `Exit Plan: exporting ${request.label}${upload ? ` to ${upload.container}` : ''}`,
+      cancellable: true,
+    },
     async (progress, token) => {
       const abort = new AbortController();
       const onCancel = token.onCancellationRequested(() => abort.abort());
@@ -46,11 +57,12 @@ export async function runExport(ctx: CommandContext, request: ExportRequest): Pr
         return await ctx.tasks.run((signal) => exportWarehouse({
           connection,
           outDir,
+          upload,
           relations: request.relations,
           ...settings,
           includeViews: request.includeViews ?? settings.includeViews,
           signal,
-          log: (line) => ctx.log.info(line),
+          log: (line) => ctx.log.info(maskSecrets(line)),
           onProgress: (p) => {
             const percent = percentDone(p);
             progress.report({ message: progressMessage(p, target), increment: Math.max(0, percent - shown) });
@@ -69,6 +81,10 @@ export async function runExport(ctx: CommandContext, request: ExportRequest): Pr
     `Exported ${tables}, ${rows} (${formatBytes(result.csvBytes)} CSV, ${formatBytes(result.archiveBytes)} zip) ` +
       `in ${(result.durationMs / 1000).toFixed(1)} s to ${result.archive}`,
   );
+  if (result.uploaded) {
+    showUploaded(result.uploaded, tables, rows);
+    return;
+  }
   const reveal = 'Reveal in File Explorer';
   const copy = 'Copy Path';
   // Not awaited: the command is done; the buttons stay usable as long as the notification is shown.
@@ -81,6 +97,16 @@ export async function runExport(ctx: CommandContext, request: ExportRequest): Pr
     .then((choice) => {
       if (choice === reveal) void vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(result.archive));
       if (choice === copy) void vscode.env.clipboard.writeText(result.archive);
+    });
+}
+
+function showUploaded(uploaded: NonNullable<ExportResult['uploaded']>, tables: string, rows: string): void {
+  const copy = 'Copy Blob URL';
+  void vscode.window
+    .showInformationMessage(`Uploaded ${uploaded.blob} to ${uploaded.container} (${tables}, ${rows}).`, copy)
+    .then((choice) => {
+      // The URL carries no SAS: it opens only for someone with access to the account.
+      if (choice === copy) void vscode.env.clipboard.writeText(uploaded.url);
     });
 }
 

@@ -1,0 +1,111 @@
+/* global acquireVsCodeApi */
+// The SAS panel's page. It never sees the real link: the extension sends masked command lines
+// (`render`) and does the copying and running itself. Message shapes: src/views/sasPanel.ts.
+(function () {
+  'use strict';
+  const vscode = acquireVsCodeApi();
+  const INPUT_DELAY_MS = 250;
+
+  const expiry = /** @type {HTMLTimeElement} */ (document.getElementById('expiry'));
+  const countdown = /** @type {HTMLElement} */ (document.getElementById('countdown'));
+  const expiresAt = Date.parse(expiry.dateTime);
+  let expired = false;
+  /** Destination edits not sent yet, by field: sent before any click so Copy and Run use what is typed. */
+  const pendingEdits = new Map();
+
+  /** @param {unknown} message */
+  function send(message) {
+    vscode.postMessage(message);
+  }
+
+  /** @param {number} ms */
+  function remaining(ms) {
+    const s = Math.floor(ms / 1000);
+    const d = Math.floor(s / 86400);
+    const h = Math.floor((s % 86400) / 3600);
+    const m = Math.floor((s % 3600) / 60);
+    const parts = d > 0 ? [`${d} d`, `${h} h`] : h > 0 ? [`${h} h`, `${m} min`] : [`${m} min`, `${s % 60} s`];
+    return `${parts.join(' ')} left`;
+  }
+
+  function markExpired() {
+    if (expired) return;
+    expired = true;
+    countdown.textContent = 'Expired';
+    document.body.classList.add('expired');
+    for (const button of document.querySelectorAll('button[data-copy], button[data-run]')) {
+      /** @type {HTMLButtonElement} */ (button).disabled = true;
+    }
+  }
+
+  function tick() {
+    const left = expiresAt - Date.now();
+    if (left <= 0) {
+      markExpired();
+      return;
+    }
+    countdown.textContent = remaining(left);
+    setTimeout(tick, 1000 - (Date.now() % 1000) + 5);
+  }
+
+  /** @param {{ shell: string, destinations: Record<string, string>, lines: Record<string, string>, runnable: Record<string, boolean> }} state */
+  function render(state) {
+    for (const radio of document.querySelectorAll('input[name="shell"]')) {
+      const input = /** @type {HTMLInputElement} */ (radio);
+      input.checked = input.value === state.shell;
+    }
+    for (const field of document.querySelectorAll('input[data-destination]')) {
+      const input = /** @type {HTMLInputElement} */ (field);
+      const value = state.destinations[input.dataset.destination ?? ''] ?? '';
+      if (document.activeElement !== input && input.value !== value) input.value = value;
+    }
+    for (const [what, line] of Object.entries(state.lines)) {
+      const code = document.getElementById(`line-${what}`);
+      if (code) code.textContent = line;
+    }
+    for (const button of document.querySelectorAll('button[data-run]')) {
+      const run = /** @type {HTMLButtonElement} */ (button);
+      run.hidden = !state.runnable[run.dataset.run ?? ''];
+    }
+  }
+
+  document.addEventListener('click', (event) => {
+    const button = /** @type {HTMLElement} */ (event.target).closest('button');
+    if (!button || expired) return;
+    flushEdits();
+    if (button.dataset.copy) send({ type: 'copy', what: button.dataset.copy });
+    if (button.dataset.run) send({ type: 'run', what: button.dataset.run });
+  });
+
+  for (const radio of document.querySelectorAll('input[name="shell"]')) {
+    radio.addEventListener('change', () => send({ type: 'setShell', shell: /** @type {HTMLInputElement} */ (radio).value }));
+  }
+
+  /** @param {HTMLInputElement} input */
+  function sendEdit(input) {
+    clearTimeout(pendingEdits.get(input));
+    pendingEdits.delete(input);
+    send({ type: 'setDestination', key: input.dataset.destination, value: input.value });
+  }
+
+  function flushEdits() {
+    for (const input of [...pendingEdits.keys()]) sendEdit(input);
+  }
+
+  for (const field of document.querySelectorAll('input[data-destination]')) {
+    const input = /** @type {HTMLInputElement} */ (field);
+    input.addEventListener('input', () => {
+      clearTimeout(pendingEdits.get(input));
+      pendingEdits.set(input, setTimeout(() => sendEdit(input), INPUT_DELAY_MS));
+    });
+  }
+
+  window.addEventListener('message', (event) => {
+    const message = event.data;
+    if (message?.type === 'render') render(message);
+    if (message?.type === 'expired') markExpired();
+  });
+
+  tick();
+  send({ type: 'ready' });
+})();

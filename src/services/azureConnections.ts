@@ -1,0 +1,190 @@
+import * as vscode from 'vscode';
+import { ExitPlanError, azure } from '../exporters';
+
+export const AZURE_PROFILE_KINDS = ['connectionString', 'accountKey', 'emulator', 'microsoft'] as const;
+export type AzureProfileKind = (typeof AZURE_PROFILE_KINDS)[number];
+
+/** A saved Azure Storage connection. Never holds the connection string or key: those live in SecretStorage. */
+export interface AzureProfile {
+  name: string;
+  kind: AzureProfileKind;
+  /** Required for `accountKey` and `microsoft`; shown for the others when known. */
+  accountName?: string;
+  /** Blob endpoint, e.g. https://acct.blob.core.windows.net or the emulator's http://127.0.0.1:10000/devstoreaccount1. */
+  endpoint?: string;
+}
+
+type TokenCredential = Extract<azure.AzureConnection, { kind: 'token' }>['credential'];
+
+const SECTION = 'exitPlan';
+const KEY = 'azure.connections';
+export const AZURE_CONNECTIONS_SETTING = `${SECTION}.${KEY}`;
+/** The scope for Blob Storage data access with a Microsoft Entra account. */
+export const STORAGE_SCOPES = ['https://storage.azure.com/user_impersonation'];
+/**
+ * How long the Azure SDK may reuse a token before asking again. VS Code refreshes its sessions itself, so
+ * each ask returns a token that is still valid; asking often keeps the SDK from holding a stale one.
+ */
+const TOKEN_REUSE_MS = 10 * 60_000;
+
+const secretKey = (name: string) => `exitPlan.azure.secret.${name}`;
+
+/**
+ * Azure connection profiles in the user setting `exitPlan.azure.connections` (global scope only, so a
+ * workspace can never point a saved key at another endpoint) and their secrets in SecretStorage.
+ */
+export class AzureConnectionStore implements vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChange = this.changed.event;
+  /** Opened accounts by profile name, so listings reuse one client; dropped whenever a profile or secret changes. */
+  private readonly accounts = new Map<string, Promise<azure.StorageAccount>>();
+  private readonly disposables: vscode.Disposable[];
+
+  constructor(private readonly secrets: vscode.SecretStorage) {
+    this.disposables = [
+      this.changed,
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration(AZURE_CONNECTIONS_SETTING)) this.forget();
+      }),
+      secrets.onDidChange((e) => {
+        if (e.key.startsWith(secretKey(''))) this.forget();
+      }),
+    ];
+  }
+
+  list(): AzureProfile[] {
+    const profiles: AzureProfile[] = [];
+    for (const entry of this.entries()) {
+      const profile = toProfile(entry);
+      if (profile && !profiles.some((p) => p.name === profile.name)) profiles.push(profile);
+    }
+    return profiles;
+  }
+
+  get(name: string): AzureProfile | undefined {
+    return this.list().find((p) => p.name === name);
+  }
+
+  async add(profile: AzureProfile, secret: string | undefined): Promise<void> {
+    // The secret first: saving the profile refreshes the tree, which reads the secret.
+    if (secret) await this.secrets.store(secretKey(profile.name), secret);
+    else await this.secrets.delete(secretKey(profile.name));
+    await this.save([...this.entries().filter((e) => nameOf(e) !== profile.name), profile]);
+  }
+
+  async remove(name: string): Promise<void> {
+    await this.save(this.entries().filter((e) => nameOf(e) !== name));
+    await this.secrets.delete(secretKey(name));
+  }
+
+  /** The account ready for the core: client and signing credential (secret from SecretStorage). */
+  open(profile: AzureProfile): Promise<azure.StorageAccount> {
+    let account = this.accounts.get(profile.name);
+    if (!account) {
+      account = this.connection(profile).then(azure.openStorageAccount);
+      // A failure is not cached: the next try reads the secret again.
+      const opening = account;
+      opening.catch(() => {
+        if (this.accounts.get(profile.name) === opening) this.accounts.delete(profile.name);
+      });
+      this.accounts.set(profile.name, opening);
+    }
+    return account;
+  }
+
+  dispose(): void {
+    for (const d of this.disposables) d.dispose();
+  }
+
+  private async connection(profile: AzureProfile): Promise<azure.AzureConnection> {
+    switch (profile.kind) {
+      case 'connectionString':
+        return { kind: 'connectionString', connectionString: await this.secret(profile, 'connection string') };
+      case 'accountKey':
+        return {
+          kind: 'accountKey',
+          accountName: requireAccount(profile),
+          accountKey: await this.secret(profile, 'account key'),
+          endpoint: profile.endpoint,
+        };
+      case 'emulator':
+        return { kind: 'emulator', endpoint: profile.endpoint };
+      case 'microsoft':
+        return { kind: 'token', accountName: requireAccount(profile), credential: microsoftCredential(), endpoint: profile.endpoint };
+    }
+  }
+
+  private async secret(profile: AzureProfile, what: string): Promise<string> {
+    const secret = await this.secrets.get(secretKey(profile.name));
+    if (!secret) {
+      throw new ExitPlanError(
+        `The ${what} of "${profile.name}" is not in this machine's secret storage: remove the connection and add it again.`,
+      );
+    }
+    return secret;
+  }
+
+  private forget(): void {
+    this.accounts.clear();
+    this.changed.fire();
+  }
+
+  /** The raw user-settings entries; edits keep the ones this code cannot read, so nothing is lost. */
+  private entries(): unknown[] {
+    const raw = vscode.workspace.getConfiguration(SECTION).inspect<unknown>(KEY)?.globalValue;
+    return Array.isArray(raw) ? raw : [];
+  }
+
+  private async save(entries: unknown[]): Promise<void> {
+    await vscode.workspace.getConfiguration(SECTION).update(KEY, entries, vscode.ConfigurationTarget.Global);
+  }
+}
+
+/** A credential that asks VS Code's Microsoft sign-in for a Storage token (signing in when needed). */
+export function microsoftCredential(): TokenCredential {
+  return {
+    getToken: async () => {
+      const session = await vscode.authentication.getSession('microsoft', STORAGE_SCOPES, { createIfNone: true });
+      return { token: session.accessToken, expiresOnTimestamp: Date.now() + TOKEN_REUSE_MS };
+    },
+  };
+}
+
+/** Safe to show: how the connection signs in and where it points, never a secret. */
+export function describeAzureProfile(profile: AzureProfile): string {
+  switch (profile.kind) {
+    case 'connectionString':
+      return profile.accountName ? `${profile.accountName} (connection string)` : 'connection string';
+    case 'accountKey':
+      return `${profile.accountName ?? '?'} (account key)`;
+    case 'emulator':
+      return `emulator at ${profile.endpoint ?? azure.EMULATOR_ENDPOINT}`;
+    case 'microsoft':
+      return `${profile.accountName ?? '?'} (Microsoft sign-in)`;
+  }
+}
+
+function requireAccount(profile: AzureProfile): string {
+  if (!profile.accountName) {
+    throw new ExitPlanError(`The connection "${profile.name}" names no storage account: set "accountName" in ${AZURE_CONNECTIONS_SETTING}.`);
+  }
+  return profile.accountName;
+}
+
+const text = (value: unknown) => (typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined);
+
+function nameOf(entry: unknown): string | undefined {
+  return typeof entry === 'object' && entry !== null ? text((entry as Record<string, unknown>).name) : undefined;
+}
+
+/** A settings entry as a profile; undefined when it is unusable. */
+function toProfile(entry: unknown): AzureProfile | undefined {
+  if (typeof entry !== 'object' || entry === null) return undefined;
+  const e = entry as Record<string, unknown>;
+  const name = text(e.name);
+  const kind = AZURE_PROFILE_KINDS.find((k) => k === e.kind);
+  if (!name || !kind) return undefined;
+  const accountName = text(e.accountName);
+  const endpoint = text(e.endpoint);
+  return { name, kind, ...(accountName && { accountName }), ...(endpoint && { endpoint }) };
+}
