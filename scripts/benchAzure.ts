@@ -1,0 +1,99 @@
+// `npm run bench` (second part): Compute Size over containers of 10,000 and 100,000 blobs in Azurite.
+// Reports blobs/s and the peak RSS of `exit-plan azure size`, and checks that RSS does not grow with
+// the number of blobs. Writes its section of docs/PERFORMANCE.md (between markers), leaving the rest.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { startAzurite } from './lib/azurite';
+
+const ROOT = path.resolve(__dirname, '../..');
+const DOC = path.join(ROOT, 'docs/PERFORMANCE.md');
+const START = '<!-- azure-size-bench:start -->';
+const END = '<!-- azure-size-bench:end -->';
+const SIZES = [10_000, 100_000];
+
+async function fill(service: BlobServiceClient, container: string, count: number): Promise<void> {
+  const client = service.getContainerClient(container);
+  await client.createIfNotExists();
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      const i = next++;
+      const body = `blob ${i}`;
+      await client.getBlockBlobClient(`site-${i % 50}/photo-${String(i).padStart(6, '0')}.jpg`).upload(body, body.length);
+    }
+  };
+  await Promise.all(Array.from({ length: 64 }, worker));
+}
+
+/** Runs the CLI once; returns wall time and the kernel's peak RSS of that process. */
+function measure(connectionString: string, container: string, tmp: string): { seconds: number; rssMb: number; blobs: number } {
+  const preload = path.join(tmp, 'rss.cjs');
+  const out = path.join(tmp, `rss-${container}.json`);
+  fs.writeFileSync(preload, `process.on('exit', () => require('fs').writeFileSync(process.env.RSS_OUT, JSON.stringify(process.resourceUsage())));\n`);
+  const started = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, ['--require', preload, path.join(ROOT, 'dist/cli.js'), 'azure', 'size', '--container', container, '--json'], {
+    encoding: 'utf8',
+    env: { ...process.env, AZURE_STORAGE_CONNECTION_STRING: connectionString, RSS_OUT: out },
+  });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (r.status !== 0) throw new Error(`azure size failed: ${r.stderr}`);
+  const usage = JSON.parse(fs.readFileSync(out, 'utf8')) as { maxRSS: number };
+  return { seconds, rssMb: usage.maxRSS / 1024, blobs: (JSON.parse(r.stdout) as { blobs: number }).blobs };
+}
+
+async function main(): Promise<void> {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'exit-plan-bench-azure-'));
+  const emu = await startAzurite();
+  try {
+    const service = BlobServiceClient.fromConnectionString(emu.connectionString);
+    const rows: { count: number; seconds: number; rssMb: number; fillSeconds: number }[] = [];
+    for (const count of SIZES) {
+      const container = `size-${count}`;
+      const t = Date.now();
+      process.stdout.write(`Uploading ${count} blobs to Azurite…\n`);
+      await fill(service, container, count);
+      const fillSeconds = (Date.now() - t) / 1000;
+      const runs = [1, 2, 3].map(() => measure(emu.connectionString, container, tmp));
+      for (const run of runs) if (run.blobs !== count) throw new Error(`counted ${run.blobs} blobs, expected ${count}`);
+      const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[1];
+      rows.push({ count, seconds: median(runs.map((r) => r.seconds)), rssMb: median(runs.map((r) => r.rssMb)), fillSeconds });
+      process.stdout.write(`${count} blobs: ${median(runs.map((r) => r.seconds)).toFixed(2)} s, peak RSS ${median(runs.map((r) => r.rssMb)).toFixed(1)} MB\n`);
+    }
+    const growth = rows[1].rssMb - rows[0].rssMb;
+    const flat = growth < 10;
+    const section = [
+      START,
+      '## Azure Storage: Compute Size',
+      '',
+      `Last run: ${new Date().toISOString().replace('T', ' ').slice(0, 19)} UTC, same machine. \`exit-plan azure size --container C --json\` against Azurite`,
+      '(the emulator from npm, loopback, in-memory metadata) over containers of generated blobs; the listing is read 5,000 blobs',
+      'a page and only running totals are kept. Median of 3 runs; wall time includes Node.js start-up.',
+      '',
+      '| Blobs | Wall time (s) | Blobs/s | Peak RSS (MB) |',
+      '|---:|---:|---:|---:|',
+      ...rows.map((r) => `| ${r.count.toLocaleString('en-US')} | ${r.seconds.toFixed(2)} | ${Math.round(r.count / r.seconds).toLocaleString('en-US')} | ${r.rssMb.toFixed(1)} |`),
+      '',
+      `Peak RSS grew by ${growth.toFixed(1)} MB from ${SIZES[0].toLocaleString('en-US')} to ${SIZES[1].toLocaleString('en-US')} blobs: ` +
+        `${flat ? 'flat (target met: memory does not grow with the number of blobs)' : '**it grows (target missed)**'}.`,
+      'The time is Azurite answering list requests; the client does little per blob.',
+      END,
+    ].join('\n');
+    const doc = fs.existsSync(DOC) ? fs.readFileSync(DOC, 'utf8') : '# Performance\n';
+    const at = doc.indexOf(START);
+    const next = at >= 0 ? doc.slice(0, at) + section + doc.slice(doc.indexOf(END) + END.length) : `${doc.trimEnd()}\n\n${section}\n`;
+    fs.writeFileSync(DOC, next);
+    process.stdout.write(`Wrote ${path.relative(ROOT, DOC)}\n`);
+    if (!flat) process.exitCode = 1;
+  } finally {
+    await emu.stop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});
