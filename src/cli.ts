@@ -20,6 +20,8 @@ import {
   type PgConnectionOptions,
 } from './exporters';
 import { splitList } from './exporters/shared/globs';
+import { addBackupsCommands } from './cli/backups';
+import { addDatasetsCommands } from './cli/datasets';
 
 /** Where progress goes: a redrawn bar on a terminal, plain lines otherwise (cron, CI, pipes). */
 class ProgressPrinter {
@@ -197,6 +199,8 @@ function buildProgram(): Command {
       },
     );
   addAzureCommands(program);
+  addDatasetsCommands(program);
+  addBackupsCommands(program);
   return program;
 }
 

@@ -32,6 +32,7 @@ describe('architecture', () => {
 
   it('every contributed command has a handler in the command table, and no handler is hidden', () => {
     const registry = fs.readFileSync(path.join(root, 'src/commands/registry.ts'), 'utf8');
+    assert.ok(registry.includes('export const COMMANDS'), 'the command table lives in src/commands/registry.ts');
     const ids: string[] = (pkg.contributes?.commands ?? []).map((c: { command: string }) => c.command);
     for (const id of ids) assert.ok(registry.includes(`'${id}'`), `${id} is not in src/commands/registry.ts`);
     const inRegistry = [...registry.matchAll(/'(exitPlan\.[A-Za-z]+)'/g)].map((m) => m[1]);
