@@ -1,6 +1,465 @@
-import type { Command } from 'commander';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import {
+  CancelledError,
+  ExitPlanError,
+  backups,
+  connectionFromEnv,
+  connectionFromUrl,
+  describeConnection,
+  formatBytes,
+  formatCount,
+  type PgConnectionOptions,
+} from '../exporters';
 
 /** `exit-plan backups …`: a thin layer over src/exporters/backups. */
 export function addBackupsCommands(program: Command): void {
-  void program;
+  const cmd = program
+    .command('backups')
+    .description('Backups: PostgreSQL dumps and file archives with checksums, rotation, verification, restore and restore drills.');
+  const dbOption = () => new Option('--db <url>', 'postgres://user@host:port/database (password in PGPASSWORD; default: the PG* environment variables)');
+  const pgDumpOption = () => new Option('--pg-dump <path>', 'pg_dump to use (pg_restore is taken from the same folder; default: PATH)');
+
+  cmd
+    .command('create')
+    .description('Back up a database with pg_dump --format=custom into DIR/postgres_backup_<db>__<YYYY.MM.DD.HH_MM>.pg_restore, with a .json sidecar (size, SHA-256).')
+    .addOption(dbOption())
+    .requiredOption('--dir <dir>', 'backup folder (created if missing)')
+    .addOption(pgDumpOption())
+    .option('--verify', 'verify the backup right after writing it')
+    .option('--json', 'print { "file", "bytes", "sha256" }')
+    .option('--quiet', 'no progress on stderr')
+    .action(async (opts: { db?: string; dir: string; pgDump?: string; verify?: boolean; json?: boolean; quiet?: boolean }) => {
+      const printer = new Progress(!opts.quiet);
+      const controller = cancelOnSignals();
+      try {
+        const result = await backups.createPostgresBackup({
+          connection: connectionOption(opts.db),
+          dir: opts.dir,
+          pgDumpPath: opts.pgDump,
+          signal: controller.signal,
+          onProgress: (p) => printer.line(p.phase, backupProgressText(p)),
+        });
+        printer.end();
+        await printCreated(result, opts, controller.signal);
+      } finally {
+        printer.end();
+      }
+    });
+
+  cmd
+    .command('create-files')
+    .description('Archive a folder into DIR/<name>_media__<YYYY.MM.DD.HH_MM>.tar (or .tar.gz with --gzip), with a .json sidecar.')
+    .requiredOption('--source <dir>', 'the folder to back up')
+    .requiredOption('--name <name>', 'names the backup files (letters, digits, ".", "-", "_")')
+    .requiredOption('--dir <dir>', 'backup folder (created if missing)')
+    .option('--gzip', 'compress the archive (.tar.gz)')
+    .option('--verify', 'verify the backup right after writing it')
+    .option('--json', 'print { "file", "bytes", "sha256" }')
+    .option('--quiet', 'no progress on stderr')
+    .action(async (opts: { source: string; name: string; dir: string; gzip?: boolean; verify?: boolean; json?: boolean; quiet?: boolean }) => {
+      const printer = new Progress(!opts.quiet);
+      const controller = cancelOnSignals();
+      try {
+        const result = await backups.createFilesBackup({
+          source: opts.source,
+          name: opts.name,
+          dir: opts.dir,
+          gzip: opts.gzip,
+          signal: controller.signal,
+          onProgress: (p) => printer.line(p.phase, backupProgressText(p)),
+        });
+        printer.end();
+        await printCreated(result, opts, controller.signal);
+      } finally {
+        printer.end();
+      }
+    });
+
+  cmd
+    .command('list')
+    .description('List the backups in a folder, newest first, with size and verified state.')
+    .requiredOption('--dir <dir>', 'backup folder')
+    .option('--json', 'print JSON')
+    .action(async (opts: { dir: string; json?: boolean }) => {
+      const entries = await backups.listBackups(opts.dir);
+      if (opts.json) {
+        const out = entries.map((e) => ({
+          file: e.file,
+          name: e.name,
+          kind: e.kind,
+          source: e.source,
+          time: e.time.toISOString(),
+          bytes: e.bytes,
+          sha256: e.sidecar?.sha256 ?? null,
+          state: e.state,
+          message: e.stateMessage,
+          verifiedAt: e.verifiedAt ?? null,
+          drill: e.sidecar?.drill ?? null,
+        }));
+        process.stdout.write(`${JSON.stringify({ dir: path.resolve(opts.dir), backups: out }, null, 2)}\n`);
+        return;
+      }
+      if (entries.length === 0) {
+        process.stdout.write(`No backups in ${path.resolve(opts.dir)}.\n`);
+        return;
+      }
+      for (const e of entries) {
+        process.stdout.write(`${stamp(e.time)}  ${formatBytes(e.bytes).padStart(8)}  ${e.state.padEnd(10)}  ${e.name}\n`);
+      }
+    });
+
+  const count = (flag: string) => {
+    const period = flag.replace('keep-', '');
+    const what = period === 'last' ? 'keep the n newest backups' : `keep the newest backup of each of the last n ${{ hourly: 'hours', daily: 'days', weekly: 'weeks', monthly: 'months', yearly: 'years' }[period]} that have one`;
+    return new Option(`--${flag} <n>`, `${what} ("unlimited": all)`).argParser(countArg);
+  };
+  cmd
+    .command('rotate')
+    .description("Remove old backups with restic's forget rules (ORed; calendar periods in UTC, weeks Monday to Sunday). The newest and the newest verified backup are never removed.")
+    .requiredOption('--dir <dir>', 'backup folder')
+    .addOption(count('keep-last'))
+    .addOption(count('keep-hourly'))
+    .addOption(count('keep-daily'))
+    .addOption(count('keep-weekly'))
+    .addOption(count('keep-monthly'))
+    .addOption(count('keep-yearly'))
+    .option('--keep-within <duration>', 'keep every backup within this duration of the newest, e.g. 1y5m7d2h, 30d')
+    .option('--min-size <bytes>', 'backups smaller than this (e.g. 1MB) are suspect: kept, flagged and not counted', sizeArg)
+    .option('--dry-run', 'only show what would be removed')
+    .option('--json', 'print each file with "action" (keep/remove) and "reasons"')
+    .action(async (opts: RotateOpts) => {
+      const policy = policyOf(opts);
+      backups.checkPolicy(policy);
+      const plan = opts.dryRun ? { ...(await backups.previewRotation(opts.dir, policy)), removed: [] as string[] } : await backups.applyRotation(opts.dir, policy);
+      if (opts.json) {
+        const files = plan.decisions.map((d) => ({
+          file: d.item.file,
+          name: d.item.name,
+          kind: d.item.kind,
+          source: d.item.source,
+          time: d.item.time.toISOString(),
+          bytes: d.item.bytes,
+          state: d.item.state,
+          action: d.action,
+          reasons: d.reasons,
+          ...(d.suspect ? { suspect: d.suspect } : {}),
+        }));
+        const out = { dir: path.resolve(opts.dir), policy: backups.describePolicy(policy), dryRun: Boolean(opts.dryRun), files, removed: plan.removed, summary: plan.summary };
+        process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+        return;
+      }
+      process.stdout.write(`Policy: ${backups.describePolicy(policy)}\n`);
+      let group = '';
+      for (const d of plan.decisions) {
+        if (d.item.group !== group) {
+          group = d.item.group;
+          process.stdout.write(`\n${backups.groupLabel(d.item.kind, d.item.source)}\n`);
+        }
+        const why = d.action === 'keep' ? `  (${d.reasons.join(', ')})` : '';
+        process.stdout.write(`  ${d.action.padEnd(6)} ${stamp(d.item.time)}  ${formatBytes(d.item.bytes).padStart(8)}  ${d.item.name}${why}\n`);
+      }
+      const s = plan.summary;
+      const verb = opts.dryRun ? 'Would remove' : 'Removed';
+      const removedCount = opts.dryRun ? s.remove : plan.removed.length;
+      process.stdout.write(`\n${verb} ${plural(removedCount, 'backup')} (${formatBytes(s.removeBytes)}), keeping ${formatCount(s.keep)}${s.suspects ? `, ${plural(s.suspects, 'suspect backup')} flagged` : ''}.\n`);
+    });
+
+  cmd
+    .command('verify')
+    .description('Verify every backup in a folder (sidecar checksum, plus pg_restore --list or a full read of the tar) and record the result in its sidecar.')
+    .requiredOption('--dir <dir>', 'backup folder')
+    .option('--file <file>', 'only this backup')
+    .addOption(pgDumpOption())
+    .option('--json', 'print JSON')
+    .option('--quiet', 'no progress on stderr')
+    .action(async (opts: { dir: string; file?: string; pgDump?: string; json?: boolean; quiet?: boolean }) => {
+      const printer = new Progress(!opts.quiet);
+      const controller = cancelOnSignals();
+      let results: backups.VerifyResult[];
+      try {
+        const onProgress = (p: { file: string; bytes: number; total: number }) =>
+          printer.line(p.file, `Verifying ${path.basename(p.file)} — ${formatBytes(p.bytes)} of ${formatBytes(p.total)}`);
+        results = opts.file
+          ? [await backups.verifyBackup(path.resolve(opts.dir, opts.file), { pgDumpPath: opts.pgDump, signal: controller.signal, onProgress })]
+          : await backups.verifyBackups(opts.dir, { pgDumpPath: opts.pgDump, signal: controller.signal, onProgress });
+      } finally {
+        printer.end();
+      }
+      const failed = results.filter((r) => r.state === 'failed');
+      if (opts.json) {
+        const out = results.map((r) => ({ file: r.file, name: r.name, kind: r.kind, state: r.state, message: r.message, bytes: r.bytes, at: r.at }));
+        process.stdout.write(`${JSON.stringify({ dir: path.resolve(opts.dir), results: out, verified: results.length - failed.length, failed: failed.length }, null, 2)}\n`);
+      } else {
+        if (results.length === 0) process.stdout.write(`No backups in ${path.resolve(opts.dir)}.\n`);
+        for (const r of results) process.stdout.write(`${r.state.padEnd(8)}  ${r.name}  ${r.message}\n`);
+      }
+      if (failed.length > 0) {
+        throw new ExitPlanError(`${formatCount(failed.length)} of ${plural(results.length, 'backup')} failed verification (first: ${failed[0].name}).`);
+      }
+    });
+
+  cmd
+    .command('restore')
+    .description('Restore a PostgreSQL backup over a database (pg_restore --clean --if-exists --no-owner --no-acl, in one transaction). Verifies it first. Refuses without --yes.')
+    .argument('<file>', 'a postgres_backup_….pg_restore file')
+    .addOption(dbOption())
+    .option('--yes', 'confirm: replace the contents of the --db database')
+    .addOption(pgDumpOption())
+    .option('--json', 'print JSON')
+    .option('--quiet', 'no progress on stderr')
+    .action(async (file: string, opts: { db?: string; yes?: boolean; pgDump?: string; json?: boolean; quiet?: boolean }) => {
+      const connection = connectionOption(opts.db);
+      if (!opts.yes) {
+        throw new ExitPlanError(
+          `Restoring replaces the contents of database "${connection.database}" on ${connection.host}:${connection.port}: run again with --yes to confirm (a restore drill, "exit-plan backups drill FILE --db URL", tries the backup without touching it); nothing was changed.`,
+        );
+      }
+      const printer = new Progress(!opts.quiet);
+      const controller = cancelOnSignals();
+      try {
+        const result = await backups.restoreBackup({
+          file,
+          connection,
+          confirmDatabase: connection.database,
+          pgDumpPath: opts.pgDump,
+          signal: controller.signal,
+          onProgress: (p) =>
+            printer.line(p.phase, p.phase === 'verifying' ? `Verifying — ${formatBytes(p.bytes ?? 0)}` : p.phase === 'restoring' ? `Restoring — ${plural(p.tables, 'table')} loaded${p.table ? `, ${p.table}` : ''}` : p.phase),
+        });
+        printer.end();
+        const before = result.preflight.target;
+        if (opts.json) {
+          process.stdout.write(
+            `${JSON.stringify({ file: result.file, target: result.target, tables: result.tables, replaced: { relations: before.tables.length, bytes: before.sizeBytes }, durationMs: result.durationMs }, null, 2)}\n`,
+          );
+        } else {
+          process.stdout.write(
+            `Restored ${result.file} into ${result.target} (${plural(result.tables, 'table')} loaded; it held ${plural(before.tables.length, 'relation')}, ${formatBytes(before.sizeBytes)} before) in ${(result.durationMs / 1000).toFixed(1)} s.\n`,
+          );
+        }
+      } finally {
+        printer.end();
+      }
+    });
+
+  cmd
+    .command('drill')
+    .description('Restore drill: restore a backup into a new scratch database on the same server, compare row counts with the --db database, report, drop the scratch database.')
+    .argument('<file>', 'a postgres_backup_….pg_restore file')
+    .addOption(dbOption())
+    .addOption(pgDumpOption())
+    .option('--json', 'print JSON')
+    .option('--quiet', 'no progress on stderr')
+    .action(async (file: string, opts: { db?: string; pgDump?: string; json?: boolean; quiet?: boolean }) => {
+      const printer = new Progress(!opts.quiet);
+      const controller = cancelOnSignals();
+      let report: backups.DrillReport;
+      try {
+        report = await backups.restoreDrill({
+          file,
+          connection: connectionOption(opts.db),
+          pgDumpPath: opts.pgDump,
+          signal: controller.signal,
+          onProgress: (p) => printer.line(p.phase, `Drill: ${p.phase}${p.table ? ` ${p.table}` : ''}${p.tables ? ` (${p.tables})` : ''}`),
+        });
+      } finally {
+        printer.end();
+      }
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      } else {
+        const width = Math.max(5, ...report.tables.map((t) => `${t.schema}.${t.name}`.length));
+        const lines = report.tables.map(
+          (t) =>
+            `  ${`${t.schema}.${t.name}`.padEnd(width)}  ${(t.backupRows === null ? 'missing' : formatCount(t.backupRows)).padStart(12)}  ${(t.sourceRows === null ? 'missing' : formatCount(t.sourceRows)).padStart(12)}  ${t.match ? 'same' : 'DIFFERENT'}`,
+        );
+        process.stdout.write(
+          `Drill of ${report.file} against ${report.source} (scratch database ${report.scratchDatabase}, dropped)\n` +
+            `  ${'table'.padEnd(width)}  ${'backup rows'.padStart(12)}  ${'source rows'.padStart(12)}\n${lines.join('\n')}\n${report.message}\n`,
+        );
+      }
+      if (!report.ok) throw new ExitPlanError(report.message);
+    });
+
+  cmd
+    .command('cron')
+    .description('Print the crontab line that backs up a database on a schedule (for servers where VS Code is not open).')
+    .addOption(dbOption())
+    .requiredOption('--dir <dir>', 'backup folder')
+    .requiredOption('--schedule <cron>', 'five-field cron expression, e.g. "0 2 * * 0" (Sundays at 02:00)')
+    .addOption(pgDumpOption())
+    .addOption(count('keep-last'))
+    .addOption(count('keep-hourly'))
+    .addOption(count('keep-daily'))
+    .addOption(count('keep-weekly'))
+    .addOption(count('keep-monthly'))
+    .addOption(count('keep-yearly'))
+    .option('--keep-within <duration>', 'also rotate after each backup: keep every backup within this duration of the newest')
+    .option('--min-size <bytes>', 'with rotation: backups smaller than this are suspect', sizeArg)
+    .action((opts: RotateOpts & { db?: string; dir: string; schedule: string; pgDump?: string }) => {
+      const schedule = backups.validateSchedule(opts.schedule);
+      const connection = connectionOption(opts.db);
+      const dir = path.resolve(opts.dir);
+      const createArgs = ['backups', 'create', '--db', dbUrl(connection), '--dir', dir, '--quiet', ...(opts.pgDump ? ['--pg-dump', path.resolve(opts.pgDump)] : [])];
+      const policy = policyOf(opts);
+      const rotating = backups.COUNT_RULES.some((r) => policy[r]) || Boolean(policy.keepWithin);
+      if (rotating) backups.checkPolicy(policy);
+      const rotateArgs = rotating ? ['backups', 'rotate', '--dir', dir, ...policyArgs(policy)] : undefined;
+      const line = backups.cronLine({ schedule, command: [process.execPath, cliPath()], createArgs, rotateArgs });
+      const next = backups.nextRun(schedule);
+      process.stdout.write(
+        `# Exit Plan: back up ${describeConnection(connection)} into ${dir} on "${schedule}"${next ? ` (next: ${next.toString()})` : ''}.\n` +
+          `# The password is not in this line: put it in ~${path.sep}.pgpass of the crontab's user (${connection.host}:${connection.port}:${connection.database}:${connection.user}:PASSWORD, chmod 600).\n` +
+          (rotating ? `# After a successful backup, rotation removes what "${backups.describePolicy(policy)}" does not keep.\n` : '') +
+          `${line}\n`,
+      );
+    });
+}
+
+interface RotateOpts {
+  keepLast?: number;
+  keepHourly?: number;
+  keepDaily?: number;
+  keepWeekly?: number;
+  keepMonthly?: number;
+  keepYearly?: number;
+  keepWithin?: string;
+  minSize?: number;
+  dryRun?: boolean;
+  json?: boolean;
+  dir: string;
+}
+
+function policyOf(opts: RotateOpts): backups.RotationPolicy {
+  return {
+    keepLast: opts.keepLast,
+    keepHourly: opts.keepHourly,
+    keepDaily: opts.keepDaily,
+    keepWeekly: opts.keepWeekly,
+    keepMonthly: opts.keepMonthly,
+    keepYearly: opts.keepYearly,
+    keepWithin: opts.keepWithin,
+    minSizeBytes: opts.minSize,
+  };
+}
+
+function policyArgs(policy: backups.RotationPolicy): string[] {
+  const args: string[] = [];
+  for (const rule of backups.COUNT_RULES) {
+    const n = policy[rule];
+    if (n) args.push(`--${backups.ruleFlag(rule)}`, n === -1 ? 'unlimited' : String(n));
+  }
+  if (policy.keepWithin) args.push('--keep-within', policy.keepWithin);
+  if (policy.minSizeBytes) args.push('--min-size', String(policy.minSizeBytes));
+  return args;
+}
+
+function countArg(value: string): number {
+  if (value === 'unlimited') return -1;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('expected a whole number from 0 up, or "unlimited".');
+  return n;
+}
+
+/** `1048576`, `10MB`, `1.5GB`, `512KB` (1000-based, as sizes are shown). */
+function sizeArg(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB)?$/i.exec(value.trim());
+  if (!m) throw new InvalidArgumentError('expected a size such as 1048576, 512KB, 10MB or 1GB.');
+  const unit = { B: 1, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12 }[(m[2] ?? 'B').toUpperCase() as 'B'];
+  return Math.round(Number(m[1]) * unit);
+}
+
+function connectionOption(db: string | undefined): PgConnectionOptions {
+  return db ? connectionFromUrl(db) : connectionFromEnv();
+}
+
+/** The connection as a URL without its password (which belongs in PGPASSWORD or ~/.pgpass). */
+function dbUrl(c: PgConnectionOptions): string {
+  const host = c.host.includes(':') ? `[${c.host}]` : c.host;
+  return `postgres://${encodeURIComponent(c.user)}@${host}:${c.port}/${encodeURIComponent(c.database)}${c.sslmode ? `?sslmode=${c.sslmode}` : ''}`;
+}
+
+/** This CLI's own script, for crontab lines. */
+function cliPath(): string {
+  const script = process.argv[1] ?? __filename;
+  try {
+    return fs.realpathSync(script);
+  } catch {
+    return path.resolve(script);
+  }
+}
+
+async function printCreated(result: backups.BackupResult, opts: { json?: boolean; verify?: boolean; pgDump?: string }, signal: AbortSignal): Promise<void> {
+  if (opts.verify) {
+    const v = await backups.verifyBackup(result.file, { pgDumpPath: opts.pgDump, signal });
+    if (v.state !== 'verified') throw new ExitPlanError(`The backup ${result.file} was written but failed verification: ${v.message}`);
+  }
+  if (opts.json) process.stdout.write(`${JSON.stringify({ file: result.file, bytes: result.bytes, sha256: result.sha256 }, null, 2)}\n`);
+  else process.stdout.write(`${result.file}\n`);
+}
+
+function backupProgressText(p: backups.BackupProgress): string {
+  switch (p.phase) {
+    case 'connecting':
+      return 'Connecting…';
+    case 'dumping':
+      return `pg_dump: table ${p.tableIndex ?? 0}/${p.tableCount ?? '?'} ${p.table ?? ''} — ${formatBytes(p.bytes)} written`;
+    case 'archiving':
+      return `Archiving — ${formatCount(p.entries ?? 0)} entries, ${formatBytes(p.bytes)} written`;
+    case 'checksum':
+      return `Checksum — ${formatBytes(p.bytes)} read`;
+    case 'done':
+      return 'Done';
+  }
+}
+
+function stamp(d: Date): string {
+  return `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+function plural(n: number, noun: string): string {
+  return `${formatCount(n)} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+/** Ctrl-C (or SIGTERM) cancels cleanly: the core kills pg_dump / pg_restore and removes what it half-wrote. */
+function cancelOnSignals(): AbortController {
+  const controller = new AbortController();
+  const onSignal = () => {
+    if (controller.signal.aborted) process.exit(130);
+    controller.abort(new CancelledError());
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return controller;
+}
+
+/** Progress on stderr: a redrawn line on a terminal, plain lines (one per phase, then every 10 s) otherwise. */
+class Progress {
+  private readonly tty = Boolean(process.stderr.isTTY);
+  private last = '';
+  private lastKey = '';
+  private lastPlain = 0;
+
+  constructor(private readonly enabled: boolean) {}
+
+  line(key: string, text: string): void {
+    if (!this.enabled) return;
+    if (this.tty) {
+      const width = Math.max(20, (process.stderr.columns ?? 80) - 1);
+      const shown = text.slice(0, width);
+      process.stderr.write(`\r${shown.padEnd(this.last.length)}`);
+      this.last = shown;
+    } else if (key !== this.lastKey || Date.now() - this.lastPlain >= 10_000) {
+      process.stderr.write(`${text}\n`);
+      this.lastKey = key;
+      this.lastPlain = Date.now();
+    }
+  }
+
+  end(): void {
+    if (this.enabled && this.tty && this.last) process.stderr.write('\n');
+    this.last = '';
+  }
 }

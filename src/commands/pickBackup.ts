@@ -1,0 +1,69 @@
+import * as vscode from 'vscode';
+import { backups, formatBytes } from '../exporters';
+import type { BackupTarget } from '../services/backupTargets';
+import { isBackupNode, localTime } from '../views/backupsTree';
+import type { CommandContext } from './context';
+
+/** The target a command was run on (tree node, sidebar report), or one the user picks; undefined if they back out. */
+export async function targetFromArg(ctx: CommandContext, arg: unknown, placeHolder: string): Promise<BackupTarget | undefined> {
+  for (const kind of ['target', 'group', 'backup', 'message'] as const) {
+    if (isBackupNode(arg, kind)) return ctx.backups.get(arg.target.name) ?? arg.target;
+  }
+  const targets = ctx.backups.list();
+  if (targets.length === 0) {
+    const add = 'Add Backup Target';
+    void vscode.window.showInformationMessage('There is no backup target yet.', add).then((choice) => {
+      if (choice === add) void vscode.commands.executeCommand('exitPlan.addBackupTarget');
+    });
+    return undefined;
+  }
+  if (targets.length === 1) return targets[0];
+  const picked = await vscode.window.showQuickPick(
+    targets.map((target) => ({ label: target.name, description: target.dir, target })),
+    { placeHolder },
+  );
+  return picked?.target;
+}
+
+/** A backup file: the tree node it was run on, or one picked from a target's backups (newest first). */
+export async function backupFromArg(
+  ctx: CommandContext,
+  arg: unknown,
+  options: { kind?: backups.BackupKind; placeHolder: string },
+): Promise<{ target: BackupTarget; entry: backups.BackupEntry } | undefined> {
+  if (isBackupNode(arg, 'backup')) return { target: ctx.backups.get(arg.target.name) ?? arg.target, entry: arg.entry };
+  const target = await targetFromArg(ctx, arg, 'Backup target');
+  if (!target) return undefined;
+  const entries = (await backups.listBackups(target.dir)).filter((e) => !options.kind || e.kind === options.kind);
+  if (entries.length === 0) {
+    void vscode.window.showInformationMessage(`Backup target "${target.name}" has no ${options.kind === 'postgres' ? 'database ' : ''}backups yet.`);
+    return undefined;
+  }
+  const picked = await vscode.window.showQuickPick(
+    entries.map((entry) => ({
+      label: `${stateIcon(entry.state)} ${localTime(entry.time)}`,
+      description: `${backups.groupLabel(entry.kind, entry.source)} · ${formatBytes(entry.bytes)} · ${entry.state}`,
+      detail: entry.name,
+      entry,
+    })),
+    { placeHolder: options.placeHolder, matchOnDetail: true },
+  );
+  return picked && { target, entry: picked.entry };
+}
+
+export function stateIcon(state: backups.VerificationState): string {
+  return state === 'verified' ? '$(pass)' : state === 'failed' ? '$(error)' : '$(circle-large-outline)';
+}
+
+/** Runs `work` under a cancellable progress notification; cancelling aborts its controller. */
+export function withCancellableProgress<T>(title: string, work: (report: (message: string) => void, controller: AbortController) => Promise<T>): Thenable<T> {
+  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
+    const controller = new AbortController();
+    const onCancel = token.onCancellationRequested(() => controller.abort());
+    try {
+      return await work((message) => progress.report({ message }), controller);
+    } finally {
+      onCancel.dispose();
+    }
+  });
+}

@@ -1,0 +1,197 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { CancelledError, ExitPlanError, describeWriteError, systemCode, throwIfAborted } from '../shared/errors';
+import { throttle } from '../shared/format';
+import { PartialFile } from '../shared/partialFile';
+import { TOOL_NAME, TOOL_VERSION } from '../version';
+import { SYSTEM_SCHEMA_FILTER } from '../warehouse/catalog';
+import { connect, describeConnection, describePgError, type PgConnectionOptions } from '../warehouse/connection';
+import { postgresBackupName, type BackupKind } from './names';
+import { checkPgDumpVersion, conninfo, findPgTool, runTool, toolEnv, toolFailure, toolVersion, type PgToolsOptions } from './pgTools';
+import { hashFile, writeSidecar, type Sidecar } from './sidecar';
+
+export interface BackupProgress {
+  phase: 'connecting' | 'dumping' | 'archiving' | 'checksum' | 'done';
+  /** Bytes of the backup file written (or hashed, in `checksum`). */
+  bytes: number;
+  /** pg_dump: the table whose rows are being dumped, 1-based, of about `tableCount`. */
+  tableIndex?: number;
+  tableCount?: number;
+  table?: string;
+  /** Files: entries archived so far. */
+  entries?: number;
+}
+
+export interface BackupResult {
+  /** Absolute path of the finished backup. */
+  file: string;
+  kind: BackupKind;
+  bytes: number;
+  sha256: string;
+  sidecar: Sidecar;
+  durationMs: number;
+}
+
+export interface PostgresBackupOptions extends PgToolsOptions {
+  connection: PgConnectionOptions;
+  /** The backup folder; created if missing. */
+  dir: string;
+  signal?: AbortSignal;
+  onProgress?: (progress: BackupProgress) => void;
+  /** Diagnostic lines (never secrets). */
+  log?: (line: string) => void;
+}
+
+const PROGRESS_MS = 200;
+const POLL_MS = 250;
+
+/**
+ * Backs up one database with `pg_dump --format=custom` into
+ * `<dir>/postgres_backup_<db>__<YYYY.MM.DD.HH_MM>.pg_restore`: written as `….partial`, fsynced, hashed,
+ * linked to its final name (never over another file), with a `<file>.json` sidecar of size and SHA-256.
+ * The password reaches pg_dump only through PGPASSWORD. Abort kills pg_dump and removes the partial file.
+ */
+export async function createPostgresBackup(options: PostgresBackupOptions): Promise<BackupResult> {
+  const started = new Date();
+  const conn = options.connection;
+  const log = options.log ?? (() => undefined);
+  const progress: BackupProgress = { phase: 'connecting', bytes: 0 };
+  const report = throttle(() => options.onProgress?.({ ...progress }), PROGRESS_MS);
+  const reportNow = () => {
+    report(undefined);
+    report.flush();
+  };
+  reportNow();
+  throwIfAborted(options.signal, 'Backup cancelled; no backup was written.');
+
+  const pgDump = findPgTool('pg_dump', options);
+  const [dumpVersion, facts] = await Promise.all([toolVersion(pgDump), serverFacts(conn)]);
+  throwIfAborted(options.signal, 'Backup cancelled; no backup was written.');
+  checkPgDumpVersion(dumpVersion, { text: facts.serverVersion, num: facts.serverVersionNum, where: `${conn.host}:${conn.port}` });
+  log(`Backing up ${describeConnection(conn)} (PostgreSQL ${facts.serverVersion}) with ${pgDump} ${dumpVersion.text}`);
+
+  const partial = await PartialFile.create(path.join(options.dir, postgresBackupName(facts.database, started)));
+  let poll: NodeJS.Timeout | undefined;
+  try {
+    // pg_dump writes the file itself (a seekable file gets a table of contents with data offsets, which
+    // pg_restore --list and parallel restores rely on); PartialFile has reserved the name exclusively.
+    await closeStream(partial.stream);
+    progress.phase = 'dumping';
+    progress.tableCount = facts.tables;
+    progress.tableIndex = 0;
+    reportNow();
+    poll = setInterval(() => {
+      fs.stat(partial.partialPath, (err, st) => {
+        if (!err && st.size !== progress.bytes) {
+          progress.bytes = st.size;
+          report(undefined);
+        }
+      });
+    }, POLL_MS);
+    const args = ['--format=custom', '--verbose', '--no-password', `--file=${partial.partialPath}`, `--dbname=${conninfo(conn)}`];
+    const result = await runTool(pgDump, args, {
+      env: toolEnv(conn),
+      signal: options.signal,
+      onStderrLine: (line) => {
+        const m = /dumping contents of table "(.*)"$/.exec(line);
+        if (m) {
+          progress.tableIndex = (progress.tableIndex ?? 0) + 1;
+          progress.tableCount = Math.max(progress.tableCount ?? 0, progress.tableIndex);
+          progress.table = m[1];
+          report(undefined);
+        }
+      },
+    });
+    clearInterval(poll);
+    if (result.code !== 0 || result.signal) throw new ExitPlanError(explainDumpFailure(toolFailure('pg_dump', result), conn));
+    throwIfAborted(options.signal);
+    await partial.closed();
+
+    progress.phase = 'checksum';
+    progress.bytes = 0;
+    reportNow();
+    const { sha256, bytes } = await hashFile(partial.partialPath, {
+      signal: options.signal,
+      onBytes: (b) => {
+        progress.bytes = b;
+        report(undefined);
+      },
+    });
+    throwIfAborted(options.signal);
+    const file = await partial.commit();
+    const sidecar: Sidecar = {
+      format: 'exit-plan-backup',
+      version: 1,
+      file: path.basename(file),
+      kind: 'postgres',
+      bytes,
+      sha256,
+      createdAt: started.toISOString(),
+      durationMs: Date.now() - started.getTime(),
+      tool: `${TOOL_NAME} ${TOOL_VERSION}`,
+      postgres: {
+        connection: describeConnection(conn),
+        database: facts.database,
+        serverVersion: facts.serverVersion,
+        pgDumpVersion: dumpVersion.text,
+      },
+    };
+    await writeSidecar(file, sidecar);
+    progress.phase = 'done';
+    progress.bytes = bytes;
+    reportNow();
+    log(`Backup written: ${file} (${bytes} bytes, sha256 ${sha256})`);
+    return { file, kind: 'postgres', bytes, sha256, sidecar, durationMs: Date.now() - started.getTime() };
+  } catch (err) {
+    if (poll) clearInterval(poll);
+    const removed = await partial.discard().then(() => true, () => false);
+    throw backupError(err, partial.partialPath, removed, options.signal);
+  }
+}
+
+/** Server version, database name and a count of tables with rows to dump (for "table i of n"). */
+async function serverFacts(conn: PgConnectionOptions): Promise<{ serverVersion: string; serverVersionNum: number; database: string; tables: number }> {
+  const client = await connect(conn).catch((err: unknown) => {
+    throw new ExitPlanError(`${describePgError(err, conn).message.replace(/\.$/, '')}; no backup was written.`, systemCode(err), { cause: err });
+  });
+  try {
+    const r = await client.query<{ v: string; n: string; db: string; tables: string }>(
+      `SELECT current_setting('server_version') AS v, current_setting('server_version_num') AS n, current_database() AS db,
+              (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE c.relkind = 'r' AND ${SYSTEM_SCHEMA_FILTER}
+                  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'))::text AS tables`,
+    );
+    const row = r.rows[0];
+    return { serverVersion: row.v.split(' ')[0], serverVersionNum: Number(row.n), database: row.db, tables: Number(row.tables) };
+  } catch (err) {
+    throw describePgError(err, conn);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** Sentences for the pg_dump failures people meet most. */
+function explainDumpFailure(message: string, conn: PgConnectionOptions): string {
+  if (/no password supplied/i.test(message)) {
+    return `PostgreSQL asked pg_dump for a password for user "${conn.user}" and none was given (set PGPASSWORD, or save the password with the connection)`;
+  }
+  if (/permission denied/i.test(message)) {
+    return `${message} (user "${conn.user}" needs to read every table, sequence and schema to back up the whole database)`;
+  }
+  return message;
+}
+
+function closeStream(stream: fs.WriteStream): Promise<void> {
+  return new Promise((resolve, reject) => {
+    stream.once('error', reject);
+    stream.end(() => resolve());
+  });
+}
+
+/** One sentence: what went wrong and that nothing half-written was left under a final name. */
+export function backupError(err: unknown, partialPath: string, removed: boolean, signal?: AbortSignal): ExitPlanError {
+  const tail = removed ? 'no backup was written and the partial file was removed' : `no backup was written, but the partial file ${partialPath} could not be removed`;
+  if (err instanceof CancelledError || signal?.aborted) return new CancelledError(`Backup cancelled; ${tail}.`);
+  const sentence = describeWriteError(err, partialPath) ?? (err instanceof Error ? err.message : String(err));
+  return new ExitPlanError(`${sentence.replace(/[.;]\s*$/, '')}; ${tail}.`, systemCode(err), { cause: err });
+}

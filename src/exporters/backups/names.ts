@@ -1,0 +1,96 @@
+import { ExitPlanError } from '../shared/errors';
+
+/** What a backup file holds: a PostgreSQL custom-format dump, or a tar of a folder of files. */
+export type BackupKind = 'postgres' | 'files';
+
+export const BACKUP_KINDS: readonly BackupKind[] = ['postgres', 'files'];
+
+/** The parts of a backup's file name. */
+export interface BackupName {
+  kind: BackupKind;
+  /** The database name (postgres) or the folder's name (files), as written in the file name. */
+  source: string;
+  /** When the backup started, to the minute (UTC). */
+  time: Date;
+  /** Files only: `.tar.gz` rather than `.tar`. */
+  gzip: boolean;
+  /** 1, or n for a `-n` suffix (two backups in the same minute). */
+  copy: number;
+}
+
+const STAMP = String.raw`(\d{4})\.(\d{2})\.(\d{2})\.(\d{2})_(\d{2})`;
+const PG_RE = new RegExp(String.raw`^postgres_backup_(.+)__${STAMP}(?:-(\d+))?\.pg_restore$`);
+const FILES_RE = new RegExp(String.raw`^(.+)_media__${STAMP}(?:-(\d+))?\.(tar|tar\.gz)$`);
+
+/** `YYYY.MM.DD.HH_MM` in UTC, as in KoboToolbox's backup names. */
+export function backupStamp(date: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${date.getUTCFullYear()}.${p(date.getUTCMonth() + 1)}.${p(date.getUTCDate())}.${p(date.getUTCHours())}_${p(date.getUTCMinutes())}`;
+}
+
+/**
+ * A database or folder name as it may appear in a file name: anything but letters, digits, `.`, `-` and
+ * `_` becomes `_` (so no name can reach outside the backup folder).
+ */
+export function fileSafeName(name: string): string {
+  const safe = name.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, (m) => '_'.repeat(m.length));
+  return safe === '' ? '_' : safe;
+}
+
+/** `postgres_backup_<db>__<YYYY.MM.DD.HH_MM>.pg_restore` */
+export function postgresBackupName(database: string, date: Date): string {
+  return `postgres_backup_${fileSafeName(database)}__${backupStamp(date)}.pg_restore`;
+}
+
+/** `<name>_media__<YYYY.MM.DD.HH_MM>.tar` (or `.tar.gz`) */
+export function filesBackupName(name: string, date: Date, gzip: boolean): string {
+  return `${name}_media__${backupStamp(date)}.${gzip ? 'tar.gz' : 'tar'}`;
+}
+
+/** A name given to a folder of files: used as is in file names, so it must be plain. */
+export function checkFilesName(name: string): string {
+  const trimmed = name.trim();
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(trimmed) || trimmed.length > 100) {
+    throw new ExitPlanError(
+      `The name "${name}" cannot be used in a backup file name: use letters, digits, ".", "-" and "_" (at most 100, starting with a letter or digit).`,
+    );
+  }
+  return trimmed;
+}
+
+/** The parts of a backup file name, or undefined for any other file. */
+export function parseBackupName(fileName: string): BackupName | undefined {
+  const pg = PG_RE.exec(fileName);
+  if (pg) return build('postgres', pg[1], pg.slice(2, 7), pg[7], false);
+  const files = FILES_RE.exec(fileName);
+  if (files) return build('files', files[1], files.slice(2, 7), files[7], files[8] === 'tar.gz');
+  return undefined;
+}
+
+function build(kind: BackupKind, source: string, stamp: string[], copy: string | undefined, gzip: boolean): BackupName | undefined {
+  const [y, mo, d, h, mi] = stamp.map(Number);
+  const time = new Date(Date.UTC(y, mo - 1, d, h, mi));
+  // Reject impossible dates such as 2024.02.30 rather than silently moving them.
+  if (time.getUTCMonth() !== mo - 1 || time.getUTCDate() !== d || h > 23 || mi > 59) return undefined;
+  return { kind, source, time, gzip, copy: copy ? Number(copy) : 1 };
+}
+
+/** 1 for a plain name, n for a `-n` copy (a later backup in the same minute). */
+export function copyNumber(fileName: string): number {
+  return Number(/-(\d+)\.(?:pg_restore|tar|tar\.gz)$/.exec(fileName)?.[1] ?? 1);
+}
+
+/** Newest first: by the time in the name, then the later copy within the same minute. */
+export function compareNewestFirst(a: { time: Date; name: string }, b: { time: Date; name: string }): number {
+  return b.time.getTime() - a.time.getTime() || copyNumber(b.name) - copyNumber(a.name) || b.name.localeCompare(a.name);
+}
+
+/** `PostgreSQL mydb` or `Files media`: how a group of backups is named to the user. */
+export function groupLabel(kind: BackupKind, source: string): string {
+  return `${kind === 'postgres' ? 'PostgreSQL' : 'Files'} ${source}`;
+}
+
+/** The key that groups backups for rotation: same kind and same source. */
+export function groupKey(kind: BackupKind, source: string): string {
+  return `${kind}:${source}`;
+}

@@ -1,0 +1,102 @@
+import { Cron } from 'croner';
+import { ExitPlanError } from '../shared/errors';
+
+const NICKNAMES = ['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly'];
+
+/**
+ * Checks a cron expression as crontab reads it (five fields: minute hour day-of-month month
+ * day-of-week, or a nickname such as @daily), with croner; a bad one gets one sentence. Returns it trimmed.
+ */
+export function validateSchedule(expression: string): string {
+  const expr = expression.trim().replace(/\s+/g, ' ');
+  const example = 'use five fields (minute hour day-of-month month day-of-week), e.g. "0 2 * * 0" for Sundays at 02:00';
+  if (expr === '') throw new ExitPlanError(`The schedule is empty: ${example}.`);
+  const nickname = expr.startsWith('@');
+  if (nickname ? !NICKNAMES.includes(expr.toLowerCase()) : expr.split(' ').length !== 5) {
+    throw new ExitPlanError(`The schedule "${expression}" is not a cron expression crontab understands: ${example}.`);
+  }
+  try {
+    const cron = new Cron(nickname && expr.toLowerCase() === '@midnight' ? '@daily' : expr, { paused: true });
+    if (!cron.nextRun(new Date())) throw new Error('it never runs');
+  } catch (err) {
+    const reason = (err instanceof Error ? err.message : String(err)).replace(/^CronPattern:\s*/, '').replace(/\.$/, '');
+    throw new ExitPlanError(`The schedule "${expression}" is not a valid cron expression (${reason}): ${example}.`);
+  }
+  return expr;
+}
+
+function cronOf(expression: string): Cron {
+  const expr = validateSchedule(expression);
+  return new Cron(expr.toLowerCase() === '@midnight' ? '@daily' : expr, { paused: true });
+}
+
+/** The next time the schedule fires after `from` (local time, as cron), or undefined if never. */
+export function nextRun(expression: string, from: Date = new Date()): Date | undefined {
+  return cronOf(expression).nextRun(from) ?? undefined;
+}
+
+/** The last time the schedule fired at or before `now`, looking back up to about 5 years. */
+export function previousRun(expression: string, now: Date = new Date()): Date | undefined {
+  const cron = cronOf(expression);
+  for (const windowMs of [3_600_000, 86_400_000, 8 * 86_400_000, 32 * 86_400_000, 367 * 86_400_000, 5 * 366 * 86_400_000]) {
+    let t = cron.nextRun(new Date(now.getTime() - windowMs));
+    let last: Date | undefined;
+    for (let i = 0; t && t.getTime() <= now.getTime() && i < 100_000; i++) {
+      last = t;
+      t = cron.nextRun(t);
+    }
+    if (last) return last;
+  }
+  return undefined;
+}
+
+export interface ScheduleStatus {
+  schedule: string;
+  previousRun?: Date;
+  nextRun?: Date;
+  /** No backup since the last scheduled time (once a grace period for the run itself has passed). */
+  overdue: boolean;
+  /** How long after a scheduled time a backup may still be missing without counting as overdue. */
+  graceMs: number;
+}
+
+/** Is a backup due? Compares the newest backup's time with the schedule's last run before `now`. */
+export function scheduleStatus(expression: string, lastBackup: Date | undefined, now: Date = new Date()): ScheduleStatus {
+  const previous = previousRun(expression, now);
+  const next = nextRun(expression, now);
+  const interval = previous && next ? next.getTime() - previous.getTime() : 86_400_000;
+  const graceMs = Math.min(3_600_000, interval / 2);
+  // Backup names are to the minute: a backup started within the scheduled minute counts.
+  const due = previous !== undefined && (!lastBackup || lastBackup.getTime() < Math.floor(previous.getTime() / 60_000) * 60_000);
+  return { schedule: validateSchedule(expression), previousRun: previous, nextRun: next, overdue: due && now.getTime() - previous!.getTime() > graceMs, graceMs };
+}
+
+/** Quotes a word for a POSIX shell (as cron runs its lines with /bin/sh). */
+export function shellQuote(word: string): string {
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return word;
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** In a crontab command, `%` means a new line unless escaped. */
+function crontabEscape(command: string): string {
+  return command.replace(/%/g, '\\%');
+}
+
+export interface CronLineOptions {
+  schedule: string;
+  /** The program and its leading arguments, e.g. [node, /opt/exit-plan/dist/cli.js]. */
+  command: string[];
+  /** `backups create …` arguments. */
+  createArgs: string[];
+  /** `backups rotate …` arguments, run after a successful backup; none when not given. */
+  rotateArgs?: string[];
+}
+
+/** One crontab line: the schedule, the backup, and (only if it succeeded) the rotation. */
+export function cronLine(options: CronLineOptions): string {
+  const schedule = validateSchedule(options.schedule);
+  const run = (args: string[]) => [...options.command, ...args].map(shellQuote).join(' ');
+  const commands = [run(options.createArgs)];
+  if (options.rotateArgs) commands.push(run(options.rotateArgs));
+  return `${schedule} ${crontabEscape(commands.join(' && '))}`;
+}

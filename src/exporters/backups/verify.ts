@@ -1,0 +1,178 @@
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tar from 'tar';
+import { ExitPlanError, errorMessage, throwIfAborted } from '../shared/errors';
+import { formatBytes, formatCount, throttle } from '../shared/format';
+import { listBackups } from './list';
+import { parseBackupName, type BackupKind } from './names';
+import { findPgTool, runTool, toolEnv, toolFailure, type PgToolsOptions } from './pgTools';
+import { hashFile, readSidecar, updateSidecar, type Sidecar } from './sidecar';
+
+export interface VerifyResult {
+  file: string;
+  name: string;
+  kind: BackupKind;
+  state: 'verified' | 'failed';
+  /** One sentence: what was checked, or what is wrong. */
+  message: string;
+  /** ISO 8601. */
+  at: string;
+  bytes: number;
+  /** Whether the result was written into the sidecar (not possible when there is none). */
+  recorded: boolean;
+}
+
+export interface VerifyOptions extends PgToolsOptions {
+  signal?: AbortSignal;
+  /** Bytes read so far of `total`. */
+  onProgress?: (p: { file: string; bytes: number; total: number }) => void;
+}
+
+/**
+ * Verifies one backup and records the outcome in its sidecar: the size and SHA-256 against the sidecar,
+ * then `pg_restore --list` for a PostgreSQL dump, or a full read of every entry for a tar archive (with
+ * the entry count and content bytes against the sidecar). A backup without a sidecar fails: nothing
+ * says what it should contain.
+ */
+export async function verifyBackup(file: string, options: VerifyOptions = {}): Promise<VerifyResult> {
+  const abs = path.resolve(file);
+  const name = path.basename(abs);
+  const parsed = parseBackupName(name);
+  if (!parsed) throw new ExitPlanError(`${abs} is not a backup made by Exit Plan (its name is not postgres_backup_<db>__<time>.pg_restore or <name>_media__<time>.tar).`);
+  let st: fs.Stats;
+  try {
+    st = await fs.promises.stat(abs);
+  } catch {
+    throw new ExitPlanError(`The backup ${abs} does not exist.`);
+  }
+  const at = new Date().toISOString();
+  const result = (state: VerifyResult['state'], message: string, recorded: boolean): VerifyResult => ({
+    file: abs, name, kind: parsed.kind, state, message, at, bytes: st.size, recorded,
+  });
+
+  let sidecar: Sidecar | undefined;
+  try {
+    sidecar = await readSidecar(abs);
+  } catch (err) {
+    return result('failed', errorMessage(err), false);
+  }
+  if (!sidecar) return result('failed', 'No sidecar (.json) records its size and checksum, so it cannot be verified.', false);
+
+  const outcome = await check(abs, parsed.kind, st.size, sidecar, options);
+  throwIfAborted(options.signal);
+  await updateSidecar(abs, (s) => {
+    s.verification = { state: outcome.state, at, message: outcome.message };
+  });
+  return result(outcome.state, outcome.message, true);
+}
+
+async function check(
+  file: string,
+  kind: BackupKind,
+  size: number,
+  sidecar: Sidecar,
+  options: VerifyOptions,
+): Promise<{ state: 'verified' | 'failed'; message: string }> {
+  const failed = (message: string) => ({ state: 'failed' as const, message });
+  if (sidecar.bytes !== size) {
+    return failed(`The file is ${formatCount(size)} bytes but was ${formatCount(sidecar.bytes)} bytes when written: it was truncated or changed.`);
+  }
+  const progress = throttle((bytes: number) => options.onProgress?.({ file, bytes, total: size }), 200);
+  if (kind === 'files') {
+    const read = await readTar(file, options.signal, progress);
+    progress.flush();
+    if (read.sha256 !== sidecar.sha256) return failed(CHECKSUM_MISMATCH);
+    if (read.error) return failed(`The archive cannot be read: ${read.error.replace(/\.$/, '')}.`);
+    const want = sidecar.files;
+    if (want && (want.entries !== read.entries || want.contentBytes !== read.contentBytes)) {
+      return failed(`The archive holds ${formatCount(read.entries)} entries (${formatBytes(read.contentBytes)}) but ${formatCount(want.entries)} (${formatBytes(want.contentBytes)}) were written.`);
+    }
+    return { state: 'verified', message: `Checksum matches and every entry was read back (${formatCount(read.entries)} entries, ${formatBytes(read.contentBytes)}).` };
+  }
+  const { sha256 } = await hashFile(file, { signal: options.signal, onBytes: progress });
+  progress.flush();
+  if (sha256 !== sidecar.sha256) return failed(CHECKSUM_MISMATCH);
+  const pgRestore = findPgTool('pg_restore', options);
+  let entries = 0;
+  const listed = await runTool(pgRestore, ['--list', file], {
+    env: toolEnv(),
+    signal: options.signal,
+    onStdoutLine: (line) => {
+      if (line.trim() !== '' && !line.startsWith(';')) entries++;
+    },
+  });
+  if (listed.code !== 0 || listed.signal) return failed(`pg_restore cannot read it: ${toolFailure('pg_restore', listed).replace(/^pg_restore failed \(exit \d+\): /, '')}.`);
+  return { state: 'verified', message: `Checksum matches and pg_restore lists its contents (${formatCount(entries)} entries).` };
+}
+
+const CHECKSUM_MISMATCH = 'The SHA-256 checksum does not match the one recorded when it was written: the file is corrupt or was changed.';
+
+/** One pass over a tar (or tar.gz): its SHA-256, and every entry read through node-tar's strict parser. */
+async function readTar(
+  file: string,
+  signal: AbortSignal | undefined,
+  onBytes: (bytes: number) => void,
+): Promise<{ sha256: string; entries: number; contentBytes: number; error?: string }> {
+  const hash = createHash('sha256');
+  let entries = 0;
+  let contentBytes = 0;
+  let error: string | undefined;
+  const parser = new tar.Parser({
+    strict: true,
+    onReadEntry: (entry) => {
+      entries++;
+      if (entry.type === 'File' || entry.type === 'OldFile' || entry.type === 'ContiguousFile') {
+        entry.on('data', (d: Buffer) => (contentBytes += d.length));
+      } else {
+        entry.resume();
+      }
+    },
+  });
+  const parsed = new Promise<void>((resolve) => {
+    parser.on('error', (err: Error) => {
+      error ??= `${err.message}`;
+      resolve();
+    });
+    parser.on('end', () => resolve());
+    parser.on('close', () => resolve());
+  });
+  let bytes = 0;
+  const stream = fs.createReadStream(file, { highWaterMark: 1 << 20 });
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      throwIfAborted(signal);
+      hash.update(chunk);
+      bytes += chunk.length;
+      onBytes(bytes);
+      if (!error && !parser.write(chunk) && !error) {
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            parser.off('drain', done);
+            parser.off('error', done);
+            resolve();
+          };
+          parser.once('drain', done);
+          parser.once('error', done);
+        });
+      }
+    }
+  } finally {
+    stream.destroy();
+  }
+  if (!error) parser.end();
+  await parsed;
+  return { sha256: hash.digest('hex'), entries, contentBytes, error };
+}
+
+/** Verifies every backup in a folder, newest first. */
+export async function verifyBackups(dir: string, options: VerifyOptions & { onFile?: (index: number, count: number, name: string) => void } = {}): Promise<VerifyResult[]> {
+  const entries = await listBackups(dir);
+  const results: VerifyResult[] = [];
+  for (const [i, entry] of entries.entries()) {
+    throwIfAborted(options.signal);
+    options.onFile?.(i + 1, entries.length, entry.name);
+    results.push(await verifyBackup(entry.file, options));
+  }
+  return results;
+}

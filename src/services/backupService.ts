@@ -1,0 +1,257 @@
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { ExitPlanError, backups, describeConnection, formatBytes, formatCount, maskSecrets, type PgConnectionOptions } from '../exporters';
+import type { ConnectionStore } from './connectionStore';
+import type { RunningTasks } from './runningTasks';
+import { BackupTargetStore, type BackupTarget } from './backupTargets';
+
+/** Progress for people: one line, e.g. "pg_dump: table 3/12 public.orders — 41 MB written". */
+export type ProgressText = (message: string) => void;
+
+/**
+ * Backups in VS Code: the targets from settings, the reports the tree and the sidebar show (cached until
+ * something changes), and every operation, one at a time per target, through RunningTasks so that
+ * closing VS Code cancels it and waits for its clean-up.
+ */
+export class BackupService implements vscode.Disposable {
+  readonly targets = new BackupTargetStore();
+  private readonly changed = new vscode.EventEmitter<string | undefined>();
+  /** Fires with a target's name when its backups changed, or undefined when the targets did. */
+  readonly onDidChange = this.changed.event;
+  private readonly busyWith = new Map<string, string>();
+  private readonly reports = new Map<string, Promise<backups.TargetReport>>();
+  private watchers: vscode.Disposable[] = [];
+  private readonly debounce = new Map<string, NodeJS.Timeout>();
+  private readonly disposables: vscode.Disposable[];
+
+  constructor(
+    private readonly connections: ConnectionStore,
+    private readonly tasks: RunningTasks,
+    readonly log: vscode.LogOutputChannel,
+  ) {
+    this.disposables = [
+      this.targets,
+      this.changed,
+      this.targets.onDidChange(() => {
+        this.watch();
+        this.refresh();
+      }),
+    ];
+    this.watch();
+  }
+
+  list(): BackupTarget[] {
+    return this.targets.list();
+  }
+
+  get(name: string): BackupTarget | undefined {
+    return this.targets.get(name);
+  }
+
+  /** What a target is busy with ("backing up", "verifying", …), if anything. */
+  busy(name: string): string | undefined {
+    return this.busyWith.get(name);
+  }
+
+  /** Forgets cached reports (one target's, or all) and tells the views. */
+  refresh(name?: string): void {
+    if (name) this.reports.delete(name);
+    else this.reports.clear();
+    this.changed.fire(name);
+  }
+
+  /** The listing, schedule status, rotation preview and drill record of a target (cached). */
+  report(target: BackupTarget): Promise<backups.TargetReport> {
+    let report = this.reports.get(target.name);
+    if (!report) {
+      report = backups.targetReport({ name: target.name, dir: target.dir, schedule: target.schedule, rotation: target.rotation });
+      this.reports.set(target.name, report);
+      report.catch(() => this.reports.delete(target.name));
+    }
+    return report;
+  }
+
+  /** The saved warehouse connection a target backs up, with its password from SecretStorage. */
+  async connectionFor(target: BackupTarget): Promise<PgConnectionOptions> {
+    if (!target.warehouseConnection) {
+      throw new ExitPlanError(`Backup target "${target.name}" has no database: set "warehouseConnection" in exitPlan.backups.targets.`);
+    }
+    const profile = this.connections.get(target.warehouseConnection);
+    if (!profile) {
+      throw new ExitPlanError(
+        `Backup target "${target.name}" names the warehouse connection "${target.warehouseConnection}", which does not exist: add it with Exit Plan: Add Warehouse Connection or fix the target.`,
+      );
+    }
+    return this.connections.connectionOptions(profile);
+  }
+
+  /** Backs up everything a target holds: the database first, then each folder; verifies each if set to. */
+  backUp(target: BackupTarget, options: { progress?: ProgressText; controller?: AbortController } = {}): Promise<backups.BackupResult[]> {
+    return this.exclusive(target, 'backing up', options.controller, async (signal) => {
+      checkRunnable(target);
+      const progress = options.progress ?? (() => undefined);
+      const pgDumpPath = this.targets.pgDumpPath();
+      const log = (line: string) => this.log.info(maskSecrets(line));
+      const results: backups.BackupResult[] = [];
+      if (target.warehouseConnection) {
+        const connection = await this.connectionFor(target);
+        progress(`connecting to ${describeConnection(connection)}…`);
+        results.push(
+          await backups.createPostgresBackup({ connection, dir: target.dir, pgDumpPath, signal, log, onProgress: (p) => progress(backupProgressText(p)) }),
+        );
+        this.refresh(target.name);
+      }
+      for (const folder of target.folders) {
+        progress(`archiving ${folder.path}…`);
+        results.push(
+          await backups.createFilesBackup({ source: folder.path, name: folder.name, dir: target.dir, gzip: target.gzip, signal, log, onProgress: (p) => progress(backupProgressText(p)) }),
+        );
+        this.refresh(target.name);
+      }
+      if (this.targets.verifyAfterBackup()) {
+        for (const r of results) {
+          progress(`verifying ${path.basename(r.file)}…`);
+          const v = await backups.verifyBackup(r.file, { pgDumpPath, signal });
+          this.log.info(`Verified ${r.file}: ${v.state}, ${v.message}`);
+          if (v.state !== 'verified') throw new ExitPlanError(`The backup ${path.basename(r.file)} was written but failed verification: ${v.message}`);
+        }
+      }
+      return results;
+    });
+  }
+
+  /** Verifies some (or all) backups of a target and records each result in its sidecar. */
+  verify(target: BackupTarget, files: string[] | undefined, options: { progress?: ProgressText; controller?: AbortController } = {}): Promise<backups.VerifyResult[]> {
+    return this.exclusive(target, 'verifying', options.controller, async (signal) => {
+      const list = files ?? (await backups.listBackups(target.dir)).map((b) => b.file);
+      const results: backups.VerifyResult[] = [];
+      for (const [i, file] of list.entries()) {
+        options.progress?.(`${i + 1}/${list.length} ${path.basename(file)}`);
+        const r = await backups.verifyBackup(file, {
+          pgDumpPath: this.targets.pgDumpPath(),
+          signal,
+          onProgress: (p) => options.progress?.(`${i + 1}/${list.length} ${path.basename(file)} — ${formatBytes(p.bytes)} of ${formatBytes(p.total)}`),
+        });
+        this.log.info(`Verified ${file}: ${r.state}, ${r.message}`);
+        results.push(r);
+      }
+      return results;
+    });
+  }
+
+  previewRotation(target: BackupTarget): Promise<backups.RotationPlan> {
+    if (!target.rotation) {
+      throw new ExitPlanError(`Backup target "${target.name}" has no rotation policy: set "rotation" (for example { "keepDaily": 7, "keepWeekly": 4, "keepMonthly": 12 }) in exitPlan.backups.targets.`);
+    }
+    return backups.previewRotation(target.dir, target.rotation);
+  }
+
+  /** Removes the previewed files that the policy still removes (never anything new since the preview). */
+  applyRotation(target: BackupTarget, confirmed: string[]): Promise<backups.RotationResult> {
+    const policy = target.rotation;
+    if (!policy) return Promise.reject(new ExitPlanError(`Backup target "${target.name}" has no rotation policy.`));
+    return this.exclusive(target, 'rotating', undefined, async () => {
+      const result = await backups.applyRotation(target.dir, policy, { confirmed, onRemoved: (file) => this.log.info(`Rotation removed ${file}`) });
+      this.log.info(`Rotation of "${target.name}" (${backups.describePolicy(policy)}): removed ${formatCount(result.removed.length)} backups`);
+      return result;
+    });
+  }
+
+  drill(target: BackupTarget, file: string, options: { progress?: ProgressText; controller?: AbortController } = {}): Promise<backups.DrillReport> {
+    return this.exclusive(target, 'running a restore drill', options.controller, async (signal) => {
+      const connection = await this.connectionFor(target);
+      return backups.restoreDrill({
+        file,
+        connection,
+        pgDumpPath: this.targets.pgDumpPath(),
+        signal,
+        log: (line) => this.log.info(maskSecrets(line)),
+        onProgress: (p) => options.progress?.(`${p.phase}${p.table ? ` ${p.table}` : ''}${p.tables ? ` (${formatCount(p.tables)} tables)` : ''}`),
+      });
+    });
+  }
+
+  preflight(target: BackupTarget, file: string, connection: PgConnectionOptions, options: { progress?: ProgressText; controller?: AbortController } = {}): Promise<backups.RestorePreflight> {
+    return this.exclusive(target, 'checking a backup before a restore', options.controller, (signal) =>
+      backups.preflightRestore(file, connection, {
+        pgDumpPath: this.targets.pgDumpPath(),
+        signal,
+        onProgress: (p) => options.progress?.(p.phase === 'verifying' ? `verifying — ${formatBytes(p.bytes ?? 0)} of ${formatBytes(p.total ?? 0)}` : 'listing the tables it would replace…'),
+      }),
+    );
+  }
+
+  restore(
+    target: BackupTarget,
+    file: string,
+    connection: PgConnectionOptions,
+    confirmDatabase: string,
+    options: { progress?: ProgressText; controller?: AbortController } = {},
+  ): Promise<backups.RestoreResult> {
+    return this.exclusive(target, 'restoring', options.controller, (signal) =>
+      backups.restoreBackup({
+        file,
+        connection,
+        confirmDatabase,
+        pgDumpPath: this.targets.pgDumpPath(),
+        signal,
+        log: (line) => this.log.info(maskSecrets(line)),
+        onProgress: (p) => options.progress?.(p.phase === 'restoring' ? `restoring — ${formatCount(p.tables)} tables loaded${p.table ? `, ${p.table}` : ''}` : p.phase),
+      }),
+    );
+  }
+
+  dispose(): void {
+    for (const w of this.watchers) w.dispose();
+    for (const t of this.debounce.values()) clearTimeout(t);
+    for (const d of this.disposables) d.dispose();
+  }
+
+  /** One operation per target at a time, through RunningTasks; refreshes the views afterwards. */
+  private async exclusive<T>(target: BackupTarget, label: string, controller: AbortController | undefined, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const running = this.busyWith.get(target.name);
+    if (running) throw new ExitPlanError(`Backup target "${target.name}" is busy ${running}: wait until that has finished.`);
+    this.busyWith.set(target.name, label);
+    this.changed.fire(target.name);
+    try {
+      return await this.tasks.run(work, controller);
+    } finally {
+      this.busyWith.delete(target.name);
+      this.refresh(target.name);
+    }
+  }
+
+  /** Watches each target's folder, so backups made by cron or another window show up. */
+  private watch(): void {
+    for (const w of this.watchers) w.dispose();
+    this.watchers = [];
+    for (const target of this.list()) {
+      if (!target.dir || !path.isAbsolute(target.dir)) continue;
+      const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(target.dir), '*'));
+      const changed = () => {
+        clearTimeout(this.debounce.get(target.name));
+        this.debounce.set(target.name, setTimeout(() => this.refresh(target.name), 500));
+      };
+      this.watchers.push(watcher, watcher.onDidCreate(changed), watcher.onDidDelete(changed), watcher.onDidChange(changed));
+    }
+  }
+}
+
+function checkRunnable(target: BackupTarget): void {
+  if (target.blocking.length > 0) throw new ExitPlanError(target.blocking[0]);
+}
+
+export function backupProgressText(p: backups.BackupProgress): string {
+  switch (p.phase) {
+    case 'connecting':
+      return 'connecting…';
+    case 'dumping':
+      return `pg_dump: table ${p.tableIndex ?? 0}/${p.tableCount ?? '?'} ${p.table ?? ''} — ${formatBytes(p.bytes)} written`;
+    case 'archiving':
+      return `archiving — ${formatCount(p.entries ?? 0)} files, ${formatBytes(p.bytes)} written`;
+    case 'checksum':
+      return `checksum — ${formatBytes(p.bytes)} read`;
+    case 'done':
+      return 'done';
+  }
+}

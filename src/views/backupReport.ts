@@ -1,0 +1,204 @@
+import { randomBytes } from 'node:crypto';
+import * as vscode from 'vscode';
+import { backups, errorMessage } from '../exporters';
+import type { BackupService } from '../services/backupService';
+import type { BackupTarget } from '../services/backupTargets';
+
+export const BACKUP_REPORT_VIEW = 'exitPlan.backupReport';
+
+// Messages between the sidebar report and its webview, defined here only (src/webview/backupReport.js
+// mirrors them). The webview gets facts to show; it asks the extension to run commands by name.
+
+export const REPORT_ACTIONS = ['backUpNow', 'verify', 'drill', 'rotate'] as const;
+export type ReportAction = (typeof REPORT_ACTIONS)[number];
+
+const ACTION_COMMANDS: Record<ReportAction, string> = {
+  backUpNow: 'exitPlan.backUpNow',
+  verify: 'exitPlan.verifyBackups',
+  drill: 'exitPlan.restoreDrill',
+  rotate: 'exitPlan.rotateBackups',
+};
+
+export type FromWebview = { type: 'ready' } | { type: 'run'; action: ReportAction; target: string } | { type: 'addTarget' };
+
+export interface TargetDto {
+  name: string;
+  dir: string;
+  busy?: string;
+  canDrill: boolean;
+  problems: string[];
+  count: number;
+  totalBytes: number;
+  counts: { verified: number; failed: number; unverified: number };
+  lastBackup?: { name: string; at: string; bytes: number; state: string };
+  schedule?: { expression: string; previous?: string; next?: string; overdue: boolean };
+  lastSuccessfulDrill?: { at: string; file: string };
+  lastDrill?: { at: string; ok: boolean; message: string };
+  /** Per group: label and [unix seconds, bytes] points, oldest first. */
+  series: { label: string; points: [number, number][] }[];
+  rotation?: { policy: string; removeBytes: number; suspects: number; remove: { name: string; at: string; bytes: number }[] };
+}
+
+export type ToWebview = { type: 'render'; targets: TargetDto[]; generatedAt: string };
+
+function parseMessage(value: unknown): FromWebview | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const m = value as Record<string, unknown>;
+  if (m.type === 'ready') return { type: 'ready' };
+  if (m.type === 'addTarget') return { type: 'addTarget' };
+  if (m.type === 'run' && REPORT_ACTIONS.includes(m.action as ReportAction) && typeof m.target === 'string' && m.target.length <= 1000) {
+    return { type: 'run', action: m.action as ReportAction, target: m.target };
+  }
+  return undefined;
+}
+
+/**
+ * The sidebar backup report: a webview view in the Exit Plan container showing, per target, the last
+ * backup and its age against the schedule, the last successful drill, total size with a chart of sizes
+ * over time, what rotation would remove next, and buttons that run the commands.
+ */
+export class BackupReportProvider implements vscode.WebviewViewProvider, vscode.Disposable {
+  private view: vscode.WebviewView | undefined;
+  private readonly disposables: vscode.Disposable[] = [];
+  private pending: NodeJS.Timeout | undefined;
+  private ticker: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly service: BackupService,
+    private readonly extensionUri: vscode.Uri,
+  ) {
+    this.disposables.push(service.onDidChange(() => this.scheduleRender()));
+  }
+
+  resolveWebviewView(view: vscode.WebviewView): void {
+    this.view = view;
+    const dist = vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview');
+    view.webview.options = { enableScripts: true, enableCommandUris: false, localResourceRoots: [dist] };
+    view.webview.html = reportHtml(view.webview, dist);
+    this.disposables.push(
+      view.webview.onDidReceiveMessage((message: unknown) => this.receive(message)),
+      view.onDidChangeVisibility(() => {
+        if (view.visible) this.scheduleRender();
+      }),
+      view.onDidDispose(() => {
+        this.view = undefined;
+        clearInterval(this.ticker);
+      }),
+    );
+    // Overdue states and "next run" move with the clock.
+    this.ticker = setInterval(() => {
+      if (this.view?.visible) void this.render();
+    }, 60_000);
+  }
+
+  /** Shows the view (Show Backup Report). */
+  async reveal(): Promise<void> {
+    await vscode.commands.executeCommand(`${BACKUP_REPORT_VIEW}.focus`);
+  }
+
+  dispose(): void {
+    clearTimeout(this.pending);
+    clearInterval(this.ticker);
+    for (const d of this.disposables) d.dispose();
+  }
+
+  private receive(value: unknown): void {
+    const message = parseMessage(value);
+    if (!message) return;
+    if (message.type === 'ready') {
+      void this.render();
+      return;
+    }
+    if (message.type === 'addTarget') {
+      void vscode.commands.executeCommand('exitPlan.addBackupTarget');
+      return;
+    }
+    const target = this.service.get(message.target);
+    if (target) void vscode.commands.executeCommand(ACTION_COMMANDS[message.action], { kind: 'target', target });
+  }
+
+  private scheduleRender(): void {
+    clearTimeout(this.pending);
+    this.pending = setTimeout(() => void this.render(), 150);
+  }
+
+  private async render(): Promise<void> {
+    const view = this.view;
+    if (!view?.visible) return;
+    const targets = await Promise.all(this.service.list().map((t) => this.dto(t)));
+    const message: ToWebview = { type: 'render', targets, generatedAt: new Date().toISOString() };
+    await view.webview.postMessage(message);
+  }
+
+  private async dto(target: BackupTarget): Promise<TargetDto> {
+    const base: TargetDto = {
+      name: target.name,
+      dir: target.dir,
+      busy: this.service.busy(target.name),
+      canDrill: Boolean(target.warehouseConnection),
+      problems: [...target.problems],
+      count: 0,
+      totalBytes: 0,
+      counts: { verified: 0, failed: 0, unverified: 0 },
+      series: [],
+    };
+    let report: backups.TargetReport;
+    try {
+      report = await this.service.report(target);
+    } catch (err) {
+      return { ...base, problems: [...base.problems, errorMessage(err)] };
+    }
+    const newest = report.newest;
+    return {
+      ...base,
+      problems: [...new Set([...base.problems, ...report.problems])],
+      canDrill: base.canDrill && report.backups.some((b) => b.kind === 'postgres'),
+      count: report.backups.length,
+      totalBytes: report.totalBytes,
+      counts: report.counts,
+      lastBackup: newest && { name: newest.name, at: newest.time.toISOString(), bytes: newest.bytes, state: newest.state },
+      schedule: report.schedule && {
+        expression: report.schedule.schedule,
+        previous: report.schedule.previousRun?.toISOString(),
+        next: report.schedule.nextRun?.toISOString(),
+        overdue: report.schedule.overdue,
+      },
+      lastSuccessfulDrill: report.lastSuccessfulDrill && { at: report.lastSuccessfulDrill.at, file: report.lastSuccessfulDrill.file },
+      lastDrill: report.lastDrill && { at: report.lastDrill.at, ok: report.lastDrill.ok, message: report.lastDrill.message },
+      series: report.groups.map((g) => ({
+        label: g.label,
+        points: g.backups.map((b): [number, number] => [Math.floor(b.time.getTime() / 1000), b.bytes]).reverse(),
+      })),
+      rotation: target.rotation && report.rotation && {
+        policy: backups.describePolicy(target.rotation),
+        removeBytes: report.rotation.summary.removeBytes,
+        suspects: report.rotation.summary.suspects,
+        remove: report.rotation.remove.map((b) => ({ name: b.name, at: b.time.toISOString(), bytes: b.bytes })),
+      },
+    };
+  }
+}
+
+/** The page: static structure only; everything else arrives in `render` messages and goes in as text. */
+function reportHtml(webview: vscode.Webview, dist: vscode.Uri): string {
+  const asset = (file: string) => webview.asWebviewUri(vscode.Uri.joinPath(dist, file)).toString();
+  const nonce = randomBytes(16).toString('base64');
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src ${webview.cspSource}; script-src 'nonce-${nonce}';">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${asset('backupReport.css')}">
+<title>Backup report</title>
+</head>
+<body>
+<main id="targets" aria-live="polite"><p class="muted">Loading…</p></main>
+<template id="empty">
+  <p>No backup target yet. A target is a backup folder plus what goes into it: a saved warehouse connection (pg_dump) and folders of files (tar).</p>
+  <p><button type="button" data-add-target>Add Backup Target</button></p>
+</template>
+<script nonce="${nonce}" src="${asset('backupReport.js')}"></script>
+</body>
+</html>`;
+}

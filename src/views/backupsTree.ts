@@ -1,0 +1,192 @@
+import * as vscode from 'vscode';
+import { backups, errorMessage, formatBytes, formatCount } from '../exporters';
+import type { BackupService } from '../services/backupService';
+import type { BackupTarget } from '../services/backupTargets';
+
+export const BACKUPS_VIEW = 'exitPlan.backups';
+
+export type BackupNode =
+  | { kind: 'target'; target: BackupTarget }
+  | { kind: 'group'; target: BackupTarget; key: string; label: string; sourceKind: backups.BackupKind; entries: backups.BackupEntry[] }
+  | { kind: 'backup'; target: BackupTarget; entry: backups.BackupEntry }
+  | { kind: 'message'; target: BackupTarget; severity: 'error' | 'warning' | 'info'; text: string };
+
+/** Commands get whatever VS Code passes them; this tells a tree node of one kind from anything else. */
+export function isBackupNode<K extends BackupNode['kind']>(value: unknown, kind: K): value is Extract<BackupNode, { kind: K }> {
+  return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === kind && 'target' in value;
+}
+
+/** Targets → backups grouped by kind (PostgreSQL per database, files per folder) → files, newest first. */
+export class BackupsTreeProvider implements vscode.TreeDataProvider<BackupNode>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<BackupNode | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private readonly subscription: vscode.Disposable;
+  private readonly ageTimer: NodeJS.Timeout;
+
+  constructor(private readonly service: BackupService) {
+    // Targets are rebuilt on each change (they are cheap); their reports stay cached in the service.
+    this.subscription = service.onDidChange(() => this.changed.fire(undefined));
+    // Ages ("3 h ago") and overdue states move with the clock.
+    this.ageTimer = setInterval(() => this.changed.fire(undefined), 5 * 60_000);
+  }
+
+  async getChildren(node?: BackupNode): Promise<BackupNode[]> {
+    if (!node) return this.service.list().map((target) => ({ kind: 'target', target }));
+    if (node.kind === 'group') return node.entries.map((entry) => ({ kind: 'backup', target: node.target, entry }));
+    if (node.kind !== 'target') return [];
+    const { target } = node;
+    const messages: BackupNode[] = target.problems.map((text) => ({ kind: 'message', target, severity: 'error', text }));
+    let report: backups.TargetReport;
+    try {
+      report = await this.service.report(target);
+    } catch (err) {
+      return [...messages, { kind: 'message', target, severity: 'error', text: errorMessage(err) }];
+    }
+    for (const text of report.problems) if (!target.problems.some((p) => p.includes(text))) messages.push({ kind: 'message', target, severity: 'error', text });
+    if (report.schedule?.overdue) {
+      messages.push({
+        kind: 'message',
+        target,
+        severity: 'warning',
+        text: `Overdue: no backup since the scheduled ${report.schedule.previousRun?.toLocaleString() ?? 'run'}`,
+      });
+    }
+    const groups: BackupNode[] = report.groups.map((g) => ({
+      kind: 'group',
+      target,
+      key: g.key,
+      label: g.label,
+      sourceKind: g.backups[0].kind,
+      entries: g.backups,
+    }));
+    if (groups.length === 0) messages.push({ kind: 'message', target, severity: 'info', text: `No backups yet in ${target.dir}` });
+    return [...messages, ...groups];
+  }
+
+  async getTreeItem(node: BackupNode): Promise<vscode.TreeItem> {
+    const id = (...parts: string[]) => JSON.stringify([node.kind, node.target.name, ...parts]);
+    switch (node.kind) {
+      case 'target': {
+        const { target } = node;
+        const item = new vscode.TreeItem(target.name, vscode.TreeItemCollapsibleState.Expanded);
+        item.id = id();
+        item.contextValue = target.warehouseConnection ? 'backupTargetWithDatabase' : 'backupTarget';
+        const report = await this.service.report(target).catch(() => undefined);
+        const busy = this.service.busy(target.name);
+        const parts: string[] = [];
+        if (busy) parts.push(busy);
+        if (report) {
+          parts.push(`${plural(report.backups.length, 'backup')}, ${formatBytes(report.totalBytes)}`);
+          if (report.newest) parts.push(`last ${backups.formatAge(Date.now() - report.newest.time.getTime())} ago`);
+        }
+        item.description = parts.join(' · ');
+        const overdue = report?.schedule?.overdue;
+        const failed = (report?.counts.failed ?? 0) > 0 || target.problems.length > 0;
+        item.iconPath = busy
+          ? new vscode.ThemeIcon('sync~spin')
+          : overdue || failed
+            ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'))
+            : new vscode.ThemeIcon('archive');
+        item.tooltip = targetTooltip(target, report);
+        return item;
+      }
+      case 'group': {
+        const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.Collapsed);
+        item.id = id(node.key);
+        const bytes = node.entries.reduce((n, e) => n + e.bytes, 0);
+        item.description = `${plural(node.entries.length, 'backup')}, ${formatBytes(bytes)}`;
+        item.iconPath = new vscode.ThemeIcon(node.sourceKind === 'postgres' ? 'database' : 'file-zip');
+        item.contextValue = node.sourceKind === 'postgres' ? 'backupGroupPostgres' : 'backupGroupFiles';
+        return item;
+      }
+      case 'backup': {
+        const { entry } = node;
+        const item = new vscode.TreeItem(localTime(entry.time), vscode.TreeItemCollapsibleState.None);
+        item.id = id(entry.name);
+        const small = node.target.minSizeBytes !== undefined && entry.bytes < node.target.minSizeBytes;
+        item.description = `${backups.formatAge(Date.now() - entry.time.getTime())} ago · ${formatBytes(entry.bytes)} · ${entry.state}${small ? ' · suspiciously small' : ''}`;
+        item.iconPath =
+          entry.state === 'verified'
+            ? new vscode.ThemeIcon('pass', new vscode.ThemeColor('testing.iconPassed'))
+            : entry.state === 'failed'
+              ? new vscode.ThemeIcon('error', new vscode.ThemeColor('testing.iconFailed'))
+              : small
+                ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'))
+                : new vscode.ThemeIcon('circle-large-outline');
+        item.tooltip = backupTooltip(entry, small);
+        item.resourceUri = vscode.Uri.file(entry.file);
+        item.contextValue = entry.kind === 'postgres' ? 'backupPostgres' : 'backupFiles';
+        return item;
+      }
+      case 'message': {
+        const item = new vscode.TreeItem(node.text, vscode.TreeItemCollapsibleState.None);
+        item.id = id(node.severity, node.text);
+        item.tooltip = node.text;
+        item.iconPath =
+          node.severity === 'error'
+            ? new vscode.ThemeIcon('error', new vscode.ThemeColor('errorForeground'))
+            : node.severity === 'warning'
+              ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'))
+              : new vscode.ThemeIcon('info');
+        item.contextValue = node.severity === 'info' ? 'backupInfo' : 'backupError';
+        return item;
+      }
+    }
+  }
+
+  dispose(): void {
+    clearInterval(this.ageTimer);
+    this.subscription.dispose();
+    this.changed.dispose();
+  }
+}
+
+function plural(n: number, noun: string): string {
+  return `${formatCount(n)} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+/** `2024-05-15 02:00` in the local time zone (names are UTC; people read local time). */
+export function localTime(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
+function targetTooltip(target: BackupTarget, report: backups.TargetReport | undefined): vscode.MarkdownString {
+  const md = new vscode.MarkdownString();
+  const line = (label: string, value: string) => {
+    md.appendMarkdown(`**${label}:** `);
+    md.appendText(value);
+    md.appendMarkdown('  \n');
+  };
+  line('Folder', target.dir);
+  if (target.warehouseConnection) line('Database', `warehouse connection "${target.warehouseConnection}"`);
+  for (const f of target.folders) line('Files', `${f.name}: ${f.path}`);
+  if (target.schedule) {
+    const s = report?.schedule;
+    line('Schedule', `${target.schedule}${s?.nextRun ? `, next ${s.nextRun.toLocaleString()}` : ''}${s?.overdue ? ' (overdue)' : ''}`);
+  }
+  if (target.rotation) line('Rotation', backups.describePolicy(target.rotation));
+  if (report?.lastSuccessfulDrill) line('Last successful drill', new Date(report.lastSuccessfulDrill.at).toLocaleString());
+  if (report) line('Verified', `${report.counts.verified} verified, ${report.counts.failed} failed, ${report.counts.unverified} unverified`);
+  return md;
+}
+
+function backupTooltip(entry: backups.BackupEntry, small: boolean): vscode.MarkdownString {
+  const md = new vscode.MarkdownString();
+  md.appendMarkdown('**');
+  md.appendText(entry.name);
+  md.appendMarkdown('**\n\n');
+  md.appendText(`${formatBytes(entry.bytes)} (${formatCount(entry.bytes)} bytes), started ${entry.time.toLocaleString()}`);
+  md.appendMarkdown('\n\n');
+  md.appendText(`${entry.state}: ${entry.stateMessage}${entry.verifiedAt ? ` (${new Date(entry.verifiedAt).toLocaleString()})` : ''}`);
+  if (small) md.appendText(' Smaller than the target\'s minimum size: check it.');
+  if (entry.sidecar) {
+    md.appendMarkdown('\n\n');
+    md.appendText(`SHA-256 ${entry.sidecar.sha256}`);
+  }
+  if (entry.sidecar?.drill) {
+    md.appendMarkdown('\n\n');
+    md.appendText(`Restore drill ${new Date(entry.sidecar.drill.at).toLocaleString()}: ${entry.sidecar.drill.message}`);
+  }
+  return md;
+}

@@ -1,0 +1,260 @@
+/* global acquireVsCodeApi */
+// The sidebar backup report: per target, the last backup and its age against the schedule, the last
+// successful restore drill, total size with a uPlot chart of backup sizes over time, what rotation would
+// remove next, and buttons that run the extension's commands. Bundled with uPlot by esbuild into
+// dist/webview/. Message shapes: src/views/backupReport.ts. All text goes in through textContent.
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import './backupReport.css';
+
+(function () {
+  'use strict';
+  const vscode = acquireVsCodeApi();
+  const CHART_HEIGHT = 110;
+  const SERIES_COLOURS = ['--vscode-charts-blue', '--vscode-charts-purple', '--vscode-charts-green', '--vscode-charts-orange', '--vscode-charts-yellow'];
+
+  const main = /** @type {HTMLElement} */ (document.getElementById('targets'));
+  const emptyTemplate = /** @type {HTMLTemplateElement} */ (document.getElementById('empty'));
+  /** @type {{ type: 'render', targets: any[], generatedAt: string } | undefined} */
+  let last;
+  /** @type {{ plot: uPlot, el: HTMLElement }[]} */
+  let plots = [];
+  /** Targets whose details the user closed, kept across renders. */
+  const closed = new Set(/** @type {string[]} */ ((vscode.getState() || {}).closed || []));
+
+  /** @param {unknown} message */
+  function send(message) {
+    vscode.postMessage(message);
+  }
+
+  /** @param {string} name @param {string} fallback */
+  function themeColor(name, fallback) {
+    const value = getComputedStyle(document.body).getPropertyValue(name).trim();
+    return value || fallback;
+  }
+
+  /** @param {number} bytes */
+  function formatBytes(bytes) {
+    const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+    let value = bytes;
+    let unit = 0;
+    while (value >= 1000 && unit < units.length - 1) {
+      value /= 1000;
+      unit++;
+    }
+    return `${unit === 0 ? value : value.toFixed(value >= 100 ? 0 : 1)} ${units[unit]}`;
+  }
+
+  /** @param {number} ms */
+  function formatAge(ms) {
+    const min = Math.max(0, Math.round(ms / 60000));
+    if (min < 60) return `${min} min`;
+    const h = Math.round(min / 60);
+    if (h < 48) return `${h} h`;
+    return `${Math.round(h / 24)} d`;
+  }
+
+  /** @param {string} iso */
+  function when(iso) {
+    return new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+  }
+
+  /**
+   * @param {string} tag
+   * @param {string} [className]
+   * @param {string} [text]
+   */
+  function el(tag, className, text) {
+    const e = document.createElement(tag);
+    if (className) e.className = className;
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+
+  /** @param {HTMLElement} dl @param {string} label @param {string | HTMLElement} value @param {string} [className] */
+  function fact(dl, label, value, className) {
+    dl.append(el('dt', undefined, label));
+    const dd = el('dd', className);
+    if (typeof value === 'string') dd.textContent = value;
+    else dd.append(value);
+    dl.append(dd);
+  }
+
+  /** @param {string} label @param {string} action @param {string} target @param {boolean} disabled @param {string} [title] */
+  function button(label, action, target, disabled, title) {
+    const b = /** @type {HTMLButtonElement} */ (el('button', action === 'backUpNow' ? '' : 'secondary', label));
+    b.type = 'button';
+    b.dataset.action = action;
+    b.dataset.target = target;
+    b.disabled = disabled;
+    if (title) b.title = title;
+    return b;
+  }
+
+  /** A uPlot chart of backup sizes over time, one line per database / folder, in the theme's colours. */
+  /** @param {HTMLElement} host @param {{ label: string, points: [number, number][] }[]} series */
+  function chart(host, series) {
+    const xs = [...new Set(series.flatMap((s) => s.points.map((p) => p[0])))].sort((a, b) => a - b);
+    const index = new Map(xs.map((x, i) => [x, i]));
+    /** @type {(number | null)[][]} */
+    const ys = series.map((s) => {
+      const row = /** @type {(number | null)[]} */ (xs.map(() => null));
+      for (const [x, bytes] of s.points) row[/** @type {number} */ (index.get(x))] = bytes / 1e6;
+      return row;
+    });
+    const fg = themeColor('--vscode-descriptionForeground', '#888');
+    const grid = themeColor('--vscode-editorWidget-border', themeColor('--vscode-panel-border', 'rgba(128,128,128,0.3)'));
+    const font = `10px ${themeColor('--vscode-font-family', 'sans-serif')}`;
+    const width = Math.max(160, host.clientWidth || 240);
+    const opts = {
+      width,
+      height: CHART_HEIGHT,
+      legend: { show: series.length > 1 },
+      cursor: { points: { size: 5 } },
+      scales: { x: { time: true } },
+      axes: [
+        { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, font, size: 28 },
+        { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, font, size: 44, values: (/** @type {any} */ _u, /** @type {number[]} */ v) => v.map((n) => `${n < 10 ? n.toFixed(1) : Math.round(n)} MB`) },
+      ],
+      series: [
+        {},
+        ...series.map((s, i) => ({
+          label: s.label,
+          stroke: themeColor(SERIES_COLOURS[i % SERIES_COLOURS.length], '#3794ff'),
+          width: 1.5,
+          spanGaps: true,
+          points: { show: xs.length <= 40, size: 4 },
+          value: (/** @type {any} */ _u, /** @type {number | null} */ v) => (v === null ? '—' : formatBytes(v * 1e6)),
+        })),
+      ],
+    };
+    const plot = new uPlot(/** @type {any} */ (opts), /** @type {any} */ ([xs, ...ys]), host);
+    plots.push({ plot, el: host });
+  }
+
+  /** @param {any} t */
+  function targetCard(t) {
+    const details = /** @type {HTMLDetailsElement} */ (el('details', 'target'));
+    details.open = !closed.has(t.name);
+    details.addEventListener('toggle', () => {
+      if (details.open) closed.delete(t.name);
+      else closed.add(t.name);
+      vscode.setState({ closed: [...closed] });
+      if (details.open) {
+        for (const p of plots) if (details.contains(p.el)) p.plot.setSize({ width: Math.max(160, p.el.clientWidth), height: CHART_HEIGHT });
+      }
+    });
+    const summary = el('summary');
+    summary.append(el('span', 'name', t.name));
+    const overdue = t.schedule && t.schedule.overdue;
+    const status = t.busy ? t.busy : overdue ? 'overdue' : t.counts.failed > 0 ? `${t.counts.failed} failed` : '';
+    if (status) summary.append(el('span', `badge${overdue || t.counts.failed > 0 ? ' warn' : ''}`, status));
+    details.append(summary);
+
+    for (const p of t.problems) details.append(el('p', 'problem', p));
+
+    const dl = el('dl', 'facts');
+    if (t.lastBackup) {
+      const age = formatAge(Date.now() - Date.parse(t.lastBackup.at));
+      const value = el('span', overdue ? 'warn' : '', `${age} ago`);
+      value.title = `${t.lastBackup.name}\n${when(t.lastBackup.at)}, ${formatBytes(t.lastBackup.bytes)}, ${t.lastBackup.state}`;
+      fact(dl, 'Last backup', value);
+    } else {
+      fact(dl, 'Last backup', 'none yet', overdue ? 'warn' : '');
+    }
+    if (t.schedule) {
+      const s = t.schedule;
+      const text = overdue
+        ? `overdue: due ${s.previous ? when(s.previous) : ''} (${s.expression})`
+        : `${s.expression}${s.next ? `, next ${when(s.next)}` : ''}`;
+      fact(dl, 'Schedule', text, overdue ? 'warn' : '');
+    } else {
+      fact(dl, 'Schedule', 'none (Back Up Now, or cron)');
+    }
+    if (t.lastSuccessfulDrill) fact(dl, 'Last good drill', `${formatAge(Date.now() - Date.parse(t.lastSuccessfulDrill.at))} ago`);
+    else fact(dl, 'Last good drill', t.canDrill ? 'never' : '—', t.canDrill ? 'warn' : '');
+    if (t.lastDrill && !t.lastDrill.ok) fact(dl, 'Last drill', t.lastDrill.message, 'warn');
+    fact(dl, 'Total', `${formatBytes(t.totalBytes)} in ${t.count} backup${t.count === 1 ? '' : 's'} (${t.counts.verified} verified)`);
+    details.append(dl);
+
+    if (t.series.some((/** @type {any} */ s) => s.points.length > 0)) {
+      const host = el('div', 'chart');
+      host.setAttribute('role', 'img');
+      host.setAttribute('aria-label', `Backup sizes over time for ${t.name}`);
+      details.append(host);
+      requestAnimationFrame(() => chart(host, t.series));
+    }
+
+    const rotation = el('section', 'rotation');
+    rotation.append(el('h3', undefined, 'Rotation'));
+    if (!t.rotation) {
+      rotation.append(el('p', 'muted', 'No policy: backups are kept until removed by hand.'));
+    } else if (t.rotation.remove.length === 0) {
+      rotation.append(el('p', 'muted', `${t.rotation.policy}: nothing to remove.`));
+    } else {
+      rotation.append(el('p', undefined, `${t.rotation.policy}: would remove ${t.rotation.remove.length} (${formatBytes(t.rotation.removeBytes)}):`));
+      const ul = el('ul', 'remove');
+      for (const r of t.rotation.remove.slice(0, 5)) {
+        const li = el('li', undefined, `${when(r.at)} · ${formatBytes(r.bytes)}`);
+        li.title = r.name;
+        ul.append(li);
+      }
+      if (t.rotation.remove.length > 5) ul.append(el('li', 'muted', `… and ${t.rotation.remove.length - 5} more`));
+      rotation.append(ul);
+    }
+    if (t.rotation && t.rotation.suspects > 0) rotation.append(el('p', 'warn', `${t.rotation.suspects} suspect backup(s) flagged (too small or failed verification).`));
+    details.append(rotation);
+
+    const actions = el('div', 'actions');
+    const busy = Boolean(t.busy);
+    actions.append(
+      button('Back Up Now', 'backUpNow', t.name, busy),
+      button('Verify', 'verify', t.name, busy || t.count === 0),
+      button('Restore Drill', 'drill', t.name, busy || !t.canDrill, t.canDrill ? 'Restore the newest database backup into a scratch database, compare row counts, drop it' : 'Needs a database backup'),
+    );
+    if (t.rotation && t.rotation.remove.length > 0) actions.append(button('Rotate…', 'rotate', t.name, busy));
+    details.append(actions);
+    return details;
+  }
+
+  /** @param {{ targets: any[] }} state */
+  function render(state) {
+    for (const p of plots) p.plot.destroy();
+    plots = [];
+    main.replaceChildren();
+    if (state.targets.length === 0) {
+      main.append(emptyTemplate.content.cloneNode(true));
+      return;
+    }
+    for (const t of state.targets) main.append(targetCard(t));
+  }
+
+  document.addEventListener('click', (event) => {
+    const b = /** @type {HTMLElement} */ (event.target).closest('button');
+    if (!b || /** @type {HTMLButtonElement} */ (b).disabled) return;
+    if (b.dataset.addTarget !== undefined) send({ type: 'addTarget' });
+    else if (b.dataset.action && b.dataset.target) send({ type: 'run', action: b.dataset.action, target: b.dataset.target });
+  });
+
+  window.addEventListener('message', (event) => {
+    const message = event.data;
+    if (message && message.type === 'render') {
+      last = message;
+      render(message);
+    }
+  });
+
+  // Charts follow the sidebar's width and the colour theme.
+  let resizeTimer = 0;
+  new ResizeObserver(() => {
+    clearTimeout(resizeTimer);
+    resizeTimer = window.setTimeout(() => {
+      for (const p of plots) p.plot.setSize({ width: Math.max(160, p.el.clientWidth), height: CHART_HEIGHT });
+    }, 100);
+  }).observe(document.body);
+  new MutationObserver(() => {
+    if (last) render(last);
+  }).observe(document.body, { attributes: true, attributeFilter: ['class'] });
+
+  send({ type: 'ready' });
+})();
