@@ -7,11 +7,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { startAzurite } from './lib/azurite';
+import { PERFORMANCE_DOC, writeDocSection } from './lib/perfDoc';
 
 const ROOT = path.resolve(__dirname, '../..');
-const DOC = path.join(ROOT, 'docs/PERFORMANCE.md');
-const START = '<!-- azure-size-bench:start -->';
-const END = '<!-- azure-size-bench:end -->';
 const SIZES = [10_000, 100_000];
 
 async function fill(service: BlobServiceClient, container: string, count: number): Promise<void> {
@@ -65,7 +63,6 @@ async function main(): Promise<void> {
     const growth = rows[1].rssMb - rows[0].rssMb;
     const flat = growth < 10;
     const section = [
-      START,
       '## Azure Storage: Compute Size',
       '',
       `Last run: ${new Date().toISOString().replace('T', ' ').slice(0, 19)} UTC, same machine. \`exit-plan azure size --container C --json\` against Azurite`,
@@ -79,13 +76,9 @@ async function main(): Promise<void> {
       `Peak RSS grew by ${growth.toFixed(1)} MB from ${SIZES[0].toLocaleString('en-US')} to ${SIZES[1].toLocaleString('en-US')} blobs: ` +
         `${flat ? 'flat (target met: memory does not grow with the number of blobs)' : '**it grows (target missed)**'}.`,
       'The time is Azurite answering list requests; the client does little per blob.',
-      END,
-    ].join('\n');
-    const doc = fs.existsSync(DOC) ? fs.readFileSync(DOC, 'utf8') : '# Performance\n';
-    const at = doc.indexOf(START);
-    const next = at >= 0 ? doc.slice(0, at) + section + doc.slice(doc.indexOf(END) + END.length) : `${doc.trimEnd()}\n\n${section}\n`;
-    fs.writeFileSync(DOC, next);
-    process.stdout.write(`Wrote ${path.relative(ROOT, DOC)}\n`);
+    ];
+    writeDocSection('azure-size-bench', section);
+    process.stdout.write(`Wrote ${path.relative(ROOT, PERFORMANCE_DOC)}\n`);
     if (!flat) process.exitCode = 1;
   } finally {
     await emu.stop();

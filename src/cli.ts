@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `exit-plan`: the command-line twin of the extension, a thin layer over src/exporters for cron and servers.
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import {
   CancelledError,
   ExitPlanError,
@@ -8,8 +8,6 @@ import {
   DEFAULT_MAX_ROWS_PER_FILE,
   MAX_JOBS,
   TOOL_VERSION,
-  connectionFromEnv,
-  connectionFromUrl,
   errorMessage,
   exportWarehouse,
   formatBytes,
@@ -17,80 +15,27 @@ import {
   listWarehouseTables,
   maskSecrets,
   type ExportProgress,
-  type PgConnectionOptions,
 } from './exporters';
 import { splitList } from './exporters/shared/globs';
 import { addBackupsCommands } from './cli/backups';
+import { ProgressLine, cancelOnSignals, connectionOption, positiveInt } from './cli/common';
 import { addDatasetsCommands } from './cli/datasets';
 
-/** Where progress goes: a redrawn bar on a terminal, plain lines otherwise (cron, CI, pipes). */
-class ProgressPrinter {
-  private lastLine = '';
-  private lastPlain = 0;
-  private lastKey = '';
-  private readonly tty = Boolean(process.stderr.isTTY);
-
-  constructor(private readonly enabled: boolean) {}
-
-  update(p: ExportProgress): void {
-    if (!this.enabled) return;
-    const text =
-      p.phase === 'connecting'
-        ? 'Connecting…'
-        : p.phase === 'verifying'
-          ? `Verifying archive — ${formatBytes(p.bytes)} read`
-          : p.phase === 'done'
-            ? 'Done'
-            : `Table ${p.tableIndex}/${p.tableCount} ${p.table ?? ''} — ${formatCount(p.rows)} rows, ${formatBytes(p.bytes)}`;
-    if (this.tty) {
-      const width = Math.max(20, (process.stderr.columns ?? 80) - 1);
+/** Warehouse export progress: a bar and the table being read. */
+function exportProgressText(p: ExportProgress): string {
+  switch (p.phase) {
+    case 'connecting':
+      return 'Connecting…';
+    case 'verifying':
+      return `Verifying archive — ${formatBytes(p.bytes)} read`;
+    case 'done':
+      return 'Done';
+    case 'exporting': {
       const barWidth = 20;
-      const done = p.tableCount > 0 ? Math.min(1, Math.max(0, p.tableIndex - 1) / p.tableCount) : 0;
-      const filled = p.phase === 'done' || p.phase === 'verifying' ? barWidth : Math.round(done * barWidth);
-      const line = `[${'#'.repeat(filled)}${'-'.repeat(barWidth - filled)}] ${text}`.slice(0, width);
-      process.stderr.write(`\r${line.padEnd(this.lastLine.length)}`);
-      this.lastLine = line;
-    } else {
-      // Plain lines for logs: one per phase and per table, and at most one every 10 s within a table.
-      const key = `${p.phase} ${p.tableIndex}`;
-      if (key !== this.lastKey || Date.now() - this.lastPlain >= 10_000) {
-        process.stderr.write(`${text}\n`);
-        this.lastKey = key;
-        this.lastPlain = Date.now();
-      }
+      const filled = p.tableCount > 0 ? Math.round((Math.max(0, p.tableIndex - 1) / p.tableCount) * barWidth) : 0;
+      return `[${'#'.repeat(filled)}${'-'.repeat(barWidth - filled)}] Table ${p.tableIndex}/${p.tableCount} ${p.table ?? ''} — ${formatCount(p.rows)} rows, ${formatBytes(p.bytes)}`;
     }
   }
-
-  end(): void {
-    if (this.enabled && this.tty && this.lastLine) process.stderr.write('\n');
-    this.lastLine = '';
-  }
-}
-
-function connectionOption(db: string | undefined): PgConnectionOptions {
-  return db ? connectionFromUrl(db) : connectionFromEnv();
-}
-
-function positiveInt(max?: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1 || (max !== undefined && n > max)) {
-      throw new InvalidArgumentError(`expected a whole number from 1${max ? ` to ${max}` : ' up'}.`);
-    }
-    return n;
-  };
-}
-
-/** Ctrl-C (or SIGTERM from a scheduler) cancels cleanly: the core removes what it half-wrote. */
-function cancelOnSignals(): AbortController {
-  const controller = new AbortController();
-  const onSignal = () => {
-    if (controller.signal.aborted) process.exit(130);
-    controller.abort(new CancelledError());
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  return controller;
 }
 
 function buildProgram(): Command {
@@ -150,7 +95,7 @@ function buildProgram(): Command {
         db?: string; out?: string; upload?: string | boolean; connectionString?: string; container?: string; schemas?: string; tables?: string; excludeColumns?: string; includeViews?: boolean;
         jobs: number; maxRowsPerFile: number; json?: boolean; quiet?: boolean;
       }) => {
-        const printer = new ProgressPrinter(!opts.quiet);
+        const printer = new ProgressLine(!opts.quiet);
         const controller = cancelOnSignals();
         try {
           const upload = uploadOption(opts);
@@ -165,7 +110,7 @@ function buildProgram(): Command {
             jobs: opts.jobs,
             maxRowsPerFile: opts.maxRowsPerFile,
             signal: controller.signal,
-            onProgress: (p) => printer.update(p),
+            onProgress: (p) => printer.line(`${p.phase} ${p.tableIndex}`, exportProgressText(p)),
           });
           printer.end();
           if (opts.json) {
@@ -297,7 +242,8 @@ function addAzureCommands(program: Command): void {
 export async function main(argv: string[]): Promise<number> {
   try {
     await buildProgram().parseAsync(argv);
-    return 0;
+    // A command may end with its own code (e.g. `datasets process`: 2 when a dataset failed).
+    return Number(process.exitCode ?? 0);
   } catch (err) {
     // One line on stderr: the reason, as the core phrased it, with any secret masked.
     process.stderr.write(`exit-plan: ${maskSecrets(errorMessage(err).split('\n')[0])}\n`);

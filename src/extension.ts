@@ -1,9 +1,17 @@
 import * as vscode from 'vscode';
 import { registerCommands } from './commands/registry';
 import { AzureConnectionStore } from './services/azureConnections';
+import { BackupScheduler } from './services/backupScheduler';
+import { BackupService } from './services/backupService';
 import { ConnectionStore } from './services/connectionStore';
+import { DatasetsService } from './services/datasets';
+import { DatasetsAutoProcess } from './services/datasetsAutoProcess';
 import { RunningTasks } from './services/runningTasks';
 import { AZURE_VIEW, AzureTreeProvider } from './views/azureTree';
+import { BACKUP_REPORT_VIEW, BackupReportProvider } from './views/backupReport';
+import { BACKUPS_VIEW, BackupsTreeProvider } from './views/backupsTree';
+import { DatasetsStatus } from './views/datasetsStatus';
+import { DATASETS_VIEW, DatasetsTreeProvider } from './views/datasetsTree';
 import { WAREHOUSE_VIEW, WarehouseTreeProvider } from './views/warehouseTree';
 
 const tasks = new RunningTasks();
@@ -15,6 +23,11 @@ export function activate(context: vscode.ExtensionContext): void {
   const warehouseTree = new WarehouseTreeProvider(connections, log);
   const azureConnections = new AzureConnectionStore(context.secrets);
   const azureTree = new AzureTreeProvider(azureConnections, log);
+  const datasets = new DatasetsService(log, tasks);
+  const datasetsTree = new DatasetsTreeProvider(datasets);
+  const backups = new BackupService(connections, tasks, log);
+  const backupsTree = new BackupsTreeProvider(backups);
+  const backupReport = new BackupReportProvider(backups, context.extensionUri);
   context.subscriptions.push(
     log,
     connections,
@@ -23,7 +36,18 @@ export function activate(context: vscode.ExtensionContext): void {
     azureTree,
     vscode.window.createTreeView(WAREHOUSE_VIEW, { treeDataProvider: warehouseTree, showCollapseAll: true }),
     vscode.window.createTreeView(AZURE_VIEW, { treeDataProvider: azureTree, showCollapseAll: true }),
-    ...registerCommands({ log, connections, warehouseTree, azureConnections, azureTree, tasks, extensionUri: context.extensionUri }),
+    datasets,
+    datasetsTree,
+    vscode.window.createTreeView(DATASETS_VIEW, { treeDataProvider: datasetsTree, showCollapseAll: true }),
+    new DatasetsStatus(datasets),
+    new DatasetsAutoProcess(datasets, log),
+    backups,
+    backupsTree,
+    backupReport,
+    vscode.window.createTreeView(BACKUPS_VIEW, { treeDataProvider: backupsTree, showCollapseAll: true }),
+    vscode.window.registerWebviewViewProvider(BACKUP_REPORT_VIEW, backupReport),
+    new BackupScheduler(backups),
+    ...registerCommands({ log, connections, warehouseTree, azureConnections, azureTree, datasets, backups, tasks, extensionUri: context.extensionUri }),
   );
 }
 

@@ -1,12 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { ProgressLine, cancelOnSignals, connectionOption, plural } from './common';
 import {
-  CancelledError,
   ExitPlanError,
   backups,
-  connectionFromEnv,
-  connectionFromUrl,
   describeConnection,
   formatBytes,
   formatCount,
@@ -31,7 +29,7 @@ export function addBackupsCommands(program: Command): void {
     .option('--json', 'print { "file", "bytes", "sha256" }')
     .option('--quiet', 'no progress on stderr')
     .action(async (opts: { db?: string; dir: string; pgDump?: string; verify?: boolean; json?: boolean; quiet?: boolean }) => {
-      const printer = new Progress(!opts.quiet);
+      const printer = new ProgressLine(!opts.quiet);
       const controller = cancelOnSignals();
       try {
         const result = await backups.createPostgresBackup({
@@ -59,7 +57,7 @@ export function addBackupsCommands(program: Command): void {
     .option('--json', 'print { "file", "bytes", "sha256" }')
     .option('--quiet', 'no progress on stderr')
     .action(async (opts: { source: string; name: string; dir: string; gzip?: boolean; verify?: boolean; json?: boolean; quiet?: boolean }) => {
-      const printer = new Progress(!opts.quiet);
+      const printer = new ProgressLine(!opts.quiet);
       const controller = cancelOnSignals();
       try {
         const result = await backups.createFilesBackup({
@@ -175,7 +173,7 @@ export function addBackupsCommands(program: Command): void {
     .option('--json', 'print JSON')
     .option('--quiet', 'no progress on stderr')
     .action(async (opts: { dir: string; file?: string; pgDump?: string; json?: boolean; quiet?: boolean }) => {
-      const printer = new Progress(!opts.quiet);
+      const printer = new ProgressLine(!opts.quiet);
       const controller = cancelOnSignals();
       let results: backups.VerifyResult[];
       try {
@@ -216,7 +214,7 @@ export function addBackupsCommands(program: Command): void {
           `Restoring replaces the contents of database "${connection.database}" on ${connection.host}:${connection.port}: run again with --yes to confirm (a restore drill, "exit-plan backups drill FILE --db URL", tries the backup without touching it); nothing was changed.`,
         );
       }
-      const printer = new Progress(!opts.quiet);
+      const printer = new ProgressLine(!opts.quiet);
       const controller = cancelOnSignals();
       try {
         const result = await backups.restoreBackup({
@@ -253,7 +251,7 @@ export function addBackupsCommands(program: Command): void {
     .option('--json', 'print JSON')
     .option('--quiet', 'no progress on stderr')
     .action(async (file: string, opts: { db?: string; pgDump?: string; json?: boolean; quiet?: boolean }) => {
-      const printer = new Progress(!opts.quiet);
+      const printer = new ProgressLine(!opts.quiet);
       const controller = cancelOnSignals();
       let report: backups.DrillReport;
       try {
@@ -371,9 +369,6 @@ function sizeArg(value: string): number {
   return Math.round(Number(m[1]) * unit);
 }
 
-function connectionOption(db: string | undefined): PgConnectionOptions {
-  return db ? connectionFromUrl(db) : connectionFromEnv();
-}
 
 /** The connection as a URL without its password (which belongs in PGPASSWORD or ~/.pgpass). */
 function dbUrl(c: PgConnectionOptions): string {
@@ -419,47 +414,5 @@ function stamp(d: Date): string {
   return `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
 
-function plural(n: number, noun: string): string {
-  return `${formatCount(n)} ${noun}${n === 1 ? '' : 's'}`;
-}
 
-/** Ctrl-C (or SIGTERM) cancels cleanly: the core kills pg_dump / pg_restore and removes what it half-wrote. */
-function cancelOnSignals(): AbortController {
-  const controller = new AbortController();
-  const onSignal = () => {
-    if (controller.signal.aborted) process.exit(130);
-    controller.abort(new CancelledError());
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  return controller;
-}
 
-/** Progress on stderr: a redrawn line on a terminal, plain lines (one per phase, then every 10 s) otherwise. */
-class Progress {
-  private readonly tty = Boolean(process.stderr.isTTY);
-  private last = '';
-  private lastKey = '';
-  private lastPlain = 0;
-
-  constructor(private readonly enabled: boolean) {}
-
-  line(key: string, text: string): void {
-    if (!this.enabled) return;
-    if (this.tty) {
-      const width = Math.max(20, (process.stderr.columns ?? 80) - 1);
-      const shown = text.slice(0, width);
-      process.stderr.write(`\r${shown.padEnd(this.last.length)}`);
-      this.last = shown;
-    } else if (key !== this.lastKey || Date.now() - this.lastPlain >= 10_000) {
-      process.stderr.write(`${text}\n`);
-      this.lastKey = key;
-      this.lastPlain = Date.now();
-    }
-  }
-
-  end(): void {
-    if (this.enabled && this.tty && this.last) process.stderr.write('\n');
-    this.last = '';
-  }
-}

@@ -1,6 +1,8 @@
 import type * as vscode from 'vscode';
 import type { AzureConnectionStore } from '../services/azureConnections';
+import type { BackupService } from '../services/backupService';
 import type { ConnectionStore } from '../services/connectionStore';
+import type { DatasetsService } from '../services/datasets';
 import type { RunningTasks } from '../services/runningTasks';
 import type { AzureTreeProvider } from '../views/azureTree';
 import type { WarehouseTreeProvider } from '../views/warehouseTree';
@@ -14,6 +16,10 @@ export interface CommandContext {
   readonly warehouseTree: WarehouseTreeProvider;
   readonly azureConnections: AzureConnectionStore;
   readonly azureTree: AzureTreeProvider;
+  /** Datasets under `exitPlan.datasets.roots`: the cached report, and runs through `tasks`. */
+  readonly datasets: DatasetsService;
+  /** Backup targets from `exitPlan.backups.targets`: cached reports, and operations through `tasks`. */
+  readonly backups: BackupService;
   /** Where media/ (the SAS panel's script and styles) is found. */
   readonly extensionUri: vscode.Uri;
 }

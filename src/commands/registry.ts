@@ -14,6 +14,21 @@ import { refreshWarehouse } from './refreshWarehouse';
 import { removeAzureConnection } from './removeAzureConnection';
 import { removeWarehouseConnection } from './removeWarehouseConnection';
 import { showLog } from './showLog';
+import { exportDatasetNow } from './exportDatasetNow';
+import { initDataset } from './initDataset';
+import { openDatasetLog } from './openDatasetLog';
+import { openDatasetReport } from './openDatasetReport';
+import { processDatasets } from './processDatasets';
+import { refreshDatasets } from './refreshDatasets';
+import { addBackupTarget } from './addBackupTarget';
+import { backUpNow } from './backUpNow';
+import { refreshBackups } from './refreshBackups';
+import { removeBackupTarget } from './removeBackupTarget';
+import { restoreBackup } from './restoreBackup';
+import { restoreDrill } from './restoreDrill';
+import { rotateBackups } from './rotateBackups';
+import { showBackupReport } from './showBackupReport';
+import { verifyBackups } from './verifyBackups';
 
 /** A command: `arg` is whatever VS Code passes (a tree node from a menu, nothing from the palette). */
 export type CommandHandler = (ctx: CommandContext, arg?: unknown) => Promise<void> | void;
@@ -33,6 +48,21 @@ export const COMMANDS = {
   'exitPlan.loadMoreAzure': loadMoreAzure,
   'exitPlan.computeSize': computeSize,
   'exitPlan.generateSas': generateSas,
+  'exitPlan.initDataset': initDataset,
+  'exitPlan.processDatasets': processDatasets,
+  'exitPlan.exportDatasetNow': exportDatasetNow,
+  'exitPlan.openDatasetReport': openDatasetReport,
+  'exitPlan.openDatasetLog': openDatasetLog,
+  'exitPlan.refreshDatasets': refreshDatasets,
+  'exitPlan.backUpNow': backUpNow,
+  'exitPlan.verifyBackups': verifyBackups,
+  'exitPlan.rotateBackups': rotateBackups,
+  'exitPlan.restoreBackup': restoreBackup,
+  'exitPlan.restoreDrill': restoreDrill,
+  'exitPlan.showBackupReport': showBackupReport,
+  'exitPlan.refreshBackups': refreshBackups,
+  'exitPlan.addBackupTarget': addBackupTarget,
+  'exitPlan.removeBackupTarget': removeBackupTarget,
 } as const satisfies Record<`exitPlan.${string}`, CommandHandler>;
 
 export type CommandId = keyof typeof COMMANDS;

@@ -9,3 +9,5 @@ export * from './warehouse/verify';
 export { TOOL_NAME, TOOL_VERSION } from './version';
 export * from './shared/mask';
 export * as azure from './azure';
+export * as datasets from './datasets';
+export * as backups from './backups';

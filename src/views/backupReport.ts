@@ -6,7 +6,7 @@ import type { BackupTarget } from '../services/backupTargets';
 
 export const BACKUP_REPORT_VIEW = 'exitPlan.backupReport';
 
-// Messages between the sidebar report and its webview, defined here only (src/webview/backupReport.js
+// Messages between the sidebar report and its webview, defined here only (media/backupReport.js
 // mirrors them). The webview gets facts to show; it asks the extension to run commands by name.
 
 export const REPORT_ACTIONS = ['backUpNow', 'verify', 'drill', 'rotate'] as const;

@@ -1,0 +1,53 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+/** A root that is neither a dataset nor holds any. */
+export interface RootProblem {
+  root: string;
+  message: string;
+}
+
+/** `~` and `~/…` to the home folder. */
+export function expandHome(p: string): string {
+  return /^~(?=$|[\\/])/.test(p) ? path.join(os.homedir(), p.slice(1)) : p;
+}
+
+/**
+ * The datasets under each root: the root itself when it has a config.toml, otherwise its direct subfolders
+ * that have one (like `export_manager process ~/exports/*`). Sorted, without duplicates.
+ */
+export async function findDatasets(roots: readonly string[]): Promise<{ datasets: string[]; problems: RootProblem[] }> {
+  const datasets: string[] = [];
+  const problems: RootProblem[] = [];
+  for (const raw of roots) {
+    const root = path.resolve(expandHome(raw));
+    const stat = await fs.promises.stat(root).catch(() => undefined);
+    if (!stat) {
+      problems.push({ root, message: `${root} does not exist.` });
+      continue;
+    }
+    if (!stat.isDirectory()) {
+      problems.push({ root, message: `${root} is not a folder.` });
+      continue;
+    }
+    if (fs.existsSync(path.join(root, 'config.toml'))) {
+      datasets.push(root);
+      continue;
+    }
+    let entries: fs.Dirent[];
+    try {
+      entries = await fs.promises.readdir(root, { withFileTypes: true });
+    } catch (err) {
+      problems.push({ root, message: `Cannot list ${root}: ${(err as Error).message}.` });
+      continue;
+    }
+    const children = entries
+      .filter((e) => e.isDirectory() && !e.name.startsWith('.') && fs.existsSync(path.join(root, e.name, 'config.toml')))
+      .map((e) => path.join(root, e.name))
+      .sort();
+    if (children.length === 0) problems.push({ root, message: `${root} is not a dataset (no config.toml) and holds none.` });
+    datasets.push(...children);
+  }
+  return { datasets: [...new Set(datasets)], problems };
+}

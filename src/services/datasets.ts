@@ -1,0 +1,155 @@
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { datasets, errorMessage } from '../exporters';
+import type { RunningTasks } from './runningTasks';
+
+export const ROOTS_SETTING = 'exitPlan.datasets.roots';
+export const SHRINK_ALERT_SETTING = 'exitPlan.datasets.shrinkAlert';
+/** File changes under the roots (a cron run, another window) refresh the views after this quiet time. */
+const REFRESH_DELAY_MS = 1000;
+
+/** What the Datasets views show: the report of every dataset under the roots, with parcels and history. */
+export interface DatasetsState {
+  roots: string[];
+  report: datasets.DatasetsReport;
+  /** Roots that do not exist or hold no dataset. */
+  problems: datasets.RootProblem[];
+}
+
+/**
+ * Datasets under the folders of `exitPlan.datasets.roots` (each a dataset or a folder of datasets): one cached
+ * report for the tree, the status bar and the report panel, refreshed when a run here ends, when metrics.csv or
+ * data/ changes under a root (cron), or on demand. Runs go through RunningTasks, so deactivate cancels them.
+ */
+export class DatasetsService implements vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChange = this.changed.event;
+  private current: Promise<DatasetsState> | undefined;
+  private watchers: vscode.Disposable[] = [];
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private readonly disposables: vscode.Disposable[];
+  /** Dataset folders being processed or exported from this window. */
+  private readonly active = new Set<string>();
+
+  constructor(
+    private readonly log: vscode.LogOutputChannel,
+    private readonly tasks: RunningTasks,
+  ) {
+    this.disposables = [
+      this.changed,
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration(ROOTS_SETTING)) {
+          this.watch();
+          this.refresh();
+        } else if (e.affectsConfiguration(SHRINK_ALERT_SETTING)) {
+          this.refresh();
+        }
+      }),
+    ];
+    this.watch();
+  }
+
+  /** The configured roots: `~` expanded, relative paths against the first workspace folder. */
+  roots(): string[] {
+    const raw = vscode.workspace.getConfiguration().get<unknown>(ROOTS_SETTING, []);
+    const list = Array.isArray(raw) ? raw.filter((r): r is string => typeof r === 'string' && r.trim() !== '') : [];
+    const base = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? os.homedir();
+    return [...new Set(list.map((r) => path.resolve(base, datasets.expandHome(r.trim()))))];
+  }
+
+  /** The current state, computed once per refresh. */
+  state(): Promise<DatasetsState> {
+    this.current ??= this.load();
+    return this.current;
+  }
+
+  /** Forgets the cached report; views reload. */
+  refresh(): void {
+    this.current = undefined;
+    this.changed.fire();
+  }
+
+  /** Whether this window is processing or exporting the dataset. */
+  isActive(dir: string): boolean {
+    return this.active.has(dir);
+  }
+
+  get busy(): boolean {
+    return this.active.size > 0;
+  }
+
+  /**
+   * Processes (or, with `force`, exports now) datasets through RunningTasks; `controller` lets a progress
+   * notification's Cancel stop it. The views refresh when it ends, however it ends.
+   */
+  async run(
+    dirs: string[],
+    options: { force?: boolean; controller?: AbortController; onProgress?: (p: datasets.DatasetProgress) => void },
+  ): Promise<datasets.DatasetRunResult[]> {
+    for (const d of dirs) this.active.add(d);
+    this.changed.fire();
+    try {
+      return await this.tasks.run(async (signal) => {
+        const common = { signal, onProgress: options.onProgress, log: (line: string) => this.log.info(line) };
+        if (options.force) return [await datasets.exportDataset(dirs[0], common)];
+        return datasets.processDatasets(dirs, common);
+      }, options.controller);
+    } finally {
+      for (const d of dirs) this.active.delete(d);
+      this.refresh();
+    }
+  }
+
+  /** The datasets under the roots (without reading their reports). */
+  discover(): Promise<{ datasets: string[]; problems: datasets.RootProblem[] }> {
+    return datasets.findDatasets(this.roots());
+  }
+
+  dispose(): void {
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    for (const d of [...this.watchers, ...this.disposables]) d.dispose();
+  }
+
+  /** Never rejects: a failure becomes a problem line, so the views still show something. */
+  private async load(): Promise<DatasetsState> {
+    const roots = this.roots();
+    try {
+      return await this.read(roots);
+    } catch (err) {
+      const message = `Cannot read the datasets: ${errorMessage(err)}`;
+      this.log.error(message);
+      const report = await datasets.buildReport([]);
+      return { roots, report, problems: [{ root: roots[0] ?? '', message }] };
+    }
+  }
+
+  private async read(roots: string[]): Promise<DatasetsState> {
+    const found = await datasets.findDatasets(roots);
+    const share = vscode.workspace.getConfiguration().get<number>(SHRINK_ALERT_SETTING, datasets.DEFAULT_SHRINK_ALERT);
+    const report = await datasets.buildReport(found.datasets, {
+      shrinkAlert: typeof share === 'number' && share >= 0 && share <= 1 ? share : datasets.DEFAULT_SHRINK_ALERT,
+      parcels: true,
+      history: true,
+    });
+    for (const p of found.problems) this.log.warn(`Datasets: ${p.message}`);
+    return { roots, report, problems: found.problems };
+  }
+
+  /** Watches metrics.csv and data/ of datasets under each root (cron and other windows change them). */
+  private watch(): void {
+    for (const w of this.watchers) w.dispose();
+    this.watchers = [];
+    const later = () => {
+      if (this.refreshTimer) clearTimeout(this.refreshTimer);
+      this.refreshTimer = setTimeout(() => this.refresh(), REFRESH_DELAY_MS);
+    };
+    for (const root of this.roots()) {
+      const base = vscode.Uri.file(root);
+      for (const glob of ['{metrics.csv,*/metrics.csv}', '{data,*/data,incomplete,*/incomplete}/*', '{config.toml,*/config.toml}']) {
+        const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(base, glob));
+        this.watchers.push(watcher, watcher.onDidChange(later), watcher.onDidCreate(later), watcher.onDidDelete(later));
+      }
+    }
+  }
+}
