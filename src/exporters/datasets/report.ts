@@ -262,7 +262,8 @@ function highlights(successes: MetricsRow[], columns: string[], now: Date): High
   }
   return picked.map((row) => ({
     parcelId: row.parcel_id,
-    daysAgo: Math.floor((now.getTime() - (parseParcelId(row.parcel_id)?.getTime() ?? now.getTime())) / DAY_MS),
+    // A parcel id can be a second or two ahead of the clock (ids are bumped to stay unique): still 0 days.
+    daysAgo: Math.max(0, Math.floor((now.getTime() - (parseParcelId(row.parcel_id)?.getTime() ?? now.getTime())) / DAY_MS)),
     values: Object.fromEntries(columns.map((c) => [c, row[c] ?? ''])),
   }));
 }
