@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import type { Readable } from 'node:stream';
+import * as zlib from 'node:zlib';
 import yauzl from 'yauzl';
 import { crc32 } from '../shared/crc32';
 import { ExitPlanError, throwIfAborted } from '../shared/errors';
@@ -21,6 +22,7 @@ export interface VerifyResult {
 }
 
 const REQUIRED = ['manifest.json', 'schema.sql', 'README.txt'];
+const INFLATE_CHUNK = 256 * 1024;
 
 /** An archive that is not a local file (e.g. a blob read by ranges). */
 export interface ZipSource {
@@ -91,9 +93,13 @@ async function readEntry(
   options: VerifyOptions,
   csv = false,
 ): Promise<{ bytes: number; sha256: string; rows?: number; text?: string }> {
-  const stream = await new Promise<Readable>((resolve, reject) =>
-    zip.openReadStream(entry, (err, s) => (err ? reject(err) : resolve(s!))),
+  // Raw bytes, inflated here with 256 KiB chunks: several times faster than the 16 KiB default.
+  const deflated = entry.compressionMethod === 8;
+  const raw = await new Promise<Readable>((resolve, reject) =>
+    zip.openReadStream(entry, deflated ? { decompress: false } : {}, (err, s) => (err ? reject(err) : resolve(s!))),
   );
+  const stream = deflated ? raw.pipe(zlib.createInflateRaw({ chunkSize: INFLATE_CHUNK })) : raw;
+  raw.on('error', (err) => stream.destroy(err));
   const hash = createHash('sha256');
   const scanner = csv ? new CsvRowScanner() : undefined;
   const keep: Buffer[] | undefined = entry.fileName === 'manifest.json' ? [] : undefined;
@@ -117,6 +123,9 @@ async function readEntry(
   } catch (err) {
     if (err instanceof ExitPlanError) throw err;
     throw new ExitPlanError(`The archive failed verification: ${entry.fileName} cannot be read (${(err as Error).message}).`, 'EVERIFY', { cause: err });
+  }
+  if (bytes !== entry.uncompressedSize) {
+    throw new ExitPlanError(`The archive failed verification: ${entry.fileName} has ${bytes} bytes, the central directory says ${entry.uncompressedSize}.`, 'EVERIFY');
   }
   if ((crc >>> 0) !== entry.crc32) {
     throw new ExitPlanError(`The archive failed verification: ${entry.fileName} has a wrong CRC-32.`, 'EVERIFY');
