@@ -10,7 +10,10 @@ import { startAzurite } from './lib/azurite';
 import { PERFORMANCE_DOC, writeDocSection } from './lib/perfDoc';
 
 const ROOT = path.resolve(__dirname, '../..');
-const SIZES = [10_000, 100_000];
+// The issue asks for 100,000 blobs. Filling Azurite is superlinear here (5,000 blobs in 14 s, 20,000 in
+// 198 s, one PUT each), so 100,000 takes hours; the default compares 5,000 with 20,000 (4×) instead.
+// BENCH_AZURE_BLOBS=10000,100000 runs other sizes.
+const SIZES = (process.env.BENCH_AZURE_BLOBS ?? '5000,20000').split(',').map(Number);
 
 async function fill(service: BlobServiceClient, container: string, count: number): Promise<void> {
   const client = service.getContainerClient(container);
@@ -23,7 +26,7 @@ async function fill(service: BlobServiceClient, container: string, count: number
       await client.getBlockBlobClient(`site-${i % 50}/photo-${String(i).padStart(6, '0')}.jpg`).upload(body, body.length);
     }
   };
-  await Promise.all(Array.from({ length: 64 }, worker));
+  await Promise.all(Array.from({ length: 32 }, worker));
 }
 
 /** Runs the CLI once; returns wall time and the kernel's peak RSS of that process. */
@@ -60,7 +63,7 @@ async function main(): Promise<void> {
       rows.push({ count, seconds: median(runs.map((r) => r.seconds)), rssMb: median(runs.map((r) => r.rssMb)), fillSeconds });
       process.stdout.write(`${count} blobs: ${median(runs.map((r) => r.seconds)).toFixed(2)} s, peak RSS ${median(runs.map((r) => r.rssMb)).toFixed(1)} MB\n`);
     }
-    const growth = rows[1].rssMb - rows[0].rssMb;
+    const growth = rows[rows.length - 1].rssMb - rows[0].rssMb;
     const flat = growth < 10;
     const section = [
       '## Azure Storage: Compute Size',
@@ -73,9 +76,11 @@ async function main(): Promise<void> {
       '|---:|---:|---:|---:|',
       ...rows.map((r) => `| ${r.count.toLocaleString('en-US')} | ${r.seconds.toFixed(2)} | ${Math.round(r.count / r.seconds).toLocaleString('en-US')} | ${r.rssMb.toFixed(1)} |`),
       '',
-      `Peak RSS grew by ${growth.toFixed(1)} MB from ${SIZES[0].toLocaleString('en-US')} to ${SIZES[1].toLocaleString('en-US')} blobs: ` +
+      `Peak RSS grew by ${growth.toFixed(1)} MB from ${SIZES[0].toLocaleString('en-US')} to ${SIZES[SIZES.length - 1].toLocaleString('en-US')} blobs: ` +
         `${flat ? 'flat (target met: memory does not grow with the number of blobs)' : '**it grows (target missed)**'}.`,
-      'The time is Azurite answering list requests; the client does little per blob.',
+      'The time is Azurite answering list requests; the client does little per blob. 100,000 blobs (the issue\'s size) were not',
+      'generated here: filling Azurite one PUT per blob slows down as the container grows (5,000 in 14 s, 20,000 in 198 s on this',
+      'machine); `BENCH_AZURE_BLOBS=10000,100000 npm run bench` runs it where that is affordable.',
     ];
     writeDocSection('azure-size-bench', section);
     process.stdout.write(`Wrote ${path.relative(ROOT, PERFORMANCE_DOC)}\n`);
