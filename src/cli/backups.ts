@@ -28,23 +28,11 @@ export function addBackupsCommands(program: Command): void {
     .option('--verify', 'verify the backup right after writing it')
     .option('--json', 'print { "file", "bytes", "sha256" }')
     .option('--quiet', 'no progress on stderr')
-    .action(async (opts: { db?: string; dir: string; pgDump?: string; verify?: boolean; json?: boolean; quiet?: boolean }) => {
-      const printer = new ProgressLine(!opts.quiet);
-      const controller = cancelOnSignals();
-      try {
-        const result = await backups.createPostgresBackup({
-          connection: connectionOption(opts.db),
-          dir: opts.dir,
-          pgDumpPath: opts.pgDump,
-          signal: controller.signal,
-          onProgress: (p) => printer.line(p.phase, backupProgressText(p)),
-        });
-        printer.end();
-        await printCreated(result, opts, controller.signal);
-      } finally {
-        printer.end();
-      }
-    });
+    .action((opts: { db?: string; dir: string; pgDump?: string; verify?: boolean; json?: boolean; quiet?: boolean }) =>
+      createAndPrint(opts, (signal, onProgress) =>
+        backups.createPostgresBackup({ connection: connectionOption(opts.db), dir: opts.dir, pgDumpPath: opts.pgDump, signal, onProgress }),
+      ),
+    );
 
   cmd
     .command('create-files')
@@ -56,24 +44,11 @@ export function addBackupsCommands(program: Command): void {
     .option('--verify', 'verify the backup right after writing it')
     .option('--json', 'print { "file", "bytes", "sha256" }')
     .option('--quiet', 'no progress on stderr')
-    .action(async (opts: { source: string; name: string; dir: string; gzip?: boolean; verify?: boolean; json?: boolean; quiet?: boolean }) => {
-      const printer = new ProgressLine(!opts.quiet);
-      const controller = cancelOnSignals();
-      try {
-        const result = await backups.createFilesBackup({
-          source: opts.source,
-          name: opts.name,
-          dir: opts.dir,
-          gzip: opts.gzip,
-          signal: controller.signal,
-          onProgress: (p) => printer.line(p.phase, backupProgressText(p)),
-        });
-        printer.end();
-        await printCreated(result, opts, controller.signal);
-      } finally {
-        printer.end();
-      }
-    });
+    .action((opts: { source: string; name: string; dir: string; gzip?: boolean; verify?: boolean; json?: boolean; quiet?: boolean }) =>
+      createAndPrint(opts, (signal, onProgress) =>
+        backups.createFilesBackup({ source: opts.source, name: opts.name, dir: opts.dir, gzip: opts.gzip, signal, onProgress }),
+      ),
+    );
 
   cmd
     .command('list')
@@ -316,14 +291,8 @@ export function addBackupsCommands(program: Command): void {
     });
 }
 
-interface RotateOpts {
-  keepLast?: number;
-  keepHourly?: number;
-  keepDaily?: number;
-  keepWeekly?: number;
-  keepMonthly?: number;
-  keepYearly?: number;
-  keepWithin?: string;
+/** The rotate flags: the policy's rules under their own names, plus the CLI's `--min-size`. */
+interface RotateOpts extends Omit<backups.RotationPolicy, 'minSizeBytes'> {
   minSize?: number;
   dryRun?: boolean;
   json?: boolean;
@@ -383,6 +352,22 @@ function cliPath(): string {
     return fs.realpathSync(script);
   } catch {
     return path.resolve(script);
+  }
+}
+
+/** Runs one backup with progress on stderr and Ctrl-C to cancel, then prints what it made. */
+async function createAndPrint(
+  opts: { json?: boolean; verify?: boolean; pgDump?: string; quiet?: boolean },
+  create: (signal: AbortSignal, onProgress: (p: backups.BackupProgress) => void) => Promise<backups.BackupResult>,
+): Promise<void> {
+  const printer = new ProgressLine(!opts.quiet);
+  const controller = cancelOnSignals();
+  try {
+    const result = await create(controller.signal, (p) => printer.line(p.phase, backupProgressText(p)));
+    printer.end();
+    await printCreated(result, opts, controller.signal);
+  } finally {
+    printer.end();
   }
 }
 
