@@ -83,23 +83,16 @@ export function addBackupsCommands(program: Command): void {
       }
     });
 
-  const count = (flag: string) => {
-    const period = flag.replace('keep-', '');
-    const what = period === 'last' ? 'keep the n newest backups' : `keep the newest backup of each of the last n ${{ hourly: 'hours', daily: 'days', weekly: 'weeks', monthly: 'months', yearly: 'years' }[period]} that have one`;
-    return new Option(`--${flag} <n>`, `${what} ("unlimited": all)`).argParser(countArg);
-  };
-  cmd
-    .command('rotate')
-    .description("Remove old backups with restic's forget rules (ORed; calendar periods in UTC, weeks Monday to Sunday). The newest and the newest verified backup are never removed.")
-    .requiredOption('--dir <dir>', 'backup folder')
-    .addOption(count('keep-last'))
-    .addOption(count('keep-hourly'))
-    .addOption(count('keep-daily'))
-    .addOption(count('keep-weekly'))
-    .addOption(count('keep-monthly'))
-    .addOption(count('keep-yearly'))
-    .option('--keep-within <duration>', 'keep every backup within this duration of the newest, e.g. 1y5m7d2h, 30d')
-    .option('--min-size <bytes>', 'backups smaller than this (e.g. 1MB) are suspect: kept, flagged and not counted', sizeArg)
+  withRotationOptions(
+    cmd
+      .command('rotate')
+      .description("Remove old backups with restic's forget rules (ORed; calendar periods in UTC, weeks Monday to Sunday). The newest and the newest verified backup are never removed.")
+      .requiredOption('--dir <dir>', 'backup folder'),
+    {
+      keepWithin: 'keep every backup within this duration of the newest, e.g. 1y5m7d2h, 30d',
+      minSize: 'backups smaller than this (e.g. 1MB) are suspect: kept, flagged and not counted',
+    },
+  )
     .option('--dry-run', 'only show what would be removed')
     .option('--json', 'print each file with "action" (keep/remove) and "reasons"')
     .action(async (opts: RotateOpts) => {
@@ -256,21 +249,19 @@ export function addBackupsCommands(program: Command): void {
       if (!report.ok) throw new ExitPlanError(report.message);
     });
 
-  cmd
-    .command('cron')
-    .description('Print the crontab line that backs up a database on a schedule (for servers where VS Code is not open).')
-    .addOption(dbOption())
-    .requiredOption('--dir <dir>', 'backup folder')
-    .requiredOption('--schedule <cron>', 'five-field cron expression, e.g. "0 2 * * 0" (Sundays at 02:00)')
-    .addOption(pgDumpOption())
-    .addOption(count('keep-last'))
-    .addOption(count('keep-hourly'))
-    .addOption(count('keep-daily'))
-    .addOption(count('keep-weekly'))
-    .addOption(count('keep-monthly'))
-    .addOption(count('keep-yearly'))
-    .option('--keep-within <duration>', 'also rotate after each backup: keep every backup within this duration of the newest')
-    .option('--min-size <bytes>', 'with rotation: backups smaller than this are suspect', sizeArg)
+  withRotationOptions(
+    cmd
+      .command('cron')
+      .description('Print the crontab line that backs up a database on a schedule (for servers where VS Code is not open).')
+      .addOption(dbOption())
+      .requiredOption('--dir <dir>', 'backup folder')
+      .requiredOption('--schedule <cron>', 'five-field cron expression, e.g. "0 2 * * 0" (Sundays at 02:00)')
+      .addOption(pgDumpOption()),
+    {
+      keepWithin: 'also rotate after each backup: keep every backup within this duration of the newest',
+      minSize: 'with rotation: backups smaller than this are suspect',
+    },
+  )
     .action((opts: RotateOpts & { db?: string; dir: string; schedule: string; pgDump?: string }) => {
       const schedule = backups.validateSchedule(opts.schedule);
       const connection = connectionOption(opts.db);
@@ -289,6 +280,16 @@ export function addBackupsCommands(program: Command): void {
           `${line}\n`,
       );
     });
+}
+
+/** Adds --keep-last … --keep-yearly, --keep-within and --min-size (rotate, and cron's rotation after each backup). */
+function withRotationOptions(command: Command, help: { keepWithin: string; minSize: string }): Command {
+  const periods: Record<string, string> = { hourly: 'hours', daily: 'days', weekly: 'weeks', monthly: 'months', yearly: 'years' };
+  for (const period of ['last', ...Object.keys(periods)]) {
+    const what = period === 'last' ? 'keep the n newest backups' : `keep the newest backup of each of the last n ${periods[period]} that have one`;
+    command.addOption(new Option(`--keep-${period} <n>`, `${what} ("unlimited": all)`).argParser(countArg));
+  }
+  return command.option('--keep-within <duration>', help.keepWithin).option('--min-size <bytes>', help.minSize, sizeArg);
 }
 
 /** The rotate flags: the policy's rules under their own names, plus the CLI's `--min-size`. */
