@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { ExitPlanError, azure } from '../exporters';
+import { UserSettingList, settingText } from './userSettingList';
 
 export const AZURE_PROFILE_KINDS = ['connectionString', 'accountKey', 'emulator', 'microsoft'] as const;
 export type AzureProfileKind = (typeof AZURE_PROFILE_KINDS)[number];
@@ -39,6 +40,7 @@ export class AzureConnectionStore implements vscode.Disposable {
   /** Opened accounts by profile name, so listings reuse one client; dropped whenever a profile or secret changes. */
   private readonly accounts = new Map<string, Promise<azure.StorageAccount>>();
   private readonly disposables: vscode.Disposable[];
+  private readonly setting = new UserSettingList(SECTION, KEY);
 
   constructor(private readonly secrets: vscode.SecretStorage) {
     this.disposables = [
@@ -53,12 +55,7 @@ export class AzureConnectionStore implements vscode.Disposable {
   }
 
   list(): AzureProfile[] {
-    const profiles: AzureProfile[] = [];
-    for (const entry of this.entries()) {
-      const profile = toProfile(entry);
-      if (profile && !profiles.some((p) => p.name === profile.name)) profiles.push(profile);
-    }
-    return profiles;
+    return this.setting.parsed(toProfile);
   }
 
   get(name: string): AzureProfile | undefined {
@@ -69,11 +66,11 @@ export class AzureConnectionStore implements vscode.Disposable {
     // The secret first: saving the profile refreshes the tree, which reads the secret.
     if (secret) await this.secrets.store(secretKey(profile.name), secret);
     else await this.secrets.delete(secretKey(profile.name));
-    await this.save([...this.entries().filter((e) => nameOf(e) !== profile.name), profile]);
+    await this.setting.put(profile);
   }
 
   async remove(name: string): Promise<void> {
-    await this.save(this.entries().filter((e) => nameOf(e) !== name));
+    await this.setting.remove(name);
     await this.secrets.delete(secretKey(name));
   }
 
@@ -128,16 +125,6 @@ export class AzureConnectionStore implements vscode.Disposable {
     this.accounts.clear();
     this.changed.fire();
   }
-
-  /** The raw user-settings entries; edits keep the ones this code cannot read, so nothing is lost. */
-  private entries(): unknown[] {
-    const raw = vscode.workspace.getConfiguration(SECTION).inspect<unknown>(KEY)?.globalValue;
-    return Array.isArray(raw) ? raw : [];
-  }
-
-  private async save(entries: unknown[]): Promise<void> {
-    await vscode.workspace.getConfiguration(SECTION).update(KEY, entries, vscode.ConfigurationTarget.Global);
-  }
 }
 
 /** A credential that asks VS Code's Microsoft sign-in for a Storage token (signing in when needed). */
@@ -171,20 +158,14 @@ function requireAccount(profile: AzureProfile): string {
   return profile.accountName;
 }
 
-const text = (value: unknown) => (typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined);
-
-function nameOf(entry: unknown): string | undefined {
-  return typeof entry === 'object' && entry !== null ? text((entry as Record<string, unknown>).name) : undefined;
-}
-
 /** A settings entry as a profile; undefined when it is unusable. */
 function toProfile(entry: unknown): AzureProfile | undefined {
   if (typeof entry !== 'object' || entry === null) return undefined;
   const e = entry as Record<string, unknown>;
-  const name = text(e.name);
+  const name = settingText(e.name);
   const kind = AZURE_PROFILE_KINDS.find((k) => k === e.kind);
   if (!name || !kind) return undefined;
-  const accountName = text(e.accountName);
-  const endpoint = text(e.endpoint);
+  const accountName = settingText(e.accountName);
+  const endpoint = settingText(e.endpoint);
   return { name, kind, ...(accountName && { accountName }), ...(endpoint && { endpoint }) };
 }

@@ -2,6 +2,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { backups } from '../exporters';
+import { UserSettingList, settingText } from './userSettingList';
 
 /** A backup target from `exitPlan.backups.targets`: a folder and what goes into it. No secrets here. */
 export interface BackupTarget {
@@ -39,6 +40,7 @@ export class BackupTargetStore implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChange = this.changed.event;
   private readonly watcher: vscode.Disposable;
+  private readonly setting = new UserSettingList(SECTION, KEY);
 
   constructor() {
     this.watcher = vscode.workspace.onDidChangeConfiguration((e) => {
@@ -47,12 +49,7 @@ export class BackupTargetStore implements vscode.Disposable {
   }
 
   list(): BackupTarget[] {
-    const targets: BackupTarget[] = [];
-    for (const entry of this.entries()) {
-      const target = toTarget(entry);
-      if (target && !targets.some((t) => t.name === target.name)) targets.push(target);
-    }
-    return targets;
+    return this.setting.parsed(toTarget);
   }
 
   get(name: string): BackupTarget | undefined {
@@ -61,12 +58,12 @@ export class BackupTargetStore implements vscode.Disposable {
 
   /** Adds (or replaces, by name) a target entry as the user would write it in settings. */
   async add(entry: Record<string, unknown>): Promise<void> {
-    await this.save([...this.entries().filter((e) => nameOf(e) !== entry.name), entry]);
+    await this.setting.put(entry);
   }
 
   /** Forgets a target; its backup folder and files stay. */
   async remove(name: string): Promise<void> {
-    await this.save(this.entries().filter((e) => nameOf(e) !== name));
+    await this.setting.remove(name);
   }
 
   /** `exitPlan.pgDumpPath` (machine setting), `~` expanded; empty means PATH. */
@@ -83,32 +80,17 @@ export class BackupTargetStore implements vscode.Disposable {
     this.watcher.dispose();
     this.changed.dispose();
   }
-
-  private entries(): unknown[] {
-    const raw = vscode.workspace.getConfiguration(SECTION).inspect<unknown>(KEY)?.globalValue;
-    return Array.isArray(raw) ? raw : [];
-  }
-
-  private async save(entries: unknown[]): Promise<void> {
-    await vscode.workspace.getConfiguration(SECTION).update(KEY, entries, vscode.ConfigurationTarget.Global);
-  }
 }
 
 export function expandHome(p: string): string {
   return /^~(?=$|[\\/])/.test(p) ? path.join(os.homedir(), p.slice(1)) : p;
 }
 
-const text = (value: unknown) => (typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined);
-
-function nameOf(entry: unknown): string | undefined {
-  return typeof entry === 'object' && entry !== null ? text((entry as Record<string, unknown>).name) : undefined;
-}
-
 /** A settings entry as a target, problems noted; undefined when it has no name. */
 export function toTarget(entry: unknown): BackupTarget | undefined {
   if (typeof entry !== 'object' || entry === null) return undefined;
   const e = entry as Record<string, unknown>;
-  const name = text(e.name);
+  const name = settingText(e.name);
   if (!name) return undefined;
   const problems: string[] = [];
   const blocking: string[] = [];
@@ -116,7 +98,7 @@ export function toTarget(entry: unknown): BackupTarget | undefined {
     problems.push(sentence);
     blocking.push(sentence);
   };
-  const rawDir = text(e.dir);
+  const rawDir = settingText(e.dir);
   let dir = '';
   if (!rawDir) block(`Backup target "${name}" has no folder: set "dir" to an absolute path.`);
   else {
@@ -126,8 +108,8 @@ export function toTarget(entry: unknown): BackupTarget | undefined {
   const folders: BackupTarget['folders'] = [];
   if (Array.isArray(e.folders)) {
     for (const f of e.folders) {
-      const fname = text((f as Record<string, unknown> | null)?.name);
-      const fpath = text((f as Record<string, unknown> | null)?.path);
+      const fname = settingText((f as Record<string, unknown> | null)?.name);
+      const fpath = settingText((f as Record<string, unknown> | null)?.path);
       if (!fname || !fpath) {
         block(`Backup target "${name}": every entry of "folders" needs a name and a path.`);
         continue;
@@ -143,7 +125,7 @@ export function toTarget(entry: unknown): BackupTarget | undefined {
       else folders.push({ name: fname, path: abs });
     }
   }
-  const schedule = text(e.schedule);
+  const schedule = settingText(e.schedule);
   if (schedule) {
     try {
       backups.validateSchedule(schedule);
@@ -162,7 +144,7 @@ export function toTarget(entry: unknown): BackupTarget | undefined {
       keepWeekly: count(r.keepWeekly),
       keepMonthly: count(r.keepMonthly),
       keepYearly: count(r.keepYearly),
-      keepWithin: text(r.keepWithin),
+      keepWithin: settingText(r.keepWithin),
       minSizeBytes: typeof e.minSizeBytes === 'number' && e.minSizeBytes > 0 ? e.minSizeBytes : undefined,
     };
     try {
@@ -172,7 +154,7 @@ export function toTarget(entry: unknown): BackupTarget | undefined {
       rotation = undefined;
     }
   }
-  const warehouseConnection = text(e.warehouseConnection);
+  const warehouseConnection = settingText(e.warehouseConnection);
   if (!warehouseConnection && folders.length === 0) {
     block(`Backup target "${name}" has nothing to back up: set "warehouseConnection" and/or "folders".`);
   }

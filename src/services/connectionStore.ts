@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { SSL_MODES, type PgConnectionOptions, type SslMode } from '../exporters';
+import { UserSettingList, settingText } from './userSettingList';
 
 /** A saved warehouse connection. Never holds the password: that lives in SecretStorage. */
 export interface WarehouseProfile {
@@ -25,6 +26,7 @@ export class ConnectionStore implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChange = this.changed.event;
   private readonly watcher: vscode.Disposable;
+  private readonly setting = new UserSettingList(SECTION, KEY);
 
   constructor(private readonly secrets: vscode.SecretStorage) {
     this.watcher = vscode.workspace.onDidChangeConfiguration((e) => {
@@ -33,12 +35,7 @@ export class ConnectionStore implements vscode.Disposable {
   }
 
   list(): WarehouseProfile[] {
-    const profiles: WarehouseProfile[] = [];
-    for (const entry of this.entries()) {
-      const profile = toProfile(entry);
-      if (profile && !profiles.some((p) => p.name === profile.name)) profiles.push(profile);
-    }
-    return profiles;
+    return this.setting.parsed(toProfile);
   }
 
   get(name: string): WarehouseProfile | undefined {
@@ -49,11 +46,11 @@ export class ConnectionStore implements vscode.Disposable {
     // The secret first: saving the profile refreshes the tree, which reads the password.
     if (password) await this.secrets.store(passwordKey(profile.name), password);
     else await this.secrets.delete(passwordKey(profile.name));
-    await this.save([...this.entries().filter((e) => nameOf(e) !== profile.name), profile]);
+    await this.setting.put(profile);
   }
 
   async remove(name: string): Promise<void> {
-    await this.save(this.entries().filter((e) => nameOf(e) !== name));
+    await this.setting.remove(name);
     await this.secrets.delete(passwordKey(name));
   }
 
@@ -68,33 +65,17 @@ export class ConnectionStore implements vscode.Disposable {
     this.watcher.dispose();
     this.changed.dispose();
   }
-
-  /** The raw user-settings entries; edits keep the ones this code cannot read, so nothing is lost. */
-  private entries(): unknown[] {
-    const raw = vscode.workspace.getConfiguration(SECTION).inspect<unknown>(KEY)?.globalValue;
-    return Array.isArray(raw) ? raw : [];
-  }
-
-  private async save(entries: unknown[]): Promise<void> {
-    await vscode.workspace.getConfiguration(SECTION).update(KEY, entries, vscode.ConfigurationTarget.Global);
-  }
-}
-
-const text = (value: unknown) => (typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined);
-
-function nameOf(entry: unknown): string | undefined {
-  return typeof entry === 'object' && entry !== null ? text((entry as Record<string, unknown>).name) : undefined;
 }
 
 /** A settings entry as a profile, with the defaults filled in; undefined when it is unusable. */
 function toProfile(entry: unknown): WarehouseProfile | undefined {
   if (typeof entry !== 'object' || entry === null) return undefined;
   const e = entry as Record<string, unknown>;
-  const name = text(e.name);
-  const database = text(e.database);
-  const user = text(e.user);
+  const name = settingText(e.name);
+  const database = settingText(e.database);
+  const user = settingText(e.user);
   if (!name || !database || !user) return undefined;
   const port = typeof e.port === 'number' && Number.isInteger(e.port) && e.port >= 1 && e.port <= 65535 ? e.port : 5432;
   const sslmode = SSL_MODES.find((m) => m === e.sslmode) ?? 'prefer';
-  return { name, host: text(e.host) ?? 'localhost', port, database, user, sslmode };
+  return { name, host: settingText(e.host) ?? 'localhost', port, database, user, sslmode };
 }
