@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
+import { webviewPage } from './webviewPage';
 import { backups, errorMessage } from '../exporters';
 import type { BackupService } from '../services/backupService';
 import type { BackupTarget } from '../services/backupTargets';
@@ -181,24 +181,14 @@ export class BackupReportProvider implements vscode.WebviewViewProvider, vscode.
 
 /** The page: static structure only; everything else arrives in `render` messages and goes in as text. */
 function reportHtml(webview: vscode.Webview, dist: vscode.Uri): string {
-  const asset = (file: string) => webview.asWebviewUri(vscode.Uri.joinPath(dist, file)).toString();
-  const nonce = randomBytes(16).toString('base64');
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src ${webview.cspSource}; script-src 'nonce-${nonce}';">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${asset('backupReport.css')}">
-<title>Backup report</title>
-</head>
-<body>
-<main id="targets" aria-live="polite"><p class="muted">Loading…</p></main>
+  return webviewPage(webview, {
+    title: 'Backup report',
+    stylesheet: vscode.Uri.joinPath(dist, 'backupReport.css'),
+    script: vscode.Uri.joinPath(dist, 'backupReport.js'),
+    body: `<main id="targets" aria-live="polite"><p class="muted">Loading…</p></main>
 <template id="empty">
   <p>No backup target yet. A target is a backup folder plus what goes into it: a saved warehouse connection (pg_dump) and folders of files (tar).</p>
   <p><button type="button" data-add-target>Add Backup Target</button></p>
-</template>
-<script nonce="${nonce}" src="${asset('backupReport.js')}"></script>
-</body>
-</html>`;
+</template>`,
+  });
 }

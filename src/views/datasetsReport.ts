@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
+import { webviewPage } from './webviewPage';
 import { datasets } from '../exporters';
 import type { DatasetsService, DatasetsState } from '../services/datasets';
 
@@ -166,27 +166,19 @@ export class DatasetsReportPanel {
 
 /** The page: a shell the script fills in from `render` messages. uPlot and the script are bundled by esbuild. */
 function reportHtml(webview: vscode.Webview, extensionUri: vscode.Uri): string {
-  const asset = (file: string) => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', file)).toString();
-  const nonce = randomBytes(16).toString('base64');
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src ${webview.cspSource}; img-src ${webview.cspSource} data:; script-src 'nonce-${nonce}';">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${asset('datasetsReport.css')}">
-<title>Datasets Report</title>
-</head>
-<body>
-<header class="top">
+  const asset = (file: string) => vscode.Uri.joinPath(extensionUri, 'dist', 'webview', file);
+  return webviewPage(webview, {
+    title: 'Datasets Report',
+    stylesheet: asset('datasetsReport.css'),
+    script: asset('datasetsReport.js'),
+    dataImages: true,
+    body: `<header class="top">
   <h1>Datasets</h1>
   <span id="generated" class="muted"></span>
   <button type="button" id="refresh" class="secondary">Refresh</button>
 </header>
 <p id="summary" class="summary">Loading…</p>
 <ul id="warnings" class="warnings"></ul>
-<main id="datasets"></main>
-<script nonce="${nonce}" src="${asset('datasetsReport.js')}"></script>
-</body>
-</html>`;
+<main id="datasets"></main>`,
+  });
 }

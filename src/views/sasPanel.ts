@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { webviewPage } from './webviewPage';
 import { azure, maskSecrets } from '../exporters';
 import { sizeText } from './azureTree';
 
@@ -231,8 +231,7 @@ export class SasPanel {
 
 /** The page: facts and masked text only, never the real URL. Commands arrive masked in `render` messages. */
 function sasHtml(webview: vscode.Webview, { link, size, extensionUri }: SasPanelOptions): string {
-  const media = (file: string) => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', file)).toString();
-  const nonce = randomBytes(16).toString('base64');
+  const media = (file: string) => vscode.Uri.joinPath(extensionUri, 'media', file);
   const sizeCell = size ? esc(sizeText(size)) : 'not computed yet: run <em>Compute Size</em> on the container or folder';
   const copyButton = (what: CopyTarget, label = 'Copy') => `<button type="button" data-copy="${what}">${label}</button>`;
   const runButton = (what: RunTarget) => `<button type="button" class="secondary" data-run="${what}" hidden>Run in Terminal</button>`;
@@ -241,17 +240,11 @@ function sasHtml(webview: vscode.Webview, { link, size, extensionUri }: SasPanel
     `<label class="destination">${label}<input type="text" data-destination="${key}" placeholder="${esc(placeholder)}" spellcheck="false"></label>`;
   const rcloneNote = '<p class="note">azcopy cannot copy from Blob Storage to S3 or GCS, so this uses rclone.</p>';
 
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src ${webview.cspSource}; script-src 'nonce-${nonce}';">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${media('sas.css')}">
-<title>SAS: ${esc(link.container)}</title>
-</head>
-<body>
-<h1>Read-only link to ${esc(link.container)}/${esc(link.folder ?? '')}</h1>
+  return webviewPage(webview, {
+    title: `SAS: ${esc(link.container)}`,
+    stylesheet: media('sas.css'),
+    script: media('sas.js'),
+    body: `<h1>Read-only link to ${esc(link.container)}/${esc(link.folder ?? '')}</h1>
 <dl class="facts">
   <dt>Account</dt><dd>${esc(link.account)}</dd>
   <dt>Container</dt><dd>${esc(link.container)}</dd>
@@ -312,10 +305,8 @@ function sasHtml(webview: vscode.Webview, { link, size, extensionUri }: SasPanel
 </section>
 
 <p class="note">The link and commands are shown masked; Copy puts the real text on the clipboard.
-Run in Terminal starts the program directly, without a shell, so the link does not land in a shell history.</p>
-<script nonce="${nonce}" src="${media('sas.js')}"></script>
-</body>
-</html>`;
+Run in Terminal starts the program directly, without a shell, so the link does not land in a shell history.</p>`,
+  });
 }
 
 /** The full path of a program found in a PATH folder (with PATHEXT on Windows); no shell is involved. */
