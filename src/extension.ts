@@ -12,12 +12,25 @@ import { BACKUP_REPORT_VIEW, BackupReportProvider } from './views/backupReport';
 import { BACKUPS_VIEW, BackupsTreeProvider } from './views/backupsTree';
 import { DatasetsStatus } from './views/datasetsStatus';
 import { DATASETS_VIEW, DatasetsTreeProvider } from './views/datasetsTree';
+import { SasPanel } from './views/sasPanel';
 import { WAREHOUSE_VIEW, WarehouseTreeProvider } from './views/warehouseTree';
 
 const tasks = new RunningTasks();
 
+/**
+ * What the integration suite reads, given only when VS Code runs the extension's tests
+ * (ExtensionMode.Test): the tree providers behind the views, and the latest SAS panel.
+ */
+export interface ExitPlanTestApi {
+  warehouseTree: WarehouseTreeProvider;
+  azureTree: AzureTreeProvider;
+  datasetsTree: DatasetsTreeProvider;
+  backupsTree: BackupsTreeProvider;
+  latestSasPanel(): SasPanel | undefined;
+}
+
 /** Composes the extension: services, then views, then commands. */
-export function activate(context: vscode.ExtensionContext): void {
+export function activate(context: vscode.ExtensionContext): ExitPlanTestApi | undefined {
   const log = vscode.window.createOutputChannel('Exit Plan', { log: true });
   const connections = new ConnectionStore(context.secrets);
   const warehouseTree = new WarehouseTreeProvider(connections, log);
@@ -49,6 +62,8 @@ export function activate(context: vscode.ExtensionContext): void {
     new BackupScheduler(backups),
     ...registerCommands({ log, connections, warehouseTree, azureConnections, azureTree, datasets, backups, tasks, extensionUri: context.extensionUri }),
   );
+  if (context.extensionMode !== vscode.ExtensionMode.Test) return undefined;
+  return { warehouseTree, azureTree, datasetsTree, backupsTree, latestSasPanel: () => SasPanel.latest };
 }
 
 /** Cancels running exports and waits for their clean-up, so no half-written file outlives VS Code. */

@@ -90,6 +90,8 @@ export class SasPanel {
   private readonly programs = new Map<string, string | undefined>();
   private readonly expiryTimer: NodeJS.Timeout;
   private readonly disposables: vscode.Disposable[] = [];
+  /** The panel opened last while it is open (the integration suite copies from it). */
+  static latest: SasPanel | undefined;
 
   static open(options: SasPanelOptions): void {
     const { link } = options;
@@ -99,7 +101,7 @@ export class SasPanel {
       vscode.ViewColumn.Active,
       { enableScripts: true, enableCommandUris: false, localResourceRoots: [vscode.Uri.joinPath(options.extensionUri, 'media')] },
     );
-    new SasPanel(panel, options);
+    SasPanel.latest = new SasPanel(panel, options);
   }
 
   private constructor(
@@ -121,6 +123,7 @@ export class SasPanel {
   }
 
   private dispose(): void {
+    if (SasPanel.latest === this) SasPanel.latest = undefined;
     clearTimeout(this.expiryTimer);
     this.link = undefined;
     for (const d of this.disposables) d.dispose();
@@ -183,8 +186,8 @@ export class SasPanel {
     };
   }
 
-  /** Copies the real text, only on the user's click. */
-  private async copy(what: CopyTarget): Promise<void> {
+  /** Copies the real text, only on the user's click (the webview's Copy buttons). */
+  async copy(what: CopyTarget): Promise<void> {
     const link = this.link;
     if (!link) {
       this.expiredNotice();
