@@ -86,6 +86,8 @@ export interface CodeServerOptions {
   settings?: Record<string, unknown>;
   /** Extra environment for code-server and so for the extension host it starts. */
   env?: NodeJS.ProcessEnv;
+  /** A packaged extension (.vsix) installed before start, as a user would install it. */
+  vsix?: string;
 }
 
 export interface RunningCodeServer {
@@ -111,6 +113,9 @@ export async function startCodeServer(options: CodeServerOptions): Promise<Runni
   fs.mkdirSync(extensionsDir, { recursive: true });
   // Without --config, code-server writes one into ~/.config.
   fs.writeFileSync(configFile, 'auth: none\n');
+  if (options.vsix) {
+    run(process.execPath, [entry, '--config', configFile, '--extensions-dir', extensionsDir, '--user-data-dir', userDataDir, '--install-extension', options.vsix], base, () => undefined);
+  }
   fs.writeFileSync(
     path.join(userDataDir, 'User', 'settings.json'),
     JSON.stringify({ 'security.workspace.trust.enabled': false, 'workbench.startupEditor': 'none', ...options.settings }, null, 2),
