@@ -1,18 +1,35 @@
 // `npm run test:electron`: the same integration suite under VS Code desktop, for machines that can download
-// it (this project's cannot: there, use `npm run test:vscode`).
+// it (this project's cannot: there, use `npm run test:vscode`). Mocha prints to VS Code's console output.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { runTests } from '@vscode/test-electron';
 
 const ROOT = path.resolve(__dirname, '../../..');
 
-runTests({
-  extensionDevelopmentPath: ROOT,
-  extensionTestsPath: path.join(__dirname, 'index.js'),
-  launchArgs: ['--disable-extensions', '--disable-workspace-trust'],
-}).then(
+async function main(): Promise<void> {
+  const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'exit-plan-electron-'));
+  try {
+    await runTests({
+      extensionDevelopmentPath: ROOT,
+      extensionTestsPath: path.join(__dirname, 'index.js'),
+      launchArgs: [workspace, '--disable-extensions', '--disable-workspace-trust'],
+    });
+  } finally {
+    fs.rmSync(workspace, { recursive: true, force: true });
+  }
+}
+
+main().then(
   () => process.exit(0),
   (err: unknown) => {
-    process.stderr.write(`The integration suite failed under VS Code desktop: ${err instanceof Error ? err.message : String(err)}\n`);
+    const message = err instanceof Error ? err.message : String(err);
+    const offline = /ENOTFOUND|ECONNREFUSED|EAI_AGAIN|ETIMEDOUT/.test(message);
+    process.stderr.write(
+      offline
+        ? `VS Code desktop could not be downloaded (${message}); on a machine without that access run \`npm run test:vscode\` (code-server) instead.\n`
+        : `The integration suite failed under VS Code desktop: ${message}\n`,
+    );
     process.exit(1);
   },
 );
