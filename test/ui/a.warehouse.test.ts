@@ -1,0 +1,232 @@
+// Flow a: a user adds a warehouse connection by typing into VS Code's input boxes, then exports the whole
+// warehouse from the command palette into a folder chosen in the folder dialog, and gets a verified zip.
+import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Client } from 'pg';
+import type { Locator, Page } from 'playwright-core';
+import { SAMPLE_WAREHOUSE_SQL } from '../../scripts/lib/sampleWarehouse';
+import { verifyArchive, type PgConnectionOptions } from '../../src/exporters';
+import { quoteLiteral } from '../../src/exporters/warehouse/catalog';
+import { listFiles, tableFingerprint, unzipArchive } from '../helpers/archive';
+import { postgres } from '../helpers/postgres';
+import { assertNoErrorNotification, notification, openExitPlan, quickInput, readUserSettings, step, treeRow, workbench } from './workbench';
+
+const CONNECTION = 'ui-flow-a';
+const DATABASE = 'ui_flow_a';
+const TITLE = 'Add Warehouse Connection';
+/** The warehouse's read-only user, as an admin would make one for exports; its password goes through the UI. */
+const READER = 'ui_flow_a_reader';
+const READER_PASSWORD = 'read only: "quoted" & spaced';
+/**
+ * The last table's rows pass a row-level security policy that takes this advisory lock (shared), so while the
+ * test holds it the export waits at that table with its progress notification on screen: no race with a
+ * fast export, no sleep. The policy lets every row through; the superuser (the test's checks) bypasses it.
+ */
+const GATE_LOCK = 4242;
+const GATED_TABLE = 'public.connector_runs';
+
+/** The quick input of VS Code that is showing (there is one widget; it is hidden between inputs). */
+function visibleQuickInput(page: Page): Locator {
+  return page.locator('.quick-input-widget:visible');
+}
+
+/** Types `text` into the input box of step `n` of Add Warehouse Connection and presses Enter. */
+async function typeAnswer(page: Page, n: number, text: string, check?: (input: Locator) => Promise<void>): Promise<void> {
+  const title = `${TITLE} (${n}/7)`;
+  const widget = await quickInput(page, title);
+  const input = widget.locator('.quick-input-box input');
+  await input.waitFor({ state: 'visible' });
+  await check?.(input);
+  await input.fill(text);
+  await page.keyboard.press('Enter');
+  // The next step replaces the title; wait for that so the next answer goes into the next box.
+  await page.locator('.quick-input-widget .quick-input-title', { hasText: title }).waitFor({ state: 'hidden', timeout: 30_000 });
+}
+
+describe('UI flow a: add a warehouse connection, export it from the palette into a folder picked in the dialog', () => {
+  let source: PgConnectionOptions;
+
+  before(async () => {
+    const pg = await postgres();
+    source = await pg.createDatabase(DATABASE);
+    const c = await pg.client(DATABASE);
+    try {
+      await c.query(SAMPLE_WAREHOUSE_SQL);
+      await c.query(`CREATE ROLE ${READER} LOGIN PASSWORD ${quoteLiteral(READER_PASSWORD)}`);
+      await c.query(`GRANT CONNECT ON DATABASE ${DATABASE} TO ${READER}`);
+      for (const schema of ['alerts', 'forms', 'mapping', 'public']) {
+        await c.query(`GRANT USAGE ON SCHEMA ${schema} TO ${READER}; GRANT SELECT ON ALL TABLES IN SCHEMA ${schema} TO ${READER}`);
+      }
+      await c.query(`CREATE FUNCTION public.export_gate() RETURNS boolean LANGUAGE sql AS 'SELECT true FROM (SELECT pg_advisory_lock_shared(${GATE_LOCK})) gate'`);
+      await c.query(`ALTER TABLE ${GATED_TABLE} ENABLE ROW LEVEL SECURITY`);
+      await c.query(`CREATE POLICY export_gate ON ${GATED_TABLE} FOR SELECT TO ${READER} USING (public.export_gate())`);
+    } finally {
+      await c.end();
+    }
+  });
+
+  it('adds the connection through the input boxes, the password into a password box', async () => {
+    const { page } = await workbench();
+    await openExitPlan(page);
+    const warehouseView = page.locator('.part.sidebar .pane-header', { hasText: 'Warehouse' }).first();
+    await warehouseView.waitFor({ state: 'visible' });
+
+    await openPalette(page, 'Exit Plan: Add Warehouse Connection');
+    await page.keyboard.press('Enter');
+    await typeAnswer(page, 1, CONNECTION);
+    await typeAnswer(page, 2, source.host!, async (input) => assert.equal(await input.inputValue(), 'localhost', 'host box offers localhost'));
+    await typeAnswer(page, 3, String(source.port), async (input) => assert.equal(await input.inputValue(), '5432', 'port box offers 5432'));
+    await typeAnswer(page, 4, source.database!);
+    await typeAnswer(page, 5, READER);
+
+    const tls = await quickInput(page, `${TITLE} (6/7)`);
+    await tls.locator('.monaco-list-row', { hasText: /^prefer/ }).first().click();
+    await page.locator('.quick-input-widget .quick-input-title', { hasText: `${TITLE} (6/7)` }).waitFor({ state: 'hidden', timeout: 30_000 });
+
+    await typeAnswer(page, 7, READER_PASSWORD, async (input) => {
+      assert.equal(await input.getAttribute('type'), 'password', 'the password goes into a password box');
+    });
+
+    const connected = await shownToast(page, `saved it as "${CONNECTION}"`);
+    assert.match(await connected.innerText(), new RegExp(`Connected to .*${DATABASE}`));
+    const row = treeRow(page, 'Warehouse', CONNECTION);
+    await row.first().waitFor({ state: 'visible', timeout: 30_000 });
+    await step(page, 'a1-connection-added', row);
+    // Saved in the user settings without its password (that went to VS Code's secret storage).
+    const settings = readUserSettings();
+    assert.ok(settings.includes(`"${CONNECTION}"`) && settings.includes(`"${READER}"`), 'the connection is in the user settings');
+    assert.ok(!settings.includes(READER_PASSWORD) && !settings.includes('read only'), 'the password is not in the settings');
+    await assertNoErrorNotification(page);
+  });
+
+  it('exports it: palette, connection pick, folder dialog, progress, completion; the zip verifies and reloads to the same rows', async () => {
+    const { page, scratch, workspace } = await workbench();
+    const pg = await postgres();
+    const outDir = path.join(scratch, 'flow-a-exports');
+    fs.mkdirSync(outDir, { recursive: true });
+    await openExitPlan(page);
+
+    // Close the gate: the export will wait at the last table with its progress notification showing.
+    const gate = await pg.client(DATABASE);
+    let closed = false;
+    try {
+      await gate.query(`SELECT pg_advisory_lock(${GATE_LOCK})`);
+      closed = true;
+
+      await openPalette(page, 'Exit Plan: Export Warehouse');
+      await step(page, 'a2-palette', page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Exit Plan: Export Warehouse' }));
+      await page.keyboard.press('Enter');
+
+      const connectionPick = visibleQuickInput(page).filter({ has: page.locator('input[placeholder="Warehouse to export"]') });
+      const connectionRow = connectionPick.locator('.monaco-list-row', { hasText: CONNECTION }).first();
+      await connectionRow.waitFor({ state: 'visible', timeout: 30_000 });
+      await step(page, 'a3-connection-pick', connectionRow);
+      await connectionRow.click();
+
+      const dialog = await quickInput(page, 'Exit Plan: folder for the export archive');
+      await acceptFolder(page, dialog, outDir, workspace);
+
+      await waitAtGate(gate);
+      const progress = await shownToast(page, new RegExp(`Exit Plan: exporting ${CONNECTION}: table 4/4 ${GATED_TABLE.replace('.', '\\.')}`));
+      await step(page, 'a5-progress', progress.locator('.monaco-progress-container'));
+    } finally {
+      if (closed) await gate.query(`SELECT pg_advisory_unlock(${GATE_LOCK})`).catch(() => undefined);
+      await gate.end();
+    }
+
+    const done = await shownToast(page, `to ${path.join(outDir, DATABASE)}_`, 180_000);
+    const message = await done.locator('.notification-list-item-message').innerText();
+    const match = /^Exported (\d+) tables \(([\d,]+) rows\) to (.+\.zip)$/.exec(message.trim());
+    assert.ok(match, `completion message: ${message}`);
+    await step(page, 'a6-completion', done);
+    await assertNoErrorNotification(page);
+
+    const archive = match[3]!;
+    assert.equal(path.dirname(archive), outDir, 'the archive is in the folder picked in the dialog');
+    assert.deepEqual(listFiles(outDir), [path.basename(archive)], 'only the archive is left, no partial file');
+
+    // The core's own verification: every entry's CRC, every CSV's SHA-256 and row count against the manifest.
+    const verified = await verifyArchive(archive);
+    const { dir, manifest } = unzipArchive(archive);
+    assert.equal(manifest.database, DATABASE);
+    assert.equal(manifest.tables.length, Number(match[1]));
+    assert.deepEqual(manifest.tables.map((t) => `${t.schema}.${t.name}`).sort(), ['alerts.alerts', 'forms.submissions', 'mapping.observations', 'public.connector_runs']);
+    assert.equal(verified.rows, Number(match[2]!.replace(/,/g, '')), 'the message counts the rows the archive holds');
+
+    // Loaded back with psql, every table holds exactly the rows of the source.
+    const target = await pg.createDatabase(`${DATABASE}_reloaded`);
+    const env = { ...process.env, PGPASSWORD: String(target.password), PGHOST: target.host, PGPORT: String(target.port), PGUSER: target.user };
+    execFileSync('psql', ['-X', '-q', '-d', target.database!, '-v', 'ON_ERROR_STOP=1', '-f', 'schema.sql', '-f', 'load.sql'], { cwd: dir, env, stdio: 'pipe' });
+    const a = await pg.client(DATABASE);
+    const b = await pg.client(`${DATABASE}_reloaded`);
+    try {
+      let total = 0;
+      for (const t of manifest.tables) {
+        const want = await tableFingerprint(a, t.schema, t.name);
+        assert.ok(want.rows > 0, `${t.schema}.${t.name} has rows`);
+        assert.equal(t.rows, want.rows, `${t.schema}.${t.name}: rows in the manifest`);
+        assert.deepEqual(await tableFingerprint(b, t.schema, t.name), want, `${t.schema}.${t.name} differs after the round trip`);
+        total += want.rows;
+      }
+      assert.equal(verified.rows, total);
+    } finally {
+      await a.end();
+      await b.end();
+    }
+  });
+});
+
+/** F1 and the command's title, with its row showing (Enter is left to the caller). */
+async function openPalette(page: Page, title: string): Promise<void> {
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.waitFor({ state: 'visible' });
+  await input.fill(`>${title}`);
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first().waitFor({ state: 'visible' });
+}
+
+/**
+ * VS Code's simple file dialog (what code-server shows for showOpenDialog, a quick input listing a folder):
+ * once it has listed the folder it starts in (the workspace), type the export folder's path (no trailing
+ * slash, which would open it), wait until the dialog has moved to its parent and lists it, then click the
+ * OK button, labelled with the command's openLabel: the dialog accepts the typed path. It moves to the
+ * parent because that parent also holds the workspace (the dialog's rule for a path typed without a slash);
+ * clicking OK before it had moved would only move it.
+ */
+async function acceptFolder(page: Page, dialog: Locator, folder: string, workspace: string): Promise<void> {
+  const input = dialog.locator('.quick-input-box input');
+  const rows = dialog.locator('.monaco-list-row');
+  // Listed: it starts in the workspace folder; before that, typing would be overwritten.
+  await rows.filter({ hasText: '..' }).first().waitFor({ state: 'visible', timeout: 30_000 });
+  await page.waitForFunction(`document.querySelector('.quick-input-widget .quick-input-box input')?.value === ${JSON.stringify(`${workspace}/`)}`, undefined, {
+    timeout: 30_000,
+  });
+  await input.fill(folder);
+  const row = rows.filter({ hasText: path.basename(folder) }).first();
+  await row.waitFor({ state: 'visible', timeout: 30_000 });
+  assert.equal(await input.inputValue(), folder);
+  await step(page, 'a4-folder-dialog', row);
+  await dialog.getByRole('button', { name: 'Export Here' }).click();
+  await dialog.filter({ hasText: 'Exit Plan: folder for the export archive' }).waitFor({ state: 'hidden', timeout: 30_000 });
+}
+
+/** Until the export waits at the closed gate (polls PostgreSQL's lock table). */
+async function waitAtGate(gate: Client): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const r = await gate.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND objid = $1 AND NOT granted`, [GATE_LOCK]);
+    if (r.rows[0]!.n > 0) return;
+    if (Date.now() > deadline) throw new Error(`the export never reached ${GATED_TABLE}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** A notification toast matching `text`, once its fade-in is over (so that the screenshot shows it sharp). */
+async function shownToast(page: Page, text: string | RegExp, timeout = 60_000): Promise<Locator> {
+  const toast = await notification(page, text, timeout);
+  await toast.locator('.notification-toast.notification-fade-in-done').waitFor({ state: 'visible', timeout: 30_000 });
+  return toast;
+}
