@@ -135,7 +135,8 @@ export async function startCodeServer(options: CodeServerOptions): Promise<Runni
       '--disable-getting-started-override',
       options.folder,
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env }, detached: true },
+    // EXIT_PLAN_VSCODE_USER_DATA: the integration suite reads the settings and logs VS Code writes there.
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env, EXIT_PLAN_VSCODE_USER_DATA: userDataDir }, detached: true },
   );
   let output = '';
   const keep = (d: Buffer) => {

@@ -2,8 +2,15 @@
 // The user's answers to prompts are scripted (the UI suite types them into the real workbench instead);
 // every message the extension shows is recorded, so a test can assert on it and fail on an unexpected error.
 import * as assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Client } from 'pg';
 import * as vscode from 'vscode';
 import type { ExitPlanTestApi } from '../../src/extension';
+import { quoteIdent } from '../../src/exporters/warehouse/catalog';
+import { postgres } from '../helpers/postgres';
 
 export const EXTENSION_ID = 'exit-plan.exit-plan';
 
@@ -40,6 +47,9 @@ export class ScriptedUser {
   private readonly script: Answer[] = [];
 
   constructor() {
+    // A test that failed before its done() must not leave its stubs (and their script) to the next one.
+    activeUser?.restore();
+    activeUser = this;
     const win = vscode.window as unknown as Record<string, unknown>;
     for (const name of STUBBED) this.originals.set(name, win[name]);
     win.showInputBox = async (options?: vscode.InputBoxOptions) => {
@@ -93,6 +103,14 @@ export class ScriptedUser {
     return next.answer;
   }
 
+  /** Puts the real functions back (once). */
+  private restore(): void {
+    const win = vscode.window as unknown as Record<string, unknown>;
+    for (const [name, fn] of this.originals) win[name] = fn;
+    this.originals.clear();
+    if (activeUser === this) activeUser = undefined;
+  }
+
   errors(): Shown[] {
     return this.shown.filter((s) => s.severity === 'error');
   }
@@ -103,12 +121,14 @@ export class ScriptedUser {
   }
 
   done(): void {
-    const win = vscode.window as unknown as Record<string, unknown>;
-    for (const [name, fn] of this.originals) win[name] = fn;
+    this.restore();
     const left = this.script.splice(0);
     assert.deepEqual(left.map((a) => String(a.when)), [], 'answers left unused: the command did not ask what was expected');
   }
 }
+
+/** The ScriptedUser whose stubs are in place, if any. */
+let activeUser: ScriptedUser | undefined;
 
 /** Waits until `check` returns a value (not undefined/false), polling; fails with `what` after `ms`. */
 export async function eventually<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, ms = 30_000): Promise<T> {
@@ -140,4 +160,181 @@ export async function treeItems<T>(provider: vscode.TreeDataProvider<T>, parent?
 
 export async function setSetting(key: string, value: unknown): Promise<void> {
   await vscode.workspace.getConfiguration().update(key, value, vscode.ConfigurationTarget.Global);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Fixtures shared by the suite files: temp folders, settings put back, warehouses with a role of their own,
+// the connection commands driven end to end, and the files VS Code writes (settings, logs) read back.
+
+/** Temp folders a suite made; `removeAll()` in its `after` hook. */
+export class TempDirs {
+  private readonly made: string[] = [];
+
+  make(prefix: string): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `exit-plan-vscode-${prefix}-`));
+    this.made.push(dir);
+    return dir;
+  }
+
+  removeAll(): void {
+    for (const dir of this.made.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The user-level values of some settings, taken now and put back by `restore()` (an `after` hook). */
+export class SettingsSnapshot {
+  private readonly values: Map<string, unknown>;
+
+  constructor(keys: string[]) {
+    this.values = new Map(keys.map((key) => [key, vscode.workspace.getConfiguration().inspect(key)?.globalValue]));
+  }
+
+  async restore(): Promise<void> {
+    for (const [key, value] of this.values) await setSetting(key, value);
+  }
+}
+
+/** code-server's --user-data-dir (settings, logs, state), passed down by scripts/vscode/codeServer.ts. */
+export function userDataDir(): string {
+  const dir = process.env.EXIT_PLAN_VSCODE_USER_DATA;
+  assert.ok(dir && fs.existsSync(dir), 'EXIT_PLAN_VSCODE_USER_DATA names no folder: run the suite through out/test/vscode/runCodeServer.js');
+  return dir;
+}
+
+/** The folder VS Code has open. */
+export function workspaceDir(): string {
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  assert.ok(folder, 'VS Code has no folder open');
+  return folder.uri.fsPath;
+}
+
+/** Every file under `dir` (recursively, not following links), absolute paths. */
+export function filesUnder(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const entry of fs.readdirSync(d, { withFileTypes: true })) {
+      const full = path.join(d, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.isFile()) out.push(full);
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+/**
+ * The files under `dirs` that hold any of `needles`, as UTF-8 or UTF-16 (how SQLite and some caches store
+ * text), or JSON-escaped. Files that vanish while being read (logs rotating, locks) are skipped.
+ */
+export function filesContaining(dirs: string[], needles: string[]): string[] {
+  const forms = needles.flatMap((n) => [...new Set([n, JSON.stringify(n).slice(1, -1)])].flatMap((t) => [Buffer.from(t, 'utf8'), Buffer.from(t, 'utf16le')]));
+  const hits: string[] = [];
+  for (const dir of dirs) {
+    for (const file of filesUnder(dir)) {
+      let bytes: Buffer;
+      try {
+        bytes = fs.readFileSync(file);
+      } catch {
+        continue;
+      }
+      if (forms.some((f) => bytes.includes(f))) hits.push(file);
+    }
+  }
+  return hits;
+}
+
+/** The file of the "Exit Plan" log output channel (a LogOutputChannel) under the user data dir's logs/. */
+export function exitPlanLogFile(): string | undefined {
+  const logs = path.join(userDataDir(), 'logs');
+  if (!fs.existsSync(logs)) return undefined;
+  return filesUnder(logs).find((f) => path.basename(f) === 'Exit Plan.log' && f.includes(`${path.sep}${EXTENSION_ID}${path.sep}`));
+}
+
+/** A database owned by a login role of its own (scram-sha-256, like every role of the test server), filled by `sql` run as that role. */
+export interface Warehouse {
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+  password: string;
+  /** A client connected as the role (caller ends it). */
+  client(): Promise<Client>;
+}
+
+export async function makeWarehouse(options: { database: string; user: string; sql: string }): Promise<Warehouse> {
+  const pg = await postgres();
+  // Random, so that finding it in a file can only mean it leaked there.
+  const password = `ep-${randomBytes(12).toString('hex')}-pw`;
+  const admin = await pg.client();
+  try {
+    await admin.query(`CREATE ROLE ${quoteIdent(options.user)} LOGIN PASSWORD '${password}'`);
+    await admin.query(`CREATE DATABASE ${quoteIdent(options.database)} OWNER ${quoteIdent(options.user)}`);
+  } finally {
+    await admin.end();
+  }
+  const { host, port } = pg.connection;
+  const warehouse: Warehouse = {
+    host,
+    port,
+    database: options.database,
+    user: options.user,
+    password,
+    async client() {
+      const c = new Client({ host, port, database: options.database, user: options.user, password, ssl: false });
+      c.on('error', () => undefined);
+      await c.connect();
+      return c;
+    },
+  };
+  const c = await warehouse.client();
+  try {
+    await c.query(options.sql);
+  } finally {
+    await c.end();
+  }
+  return warehouse;
+}
+
+/** The seven answers of Add Warehouse Connection, in its order, each checked against its step's title. */
+export function addWarehouseAnswers(name: string, w: Warehouse): Answer[] {
+  return [
+    { when: /^Add Warehouse Connection \(1\/7\) \| A name for this connection/, answer: name },
+    { when: /^Add Warehouse Connection \(2\/7\) \| Host name/, answer: w.host },
+    { when: /^Add Warehouse Connection \(3\/7\) \| Port$/, answer: String(w.port) },
+    { when: /^Add Warehouse Connection \(4\/7\) \| Database name/, answer: w.database },
+    { when: /^Add Warehouse Connection \(5\/7\) \| User name/, answer: w.user },
+    { when: /^Add Warehouse Connection \(6\/7\) \| TLS \(sslmode\)$/, answer: 'disable' },
+    { when: /^Add Warehouse Connection \(7\/7\) \| Password for /, answer: w.password },
+  ];
+}
+
+/** Runs Add Warehouse Connection as a user would, and checks that it connected and saved. */
+export async function addWarehouseConnection(name: string, w: Warehouse): Promise<void> {
+  const user = new ScriptedUser().answer(...addWarehouseAnswers(name, w));
+  try {
+    await vscode.commands.executeCommand('exitPlan.addWarehouseConnection');
+    assert.deepEqual(user.shown, [
+      { severity: 'information', message: `Connected to ${w.user}@${w.host}:${w.port}/${w.database} and saved it as "${name}".` },
+    ]);
+  } finally {
+    user.done();
+  }
+}
+
+/** Runs a Remove … command on the tree node named `label` of `provider`, confirming its modal question. */
+export async function removeThroughTree<T>(provider: vscode.TreeDataProvider<T>, label: string, command: string, question: RegExp, button = 'Remove'): Promise<void> {
+  const node = (await treeItems(provider)).find((i) => i.label === label)?.node;
+  if (node === undefined) return;
+  const user = new ScriptedUser().answer({ when: question, answer: button });
+  try {
+    await vscode.commands.executeCommand(command, node);
+    user.assertNoErrors();
+  } finally {
+    user.done();
+  }
+}
+
+/** Closes every editor and panel tab (config.toml, the SAS panel…), as a clean start for the next test. */
+export async function closeAllEditors(): Promise<void> {
+  await vscode.commands.executeCommand('workbench.action.closeAllEditors');
 }

@@ -169,5 +169,10 @@ export function describePgError(err: unknown, c: PgConnectionOptions, context?: 
   if (/Connection terminated/i.test(message)) {
     return make(`The connection to PostgreSQL was closed during the export (${message}).`);
   }
+  // node-postgres's words when the server asks for a SCRAM password and the client has none (e.g. a
+  // connection profile synced to a machine whose secret storage lacks its password).
+  if (/client password must be a (non-empty )?string/i.test(message)) {
+    return make(`PostgreSQL at ${where} asks user "${c.user}" for a password, and none was given.`);
+  }
   return make(message.endsWith('.') ? message : `${message}.`);
 }
