@@ -91,6 +91,19 @@ import './backupReport.css';
     return b;
   }
 
+  /**
+   * The y axis's room: its ticks and gap plus its widest label (uPlot's axis autosize), so that "1.5 MB"
+   * or "1200 MB" is never cut off at the chart's left edge.
+   * @param {uPlot} u @param {string[]} values @param {number} axisIdx @param {number} cycleNum
+   */
+  function axisSize(u, values, axisIdx, cycleNum) {
+    const axis = /** @type {any} */ (u.axes[axisIdx]);
+    if (cycleNum > 1) return axis._size;
+    const widest = (values || []).reduce((w, v) => (v.length > w.length ? v : w), '');
+    u.ctx.font = axis.font[0];
+    return Math.ceil(axis.ticks.size + axis.gap + u.ctx.measureText(widest).width / devicePixelRatio);
+  }
+
   /** A uPlot chart of backup sizes over time, one line per database / folder, in the theme's colours. */
   /** @param {HTMLElement} host @param {{ label: string, points: [number, number][] }[]} series */
   function chart(host, series) {
@@ -114,7 +127,7 @@ import './backupReport.css';
       scales: { x: { time: true } },
       axes: [
         { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, font, size: 28 },
-        { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, font, size: 44, values: (/** @type {any} */ _u, /** @type {number[]} */ v) => v.map((n) => `${n < 10 ? n.toFixed(1) : Math.round(n)} MB`) },
+        { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, font, size: axisSize, values: (/** @type {any} */ _u, /** @type {number[]} */ v) => v.map((n) => `${n < 10 ? n.toFixed(1) : Math.round(n)} MB`) },
       ],
       series: [
         {},

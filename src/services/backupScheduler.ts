@@ -70,11 +70,14 @@ export class BackupScheduler implements vscode.Disposable {
         return this.service.backUp(target);
       });
       if (!outcome) {
-        log.info(`Scheduled backup of "${name}" skipped: ${catchingUp ? 'not overdue' : 'another window holds the folder lock, or it is already done'}.`);
+        log.info(`Scheduled backup of "${name}" skipped: another window or process holds the lock of ${target.dir}.`);
         return;
       }
       const results = outcome.value;
-      if (!results) return;
+      if (!results) {
+        log.info(`Scheduled backup of "${name}" skipped: ${catchingUp ? 'not overdue' : 'already done for this run'}.`);
+        return;
+      }
       const bytes = results.reduce((n, r) => n + r.bytes, 0);
       log.info(`Scheduled backup of "${name}" done: ${results.map((r) => r.file).join(', ')}`);
       vscode.window.setStatusBarMessage(`$(check) Exit Plan: backed up "${name}" (${formatBytes(bytes)})`, 15_000);

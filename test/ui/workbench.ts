@@ -92,14 +92,104 @@ export async function closeWorkbench(): Promise<void> {
   if (scratchDir) fs.rmSync(scratchDir, { recursive: true, force: true });
 }
 
-/** Rewrites the user settings (VS Code watches the file and applies them, as after an edit by hand). */
-export function updateUserSettings(patch: Record<string, unknown>): void {
-  if (!server) throw new Error('the workbench is not started');
-  const file = path.join(server.userDataDir, 'User', 'settings.json');
-  const settings = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
-  fs.writeFileSync(file, JSON.stringify({ ...settings, ...patch }, null, 2));
+/**
+ * Merges `patch` into the settings as a user edits them: in VS Code's own settings.json editor, saved with
+ * Ctrl+S. code-server does not apply a settings.json rewritten behind its back (its server sees the file
+ * change, but the window never reloads it), and in its window, which is a remote one, a machine-scoped setting (exitPlan.datasets.roots,
+ * exitPlan.pgDumpPath, …) counts only in the Remote settings, so those keys go there; the rest go to the
+ * User settings (the file `readUserSettings` reads).
+ */
+export async function updateUserSettings(patch: Record<string, unknown>): Promise<void> {
+  const { page, server: running } = await workbench();
+  const machine = machineScopedSettings();
+  const user = Object.fromEntries(Object.entries(patch).filter(([key]) => !machine.has(key)));
+  const remote = Object.fromEntries(Object.entries(patch).filter(([key]) => machine.has(key)));
+  if (Object.keys(user).length > 0) await editSettingsJson(page, 'Preferences: Open User Settings (JSON)', path.join(running.userDataDir, 'User'), user);
+  if (Object.keys(remote).length > 0) await editSettingsJson(page, 'Preferences: Open Remote Settings (JSON)', path.join(running.userDataDir, 'Machine'), remote);
 }
 
+/** Exit Plan's settings with scope machine or machine-overridable, from package.json. */
+function machineScopedSettings(): Set<string> {
+  const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+    contributes: { configuration: { properties: Record<string, { scope?: string }> } };
+  };
+  const properties = Object.entries(manifest.contributes.configuration.properties);
+  return new Set(properties.filter(([, p]) => p.scope === 'machine' || p.scope === 'machine-overridable').map(([key]) => key));
+}
+
+/** Opens `<folder>/settings.json` with the palette command `title`, merges `patch` into it, saves and closes it. */
+async function editSettingsJson(page: Page, title: string, folder: string, patch: Record<string, unknown>): Promise<void> {
+  const file = path.join(folder, 'settings.json');
+  // The Remote one's title ends with the remote's name: "… (JSON) (127.0.0.1:port)".
+  await runExactCommand(page, title, new RegExp(`^${escapeRegExp(title)}( \\(.*\\))?$`));
+  const editor = page.locator('.editor-group-container.active .editor-container .monaco-editor').first();
+  await editor.waitFor({ state: 'visible', timeout: 30_000 });
+  // The User and the Remote settings are both "settings.json": the breadcrumbs tell which one is open.
+  await page.locator('.editor-group-container.active .breadcrumbs-control', { hasText: path.basename(folder) }).waitFor({ state: 'visible', timeout: 30_000 });
+  await editor.locator('.view-lines').click();
+  // Copy the text out through the clipboard (waiting until the copy has replaced a marker).
+  const marker = `exit-plan-clipboard-${Date.now()}`;
+  await page.evaluate((text) => (globalThis as unknown as WithClipboard).navigator.clipboard.writeText(text), marker);
+  await page.keyboard.press('Control+A');
+  await page.keyboard.press('Control+C');
+  let text = marker;
+  for (const deadline = Date.now() + 30_000; text === marker && Date.now() < deadline; ) {
+    text = await page.evaluate(() => (globalThis as unknown as WithClipboard).navigator.clipboard.readText());
+    if (text === marker) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  assert.notEqual(text, marker, `could not copy the text of ${file}`);
+  const current = text.trim() === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
+  const merged = JSON.stringify({ ...current, ...patch }, null, 2);
+  if (merged !== JSON.stringify(current, null, 2)) {
+    await page.evaluate((value) => (globalThis as unknown as WithClipboard).navigator.clipboard.writeText(value), merged);
+    await page.keyboard.press('Control+A');
+    await page.keyboard.press('Control+V');
+    await page.keyboard.press('Control+S');
+    // Saved when the file on disk holds the merged settings (and the tab is not dirty).
+    const saved = () => {
+      try {
+        return JSON.stringify(JSON.parse(fs.readFileSync(file, 'utf8'))) === JSON.stringify(JSON.parse(merged));
+      } catch {
+        return false;
+      }
+    };
+    for (const deadline = Date.now() + 30_000; !saved(); ) {
+      assert.ok(Date.now() < deadline, `${file} was not saved with ${JSON.stringify(patch)}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await page.locator('.editor-group-container.active .tab.active.dirty').waitFor({ state: 'detached', timeout: 30_000 });
+  }
+  await runExactCommand(page, 'View: Close Editor');
+  await editor.waitFor({ state: 'detached', timeout: 30_000 });
+}
+
+/** Types `title` in the palette and clicks the row whose whole label matches (not a longer command that starts the same way). */
+async function runExactCommand(page: Page, title: string, label = new RegExp(`^${escapeRegExp(title)}$`)): Promise<void> {
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  const row = page.locator('.quick-input-widget .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: label }) });
+  // Some commands (Open Remote Settings) exist only once the window knows its remote: the palette lists
+  // the commands of the moment it opens, so it is opened again until the command is there.
+  for (const deadline = Date.now() + 60_000; ; ) {
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('F1');
+    await input.waitFor({ state: 'visible' });
+    await input.fill(`>${title}`);
+    const found = await row.first().waitFor({ state: 'visible', timeout: 5_000 }).then(() => true, () => false);
+    if (found) break;
+    assert.ok(Date.now() < deadline, `the command palette has no "${title}"`);
+  }
+  await row.first().click();
+  await input.waitFor({ state: 'hidden' });
+}
+
+/** The page's clipboard, which the context may read and write (the tests compile without the DOM types). */
+type WithClipboard = { navigator: { clipboard: { readText(): Promise<string>; writeText(text: string): Promise<void> } } };
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** The User settings.json as saved on disk (machine-scoped settings are in the Remote one). */
 export function readUserSettings(): string {
   if (!server) throw new Error('the workbench is not started');
   return fs.readFileSync(path.join(server.userDataDir, 'User', 'settings.json'), 'utf8');
