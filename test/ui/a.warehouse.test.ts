@@ -11,7 +11,7 @@ import { verifyArchive, type PgConnectionOptions } from '../../src/exporters';
 import { quoteLiteral } from '../../src/exporters/warehouse/catalog';
 import { listFiles, tableFingerprint, unzipArchive } from '../helpers/archive';
 import { postgres } from '../helpers/postgres';
-import { assertNoErrorNotification, notification, openExitPlan, quickInput, readUserSettings, step, treeRow, workbench } from './workbench';
+import { assertNoErrorNotification, notification, openExitPlan, openPalette, quickInput, readUserSettings, step, treeRow, typeAnswer, workbench } from './workbench';
 
 const CONNECTION = 'ui-flow-a';
 const DATABASE = 'ui_flow_a';
@@ -33,16 +33,8 @@ function visibleQuickInput(page: Page): Locator {
 }
 
 /** Types `text` into the input box of step `n` of Add Warehouse Connection and presses Enter. */
-async function typeAnswer(page: Page, n: number, text: string, check?: (input: Locator) => Promise<void>): Promise<void> {
-  const title = `${TITLE} (${n}/7)`;
-  const widget = await quickInput(page, title);
-  const input = widget.locator('.quick-input-box input');
-  await input.waitFor({ state: 'visible' });
-  await check?.(input);
-  await input.fill(text);
-  await page.keyboard.press('Enter');
-  // The next step replaces the title; wait for that so the next answer goes into the next box.
-  await page.locator('.quick-input-widget .quick-input-title', { hasText: title }).waitFor({ state: 'hidden', timeout: 30_000 });
+function typeStep(page: Page, n: number, text: string, check?: (input: Locator) => Promise<void>): Promise<void> {
+  return typeAnswer(page, `${TITLE} (${n}/7)`, text, check);
 }
 
 describe('UI flow a: add a warehouse connection, export it from the palette into a folder picked in the dialog', () => {
@@ -75,21 +67,21 @@ describe('UI flow a: add a warehouse connection, export it from the palette into
 
     await openPalette(page, 'Exit Plan: Add Warehouse Connection');
     await page.keyboard.press('Enter');
-    await typeAnswer(page, 1, CONNECTION);
-    await typeAnswer(page, 2, source.host!, async (input) => assert.equal(await input.inputValue(), 'localhost', 'host box offers localhost'));
-    await typeAnswer(page, 3, String(source.port), async (input) => assert.equal(await input.inputValue(), '5432', 'port box offers 5432'));
-    await typeAnswer(page, 4, source.database!);
-    await typeAnswer(page, 5, READER);
+    await typeStep(page, 1, CONNECTION);
+    await typeStep(page, 2, source.host!, async (input) => assert.equal(await input.inputValue(), 'localhost', 'host box offers localhost'));
+    await typeStep(page, 3, String(source.port), async (input) => assert.equal(await input.inputValue(), '5432', 'port box offers 5432'));
+    await typeStep(page, 4, source.database!);
+    await typeStep(page, 5, READER);
 
     const tls = await quickInput(page, `${TITLE} (6/7)`);
     await tls.locator('.monaco-list-row', { hasText: /^prefer/ }).first().click();
     await page.locator('.quick-input-widget .quick-input-title', { hasText: `${TITLE} (6/7)` }).waitFor({ state: 'hidden', timeout: 30_000 });
 
-    await typeAnswer(page, 7, READER_PASSWORD, async (input) => {
+    await typeStep(page, 7, READER_PASSWORD, async (input) => {
       assert.equal(await input.getAttribute('type'), 'password', 'the password goes into a password box');
     });
 
-    const connected = await shownToast(page, `saved it as "${CONNECTION}"`);
+    const connected = await notification(page, `saved it as "${CONNECTION}"`);
     assert.match(await connected.innerText(), new RegExp(`Connected to .*${DATABASE}`));
     const row = treeRow(page, 'Warehouse', CONNECTION);
     await row.first().waitFor({ state: 'visible', timeout: 30_000 });
@@ -129,14 +121,14 @@ describe('UI flow a: add a warehouse connection, export it from the palette into
       await acceptFolder(page, dialog, outDir, workspace);
 
       await waitAtGate(gate);
-      const progress = await shownToast(page, new RegExp(`Exit Plan: exporting ${CONNECTION}: table 4/4 ${GATED_TABLE.replace('.', '\\.')}`));
+      const progress = await notification(page, new RegExp(`Exit Plan: exporting ${CONNECTION}: table 4/4 ${GATED_TABLE.replace('.', '\\.')}`));
       await step(page, 'a5-progress', progress.locator('.monaco-progress-container'));
     } finally {
       if (closed) await gate.query(`SELECT pg_advisory_unlock(${GATE_LOCK})`).catch(() => undefined);
       await gate.end();
     }
 
-    const done = await shownToast(page, `to ${path.join(outDir, DATABASE)}_`, 180_000);
+    const done = await notification(page, `to ${path.join(outDir, DATABASE)}_`, 180_000);
     const message = await done.locator('.notification-list-item-message').innerText();
     const match = /^Exported (\d+) tables \(([\d,]+) rows\) to (.+\.zip)$/.exec(message.trim());
     assert.ok(match, `completion message: ${message}`);
@@ -178,15 +170,6 @@ describe('UI flow a: add a warehouse connection, export it from the palette into
   });
 });
 
-/** F1 and the command's title, with its row showing (Enter is left to the caller). */
-async function openPalette(page: Page, title: string): Promise<void> {
-  await page.keyboard.press('Escape');
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget .quick-input-box input');
-  await input.waitFor({ state: 'visible' });
-  await input.fill(`>${title}`);
-  await page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first().waitFor({ state: 'visible' });
-}
 
 /**
  * VS Code's simple file dialog (what code-server shows for showOpenDialog, a quick input listing a folder):
@@ -222,11 +205,4 @@ async function waitAtGate(gate: Client): Promise<void> {
     if (Date.now() > deadline) throw new Error(`the export never reached ${GATED_TABLE}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-}
-
-/** A notification toast matching `text`, once its fade-in is over (so that the screenshot shows it sharp). */
-async function shownToast(page: Page, text: string | RegExp, timeout = 60_000): Promise<Locator> {
-  const toast = await notification(page, text, timeout);
-  await toast.locator('.notification-toast.notification-fade-in-done').waitFor({ state: 'visible', timeout: 30_000 });
-  return toast;
 }

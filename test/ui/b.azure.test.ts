@@ -10,7 +10,7 @@ import type { FrameLocator, Locator, Page } from 'playwright-core';
 import { azure } from '../../src/exporters';
 import { listFiles, tempDir } from '../helpers/archive';
 import { azcopyEnv, azurite } from '../helpers/azure';
-import { assertNoErrorNotification, notification, openExitPlan, quickInput, readUserSettings, step, treeRow, workbench } from './workbench';
+import { assertNoErrorNotification, notification, openExitPlan, quickInput, readUserSettings, step, treeRow, typeAnswer, workbench } from './workbench';
 
 const CONNECTION = 'Azurite flow b';
 const CONTAINER = 'flow-b-media';
@@ -59,7 +59,7 @@ describe('UI flow b: Azure connection, Generate SAS on a container, copy the loc
     await typeAnswer(page, `${TITLE} (2/3)`, endpoint, async (input) => assert.equal(await input.inputValue(), azure.EMULATOR_ENDPOINT));
     await typeAnswer(page, `${TITLE} (3/3)`, CONNECTION, async (input) => assert.equal(await input.inputValue(), 'Azurite'));
 
-    const connected = await shownToast(page, `saved it as "${CONNECTION}"`);
+    const connected = await notification(page, `saved it as "${CONNECTION}"`);
     assert.match(await connected.innerText(), new RegExp(`Connected to emulator at ${endpoint.replace(/[.]/g, '\\.')}`));
     const row = treeRow(page, 'Azure Storage', CONNECTION).first();
     await row.waitFor({ state: 'visible', timeout: 30_000 });
@@ -148,24 +148,6 @@ describe('UI flow b: Azure connection, Generate SAS on a container, copy the loc
 
 function azureView(page: Page): Locator {
   return page.locator('.part.sidebar .pane', { has: page.locator('.pane-header[aria-label^="Azure Storage"]') });
-}
-
-/** Types into the input box titled `title` (after checking what it offers) and presses Enter. */
-async function typeAnswer(page: Page, title: string, text: string, check?: (input: Locator) => Promise<void>): Promise<void> {
-  const widget = await quickInput(page, title);
-  const input = widget.locator('.quick-input-box input');
-  await input.waitFor({ state: 'visible' });
-  await check?.(input);
-  await input.fill(text);
-  await page.keyboard.press('Enter');
-  await page.locator('.quick-input-widget .quick-input-title', { hasText: title }).waitFor({ state: 'hidden', timeout: 30_000 });
-}
-
-/** A notification toast matching `text`, once its fade-in is over (so that the screenshot shows it sharp). */
-async function shownToast(page: Page, text: string | RegExp, timeout = 60_000): Promise<Locator> {
-  const toast = await notification(page, text, timeout);
-  await toast.locator('.notification-toast.notification-fade-in-done').waitFor({ state: 'visible', timeout: 30_000 });
-  return toast;
 }
 
 /**

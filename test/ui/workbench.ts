@@ -228,15 +228,14 @@ export async function openExitPlan(page: Page): Promise<void> {
   await title.waitFor({ state: 'visible', timeout: 30_000 });
 }
 
-/** The command palette: F1, the command's title, Enter. */
-export async function runCommand(page: Page, title: string): Promise<void> {
+/** F1 and the command's title, with its row showing (Enter is left to the caller, for a screenshot first). */
+export async function openPalette(page: Page, title: string): Promise<void> {
   await page.keyboard.press('Escape');
   await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget .quick-input-box input');
   await input.waitFor({ state: 'visible' });
   await input.fill(`>${title}`);
   await page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first().waitFor({ state: 'visible' });
-  await page.keyboard.press('Enter');
 }
 
 /** Waits for the quick input (input box or pick list) whose title or prompt contains `title`. */
@@ -246,26 +245,26 @@ export async function quickInput(page: Page, title: string | RegExp): Promise<Lo
   return widget;
 }
 
-/** Types an answer into the input box showing `title`, and Enter. */
-export async function answer(page: Page, title: string | RegExp, text: string): Promise<void> {
+/**
+ * Types `text` into the input box titled `title` (after `check` has looked at what it offers) and presses
+ * Enter; returns when that title is gone, so the next answer goes into the next box.
+ */
+export async function typeAnswer(page: Page, title: string, text: string, check?: (input: Locator) => Promise<void>): Promise<void> {
   const widget = await quickInput(page, title);
   const input = widget.locator('.quick-input-box input');
+  await input.waitFor({ state: 'visible' });
+  await check?.(input);
   await input.fill(text);
   await page.keyboard.press('Enter');
-  await widget.filter({ hasText: title }).waitFor({ state: 'hidden', timeout: 30_000 }).catch(() => undefined);
+  await page.locator('.quick-input-widget .quick-input-title', { hasText: title }).waitFor({ state: 'hidden', timeout: 30_000 });
 }
 
-/** Picks the row labelled `label` in the quick pick showing `title`. */
-export async function pick(page: Page, title: string | RegExp, label: string | RegExp): Promise<void> {
-  const widget = await quickInput(page, title);
-  await widget.locator('.monaco-list-row', { hasText: label }).first().click();
-}
-
-/** A notification toast whose message matches `text`, once it shows. */
+/** A notification toast whose message matches `text`, once its fade-in is over (so a screenshot shows it sharp). */
 export async function notification(page: Page, text: string | RegExp, timeout = 120_000): Promise<Locator> {
-  const toast = page.locator('.notification-toast-container', { hasText: text });
-  await toast.first().waitFor({ state: 'visible', timeout });
-  return toast.first();
+  const toast = page.locator('.notification-toast-container', { hasText: text }).first();
+  await toast.waitFor({ state: 'visible', timeout });
+  await toast.locator('.notification-toast.notification-fade-in-done').waitFor({ state: 'visible', timeout: 30_000 });
+  return toast;
 }
 
 /** A tree row of a view in the side bar, by its label. */
