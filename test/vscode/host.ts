@@ -197,7 +197,7 @@ export class SettingsSnapshot {
 /** code-server's --user-data-dir (settings, logs, state), passed down by scripts/vscode/codeServer.ts. */
 export function userDataDir(): string {
   const dir = process.env.EXIT_PLAN_VSCODE_USER_DATA;
-  assert.ok(dir && fs.existsSync(dir), 'EXIT_PLAN_VSCODE_USER_DATA names no folder: run the suite through out/test/vscode/runCodeServer.js');
+  assert.ok(dir && fs.existsSync(dir), 'EXIT_PLAN_VSCODE_USER_DATA names no folder: run the suite through npm run test:vscode or test:electron');
   return dir;
 }
 

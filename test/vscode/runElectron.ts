@@ -8,15 +8,21 @@ import { runTests } from '@vscode/test-electron';
 const ROOT = path.resolve(__dirname, '../../..');
 
 async function main(): Promise<void> {
-  const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'exit-plan-electron-'));
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'exit-plan-electron-'));
+  const workspace = path.join(base, 'workspace');
+  // A user data dir of its own, named to the suite, which checks that no secret lands in its files.
+  const userData = path.join(base, 'user-data');
+  fs.mkdirSync(workspace);
+  fs.mkdirSync(userData);
   try {
     await runTests({
       extensionDevelopmentPath: ROOT,
       extensionTestsPath: path.join(__dirname, 'index.js'),
-      launchArgs: [workspace, '--disable-extensions', '--disable-workspace-trust'],
+      extensionTestsEnv: { EXIT_PLAN_VSCODE_USER_DATA: userData },
+      launchArgs: [workspace, '--user-data-dir', userData, '--disable-extensions', '--disable-workspace-trust'],
     });
   } finally {
-    fs.rmSync(workspace, { recursive: true, force: true });
+    fs.rmSync(base, { recursive: true, force: true });
   }
 }
 
