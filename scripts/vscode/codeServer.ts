@@ -4,6 +4,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { findOnPath } from '../../src/exporters/shared/programs';
 import { freePort } from '../lib/embeddedPostgres';
 
 /** 4.101 and later need Node 22 or 24. */
@@ -27,25 +28,12 @@ function run(command: string, args: string[], cwd: string, log: (line: string) =
   }
 }
 
-function which(program: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    const candidate = path.join(dir, program);
-    try {
-      fs.accessSync(candidate, fs.constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
-
 /**
  * The path of code-server's entry.js, installing it first when the cache lacks it. The install happens in
  * a `.partial` folder renamed into place only when every step passed, so an interrupted install is redone.
  */
 export function ensureCodeServer(log: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): string {
-  const rg = which('rg');
+  const rg = findOnPath('rg');
   if (!rg) throw new Error("code-server needs ripgrep for VS Code's search: install Debian's ripgrep package (apt-get install ripgrep).");
   if (fs.existsSync(path.join(CACHE_DIR, COMPLETE_MARK))) return entryOf(CACHE_DIR);
 

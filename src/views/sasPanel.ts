@@ -1,8 +1,6 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { webviewPage } from './webviewPage';
-import { azure, maskSecrets } from '../exporters';
+import { azure, findOnPath, maskSecrets } from '../exporters';
 import { sizeText } from './azureTree';
 
 // Messages between the panel and its webview, defined here only (media/sas.js mirrors them).
@@ -310,20 +308,6 @@ function sasHtml(webview: vscode.Webview, { link, size, extensionUri }: SasPanel
 <p class="note">The link and commands are shown masked; Copy puts the real text on the clipboard.
 Run in Terminal starts the program directly, without a shell, so the link does not land in a shell history.</p>`,
   });
-}
-
-/** The full path of a program found in a PATH folder (with PATHEXT on Windows); no shell is involved. */
-export function findOnPath(program: string): string | undefined {
-  // Only real executables: a terminal cannot start a .cmd or .bat without a shell.
-  const extensions = process.platform === 'win32' ? ['.exe'] : [''];
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    for (const ext of extensions) {
-      const candidate = path.join(dir, program + ext);
-      if (fs.existsSync(candidate)) return candidate;
-    }
-  }
-  return undefined;
 }
 
 function esc(text: string): string {

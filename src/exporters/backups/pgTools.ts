@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CancelledError, ExitPlanError } from '../shared/errors';
+import { findOnPath, isExecutable } from '../shared/programs';
 import type { PgConnectionOptions } from '../warehouse/connection';
 
 /** Where the PostgreSQL client programs come from: a pg_dump path (setting or --pg-dump), else PATH. */
@@ -14,27 +14,6 @@ export type PgTool = 'pg_dump' | 'pg_restore';
 
 /** The hint every "not found" or "too old" sentence ends with. */
 const WHERE_HINT = 'set exitPlan.pgDumpPath (or --pg-dump on the command line) to its full path';
-
-function isExecutable(file: string): boolean {
-  try {
-    fs.accessSync(file, fs.constants.X_OK);
-    return fs.statSync(file).isFile();
-  } catch {
-    return false;
-  }
-}
-
-function onPath(name: string): string | undefined {
-  const exts = process.platform === 'win32' ? ['.exe', ''] : [''];
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    for (const ext of exts) {
-      const file = path.join(dir, name + ext);
-      if (isExecutable(file)) return file;
-    }
-  }
-  return undefined;
-}
 
 /** The full path of pg_dump or pg_restore; a clear sentence when it cannot be found. */
 export function findPgTool(tool: PgTool, options: PgToolsOptions = {}): string {
@@ -52,7 +31,7 @@ export function findPgTool(tool: PgTool, options: PgToolsOptions = {}): string {
     }
     return file;
   }
-  const found = onPath(tool);
+  const found = findOnPath(tool);
   if (!found) {
     throw new ExitPlanError(
       `${tool} was not found on PATH: install the PostgreSQL client tools (Debian/Ubuntu: postgresql-client-15 or newer) or ${WHERE_HINT}.`,
