@@ -15,6 +15,7 @@ import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
 import type { Client } from 'pg';
 import { verifyArchive } from '../src/exporters/warehouse/verify';
+import { capture } from './lib/capture';
 import { connectionUrl, startPostgres, type RunningPostgres } from './lib/embeddedPostgres';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -72,18 +73,6 @@ function onPath(name: string): string | undefined {
     }
   }
   return undefined;
-}
-
-function capture(file: string, args: string[], env?: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
 }
 
 async function findTools(): Promise<Tools> {

@@ -5,13 +5,13 @@
 //   node out/scripts/benchBackups.js                 after `npm run build && npm run compile`
 //   BENCH_SCALE=0.05 node out/scripts/benchBackups.js   a smaller warehouse (the doc then says so)
 //   BENCH_RUNS=5 …                                   more alternating runs of each (default 3)
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { hashFile } from '../src/exporters/backups/sidecar';
 import { generate, tableSpecs } from './bench';
+import { capture } from './lib/capture';
 import { connectionUrl, startPostgres, type RunningPostgres } from './lib/embeddedPostgres';
 import { PERFORMANCE_DOC, writeDocSection } from './lib/perfDoc';
 
@@ -49,21 +49,12 @@ function onPath(name: string): string | undefined {
 }
 
 /** Runs a program to completion; rejects with its stderr on a non-zero exit. Returns wall time and stdout. */
-function timed(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ ms: number; stdout: string }> {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const child = spawn(file, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const ms = performance.now() - t0;
-      if (code === 0) resolve({ ms, stdout });
-      else reject(new Error(`${path.basename(file)} ${args.slice(0, 3).join(' ')} exited ${code}: ${stderr.trim().split('\n').pop()}`));
-    });
-  });
+async function timed(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ ms: number; stdout: string }> {
+  const t0 = performance.now();
+  const { code, stdout, stderr } = await capture(file, args, { env });
+  const ms = performance.now() - t0;
+  if (code !== 0) throw new Error(`${path.basename(file)} ${args.slice(0, 3).join(' ')} exited ${code}: ${stderr.trim().split('\n').pop()}`);
+  return { ms, stdout };
 }
 
 function median(xs: number[]): number {

@@ -315,7 +315,7 @@ describe('datasets (export_manager folders)', function () {
       assert.match(second.stdout, new RegExp(`^shared: skipped: another run \\(pid ${first.child.pid} on ${os.hostname()}, since .+\\) is processing it\\.\\n$`));
       fs.writeFileSync(path.join(dir, 'release'), '');
       const done = await first.done;
-      assert.equal(done.status, 0, done.stderr);
+      assert.equal(done.code, 0, done.stderr);
       assert.match(done.stdout, /^shared: exported /);
       assert.equal(fs.readFileSync(path.join(dir, 'exports.log'), 'utf8'), 'one\n');
       assert.equal(namesIn(dir, 'data').length, 1);
@@ -452,7 +452,7 @@ describe('datasets (export_manager folders)', function () {
       assert.ok(await eventually(() => namesIn(dir, 'incomplete').length === 1 && fs.existsSync(path.join(dir, 'sh.pid'))));
       run.child.kill('SIGINT');
       const done = await run.done;
-      assert.equal(done.status, 130, done.stderr);
+      assert.equal(done.code, 130, done.stderr);
       assert.match(done.stderr, /^exit-plan: Cancelled: the export of interrupted was stopped and its half-written parcel \S+ and logs were removed\.\n$/);
       assert.ok(await eventually(() => processGone(Number(fs.readFileSync(path.join(dir, 'sh.pid'), 'utf8')))));
       assert.deepEqual([namesIn(dir, 'incomplete'), namesIn(dir, 'log')], [[], []]);

@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Client } from 'pg';
+import { capture, type Captured } from '../../scripts/lib/capture';
 import { tableFingerprint } from './archive';
 
 export const ROOT = path.resolve(__dirname, '../../..');
@@ -24,17 +24,9 @@ export function sha256Of(file: string): string {
   return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 }
 
-/** Runs `node dist/cli.js …` with the given extra environment; never rejects. */
-export function runCli(args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+/** Runs `node dist/cli.js …` with the given extra environment. */
+export function runCli(args: string[], env: Record<string, string | undefined> = {}): Promise<Captured> {
+  return capture(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
 }
 
 /** Processes named `name` whose command line mentions `needle` (read from /proc, Linux). */

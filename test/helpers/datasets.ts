@@ -1,8 +1,9 @@
 // Helpers for the dataset tests: export_manager folders written by hand, a clock to simulate days, the CLI.
-import { execFileSync, spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
+import { execFileSync, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { startCapture, type Captured } from '../../scripts/lib/capture';
 
 export const CLI = path.resolve(__dirname, '../../../dist/cli.js');
 
@@ -53,15 +54,9 @@ export function cli(args: string[], options: { cwd?: string; env?: NodeJS.Proces
   return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: options.cwd, env: { ...process.env, ...options.env } });
 }
 
-/** `node dist/cli.js …` in the background; resolves with its exit code and output. */
-export function cliAsync(args: string[]): { child: ChildProcess; done: Promise<{ status: number | null; stdout: string; stderr: string }> } {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const done = new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => child.once('close', (status) => resolve({ status, stdout, stderr })));
-  return { child, done };
+/** `node dist/cli.js …` in the background; `done` resolves with its exit code and output. */
+export function cliAsync(args: string[]): { child: ChildProcess; done: Promise<Captured> } {
+  return startCapture(process.execPath, [CLI, ...args]);
 }
 
 /** Waits until `check` holds (polling), or gives up after `ms`; returns the last answer. Not a timing assertion. */
