@@ -18,10 +18,14 @@ export function unzipArchive(archive: string): { dir: string; manifest: Manifest
   return { dir, manifest };
 }
 
-/** Files a folder holds (recursively), relative paths. */
+/** Files a folder holds (recursively, not following links), relative paths. */
 export function listFiles(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
-  return (fs.readdirSync(dir, { recursive: true }) as string[]).filter((f) => fs.statSync(path.join(dir, f)).isFile()).sort();
+  return fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)))
+    .sort();
 }
 
 /** A fingerprint of a table's whole contents: every row's text form, sorted. */

@@ -4,12 +4,12 @@
 import * as assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import * as vscode from 'vscode';
 import type { ExitPlanTestApi } from '../../src/extension';
 import { quoteIdent } from '../../src/exporters/warehouse/catalog';
+import { listFiles, tempDir } from '../helpers/archive';
 import { postgres } from '../helpers/postgres';
 
 export const EXTENSION_ID = 'exit-plan.exit-plan';
@@ -171,7 +171,7 @@ export class TempDirs {
   private readonly made: string[] = [];
 
   make(prefix: string): string {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `exit-plan-vscode-${prefix}-`));
+    const dir = tempDir(`exit-plan-vscode-${prefix}-`);
     this.made.push(dir);
     return dir;
   }
@@ -208,20 +208,6 @@ export function workspaceDir(): string {
   return folder.uri.fsPath;
 }
 
-/** Every file under `dir` (recursively, not following links), absolute paths. */
-export function filesUnder(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const entry of fs.readdirSync(d, { withFileTypes: true })) {
-      const full = path.join(d, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else if (entry.isFile()) out.push(full);
-    }
-  };
-  walk(dir);
-  return out;
-}
-
 /**
  * The files under `dirs` that hold any of `needles`, as UTF-8 or UTF-16 (how SQLite and some caches store
  * text), or JSON-escaped. Files that vanish while being read (logs rotating, locks) are skipped.
@@ -230,7 +216,7 @@ export function filesContaining(dirs: string[], needles: string[]): string[] {
   const forms = needles.flatMap((n) => [...new Set([n, JSON.stringify(n).slice(1, -1)])].flatMap((t) => [Buffer.from(t, 'utf8'), Buffer.from(t, 'utf16le')]));
   const hits: string[] = [];
   for (const dir of dirs) {
-    for (const file of filesUnder(dir)) {
+    for (const file of listFiles(dir).map((f) => path.join(dir, f))) {
       let bytes: Buffer;
       try {
         bytes = fs.readFileSync(file);
@@ -247,7 +233,9 @@ export function filesContaining(dirs: string[], needles: string[]): string[] {
 export function exitPlanLogFile(): string | undefined {
   const logs = path.join(userDataDir(), 'logs');
   if (!fs.existsSync(logs)) return undefined;
-  return filesUnder(logs).find((f) => path.basename(f) === 'Exit Plan.log' && f.includes(`${path.sep}${EXTENSION_ID}${path.sep}`));
+  return listFiles(logs)
+    .map((f) => path.join(logs, f))
+    .find((f) => path.basename(f) === 'Exit Plan.log' && f.includes(`${path.sep}${EXTENSION_ID}${path.sep}`));
 }
 
 /** A database owned by a login role of its own (scram-sha-256, like every role of the test server), filled by `sql` run as that role. */
