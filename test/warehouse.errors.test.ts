@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import type { Client } from 'pg';
 import { CancelledError, exportWarehouse, type PgConnectionOptions } from '../src/exporters';
 import { PartialFile } from '../src/exporters/shared/partialFile';
-import { freePort } from '../scripts/lib/embeddedPostgres';
+import { freePort } from '../scripts/lib/freePort';
 import { listFiles, tempDir } from './helpers/archive';
 import { postgres } from './helpers/postgres';
 

