@@ -5,6 +5,7 @@
 // dist/webview/. Message shapes: src/views/backupReport.ts. All text goes in through textContent.
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import { formatBytes } from '../src/exporters/shared/format';
 import './backupReport.css';
 
 (function () {
@@ -31,18 +32,6 @@ import './backupReport.css';
   function themeColor(name, fallback) {
     const value = getComputedStyle(document.body).getPropertyValue(name).trim();
     return value || fallback;
-  }
-
-  /** @param {number} bytes */
-  function formatBytes(bytes) {
-    const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-    let value = bytes;
-    let unit = 0;
-    while (value >= 1000 && unit < units.length - 1) {
-      value /= 1000;
-      unit++;
-    }
-    return `${unit === 0 ? value : value.toFixed(value >= 100 ? 0 : 1)} ${units[unit]}`;
   }
 
   /** @param {number} ms */

@@ -4,6 +4,7 @@
 // Message shapes: src/views/datasetsReport.ts. All text goes in through textContent, never as HTML.
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import { formatBytes } from '../src/exporters/shared/format';
 import './datasetsReport.css';
 
 (function () {
@@ -44,18 +45,6 @@ import './datasetsReport.css';
   function themeColor(name, fallback) {
     const value = getComputedStyle(document.body).getPropertyValue(name).trim();
     return value || fallback;
-  }
-
-  /** @param {number} n */
-  function formatBytes(n) {
-    const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-    let value = n;
-    let unit = 0;
-    while (Math.abs(value) >= 1000 && unit < units.length - 1) {
-      value /= 1000;
-      unit++;
-    }
-    return `${unit === 0 ? value : value.toFixed(Math.abs(value) >= 100 ? 0 : 1)} ${units[unit]}`;
   }
 
   /** @param {string} column @param {number | null} v */
