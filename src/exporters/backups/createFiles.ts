@@ -6,10 +6,9 @@ import { ExitPlanError, throwIfAborted } from '../shared/errors';
 import { throttle } from '../shared/format';
 import { PartialFile } from '../shared/partialFile';
 import { endStream, writeChunk } from '../shared/zipWriter';
-import { TOOL_NAME, TOOL_VERSION } from '../version';
 import { backupError, type BackupProgress, type BackupResult } from './createPostgres';
 import { checkFilesName, filesBackupName } from './names';
-import { writeSidecar, type Sidecar } from './sidecar';
+import { newSidecar, writeSidecar, type Sidecar } from './sidecar';
 
 export interface FilesBackupOptions {
   /** The folder to archive; its contents go into the tar as `./…` (extract with `tar -xf FILE -C FOLDER`). */
@@ -110,15 +109,7 @@ export async function createFilesBackup(options: FilesBackupOptions): Promise<Ba
     const sha256 = hash.digest('hex');
     const file = await partial.commit();
     const sidecar: Sidecar = {
-      format: 'exit-plan-backup',
-      version: 1,
-      file: path.basename(file),
-      kind: 'files',
-      bytes,
-      sha256,
-      createdAt: started.toISOString(),
-      durationMs: Date.now() - started.getTime(),
-      tool: `${TOOL_NAME} ${TOOL_VERSION}`,
+      ...newSidecar(file, 'files', { bytes, sha256, started }),
       files: { source, entries, contentBytes, gzip },
     };
     await writeSidecar(file, sidecar);

@@ -3,12 +3,11 @@ import * as path from 'node:path';
 import { CancelledError, ExitPlanError, describeWriteError, systemCode, throwIfAborted } from '../shared/errors';
 import { throttle } from '../shared/format';
 import { PartialFile } from '../shared/partialFile';
-import { TOOL_NAME, TOOL_VERSION } from '../version';
 import { SYSTEM_SCHEMA_FILTER } from '../warehouse/catalog';
 import { connect, describeConnection, describePgError, type PgConnectionOptions } from '../warehouse/connection';
 import { postgresBackupName, type BackupKind } from './names';
 import { checkPgDumpVersion, conninfo, findPgTool, runTool, toolEnv, toolFailure, toolVersion, type PgToolsOptions } from './pgTools';
-import { hashFile, writeSidecar, type Sidecar } from './sidecar';
+import { hashFile, newSidecar, writeSidecar, type Sidecar } from './sidecar';
 
 export interface BackupProgress {
   phase: 'connecting' | 'dumping' | 'archiving' | 'checksum' | 'done';
@@ -120,15 +119,7 @@ export async function createPostgresBackup(options: PostgresBackupOptions): Prom
     throwIfAborted(options.signal);
     const file = await partial.commit();
     const sidecar: Sidecar = {
-      format: 'exit-plan-backup',
-      version: 1,
-      file: path.basename(file),
-      kind: 'postgres',
-      bytes,
-      sha256,
-      createdAt: started.toISOString(),
-      durationMs: Date.now() - started.getTime(),
-      tool: `${TOOL_NAME} ${TOOL_VERSION}`,
+      ...newSidecar(file, 'postgres', { bytes, sha256, started }),
       postgres: {
         connection: describeConnection(conn),
         database: facts.database,

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ExitPlanError, describeWriteError, systemCode, throwIfAborted } from '../shared/errors';
+import { TOOL_NAME, TOOL_VERSION } from '../version';
 import type { BackupKind } from './names';
 
 export const SIDECAR_FORMAT = 'exit-plan-backup';
@@ -58,6 +59,21 @@ export interface Sidecar {
   };
   verification?: VerificationRecord;
   drill?: DrillRecord;
+}
+
+/** The facts every new backup's sidecar starts with; the caller adds its kind's own block. */
+export function newSidecar(file: string, kind: BackupKind, facts: { bytes: number; sha256: string; started: Date }): Sidecar {
+  return {
+    format: SIDECAR_FORMAT,
+    version: 1,
+    file: path.basename(file),
+    kind,
+    bytes: facts.bytes,
+    sha256: facts.sha256,
+    createdAt: facts.started.toISOString(),
+    durationMs: Date.now() - facts.started.getTime(),
+    tool: `${TOOL_NAME} ${TOOL_VERSION}`,
+  };
 }
 
 export function sidecarPath(backupFile: string): string {
