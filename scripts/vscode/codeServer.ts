@@ -123,8 +123,19 @@ export async function startCodeServer(options: CodeServerOptions): Promise<Runni
       '--disable-getting-started-override',
       options.folder,
     ],
-    // EXIT_PLAN_VSCODE_USER_DATA: the integration suite reads the settings and logs VS Code writes there.
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env, EXIT_PLAN_VSCODE_USER_DATA: userDataDir }, detached: true },
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        ...options.env,
+        // Otherwise the VS Code server gives the extension host and terminals the environment of a login shell,
+        // whose profile resets PATH; VSCODE_CLI=1 makes it keep the environment given here as it is.
+        VSCODE_CLI: '1',
+        // The integration suite reads the settings and logs VS Code writes there.
+        EXIT_PLAN_VSCODE_USER_DATA: userDataDir,
+      },
+      detached: true,
+    },
   );
   let output = '';
   const keep = (d: Buffer) => {

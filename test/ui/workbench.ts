@@ -61,9 +61,6 @@ async function start(): Promise<Workbench> {
       AZCOPY_LOG_LOCATION: azcopyLogs,
       AZCOPY_JOB_PLAN_LOCATION: azcopyLogs,
       AZCOPY_DISABLE_SYSLOG: 'true',
-      // Otherwise the VS Code server gives the extension host and terminals the environment of a login shell,
-      // whose profile resets PATH (azcopy gone); VSCODE_CLI=1 makes it keep this environment as it is.
-      VSCODE_CLI: '1',
     },
     settings: {
       'workbench.tips.enabled': false,
