@@ -17,6 +17,7 @@ import {
   type ExportProgress,
 } from './exporters';
 import { splitList } from './exporters/shared/globs';
+import { LEFTOVER_REMOVED } from './exporters/shared/partialFile';
 import { addBackupsCommands } from './cli/backups';
 import { ProgressLine, cancelOnSignals, connectionOption, positiveInt } from './cli/common';
 import { addDatasetsCommands } from './cli/datasets';
@@ -111,6 +112,13 @@ function buildProgram(): Command {
             maxRowsPerFile: opts.maxRowsPerFile,
             signal: controller.signal,
             onProgress: (p) => printer.line(`${p.phase} ${p.tableIndex}`, exportProgressText(p)),
+            // Progress and table lines stay off stderr; a removed leftover is said even with --quiet.
+            log: (line) => {
+              if (line.startsWith(LEFTOVER_REMOVED)) {
+                printer.end();
+                process.stderr.write(`${line}\n`);
+              }
+            },
           });
           printer.end();
           if (opts.json) {
