@@ -80,7 +80,7 @@ function buildProgram(): Command {
     .description('Export every table as CSV into one verified zip, from one consistent snapshot.')
     .addOption(dbOption())
     .option('--out <dir>', 'folder for the archive (default: the current folder, or none when uploading)')
-    .option('--upload [url]', 'stream the archive into Azure Blob Storage: a container URL with a SAS that allows create and write, or with --connection-string and --container')
+    .option('--upload [url]', 'stream the archive into Azure Blob Storage: a container URL with a SAS that allows read, create and write (sp=rcw), or with --connection-string and --container')
     .option('--connection-string <cs>', 'with --upload: storage account connection string (default: AZURE_STORAGE_CONNECTION_STRING)')
     .option('--container <name>', 'with --upload: the container to upload into')
     .option('--schemas <list>', 'only these schemas (comma-separated)')
@@ -161,6 +161,8 @@ function buildProgram(): Command {
 function uploadOption(opts: { upload?: string | boolean; connectionString?: string; container?: string }): azure.UploadTarget | undefined {
   if (typeof opts.upload === 'string') {
     if (opts.container || opts.connectionString) throw new ExitPlanError('Give either --upload with a container SAS URL, or --connection-string with --container, not both.');
+    // Checked before exporting: a SAS that cannot do what the upload needs fails now, not after the export.
+    azure.containerFromSasUrl(opts.upload);
     return { containerSasUrl: opts.upload };
   }
   if (opts.container) return { account: storageAccountOption(opts.connectionString), container: opts.container };
