@@ -153,6 +153,8 @@ describe('trust: archive files under concurrency and after a kill', () => {
     const me = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
     fs.writeFileSync(path.join(dir, 'reused_2024-01-01T000000Z.zip.partial'), 'half');
     fs.writeFileSync(path.join(dir, 'reused_2024-01-01T000000Z.zip.partial.owner'), JSON.stringify({ ...owner, bootId: me, startTime: '1' }));
+    // An owner record a killed writer was still writing aside: removed without a word.
+    fs.writeFileSync(path.join(dir, 'gone.zip.partial.owner.2147483646-deadbeef'), '{"host"');
     // Another host: unknown, so kept.
     fs.writeFileSync(path.join(dir, 'remote.zip.partial'), 'half');
     fs.writeFileSync(path.join(dir, 'remote.zip.partial.owner'), JSON.stringify({ ...owner, host: `not-${os.hostname()}`, pid: 1 }));

@@ -190,13 +190,18 @@ function ownerMayBeAlive(owner: Owner): boolean {
   if (owner.host !== os.hostname() || !Number.isInteger(owner.pid) || owner.pid <= 0) return true;
   const boot = bootId();
   if (owner.bootId && boot && owner.bootId !== boot) return false;
-  try {
-    process.kill(owner.pid, 0);
-  } catch (err) {
-    if (systemCode(err) === 'ESRCH') return false;
-  }
+  if (!processExists(owner.pid)) return false;
   const started = startTime(owner.pid);
   return !(owner.startTime && started && owner.startTime !== started);
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return systemCode(err) !== 'ESRCH';
+  }
 }
 
 function readOwner(file: string): Owner | undefined {
@@ -244,6 +249,9 @@ async function removeStalePartials(dir: string, log: (line: string) => void): Pr
     return;
   }
   for (const name of names) {
+    // An owner record being written aside (or set aside for removal) by a process that was killed meanwhile.
+    const junk = /\.partial\.owner\.(\d+)-[0-9a-f]{8}(\.stale)?$/.exec(name);
+    if (junk && !processExists(Number(junk[1]))) await fs.promises.rm(path.join(dir, name), { force: true });
     if (!name.endsWith(`.partial${OWNER}`)) continue;
     const ownerFile = path.join(dir, name);
     const partial = ownerFile.slice(0, -OWNER.length);
