@@ -53,7 +53,13 @@ export class PartialFile {
       const partialPath = `${finalPath}.partial`;
       if (fs.existsSync(partialPath)) continue;
       // The owner record is the claim: whoever creates it first writes this partial; the others move on.
-      if (!(await claim(`${partialPath}${OWNER}`))) continue;
+      let claimed: boolean;
+      try {
+        claimed = await claim(`${partialPath}${OWNER}`);
+      } catch (err) {
+        throw new ExitPlanError(describeWriteError(err, `${partialPath}${OWNER}`) ?? `Cannot create ${partialPath}${OWNER}: ${(err as Error).message}.`, systemCode(err), { cause: err });
+      }
+      if (!claimed) continue;
       const stream = fs.createWriteStream(partialPath, { flags: 'wx', highWaterMark: 1 << 20 });
       try {
         await once(stream, 'open');
