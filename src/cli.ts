@@ -17,6 +17,7 @@ import {
   type ExportProgress,
 } from './exporters';
 import { splitList } from './exporters/shared/globs';
+import { LEFTOVER_REMOVED } from './exporters/shared/partialFile';
 import { addBackupsCommands } from './cli/backups';
 import { ProgressLine, cancelOnSignals, connectionOption, positiveInt } from './cli/common';
 import { addDatasetsCommands } from './cli/datasets';
@@ -79,7 +80,7 @@ function buildProgram(): Command {
     .description('Export every table as CSV into one verified zip, from one consistent snapshot.')
     .addOption(dbOption())
     .option('--out <dir>', 'folder for the archive (default: the current folder, or none when uploading)')
-    .option('--upload [url]', 'stream the archive into Azure Blob Storage: a container URL with a SAS that allows create and write, or with --connection-string and --container')
+    .option('--upload [url]', 'stream the archive into Azure Blob Storage: a container URL with a SAS that allows read, create and write (sp=rcw), or with --connection-string and --container')
     .option('--connection-string <cs>', 'with --upload: storage account connection string (default: AZURE_STORAGE_CONNECTION_STRING)')
     .option('--container <name>', 'with --upload: the container to upload into')
     .option('--schemas <list>', 'only these schemas (comma-separated)')
@@ -111,6 +112,13 @@ function buildProgram(): Command {
             maxRowsPerFile: opts.maxRowsPerFile,
             signal: controller.signal,
             onProgress: (p) => printer.line(`${p.phase} ${p.tableIndex}`, exportProgressText(p)),
+            // Progress and table lines stay off stderr; a removed leftover is said even with --quiet.
+            log: (line) => {
+              if (line.startsWith(LEFTOVER_REMOVED)) {
+                printer.end();
+                process.stderr.write(`${line}\n`);
+              }
+            },
           });
           printer.end();
           if (opts.json) {
@@ -153,6 +161,8 @@ function buildProgram(): Command {
 function uploadOption(opts: { upload?: string | boolean; connectionString?: string; container?: string }): azure.UploadTarget | undefined {
   if (typeof opts.upload === 'string') {
     if (opts.container || opts.connectionString) throw new ExitPlanError('Give either --upload with a container SAS URL, or --connection-string with --container, not both.');
+    // Checked before exporting: a SAS that cannot do what the upload needs fails now, not after the export.
+    azure.containerFromSasUrl(opts.upload);
     return { containerSasUrl: opts.upload };
   }
   if (opts.container) return { account: storageAccountOption(opts.connectionString), container: opts.container };

@@ -40,6 +40,20 @@ function trimSlash(s: string): string {
   return s.replace(/\/+$/, '');
 }
 
+/** An endpoint from the user: an http(s) URL, or one sentence naming the setting it came from. */
+function checkEndpoint(value: string, setting: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+    throw new ExitPlanError(`The ${setting} ${JSON.stringify(value)} is not a URL: expected e.g. https://ACCOUNT.blob.core.windows.net.`);
+  }
+  return value;
+}
+
 /** Parses `Key=Value;…`; values may contain `=` (keys end in `==`). */
 export function parseConnectionString(cs: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -54,7 +68,7 @@ export function parseConnectionString(cs: string): Record<string, string> {
 function fromConnectionString(cs: string): StorageAccount {
   const kv = parseConnectionString(cs);
   if (kv.usedevelopmentstorage?.toLowerCase() === 'true') {
-    const proxy = kv.developmentstorageproxyuri;
+    const proxy = kv.developmentstorageproxyuri && checkEndpoint(kv.developmentstorageproxyuri, "connection string's DevelopmentStorageProxyUri");
     return fromKey(EMULATOR_ACCOUNT, EMULATOR_KEY, proxy ? `${trimSlash(proxy)}:10000/${EMULATOR_ACCOUNT}` : EMULATOR_ENDPOINT);
   }
   const accountName = kv.accountname;
@@ -67,8 +81,11 @@ function fromConnectionString(cs: string): StorageAccount {
     );
   }
   const endpoint = kv.blobendpoint
-    ? kv.blobendpoint
-    : `${kv.defaultendpointsprotocol || 'https'}://${accountName}.blob.${kv.endpointsuffix || 'core.windows.net'}`;
+    ? checkEndpoint(kv.blobendpoint, "connection string's BlobEndpoint")
+    : checkEndpoint(
+        `${kv.defaultendpointsprotocol || 'https'}://${accountName}.blob.${kv.endpointsuffix || 'core.windows.net'}`,
+        "blob endpoint made from the connection string's DefaultEndpointsProtocol, AccountName and EndpointSuffix",
+      );
   return fromKey(accountName, accountKey, endpoint);
 }
 
@@ -94,11 +111,11 @@ export function openStorageAccount(connection: AzureConnection): StorageAccount 
     case 'connectionString':
       return fromConnectionString(connection.connectionString);
     case 'accountKey':
-      return fromKey(connection.accountName, connection.accountKey, connection.endpoint);
+      return fromKey(connection.accountName, connection.accountKey, connection.endpoint && checkEndpoint(connection.endpoint, 'endpoint'));
     case 'emulator':
-      return fromKey(EMULATOR_ACCOUNT, EMULATOR_KEY, connection.endpoint ?? EMULATOR_ENDPOINT);
+      return fromKey(EMULATOR_ACCOUNT, EMULATOR_KEY, checkEndpoint(connection.endpoint ?? EMULATOR_ENDPOINT, 'emulator endpoint'));
     case 'token': {
-      const endpoint = trimSlash(connection.endpoint ?? `https://${connection.accountName}.blob.core.windows.net`);
+      const endpoint = trimSlash(checkEndpoint(connection.endpoint ?? `https://${connection.accountName}.blob.core.windows.net`, 'endpoint'));
       return {
         service: new BlobServiceClient(endpoint, connection.credential),
         accountName: connection.accountName,
@@ -118,7 +135,14 @@ export function containerFromSasUrl(url: string): { containerUrl: string; contai
   } catch {
     throw new ExitPlanError('The upload URL is not valid: expected https://<account>.blob.core.windows.net/<container>?<SAS>.');
   }
-  if (!parsed.search.includes('sig=')) throw new ExitPlanError('The upload URL has no SAS (no sig= parameter): create one with write and create permission.');
+  if (!parsed.search.includes('sig=')) throw new ExitPlanError('The upload URL has no SAS (no sig= parameter): create one with read, create and write permission.');
+  // The archive is committed with create + write, and verified (and its name chosen) by reading: all three are needed.
+  const sp = parsed.searchParams.get('sp');
+  if (sp !== null && (!sp.includes('r') || !(sp.includes('c') || sp.includes('w')))) {
+    throw new ExitPlanError(
+      `The upload SAS allows only "${sp}" but needs read, create and write (sp=rcw): the archive is written with create + write and verified by reading it back; nothing was exported.`,
+    );
+  }
   const segments = parsed.pathname.split('/').filter(Boolean);
   const container = isLocalHost(url) ? segments[1] : segments[0];
   if (!container) throw new ExitPlanError('The upload URL names no container.');

@@ -54,9 +54,15 @@ export function normaliseFolder(folder: string | undefined): string {
   return f === '' || f.endsWith('/') ? f : `${f}/`;
 }
 
-/** Encodes a blob path for a URL, keeping the `/` separators. */
+/**
+ * Encodes a blob path for a URL, keeping the `/` separators. `!'()*` are encoded too: azcopy reads a bare `*`
+ * in the path as a wildcard (and asks for `%2A`); Azure decodes them all alike.
+ */
 export function encodeBlobPath(path: string): string {
-  return path.split('/').map(encodeURIComponent).join('/');
+  return path
+    .split('/')
+    .map((segment) => encodeURIComponent(segment).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`))
+    .join('/');
 }
 
 /**
@@ -70,6 +76,14 @@ export async function generateSas(account: StorageAccount, request: SasRequest):
   const startsOn = new Date(now.getTime() - CLOCK_SKEW_MS);
   const expiresOn = new Date(now.getTime() + minutes * 60_000);
   const folder = normaliseFolder(request.folder);
+  // A link to a container that does not exist reads nothing: say so instead.
+  let exists: boolean;
+  try {
+    exists = await account.service.getContainerClient(request.container).exists();
+  } catch (err) {
+    throw describeAzureError(err, account, request.container);
+  }
+  if (!exists) throw new ExitPlanError(`The container "${request.container}" does not exist in ${account.accountName}; no link was made.`);
   const values = {
     containerName: request.container,
     permissions: ContainerSASPermissions.parse('rl'),
@@ -94,7 +108,7 @@ export async function generateSas(account: StorageAccount, request: SasRequest):
   } else {
     throw new ExitPlanError('This connection can neither sign with an account key nor with a user delegation key.');
   }
-  const containerBase = `${account.endpoint}/${encodeURIComponent(request.container)}`;
+  const containerBase = `${account.endpoint}/${encodeBlobPath(request.container)}`;
   return {
     url: `${containerBase}${folder ? `/${encodeBlobPath(folder)}` : ''}?${query}`,
     containerUrl: `${containerBase}?${query}`,

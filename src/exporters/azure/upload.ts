@@ -121,7 +121,7 @@ function uploadError(err: unknown, label: string): ExitPlanError {
   if (e.name === 'AbortError') return new ExitPlanError(`The upload to ${label} was stopped.`, 'ABORTED', { cause: err });
   const why =
     e.statusCode === 403
-      ? 'access was refused (HTTP 403): the SAS or key must allow create and write'
+      ? 'access was refused (HTTP 403): the SAS or key must allow read, create and write (the archive is verified by reading it back)'
       : e.statusCode === 404
         ? 'the container does not exist'
         : e.statusCode === 409 || e.statusCode === 412

@@ -54,7 +54,7 @@ export async function createFilesBackup(options: FilesBackupOptions): Promise<Ba
     report.flush();
   };
   reportNow();
-  const partial = await PartialFile.create(path.join(dir, filesBackupName(name, started, gzip)));
+  const partial = await PartialFile.create(path.join(dir, filesBackupName(name, started, gzip)), { log });
   const stop = new AbortController();
   const onUserAbort = () => stop.abort(options.signal?.reason);
   options.signal?.addEventListener('abort', onUserAbort, { once: true });

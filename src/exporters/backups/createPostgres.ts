@@ -69,7 +69,7 @@ export async function createPostgresBackup(options: PostgresBackupOptions): Prom
   checkPgDumpVersion(dumpVersion, { text: facts.serverVersion, num: facts.serverVersionNum, where: `${conn.host}:${conn.port}` });
   log(`Backing up ${describeConnection(conn)} (PostgreSQL ${facts.serverVersion}) with ${pgDump} ${dumpVersion.text}`);
 
-  const partial = await PartialFile.create(path.join(options.dir, postgresBackupName(facts.database, started)));
+  const partial = await PartialFile.create(path.join(options.dir, postgresBackupName(facts.database, started)), { log });
   let poll: NodeJS.Timeout | undefined;
   try {
     // pg_dump writes the file itself (a seekable file gets a table of contents with data offsets, which

@@ -243,7 +243,7 @@ export async function exportWarehouse(options: WarehouseExportOptions): Promise<
     throwIfAborted(stop.signal);
 
     const archiveName = `${safeSegment(facts.database)}_${utcStamp(snapshotTime)}.zip`;
-    if (options.outDir !== undefined) partial = await PartialFile.create(path.resolve(options.outDir, archiveName));
+    if (options.outDir !== undefined) partial = await PartialFile.create(path.resolve(options.outDir, archiveName), { log });
     if (options.upload) {
       upload = await BlobUpload.start(options.upload, partial ? path.basename(partial.finalPath) : archiveName);
       upload.failed.catch((err: unknown) => stop.abort(err));
