@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { errorMessage } from '../shared/errors';
-import { formatBytes } from '../shared/format';
+import { formatBytes, printable } from '../shared/format';
 import { DEFAULT_SHRINK_ALERT, readConfig, type DatasetConfig } from './config';
 import { formatDuration } from './interval';
 import { lockHolder, type LockInfo } from './lock';
@@ -293,7 +293,10 @@ function formatMetric(metric: string, value: number): string {
   return metric === 'bytes' ? `${formatBytes(value)}` : String(value);
 }
 
-/** The report as text, laid out like export_manager's: warnings, newest successes, metrics per dataset. */
+/**
+ * The report as text, laid out like export_manager's: warnings, newest successes, metrics per dataset. Control
+ * characters in names, messages and metric values (all from disk) are shown as escapes.
+ */
 export function formatReport(report: DatasetsReport): string {
   if (report.datasets.length === 0) return 'No datasets were given.\n';
   const lines: string[] = [];
@@ -310,7 +313,7 @@ export function formatReport(report: DatasetsReport): string {
   for (const d of report.datasets) {
     for (const w of d.warnings) if (w.kind === 'shrank') lines.push(`ALERT: ${w.message}`);
   }
-  lines.push(report.warnings.length > 0 ? '' : 'No warnings!\n');
+  lines.push(...(report.warnings.length > 0 ? [''] : ['No warnings!', '']));
 
   const width = Math.max(...report.datasets.map((d) => d.name.length));
   lines.push('Newest successes:', '-'.repeat(width + 27));
@@ -324,7 +327,7 @@ export function formatReport(report: DatasetsReport): string {
     const rows = d.columns.map((c) => [c, ...d.highlights.map((h) => h.values[c] ?? '')]);
     lines.push('', `Metrics for ${d.name}:`, '', ...textTable(header, rows, '  '));
   }
-  return `${lines.join('\n')}\n`;
+  return `${lines.map(printable).join('\n')}\n`;
 }
 
 function textTable(header: string[], rows: string[][], indent: string): string[] {

@@ -45,30 +45,60 @@ export function connectionFromEnv(env: Env = process.env): PgConnectionOptions {
 }
 
 /**
- * Connection from a `postgres://user:password@host:port/db?sslmode=…` URL; whatever the URL leaves out
- * comes from the PG* environment variables.
+ * Connection from a `postgres://user@host:port/db?sslmode=…` URL; whatever the URL leaves out comes from the
+ * PG* environment variables. A password in the URL is taken too (the CLI warns that it shows in `ps`).
+ * Every problem is one sentence naming the part of the URL, never its value (it may be or hold the password).
  */
 export function connectionFromUrl(url: string, env: Env = process.env): PgConnectionOptions {
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw new ExitPlanError('The database URL is not valid: expected postgres://user@host:port/database.');
+    throw new ExitPlanError(
+      'The database URL is not valid: expected postgres://user@host:port/database, with a port from 1 to 65535 and any @, /, ?, # or % in the user name or password written as %40, %2F, %3F, %23 or %25.',
+    );
   }
   if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
     throw new ExitPlanError(`The database URL must start with postgres:// (got ${parsed.protocol}//).`);
   }
   const base = connectionFromEnv(env);
-  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
-  const user = parsed.username ? decodeURIComponent(parsed.username) : base.user;
+  const database = urlPart('database name', parsed.pathname.replace(/^\//, ''));
+  const user = parsed.username ? urlPart('user name', parsed.username) : base.user;
+  const hostParam = parsed.searchParams.get('host');
+  if (hostParam?.includes('\0')) throw nulInUrl('host');
   return {
-    host: parsed.hostname ? decodeURIComponent(parsed.hostname).replace(/^\[(.*)\]$/, '$1') : (parsed.searchParams.get('host') ?? base.host),
+    host: parsed.hostname ? urlPart('host', parsed.hostname).replace(/^\[(.*)\]$/, '$1') : (hostParam ?? base.host),
     port: parsePort(parsed.port || undefined, base.port),
     database: database || (env.PGDATABASE ? base.database : user),
     user,
-    password: parsed.password ? decodeURIComponent(parsed.password) : base.password,
+    password: parsed.password ? urlPart('password', parsed.password) : base.password,
     sslmode: parseSslMode(parsed.searchParams.get('sslmode') ?? undefined) ?? base.sslmode,
   };
+}
+
+/** Does this database URL carry a password (`postgres://user:secret@…`)? */
+export function urlHasPassword(url: string): boolean {
+  try {
+    return new URL(url).password !== '';
+  } catch {
+    return false;
+  }
+}
+
+/** A %-decoded part of a database URL; a broken escape or a NUL is one sentence naming the part, not its value. */
+function urlPart(what: 'user name' | 'password' | 'host' | 'database name', raw: string): string {
+  let value: string;
+  try {
+    value = decodeURIComponent(raw);
+  } catch {
+    throw new ExitPlanError(`The ${what} in the database URL has a % that does not start a valid escape: write a literal % as %25.`);
+  }
+  if (value.includes('\0')) throw nulInUrl(what);
+  return value;
+}
+
+function nulInUrl(what: string): ExitPlanError {
+  return new ExitPlanError(`The ${what} in the database URL contains %00 (a NUL character), which PostgreSQL does not allow.`);
 }
 
 /** `user@host:port/database`: safe to show and log (never the password). */
