@@ -2,8 +2,9 @@
 // Everything runs the built dist/cli.js against the embedded PostgreSQL, as a user would.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { Client } from 'pg';
-import type { PgConnectionOptions } from '../src/exporters';
+import { datasets, type PgConnectionOptions } from '../src/exporters';
 import { connectionUrl } from '../scripts/lib/embeddedPostgres';
 import { listFiles, tempDir } from './helpers/archive';
 import { CLI, runCli } from './helpers/backups';
@@ -140,5 +141,65 @@ describe('trust: errors a user can act on (CLI)', () => {
         assert.ok(!r.stderr.includes('50%off') && !r.stderr.includes('pw%00'), 'the password never shows');
       });
     }
+  });
+});
+
+describe('trust: errors a user can act on (datasets CLI)', () => {
+  /** An export_manager dataset folder, written by hand. */
+  const dataset = (dir: string, config: string) => {
+    for (const sub of ['data', 'incomplete', 'log']) fs.mkdirSync(path.join(dir, sub), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'config.toml'), config);
+    fs.writeFileSync(path.join(dir, 'metrics.csv'), 'parcel_id,success,files,bytes');
+    return dir;
+  };
+
+  it('an interval of "9999999999 weeks" is refused in one sentence naming the dataset; the report still shows the others', async () => {
+    const root = tempDir('exit-plan-trust-datasets-');
+    const alpha = dataset(path.join(root, 'alpha'), 'cmd = "echo a > $PARCEL_PATH.txt"\ninterval = "1 day"\n');
+    dataset(path.join(root, 'beta'), 'cmd = "echo b > $PARCEL_PATH.txt"\ninterval = "1 day"\n');
+    const first = await runCli(['datasets', 'process', root]);
+    assert.equal(first.code, 0, first.stderr);
+    fs.writeFileSync(path.join(alpha, 'config.toml'), 'cmd = "echo a > $PARCEL_PATH.txt"\ninterval = "9999999999 weeks"\n');
+    const sentence = `${path.join(alpha, 'config.toml')}, line 2: "interval": "9999999999 weeks" is too long: a duration can be at most 36500 days (100 years).`;
+
+    const report = await runCli(['datasets', 'report', root]);
+    assert.equal(report.code, 0, report.stderr);
+    const lines = report.stdout.split('\n');
+    assert.equal(lines[0], `ERROR: alpha: ${sentence}`);
+    assert.ok(lines.some((l) => /^beta +\d{4}-\d\d-\d\dT\d{6}Z$/.test(l)), report.stdout);
+    assert.ok(lines.includes('Metrics for beta:'), report.stdout);
+
+    const processed = await runCli(['datasets', 'process', root]);
+    assert.equal(processed.code, 2);
+    assert.equal(processed.stderr, `alpha: ${sentence}\n`);
+    assert.match(processed.stdout, /^beta: not due for /);
+  });
+
+  it('an ingest glob that matches the dataset folder itself is one sentence, and nothing is moved', async () => {
+    const root = tempDir('exit-plan-trust-datasets-');
+    const gamma = dataset(path.join(root, 'gamma'), 'ingest.paths = ["../*"]\n');
+    fs.writeFileSync(path.join(root, 'drop.csv'), 'a,b\n1,2\n');
+    const r = await runCli(['datasets', 'process', gamma]);
+    assert.equal(r.code, 2);
+    assert.equal(
+      r.stderr,
+      `gamma: ${path.join(gamma, 'config.toml')}: ingest.paths "../*" matches ${gamma}, which is the dataset folder itself; a folder cannot be ingested into itself, so nothing was moved (make the glob match only the files to ingest).\n`,
+    );
+    assert.deepEqual(listFiles(root).sort(), ['drop.csv', 'gamma/config.toml', 'gamma/metrics.csv'].sort());
+
+    const parent = dataset(path.join(root, 'delta'), 'ingest.paths = [".."]\n');
+    const up = await runCli(['datasets', 'process', parent]);
+    assert.equal(up.code, 2);
+    assert.match(up.stderr, /^delta: .*config\.toml: ingest\.paths "\.\." matches .*, which is a folder holding the dataset; a folder cannot be ingested into itself, so nothing was moved/);
+    assert.ok(fs.existsSync(path.join(root, 'drop.csv')));
+  });
+});
+
+describe('trust: dataset durations (core)', () => {
+  it('a timeout longer than a Node timer can hold is refused instead of killing the command at once', () => {
+    assert.throws(() => datasets.parseConfig('cmd = "sleep 1"\ntimeout = "30 days"\n', '/d/config.toml'), {
+      message: '/d/config.toml, line 2: "timeout" can be at most 24 days (got 30 days).',
+    });
+    assert.equal(datasets.parseConfig('cmd = "sleep 1"\ntimeout = "24 days"\n', '/d/config.toml').timeout?.ms, 24 * 24 * 3600 * 1000);
   });
 });

@@ -121,7 +121,9 @@ export async function buildReport(dirs: readonly string[], options: ReportOption
   const worker = async () => {
     while (next < dirs.length) {
       const i = next++;
-      datasets[i] = await reportDataset(path.resolve(dirs[i]), now, share, options);
+      const dir = path.resolve(dirs[i]);
+      // One dataset that cannot be reported on is reported as such; the others are still shown.
+      datasets[i] = await reportDataset(dir, now, share, options).catch((err: unknown) => unreadable(dir, share, err));
     }
   };
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, dirs.length) }, worker));
@@ -131,6 +133,15 @@ export async function buildReport(dirs: readonly string[], options: ReportOption
     datasets,
     attention: datasets.filter(needsAttention).length,
     warnings: datasets.flatMap((d) => d.warnings.map((w) => ({ dataset: d.path, ...w }))),
+  };
+}
+
+function unreadable(dir: string, share: number, err: unknown): DatasetReport {
+  const name = path.basename(dir);
+  const error = `Cannot report on ${dir}: ${errorMessage(err).replace(/\.$/, '')}.`;
+  return {
+    name, path: dir, error, lastSuccessGone: false, overdue: false, failing: false, columns: [], highlights: [], alerts: [], shrinkAlert: share,
+    warnings: [{ kind: 'config', message: `${name}: ${error}` }],
   };
 }
 
