@@ -88,12 +88,13 @@ function buildProgram(): Command {
     .option('--include-views', 'also export views and materialized views')
     .option('--jobs <n>', `parallel connections sharing the snapshot (1-${MAX_JOBS})`, positiveInt(MAX_JOBS), 1)
     .option('--max-rows-per-file <n>', 'split larger tables into parts of this many rows', positiveInt(), DEFAULT_MAX_ROWS_PER_FILE)
+    .option('--encoding <name>', 'for a SQL_ASCII database: the encoding its text is written in (e.g. LATIN1, WIN1252), converted to UTF-8')
     .option('--json', 'print the result as JSON on stdout')
     .option('--quiet', 'no progress on stderr')
     .action(
       async (opts: {
         db?: string; out?: string; upload?: string | boolean; connectionString?: string; container?: string; schemas?: string; tables?: string; excludeColumns?: string; includeViews?: boolean;
-        jobs: number; maxRowsPerFile: number; json?: boolean; quiet?: boolean;
+        jobs: number; maxRowsPerFile: number; encoding?: string; json?: boolean; quiet?: boolean;
       }) => {
         const printer = new ProgressLine(!opts.quiet);
         const controller = cancelOnSignals();
@@ -109,6 +110,7 @@ function buildProgram(): Command {
             includeViews: opts.includeViews,
             jobs: opts.jobs,
             maxRowsPerFile: opts.maxRowsPerFile,
+            encoding: opts.encoding,
             signal: controller.signal,
             onProgress: (p) => printer.line(`${p.phase} ${p.tableIndex}`, exportProgressText(p)),
           });

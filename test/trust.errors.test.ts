@@ -6,7 +6,8 @@ import * as path from 'node:path';
 import type { Client } from 'pg';
 import { datasets, type PgConnectionOptions } from '../src/exporters';
 import { connectionUrl } from '../scripts/lib/embeddedPostgres';
-import { listFiles, tempDir } from './helpers/archive';
+import { sourceEncoding, toUtf8 } from '../src/exporters/warehouse/textEncoding';
+import { listFiles, tempDir, unzipArchive } from './helpers/archive';
 import { CLI, runCli } from './helpers/backups';
 import { postgres } from './helpers/postgres';
 
@@ -201,5 +202,112 @@ describe('trust: dataset durations (core)', () => {
       message: '/d/config.toml, line 2: "timeout" can be at most 24 days (got 30 days).',
     });
     assert.equal(datasets.parseConfig('cmd = "sleep 1"\ntimeout = "24 days"\n', '/d/config.toml').timeout?.ms, 24 * 24 * 3600 * 1000);
+  });
+});
+
+describe('trust: export errors name the view or table, and SQL_ASCII text (CLI)', () => {
+  let pgEnv: Record<string, string>;
+  let ascii: PgConnectionOptions;
+  let views: PgConnectionOptions;
+  const db = (c: PgConnectionOptions) => connectionUrl(c);
+
+  before(async () => {
+    const pg = await postgres();
+    pgEnv = { PGPASSWORD: pg.connection.password! };
+    const admin = await pg.client();
+    try {
+      await admin.query(`CREATE DATABASE trust_ascii ENCODING 'SQL_ASCII' TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'`);
+    } finally {
+      await admin.end();
+    }
+    ascii = pg.database('trust_ascii');
+    const a = await pg.client('trust_ascii');
+    try {
+      // Bytes as a LATIN1 or WIN1252 application wrote them: é is 0xE9, € is 0x80 in WIN1252.
+      await a.query(`CREATE TABLE people (id int, name text); INSERT INTO people VALUES (1, E'Ren\\xe9'), (2, E'\\x80uro'), (3, 'plain')`);
+    } finally {
+      await a.end();
+    }
+    views = await pg.createDatabase('trust_views');
+    const v = await pg.client('trust_views');
+    try {
+      await v.query(`CREATE TABLE base (id int); INSERT INTO base VALUES (1);
+        CREATE FUNCTION boom() RETURNS int LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'kaboom'; END $$;
+        CREATE VIEW raising AS SELECT boom() AS x;
+        DROP ROLE IF EXISTS trust_view_owner; CREATE ROLE trust_view_owner;
+        CREATE VIEW locked AS SELECT * FROM base; ALTER VIEW locked OWNER TO trust_view_owner;`);
+    } finally {
+      await v.end();
+    }
+  });
+
+  it('a view that raises while it is read is named, as a view', async () => {
+    const out = tempDir('exit-plan-trust-');
+    const r = await runCli(['warehouse', 'export', '--db', db(views), '--out', out, '--include-views', '--tables', 'base,raising', '--quiet'], pgEnv);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, 'exit-plan: The view "public"."raising" failed while it was read: kaboom; no archive was written and the partial file was removed.\n');
+    assert.deepEqual(listFiles(out), []);
+  });
+
+  it("a view whose owner cannot read its table is named, with the owner's rights as the reason", async () => {
+    const out = tempDir('exit-plan-trust-');
+    const r = await runCli(['warehouse', 'export', '--db', db(views), '--out', out, '--include-views', '--tables', 'base,locked', '--quiet'], pgEnv);
+    assert.equal(r.code, 1);
+    assert.equal(
+      r.stderr,
+      `exit-plan: The view "public"."locked" cannot be read: permission denied for table base (a view reads its tables with its owner's rights, so its owner needs SELECT on them); no archive was written and the partial file was removed.\n`,
+    );
+    assert.deepEqual(listFiles(out), []);
+  });
+
+  it('text that is not UTF-8 in a SQL_ASCII database: one sentence naming the table and --encoding', async () => {
+    const out = tempDir('exit-plan-trust-');
+    const r = await runCli(['warehouse', 'export', '--db', db(ascii), '--out', out, '--quiet'], pgEnv);
+    assert.equal(r.code, 1);
+    assert.equal(
+      r.stderr,
+      'exit-plan: Table "public"."people" holds text that is not valid UTF-8 (invalid byte sequence for encoding "UTF8": 0xe9), as a SQL_ASCII database allows: ' +
+        'name the encoding its text is written in with --encoding, e.g. LATIN1 or WIN1252 (as pg_dump --encoding); no archive was written and the partial file was removed.\n',
+    );
+    assert.deepEqual(listFiles(out), []);
+  });
+
+  it('--encoding WIN1252 (or LATIN1) converts a SQL_ASCII database to UTF-8 CSV, as pg_dump --encoding', async () => {
+    for (const [encoding, euro] of [['WIN1252', '€uro'], ['LATIN1', '\u0080uro']]) {
+      const out = tempDir('exit-plan-trust-');
+      const r = await runCli(['warehouse', 'export', '--db', db(ascii), '--out', out, '--encoding', encoding, '--json', '--quiet'], pgEnv);
+      assert.equal(r.code, 0, r.stderr);
+      const { dir, manifest } = unzipArchive((JSON.parse(r.stdout) as { archive: string }).archive);
+      assert.equal(manifest.csv.encoding, 'UTF-8');
+      assert.equal(fs.readFileSync(path.join(dir, 'public', 'people.csv'), 'utf8'), `id,name\n1,René\n2,${euro}\n3,plain\n`);
+    }
+  });
+
+  it('--encoding is refused for a database that is not SQL_ASCII, and an unknown name is one sentence', async () => {
+    const utf8 = await runCli(['warehouse', 'export', '--db', db(views), '--out', tempDir('exit-plan-trust-'), '--encoding', 'LATIN1', '--quiet'], pgEnv);
+    assert.equal(utf8.code, 1);
+    assert.equal(utf8.stderr, 'exit-plan: The database "trust_views" is UTF8, not SQL_ASCII: its server converts the text to UTF-8 itself, so no encoding needs to be named; nothing was exported.\n');
+    const unknown = await runCli(['warehouse', 'export', '--db', db(ascii), '--out', tempDir('exit-plan-trust-'), '--encoding', 'EBCDIC', '--quiet'], pgEnv);
+    assert.equal(unknown.code, 1);
+    assert.equal(unknown.stderr, 'exit-plan: Unknown encoding "EBCDIC": give the encoding the text is written in as PostgreSQL names it, e.g. LATIN1, WIN1252, LATIN9, KOI8R or SJIS.\n');
+  });
+});
+
+describe('trust: text encodings (core)', () => {
+  const convert = async (chunks: Buffer[], name: string) => {
+    async function* source() {
+      yield* chunks;
+    }
+    const out: Buffer[] = [];
+    for await (const chunk of toUtf8(source(), sourceEncoding(name), 'Table "public"."t"')) out.push(chunk);
+    return Buffer.concat(out).toString('utf8');
+  };
+
+  it('converts characters split across COPY chunks, and names the table when the bytes are not that encoding', async () => {
+    const sjis = Buffer.from([0x93, 0xfa, 0x96, 0x7b, 0x0a]); // 日本\n in Shift JIS
+    assert.equal(await convert([sjis.subarray(0, 1), sjis.subarray(1, 3), sjis.subarray(3)], 'SJIS'), '日本\n');
+    await assert.rejects(convert([Buffer.from([0x41, 0x81, 0x0a])], 'SJIS'), {
+      message: 'Table "public"."t" holds text that is not valid SJIS: name the encoding its text is really written in.',
+    });
   });
 });

@@ -153,8 +153,11 @@ export async function connect(c: PgConnectionOptions): Promise<Client> {
   throw describePgError(lastError, c);
 }
 
-/** What a driver or server error means, in one sentence for the user. */
-export function describePgError(err: unknown, c: PgConnectionOptions, context?: { table?: string }): ExitPlanError {
+/**
+ * What a driver or server error means, in one sentence for the user. `context` names the relation being read
+ * (and its kind: a view runs its query as it is read, so its errors are its own).
+ */
+export function describePgError(err: unknown, c: PgConnectionOptions, context?: { table?: string; kind?: string }): ExitPlanError {
   if (err instanceof ExitPlanError) return err;
   const code = systemCode(err);
   const message = err instanceof Error ? err.message : String(err);
@@ -177,10 +180,19 @@ export function describePgError(err: unknown, c: PgConnectionOptions, context?: 
     case '3D000':
       return make(`The database "${c.database}" does not exist on ${where}.`);
     case '42501':
+      if (context?.table && context.kind === 'view') {
+        return make(`The view ${context.table} cannot be read: ${message} (a view reads its tables with its owner's rights, so its owner needs SELECT on them).`);
+      }
       return make(
         context?.table
           ? `User "${c.user}" has no SELECT permission on table ${context.table}.`
           : `Permission denied for user "${c.user}": ${message}.`,
+      );
+    case '22021':
+      // A SQL_ASCII database stores any bytes; read as UTF-8 they need not be valid.
+      return make(
+        `${context?.table ? `${context.kind === 'view' ? 'The view' : 'Table'} ${context.table}` : `The database "${c.database}"`} holds text that is not valid UTF-8 (${message}), as a SQL_ASCII database allows: ` +
+          'name the encoding its text is written in with --encoding, e.g. LATIN1 or WIN1252 (as pg_dump --encoding).',
       );
     case '57P01':
     case '57P02':
@@ -204,5 +216,8 @@ export function describePgError(err: unknown, c: PgConnectionOptions, context?: 
   if (/client password must be a (non-empty )?string/i.test(message)) {
     return make(`PostgreSQL at ${where} asks user "${c.user}" for a password, and none was given.`);
   }
-  return make(message.endsWith('.') ? message : `${message}.`);
+  const reason = message.replace(/\.$/, '');
+  if (context?.table && context.kind === 'view') return make(`The view ${context.table} failed while it was read: ${reason}.`);
+  if (context?.table) return make(`Reading ${context.kind ?? 'table'} ${context.table} failed: ${reason}.`);
+  return make(`${reason}.`);
 }
