@@ -131,6 +131,7 @@ describe('trust: errors a user can act on (CLI)', () => {
         'The database URL is not valid: expected postgres://user@host:port/database, with a port from 1 to 65535 and any @, /, ?, # or % in the user name or password written as %40, %2F, %3F, %23 or %25.',
       ],
       ['port 0', () => 'postgres://postgres@127.0.0.1:0/trust_errors', 'The port "0" is not a number from 1 to 65535.'],
+      ['no // before the host', () => `postgres:127.0.0.1:${port()}/trust_errors`, 'The database URL must start with postgres:// and then user@host:port/database.'],
     ];
     for (const [what, url, sentence] of urlCases) {
       it(`${what}: one sentence naming the part, never its value`, async () => {

@@ -61,6 +61,10 @@ export function connectionFromUrl(url: string, env: Env = process.env): PgConnec
   if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
     throw new ExitPlanError(`The database URL must start with postgres:// (got ${parsed.protocol}//).`);
   }
+  if (!/^[a-z]+:\/\//i.test(url.trim())) {
+    // `postgres:host/db` parses as a path: the host would silently be the default one.
+    throw new ExitPlanError(`The database URL must start with ${parsed.protocol}// and then user@host:port/database.`);
+  }
   const base = connectionFromEnv(env);
   const database = urlPart('database name', parsed.pathname.replace(/^\//, ''));
   const user = parsed.username ? urlPart('user name', parsed.username) : base.user;
