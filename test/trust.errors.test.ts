@@ -177,6 +177,19 @@ describe('trust: errors a user can act on (datasets CLI)', () => {
     assert.match(processed.stdout, /^beta: not due for /);
   });
 
+  it('a dataset folder named with control characters is printed escaped by process and report', async () => {
+    const root = tempDir('exit-plan-trust-datasets-');
+    dataset(path.join(root, 'clear\x1b[2Jscreen'), 'cmd = "echo a > $PARCEL_PATH.txt"\ninterval = "1 day"\n');
+    const processed = await runCli(['datasets', 'process', root]);
+    assert.equal(processed.code, 0, processed.stderr);
+    assert.match(processed.stdout, /^clear\\x1b\[2Jscreen: exported \S+ \(1 file, 2 B\)\.\n$/);
+    const report = await runCli(['datasets', 'report', root]);
+    assert.equal(report.code, 0, report.stderr);
+    assert.doesNotMatch(report.stdout, RAW_CONTROL);
+    assert.ok(report.stdout.split('\n').some((l) => /^clear\\x1b\[2Jscreen  \d{4}-/.test(l)), report.stdout);
+    assert.ok(report.stdout.includes('Metrics for clear\\x1b[2Jscreen:'), report.stdout);
+  });
+
   it('an ingest glob that matches the dataset folder itself is one sentence, and nothing is moved', async () => {
     const root = tempDir('exit-plan-trust-datasets-');
     const gamma = dataset(path.join(root, 'gamma'), 'ingest.paths = ["../*"]\n');

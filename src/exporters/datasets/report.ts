@@ -326,11 +326,12 @@ export function formatReport(report: DatasetsReport): string {
   }
   lines.push(...(report.warnings.length > 0 ? [''] : ['No warnings!', '']));
 
-  const width = Math.max(...report.datasets.map((d) => d.name.length));
+  // Escaped before padding (printable is idempotent), so a name with control characters still lines up.
+  const width = Math.max(...report.datasets.map((d) => printable(d.name).length));
   lines.push('Newest successes:', '-'.repeat(width + 27));
   for (const d of report.datasets) {
     const running = d.running ? ` (running since ${d.running.since})` : '';
-    lines.push(`${d.name.padEnd(width)}  ${d.lastSuccess ?? 'NONE'}${d.lastSuccessGone ? ' (GONE)' : ''}${running}`);
+    lines.push(`${printable(d.name).padEnd(width)}  ${d.lastSuccess ?? 'NONE'}${d.lastSuccessGone ? ' (GONE)' : ''}${running}`);
   }
   for (const d of report.datasets) {
     if (d.highlights.length === 0) continue;
