@@ -28,7 +28,7 @@ describe('trust: errors a user can act on (CLI)', () => {
     source = await pg.createDatabase('trust_errors');
     client = await pg.client('trust_errors');
     const evil = `"${EVIL.replace(/"/g, '""')}"`;
-    await client.query(`CREATE TABLE ${evil} ("col\x07umn" int); INSERT INTO ${evil} VALUES (1), (2)`);
+    await client.query(`CREATE TABLE ${evil} ("col\x07umn\u009b" int); INSERT INTO ${evil} VALUES (1), (2)`);
     env = { PGPASSWORD: source.password! };
   });
 
@@ -48,7 +48,7 @@ describe('trust: errors a user can act on (CLI)', () => {
       assert.doesNotMatch(json.stdout, RAW_CONTROL);
       const parsed = JSON.parse(json.stdout) as { tables: { name: string; columns: { name: string }[] }[] };
       assert.equal(parsed.tables[0].name, EVIL);
-      assert.equal(parsed.tables[0].columns[0].name, 'col\x07umn');
+      assert.equal(parsed.tables[0].columns[0].name, 'col\x07umn\u009b');
     });
 
     it('warehouse export: progress on stderr and the summary on stdout show the name escaped', async () => {
@@ -59,7 +59,7 @@ describe('trust: errors a user can act on (CLI)', () => {
       assert.doesNotMatch(r.stdout, RAW_CONTROL);
       assert.ok(r.stderr.split('\n').some((l) => l.includes(`Table 1/1 public.${EVIL_SHOWN} — `)), r.stderr);
       const summary = r.stdout.split('\n');
-      assert.equal(summary[1], `  public.${EVIL_SHOWN}             2 rows      12 B  1 file`);
+      assert.equal(summary[1], `  public.${EVIL_SHOWN}             2 rows      14 B  1 file`);
       assert.equal(summary.length, 4, r.stdout);
     });
 
