@@ -83,6 +83,8 @@ describe('trust: errors a user can act on (CLI)', () => {
   describe('a bad option value prints one line and a --help hint', () => {
     const cases: [string[], string][] = [
       [['warehouse', 'export', '--jobs', 'x'], `error: option '--jobs <n>' argument 'x' is invalid. expected a whole number from 1 to 16.\nRun 'exit-plan warehouse export --help' for usage.\n`],
+      [['warehouse', 'export', '--jbos', '2'], `error: unknown option '--jbos'\n(Did you mean --jobs?)\nRun 'exit-plan warehouse export --help' for usage.\n`],
+      [['warehouse', 'export', '--jobs', '\x1b[2Jx'], `error: option '--jobs <n>' argument '\\x1b[2Jx' is invalid. expected a whole number from 1 to 16.\nRun 'exit-plan warehouse export --help' for usage.\n`],
       [['warehouse', 'tables', '--bogus'], `error: unknown option '--bogus'\nRun 'exit-plan warehouse tables --help' for usage.\n`],
       [['azure', 'size', '--container', 'c', '--folder'], `error: option '--folder <prefix>' argument missing\nRun 'exit-plan azure size --help' for usage.\n`],
       [['datasets', 'report', '--shrink-alert', '2', 'dir'], `error: option '--shrink-alert <share>' argument '2' is invalid. expected a share from 0 to 1 (e.g. 0.2) or a percentage (e.g. 20%).\nRun 'exit-plan datasets report --help' for usage.\n`],
@@ -90,7 +92,7 @@ describe('trust: errors a user can act on (CLI)', () => {
       [['nope'], `error: unknown command 'nope'\nRun 'exit-plan --help' for usage.\n`],
     ];
     for (const [args, stderr] of cases) {
-      it(`exit-plan ${args.join(' ')}`, async () => {
+      it(`exit-plan ${args.join(' ').replace(/\x1b/g, '\\x1b')}`, async () => {
         const r = await runCli(args);
         assert.equal(r.code, 1);
         assert.equal(r.stdout, '');

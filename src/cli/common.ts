@@ -27,7 +27,8 @@ export function oneLineUsageErrors(command: Command): void {
   const names: string[] = [];
   for (let c: Command | null = command; c; c = c.parent) names.unshift(c.name());
   command.showHelpAfterError(`Run '${names.join(' ')} --help' for usage.`);
-  command.configureOutput({ outputError: (str, write) => write(printable(str.replace(/\n+$/, '')) + '\n') });
+  // Line by line: commander puts its "(Did you mean --jobs?)" on a line of its own.
+  command.configureOutput({ outputError: (str, write) => write(`${str.replace(/\n+$/, '').split('\n').map(printable).join('\n')}\n`) });
   for (const sub of command.commands) oneLineUsageErrors(sub);
 }
 
