@@ -1,6 +1,7 @@
 // Issue 10, "errors a user can act on": what the CLI prints when names, options, URLs, configs and data are hostile.
 // Everything runs the built dist/cli.js against the embedded PostgreSQL, as a user would.
 import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Client } from 'pg';
@@ -296,6 +297,28 @@ describe('trust: export errors name the view or table, and SQL_ASCII text (CLI)'
       const { dir, manifest } = unzipArchive((JSON.parse(r.stdout) as { archive: string }).archive);
       assert.equal(manifest.csv.encoding, 'UTF-8');
       assert.equal(fs.readFileSync(path.join(dir, 'public', 'people.csv'), 'utf8'), `id,name\n1,René\n2,${euro}\n3,plain\n`);
+    }
+  });
+
+  it('a name that is not UTF-8 in a SQL_ASCII database: one sentence that does not promise --encoding fixes it', async () => {
+    const pg = await postgres();
+    const admin = await pg.client();
+    try {
+      await admin.query(`CREATE DATABASE trust_ascii_names ENCODING 'SQL_ASCII' TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'`);
+    } finally {
+      await admin.end();
+    }
+    // psql sends the name's bytes as they are (a LATIN1 é), as an old application would have.
+    const sql = Buffer.concat([Buffer.from('CREATE TABLE "caf'), Buffer.from([0xe9]), Buffer.from('" (id int);\n')]);
+    execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', db(pg.database('trust_ascii_names'))], { input: sql, env: { ...process.env, ...pgEnv, PGCLIENTENCODING: 'SQL_ASCII' } });
+    for (const args of [[], ['--encoding', 'LATIN1']]) {
+      const r = await runCli(['warehouse', 'export', '--db', db(pg.database('trust_ascii_names')), '--out', tempDir('exit-plan-trust-'), '--quiet', ...args], pgEnv);
+      assert.equal(r.code, 1);
+      assert.equal(
+        r.stderr,
+        'exit-plan: The database "trust_ascii_names" has names or definitions (of schemas, tables, columns, defaults or constraints) that are not valid UTF-8 (invalid byte sequence for encoding "UTF8": 0xe9), ' +
+          'as a SQL_ASCII database allows: rename or redefine them in ASCII or UTF-8; no archive was written.\n',
+      );
     }
   });
 

@@ -194,8 +194,14 @@ export function describePgError(err: unknown, c: PgConnectionOptions, context?: 
       );
     case '22021':
       // A SQL_ASCII database stores any bytes; read as UTF-8 they need not be valid.
+      if (!context?.table) {
+        // Outside a table's rows: a name or a definition read from the catalog, which --encoding does not convert.
+        return make(
+          `The database "${c.database}" has names or definitions (of schemas, tables, columns, defaults or constraints) that are not valid UTF-8 (${message}), as a SQL_ASCII database allows: rename or redefine them in ASCII or UTF-8.`,
+        );
+      }
       return make(
-        `${context?.table ? `${context.kind === 'view' ? 'The view' : 'Table'} ${context.table}` : `The database "${c.database}"`} holds text that is not valid UTF-8 (${message}), as a SQL_ASCII database allows: ` +
+        `${context.kind === 'view' ? 'The view' : 'Table'} ${context.table} holds text that is not valid UTF-8 (${message}), as a SQL_ASCII database allows: ` +
           'name the encoding its text is written in with --encoding, e.g. LATIN1 or WIN1252 (as pg_dump --encoding).',
       );
     case '57P01':
