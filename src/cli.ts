@@ -12,14 +12,16 @@ import {
   exportWarehouse,
   formatBytes,
   formatCount,
+  jsonText,
   listWarehouseTables,
   maskSecrets,
+  printable,
   type ExportProgress,
 } from './exporters';
 import { splitList } from './exporters/shared/globs';
 import { LEFTOVER_REMOVED } from './exporters/shared/partialFile';
 import { addBackupsCommands } from './cli/backups';
-import { ProgressLine, cancelOnSignals, connectionOption, positiveInt } from './cli/common';
+import { ProgressLine, cancelOnSignals, connectionOption, oneLineUsageErrors, positiveInt } from './cli/common';
 import { addDatasetsCommands } from './cli/datasets';
 
 /** Warehouse export progress: a bar and the table being read. */
@@ -42,12 +44,10 @@ function exportProgressText(p: ExportProgress): string {
 function buildProgram(): Command {
   const program = new Command('exit-plan')
     .description('Take all of your data out, at any time.')
-    .version(TOOL_VERSION)
-    .showHelpAfterError()
-    .configureOutput({ outputError: (str, write) => write(str) });
+    .version(TOOL_VERSION);
 
   const warehouse = program.command('warehouse').description('PostgreSQL warehouse: list tables, export everything as CSV in one zip.');
-  const dbOption = () => new Option('--db <url>', 'postgres://user:password@host:port/database (default: the PG* environment variables)');
+  const dbOption = () => new Option('--db <url>', 'postgres://user@host:5432/database (password in PGPASSWORD; default: the PG* environment variables)');
 
   warehouse
     .command('tables')
@@ -66,12 +66,12 @@ function buildProgram(): Command {
           sizeBytes: t.sizeBytes,
           columns: t.columns,
         }));
-        process.stdout.write(`${JSON.stringify({ tables: rows }, null, 2)}\n`);
+        process.stdout.write(`${jsonText({ tables: rows })}\n`);
         return;
       }
       for (const t of tables) {
         const rows = t.estimatedRows < 0 ? 'not analysed' : `~${formatCount(t.estimatedRows)} rows`;
-        process.stdout.write(`${t.schema}.${t.name}\t${t.kind}\t${rows}\t${formatBytes(t.sizeBytes)}\n`);
+        process.stdout.write(`${printable(`${t.schema}.${t.name}`)}\t${t.kind}\t${rows}\t${formatBytes(t.sizeBytes)}\n`);
       }
     });
 
@@ -89,12 +89,13 @@ function buildProgram(): Command {
     .option('--include-views', 'also export views and materialized views')
     .option('--jobs <n>', `parallel connections sharing the snapshot (1-${MAX_JOBS})`, positiveInt(MAX_JOBS), 1)
     .option('--max-rows-per-file <n>', 'split larger tables into parts of this many rows', positiveInt(), DEFAULT_MAX_ROWS_PER_FILE)
+    .option('--encoding <name>', 'for a SQL_ASCII database: the encoding its text is written in (e.g. LATIN1, WIN1252), converted to UTF-8')
     .option('--json', 'print the result as JSON on stdout')
     .option('--quiet', 'no progress on stderr')
     .action(
       async (opts: {
         db?: string; out?: string; upload?: string | boolean; connectionString?: string; container?: string; schemas?: string; tables?: string; excludeColumns?: string; includeViews?: boolean;
-        jobs: number; maxRowsPerFile: number; json?: boolean; quiet?: boolean;
+        jobs: number; maxRowsPerFile: number; encoding?: string; json?: boolean; quiet?: boolean;
       }) => {
         const printer = new ProgressLine(!opts.quiet);
         const controller = cancelOnSignals();
@@ -110,6 +111,7 @@ function buildProgram(): Command {
             includeViews: opts.includeViews,
             jobs: opts.jobs,
             maxRowsPerFile: opts.maxRowsPerFile,
+            encoding: opts.encoding,
             signal: controller.signal,
             onProgress: (p) => printer.line(`${p.phase} ${p.tableIndex}`, exportProgressText(p)),
             // Progress and table lines stay off stderr; a removed leftover is said even with --quiet.
@@ -134,15 +136,16 @@ function buildProgram(): Command {
               archiveBytes: result.archiveBytes,
               durationMs: result.durationMs,
             };
-            process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+            process.stdout.write(`${jsonText(out)}\n`);
           } else {
-            const width = Math.max(...result.tables.map((t) => `${t.schema}.${t.name}`.length));
+            const shown = (t: { schema: string; name: string }) => printable(`${t.schema}.${t.name}`);
+            const width = Math.max(...result.tables.map((t) => shown(t).length));
             const lines = result.tables.map(
-              (t) => `  ${`${t.schema}.${t.name}`.padEnd(width)}  ${formatCount(t.rows).padStart(12)} rows  ${formatBytes(t.bytes).padStart(8)}  ${t.files.length} file${t.files.length === 1 ? '' : 's'}`,
+              (t) => `  ${shown(t).padEnd(width)}  ${formatCount(t.rows).padStart(12)} rows  ${formatBytes(t.bytes).padStart(8)}  ${t.files.length} file${t.files.length === 1 ? '' : 's'}`,
             );
-            const uploaded = result.uploaded && result.uploaded.url !== result.archive ? `uploaded to ${result.uploaded.url}\n` : '';
+            const uploaded = result.uploaded && result.uploaded.url !== result.archive ? `uploaded to ${printable(result.uploaded.url)}\n` : '';
             process.stdout.write(
-              `${result.archive}\n${uploaded}${lines.join('\n')}\n${result.tables.length} tables, ${formatCount(result.rows)} rows, ` +
+              `${printable(result.archive)}\n${uploaded}${lines.join('\n')}\n${result.tables.length} tables, ${formatCount(result.rows)} rows, ` +
                 `${formatBytes(result.csvBytes)} of CSV in a ${formatBytes(result.archiveBytes)} archive, verified, in ${(result.durationMs / 1000).toFixed(1)} s.\n`,
             );
           }
@@ -154,6 +157,7 @@ function buildProgram(): Command {
   addAzureCommands(program);
   addDatasetsCommands(program);
   addBackupsCommands(program);
+  oneLineUsageErrors(program);
   return program;
 }
 
@@ -255,8 +259,9 @@ export async function main(argv: string[]): Promise<number> {
     // A command may end with its own code (e.g. `datasets process`: 2 when a dataset failed).
     return Number(process.exitCode ?? 0);
   } catch (err) {
-    // One line on stderr: the reason, as the core phrased it, with any secret masked.
-    process.stderr.write(`exit-plan: ${maskSecrets(errorMessage(err).split('\n')[0])}\n`);
+    // One line on stderr: the reason, as the core phrased it, with any secret masked and control characters
+    // (a table name's ESC sequence or newline) shown as escapes.
+    process.stderr.write(`exit-plan: ${printable(maskSecrets(errorMessage(err).trimEnd()))}\n`);
     return err instanceof CancelledError ? 130 : 1;
   }
 }

@@ -8,6 +8,8 @@ import {
   describeConnection,
   formatBytes,
   formatCount,
+  jsonText,
+  printable,
   type PgConnectionOptions,
 } from '../exporters';
 
@@ -71,7 +73,7 @@ export function addBackupsCommands(program: Command): void {
           verifiedAt: e.verifiedAt ?? null,
           drill: e.sidecar?.drill ?? null,
         }));
-        process.stdout.write(`${JSON.stringify({ dir: path.resolve(opts.dir), backups: out }, null, 2)}\n`);
+        process.stdout.write(`${jsonText({ dir: path.resolve(opts.dir), backups: out })}\n`);
         return;
       }
       if (entries.length === 0) {
@@ -79,7 +81,7 @@ export function addBackupsCommands(program: Command): void {
         return;
       }
       for (const e of entries) {
-        process.stdout.write(`${stamp(e.time)}  ${formatBytes(e.bytes).padStart(8)}  ${e.state.padEnd(10)}  ${e.name}\n`);
+        process.stdout.write(`${stamp(e.time)}  ${formatBytes(e.bytes).padStart(8)}  ${e.state.padEnd(10)}  ${printable(e.name)}\n`);
       }
     });
 
@@ -113,7 +115,7 @@ export function addBackupsCommands(program: Command): void {
           ...(d.suspect ? { suspect: d.suspect } : {}),
         }));
         const out = { dir: path.resolve(opts.dir), policy: backups.describePolicy(policy), dryRun: Boolean(opts.dryRun), files, removed: plan.removed, summary: plan.summary };
-        process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+        process.stdout.write(`${jsonText(out)}\n`);
         return;
       }
       process.stdout.write(`Policy: ${backups.describePolicy(policy)}\n`);
@@ -121,10 +123,10 @@ export function addBackupsCommands(program: Command): void {
       for (const d of plan.decisions) {
         if (d.item.group !== group) {
           group = d.item.group;
-          process.stdout.write(`\n${backups.groupLabel(d.item.kind, d.item.source)}\n`);
+          process.stdout.write(`\n${printable(backups.groupLabel(d.item.kind, d.item.source))}\n`);
         }
         const why = d.action === 'keep' ? `  (${d.reasons.join(', ')})` : '';
-        process.stdout.write(`  ${d.action.padEnd(6)} ${stamp(d.item.time)}  ${formatBytes(d.item.bytes).padStart(8)}  ${d.item.name}${why}\n`);
+        process.stdout.write(`  ${d.action.padEnd(6)} ${stamp(d.item.time)}  ${formatBytes(d.item.bytes).padStart(8)}  ${printable(d.item.name)}${why}\n`);
       }
       const s = plan.summary;
       const verb = opts.dryRun ? 'Would remove' : 'Removed';
@@ -156,10 +158,10 @@ export function addBackupsCommands(program: Command): void {
       const failed = results.filter((r) => r.state === 'failed');
       if (opts.json) {
         const out = results.map((r) => ({ file: r.file, name: r.name, kind: r.kind, state: r.state, message: r.message, bytes: r.bytes, at: r.at }));
-        process.stdout.write(`${JSON.stringify({ dir: path.resolve(opts.dir), results: out, verified: results.length - failed.length, failed: failed.length }, null, 2)}\n`);
+        process.stdout.write(`${jsonText({ dir: path.resolve(opts.dir), results: out, verified: results.length - failed.length, failed: failed.length })}\n`);
       } else {
         if (results.length === 0) process.stdout.write(`No backups in ${path.resolve(opts.dir)}.\n`);
-        for (const r of results) process.stdout.write(`${r.state.padEnd(8)}  ${r.name}  ${r.message}\n`);
+        for (const r of results) process.stdout.write(`${r.state.padEnd(8)}  ${printable(`${r.name}  ${r.message}`)}\n`);
       }
       if (failed.length > 0) {
         throw new ExitPlanError(`${formatCount(failed.length)} of ${plural(results.length, 'backup')} failed verification (first: ${failed[0].name}).`);
@@ -198,11 +200,11 @@ export function addBackupsCommands(program: Command): void {
         const before = result.preflight.target;
         if (opts.json) {
           process.stdout.write(
-            `${JSON.stringify({ file: result.file, target: result.target, tables: result.tables, replaced: { relations: before.tables.length, bytes: before.sizeBytes }, durationMs: result.durationMs }, null, 2)}\n`,
+            `${jsonText({ file: result.file, target: result.target, tables: result.tables, replaced: { relations: before.tables.length, bytes: before.sizeBytes }, durationMs: result.durationMs })}\n`,
           );
         } else {
           process.stdout.write(
-            `Restored ${result.file} into ${result.target} (${plural(result.tables, 'table')} loaded; it held ${plural(before.tables.length, 'relation')}, ${formatBytes(before.sizeBytes)} before) in ${(result.durationMs / 1000).toFixed(1)} s.\n`,
+            `${printable(`Restored ${result.file} into ${result.target}`)} (${plural(result.tables, 'table')} loaded; it held ${plural(before.tables.length, 'relation')}, ${formatBytes(before.sizeBytes)} before) in ${(result.durationMs / 1000).toFixed(1)} s.\n`,
           );
         }
       } finally {
@@ -234,16 +236,17 @@ export function addBackupsCommands(program: Command): void {
         printer.end();
       }
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+        process.stdout.write(`${jsonText(report)}\n`);
       } else {
-        const width = Math.max(5, ...report.tables.map((t) => `${t.schema}.${t.name}`.length));
+        const shown = (t: { schema: string; name: string }) => printable(`${t.schema}.${t.name}`);
+        const width = Math.max(5, ...report.tables.map((t) => shown(t).length));
         const lines = report.tables.map(
           (t) =>
-            `  ${`${t.schema}.${t.name}`.padEnd(width)}  ${(t.backupRows === null ? 'missing' : formatCount(t.backupRows)).padStart(12)}  ${(t.sourceRows === null ? 'missing' : formatCount(t.sourceRows)).padStart(12)}  ${t.match ? 'same' : 'DIFFERENT'}`,
+            `  ${shown(t).padEnd(width)}  ${(t.backupRows === null ? 'missing' : formatCount(t.backupRows)).padStart(12)}  ${(t.sourceRows === null ? 'missing' : formatCount(t.sourceRows)).padStart(12)}  ${t.match ? 'same' : 'DIFFERENT'}`,
         );
         process.stdout.write(
-          `Drill of ${report.file} against ${report.source} (scratch database ${report.scratchDatabase}, dropped)\n` +
-            `  ${'table'.padEnd(width)}  ${'backup rows'.padStart(12)}  ${'source rows'.padStart(12)}\n${lines.join('\n')}\n${report.message}\n`,
+          `${printable(`Drill of ${report.file} against ${report.source} (scratch database ${report.scratchDatabase}, dropped)`)}\n` +
+            `  ${'table'.padEnd(width)}  ${'backup rows'.padStart(12)}  ${'source rows'.padStart(12)}\n${lines.join('\n')}\n${printable(report.message)}\n`,
         );
       }
       if (!report.ok) throw new ExitPlanError(report.message);
@@ -377,8 +380,8 @@ async function printCreated(result: backups.BackupResult, opts: { json?: boolean
     const v = await backups.verifyBackup(result.file, { pgDumpPath: opts.pgDump, signal });
     if (v.state !== 'verified') throw new ExitPlanError(`The backup ${result.file} was written but failed verification: ${v.message}`);
   }
-  if (opts.json) process.stdout.write(`${JSON.stringify({ file: result.file, bytes: result.bytes, sha256: result.sha256 }, null, 2)}\n`);
-  else process.stdout.write(`${result.file}\n`);
+  if (opts.json) process.stdout.write(`${jsonText({ file: result.file, bytes: result.bytes, sha256: result.sha256 })}\n`);
+  else process.stdout.write(`${printable(result.file)}\n`);
 }
 
 function backupProgressText(p: backups.BackupProgress): string {

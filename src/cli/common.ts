@@ -1,10 +1,35 @@
 // Pieces every `exit-plan` command group shares.
-import { InvalidArgumentError } from 'commander';
-import { CancelledError, connectionFromEnv, connectionFromUrl, formatCount, type PgConnectionOptions } from '../exporters';
+import { InvalidArgumentError, type Command } from 'commander';
+import { CancelledError, connectionFromEnv, connectionFromUrl, formatCount, printable, urlHasPassword, type PgConnectionOptions } from '../exporters';
 
-/** `--db URL`, or the PG* environment variables when it is absent. */
+let warnedPasswordInUrl = false;
+
+/**
+ * `--db URL`, or the PG* environment variables when it is absent. A password inside the URL works, with one
+ * warning on stderr (once per run): it shows in `ps` and the shell's history, PGPASSWORD does not.
+ */
 export function connectionOption(db: string | undefined): PgConnectionOptions {
-  return db ? connectionFromUrl(db) : connectionFromEnv();
+  if (!db) return connectionFromEnv();
+  const connection = connectionFromUrl(db);
+  if (urlHasPassword(db) && !warnedPasswordInUrl) {
+    warnedPasswordInUrl = true;
+    process.stderr.write('exit-plan: warning: the --db URL holds a password, which other users can see in `ps` and which stays in the shell history; give it in PGPASSWORD instead.\n');
+  }
+  return connection;
+}
+
+/**
+ * A bad option or argument prints commander's one-line error and a hint, not the whole usage text:
+ * `error: option '--jobs <n>' argument 'x' is invalid. …` then `Run 'exit-plan warehouse export --help' for usage.`
+ * Call it once every command is defined (each command gets the hint with its own name).
+ */
+export function oneLineUsageErrors(command: Command): void {
+  const names: string[] = [];
+  for (let c: Command | null = command; c; c = c.parent) names.unshift(c.name());
+  command.showHelpAfterError(`Run '${names.join(' ')} --help' for usage.`);
+  // Line by line: commander puts its "(Did you mean --jobs?)" on a line of its own.
+  command.configureOutput({ outputError: (str, write) => write(`${str.replace(/\n+$/, '').split('\n').map(printable).join('\n')}\n`) });
+  for (const sub of command.commands) oneLineUsageErrors(sub);
 }
 
 /** A commander parser for a whole number from 1 (to `max`). */
@@ -47,8 +72,9 @@ export class ProgressLine {
 
   constructor(private readonly enabled: boolean) {}
 
-  line(key: string, text: string): void {
+  line(key: string, raw: string): void {
     if (!this.enabled) return;
+    const text = printable(raw);
     if (this.tty) {
       const shown = text.slice(0, Math.max(20, (process.stderr.columns ?? 80) - 1));
       process.stderr.write(`\r${shown.padEnd(this.last.length)}`);

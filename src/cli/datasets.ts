@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { ExitPlanError } from '../exporters/shared/errors';
+import { jsonText, printable } from '../exporters/shared/format';
 import * as datasets from '../exporters/datasets';
 import { cancelOnSignals } from './common';
 
@@ -23,16 +24,16 @@ function shareOption(value: string): number {
 function progressPrinter(): (p: datasets.DatasetProgress) => void {
   if (!process.stderr.isTTY) return () => undefined;
   return (p) => {
-    if (p.phase !== 'done') process.stderr.write(`${p.count > 1 ? `[${p.index}/${p.count}] ` : ''}${p.name}: ${p.message}…\n`);
+    if (p.phase !== 'done') process.stderr.write(`${p.count > 1 ? `[${p.index}/${p.count}] ` : ''}${printable(`${p.name}: ${p.message}`)}…\n`);
   };
 }
 
 /** One line per dataset: results on stdout, failures on stderr. */
 function printResult(r: datasets.DatasetRunResult): void {
-  const line = `${r.name}: ${r.message}\n`;
+  const line = `${printable(`${r.name}: ${r.message}`)}\n`;
   if (r.ok) process.stdout.write(line);
   else process.stderr.write(line);
-  for (const w of r.warnings) process.stderr.write(`${r.name}: warning: ${w}\n`);
+  for (const w of r.warnings) process.stderr.write(`${printable(`${r.name}: warning: ${w}`)}\n`);
 }
 
 /** `exit-plan datasets …`: a thin layer over src/exporters/datasets. */
@@ -50,7 +51,7 @@ export function addDatasetsCommands(program: Command): void {
       const result = await datasets.initDataset(dir, { git: opts.git });
       const names = result.created.filter((f) => f !== result.dir).map((f) => path.relative(result.dir, f) + (path.extname(f) ? '' : '/'));
       const made = names.length > 0 ? `made ${names.join(', ')}` : 'everything was there already';
-      process.stdout.write(`${result.dir}: ${made}${result.committed ? ', committed' : ''}. Edit ${datasets.datasetPaths(result.dir).config} to set cmd and interval.\n`);
+      process.stdout.write(`${printable(`${result.dir}: ${made}${result.committed ? ', committed' : ''}. Edit ${datasets.datasetPaths(result.dir).config} to set cmd and interval.`)}\n`);
     });
 
   cmd
@@ -59,7 +60,7 @@ export function addDatasetsCommands(program: Command): void {
     .argument('<dirs...>', 'datasets, or folders that hold datasets')
     .action(async (dirs: string[]) => {
       const { datasets: found, problems } = await datasets.findDatasets(dirs);
-      for (const p of problems) process.stderr.write(`${p.message}\n`);
+      for (const p of problems) process.stderr.write(`${printable(p.message)}\n`);
       const cancel = cancelOnSignals();
       try {
         const results = await datasets.processDatasets(found, { signal: cancel.signal, onProgress: progressPrinter() });
@@ -94,9 +95,9 @@ export function addDatasetsCommands(program: Command): void {
     .option('--shrink-alert <share>', `alert when bytes, files or a metric drops by more than this share against the previous success, for datasets without shrink_alert in config.toml (default ${datasets.DEFAULT_SHRINK_ALERT}; 1 turns it off)`, shareOption)
     .action(async (dirs: string[], opts: { json?: boolean; shrinkAlert?: number }) => {
       const { datasets: found, problems } = await datasets.findDatasets(dirs);
-      for (const p of problems) process.stderr.write(`${p.message}\n`);
+      for (const p of problems) process.stderr.write(`${printable(p.message)}\n`);
       const report = await datasets.buildReport(found, { shrinkAlert: opts.shrinkAlert });
-      process.stdout.write(opts.json ? `${JSON.stringify({ ...report, problems: problems.map((p) => p.message) }, null, 2)}\n` : datasets.formatReport(report));
+      process.stdout.write(opts.json ? `${jsonText({ ...report, problems: problems.map((p) => p.message) })}\n` : datasets.formatReport(report));
       if (problems.length > 0) exitWith(1);
     });
 }

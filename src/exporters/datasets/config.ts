@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import TOML from '@iarna/toml';
 import { ExitPlanError, errorMessage } from '../shared/errors';
-import { parseInterval } from './interval';
+import { DURATION, formatDuration, parseInterval } from './interval';
 import { datasetPaths } from './parcels';
 
 /** Columns every metrics.csv starts with; custom metrics cannot take these names. */
@@ -19,6 +19,8 @@ export const DEFAULT_RETRY_DELAY_MS = 60_000;
 export const DEFAULT_SHRINK_ALERT = 0.2;
 /** More retries than this is a typo, not a plan. */
 const MAX_RETRIES = 10;
+/** Node's timers hold at most 2^31 - 1 ms (24.8 days): a longer timeout would fire at once and kill the command. */
+const MAX_TIMEOUT_MS = 24 * DURATION.DAY;
 
 /** A dataset's config.toml, checked. */
 export interface DatasetConfig {
@@ -126,6 +128,7 @@ export function parseConfig(text: string, file: string): DatasetConfig {
   if (raw.timeout !== undefined) {
     const timeout = typeof raw.timeout === 'number' || typeof raw.timeout === 'bigint' ? secondsToDuration(raw.timeout) : duration(raw.timeout, ['timeout'], fail);
     if (!timeout || timeout.ms <= 0) fail(['timeout'], '"timeout" must be a duration such as "2 hours", or a number of seconds above 0');
+    if (timeout!.ms > MAX_TIMEOUT_MS) fail(['timeout'], `"timeout" can be at most ${formatDuration(MAX_TIMEOUT_MS)} (got ${timeout!.text})`);
     config.timeout = timeout;
   }
   if (raw.retries !== undefined) {

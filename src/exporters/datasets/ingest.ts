@@ -10,20 +10,34 @@ const OWN_NAMES = ['config.toml', 'metrics.csv', 'data', 'incomplete', 'log', '.
 
 /**
  * The files and folders that `ingest.paths` globs match now: absolute, `~/…`, or relative to the dataset.
- * Hidden names are not matched (as Python's glob), nor anything of the dataset's own layout.
+ * Hidden names are not matched (as Python's glob), nor anything of the dataset's own layout. A glob that
+ * matches the dataset folder itself or a folder holding it (`..`, `../*`) is refused before anything moves:
+ * a folder cannot be moved into itself.
  */
 export async function findIngestable(dir: string, patterns: string[]): Promise<string[]> {
   const found = new Set<string>();
   const own = OWN_NAMES.map((n) => path.join(dir, n));
+  const real = await realPath(dir);
   for (const raw of patterns) {
     const expanded = /^~(?=$|\/)/.test(raw) ? path.join(os.homedir(), raw.slice(1)) : raw;
-    const absolute = path.isAbsolute(expanded) ? expanded : path.join(dir, expanded);
+    const absolute = path.resolve(dir, expanded);
     for (const match of await globPaths(absolute)) {
       if (own.some((o) => match === o || match.startsWith(`${o}${path.sep}`))) continue;
+      const target = await realPath(match);
+      if (target === real || real.startsWith(target.endsWith(path.sep) ? target : `${target}${path.sep}`)) {
+        throw new ExitPlanError(
+          `${datasetPaths(dir).config}: ingest.paths "${raw}" matches ${match}, which is ${target === real ? 'the dataset folder itself' : 'a folder holding the dataset'}; a folder cannot be ingested into itself, so nothing was moved (make the glob match only the files to ingest).`,
+          'CONFIG',
+        );
+      }
       found.add(match);
     }
   }
   return [...found].sort();
+}
+
+async function realPath(p: string): Promise<string> {
+  return fs.promises.realpath(p).catch(() => path.resolve(p));
 }
 
 /** Absolute paths matching an absolute glob. A pattern without magic matches itself when it exists. */

@@ -5,6 +5,8 @@ const MINUTE = 60 * SECOND;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 const WEEK = 7 * DAY;
+/** The longest duration accepted: a schedule further apart than a century is a typo, and a date past it may not exist. */
+const MAX_DAYS = 36_500;
 
 /** The units export_manager accepts in `interval`, and their length. */
 const UNITS: Record<string, number> = {
@@ -37,6 +39,7 @@ export function parseInterval(text: string): number {
     parts++;
   }
   if (parts === 0) throw badInterval(text);
+  if (!(total <= MAX_DAYS * DAY)) throw new ExitPlanError(`"${text}" is too long: a duration can be at most ${MAX_DAYS} days (100 years).`);
   return total;
 }
 
@@ -61,4 +64,4 @@ export function formatDuration(ms: number): string {
   return parts.length > 0 ? parts.join(' ') : '0 seconds';
 }
 
-export const DURATION = { SECOND, MINUTE, HOUR, DAY, WEEK } as const;
+export const DURATION = { SECOND, MINUTE, HOUR, DAY, WEEK, MAX: MAX_DAYS * DAY } as const;

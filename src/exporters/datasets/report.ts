@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { errorMessage } from '../shared/errors';
-import { formatBytes } from '../shared/format';
+import { formatBytes, printable } from '../shared/format';
 import { DEFAULT_SHRINK_ALERT, readConfig, type DatasetConfig } from './config';
 import { formatDuration } from './interval';
 import { lockHolder, type LockInfo } from './lock';
@@ -121,7 +121,9 @@ export async function buildReport(dirs: readonly string[], options: ReportOption
   const worker = async () => {
     while (next < dirs.length) {
       const i = next++;
-      datasets[i] = await reportDataset(path.resolve(dirs[i]), now, share, options);
+      const dir = path.resolve(dirs[i]);
+      // One dataset that cannot be reported on is reported as such; the others are still shown.
+      datasets[i] = await reportDataset(dir, now, share, options).catch((err: unknown) => unreadable(dir, share, err));
     }
   };
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, dirs.length) }, worker));
@@ -131,6 +133,15 @@ export async function buildReport(dirs: readonly string[], options: ReportOption
     datasets,
     attention: datasets.filter(needsAttention).length,
     warnings: datasets.flatMap((d) => d.warnings.map((w) => ({ dataset: d.path, ...w }))),
+  };
+}
+
+function unreadable(dir: string, share: number, err: unknown): DatasetReport {
+  const name = path.basename(dir);
+  const error = `Cannot report on ${dir}: ${errorMessage(err).replace(/\.$/, '')}.`;
+  return {
+    name, path: dir, error, lastSuccessGone: false, overdue: false, failing: false, columns: [], highlights: [], alerts: [], shrinkAlert: share,
+    warnings: [{ kind: 'config', message: `${name}: ${error}` }],
   };
 }
 
@@ -293,7 +304,10 @@ function formatMetric(metric: string, value: number): string {
   return metric === 'bytes' ? `${formatBytes(value)}` : String(value);
 }
 
-/** The report as text, laid out like export_manager's: warnings, newest successes, metrics per dataset. */
+/**
+ * The report as text, laid out like export_manager's: warnings, newest successes, metrics per dataset. Control
+ * characters in names, messages and metric values (all from disk) are shown as escapes.
+ */
 export function formatReport(report: DatasetsReport): string {
   if (report.datasets.length === 0) return 'No datasets were given.\n';
   const lines: string[] = [];
@@ -310,13 +324,14 @@ export function formatReport(report: DatasetsReport): string {
   for (const d of report.datasets) {
     for (const w of d.warnings) if (w.kind === 'shrank') lines.push(`ALERT: ${w.message}`);
   }
-  lines.push(report.warnings.length > 0 ? '' : 'No warnings!\n');
+  lines.push(...(report.warnings.length > 0 ? [''] : ['No warnings!', '']));
 
-  const width = Math.max(...report.datasets.map((d) => d.name.length));
+  // Escaped before padding (printable is idempotent), so a name with control characters still lines up.
+  const width = Math.max(...report.datasets.map((d) => printable(d.name).length));
   lines.push('Newest successes:', '-'.repeat(width + 27));
   for (const d of report.datasets) {
     const running = d.running ? ` (running since ${d.running.since})` : '';
-    lines.push(`${d.name.padEnd(width)}  ${d.lastSuccess ?? 'NONE'}${d.lastSuccessGone ? ' (GONE)' : ''}${running}`);
+    lines.push(`${printable(d.name).padEnd(width)}  ${d.lastSuccess ?? 'NONE'}${d.lastSuccessGone ? ' (GONE)' : ''}${running}`);
   }
   for (const d of report.datasets) {
     if (d.highlights.length === 0) continue;
@@ -324,7 +339,7 @@ export function formatReport(report: DatasetsReport): string {
     const rows = d.columns.map((c) => [c, ...d.highlights.map((h) => h.values[c] ?? '')]);
     lines.push('', `Metrics for ${d.name}:`, '', ...textTable(header, rows, '  '));
   }
-  return `${lines.join('\n')}\n`;
+  return `${lines.map(printable).join('\n')}\n`;
 }
 
 function textTable(header: string[], rows: string[][], indent: string): string[] {

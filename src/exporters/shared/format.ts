@@ -3,6 +3,26 @@ export function utcStamp(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/:/g, '');
 }
 
+const CONTROL_ESCAPES: Record<string, string> = { '\b': '\\b', '\t': '\\t', '\n': '\\n', '\v': '\\v', '\f': '\\f', '\r': '\\r' };
+
+/**
+ * Text safe to show on a terminal: C0 and C1 control characters and DEL become visible escapes (`\x1b`, `\n`,
+ * `\x9b`), so a name holding an ESC sequence, a carriage return or a bell cannot recolour, rewrite or ring
+ * the user's terminal, and a name holding a newline stays on its line. Used for every name, path and message
+ * a human reads; JSON output is escaped by JSON itself (see jsonText).
+ */
+export function printable(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => CONTROL_ESCAPES[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+/**
+ * JSON for stdout: as JSON.stringify (which escapes C0 controls), plus DEL and the C1 controls as `\u` escapes,
+ * so that even `--json` printed on a terminal cannot carry an 8-bit escape sequence. Parses to the same value.
+ */
+export function jsonText(value: unknown): string {
+  return JSON.stringify(value, null, 2).replace(/[\x7f-\x9f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** Decimal units (1 KB = 1000 B); a negative amount (a change in size) keeps its sign. Also bundled into the report webviews. */
 export function formatBytes(bytes: number): string {
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];

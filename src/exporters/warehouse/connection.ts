@@ -45,30 +45,64 @@ export function connectionFromEnv(env: Env = process.env): PgConnectionOptions {
 }
 
 /**
- * Connection from a `postgres://user:password@host:port/db?sslmode=…` URL; whatever the URL leaves out
- * comes from the PG* environment variables.
+ * Connection from a `postgres://user@host:port/db?sslmode=…` URL; whatever the URL leaves out comes from the
+ * PG* environment variables. A password in the URL is taken too (the CLI warns that it shows in `ps`).
+ * Every problem is one sentence naming the part of the URL, never its value (it may be or hold the password).
  */
 export function connectionFromUrl(url: string, env: Env = process.env): PgConnectionOptions {
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw new ExitPlanError('The database URL is not valid: expected postgres://user@host:port/database.');
+    throw new ExitPlanError(
+      'The database URL is not valid: expected postgres://user@host:port/database, with a port from 1 to 65535 and any @, /, ?, # or % in the user name or password written as %40, %2F, %3F, %23 or %25.',
+    );
   }
   if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
     throw new ExitPlanError(`The database URL must start with postgres:// (got ${parsed.protocol}//).`);
   }
+  if (!/^[a-z]+:\/\//i.test(url.trim())) {
+    // `postgres:host/db` parses as a path: the host would silently be the default one.
+    throw new ExitPlanError(`The database URL must start with ${parsed.protocol}// and then user@host:port/database.`);
+  }
   const base = connectionFromEnv(env);
-  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
-  const user = parsed.username ? decodeURIComponent(parsed.username) : base.user;
+  const database = urlPart('database name', parsed.pathname.replace(/^\//, ''));
+  const user = parsed.username ? urlPart('user name', parsed.username) : base.user;
+  const hostParam = parsed.searchParams.get('host');
+  if (hostParam?.includes('\0')) throw nulInUrl('host');
   return {
-    host: parsed.hostname ? decodeURIComponent(parsed.hostname).replace(/^\[(.*)\]$/, '$1') : (parsed.searchParams.get('host') ?? base.host),
+    host: parsed.hostname ? urlPart('host', parsed.hostname).replace(/^\[(.*)\]$/, '$1') : (hostParam ?? base.host),
     port: parsePort(parsed.port || undefined, base.port),
     database: database || (env.PGDATABASE ? base.database : user),
     user,
-    password: parsed.password ? decodeURIComponent(parsed.password) : base.password,
+    password: parsed.password ? urlPart('password', parsed.password) : base.password,
     sslmode: parseSslMode(parsed.searchParams.get('sslmode') ?? undefined) ?? base.sslmode,
   };
+}
+
+/** Does this database URL carry a password (`postgres://user:secret@…`)? */
+export function urlHasPassword(url: string): boolean {
+  try {
+    return new URL(url).password !== '';
+  } catch {
+    return false;
+  }
+}
+
+/** A %-decoded part of a database URL; a broken escape or a NUL is one sentence naming the part, not its value. */
+function urlPart(what: 'user name' | 'password' | 'host' | 'database name', raw: string): string {
+  let value: string;
+  try {
+    value = decodeURIComponent(raw);
+  } catch {
+    throw new ExitPlanError(`The ${what} in the database URL has a % that does not start a valid escape: write a literal % as %25.`);
+  }
+  if (value.includes('\0')) throw nulInUrl(what);
+  return value;
+}
+
+function nulInUrl(what: string): ExitPlanError {
+  return new ExitPlanError(`The ${what} in the database URL contains %00 (a NUL character), which PostgreSQL does not allow.`);
 }
 
 /** `user@host:port/database`: safe to show and log (never the password). */
@@ -123,8 +157,11 @@ export async function connect(c: PgConnectionOptions): Promise<Client> {
   throw describePgError(lastError, c);
 }
 
-/** What a driver or server error means, in one sentence for the user. */
-export function describePgError(err: unknown, c: PgConnectionOptions, context?: { table?: string }): ExitPlanError {
+/**
+ * What a driver or server error means, in one sentence for the user. `context` names the relation being read
+ * (and its kind: a view runs its query as it is read, so its errors are its own).
+ */
+export function describePgError(err: unknown, c: PgConnectionOptions, context?: { table?: string; kind?: string }): ExitPlanError {
   if (err instanceof ExitPlanError) return err;
   const code = systemCode(err);
   const message = err instanceof Error ? err.message : String(err);
@@ -147,10 +184,25 @@ export function describePgError(err: unknown, c: PgConnectionOptions, context?: 
     case '3D000':
       return make(`The database "${c.database}" does not exist on ${where}.`);
     case '42501':
+      if (context?.table && context.kind === 'view') {
+        return make(`The view ${context.table} cannot be read: ${message} (a view reads its tables with its owner's rights, so its owner needs SELECT on them).`);
+      }
       return make(
         context?.table
           ? `User "${c.user}" has no SELECT permission on table ${context.table}.`
           : `Permission denied for user "${c.user}": ${message}.`,
+      );
+    case '22021':
+      // A SQL_ASCII database stores any bytes; read as UTF-8 they need not be valid.
+      if (!context?.table) {
+        // Outside a table's rows: a name or a definition read from the catalog, which --encoding does not convert.
+        return make(
+          `The database "${c.database}" has names or definitions (of schemas, tables, columns, defaults or constraints) that are not valid UTF-8 (${message}), as a SQL_ASCII database allows: rename or redefine them in ASCII or UTF-8.`,
+        );
+      }
+      return make(
+        `${context.kind === 'view' ? 'The view' : 'Table'} ${context.table} holds text that is not valid UTF-8 (${message}), as a SQL_ASCII database allows: ` +
+          'name the encoding its text is written in with --encoding, e.g. LATIN1 or WIN1252 (as pg_dump --encoding).',
       );
     case '57P01':
     case '57P02':
@@ -174,5 +226,8 @@ export function describePgError(err: unknown, c: PgConnectionOptions, context?: 
   if (/client password must be a (non-empty )?string/i.test(message)) {
     return make(`PostgreSQL at ${where} asks user "${c.user}" for a password, and none was given.`);
   }
-  return make(message.endsWith('.') ? message : `${message}.`);
+  const reason = message.replace(/\.$/, '');
+  if (context?.table && context.kind === 'view') return make(`The view ${context.table} failed while it was read: ${reason}.`);
+  if (context?.table) return make(`Reading ${context.kind ?? 'table'} ${context.table} failed: ${reason}.`);
+  return make(`${reason}.`);
 }

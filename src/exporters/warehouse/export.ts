@@ -15,6 +15,7 @@ import { connect, describeConnection, describePgError, type PgConnectionOptions 
 import { CsvRowScanner } from './csvRows';
 import { CSV_DIALECT, SESSION_SETTINGS, buildLoadSql, buildReadme, type Manifest, type ManifestTable } from './manifest';
 import { buildSchemaSql, type ExportedRelation } from './schemaSql';
+import { RAW_CLIENT_ENCODING, UTF8_CLIENT_ENCODING, checkSqlAscii, sourceEncoding, toUtf8, type SourceEncoding } from './textEncoding';
 import { verifyArchive } from './verify';
 
 export const DEFAULT_MAX_ROWS_PER_FILE = 1_000_000;
@@ -40,6 +41,11 @@ export interface WarehouseExportOptions {
   jobs?: number;
   /** Split tables into parts of at most this many rows (default 1,000,000). */
   maxRowsPerFile?: number;
+  /**
+   * For a SQL_ASCII database only: the encoding its text is written in (PostgreSQL's name, e.g. LATIN1, WIN1252),
+   * converted to UTF-8 in the CSV files, as pg_dump's --encoding. Without it, text that is not valid UTF-8 fails.
+   */
+  encoding?: string;
   /** zlib level 0 (store) … 9 (default 6). */
   compressionLevel?: number;
   signal?: AbortSignal;
@@ -97,6 +103,8 @@ interface Plan {
   copySql: string;
   /** SELECT that returns a row when the relation has more than the part limit. */
   overLimitSql: string;
+  /** A SQL_ASCII database's text encoding: COPY is read raw and converted to UTF-8. */
+  encoding?: SourceEncoding;
   result?: ExportedTable;
 }
 
@@ -173,6 +181,7 @@ export async function exportWarehouse(options: WarehouseExportOptions): Promise<
   const log = options.log ?? (() => undefined);
   const conn = options.connection;
   if (options.outDir === undefined && !options.upload) throw new ExitPlanError('Choose where the archive goes: a folder, an upload, or both.');
+  const encoding = options.encoding ? sourceEncoding(options.encoding) : undefined;
   throwIfAborted(options.signal, 'Export cancelled before it started; nothing was written.');
 
   // One controller stops everything: the user's cancel, or the first failure anywhere.
@@ -216,6 +225,7 @@ export async function exportWarehouse(options: WarehouseExportOptions): Promise<
     );
     const snapshotTime = snap.rows[0].at;
     const facts = await serverFacts(main);
+    if (encoding) await checkSqlAscii(main, facts.database);
     const relations = selectRelations(await listRelations(main, { includeViews: options.includeViews }), options);
     if (relations.length === 0) {
       throw new ExitPlanError(`No tables to export in ${facts.database}${options.schemas?.length || options.tables?.length || options.relations ? ' match the chosen schemas and tables' : ''}.`);
@@ -231,6 +241,7 @@ export async function exportWarehouse(options: WarehouseExportOptions): Promise<
     const excludeColumn = globMatcher(options.excludeColumns ?? []);
     const bases = assignBases(relations);
     const plans = relations.map((r, i) => planRelation(r, bases[i], excludeColumn, limit));
+    if (encoding) for (const plan of plans) plan.encoding = encoding;
     progress.tableCount = plans.length;
 
     for (let i = 1; i < Math.min(jobs, plans.length); i++) {
@@ -270,7 +281,7 @@ export async function exportWarehouse(options: WarehouseExportOptions): Promise<
             report();
           });
         } catch (err) {
-          if (!stop.signal.aborted) stop.abort(describePgError(err, conn, { table: qualifiedName(plan.exported.relation.schema, plan.exported.relation.name) }));
+          if (!stop.signal.aborted) stop.abort(describePgError(err, conn, { table: qualifiedName(plan.exported.relation.schema, plan.exported.relation.name), kind: plan.exported.relation.kind }));
           throw stop.signal.reason;
         }
         log(`${label}: ${plan.result.rows} rows in ${plan.result.files.length} file(s)`);
@@ -434,10 +445,12 @@ async function exportRelation(
     part = undefined;
   };
 
+  if (plan.encoding) await client.query(RAW_CLIENT_ENCODING);
   const copy = client.query(copyTo(plan.copySql));
   activeCopies.add(copy);
+  const chunks = plan.encoding ? toUtf8(copy as AsyncIterable<Buffer>, plan.encoding, `${rel.kind === 'view' ? 'The view' : 'Table'} ${qualifiedName(rel.schema, rel.name)}`) : (copy as AsyncIterable<Buffer>);
   try {
-    for await (const chunk of copy as AsyncIterable<Buffer>) {
+    for await (const chunk of chunks) {
       if (signal.aborted) throw signal.reason;
       let offset = 0;
       if (!header) {
@@ -470,7 +483,7 @@ async function exportRelation(
   if (files.length === 0) await openPart();
   closePart();
   // The server's own row count arrives with CommandComplete, just after the data; a round trip waits for it.
-  await client.query('SELECT 1');
+  await client.query(plan.encoding ? UTF8_CLIENT_ENCODING : 'SELECT 1');
   const rows = files.reduce((n, f) => n + f.rows, 0);
   const serverRows = (copy as unknown as { rowCount: number }).rowCount;
   if (rows !== serverRows) {
