@@ -1,6 +1,7 @@
 // Pieces every `exit-plan` command group shares.
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import { CancelledError, connectionFromEnv, connectionFromUrl, formatCount, type PgConnectionOptions } from '../exporters';
+import { DEFAULT_LOCK_TIMEOUT_SECONDS, checkLockTimeout } from '../exporters/shared/lockTimeout';
 
 /** `--db URL`, or the PG* environment variables when it is absent. */
 export function connectionOption(db: string | undefined): PgConnectionOptions {
@@ -16,6 +17,20 @@ export function positiveInt(max?: number) {
     }
     return n;
   };
+}
+
+/** `--lock-timeout SECONDS`: how long to wait for a lock another session holds (0: as long as it takes). */
+export function lockTimeoutOption(): Option {
+  return new Option('--lock-timeout <seconds>', 'give up when another session holds a lock on a table this long (0: wait as long as it takes)')
+    .default(DEFAULT_LOCK_TIMEOUT_SECONDS)
+    .argParser((value: string): number => {
+      const n = value.trim() === '' ? NaN : Number(value);
+      try {
+        return checkLockTimeout(n);
+      } catch {
+        throw new InvalidArgumentError('expected a whole number of seconds, 0 or more.');
+      }
+    });
 }
 
 /**
