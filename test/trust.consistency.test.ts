@@ -143,6 +143,41 @@ describe('trust: DDL from another session during an export', () => {
   });
 });
 
+describe('trust: DDL queued between the export\'s connections (--jobs)', () => {
+  it('steps back when a worker would queue behind a DDL that waits for the main connection, then exports after it', async () => {
+    const db = await freshDatabase('queued', `${ORDERS_SQL} CREATE TABLE public.a_free (id int); INSERT INTO public.a_free VALUES (1);`);
+    const admin = await (await postgres()).client(db.database);
+    const holder = await session(db, 'trust-holder');
+    const truncater = await session(db, 'trust-truncate');
+    try {
+      // The main connection queues first for orders, the TRUNCATE second; when the holder lets go, the main
+      // connection gets its lock and the TRUNCATE waits for it, so a worker locking next would queue behind
+      // the TRUNCATE: nobody would move until the lock timeout.
+      await holder.client.query('BEGIN');
+      await holder.client.query('LOCK TABLE public.orders IN ACCESS EXCLUSIVE MODE');
+      const lines: string[] = [];
+      const exporting = exportWarehouse({ connection: db, outDir: tempDir(), jobs: 2, log: (line) => lines.push(line) });
+      exporting.catch(() => undefined);
+      const waiting = async (pids: string) => (await count(admin, `SELECT 1 FROM pg_locks WHERE locktype = 'relation' AND NOT granted AND pid IN (${pids})`, [db.database])) > 0;
+      await waitFor('the export waits for orders', () => waiting(EXPORT_BACKENDS));
+      const truncating = truncater.client.query('TRUNCATE public.orders');
+      truncating.catch(() => undefined);
+      await waitFor('the TRUNCATE waits too', () => waiting(`SELECT ${truncater.pid} WHERE $1::text IS NOT NULL`));
+      await holder.client.query('COMMIT');
+
+      const result = await exporting;
+      await truncating;
+      assert.ok(lines.some((l) => l.startsWith('Starting over')), lines.join('\n'));
+      // The export let the TRUNCATE go first, then read the table as it is after it.
+      assert.deepEqual(result.tables.map((t) => `${t.name}:${t.rows}`), ['a_free:1', 'orders:0']);
+    } finally {
+      await holder.client.end();
+      await truncater.client.end();
+      await admin.end();
+    }
+  });
+});
+
 describe('trust: a lock held by another session', () => {
   let db: PgConnectionOptions;
   let admin: Client;
