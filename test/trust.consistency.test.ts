@@ -272,6 +272,8 @@ describe('trust: row-level security and privileges', () => {
        ALTER TABLE public.notes ENABLE ROW LEVEL SECURITY;
        CREATE POLICY own_notes ON public.notes USING (author = current_user);
        GRANT SELECT ON public.notes TO trust_filtered, trust_bypass;
+       CREATE VIEW public.my_notes WITH (security_invoker = true) AS SELECT id, body FROM public.notes;
+       GRANT SELECT ON public.my_notes TO trust_filtered;
        CREATE SCHEMA hidden;
        CREATE TABLE hidden.x (id int); INSERT INTO hidden.x VALUES (1);
        GRANT SELECT ON hidden.x TO trust_columns;
@@ -289,6 +291,16 @@ describe('trust: row-level security and privileges', () => {
       message:
         'Table "public"."notes" has row-level security and user "trust_filtered" cannot bypass it, so only part of its rows would be exported; ' +
         'export as the table owner or a role with BYPASSRLS; nothing was exported.',
+    });
+    assert.deepEqual(listFiles(out), []);
+  });
+
+  it('refuses a view that reads such a table, naming both', async () => {
+    const out = tempDir();
+    await assert.rejects(exportWarehouse({ connection: as('trust_filtered'), outDir: out, tables: ['my_notes'], includeViews: true }), {
+      message:
+        'Table "notes" (read by "public"."my_notes") has row-level security and user "trust_filtered" cannot bypass it, so only part of its rows would be exported; ' +
+        'export as the table owner or a role with BYPASSRLS; no archive was written and the partial file was removed.',
     });
     assert.deepEqual(listFiles(out), []);
   });

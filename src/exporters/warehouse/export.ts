@@ -273,7 +273,8 @@ export async function exportWarehouse(options: WarehouseExportOptions): Promise<
           if (lockable.length > 0) await watch(worker, lockSql(lockable), oids);
           await worker.query(`SET TRANSACTION SNAPSHOT '${snap.rows[0].id}'`);
         }
-        for (const r of listed.filter((rel) => !lockable.includes(rel))) {
+        const byLock = new Set(lockable);
+        for (const r of listed.filter((rel) => !byLock.has(rel))) {
           const kept = r.columns.filter((c) => !excludeColumn(c.name)).map((c) => quoteIdent(c.name));
           await watch(main, `SELECT ${kept.join(', ')} FROM ${qualifiedName(r.schema, r.name)} LIMIT 0`, [r.oid]);
         }
@@ -333,7 +334,7 @@ export async function exportWarehouse(options: WarehouseExportOptions): Promise<
           // A view that reads a table whose row-level security filters this user: PostgreSQL refuses (row_security = off).
           const rls = systemCode(err) === '42501' && /row-level security policy for table "(.*)"$/.exec(errorMessage(err));
           const table = qualifiedName(plan.exported.relation.schema, plan.exported.relation.name);
-          if (!stop.signal.aborted) stop.abort(rls ? rowSecurityError(`${quoteIdent(rls[1])} (read by ${table})`, conn.user) : describePgError(err, conn, { table }));
+          if (!stop.signal.aborted) stop.abort(rls ? rowSecurityError(`${quoteIdent(rls[1])} (read by ${table})`, conn.user, false) : describePgError(err, conn, { table }));
           throw stop.signal.reason;
         }
         log(`${label}: ${plan.result.rows} rows in ${plan.result.files.length} file(s)`);
@@ -455,9 +456,10 @@ function checkAccess(relations: RelationInfo[], user: string, excludeColumn: (na
   if (filtered) throw rowSecurityError(qualifiedName(filtered.schema, filtered.name), user);
 }
 
-function rowSecurityError(table: string, user: string): ExitPlanError {
+/** Up front it ends `nothing was exported`; while exporting, finalError adds what was left instead. */
+function rowSecurityError(table: string, user: string, upFront = true): ExitPlanError {
   return new ExitPlanError(
-    `Table ${table} has row-level security and user "${user}" cannot bypass it, so only part of its rows would be exported; export as the table owner or a role with BYPASSRLS; nothing was exported.`,
+    `Table ${table} has row-level security and user "${user}" cannot bypass it, so only part of its rows would be exported; export as the table owner or a role with BYPASSRLS${upFront ? '; nothing was exported' : ''}.`,
     '42501',
   );
 }
