@@ -5,7 +5,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Client } from 'pg';
-import { CancelledError, exportWarehouse, type LockWait, type PgConnectionOptions } from '../src/exporters';
+import { CancelledError, exportWarehouse, listWarehouseTables, type LockWait, type PgConnectionOptions } from '../src/exporters';
 import { connectionUrl } from '../scripts/lib/embeddedPostgres';
 import { listFiles, tableFingerprint, tempDir, unzipArchive } from './helpers/archive';
 import { postgres } from './helpers/postgres';
@@ -253,6 +253,19 @@ describe('trust: a lock held by another session', () => {
     // The holder still holds its lock: only a cancel on the server ends the export's waiting backend.
     await waitFor('no export backend is left on the server', async () => (await count(admin, EXPORT_BACKENDS, [db.database])) === 0, 15_000);
     assert.deepEqual(listFiles(out), []);
+  });
+
+  it('warehouse tables likewise names the holder while waiting, and a cancel stops the waiting server query', async () => {
+    const waits: (LockWait | undefined)[] = [];
+    const controller = new AbortController();
+    const listing = listWarehouseTables(db, { signal: controller.signal, lockTimeoutSeconds: 0, onWaiting: (w) => waits.push(w) });
+    listing.catch(() => undefined);
+    await waitFor('the listing names the holder', () => waits.length > 0, 15_000);
+    assert.equal(waits[0]?.table, 'public.orders');
+    assert.equal(waits[0]?.pid, holder.pid);
+    controller.abort();
+    await assert.rejects(listing, (err: Error) => err instanceof CancelledError && err.message === 'Listing cancelled.');
+    await waitFor('no listing backend is left on the server', async () => (await count(admin, EXPORT_BACKENDS, [db.database])) === 0, 15_000);
   });
 });
 
