@@ -184,7 +184,12 @@ describe('trust: a lock held by another session', () => {
   let holder: { client: Client; pid: number };
 
   before(async () => {
-    db = await freshDatabase('locked', `${ORDERS_SQL} CREATE TABLE public.a_free (id int); INSERT INTO public.a_free VALUES (1);`);
+    db = await freshDatabase(
+      'locked',
+      `${ORDERS_SQL} CREATE TABLE public.a_free (id int); INSERT INTO public.a_free VALUES (1);
+       CREATE FUNCTION public.order_count() RETURNS bigint LANGUAGE sql AS 'SELECT count(*) FROM public.orders';
+       CREATE VIEW public.order_total AS SELECT public.order_count() AS n;`,
+    );
     admin = await (await postgres()).client(db.database);
   });
   after(async () => admin?.end());
@@ -224,6 +229,14 @@ describe('trust: a lock held by another session', () => {
       lines[lines.length - 1],
       `exit-plan: Timed out after 2 s waiting for a lock on "public"."orders" held by session ${holder.pid} (trust-holder, idle in transaction); no tables were listed.`,
     );
+  });
+
+  it('bounds a lock wait the export could not foresee (a view whose function reads a locked table) too', async () => {
+    const out = tempDir();
+    await assert.rejects(exportWarehouse({ connection: db, outDir: out, tables: ['order_total'], includeViews: true, lockTimeoutSeconds: 1 }), {
+      message: 'Timed out after 1 s waiting for a lock while reading "public"."order_total"; no archive was written and the partial file was removed.',
+    });
+    assert.deepEqual(listFiles(out), []);
   });
 
   it('says while waiting which table and session hold it up, and a cancel stops the waiting server query', async () => {

@@ -334,7 +334,11 @@ export async function exportWarehouse(options: WarehouseExportOptions): Promise<
           // A view that reads a table whose row-level security filters this user: PostgreSQL refuses (row_security = off).
           const rls = systemCode(err) === '42501' && /row-level security policy for table "(.*)"$/.exec(errorMessage(err));
           const table = qualifiedName(plan.exported.relation.schema, plan.exported.relation.name);
-          if (!stop.signal.aborted) stop.abort(rls ? rowSecurityError(`${quoteIdent(rls[1])} (read by ${table})`, conn.user, false) : describePgError(err, conn, { table }));
+          // Locks the export did not take up front (e.g. a table a view's function reads) are bounded by lock_timeout too.
+          const timedOut = systemCode(err) === '55P03' && new ExitPlanError(`Timed out after ${lockTimeout} s waiting for a lock while reading ${table}.`, '55P03', { cause: err });
+          if (!stop.signal.aborted) {
+            stop.abort(rls ? rowSecurityError(`${quoteIdent(rls[1])} (read by ${table})`, conn.user, false) : timedOut || describePgError(err, conn, { table }));
+          }
           throw stop.signal.reason;
         }
         log(`${label}: ${plan.result.rows} rows in ${plan.result.files.length} file(s)`);
