@@ -14,18 +14,26 @@ import {
   formatCount,
   jsonText,
   listWarehouseTables,
+  describeHolder,
   maskSecrets,
   printable,
   type ExportProgress,
+  type LockWait,
 } from './exporters';
 import { splitList } from './exporters/shared/globs';
 import { LEFTOVER_REMOVED } from './exporters/shared/partialFile';
 import { addBackupsCommands } from './cli/backups';
-import { ProgressLine, cancelOnSignals, connectionOption, oneLineUsageErrors, positiveInt } from './cli/common';
+import { ProgressLine, cancelOnSignals, connectionOption, lockTimeoutOption, oneLineUsageErrors, positiveInt } from './cli/common';
 import { addDatasetsCommands } from './cli/datasets';
+
+/** `Waiting for a lock on public.orders held by session 1234 (psql, idle in transaction)…`. */
+function waitingText(w: LockWait): string {
+  return `Waiting for a lock on ${w.table} held by ${describeHolder(w)}…`;
+}
 
 /** Warehouse export progress: a bar and the table being read. */
 function exportProgressText(p: ExportProgress): string {
+  if (p.waiting) return waitingText(p.waiting);
   switch (p.phase) {
     case 'connecting':
       return 'Connecting…';
@@ -54,9 +62,24 @@ function buildProgram(): Command {
     .description('List the tables that an export would include.')
     .addOption(dbOption())
     .option('--include-views', 'also list views and materialized views')
+    .addOption(lockTimeoutOption())
     .option('--json', 'print JSON')
-    .action(async (opts: { db?: string; includeViews?: boolean; json?: boolean }) => {
-      const tables = await listWarehouseTables(connectionOption(opts.db), { includeViews: opts.includeViews });
+    .option('--quiet', 'no progress on stderr')
+    .action(async (opts: { db?: string; includeViews?: boolean; lockTimeout: number; json?: boolean; quiet?: boolean }) => {
+      const printer = new ProgressLine(!opts.quiet);
+      const controller = cancelOnSignals();
+      let tables;
+      try {
+        tables = await listWarehouseTables(connectionOption(opts.db), {
+          includeViews: opts.includeViews,
+          lockTimeoutSeconds: opts.lockTimeout,
+          signal: controller.signal,
+          onWaiting: (w) => (w ? printer.line(`waiting ${w.pid}`, waitingText(w)) : printer.end()),
+        });
+      } finally {
+        printer.end();
+        controller.dispose();
+      }
       if (opts.json) {
         const rows = tables.map((t) => ({
           schema: t.schema,
@@ -64,7 +87,7 @@ function buildProgram(): Command {
           kind: t.kind,
           estimatedRows: t.estimatedRows,
           sizeBytes: t.sizeBytes,
-          columns: t.columns,
+          columns: t.columns.map((c) => ({ name: c.name, type: c.type, notNull: c.notNull })),
         }));
         process.stdout.write(`${jsonText({ tables: rows })}\n`);
         return;
@@ -90,12 +113,13 @@ function buildProgram(): Command {
     .option('--jobs <n>', `parallel connections sharing the snapshot (1-${MAX_JOBS})`, positiveInt(MAX_JOBS), 1)
     .option('--max-rows-per-file <n>', 'split larger tables into parts of this many rows', positiveInt(), DEFAULT_MAX_ROWS_PER_FILE)
     .option('--encoding <name>', 'for a SQL_ASCII database: the encoding its text is written in (e.g. LATIN1, WIN1252), converted to UTF-8')
+    .addOption(lockTimeoutOption())
     .option('--json', 'print the result as JSON on stdout')
     .option('--quiet', 'no progress on stderr')
     .action(
       async (opts: {
         db?: string; out?: string; upload?: string | boolean; connectionString?: string; container?: string; schemas?: string; tables?: string; excludeColumns?: string; includeViews?: boolean;
-        jobs: number; maxRowsPerFile: number; encoding?: string; json?: boolean; quiet?: boolean;
+        jobs: number; maxRowsPerFile: number; encoding?: string; lockTimeout: number; json?: boolean; quiet?: boolean;
       }) => {
         const printer = new ProgressLine(!opts.quiet);
         const controller = cancelOnSignals();
@@ -112,8 +136,9 @@ function buildProgram(): Command {
             jobs: opts.jobs,
             maxRowsPerFile: opts.maxRowsPerFile,
             encoding: opts.encoding,
+            lockTimeoutSeconds: opts.lockTimeout,
             signal: controller.signal,
-            onProgress: (p) => printer.line(`${p.phase} ${p.tableIndex}`, exportProgressText(p)),
+            onProgress: (p) => printer.line(`${p.phase} ${p.tableIndex} ${p.waiting?.pid ?? ''}`, exportProgressText(p)),
             // Progress and table lines stay off stderr; a removed leftover is said even with --quiet.
             log: (line) => {
               if (line.startsWith(LEFTOVER_REMOVED)) {

@@ -1,6 +1,7 @@
 // Pieces every `exit-plan` command group shares.
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { CancelledError, connectionFromEnv, connectionFromUrl, formatCount, printable, urlHasPassword, type PgConnectionOptions } from '../exporters';
+import { DEFAULT_LOCK_TIMEOUT_SECONDS, checkLockTimeout } from '../exporters/shared/lockTimeout';
 
 let warnedPasswordInUrl = false;
 
@@ -41,6 +42,20 @@ export function positiveInt(max?: number) {
     }
     return n;
   };
+}
+
+/** `--lock-timeout SECONDS`: how long to wait for a lock another session holds (0: as long as it takes). */
+export function lockTimeoutOption(): Option {
+  return new Option('--lock-timeout <seconds>', 'give up when another session holds a lock on a table this long (0: wait as long as it takes)')
+    .default(DEFAULT_LOCK_TIMEOUT_SECONDS)
+    .argParser((value: string): number => {
+      const n = value.trim() === '' ? NaN : Number(value);
+      try {
+        return checkLockTimeout(n);
+      } catch {
+        throw new InvalidArgumentError('expected a whole number of seconds, 0 or more.');
+      }
+    });
 }
 
 /**

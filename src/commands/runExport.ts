@@ -2,7 +2,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import {
+  DEFAULT_LOCK_TIMEOUT_SECONDS,
   DEFAULT_MAX_ROWS_PER_FILE,
+  describeHolder,
   ExitPlanError,
   azure,
   describeConnection,
@@ -115,6 +117,7 @@ function plural(n: number, noun: string): string {
 }
 
 function progressMessage(p: ExportProgress, target: string): string {
+  if (p.waiting) return `waiting for a lock on ${p.waiting.table} held by ${describeHolder(p.waiting)}…`;
   switch (p.phase) {
     case 'connecting':
       return `connecting to ${target}…`;
@@ -164,5 +167,6 @@ function exportSettings() {
     includeViews: config.get<boolean>('includeViews', false) === true,
     maxRowsPerFile: config.get<number>('maxRowsPerFile', DEFAULT_MAX_ROWS_PER_FILE),
     jobs: config.get<number>('jobs', 1),
+    lockTimeoutSeconds: config.get<number>('lockTimeoutSeconds', DEFAULT_LOCK_TIMEOUT_SECONDS),
   };
 }

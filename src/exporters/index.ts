@@ -4,6 +4,8 @@ export * from './shared/format';
 export * from './warehouse/connection';
 export * from './warehouse/catalog';
 export * from './warehouse/export';
+export * from './warehouse/locks';
+export * from './shared/lockTimeout';
 export * from './warehouse/tables';
 export * from './warehouse/verify';
 export { TOOL_NAME, TOOL_VERSION } from './version';

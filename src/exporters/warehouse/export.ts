@@ -3,16 +3,18 @@ import * as path from 'node:path';
 import type { PassThrough } from 'node:stream';
 import type { Client } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
-import { CancelledError, ExitPlanError, describeWriteError, systemCode, throwIfAborted } from '../shared/errors';
+import { CancelledError, ExitPlanError, describeWriteError, errorMessage, systemCode, throwIfAborted } from '../shared/errors';
 import { throttle, utcStamp } from '../shared/format';
 import { globMatcher } from '../shared/globs';
 import { PartialFile } from '../shared/partialFile';
 import { ZipWriter, writeChunk } from '../shared/zipWriter';
 import { BlobUpload, type UploadTarget } from '../azure/upload';
 import { TOOL_NAME, TOOL_VERSION } from '../version';
+import { DEFAULT_LOCK_TIMEOUT_SECONDS, checkLockTimeout } from '../shared/lockTimeout';
 import { listRelations, qualifiedName, quoteIdent, serverFacts, type RelationInfo } from './catalog';
 import { connect, describeConnection, describePgError, type PgConnectionOptions } from './connection';
 import { CsvRowScanner } from './csvRows';
+import { LockWatcher, SelfBlockedError, backendPid, lockSql, lockTimeoutSql, type LockWait } from './locks';
 import { CSV_DIALECT, SESSION_SETTINGS, buildLoadSql, buildReadme, type Manifest, type ManifestTable } from './manifest';
 import { buildSchemaSql, type ExportedRelation } from './schemaSql';
 import { RAW_CLIENT_ENCODING, UTF8_CLIENT_ENCODING, checkSqlAscii, sourceEncoding, toUtf8, type SourceEncoding } from './textEncoding';
@@ -20,6 +22,8 @@ import { verifyArchive } from './verify';
 
 export const DEFAULT_MAX_ROWS_PER_FILE = 1_000_000;
 export const MAX_JOBS = 16;
+/** Times the export lists, locks and re-lists when tables are created, dropped or renamed meanwhile. */
+const LOCK_ATTEMPTS = 3;
 
 export interface WarehouseExportOptions {
   connection: PgConnectionOptions;
@@ -48,6 +52,8 @@ export interface WarehouseExportOptions {
   encoding?: string;
   /** zlib level 0 (store) … 9 (default 6). */
   compressionLevel?: number;
+  /** Seconds to wait for a lock another session holds on a table (default 60); 0 waits as long as it takes. */
+  lockTimeoutSeconds?: number;
   signal?: AbortSignal;
   onProgress?: (progress: ExportProgress) => void;
   /** Diagnostic lines (never secrets). */
@@ -63,6 +69,8 @@ export interface ExportProgress {
   rows: number;
   /** Bytes of CSV written so far (or verified, while verifying). */
   bytes: number;
+  /** While the export waits for a lock: the table, and the session that holds it. */
+  waiting?: LockWait;
 }
 
 export interface ExportedFile {
@@ -178,6 +186,7 @@ export async function exportWarehouse(options: WarehouseExportOptions): Promise<
   const jobs = options.jobs ?? 1;
   if (!Number.isInteger(jobs) || jobs < 1 || jobs > MAX_JOBS) throw new ExitPlanError(`Jobs must be a whole number from 1 to ${MAX_JOBS} (got ${jobs}).`);
   const level = options.compressionLevel ?? 6;
+  const lockTimeout = checkLockTimeout(options.lockTimeoutSeconds ?? DEFAULT_LOCK_TIMEOUT_SECONDS);
   const log = options.log ?? (() => undefined);
   const conn = options.connection;
   if (options.outDir === undefined && !options.upload) throw new ExitPlanError('Choose where the archive goes: a folder, an upload, or both.');
@@ -189,7 +198,9 @@ export async function exportWarehouse(options: WarehouseExportOptions): Promise<
   const onUserAbort = () => stop.abort(new CancelledError());
   options.signal?.addEventListener('abort', onUserAbort, { once: true });
 
-  const progress = { phase: 'connecting' as ExportProgress['phase'], tableIndex: 0, tableCount: 0, table: undefined as string | undefined, rows: 0, bytes: 0 };
+  const progress = {
+    phase: 'connecting' as ExportProgress['phase'], tableIndex: 0, tableCount: 0, table: undefined as string | undefined, rows: 0, bytes: 0, waiting: undefined as LockWait | undefined,
+  };
   const report = throttle<void>(() => options.onProgress?.({ ...progress }), 200);
   const reportNow = () => {
     report();
@@ -203,6 +214,7 @@ export async function exportWarehouse(options: WarehouseExportOptions): Promise<
   let upload: BlobUpload | undefined;
   let zip: ZipWriter | undefined;
   let currentTable: string | undefined;
+  let watcher: LockWatcher | undefined;
 
   const killConnections = () => {
     for (const copy of activeCopies) copy.destroy(new CancelledError());
@@ -218,39 +230,88 @@ export async function exportWarehouse(options: WarehouseExportOptions): Promise<
     const main = await connect(conn);
     clients.push(main);
     throwIfAborted(stop.signal);
-    await main.query(SESSION_SETTINGS);
-    await main.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    const snap = await main.query<{ at: Date; id: string | null }>(
-      `SELECT clock_timestamp() AS at, ${jobs > 1 ? 'pg_export_snapshot()' : 'NULL::text'} AS id`,
-    );
-    const snapshotTime = snap.rows[0].at;
+    // As pg_dump: every lock wait is bounded, and row-level security makes PostgreSQL refuse rather than filter.
+    const sessionSql = [SESSION_SETTINGS, lockTimeoutSql(lockTimeout), 'SET row_security = off'];
+    for (const sql of sessionSql) await main.query(sql);
     const facts = await serverFacts(main);
     if (encoding) await checkSqlAscii(main, facts.database);
-    const relations = selectRelations(await listRelations(main, { includeViews: options.includeViews }), options);
-    if (relations.length === 0) {
-      throw new ExitPlanError(`No tables to export in ${facts.database}${options.schemas?.length || options.tables?.length || options.relations ? ' match the chosen schemas and tables' : ''}.`);
-    }
-    const denied = relations.filter((r) => !r.canSelect);
-    if (denied.length > 0) {
-      const names = denied.map((r) => qualifiedName(r.schema, r.name));
-      throw new ExitPlanError(
-        `User "${conn.user}" has no SELECT permission on table ${names[0]}${names.length > 1 ? ` (and ${names.length - 1} more)` : ''}; nothing was exported.`,
-        '42501',
-      );
-    }
     const excludeColumn = globMatcher(options.excludeColumns ?? []);
+    const noTables = () =>
+      new ExitPlanError(`No tables to export in ${facts.database}${options.schemas?.length || options.tables?.length || options.relations ? ' match the chosen schemas and tables' : ''}.`);
+
+    // Lock every relation (ACCESS SHARE, as pg_dump) before the snapshot: LOCK takes no snapshot, so the
+    // transaction's first query comes after the locks, and no TRUNCATE, rewriting ALTER TABLE or new column
+    // can slip in between the snapshot and the COPY. The catalog is then read again under the locks.
+    let locked: { relations: RelationInfo[]; snapshotTime: Date } | undefined;
+    watcher = await LockWatcher.open(conn);
+    const watch = (client: Client, sql: string, candidates: number[]) =>
+      watcher!.run(client, () => client.query(sql), {
+        timeoutSeconds: lockTimeout,
+        signal: stop.signal,
+        candidates,
+        ownPids: clients.map(backendPid),
+        tail: 'nothing was exported',
+        onWaiting: (wait) => {
+          progress.waiting = wait;
+          if (wait) log(`Waiting for a lock on ${wait.table} held by session ${wait.pid} (${wait.application}, ${wait.state})`);
+          reportNow();
+        },
+      });
+    for (let attempt = 1; !locked; attempt++) {
+      const listed = selectRelations(await listRelations(main, { includeViews: options.includeViews, sizes: false }), options);
+      if (listed.length === 0) throw noTables();
+      checkAccess(listed, conn.user, excludeColumn);
+      while (clients.length < Math.min(jobs, listed.length)) {
+        const worker = await connect(conn);
+        clients.push(worker);
+        for (const sql of sessionSql) await worker.query(sql);
+      }
+      throwIfAborted(stop.signal);
+      // LOCK TABLE takes tables and views, with table-level SELECT; a materialized view, or a table readable
+      // through column grants, gets the same lock from a read of no rows, just after the snapshot.
+      const lockable = listed.filter((r) => r.canSelect && r.kind !== 'materialized view');
+      const oids = listed.map((r) => r.oid);
+      try {
+        await main.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+        if (lockable.length > 0) await watch(main, lockSql(lockable), oids);
+        const snap = await main.query<{ at: Date; id: string | null }>(
+          `SELECT clock_timestamp() AS at, ${clients.length > 1 ? 'pg_export_snapshot()' : 'NULL::text'} AS id`,
+        );
+        // Workers hold the locks too: a worker's first COPY would otherwise queue behind a DDL that waits for us.
+        for (const worker of clients.slice(1)) {
+          await worker.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+          if (lockable.length > 0) await watch(worker, lockSql(lockable), oids);
+          await worker.query(`SET TRANSACTION SNAPSHOT '${snap.rows[0].id}'`);
+        }
+        const byLock = new Set(lockable);
+        for (const r of listed.filter((rel) => !byLock.has(rel))) {
+          const kept = r.columns.filter((c) => !excludeColumn(c.name)).map((c) => quoteIdent(c.name));
+          await watch(main, `SELECT ${kept.join(', ')} FROM ${qualifiedName(r.schema, r.name)} LIMIT 0`, [r.oid]);
+        }
+        const current = selectRelations(await listRelations(main, { includeViews: options.includeViews, sizes: false }), options);
+        const key = (rels: RelationInfo[]) => JSON.stringify(rels.map((r) => [r.oid, r.schema, r.name]));
+        if (key(current) === key(listed)) {
+          checkAccess(current, conn.user, excludeColumn);
+          locked = { relations: current, snapshotTime: snap.rows[0].at };
+          break;
+        }
+        throw new ExitPlanError(`The tables of ${facts.database} changed while the export was locking them (created, dropped or renamed each time it tried); nothing was exported.`, 'RELIST');
+      } catch (err) {
+        await Promise.all(clients.map((c) => c.query('ROLLBACK').catch(() => undefined)));
+        if (stop.signal.aborted) throw stop.signal.reason;
+        const code = systemCode(err);
+        const retry = err instanceof SelfBlockedError || code === '42P01' || code === 'RELIST';
+        if (!retry || attempt >= LOCK_ATTEMPTS) throw err;
+        log(`Starting over: ${errorMessage(err)}`);
+      }
+    }
+    await watcher.close();
+    watcher = undefined;
+    const { relations, snapshotTime } = locked;
     const bases = assignBases(relations);
     const plans = relations.map((r, i) => planRelation(r, bases[i], excludeColumn, limit));
     if (encoding) for (const plan of plans) plan.encoding = encoding;
     progress.tableCount = plans.length;
-
-    for (let i = 1; i < Math.min(jobs, plans.length); i++) {
-      const worker = await connect(conn);
-      clients.push(worker);
-      await worker.query(SESSION_SETTINGS);
-      await worker.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      await worker.query(`SET TRANSACTION SNAPSHOT '${snap.rows[0].id}'`);
-    }
     throwIfAborted(stop.signal);
 
     const archiveName = `${safeSegment(facts.database)}_${utcStamp(snapshotTime)}.zip`;
@@ -281,7 +342,14 @@ export async function exportWarehouse(options: WarehouseExportOptions): Promise<
             report();
           });
         } catch (err) {
-          if (!stop.signal.aborted) stop.abort(describePgError(err, conn, { table: qualifiedName(plan.exported.relation.schema, plan.exported.relation.name), kind: plan.exported.relation.kind }));
+          // A view that reads a table whose row-level security filters this user: PostgreSQL refuses (row_security = off).
+          const rls = systemCode(err) === '42501' && /row-level security policy for table "(.*)"$/.exec(errorMessage(err));
+          const table = qualifiedName(plan.exported.relation.schema, plan.exported.relation.name);
+          // Locks the export did not take up front (e.g. a table a view's function reads) are bounded by lock_timeout too.
+          const timedOut = systemCode(err) === '55P03' && new ExitPlanError(`Timed out after ${lockTimeout} s waiting for a lock while reading ${table}.`, '55P03', { cause: err });
+          if (!stop.signal.aborted) {
+            stop.abort(rls ? rowSecurityError(`${quoteIdent(rls[1])} (read by ${table})`, conn.user, false) : timedOut || describePgError(err, conn, { table, kind: plan.exported.relation.kind }));
+          }
           throw stop.signal.reason;
         }
         log(`${label}: ${plan.result.rows} rows in ${plan.result.files.length} file(s)`);
@@ -364,8 +432,51 @@ export async function exportWarehouse(options: WarehouseExportOptions): Promise<
     throw finalError(reason, conn, partial, removed, currentTable, upload !== undefined);
   } finally {
     options.signal?.removeEventListener('abort', onUserAbort);
+    await watcher?.close();
     await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
   }
+}
+
+/**
+ * Refuses, before anything is read, what could only be exported wrongly or not at all: a schema without
+ * USAGE, a table without SELECT (table-level, or column-level on every column kept), and a table whose
+ * row-level security would hide rows from this user (pg_dump refuses too, with row_security = off).
+ */
+function checkAccess(relations: RelationInfo[], user: string, excludeColumn: (name: string) => boolean): void {
+  const noUsage = relations.find((r) => !r.canUseSchema);
+  if (noUsage) {
+    throw new ExitPlanError(
+      `User "${user}" has no USAGE permission on schema ${quoteIdent(noUsage.schema)}, which it needs to read table ${qualifiedName(noUsage.schema, noUsage.name)}; nothing was exported.`,
+      '42501',
+    );
+  }
+  const readable = (r: RelationInfo) => {
+    const kept = r.columns.filter((c) => !excludeColumn(c.name));
+    return r.canSelect || (kept.length > 0 && kept.every((c) => c.canSelect));
+  };
+  const denied = relations.filter((r) => !readable(r));
+  if (denied.length > 0) {
+    const first = denied[0];
+    const some = first.columns.filter((c) => c.canSelect).length > 0;
+    const hidden = first.columns.filter((c) => !c.canSelect && !excludeColumn(c.name)).map((c) => quoteIdent(c.name));
+    const more = denied.length > 1 ? ` (and ${denied.length - 1} more)` : '';
+    throw new ExitPlanError(
+      some
+        ? `User "${user}" may read only some columns of table ${qualifiedName(first.schema, first.name)}${more}, not ${hidden.join(', ')}: leave those out with --exclude-columns (exitPlan.export.excludeColumns) or grant SELECT; nothing was exported.`
+        : `User "${user}" has no SELECT permission on table ${qualifiedName(first.schema, first.name)}${more}; nothing was exported.`,
+      '42501',
+    );
+  }
+  const filtered = relations.find((r) => r.rowSecurity);
+  if (filtered) throw rowSecurityError(qualifiedName(filtered.schema, filtered.name), user);
+}
+
+/** Up front it ends `nothing was exported`; while exporting, finalError adds what was left instead. */
+function rowSecurityError(table: string, user: string, upFront = true): ExitPlanError {
+  return new ExitPlanError(
+    `Table ${table} has row-level security and user "${user}" cannot bypass it, so only part of its rows would be exported; export as the table owner or a role with BYPASSRLS${upFront ? '; nothing was exported' : ''}.`,
+    '42501',
+  );
 }
 
 /** One sentence: what went wrong and that nothing half-written was left behind. */

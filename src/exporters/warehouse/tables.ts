@@ -1,19 +1,46 @@
-import { listRelations, type RelationInfo } from './catalog';
+import { CancelledError, throwIfAborted } from '../shared/errors';
+import { DEFAULT_LOCK_TIMEOUT_SECONDS, checkLockTimeout } from '../shared/lockTimeout';
+import { listRelations, relationSizes, type RelationInfo } from './catalog';
 import { connect, describePgError, type PgConnectionOptions } from './connection';
+import { LockWatcher, lockTimeoutSql, type LockWait } from './locks';
 import { SESSION_SETTINGS } from './manifest';
 
+export interface ListTablesOptions {
+  includeViews?: boolean;
+  /** Seconds to wait for a lock another session holds (the sizes need a brief one per table); 0 waits as long as it takes. Default 60. */
+  lockTimeoutSeconds?: number;
+  signal?: AbortSignal;
+  /** Which table and session the listing waits for (undefined when it no longer waits). */
+  onWaiting?: (wait: LockWait | undefined) => void;
+}
+
 /** Connects, lists the exportable relations (with columns, estimated rows and size), and disconnects. */
-export async function listWarehouseTables(
-  connection: PgConnectionOptions,
-  options: { includeViews?: boolean } = {},
-): Promise<RelationInfo[]> {
+export async function listWarehouseTables(connection: PgConnectionOptions, options: ListTablesOptions = {}): Promise<RelationInfo[]> {
+  const lockTimeout = checkLockTimeout(options.lockTimeoutSeconds ?? DEFAULT_LOCK_TIMEOUT_SECONDS);
+  throwIfAborted(options.signal, 'Listing cancelled.');
   const client = await connect(connection);
+  let watcher: LockWatcher | undefined;
   try {
     await client.query(SESSION_SETTINGS);
-    return await listRelations(client, options);
+    await client.query(lockTimeoutSql(lockTimeout));
+    // The catalogs never wait for locks; the sizes do, so only they run under the watcher.
+    const relations = await listRelations(client, { includeViews: options.includeViews, sizes: false });
+    throwIfAborted(options.signal, 'Listing cancelled.');
+    watcher = await LockWatcher.open(connection);
+    const oids = relations.map((r) => r.oid);
+    const sizes = await watcher.run(client, () => relationSizes(client, oids), {
+      timeoutSeconds: lockTimeout,
+      signal: options.signal,
+      onWaiting: options.onWaiting,
+      candidates: oids,
+      tail: 'no tables were listed',
+    });
+    return relations.map((r) => ({ ...r, sizeBytes: sizes.get(r.oid) ?? 0 }));
   } catch (err) {
+    if (options.signal?.aborted) throw new CancelledError('Listing cancelled.');
     throw describePgError(err, connection);
   } finally {
+    await watcher?.close();
     await client.end().catch(() => undefined);
   }
 }
