@@ -21,9 +21,20 @@ const KINDS: Record<string, RelationKind> = { r: 'table', p: 'partitioned table'
 
 export interface ColumnInfo {
   name: string;
-  /** The type as PostgreSQL spells it (format_type), e.g. `numeric(10,2)`, `text[]`. */
+  /** The type as PostgreSQL spells it (format_type), e.g. `numeric(10,2)`, `text[]`; domains as their base type. */
   type: string;
   notNull: boolean;
+  /** A `GENERATED ALWAYS AS (…) STORED` column: COPY leaves it out, schema.sql recreates it. */
+  generated?: GeneratedColumn;
+}
+
+export interface GeneratedColumn {
+  /** The expression as pg_get_expr prints it. */
+  expression: string;
+  /** The columns of the same table the expression reads. */
+  columns: string[];
+  /** The expression calls a function, operator or collation that is not built in, so it may not load elsewhere. */
+  usesUserObjects: boolean;
 }
 
 export interface RelationInfo {
@@ -77,17 +88,60 @@ export async function listRelations(client: Client, options: { includeViews?: bo
   }));
 }
 
+/** The first OID of objects made after initdb: anything at or above it is user- or extension-defined. */
+export const FIRST_NORMAL_OID = 16384;
+
+/**
+ * SQL for the type of each attribute of the relations (or composite types) `$1`, with domains written as
+ * their base types, also inside arrays (`d[]` → `integer[]`), so schema.sql loads without the domains.
+ * Returns attrelid, attnum, type.
+ */
+export const RESOLVED_TYPES_SQL = `
+  WITH RECURSIVE r(attrelid, attnum, typid, typmod, dims, depth) AS (
+    SELECT a.attrelid, a.attnum, a.atttypid, a.atttypmod, 0, 0
+      FROM pg_attribute a
+     WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
+    UNION ALL
+    SELECT r.attrelid, r.attnum,
+           CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.typelem END,
+           CASE WHEN t.typtype = 'd' AND t.typtypmod <> -1 THEN t.typtypmod ELSE r.typmod END,
+           r.dims + CASE WHEN t.typtype = 'd' THEN 0 ELSE 1 END,
+           r.depth + 1
+      FROM r JOIN pg_type t ON t.oid = r.typid
+     WHERE t.typtype = 'd'
+        OR (t.typcategory = 'A' AND t.typelem <> 0 AND t.typlen = -1 AND t.oid NOT IN ('int2vector'::regtype, 'oidvector'::regtype))
+  )
+  SELECT DISTINCT ON (attrelid, attnum) attrelid::int AS attrelid, attnum::int AS attnum,
+         format_type(typid, typmod) || repeat('[]', dims) AS type
+    FROM r
+   ORDER BY attrelid, attnum, depth DESC`;
+
 async function listColumns(client: Client, oids: number[]): Promise<Map<number, ColumnInfo[]>> {
   const result = new Map<number, ColumnInfo[]>();
   if (oids.length === 0) return result;
   // Domains are written as their base type so schema.sql loads without re-creating them.
-  const rows = await client.query<{ oid: number; name: string; type: string; not_null: boolean }>(
-    `SELECT a.attrelid::int AS oid, a.attname AS name,
-            CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod)
-                 ELSE format_type(a.atttypid, a.atttypmod) END AS type,
-            a.attnotnull AS not_null
+  const rows = await client.query<{
+    oid: number; name: string; type: string; not_null: boolean; generated: string | null; generated_from: string[] | null; user_objects: boolean;
+  }>(
+    `WITH types AS (${RESOLVED_TYPES_SQL})
+     SELECT a.attrelid::int AS oid, a.attname AS name, types.type, a.attnotnull AS not_null,
+            CASE WHEN a.attgenerated = 's' THEN pg_get_expr(d.adbin, d.adrelid) END AS generated,
+            CASE WHEN a.attgenerated = 's' THEN
+              ARRAY(SELECT ra.attname::text FROM pg_depend dep
+                      JOIN pg_attribute ra ON ra.attrelid = dep.refobjid AND ra.attnum = dep.refobjsubid
+                     WHERE dep.classid = 'pg_attrdef'::regclass AND dep.objid = d.oid
+                       AND dep.refclassid = 'pg_class'::regclass AND dep.refobjid = a.attrelid
+                       AND dep.refobjsubid > 0 AND dep.refobjsubid <> a.attnum
+                     ORDER BY ra.attnum)
+            END AS generated_from,
+            a.attgenerated = 's' AND EXISTS (
+              SELECT 1 FROM pg_depend dep
+               WHERE dep.classid = 'pg_attrdef'::regclass AND dep.objid = d.oid
+                 AND dep.refclassid IN ('pg_proc'::regclass, 'pg_operator'::regclass, 'pg_collation'::regclass)
+                 AND dep.refobjid >= ${FIRST_NORMAL_OID}) AS user_objects
        FROM pg_attribute a
-       JOIN pg_type t ON t.oid = a.atttypid
+       JOIN types ON types.attrelid = a.attrelid AND types.attnum = a.attnum
+       LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
       WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
       ORDER BY a.attrelid, a.attnum`,
     [oids],
@@ -95,7 +149,9 @@ async function listColumns(client: Client, oids: number[]): Promise<Map<number, 
   for (const row of rows.rows) {
     let list = result.get(row.oid);
     if (!list) result.set(row.oid, (list = []));
-    list.push({ name: row.name, type: row.type, notNull: row.not_null });
+    const column: ColumnInfo = { name: row.name, type: row.type, notNull: row.not_null };
+    if (row.generated !== null) column.generated = { expression: row.generated, columns: row.generated_from ?? [], usesUserObjects: row.user_objects };
+    list.push(column);
   }
   return result;
 }
