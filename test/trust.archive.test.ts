@@ -132,7 +132,7 @@ describe('trust: the warehouse archive always extracts and reloads', () => {
       assert.equal(csv.split('\n')[0], 'id,ref,price,qty,email,doubled,note', 'generated columns are not in the CSV; one calling a user function keeps its values');
       const schemaSql = fs.readFileSync(path.join(dirs[0], 'schema.sql'), 'utf8');
       assert.match(schemaSql, /"total" numeric\(12,2\) GENERATED ALWAYS AS \(\(price \* \(qty\)::numeric\)\) STORED/);
-      assert.match(schemaSql, /-- "doubled" is GENERATED ALWAYS AS \(twice\(qty\)\) STORED in the source; it calls a function/);
+      assert.match(schemaSql, /-- "doubled" is GENERATED ALWAYS AS \(public\.twice\(qty\)\) STORED in the source; it calls a function/);
       assert.match(fs.readFileSync(path.join(dirs[0], 'load.sql'), 'utf8'), /\\copy "public"\."orders" \("id", "ref", "price", "qty", "email", "doubled", "note"\) FROM/);
       assert.equal(fs.readFileSync(path.join(dirs[0], 'public/readings.csv'), 'utf8').split('\n')[0], 'day,celsius');
     });
@@ -276,7 +276,7 @@ break" VALUES (1, 'a'), (2, E'b\nc');
   });
 
   describe('types and constraints', () => {
-    it('schema.sql creates composite, nested composite, range and multirange types, and leaves out checks calling user functions', async () => {
+    it('schema.sql creates composite, nested composite, range and multirange types with qualified names, and leaves out checks calling user functions', async () => {
       const source = await sourceDatabase(String.raw`
         CREATE SCHEMA kinds;
         CREATE TYPE kinds.mood AS ENUM ('sad', 'ok');
@@ -301,6 +301,13 @@ break" VALUES (1, 'a'), (2, E'b\nc');
           (2, ROW('a', ROW(1.5, -2)::kinds.point2, 'ok', '{1,2}', ARRAY[ROW(0,0)::kinds.point2]), ARRAY[ROW('b', NULL, 'sad', NULL, NULL)::public.tagged],
            '[1.5,2.5)', ARRAY['[0,1]'::public.floatrange, 'empty'], '{[1,2), [3,4]}', '[1,5)', 7),
           (4, NULL, '{}', NULL, NULL, NULL, NULL, NULL);
+        -- A column whose type is another table's row type: that table first, or a composite type when it is not exported.
+        CREATE TABLE public.z_row (id int, mood kinds.mood, p kinds.positive);
+        INSERT INTO public.z_row VALUES (1, 'ok', 3);
+        CREATE TABLE public.a_uses_z (z public.z_row, zs public.z_row[]);
+        INSERT INTO public.a_uses_z VALUES (ROW(1, 'sad', 2), ARRAY[ROW(2, NULL, NULL)::public.z_row]);
+        -- The exporting role finds kinds' types without a schema name; the role that reloads may not.
+        DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET search_path = kinds, public', current_database()); END $$;
       `);
       const result = await exportWarehouse({ connection: source, outDir: tempDir() });
       await roundTrip(source, result.archive);
@@ -315,10 +322,16 @@ break" VALUES (1, 'a'), (2, E'b\nc');
       assert.ok(at('CREATE TYPE "kinds"."mood" AS ENUM') < at('CREATE TYPE "public"."tagged" AS'));
       at('CREATE TYPE "public"."floatrange" AS RANGE (SUBTYPE = double precision, SUBTYPE_DIFF = float8mi, MULTIRANGE_TYPE_NAME = "public"."floatmultirange");');
       at('CREATE TYPE "kinds"."pointrange" AS RANGE (SUBTYPE = integer');
-      assert.match(schemaSql, /-- left out: constraint "things_id_check" CHECK \(is_even\(id\)\) \(it calls a function or operator that is not in this archive\)/);
+      assert.match(schemaSql, /-- left out: constraint "things_id_check" CHECK \(public\.is_even\(id\)\) \(it calls a function or operator that is not in this archive\)/);
       assert.match(schemaSql, /CHECK \(\(id < 1000\)\)/, 'a check that calls only built-in functions stays');
       assert.match(fs.readFileSync(path.join(dirs[0], 'README.txt'), 'utf8'), /check constraint that calls\s+a function or operator that is not built in is left out/);
       assert.ok(!schemaSql.includes(qualifiedName('kinds', 'positive')), 'domains are written as their base types');
+      assert.ok(at('CREATE TABLE "public"."z_row"') < at('CREATE TABLE "public"."a_uses_z"'), 'a table comes after the tables whose row types it holds');
+
+      const without = await exportWarehouse({ connection: source, outDir: tempDir(), tables: ['a_uses_z'] });
+      const reloaded = await roundTrip(source, without.archive);
+      assert.deepEqual(reloaded.tables.map((t) => t.name), ['a_uses_z']);
+      assert.match(fs.readFileSync(path.join(extractBoth(without.archive).dirs[0], 'schema.sql'), 'utf8'), /CREATE TYPE "public"."z_row" AS \(\n  "id" integer,\n  "mood" kinds\.mood,\n  "p" integer\n\);/);
     });
   });
 });

@@ -116,9 +116,29 @@ export const RESOLVED_TYPES_SQL = `
     FROM r
    ORDER BY attrelid, attnum, depth DESC`;
 
+/**
+ * Runs catalog queries with an empty search_path (as pg_dump does), so that format_type, pg_get_expr and
+ * pg_get_constraintdef qualify every name that is not built in and schema.sql means the same objects
+ * whatever the search_path of the role that reloads it. The session's search_path is restored after.
+ */
+export async function withQualifiedNames<T>(client: Client, run: () => Promise<T>): Promise<T> {
+  const before = (await client.query<{ path: string }>(`SELECT pg_catalog.current_setting('search_path') AS path`)).rows[0].path;
+  await client.query(`SELECT pg_catalog.set_config('search_path', '', false)`);
+  try {
+    return await run();
+  } finally {
+    // In a failed transaction this fails too; the transaction and its settings are discarded anyway.
+    await client.query(`SELECT pg_catalog.set_config('search_path', $1, false)`, [before]).catch(() => undefined);
+  }
+}
+
 async function listColumns(client: Client, oids: number[]): Promise<Map<number, ColumnInfo[]>> {
   const result = new Map<number, ColumnInfo[]>();
   if (oids.length === 0) return result;
+  return withQualifiedNames(client, () => readColumns(client, oids, result));
+}
+
+async function readColumns(client: Client, oids: number[], result: Map<number, ColumnInfo[]>): Promise<Map<number, ColumnInfo[]>> {
   // Domains are written as their base type so schema.sql loads without re-creating them.
   const rows = await client.query<{
     oid: number; name: string; type: string; not_null: boolean; generated: string | null; generated_from: string[] | null; user_objects: boolean;

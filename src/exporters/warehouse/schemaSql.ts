@@ -1,5 +1,5 @@
 import type { Client } from 'pg';
-import { FIRST_NORMAL_OID, RESOLVED_TYPES_SQL, qualifiedName, quoteIdent, quoteLiteral, type RelationInfo } from './catalog';
+import { FIRST_NORMAL_OID, RESOLVED_TYPES_SQL, qualifiedName, withQualifiedNames, quoteIdent, quoteLiteral, type RelationInfo } from './catalog';
 
 /** A column as the archive has it. */
 export interface ExportedColumn {
@@ -39,18 +39,20 @@ export function commentText(text: string): string {
  * that are not built in (a comment says so), as the archive does not carry functions.
  */
 export async function buildSchemaSql(client: Client, exported: ExportedRelation[], header: string): Promise<string> {
+  return withQualifiedNames(client, () => schemaStatements(client, exported, header));
+}
+
+async function schemaStatements(client: Client, exported: ExportedRelation[], header: string): Promise<string> {
   const out: string[] = [header, 'SET client_encoding = \'UTF8\';', 'SET standard_conforming_strings = on;', ''];
   const oids = exported.map((e) => e.relation.oid);
   const partitions = new Map<number, PartitionRow[]>();
   for (const e of exported) {
     if (e.relation.kind === 'partitioned table' && e.excludedColumns.length === 0) partitions.set(e.relation.oid, await listPartitions(client, e.relation.oid));
   }
-  const types = await userTypes(client, oids);
-  const schemas = [...new Set([...exported.map((e) => e.relation.schema), ...[...partitions.values()].flat().map((p) => p.schema), ...types.map((t) => t.schema)])].sort();
+  const types = await userTypes(client, exported);
+  const schemas = [...new Set([...exported.map((e) => e.relation.schema), ...[...partitions.values()].flat().map((p) => p.schema), ...types.types.map((t) => t.schema)])].sort();
   for (const schema of schemas) out.push(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)};`);
   out.push('');
-  for (const t of types) out.push(t.sql);
-  if (types.length > 0) out.push('');
 
   const constraints = await client.query<{ oid: number; name: string; def: string; columns: string[]; user_objects: boolean }>(
     `SELECT c.conrelid::int AS oid, c.conname AS name, pg_get_constraintdef(c.oid) AS def,
@@ -71,7 +73,7 @@ export async function buildSchemaSql(client: Client, exported: ExportedRelation[
   );
   const partKey = new Map(partKeys.rows.map((r) => [r.oid, r.key]));
 
-  for (const e of exported) {
+  const tableSql = (e: ExportedRelation): string => {
     const rel = e.relation;
     const name = qualifiedName(rel.schema, rel.name);
     const notes: string[] = [];
@@ -92,10 +94,38 @@ export async function buildSchemaSql(client: Client, exported: ExportedRelation[
     const partitioned = partitions.has(rel.oid) && partKey.has(rel.oid);
     if (rel.kind === 'view' || rel.kind === 'materialized view') notes.unshift(`-- ${rel.kind}: its rows at the snapshot, as a table`);
     const note = notes.map((n) => `${n}\n`).join('');
-    out.push(`${note}CREATE TABLE ${name} (\n${lines.join(',\n')}\n)${partitioned ? ` PARTITION BY ${partKey.get(rel.oid)}` : ''};`);
-    if (partitioned) out.push(...partitions.get(rel.oid)!.map(partitionStatement));
-    out.push('');
-  }
+    const statements = [`${note}CREATE TABLE ${name} (\n${lines.join(',\n')}\n)${partitioned ? ` PARTITION BY ${partKey.get(rel.oid)}` : ''};`];
+    if (partitioned) statements.push(...partitions.get(rel.oid)!.map(partitionStatement));
+    return `${statements.join('\n')}\n`;
+  };
+
+  // Types first, tables in export order, each after what it needs: a type can hold an exported table's
+  // row type, and a table's column can be another exported table's row type.
+  const done = new Set<number>();
+  const typeByOid = new Map(types.types.map((t) => [t.oid, t]));
+  const tableByRowType = new Map(exported.map((e) => [types.rowTypes.get(e.relation.oid), e]));
+  const visitNode = (oid: number) => {
+    const table = tableByRowType.get(oid);
+    if (table) visitTable(table);
+    else visitType(typeByOid.get(oid)!);
+  };
+  const visitType = (t: (typeof types.types)[number]) => {
+    if (done.has(t.oid)) return;
+    done.add(t.oid);
+    for (const dep of t.deps) visitNode(dep);
+    out.push(t.sql);
+  };
+  const visitTable = (e: ExportedRelation) => {
+    const rowType = types.rowTypes.get(e.relation.oid) ?? -e.relation.oid;
+    if (done.has(rowType)) return;
+    done.add(rowType);
+    for (const dep of types.columnDeps.get(e.relation.oid) ?? []) if (dep !== rowType) visitNode(dep);
+    // A blank line after the types; each table ends with one.
+    if (out[out.length - 1] !== '' && !out[out.length - 1].endsWith('\n')) out.push('');
+    out.push(tableSql(e));
+  };
+  for (const t of types.types) visitType(t);
+  for (const e of exported) visitTable(e);
   return out.join('\n');
 }
 
@@ -120,12 +150,24 @@ interface TypeRow {
   range_of: number | null;
 }
 
+interface TypeGraph {
+  /** CREATE TYPE statements, each with the types (or exported tables' row types) it needs first. */
+  types: { oid: number; schema: string; sql: string; deps: Set<number> }[];
+  /** Each exported relation's row type. */
+  rowTypes: Map<number, number>;
+  /** Per exported relation: the types (or other exported tables' row types) its columns need first. */
+  columnDeps: Map<number, Set<number>>;
+}
+
 /**
  * CREATE TYPE statements for the user-defined enum, composite and range types the relations' columns
- * use, directly or inside arrays, domains, composites and ranges, each after the types it needs. Types
- * owned by extensions are left to CREATE EXTENSION; domains are written as their base types.
+ * use, directly or inside arrays, domains, composites and ranges, with what each needs first. The row
+ * type of a table that is not exported is created as a composite type. Types owned by extensions are
+ * left to CREATE EXTENSION; domains are written as their base types.
  */
-async function userTypes(client: Client, oids: number[]): Promise<{ schema: string; sql: string }[]> {
+async function userTypes(client: Client, exported: ExportedRelation[]): Promise<TypeGraph> {
+  const oids = exported.map((e) => e.relation.oid);
+  const exportedOids = new Set(oids);
   const closure = await client.query<TypeRow>(
     `WITH RECURSIVE used(oid) AS (
        SELECT a.atttypid FROM pg_attribute a WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
@@ -136,8 +178,8 @@ async function userTypes(client: Client, oids: number[]): Promise<{ schema: stri
         CROSS JOIN LATERAL (
           SELECT t.typelem WHERE t.typelem <> 0
           UNION ALL SELECT t.typbasetype WHERE t.typtype = 'd'
-          UNION ALL SELECT a.atttypid FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
-                     WHERE a.attrelid = t.typrelid AND c.relkind = 'c' AND a.attnum > 0 AND NOT a.attisdropped
+          UNION ALL SELECT a.atttypid FROM pg_attribute a
+                     WHERE t.typrelid <> 0 AND a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped
           UNION ALL SELECT r.rngsubtype FROM pg_range r WHERE r.rngtypid = t.oid
           UNION ALL SELECT r.rngtypid FROM pg_range r WHERE r.rngmultitypid = t.oid
         ) x(oid)
@@ -172,9 +214,10 @@ async function userTypes(client: Client, oids: number[]): Promise<{ schema: stri
     [oids],
   );
   const byOid = new Map(closure.rows.map((t) => [t.oid, t]));
-  const creatable = (t: TypeRow) => t.user && (t.kind === 'e' || t.kind === 'r' || (t.kind === 'c' && t.relkind === 'c'));
+  const rowTypes = new Map((await client.query<{ oid: number; type: number }>(`SELECT oid::int AS oid, reltype::int AS type FROM pg_class WHERE oid = ANY($1::oid[])`, [oids])).rows.map((r) => [r.oid, r.type]));
+  const exportedRowType = (t: TypeRow) => t.kind === 'c' && exportedOids.has(t.relid);
+  const creatable = (t: TypeRow) => t.user && (t.kind === 'e' || t.kind === 'r' || (t.kind === 'c' && !exportedRowType(t)));
   const wanted = closure.rows.filter(creatable);
-  if (wanted.length === 0) return [];
   const composites = wanted.filter((t) => t.kind === 'c');
   const attributes = new Map<number, { attnum: number; name: string; typid: number; type: string }[]>();
   if (composites.length > 0) {
@@ -203,7 +246,7 @@ async function userTypes(client: Client, oids: number[]): Promise<{ schema: stri
     if (t.kind === 'd') return needs(t.base, found, seen);
     if (t.elem !== 0) return needs(t.elem, found, seen);
     if (t.range_of !== null) return needs(t.range_of, found, seen);
-    if (creatable(t)) found.add(t.oid);
+    if (creatable(t) || exportedRowType(t)) found.add(t.oid);
   };
   // The name a type is written with: domains as their base types (as columns are).
   const typeName = (typid: number): string => {
@@ -228,20 +271,24 @@ async function userTypes(client: Client, oids: number[]): Promise<{ schema: stri
     return `CREATE TYPE ${name} AS RANGE (${options.join(', ')});`;
   };
 
-  // Depth-first, so every type comes after the types it is made of (PostgreSQL forbids cycles here).
-  const ordered: TypeRow[] = [];
-  const done = new Set<number>();
-  const visit = (t: TypeRow) => {
-    if (done.has(t.oid)) return;
-    done.add(t.oid);
+  const depsOf = (t: TypeRow) => {
     const deps = new Set<number>();
     if (t.kind === 'c') for (const a of attributes.get(t.oid) ?? []) needs(a.typid, deps);
     if (t.kind === 'r' && t.subtype !== null) needs(t.subtype, deps);
-    for (const dep of deps) if (dep !== t.oid) visit(byOid.get(dep)!);
-    ordered.push(t);
+    deps.delete(t.oid);
+    return deps;
   };
-  for (const t of wanted) visit(t);
-  return ordered.map((t) => ({ schema: t.schema, sql: statement(t) }));
+  const columnTypes = await client.query<{ relid: number; typid: number }>(
+    `SELECT attrelid::int AS relid, atttypid::int AS typid FROM pg_attribute WHERE attrelid = ANY($1::oid[]) AND attnum > 0 AND NOT attisdropped`,
+    [oids],
+  );
+  const columnDeps = new Map<number, Set<number>>();
+  for (const c of columnTypes.rows) {
+    let deps = columnDeps.get(c.relid);
+    if (!deps) columnDeps.set(c.relid, (deps = new Set()));
+    needs(c.typid, deps);
+  }
+  return { types: wanted.map((t) => ({ oid: t.oid, schema: t.schema, sql: statement(t), deps: depsOf(t) })), rowTypes, columnDeps };
 }
 
 interface PartitionRow {
