@@ -123,6 +123,8 @@ RELOAD INTO A NEW DATABASE (with psql)
   add them afterwards if you need them. The archive holds no functions, so a check constraint that calls
   a function or operator that is not built in is left out (a "-- left out:" comment in schema.sql shows
   it), and a generated column whose expression calls one becomes a plain column holding its values.
+  A NOT VALID check constraint is left out too, as rows from before it may break it: its comment in
+  schema.sql has the ALTER TABLE that adds it back after load.sql.
   Columns whose types come from an extension (e.g. PostGIS) need that extension in the new database
   first (CREATE EXTENSION ...).
 ${excluded.length > 0 ? `

@@ -54,8 +54,8 @@ async function schemaStatements(client: Client, exported: ExportedRelation[], he
   for (const schema of schemas) out.push(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)};`);
   out.push('');
 
-  const constraints = await client.query<{ oid: number; name: string; def: string; columns: string[]; user_objects: boolean }>(
-    `SELECT c.conrelid::int AS oid, c.conname AS name, pg_get_constraintdef(c.oid) AS def,
+  const constraints = await client.query<{ oid: number; name: string; def: string; columns: string[]; user_objects: boolean; validated: boolean }>(
+    `SELECT c.conrelid::int AS oid, c.conname AS name, pg_get_constraintdef(c.oid) AS def, c.convalidated AS validated,
             ARRAY(SELECT a.attname::text FROM pg_attribute a
                    WHERE a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey)) AS columns,
             EXISTS (SELECT 1 FROM pg_depend d
@@ -88,6 +88,9 @@ async function schemaStatements(client: Client, exported: ExportedRelation[], he
         if (con.oid !== rel.oid || con.columns.some((c) => excluded.has(c))) continue;
         if (con.user_objects) {
           notes.push(`-- left out: constraint ${commentText(quoteIdent(con.name))} ${commentText(con.def)} (it calls a function or operator that is not in this archive)`);
+        } else if (!con.validated) {
+          // Rows from before a NOT VALID constraint may break it; pg_dump too adds these after the data.
+          notes.push(`-- left out: constraint ${commentText(quoteIdent(con.name))} ${commentText(con.def)} (NOT VALID: existing rows may break it; after load.sql, ALTER TABLE ${commentText(name)} ADD CONSTRAINT ${commentText(quoteIdent(con.name))} ${commentText(con.def)};)`);
         } else lines.push(`  ${con.def}`);
       }
     }
