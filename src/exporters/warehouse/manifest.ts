@@ -116,7 +116,8 @@ RELOAD INTO A NEW DATABASE (with psql)
      psql -d newdb -c "\\copy \\"public\\".\\"mytable\\" FROM 'public/mytable.csv' WITH (FORMAT csv, HEADER)"
 
   schema.sql keeps columns, types, NOT NULL, primary keys, unique and check constraints and partitions,
-  and creates the enum, composite and range types the columns use (domains become their base types).
+  and creates the enum, composite and range types the columns use (domains become their base types;
+  a column holding a table's rows comes after that table, or gets its row type as a composite type).
   Generated columns (GENERATED ALWAYS AS ... STORED) are not in the CSV files: schema.sql recreates them
   and the server computes them while loading ("generated": true in manifest.json).
   It leaves out foreign keys, defaults, sequences, indexes and privileges, so tables load in any order;

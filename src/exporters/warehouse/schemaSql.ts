@@ -109,8 +109,9 @@ async function schemaStatements(client: Client, exported: ExportedRelation[], he
   const tableByRowType = new Map(exported.map((e) => [types.rowTypes.get(e.relation.oid), e]));
   const visitNode = (oid: number) => {
     const table = tableByRowType.get(oid);
+    const type = typeByOid.get(oid);
     if (table) visitTable(table);
-    else visitType(typeByOid.get(oid)!);
+    else if (type) visitType(type);
   };
   const visitType = (t: (typeof types.types)[number]) => {
     if (done.has(t.oid)) return;
@@ -137,7 +138,6 @@ interface TypeRow {
   schema: string;
   name: string;
   kind: string;
-  relkind: string | null;
   relid: number;
   elem: number;
   base: number;
@@ -187,7 +187,7 @@ async function userTypes(client: Client, exported: ExportedRelation[]): Promise<
           UNION ALL SELECT r.rngtypid FROM pg_range r WHERE r.rngmultitypid = t.oid
         ) x(oid)
      )
-     SELECT t.oid::int AS oid, n.nspname AS schema, t.typname AS name, t.typtype::text AS kind, c.relkind::text AS relkind, t.typrelid::int AS relid,
+     SELECT t.oid::int AS oid, n.nspname AS schema, t.typname AS name, t.typtype::text AS kind, t.typrelid::int AS relid,
             CASE WHEN t.typcategory = 'A' AND t.typlen = -1 THEN t.typelem ELSE 0 END::int AS elem,
             t.typbasetype::int AS base, format_type(t.oid, NULL) AS formatted,
             t.oid >= ${FIRST_NORMAL_OID} AND n.nspname NOT IN ('pg_catalog', 'information_schema')
@@ -203,7 +203,6 @@ async function userTypes(client: Client, exported: ExportedRelation[]): Promise<
        FROM used
        JOIN pg_type t ON t.oid = used.oid
        JOIN pg_namespace n ON n.oid = t.typnamespace
-       LEFT JOIN pg_class c ON c.oid = t.typrelid
        LEFT JOIN pg_range r ON r.rngtypid = t.oid
        LEFT JOIN pg_type st ON st.oid = r.rngsubtype
        LEFT JOIN pg_opclass oc ON oc.oid = r.rngsubopc
