@@ -97,6 +97,7 @@ WHAT IS HERE
   manifest.json          every table: its files, rows, bytes, SHA-256 of each file, columns and types
   schema.sql             CREATE SCHEMA / CREATE TABLE statements for an empty database
   load.sql               psql \\copy commands that load every CSV file into those tables
+  README.txt             this file
   The four files above are the only files at the top; every CSV file is one folder down. Names are made
   safe for every OS and unique even where case is ignored: a schema folder named like one of the four
   files gets "~" (e.g. manifest.json~/), and a table whose file could meet another's gets "~2", "~3", ...
