@@ -119,16 +119,18 @@ export const RESOLVED_TYPES_SQL = `
 /**
  * Runs catalog queries with an empty search_path (as pg_dump does), so that format_type, pg_get_expr and
  * pg_get_constraintdef qualify every name that is not built in and schema.sql means the same objects
- * whatever the search_path of the role that reloads it. The session's search_path is restored after.
+ * whatever the search_path of the role that reloads it. The change is local to the transaction (the
+ * export's snapshot; outside a transaction it has no effect), so no pooled session keeps it, and the
+ * search_path is set back after.
  */
 export async function withQualifiedNames<T>(client: Client, run: () => Promise<T>): Promise<T> {
   const before = (await client.query<{ path: string }>(`SELECT pg_catalog.current_setting('search_path') AS path`)).rows[0].path;
-  await client.query(`SELECT pg_catalog.set_config('search_path', '', false)`);
+  await client.query(`SELECT pg_catalog.set_config('search_path', '', true)`);
   try {
     return await run();
   } finally {
     // In a failed transaction this fails too; the transaction and its settings are discarded anyway.
-    await client.query(`SELECT pg_catalog.set_config('search_path', $1, false)`, [before]).catch(() => undefined);
+    await client.query(`SELECT pg_catalog.set_config('search_path', $1, true)`, [before]).catch(() => undefined);
   }
 }
 
