@@ -165,6 +165,29 @@ describe('trust: the warehouse archive always extracts and reloads', () => {
     });
   });
 
+  describe('scrubbed fields inside composite values', () => {
+    it('a column holding rows of a table with a scrubbed column is left out too: no scrubbed value, and it reloads', async () => {
+      const source = await sourceDatabase(String.raw`
+        CREATE TABLE public.users (id int PRIMARY KEY, name text, password text);
+        INSERT INTO public.users VALUES (1, 'amina', 'secret-1');
+        CREATE TYPE public.change AS (at timestamptz, who public.users);
+        CREATE TABLE public.audit (id int, before public.users, history public.change[], note text);
+        INSERT INTO public.audit SELECT 1, u, ARRAY[ROW('2024-01-01', u)::public.change], 'renamed' FROM public.users u;
+      `);
+      const result = await exportWarehouse({ connection: source, outDir: tempDir(), excludeColumns: ['password'] });
+      const { dirs, manifest } = extractBoth(result.archive);
+      assert.deepEqual(manifest.tables.map((t) => [t.name, t.excludedColumns]), [['audit', ['before', 'history']], ['users', ['password']]]);
+      for (const file of listFiles(dirs[0])) assert.ok(!fs.readFileSync(path.join(dirs[0], file), 'utf8').includes('secret-1'), `${file} holds no scrubbed value`);
+      const pg = await postgres();
+      const b = await pg.client(await reload(dirs[1]));
+      try {
+        assert.deepEqual((await b.query(`SELECT id, note FROM public.audit`)).rows, [{ id: 1, note: 'renamed' }]);
+      } finally {
+        await b.end();
+      }
+    });
+  });
+
   describe("the archive's own files", () => {
     it('never collide with a schema folder: both tools extract everything and it reloads', async () => {
       const source = await sourceDatabase(String.raw`

@@ -26,6 +26,8 @@ export interface ColumnInfo {
   notNull: boolean;
   /** A `GENERATED ALWAYS AS (…) STORED` column: COPY leaves it out, schema.sql recreates it. */
   generated?: GeneratedColumn;
+  /** Names of the fields inside its composite values (row types, at any depth), e.g. `password` in a `users` column. */
+  fields?: string[];
 }
 
 export interface GeneratedColumn {
@@ -143,10 +145,34 @@ async function listColumns(client: Client, oids: number[]): Promise<Map<number, 
 async function readColumns(client: Client, oids: number[], result: Map<number, ColumnInfo[]>): Promise<Map<number, ColumnInfo[]>> {
   // Domains are written as their base type so schema.sql loads without re-creating them.
   const rows = await client.query<{
-    oid: number; name: string; type: string; not_null: boolean; generated: string | null; generated_from: string[] | null; user_objects: boolean;
+    oid: number; name: string; type: string; not_null: boolean; generated: string | null; generated_from: string[] | null; user_objects: boolean; fields: string[] | null;
   }>(
-    `WITH types AS (${RESOLVED_TYPES_SQL})
-     SELECT a.attrelid::int AS oid, a.attname AS name, types.type, a.attnotnull AS not_null,
+    `WITH RECURSIVE types AS (${RESOLVED_TYPES_SQL}),
+     -- Every type inside each column's values: through arrays, domains, ranges and composites.
+     inside(attrelid, attnum, typid) AS (
+       SELECT a.attrelid, a.attnum, a.atttypid FROM pg_attribute a
+        WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
+       UNION
+       SELECT i.attrelid, i.attnum, x.typid
+         FROM inside i
+         JOIN pg_type t ON t.oid = i.typid
+        CROSS JOIN LATERAL (
+          SELECT t.typelem WHERE t.typelem <> 0
+          UNION ALL SELECT t.typbasetype WHERE t.typtype = 'd'
+          UNION ALL SELECT fa.atttypid FROM pg_attribute fa
+                     WHERE t.typrelid <> 0 AND fa.attrelid = t.typrelid AND fa.attnum > 0 AND NOT fa.attisdropped
+          UNION ALL SELECT r.rngsubtype FROM pg_range r WHERE r.rngtypid = t.oid
+          UNION ALL SELECT r.rngtypid FROM pg_range r WHERE r.rngmultitypid = t.oid
+        ) x(typid)
+     ),
+     fields AS (
+       SELECT i.attrelid, i.attnum, array_agg(DISTINCT fa.attname::text) AS names
+         FROM inside i
+         JOIN pg_type t ON t.oid = i.typid AND t.typrelid <> 0
+         JOIN pg_attribute fa ON fa.attrelid = t.typrelid AND fa.attnum > 0 AND NOT fa.attisdropped
+        GROUP BY i.attrelid, i.attnum
+     )
+     SELECT a.attrelid::int AS oid, a.attname AS name, types.type, a.attnotnull AS not_null, fields.names AS fields,
             CASE WHEN a.attgenerated = 's' THEN pg_get_expr(d.adbin, d.adrelid) END AS generated,
             CASE WHEN a.attgenerated = 's' THEN
               ARRAY(SELECT ra.attname::text FROM pg_depend dep
@@ -164,6 +190,7 @@ async function readColumns(client: Client, oids: number[], result: Map<number, C
        FROM pg_attribute a
        JOIN types ON types.attrelid = a.attrelid AND types.attnum = a.attnum
        LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+       LEFT JOIN fields ON fields.attrelid = a.attrelid AND fields.attnum = a.attnum
       WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
       ORDER BY a.attrelid, a.attnum`,
     [oids],
@@ -173,6 +200,7 @@ async function readColumns(client: Client, oids: number[], result: Map<number, C
     if (!list) result.set(row.oid, (list = []));
     const column: ColumnInfo = { name: row.name, type: row.type, notNull: row.not_null };
     if (row.generated !== null) column.generated = { expression: row.generated, columns: row.generated_from ?? [], usesUserObjects: row.user_objects };
+    if (row.fields !== null) column.fields = row.fields;
     list.push(column);
   }
   return result;

@@ -179,13 +179,14 @@ export function assignBases(relations: readonly (readonly [schema: string, name:
 }
 
 /**
- * The columns of a relation as the archive has them. Scrubbed columns are left out, and so are generated
- * columns computed from a scrubbed one. Generated columns are recreated by schema.sql and not copied;
+ * The columns of a relation as the archive has them. Scrubbed columns are left out, and so are columns
+ * whose composite values hold a field of a scrubbed name and generated columns computed from a scrubbed one. Generated columns are recreated by schema.sql and not copied;
  * those whose expression calls a function or operator that is not built in become plain columns holding
  * their values, so that schema.sql loads without that function.
  */
 export function exportedColumns(rel: RelationInfo, excludeColumn: (name: string) => boolean): ExportedRelation {
-  const scrubbed = new Set(rel.columns.filter((c) => excludeColumn(c.name)).map((c) => c.name));
+  // A column whose composite values hold a scrubbed field (e.g. a `users` row with its password) goes too.
+  const scrubbed = new Set(rel.columns.filter((c) => excludeColumn(c.name) || (c.fields ?? []).some(excludeColumn)).map((c) => c.name));
   for (const c of rel.columns) {
     if (c.generated && c.generated.columns.some((from) => scrubbed.has(from))) scrubbed.add(c.name);
   }

@@ -130,7 +130,8 @@ RELOAD INTO A NEW DATABASE (with psql)
   Columns whose types come from an extension (e.g. PostGIS) need that extension in the new database
   first (CREATE EXTENSION ...).
 ${excluded.length > 0 ? `
-COLUMNS LEFT OUT ON PURPOSE
+COLUMNS LEFT OUT ON PURPOSE (with generated columns computed from them, and columns whose composite
+values hold a field of the same name)
 ${excluded.map((t) => `  ${t.schema}.${t.name}: ${t.excludedColumns.join(', ')}`).join('\n')}
 ` : ''}
 CHECK THE FILES
