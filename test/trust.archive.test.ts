@@ -320,6 +320,10 @@ break" VALUES (1, 'a'), (2, E'b\nc');
           p kinds.positive,
           CONSTRAINT small CHECK (id < 1000)
         );
+        -- A check that casts to a type no column has.
+        CREATE TYPE kinds.level AS ENUM ('low', 'high');
+        CREATE TABLE public.levels (lvl text CHECK (lvl::kinds.level IS NOT NULL));
+        INSERT INTO public.levels VALUES ('low'), ('high');
         CREATE TABLE public.older (v integer);
         INSERT INTO public.older VALUES (-5), (5);
         ALTER TABLE public.older ADD CONSTRAINT positive CHECK (v > 0) NOT VALID;

@@ -174,6 +174,13 @@ async function userTypes(client: Client, exported: ExportedRelation[]): Promise<
   const closure = await client.query<TypeRow>(
     `WITH RECURSIVE used(oid) AS (
        SELECT a.atttypid FROM pg_attribute a WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
+       -- Types that check constraints and generated columns name (e.g. a cast to an enum no column has).
+       UNION
+       SELECT d.refobjid FROM pg_depend d JOIN pg_constraint c ON c.oid = d.objid
+        WHERE d.classid = 'pg_constraint'::regclass AND d.refclassid = 'pg_type'::regclass AND c.conrelid = ANY($1::oid[])
+       UNION
+       SELECT d.refobjid FROM pg_depend d JOIN pg_attrdef ad ON ad.oid = d.objid
+        WHERE d.classid = 'pg_attrdef'::regclass AND d.refclassid = 'pg_type'::regclass AND ad.adrelid = ANY($1::oid[])
        UNION
        SELECT x.oid
          FROM used u
