@@ -272,7 +272,7 @@ describe('trust: export errors name the view or table, and SQL_ASCII text (CLI)'
     assert.equal(r.code, 1);
     assert.equal(
       r.stderr,
-      `exit-plan: The view "public"."locked" cannot be read: permission denied for table base (a view reads its tables with its owner's rights, so its owner needs SELECT on them); no archive was written and the partial file was removed.\n`,
+      `exit-plan: The view "public"."locked" cannot be read: permission denied for table base (a view reads its tables with its owner's rights, so its owner needs SELECT on them); no archive was written.\n`,
     );
     assert.deepEqual(listFiles(out), []);
   });

@@ -16,7 +16,7 @@ import { connect, describeConnection, describePgError, type PgConnectionOptions 
 import { CsvRowScanner } from './csvRows';
 import { LockWatcher, SelfBlockedError, backendPid, lockSql, lockTimeoutSql, type LockWait } from './locks';
 import { CSV_DIALECT, SESSION_SETTINGS, buildLoadSql, buildReadme, type Manifest, type ManifestTable } from './manifest';
-import { buildSchemaSql, type ExportedRelation } from './schemaSql';
+import { buildSchemaSql, commentText, csvColumns, type ExportedColumn, type ExportedRelation } from './schemaSql';
 import { RAW_CLIENT_ENCODING, UTF8_CLIENT_ENCODING, checkSqlAscii, sourceEncoding, toUtf8, type SourceEncoding } from './textEncoding';
 import { verifyArchive } from './verify';
 
@@ -133,41 +133,105 @@ export function selectRelations(
   );
 }
 
-/** A name that is safe as one path segment in a zip on every OS (no separators, no `..`). */
+/** A name that is safe as one path segment in a zip on every OS (no separators, no `..`, no device names). */
 export function safeSegment(name: string): string {
   let s = name.replace(/[/\\<>:"|?*\x00-\x1f\x7f]/g, '_').replace(/[. ]+$/, (m) => '_'.repeat(m.length));
   if (s === '' || s === '.' || s === '..') s = `_${s}`;
+  // Windows opens a device for these names, with or without an extension.
+  if (/^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$/i.test(s)) s = `_${s}`;
   return s;
 }
 
-/** Archive paths for each relation, unique even on case-insensitive disks and beside split parts. */
-function assignBases(relations: RelationInfo[]): string[] {
-  const taken = new Set<string>();
-  const wanted = relations.map((r) => `${safeSegment(r.schema)}/${safeSegment(r.name)}`);
-  const wantedLower = new Set(wanted.map((w) => w.toLowerCase()));
-  return wanted.map((w) => {
-    // `t-00001` would clash with the first part of a split table `t`.
-    const partLike = /^(.*)-\d{5,}$/.exec(w);
-    let base = partLike && wantedLower.has(partLike[1].toLowerCase()) ? `${w}~` : w;
-    for (let n = 2; taken.has(base.toLowerCase()); n++) base = `${w}~${n}`;
-    taken.add(base.toLowerCase());
-    return base;
+/** The archive's own files, beside the schema folders at the top level. */
+export const ARCHIVE_FILES = ['manifest.json', 'schema.sql', 'load.sql', 'README.txt'] as const;
+
+/** How a file system that ignores case and Unicode normalisation (Windows, macOS) sees a name. */
+export function pathKey(name: string): string {
+  return name.normalize('NFC').toUpperCase().toLowerCase();
+}
+
+/** A split table's parts are `<base>-00001.csv`, `<base>-00002.csv`, …: a dash and at least five digits. */
+const PART_SUFFIX = /^(.*)-[0-9]{5,}$/s;
+
+/**
+ * Archive paths (without `.csv`) for relations given as [schema, name]: `<schema>/<name>`, each segment
+ * made safe. Every file any of them can become (`<base>.csv` and its parts `<base>-NNNNN.csv`) differs from
+ * every other's and from the archive's own files, also where case and Unicode normalisation are ignored:
+ * a schema folder named like one of the archive's own files gets `~`, and a base whose files could meet
+ * another's (the same name, or one that looks like a part of another) gets `~2`, `~3`, …. Bases that do
+ * not look like parts are placed first, so a table keeps its plain name and the look-alike is renamed.
+ */
+export function assignBases(relations: readonly (readonly [schema: string, name: string])[]): string[] {
+  const reserved = new Set(ARCHIVE_FILES.map(pathKey));
+  const wanted = relations.map(([schema, name]) => {
+    const folder = safeSegment(schema);
+    return `${reserved.has(pathKey(folder)) ? `${folder}~` : folder}/${safeSegment(name)}`;
   });
+  const taken = new Set<string>();
+  // Bases `X` for which some taken base looks like a part of `X`.
+  const partOf = new Set<string>();
+  const free = (base: string) => {
+    const key = pathKey(base);
+    const part = PART_SUFFIX.exec(key);
+    return !taken.has(key) && !partOf.has(key) && !(part && taken.has(part[1]));
+  };
+  const take = (base: string) => {
+    const key = pathKey(base);
+    taken.add(key);
+    const part = PART_SUFFIX.exec(key);
+    if (part) partOf.add(part[1]);
+  };
+  const order = wanted.map((_, i) => i);
+  const looksLikePart = (i: number) => (PART_SUFFIX.test(pathKey(wanted[i])) ? 1 : 0);
+  order.sort((a, b) => looksLikePart(a) - looksLikePart(b) || a - b);
+  const bases: string[] = new Array<string>(wanted.length);
+  for (const i of order) {
+    let base = wanted[i];
+    for (let n = 2; !free(base); n++) base = `${wanted[i]}~${n}`;
+    take(base);
+    bases[i] = base;
+  }
+  return bases;
+}
+
+/**
+ * The columns of a relation as the archive has them. Scrubbed columns are left out, and so are columns
+ * whose composite values hold a field of a scrubbed name and generated columns computed from a scrubbed one. Generated columns are recreated by schema.sql and not copied;
+ * those whose expression calls a function or operator that is not built in become plain columns holding
+ * their values, so that schema.sql loads without that function.
+ */
+export function exportedColumns(rel: RelationInfo, excludeColumn: (name: string) => boolean): ExportedRelation {
+  // A column whose composite values hold a scrubbed field (e.g. a `users` row with its password) goes too.
+  const scrubbed = new Set(rel.columns.filter((c) => excludeColumn(c.name) || (c.fields ?? []).some(excludeColumn)).map((c) => c.name));
+  for (const c of rel.columns) {
+    if (c.generated && c.generated.columns.some((from) => scrubbed.has(from))) scrubbed.add(c.name);
+  }
+  const columns: ExportedColumn[] = rel.columns
+    .filter((c) => !scrubbed.has(c.name))
+    .map((c) => {
+      const column: ExportedColumn = { name: c.name, type: c.type, notNull: c.notNull };
+      if (c.generated && !c.generated.usesUserObjects) column.generated = c.generated.expression;
+      if (c.generated?.usesUserObjects) {
+        column.note = `${quoteIdent(c.name)} is GENERATED ALWAYS AS (${c.generated.expression}) STORED in the source; it calls a function or operator that is not in this archive, so here it is a plain column holding the exported values.`;
+      }
+      return column;
+    });
+  return { relation: rel, columns, excludedColumns: rel.columns.filter((c) => scrubbed.has(c.name)).map((c) => c.name) };
 }
 
 function planRelation(rel: RelationInfo, base: string, excludeColumn: (name: string) => boolean, limit: number): Plan {
-  const columns = rel.columns.filter((c) => !excludeColumn(c.name));
-  const excludedColumns = rel.columns.filter((c) => excludeColumn(c.name)).map((c) => c.name);
+  const exported = exportedColumns(rel, excludeColumn);
   const table = qualifiedName(rel.schema, rel.name);
-  const list = columns.map((c) => quoteIdent(c.name)).join(', ');
-  const source =
-    rel.kind === 'table' && excludedColumns.length === 0
-      ? table
-      : rel.kind === 'table' && columns.length > 0
-        ? `${table} (${list})`
-        : `(SELECT ${list} FROM ${table})`;
+  const copied = csvColumns(exported);
+  const list = copied.map(quoteIdent).join(', ');
+  // COPY of a table leaves out generated columns by itself and refuses them in a column list; a SELECT
+  // reads the values of those kept as plain columns.
+  const generatedValues = rel.columns.some((c) => c.generated?.usesUserObjects && !exported.excludedColumns.includes(c.name));
+  let source = `(SELECT ${list} FROM ${table})`;
+  if (rel.kind === 'table' && !generatedValues && exported.excludedColumns.length === 0) source = table;
+  else if (rel.kind === 'table' && !generatedValues && copied.length > 0) source = `${table} (${list})`;
   return {
-    exported: { relation: rel, columns, excludedColumns },
+    exported,
     base,
     copySql: `COPY ${source} TO STDOUT WITH (FORMAT csv, HEADER)`,
     overLimitSql: `SELECT 1 FROM ${table} OFFSET ${limit} LIMIT 1`,
@@ -271,22 +335,36 @@ export async function exportWarehouse(options: WarehouseExportOptions): Promise<
       // through column grants, gets the same lock from a read of no rows, just after the snapshot.
       const lockable = listed.filter((r) => r.canSelect && r.kind !== 'materialized view');
       const oids = listed.map((r) => r.oid);
+      // A refusal must name the relation: PostgreSQL's message names the table a view reads, not the view.
+      const named = async (r: RelationInfo, run: () => Promise<unknown>) => {
+        try {
+          await run();
+        } catch (err) {
+          throw systemCode(err) === '42501' ? describePgError(err, conn, { table: qualifiedName(r.schema, r.name), kind: r.kind }) : err;
+        }
+      };
+      const tablesToLock = lockable.filter((r) => r.kind !== 'view');
+      const lockAll = async (client: Client) => {
+        if (tablesToLock.length > 0) await watch(client, lockSql(tablesToLock), oids);
+        // A view one at a time: LOCK on a view locks the tables it reads, with its owner's rights.
+        for (const view of lockable.filter((r) => r.kind === 'view')) await named(view, () => watch(client, lockSql([view]), oids));
+      };
       try {
         await main.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-        if (lockable.length > 0) await watch(main, lockSql(lockable), oids);
+        await lockAll(main);
         const snap = await main.query<{ at: Date; id: string | null }>(
           `SELECT clock_timestamp() AS at, ${clients.length > 1 ? 'pg_export_snapshot()' : 'NULL::text'} AS id`,
         );
         // Workers hold the locks too: a worker's first COPY would otherwise queue behind a DDL that waits for us.
         for (const worker of clients.slice(1)) {
           await worker.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-          if (lockable.length > 0) await watch(worker, lockSql(lockable), oids);
+          await lockAll(worker);
           await worker.query(`SET TRANSACTION SNAPSHOT '${snap.rows[0].id}'`);
         }
         const byLock = new Set(lockable);
         for (const r of listed.filter((rel) => !byLock.has(rel))) {
           const kept = r.columns.filter((c) => !excludeColumn(c.name)).map((c) => quoteIdent(c.name));
-          await watch(main, `SELECT ${kept.join(', ')} FROM ${qualifiedName(r.schema, r.name)} LIMIT 0`, [r.oid]);
+          await named(r, () => watch(main, `SELECT ${kept.join(', ')} FROM ${qualifiedName(r.schema, r.name)} LIMIT 0`, [r.oid]));
         }
         const current = selectRelations(await listRelations(main, { includeViews: options.includeViews, sizes: false }), options);
         const key = (rels: RelationInfo[]) => JSON.stringify(rels.map((r) => [r.oid, r.schema, r.name]));
@@ -308,7 +386,7 @@ export async function exportWarehouse(options: WarehouseExportOptions): Promise<
     await watcher.close();
     watcher = undefined;
     const { relations, snapshotTime } = locked;
-    const bases = assignBases(relations);
+    const bases = assignBases(relations.map((r) => [r.schema, r.name] as const));
     const plans = relations.map((r, i) => planRelation(r, bases[i], excludeColumn, limit));
     if (encoding) for (const plan of plans) plan.encoding = encoding;
     progress.tableCount = plans.length;
@@ -376,11 +454,11 @@ export async function exportWarehouse(options: WarehouseExportOptions): Promise<
         rows: p.result!.rows,
         bytes: p.result!.bytes,
         files: p.result!.files,
-        columns: p.exported.columns.map((c) => ({ name: c.name, type: c.type, notNull: c.notNull })),
+        columns: p.exported.columns.map((c) => ({ name: c.name, type: c.type, notNull: c.notNull, ...(c.generated ? { generated: true as const } : {}) })),
         excludedColumns: p.exported.excludedColumns,
       })),
     };
-    const header = `-- ${TOOL_NAME} ${TOOL_VERSION}: tables of "${facts.database}" at ${manifest.snapshotTime} (PostgreSQL ${facts.serverVersion})`;
+    const header = `-- ${TOOL_NAME} ${TOOL_VERSION}: tables of "${commentText(facts.database)}" at ${manifest.snapshotTime} (PostgreSQL ${facts.serverVersion})`;
     const schemaSql = await buildSchemaSql(main, plans.map((p) => p.exported), header);
     zip.text('manifest.json', `${JSON.stringify(manifest, null, 2)}\n`, snapshotTime);
     zip.text('schema.sql', schemaSql, snapshotTime);
