@@ -8,7 +8,7 @@ import * as warehouseExport from '../src/exporters/warehouse/export';
 import type { Manifest } from '../src/exporters/warehouse/manifest';
 import { connectionUrl } from '../scripts/lib/embeddedPostgres';
 import { listFiles, tableFingerprint, tempDir } from './helpers/archive';
-import { postgres } from './helpers/postgres';
+import { databaseWith, postgres } from './helpers/postgres';
 
 const CLI = path.resolve(__dirname, '../../dist/cli.js');
 
@@ -21,17 +21,7 @@ const pathKey = (name: string) => name.normalize('NFC').toUpperCase().toLowerCas
 let databases = 0;
 
 /** A fresh database with this SQL in it. */
-async function sourceDatabase(sql: string): Promise<PgConnectionOptions> {
-  const pg = await postgres();
-  const db = await pg.createDatabase(`trust_archive_${process.pid}_${++databases}`);
-  const c = await pg.client(db.database);
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-  return db;
-}
+const sourceDatabase = (sql: string): Promise<PgConnectionOptions> => databaseWith('trust_archive', sql);
 
 /**
  * Extracts the archive as a user would, with Debian's unzip (stdin closed, so any "replace?" question

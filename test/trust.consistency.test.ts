@@ -8,7 +8,7 @@ import type { Client } from 'pg';
 import { CancelledError, exportWarehouse, listWarehouseTables, type LockWait, type PgConnectionOptions } from '../src/exporters';
 import { connectionUrl } from '../scripts/lib/embeddedPostgres';
 import { listFiles, tableFingerprint, tempDir, unzipArchive } from './helpers/archive';
-import { postgres } from './helpers/postgres';
+import { databaseWith, postgres } from './helpers/postgres';
 
 const CLI = path.resolve(__dirname, '../../dist/cli.js');
 
@@ -29,17 +29,7 @@ async function count(admin: Client, sql: string, params: unknown[] = []): Promis
 const EXPORT_BACKENDS = `SELECT pid FROM pg_stat_activity WHERE application_name = 'exit-plan' AND datname = $1`;
 
 let dbCounter = 0;
-async function freshDatabase(prefix: string, sql: string): Promise<PgConnectionOptions> {
-  const pg = await postgres();
-  const db = await pg.createDatabase(`${prefix}_${++dbCounter}`);
-  const c = await pg.client(db.database);
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-  return db;
-}
+const freshDatabase = databaseWith;
 
 /** Reloads an archive with psql (schema.sql, then load.sql) into a new database; returns a client on it. */
 async function reload(archive: string): Promise<Client> {

@@ -115,6 +115,20 @@ export async function relationSizes(client: Client, oids: number[]): Promise<Map
   return new Map(r.rows.map((row) => [row.oid, Number(row.size ?? 0)]));
 }
 
+/**
+ * A LATERAL subquery for the types directly inside the pg_type row `t`: an array's element, a domain's base,
+ * a composite's fields, a range's subtype and a multirange's range. Joined recursively, it reaches every
+ * type a value of `t` can hold.
+ */
+export const TYPES_INSIDE = `LATERAL (
+          SELECT t.typelem WHERE t.typelem <> 0
+          UNION ALL SELECT t.typbasetype WHERE t.typtype = 'd'
+          UNION ALL SELECT fa.atttypid FROM pg_attribute fa
+                     WHERE t.typrelid <> 0 AND fa.attrelid = t.typrelid AND fa.attnum > 0 AND NOT fa.attisdropped
+          UNION ALL SELECT r.rngsubtype FROM pg_range r WHERE r.rngtypid = t.oid
+          UNION ALL SELECT r.rngtypid FROM pg_range r WHERE r.rngmultitypid = t.oid
+        )`;
+
 /** The first OID of objects made after initdb: anything at or above it is user- or extension-defined. */
 export const FIRST_NORMAL_OID = 16384;
 
@@ -181,14 +195,7 @@ async function readColumns(client: Client, oids: number[], result: Map<number, C
        SELECT i.attrelid, i.attnum, x.typid
          FROM inside i
          JOIN pg_type t ON t.oid = i.typid
-        CROSS JOIN LATERAL (
-          SELECT t.typelem WHERE t.typelem <> 0
-          UNION ALL SELECT t.typbasetype WHERE t.typtype = 'd'
-          UNION ALL SELECT fa.atttypid FROM pg_attribute fa
-                     WHERE t.typrelid <> 0 AND fa.attrelid = t.typrelid AND fa.attnum > 0 AND NOT fa.attisdropped
-          UNION ALL SELECT r.rngsubtype FROM pg_range r WHERE r.rngtypid = t.oid
-          UNION ALL SELECT r.rngtypid FROM pg_range r WHERE r.rngmultitypid = t.oid
-        ) x(typid)
+        CROSS JOIN ${TYPES_INSIDE} x(typid)
      ),
      fields AS (
        SELECT i.attrelid, i.attnum, array_agg(DISTINCT fa.attname::text) AS names

@@ -1,5 +1,5 @@
 import type { Client } from 'pg';
-import { FIRST_NORMAL_OID, RESOLVED_TYPES_SQL, qualifiedName, withQualifiedNames, quoteIdent, quoteLiteral, type RelationInfo } from './catalog';
+import { FIRST_NORMAL_OID, RESOLVED_TYPES_SQL, TYPES_INSIDE, qualifiedName, withQualifiedNames, quoteIdent, quoteLiteral, type RelationInfo } from './catalog';
 
 /** A column as the archive has it. */
 export interface ExportedColumn {
@@ -185,14 +185,7 @@ async function userTypes(client: Client, exported: ExportedRelation[]): Promise<
        SELECT x.oid
          FROM used u
          JOIN pg_type t ON t.oid = u.oid
-        CROSS JOIN LATERAL (
-          SELECT t.typelem WHERE t.typelem <> 0
-          UNION ALL SELECT t.typbasetype WHERE t.typtype = 'd'
-          UNION ALL SELECT a.atttypid FROM pg_attribute a
-                     WHERE t.typrelid <> 0 AND a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped
-          UNION ALL SELECT r.rngsubtype FROM pg_range r WHERE r.rngtypid = t.oid
-          UNION ALL SELECT r.rngtypid FROM pg_range r WHERE r.rngmultitypid = t.oid
-        ) x(oid)
+        CROSS JOIN ${TYPES_INSIDE} x(oid)
      )
      SELECT t.oid::int AS oid, n.nspname AS schema, t.typname AS name, t.typtype::text AS kind, t.typrelid::int AS relid,
             CASE WHEN t.typcategory = 'A' AND t.typlen = -1 THEN t.typelem ELSE 0 END::int AS elem,
