@@ -4,11 +4,11 @@ import * as path from 'node:path';
 import * as tar from 'tar';
 import { ExitPlanError, throwIfAborted } from '../shared/errors';
 import { throttle } from '../shared/format';
-import { PartialFile } from '../shared/partialFile';
 import { endStream, writeChunk } from '../shared/zipWriter';
 import { backupError, type BackupProgress, type BackupResult } from './createPostgres';
 import { checkFilesName, filesBackupName } from './names';
-import { newSidecar, writeSidecar, type Sidecar } from './sidecar';
+import { BackupFile } from './backupFile';
+import { newSidecar, type Sidecar } from './sidecar';
 
 export interface FilesBackupOptions {
   /** The folder to archive; its contents go into the tar as `./…` (extract with `tar -xf FILE -C FOLDER`). */
@@ -54,7 +54,7 @@ export async function createFilesBackup(options: FilesBackupOptions): Promise<Ba
     report.flush();
   };
   reportNow();
-  const partial = await PartialFile.create(path.join(dir, filesBackupName(name, started, gzip)));
+  const partial = await BackupFile.create(dir, filesBackupName(name, started, gzip));
   const stop = new AbortController();
   const onUserAbort = () => stop.abort(options.signal?.reason);
   options.signal?.addEventListener('abort', onUserAbort, { once: true });
@@ -107,12 +107,9 @@ export async function createFilesBackup(options: FilesBackupOptions): Promise<Ba
     await endStream(partial.stream, stop.signal);
     await partial.closed();
     const sha256 = hash.digest('hex');
-    const file = await partial.commit();
-    const sidecar: Sidecar = {
-      ...newSidecar(file, 'files', { bytes, sha256, started }),
-      files: { source, entries, contentBytes, gzip },
-    };
-    await writeSidecar(file, sidecar);
+    const { file, sidecar } = await partial.commit(
+      (target): Sidecar => ({ ...newSidecar(target, 'files', { bytes, sha256, started }), files: { source, entries, contentBytes, gzip } }),
+    );
     progress.phase = 'done';
     progress.entries = entries;
     reportNow();

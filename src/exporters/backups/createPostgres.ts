@@ -2,12 +2,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CancelledError, ExitPlanError, describeWriteError, systemCode, throwIfAborted } from '../shared/errors';
 import { throttle } from '../shared/format';
-import { PartialFile } from '../shared/partialFile';
 import { SYSTEM_SCHEMA_FILTER } from '../warehouse/catalog';
 import { connect, describeConnection, describePgError, type PgConnectionOptions } from '../warehouse/connection';
 import { postgresBackupName, type BackupKind } from './names';
 import { checkPgDumpVersion, conninfo, findPgTool, runTool, toolEnv, toolFailure, toolVersion, type PgToolsOptions } from './pgTools';
-import { hashFile, newSidecar, writeSidecar, type Sidecar } from './sidecar';
+import { BackupFile, CommitError } from './backupFile';
+import { hashFile, newSidecar, type Sidecar } from './sidecar';
 
 export interface BackupProgress {
   phase: 'connecting' | 'dumping' | 'archiving' | 'checksum' | 'done';
@@ -47,7 +47,7 @@ const POLL_MS = 250;
 /**
  * Backs up one database with `pg_dump --format=custom` into
  * `<dir>/postgres_backup_<db>__<YYYY.MM.DD.HH_MM>.pg_restore`: written as `….partial`, fsynced, hashed,
- * linked to its final name (never over another file), with a `<file>.json` sidecar of size and SHA-256.
+ * its `<file>.json` sidecar of size and SHA-256 written, then linked to its final name (never over another file).
  * The password reaches pg_dump only through PGPASSWORD. Abort kills pg_dump and removes the partial file.
  */
 export async function createPostgresBackup(options: PostgresBackupOptions): Promise<BackupResult> {
@@ -69,11 +69,11 @@ export async function createPostgresBackup(options: PostgresBackupOptions): Prom
   checkPgDumpVersion(dumpVersion, { text: facts.serverVersion, num: facts.serverVersionNum, where: `${conn.host}:${conn.port}` });
   log(`Backing up ${describeConnection(conn)} (PostgreSQL ${facts.serverVersion}) with ${pgDump} ${dumpVersion.text}`);
 
-  const partial = await PartialFile.create(path.join(options.dir, postgresBackupName(facts.database, started)));
+  const partial = await BackupFile.create(path.resolve(options.dir), postgresBackupName(facts.database, started));
   let poll: NodeJS.Timeout | undefined;
   try {
     // pg_dump writes the file itself (a seekable file gets a table of contents with data offsets, which
-    // pg_restore --list and parallel restores rely on); PartialFile has reserved the name exclusively.
+    // pg_restore --list and parallel restores rely on); BackupFile has reserved the name exclusively.
     await closeStream(partial.stream);
     progress.phase = 'dumping';
     progress.tableCount = facts.tables;
@@ -117,17 +117,17 @@ export async function createPostgresBackup(options: PostgresBackupOptions): Prom
       },
     });
     throwIfAborted(options.signal);
-    const file = await partial.commit();
-    const sidecar: Sidecar = {
-      ...newSidecar(file, 'postgres', { bytes, sha256, started }),
-      postgres: {
-        connection: describeConnection(conn),
-        database: facts.database,
-        serverVersion: facts.serverVersion,
-        pgDumpVersion: dumpVersion.text,
-      },
-    };
-    await writeSidecar(file, sidecar);
+    const { file, sidecar } = await partial.commit(
+      (target): Sidecar => ({
+        ...newSidecar(target, 'postgres', { bytes, sha256, started }),
+        postgres: {
+          connection: describeConnection(conn),
+          database: facts.database,
+          serverVersion: facts.serverVersion,
+          pgDumpVersion: dumpVersion.text,
+        },
+      }),
+    );
     progress.phase = 'done';
     progress.bytes = bytes;
     reportNow();
@@ -181,8 +181,9 @@ function closeStream(stream: fs.WriteStream): Promise<void> {
 
 /** One sentence: what went wrong and that nothing half-written was left under a final name. */
 export function backupError(err: unknown, partialPath: string, removed: boolean, signal?: AbortSignal): ExitPlanError {
+  if (err instanceof CommitError) return err;
   const tail = removed ? 'no backup was written and the partial file was removed' : `no backup was written, but the partial file ${partialPath} could not be removed`;
   if (err instanceof CancelledError || signal?.aborted) return new CancelledError(`Backup cancelled; ${tail}.`);
-  const sentence = describeWriteError(err, partialPath) ?? (err instanceof Error ? err.message : String(err));
+  const sentence = (err instanceof ExitPlanError ? err.message : describeWriteError(err, partialPath)) ?? (err instanceof Error ? err.message : String(err));
   return new ExitPlanError(`${sentence.replace(/[.;]\s*$/, '')}; ${tail}.`, systemCode(err), { cause: err });
 }

