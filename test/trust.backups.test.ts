@@ -1,6 +1,8 @@
 // Issue 10, backups: promises that must hold against unlucky timing, odd names, stray files, full disks,
 // special files, stale locks and held locks. Real pg_dump, tar, crontab and a real tmpfs.
 import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Client } from 'pg';
@@ -12,6 +14,11 @@ import { postgres } from './helpers/postgres';
 /** Backup files (not sidecars) in a folder, sorted. */
 function backupNames(dir: string): string[] {
   return fs.readdirSync(dir).filter((n) => backups.parseBackupName(n) !== undefined).sort();
+}
+
+/** The connection as the CLI takes it (password in PGPASSWORD). */
+function dbUrl(c: PgConnectionOptions): string {
+  return `postgres://${encodeURIComponent(c.user)}@${c.host}:${c.port}/${encodeURIComponent(c.database)}?sslmode=disable`;
 }
 
 const stampOf = (name: string) => /__(\d{4}\.\d{2}\.\d{2}\.\d{2}_\d{2})/.exec(name)?.[1];
@@ -118,6 +125,75 @@ describe('trust: backups', () => {
       assert.match(byName.get(path.basename(stray))?.suspect ?? '', /dated in the future/);
       assert.ok(fs.existsSync(real), 'the real newest backup is kept');
       assert.ok(fs.existsSync(stray), 'the stray file is kept for inspection, flagged');
+    });
+  });
+
+  describe('a full disk while writing the sidecar', () => {
+    let mountPoint: string | undefined;
+    let mountProblem: string | undefined;
+
+    before(() => {
+      const dir = tempDir('exit-plan-trust-tmpfs-');
+      try {
+        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', dir], { stdio: 'pipe' });
+        mountPoint = dir;
+      } catch (err) {
+        mountProblem = String((err as { stderr?: Buffer }).stderr ?? err).trim();
+      }
+    });
+
+    after(() => {
+      if (mountPoint) execFileSync('umount', [mountPoint]);
+    });
+
+    function skipWithoutMount(test: Mocha.Context): void {
+      if (mountPoint) return;
+      console.log(`      skipped: a small tmpfs cannot be mounted here to fill a disk for real (${mountProblem})`);
+      test.skip();
+    }
+
+    /** Fills the tmpfs so that exactly `bytes` (rounded up to its blocks) are left, then runs `create`. */
+    async function onAlmostFullDisk(bytes: number, create: (dir: string) => Promise<{ code: number | null; stdout: string; stderr: string }>) {
+      const mount = mountPoint!;
+      for (const n of fs.readdirSync(mount)) fs.rmSync(path.join(mount, n), { recursive: true, force: true });
+      const dir = path.join(mount, 'backups');
+      fs.mkdirSync(dir);
+      const st = fs.statfsSync(mount);
+      const free = st.bavail * st.bsize;
+      const needed = Math.ceil(bytes / st.bsize) * st.bsize;
+      assert.ok(free > needed, `the tmpfs is too small for a ${bytes}-byte backup`);
+      fs.writeFileSync(path.join(mount, 'filler'), Buffer.alloc(free - needed));
+      assert.equal(fs.statfsSync(mount).bavail * st.bsize, needed);
+      const r = await create(dir);
+      return { r, dir };
+    }
+
+    it('backups create-files: no backup under its final name without its sidecar, and the message says so', async function () {
+      skipWithoutMount(this);
+      const src = tempDir('exit-plan-trust-src-');
+      fs.writeFileSync(path.join(src, 'photo.jpg'), randomBytes(300_000));
+      const sizing = tempDir('exit-plan-trust-size-');
+      const first = await runCli(['backups', 'create-files', '--source', src, '--name', 'media', '--dir', sizing, '--json'], env);
+      assert.equal(first.code, 0, first.stderr);
+      const { bytes } = JSON.parse(first.stdout) as { bytes: number };
+      const { r, dir } = await onAlmostFullDisk(bytes, (d) => runCli(['backups', 'create-files', '--source', src, '--name', 'media', '--dir', d, '--quiet'], env));
+      assert.equal(r.code, 1, r.stdout);
+      assert.deepEqual(fs.readdirSync(dir), [], 'nothing under a final name, no partial file, no sidecar');
+      assert.match(r.stderr, /disk is full.*\.json/);
+      assert.match(r.stderr, /no backup was written and the partial file was removed/);
+    });
+
+    it('backups create (pg_dump): no backup under its final name without its sidecar, and the message says so', async function () {
+      skipWithoutMount(this);
+      const sizing = tempDir('exit-plan-trust-size-');
+      const first = await runCli(['backups', 'create', '--db', dbUrl(source), '--dir', sizing, '--json'], env);
+      assert.equal(first.code, 0, first.stderr);
+      const { bytes } = JSON.parse(first.stdout) as { bytes: number };
+      const { r, dir } = await onAlmostFullDisk(bytes, (d) => runCli(['backups', 'create', '--db', dbUrl(source), '--dir', d, '--quiet'], env));
+      assert.equal(r.code, 1, r.stdout);
+      assert.deepEqual(fs.readdirSync(dir), [], 'nothing under a final name, no partial file, no sidecar');
+      assert.match(r.stderr, /disk is full.*\.json/);
+      assert.match(r.stderr, /no backup was written and the partial file was removed/);
     });
   });
 });
