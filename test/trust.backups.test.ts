@@ -3,6 +3,7 @@
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import * as net from 'node:net';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Client } from 'pg';
@@ -194,6 +195,50 @@ describe('trust: backups', () => {
       assert.deepEqual(fs.readdirSync(dir), [], 'nothing under a final name, no partial file, no sidecar');
       assert.match(r.stderr, /disk is full.*\.json/);
       assert.match(r.stderr, /no backup was written and the partial file was removed/);
+    });
+  });
+
+  describe('files backups of folders with special files and symbolic links', () => {
+    it('skips a FIFO and a socket with a warning, as tar does, and backs up the rest', async () => {
+      const src = tempDir('exit-plan-trust-special-');
+      fs.mkdirSync(path.join(src, 'docs'));
+      fs.writeFileSync(path.join(src, 'docs', 'a.txt'), 'hello');
+      execFileSync('mkfifo', [path.join(src, 'pipe')]);
+      const server = net.createServer();
+      await new Promise<void>((resolve) => server.listen(path.join(src, 'app.sock'), resolve));
+      try {
+        const dir = tempDir('exit-plan-trust-special-out-');
+        const r = await runCli(['backups', 'create-files', '--source', src, '--name', 'media', '--dir', dir, '--json'], env);
+        assert.equal(r.code, 0, r.stderr);
+        const out = JSON.parse(r.stdout) as { file: string };
+        assert.ok(fs.existsSync(out.file), 'a backup was written');
+        assert.match(r.stderr, /Warning: skipped 2 special files .*\.\/pipe \(FIFO\)/);
+        assert.match(r.stderr, /\.\/app\.sock \(socket\)/);
+        assert.deepEqual(fs.readdirSync(dir).filter((n) => n.endsWith('.partial')), [], 'no partial file left');
+        const listed = execFileSync('tar', ['-tf', out.file], { encoding: 'utf8' }).split('\n').filter(Boolean).sort();
+        assert.deepEqual(listed, ['./', './docs/', './docs/a.txt']);
+        const sidecar = JSON.parse(fs.readFileSync(`${out.file}.json`, 'utf8')) as backups.Sidecar;
+        assert.deepEqual(sidecar.files?.skipped?.sort(), ['./app.sock (socket)', './pipe (FIFO)']);
+        const v = await runCli(['backups', 'verify', '--dir', dir], env);
+        assert.equal(v.code, 0, v.stdout + v.stderr);
+      } finally {
+        await new Promise((resolve) => server.close(resolve));
+      }
+    });
+
+    it('refuses a backup folder that is a symbolic link into the folder being backed up', async () => {
+      const src = tempDir('exit-plan-trust-link-');
+      fs.writeFileSync(path.join(src, 'a.txt'), 'hello');
+      fs.mkdirSync(path.join(src, 'backups'));
+      const link = path.join(tempDir('exit-plan-trust-link-out-'), 'to-backups');
+      fs.symlinkSync(path.join(src, 'backups'), link);
+      for (const dir of [link, path.join(link, 'new', 'deeper')]) {
+        const r = await runCli(['backups', 'create-files', '--source', src, '--name', 'media', '--dir', dir, '--quiet'], env);
+        assert.equal(r.code, 1, r.stdout);
+        assert.match(r.stderr, /The backup folder .* \(really .*backups.*\) is inside the folder being backed up/);
+        assert.match(r.stderr, /no backup was written/);
+      }
+      assert.deepEqual(fs.readdirSync(path.join(src, 'backups')), [], 'nothing was written into the source');
     });
   });
 });

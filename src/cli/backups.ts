@@ -366,6 +366,12 @@ async function createAndPrint(
   try {
     const result = await create(controller.signal, (p) => printer.line(p.phase, backupProgressText(p)));
     printer.end();
+    if (result.skipped?.length) {
+      const shown = result.skipped.slice(0, 10).join(', ');
+      process.stderr.write(
+        `Warning: skipped ${plural(result.skipped.length, 'special file')} that tar does not archive as files: ${shown}${result.skipped.length > 10 ? `, and ${result.skipped.length - 10} more` : ''}.\n`,
+      );
+    }
     await printCreated(result, opts, controller.signal);
   } finally {
     printer.end();

@@ -29,6 +29,8 @@ export interface BackupResult {
   sha256: string;
   sidecar: Sidecar;
   durationMs: number;
+  /** Files: special files (FIFOs, sockets, devices) that were left out, as tar skips a socket: `./path (FIFO)`. */
+  skipped?: string[];
 }
 
 export interface PostgresBackupOptions extends PgToolsOptions {
