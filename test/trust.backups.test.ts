@@ -1,13 +1,15 @@
 // Issue 10, backups: promises that must hold against unlucky timing, odd names, stray files, full disks,
 // special files, stale locks and held locks. Real pg_dump, tar, crontab and a real tmpfs.
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as net from 'node:net';
+import * as os from 'node:os';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Client } from 'pg';
-import { backups, type PgConnectionOptions } from '../src/exporters';
+import { backups, datasets, type PgConnectionOptions } from '../src/exporters';
+import { processStartTicks } from '../src/exporters/shared/lock';
 import { tempDir } from './helpers/archive';
 import { CLI, runCli } from './helpers/backups';
 import { postgres } from './helpers/postgres';
@@ -241,4 +243,78 @@ describe('trust: backups', () => {
       assert.deepEqual(fs.readdirSync(path.join(src, 'backups')), [], 'nothing was written into the source');
     });
   });
+
+  describe('lock files of datasets and backup folders', () => {
+    const bootId = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+
+    /** A live process that is not a holder of anything: the test's own child. */
+    function sleeper() {
+      const child = spawn('sleep', ['600'], { stdio: 'ignore' });
+      const ticks = processStartTicks(child.pid!);
+      assert.ok(ticks !== undefined, '/proc/<pid>/stat is readable');
+      return { pid: child.pid!, ticks, stop: () => child.kill() };
+    }
+
+    function writeLock(file: string, info: Record<string, unknown>): void {
+      fs.writeFileSync(file, `${JSON.stringify({ host: os.hostname(), since: new Date().toISOString(), ...info })}\n`);
+    }
+
+    it('takes over a lock naming a live but unrelated process (a reused pid, or a pid from before a reboot)', async () => {
+      const other = sleeper();
+      try {
+        const stale = [
+          { pid: other.pid, bootId, startTicks: other.ticks + 12_345 }, // the pid now belongs to another process
+          { pid: 1, bootId: '00000000-0000-4000-8000-000000000000', startTicks: processStartTicks(1) }, // before a reboot
+        ];
+        for (const info of stale) {
+          const datasetDir = writeDatasetDir();
+          writeLock(path.join(datasetDir, datasets.LOCK_FILE), info);
+          const r = await runCli(['datasets', 'export', datasetDir], env);
+          assert.equal(r.code, 0, `${JSON.stringify(info)}: ${r.stdout}${r.stderr}`);
+          assert.equal(fs.readdirSync(path.join(datasetDir, 'data')).length, 1, 'the dataset was exported');
+          assert.ok(!fs.existsSync(path.join(datasetDir, datasets.LOCK_FILE)), 'and its lock released');
+
+          const backupDir = tempDir('exit-plan-trust-lock-');
+          writeLock(path.join(backupDir, backups.LOCK_FILE), info);
+          assert.deepEqual(await backups.withFolderLock(backupDir, async () => 'ran'), { value: 'ran' }, JSON.stringify(info));
+        }
+      } finally {
+        other.stop();
+      }
+    });
+
+    it('respects the lock of a live holder, and records boot id and start time in its own', async () => {
+      const holder = sleeper();
+      try {
+        const info = { pid: holder.pid, bootId, startTicks: holder.ticks };
+        const datasetDir = writeDatasetDir();
+        writeLock(path.join(datasetDir, datasets.LOCK_FILE), info);
+        const r = await runCli(['datasets', 'export', datasetDir], env);
+        assert.notEqual(r.code, 0);
+        assert.match(r.stdout + r.stderr, new RegExp(`pid ${holder.pid}`));
+        assert.equal(fs.readdirSync(path.join(datasetDir, 'data')).length, 0);
+
+        const backupDir = tempDir('exit-plan-trust-lock-');
+        writeLock(path.join(backupDir, backups.LOCK_FILE), info);
+        assert.equal(await backups.withFolderLock(backupDir, async () => 'ran'), undefined);
+
+        const free = tempDir('exit-plan-trust-lock-');
+        const own = await backups.withFolderLock(free, async () => JSON.parse(fs.readFileSync(path.join(free, backups.LOCK_FILE), 'utf8')) as Record<string, unknown>);
+        assert.equal(own?.value.pid, process.pid);
+        assert.equal(own?.value.bootId, bootId);
+        assert.equal(own?.value.startTicks, processStartTicks(process.pid));
+      } finally {
+        holder.stop();
+      }
+    });
+  });
 });
+
+/** A dataset (export_manager layout) whose cmd writes one small parcel. */
+function writeDatasetDir(): string {
+  const dir = path.join(tempDir('exit-plan-trust-dataset-'), 'notes');
+  for (const sub of ['data', 'incomplete', 'log']) fs.mkdirSync(path.join(dir, sub), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'config.toml'), 'cmd = "echo note > \\"$PARCEL_PATH.txt\\""\ninterval = "1 day"\n');
+  fs.writeFileSync(path.join(dir, 'metrics.csv'), 'parcel_id,success,files,bytes');
+  return dir;
+}
