@@ -308,6 +308,60 @@ describe('trust: backups', () => {
       }
     });
   });
+
+  describe('a table locked by another session', () => {
+    let holder: Client;
+
+    before(async () => {
+      const pg = await postgres();
+      await client.query(`CREATE TABLE "locked visits" (id int); INSERT INTO "locked visits" VALUES (1), (2)`);
+      holder = await pg.client('trust_backups');
+      await holder.query(`SET application_name = 'trust-holder'`);
+    });
+
+    after(async () => {
+      await holder?.end();
+    });
+
+    /** Runs `work` while `holder` sits idle in a transaction that holds an ACCESS EXCLUSIVE lock (as after ALTER TABLE). */
+    async function whileLocked<T>(work: () => Promise<T>): Promise<T> {
+      await holder.query(`BEGIN; LOCK TABLE "locked visits" IN ACCESS EXCLUSIVE MODE`);
+      try {
+        return await work();
+      } finally {
+        await holder.query('ROLLBACK');
+      }
+    }
+
+    it('backups create --lock-timeout: pg_dump gives up with one sentence naming the table and the session, and leaves nothing', async () => {
+      const dir = tempDir('exit-plan-trust-locked-');
+      const r = await whileLocked(() => runCli(['backups', 'create', '--db', dbUrl(source), '--dir', dir, '--lock-timeout', '1', '--quiet'], env));
+      assert.equal(r.code, 1, r.stdout);
+      assert.match(r.stderr, /Table public\."locked visits" is locked by session \d+ \(trust-holder\), idle in transaction: pg_dump waited 1 s for it \(--lock-timeout\) and gave up; no backup was written and the partial file was removed\./);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.deepEqual(fs.readdirSync(dir), []);
+      const help = await runCli(['backups', 'create', '--help']);
+      assert.match(help.stdout, /--lock-timeout <seconds>[\s\S]*default: 60/);
+    });
+
+    it('backups drill --lock-timeout: counting the source gives up with one sentence naming the table, and drops the scratch database', async () => {
+      const dir = tempDir('exit-plan-trust-locked-');
+      const made = await runCli(['backups', 'create', '--db', dbUrl(source), '--dir', dir, '--quiet'], env);
+      assert.equal(made.code, 0, made.stderr);
+      const file = made.stdout.trim();
+      const pg = await postgres();
+      const admin = await pg.client('postgres');
+      try {
+        const r = await whileLocked(() => runCli(['backups', 'drill', file, '--db', dbUrl(source), '--lock-timeout', '1', '--quiet'], env));
+        assert.equal(r.code, 1, r.stdout);
+        assert.match(r.stderr, /Table public\."locked visits" is locked by session \d+ \(trust-holder\), idle in transaction: the drill waited 1 s for it \(--lock-timeout\) and gave up; the scratch database exit_plan_drill_\w+ was dropped\./);
+        const left = await admin.query(`SELECT datname FROM pg_database WHERE datname LIKE 'exit_plan_drill_%'`);
+        assert.deepEqual(left.rows, []);
+      } finally {
+        await admin.end();
+      }
+    });
+  });
 });
 
 /** A dataset (export_manager layout) whose cmd writes one small parcel. */

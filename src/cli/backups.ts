@@ -10,6 +10,7 @@ import {
   formatCount,
   type PgConnectionOptions,
 } from '../exporters';
+import { DEFAULT_LOCK_TIMEOUT_SECONDS } from '../exporters/shared/lockTimeout';
 
 /** `exit-plan backups …`: a thin layer over src/exporters/backups. */
 export function addBackupsCommands(program: Command): void {
@@ -18,6 +19,10 @@ export function addBackupsCommands(program: Command): void {
     .description('Backups: PostgreSQL dumps and file archives with checksums, rotation, verification, restore and restore drills.');
   const dbOption = () => new Option('--db <url>', 'postgres://user@host:port/database (password in PGPASSWORD; default: the PG* environment variables)');
   const pgDumpOption = () => new Option('--pg-dump <path>', 'pg_dump to use (pg_restore is taken from the same folder; default: PATH)');
+  const lockTimeoutOption = (what: string) =>
+    new Option('--lock-timeout <seconds>', `how long ${what} waits for a table locked by another session before it stops, naming the table (0: no limit)`)
+      .default(DEFAULT_LOCK_TIMEOUT_SECONDS)
+      .argParser(secondsArg);
 
   cmd
     .command('create')
@@ -25,12 +30,13 @@ export function addBackupsCommands(program: Command): void {
     .addOption(dbOption())
     .requiredOption('--dir <dir>', 'backup folder (created if missing)')
     .addOption(pgDumpOption())
+    .addOption(lockTimeoutOption('pg_dump'))
     .option('--verify', 'verify the backup right after writing it')
     .option('--json', 'print { "file", "bytes", "sha256" }')
     .option('--quiet', 'no progress on stderr')
-    .action((opts: { db?: string; dir: string; pgDump?: string; verify?: boolean; json?: boolean; quiet?: boolean }) =>
+    .action((opts: { db?: string; dir: string; pgDump?: string; lockTimeout: number; verify?: boolean; json?: boolean; quiet?: boolean }) =>
       createAndPrint(opts, (signal, onProgress) =>
-        backups.createPostgresBackup({ connection: connectionOption(opts.db), dir: opts.dir, pgDumpPath: opts.pgDump, signal, onProgress }),
+        backups.createPostgresBackup({ connection: connectionOption(opts.db), dir: opts.dir, pgDumpPath: opts.pgDump, lockTimeoutSeconds: opts.lockTimeout, signal, onProgress }),
       ),
     );
 
@@ -216,9 +222,10 @@ export function addBackupsCommands(program: Command): void {
     .argument('<file>', 'a postgres_backup_….pg_restore file')
     .addOption(dbOption())
     .addOption(pgDumpOption())
+    .addOption(lockTimeoutOption('counting the source\'s rows'))
     .option('--json', 'print JSON')
     .option('--quiet', 'no progress on stderr')
-    .action(async (file: string, opts: { db?: string; pgDump?: string; json?: boolean; quiet?: boolean }) => {
+    .action(async (file: string, opts: { db?: string; pgDump?: string; lockTimeout: number; json?: boolean; quiet?: boolean }) => {
       const printer = new ProgressLine(!opts.quiet);
       const controller = cancelOnSignals();
       let report: backups.DrillReport;
@@ -227,6 +234,7 @@ export function addBackupsCommands(program: Command): void {
           file,
           connection: connectionOption(opts.db),
           pgDumpPath: opts.pgDump,
+          lockTimeoutSeconds: opts.lockTimeout,
           signal: controller.signal,
           onProgress: (p) => printer.line(p.phase, `Drill: ${p.phase}${p.table ? ` ${p.table}` : ''}${p.tables ? ` (${p.tables})` : ''}`),
         });
@@ -328,6 +336,13 @@ function countArg(value: string): number {
   if (value === 'unlimited') return -1;
   const n = Number(value);
   if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('expected a whole number from 0 up, or "unlimited".');
+  return n;
+}
+
+/** `--lock-timeout`: seconds from 0 up (0: no limit). */
+function secondsArg(value: string): number {
+  const n = Number(value);
+  if (!/^\d+(?:\.\d+)?$/.test(value.trim()) || !Number.isFinite(n)) throw new InvalidArgumentError('expected a number of seconds from 0 up (0: no limit).');
   return n;
 }
 

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CancelledError, ExitPlanError, describeWriteError, systemCode, throwIfAborted } from '../shared/errors';
 import { throttle } from '../shared/format';
+import { DEFAULT_LOCK_TIMEOUT_SECONDS } from '../shared/lockTimeout';
 import { SYSTEM_SCHEMA_FILTER } from '../warehouse/catalog';
 import { connect, describeConnection, describePgError, type PgConnectionOptions } from '../warehouse/connection';
 import { postgresBackupName, type BackupKind } from './names';
@@ -37,6 +38,8 @@ export interface PostgresBackupOptions extends PgToolsOptions {
   connection: PgConnectionOptions;
   /** The backup folder; created if missing. */
   dir: string;
+  /** How long pg_dump waits for a table's lock before it gives up (`--lock-wait-timeout`); 0 waits for ever. Default 60. */
+  lockTimeoutSeconds?: number;
   signal?: AbortSignal;
   onProgress?: (progress: BackupProgress) => void;
   /** Diagnostic lines (never secrets). */
@@ -89,7 +92,9 @@ export async function createPostgresBackup(options: PostgresBackupOptions): Prom
         }
       });
     }, POLL_MS);
+    const lockTimeout = checkLockTimeout(options.lockTimeoutSeconds);
     const args = ['--format=custom', '--verbose', '--no-password', `--file=${partial.partialPath}`, `--dbname=${conninfo(conn)}`];
+    if (lockTimeout > 0) args.push(`--lock-wait-timeout=${Math.round(lockTimeout * 1000)}`);
     const result = await runTool(pgDump, args, {
       env: toolEnv(conn),
       signal: options.signal,
@@ -104,7 +109,11 @@ export async function createPostgresBackup(options: PostgresBackupOptions): Prom
       },
     });
     clearInterval(poll);
-    if (result.code !== 0 || result.signal) throw new ExitPlanError(explainDumpFailure(toolFailure('pg_dump', result), conn));
+    if (result.code !== 0 || result.signal) {
+      const locked = lockedTable(result.stderrTail);
+      if (locked) throw new ExitPlanError(await lockTimeoutSentence(conn, locked, lockTimeout, 'pg_dump'));
+      throw new ExitPlanError(explainDumpFailure(toolFailure('pg_dump', result), conn));
+    }
     throwIfAborted(options.signal);
     await partial.closed();
 
@@ -161,6 +170,54 @@ async function serverFacts(conn: PgConnectionOptions): Promise<{ serverVersion: 
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+/** Seconds from `--lock-timeout` (default 60; 0: no limit), or one sentence. */
+export function checkLockTimeout(seconds: number | undefined): number {
+  const value = seconds ?? DEFAULT_LOCK_TIMEOUT_SECONDS;
+  if (!Number.isFinite(value) || value < 0) throw new ExitPlanError(`The lock timeout must be a number of seconds from 0 up (0: wait for ever), not ${seconds}.`);
+  return value;
+}
+
+/** The table in pg_dump's lock wait timeout message (`Query was: LOCK TABLE public."t" IN ACCESS SHARE MODE`). */
+function lockedTable(stderr: readonly string[]): string | undefined {
+  const text = stderr.join('\n');
+  if (!/due to (statement|lock) timeout|could not obtain lock/i.test(text)) return undefined;
+  return /LOCK TABLE (?:ONLY )?(.+?) IN ACCESS SHARE MODE/.exec(text)?.[1] ?? /could not obtain lock on relation "(.*)"/.exec(text)?.[1];
+}
+
+/**
+ * One sentence for a lock wait that timed out: the table (when not known, the table another session holds
+ * ACCESS EXCLUSIVE, which blocks any read) and that session, asked on a new connection (best effort).
+ */
+export async function lockTimeoutSentence(conn: PgConnectionOptions, table: string | undefined, seconds: number, who: string): Promise<string> {
+  let holder = '';
+  let name = table;
+  const client = await connect(conn).catch(() => undefined);
+  if (client) {
+    try {
+      const r = await client.query<{ pid: number; app: string; state: string; rel: string }>(
+        `SELECT a.pid, a.application_name AS app, a.state, format('%I.%I', n.nspname, c.relname) AS rel
+           FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+           JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE l.locktype = 'relation' AND l.granted AND l.mode = 'AccessExclusiveLock' AND a.pid <> pg_backend_pid()
+            AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+            AND ($1::text IS NULL OR l.relation = to_regclass($1))
+          ORDER BY a.pid LIMIT 1`,
+        [table ?? null],
+      );
+      const h = r.rows[0];
+      if (h) {
+        name ??= h.rel;
+        holder = ` by session ${h.pid}${h.app ? ` (${h.app})` : ''}${h.state ? `, ${h.state}` : ''}`;
+      }
+    } catch {
+      // Only a detail of the sentence.
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+  return `${name ? `Table ${name} is` : 'A table is'} locked${holder}: ${who} waited ${seconds} s for it (--lock-timeout) and gave up`;
 }
 
 /** Sentences for the pg_dump failures people meet most. */

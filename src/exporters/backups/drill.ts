@@ -7,6 +7,7 @@ import { listRelations, qualifiedName, quoteIdent, quoteLiteral } from '../wareh
 import { connect, describeConnection, describePgError, type PgConnectionOptions } from '../warehouse/connection';
 import { fileSafeName, parseBackupName } from './names';
 import { conninfo, runTool, toolEnv, toolFailure, type PgToolsOptions } from './pgTools';
+import { checkLockTimeout, lockTimeoutSentence } from './createPostgres';
 import { checkedPgRestore } from './restore';
 import { updateFolderState, updateSidecar, type DrillSummary } from './sidecar';
 import { verifyBackup } from './verify';
@@ -45,6 +46,8 @@ export interface DrillOptions extends PgToolsOptions {
   file: string;
   /** The source database: counts are compared with it, and the scratch database is made on its server. */
   connection: PgConnectionOptions;
+  /** How long a query on the source waits for a table's lock (`lock_timeout`); 0 waits for ever. Default 60. */
+  lockTimeoutSeconds?: number;
   signal?: AbortSignal;
   onProgress?: (p: DrillProgress) => void;
   log?: (line: string) => void;
@@ -77,8 +80,11 @@ export async function restoreDrill(options: DrillOptions): Promise<DrillReport> 
   const pgRestore = await checkedPgRestore(file, options);
   throwIfAborted(options.signal, 'Drill cancelled; nothing was created.');
 
+  const lockTimeout = checkLockTimeout(options.lockTimeoutSeconds);
   const admin = await connect(conn);
   admin.on('error', () => undefined);
+  // Counting the source's rows waits for each table's lock at most this long (a session may hold one).
+  if (lockTimeout > 0) await admin.query(`SET lock_timeout = ${Math.round(lockTimeout * 1000)}`);
   const scratch = scratchName(conn.database, started);
   let created = false;
   let report: DrillReport | undefined;
@@ -128,7 +134,11 @@ export async function restoreDrill(options: DrillOptions): Promise<DrillReport> 
     } finally {
       await scratchClient.end().catch(() => undefined);
     }
-    const sourceCounts = await countRows(admin, options.signal, true);
+    const sourceCounts = await countRows(admin, options.signal, true).catch(async (err: unknown) => {
+      // 55P03 lock_not_available: lock_timeout ran out (listing sizes or counting rows).
+      if (systemCode(err) !== '55P03') throw err;
+      throw new ExitPlanError(`${await lockTimeoutSentence(conn, undefined, lockTimeout, 'the drill')}; the scratch database ${scratch} was dropped.`);
+    });
     const keys = [...new Set([...backupCounts.keys(), ...sourceCounts.keys()])].sort();
     const tables: DrillTable[] = keys.map((key) => {
       const [schema, name] = JSON.parse(key) as [string, string];
