@@ -11,6 +11,7 @@ import type { Client } from 'pg';
 import { backups, datasets, type PgConnectionOptions } from '../src/exporters';
 import { processStartTicks } from '../src/exporters/shared/lock';
 import { tempDir } from './helpers/archive';
+import { capture } from '../scripts/lib/capture';
 import { CLI, runCli } from './helpers/backups';
 import { postgres } from './helpers/postgres';
 
@@ -360,6 +361,68 @@ describe('trust: backups', () => {
       } finally {
         await admin.end();
       }
+    });
+  });
+
+  describe('backups cron prints only what cron runs', () => {
+    /** Does Debian's crontab accept this crontab text? (`crontab -n`: checks the syntax, installs nothing.) */
+    function crontabAccepts(text: string): boolean {
+      const file = path.join(tempDir('exit-plan-trust-crontab-'), 'crontab');
+      fs.writeFileSync(file, text.endsWith('\n') ? text : `${text}\n`);
+      try {
+        execFileSync('crontab', ['-n', file], { stdio: 'pipe' });
+        return true;
+      } catch {
+        return false;
+      }
+    }
+
+    const cron = (schedule: string, extraEnv: Record<string, string> = {}) =>
+      runCli(['backups', 'cron', '--db', dbUrl(source), '--dir', tempDir('exit-plan-trust-cron-'), '--schedule', schedule], { ...env, ...extraEnv });
+
+    it('refuses what cron rejects (L, W, ?, seconds, steps after a single value), lower-cases @DAILY, and every line it prints passes crontab -n', async () => {
+      const good = ['0 2 * * 0', '*/5 * * * *', '0 0 * JAN MON', '0 0 * jan-mar mon-fri', '0 0 * * 7', '0-59/15 * * * *', '0 0 * * sun,Mon', '0 0 1,15 * *', '0 0 * * MON-FRI/2', '@daily', '@midnight', '@hourly'];
+      const bad = ['5L * * * *', '0 0 L * *', '0 0 ? * *', '0 0 1W * *', '0 0 0 * * *', '5/10 * * * *', '0 24 * * *', '*/0 * * * *', '0 0 * * L', '0 0 * * 5L', '60 * * * *', '@every 5m'];
+      for (const schedule of good) {
+        assert.ok(crontabAccepts(`${schedule} true`), `crontab accepts "${schedule}"`);
+        const r = await cron(schedule);
+        assert.equal(r.code, 0, `${schedule}: ${r.stderr}`);
+        assert.ok(crontabAccepts(r.stdout), `crontab accepts what was printed for "${schedule}":\n${r.stdout}`);
+      }
+      for (const schedule of bad) {
+        assert.ok(!crontabAccepts(`${schedule} true`), `crontab rejects "${schedule}"`);
+        const r = await cron(schedule);
+        assert.equal(r.code, 1, `"${schedule}" was accepted:\n${r.stdout}`);
+        assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+        assert.match(r.stderr, /schedule/);
+      }
+      const upper = await cron('@DAILY');
+      assert.equal(upper.code, 0, upper.stderr);
+      assert.match(upper.stdout.trim().split('\n').pop()!, /^@daily /);
+      assert.ok(crontabAccepts(upper.stdout));
+    });
+
+    it('with PGHOST set to a socket folder, prints a --db URL (socket folder as ?host=) that the printed command itself runs', async () => {
+      const socketDir = '/tmp';
+      assert.ok(fs.existsSync(path.join(socketDir, `.s.PGSQL.${source.port}`)), 'the test server has its Unix socket in /tmp');
+      const dir = tempDir('exit-plan-trust-cron-');
+      const r = await runCli(['backups', 'cron', '--dir', dir, '--schedule', '0 2 * * 0'], {
+        ...env,
+        PGHOST: socketDir,
+        PGPORT: String(source.port),
+        PGUSER: source.user,
+        PGDATABASE: source.database,
+      });
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(crontabAccepts(r.stdout), r.stdout);
+      const line = r.stdout.trim().split('\n').pop()!;
+      assert.match(line, /--db 'postgres:\/\/\/trust_backups\?host=\\%2Ftmp'/);
+      // What cron runs: the command after the five fields, with \% turned back into %, by /bin/sh.
+      const command = line.split(' ').slice(5).join(' ').replace(/\\%/g, '%');
+      const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('PG')));
+      const run = await capture('sh', ['-c', command], { env: { ...clean, PGPASSWORD: source.password! } });
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(backupNames(dir).length, 1, 'the printed command made a backup');
     });
   });
 });

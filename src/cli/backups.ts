@@ -274,12 +274,13 @@ export function addBackupsCommands(program: Command): void {
       const schedule = backups.validateSchedule(opts.schedule);
       const connection = connectionOption(opts.db);
       const dir = path.resolve(opts.dir);
-      const createArgs = ['backups', 'create', '--db', dbUrl(connection), '--dir', dir, '--quiet', ...(opts.pgDump ? ['--pg-dump', path.resolve(opts.pgDump)] : [])];
+      const db = dbUrl(connection);
+      const createArgs = ['backups', 'create', '--db', db.url, '--dir', dir, '--quiet', ...(opts.pgDump ? ['--pg-dump', path.resolve(opts.pgDump)] : [])];
       const policy = policyOf(opts);
       const rotating = backups.COUNT_RULES.some((r) => policy[r]) || Boolean(policy.keepWithin);
       if (rotating) backups.checkPolicy(policy);
       const rotateArgs = rotating ? ['backups', 'rotate', '--dir', dir, ...policyArgs(policy)] : undefined;
-      const line = backups.cronLine({ schedule, command: [process.execPath, cliPath()], createArgs, rotateArgs });
+      const line = backups.cronLine({ schedule, command: [...db.env, process.execPath, cliPath()], createArgs, rotateArgs });
       const next = backups.nextRun(schedule);
       process.stdout.write(
         `# Exit Plan: back up ${describeConnection(connection)} into ${dir} on "${schedule}"${next ? ` (next: ${next.toString()})` : ''}.\n` +
@@ -355,10 +356,19 @@ function sizeArg(value: string): number {
 }
 
 
-/** The connection as a URL without its password (which belongs in PGPASSWORD or ~/.pgpass). */
-function dbUrl(c: PgConnectionOptions): string {
+/**
+ * The connection as a URL without its password (which belongs in PGPASSWORD or ~/.pgpass), as the CLI's
+ * own --db parser reads it. A Unix socket folder (a host starting with `/`) goes in `?host=` with no host
+ * part (libpq's form), and then the user and port, which such a URL cannot hold, are set by an `env` prefix.
+ */
+function dbUrl(c: PgConnectionOptions): { url: string; env: string[] } {
+  const ssl = c.sslmode ? `sslmode=${c.sslmode}` : '';
+  if (c.host.startsWith('/')) {
+    const query = [`host=${encodeURIComponent(c.host)}`, ssl].filter(Boolean).join('&');
+    return { url: `postgres:///${encodeURIComponent(c.database)}?${query}`, env: ['env', `PGUSER=${c.user}`, `PGPORT=${c.port}`] };
+  }
   const host = c.host.includes(':') ? `[${c.host}]` : c.host;
-  return `postgres://${encodeURIComponent(c.user)}@${host}:${c.port}/${encodeURIComponent(c.database)}${c.sslmode ? `?sslmode=${c.sslmode}` : ''}`;
+  return { url: `postgres://${encodeURIComponent(c.user)}@${host}:${c.port}/${encodeURIComponent(c.database)}${ssl ? `?${ssl}` : ''}`, env: [] };
 }
 
 /** This CLI's own script, for crontab lines. */
