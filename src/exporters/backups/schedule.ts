@@ -33,7 +33,7 @@ function fieldProblem(text: string, field: (typeof FIELDS)[number]): string | un
     for (const part of hi === undefined ? [lo] : [lo, hi]) {
       const n = value(part);
       if (n === undefined) return `"${part}" in the ${field.name} field is not something cron understands (no L, W, # or ?)`;
-      if (n < field.min || n > field.max) return `${part} is outside the ${field.name} range ${field.min}-${field.max}`;
+      if (n < field.min || n > field.max) return `Invalid value for ${field.name}: ${part}`;
     }
   }
   return undefined;
@@ -54,7 +54,7 @@ export function validateSchedule(expression: string): string {
   }
   if (nickname) expr = expr.toLowerCase();
   const problem = nickname ? undefined : expr.split(' ').map((f, i) => fieldProblem(f, FIELDS[i])).find((p) => p !== undefined);
-  if (problem) throw new ExitPlanError(`The schedule "${expression}" is not one cron accepts (${problem}): ${example}.`);
+  if (problem) throw new ExitPlanError(`The schedule "${expression}" is not a valid cron expression (${problem}): ${example}.`);
   try {
     const cron = new Cron(nickname && expr === '@midnight' ? '@daily' : expr, { paused: true });
     if (!cron.nextRun(new Date())) throw new Error('it never runs');
