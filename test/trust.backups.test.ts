@@ -129,6 +129,9 @@ describe('trust: backups', () => {
       assert.match(byName.get(path.basename(stray))?.suspect ?? '', /dated in the future/);
       assert.ok(fs.existsSync(real), 'the real newest backup is kept');
       assert.ok(fs.existsSync(stray), 'the stray file is kept for inspection, flagged');
+      // Nor does it make a schedule look done: the report (and the scheduler) see the real newest backup.
+      const report = await backups.targetReport({ name: 'trust', dir, schedule: '0 2 * * *' });
+      assert.equal(report.newest?.name, path.basename(real));
     });
   });
 

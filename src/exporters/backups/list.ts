@@ -102,3 +102,12 @@ function stateOf(sidecar: Sidecar | undefined, problem: string | undefined, byte
 export function sortNewestFirst<T extends { time: Date; name: string; createdAt?: Date }>(entries: T[]): T[] {
   return entries.sort(compareNewestFirst);
 }
+
+/**
+ * The newest backup that counts as one (as rotation's "newest backup" guard): not dated in the future, and
+ * recorded by a sidecar when any backup in the list is. A stray file never makes a schedule look done.
+ */
+export function newestBackup<T extends { time: Date; createdAt?: Date; recorded: boolean }>(entries: readonly T[], now: Date = new Date()): T | undefined {
+  const anyRecorded = entries.some((e) => e.recorded);
+  return entries.find((e) => Math.max(e.time.getTime(), e.createdAt?.getTime() ?? 0) <= now.getTime() && (e.recorded || !anyRecorded));
+}
