@@ -90,6 +90,35 @@ describe('trust: backups', () => {
       assert.deepEqual(backupNames(dir), [path.basename(plain)]);
     });
 
+    it('orders backups within a minute as restic orders snapshots (by their precise time), checked against restic forget', async function () {
+      // Backups as an older version named them: within a minute the later one under the plain name.
+      const times = ['2024-06-01T02:00:40Z', '2024-06-01T02:00:10Z', '2024-06-01T01:59:30Z', '2024-05-31T02:00:50Z', '2024-05-31T02:00:05Z', '2024-05-30T23:10:00Z'];
+      const items: backups.RotationCandidate[] = times.map((iso) => {
+        const t = new Date(iso);
+        const minute = new Date(Math.floor(t.getTime() / 60_000) * 60_000);
+        const sameMinute = times.filter((o) => Math.floor(Date.parse(o) / 60_000) * 60_000 === minute.getTime());
+        const copy = sameMinute.length > 1 && iso === sameMinute[sameMinute.length - 1] ? 2 : 1; // the earlier one is "-2"
+        const name = backups.postgresBackupName('kobo', minute).replace('.pg_restore', copy > 1 ? `-${copy}.pg_restore` : '.pg_restore');
+        return { name, group: 'postgres:kobo', time: minute, createdAt: t, bytes: 10_000_000, state: 'unverified' };
+      });
+      const repo = tempDir('exit-plan-trust-restic-');
+      const data = tempDir('exit-plan-trust-restic-data-');
+      fs.writeFileSync(path.join(data, 'a'), 'a');
+      const resticEnv = { ...process.env, RESTIC_PASSWORD: 'trust', RESTIC_REPOSITORY: repo, TZ: 'UTC' };
+      const restic = (args: string[]) => execFileSync('restic', args, { env: resticEnv, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      restic(['init', '-q']);
+      for (const iso of times) restic(['backup', '-q', '--host', 'trust', '--time', iso.replace('T', ' ').replace('Z', ''), data]);
+      const policies: backups.RotationPolicy[] = [{ keepLast: 1 }, { keepLast: 2 }, { keepLast: 4 }, { keepDaily: 2 }, { keepHourly: 2 }];
+      for (const policy of policies) {
+        const flags = Object.entries(policy).flatMap(([rule, n]) => [`--${backups.ruleFlag(rule as backups.CountRule)}`, String(n)]);
+        const out = JSON.parse(restic(['forget', '--dry-run', '--json', ...flags])) as { keep: { time: string }[] }[];
+        const resticKept = out[0].keep.map((k) => new Date(k.time).toISOString()).sort();
+        const now = new Date('2024-06-02T00:00:00Z');
+        const ours = backups.planRotation(items, policy, now).filter((d) => d.action === 'keep' && d.reasons.some((r) => r.startsWith('keep-')));
+        assert.deepEqual(ours.map((d) => d.item.createdAt!.toISOString()).sort(), resticKept, JSON.stringify(policy));
+      }
+    });
+
     it('keeps each database apart when their names are not Latin letters', async () => {
       const pg = await postgres();
       const dir = tempDir('exit-plan-trust-rot-');
