@@ -11,7 +11,7 @@ import type { Client } from 'pg';
 import { backups, datasets, type PgConnectionOptions } from '../src/exporters';
 import { processStartTicks } from '../src/exporters/shared/lock';
 import { tempDir } from './helpers/archive';
-import { capture } from '../scripts/lib/capture';
+import { capture, startCapture } from '../scripts/lib/capture';
 import { CLI, runCli } from './helpers/backups';
 import { postgres } from './helpers/postgres';
 
@@ -375,6 +375,33 @@ describe('trust: backups', () => {
       assert.deepEqual(fs.readdirSync(dir), []);
       const help = await runCli(['backups', 'create', '--help']);
       assert.match(help.stdout, /--lock-timeout <seconds>[\s\S]*default: 60/);
+    });
+
+    it('backups create says while it waits which table and which session hold the lock, and finishes once it is released', async () => {
+      const dir = tempDir('exit-plan-trust-locked-');
+      const holderPid = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+      await holder.query(`BEGIN; LOCK TABLE "locked visits" IN ACCESS EXCLUSIVE MODE`);
+      let released = false;
+      try {
+        const run = startCapture(process.execPath, [CLI, 'backups', 'create', '--db', dbUrl(source), '--dir', dir], { env: { ...process.env, ...env } });
+        let seen = '';
+        // Synchronised on what the user sees: the waiting line on stderr (pg_dump waits up to the default 60 s).
+        await new Promise<void>((resolve, reject) => {
+          run.child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+            seen += d;
+            if (/waiting for a lock/.test(seen)) resolve();
+          });
+          run.done.then((r) => reject(new Error(`the backup ended before it waited: ${r.stderr}`)), reject);
+        });
+        assert.match(seen, new RegExp(`pg_dump: waiting for a lock on public\\."locked visits", held by session ${holderPid} \\(trust-holder, idle in transaction\\)…`));
+        await holder.query('ROLLBACK');
+        released = true;
+        const r = await run.done;
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(backupNames(dir).length, 1);
+      } finally {
+        if (!released) await holder.query('ROLLBACK');
+      }
     });
 
     it('backups drill --lock-timeout: counting the source gives up with one sentence naming the table, and drops the scratch database', async () => {

@@ -389,7 +389,7 @@ async function createAndPrint(
   const printer = new ProgressLine(!opts.quiet);
   const controller = cancelOnSignals();
   try {
-    const result = await create(controller.signal, (p) => printer.line(p.phase, backupProgressText(p)));
+    const result = await create(controller.signal, (p) => printer.line(p.waitingFor ? 'waiting' : p.phase, backupProgressText(p)));
     printer.end();
     if (result.skipped?.length) {
       const shown = result.skipped.slice(0, 10).join(', ');
@@ -417,6 +417,10 @@ function backupProgressText(p: backups.BackupProgress): string {
     case 'connecting':
       return 'Connecting…';
     case 'dumping':
+      if (p.waitingFor) {
+        const w = p.waitingFor;
+        return `pg_dump: waiting for a lock on ${w.table}, held by session ${w.pid} (${[w.application, w.state].filter(Boolean).join(', ')})…`;
+      }
       return `pg_dump: table ${p.tableIndex ?? 0}/${p.tableCount ?? '?'} ${p.table ?? ''} — ${formatBytes(p.bytes)} written`;
     case 'archiving':
       return `Archiving — ${formatCount(p.entries ?? 0)} entries, ${formatBytes(p.bytes)} written`;

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CancelledError, ExitPlanError, describeWriteError, systemCode, throwIfAborted } from '../shared/errors';
@@ -6,7 +7,7 @@ import { DEFAULT_LOCK_TIMEOUT_SECONDS } from '../shared/lockTimeout';
 import { SYSTEM_SCHEMA_FILTER } from '../warehouse/catalog';
 import { connect, describeConnection, describePgError, type PgConnectionOptions } from '../warehouse/connection';
 import { postgresBackupName, type BackupKind } from './names';
-import { checkPgDumpVersion, conninfo, findPgTool, runTool, toolEnv, toolFailure, toolVersion, type PgToolsOptions } from './pgTools';
+import { checkPgDumpVersion, conninfo, conninfoValue, findPgTool, runTool, toolEnv, toolFailure, toolVersion, type PgToolsOptions } from './pgTools';
 import { BackupFile, CommitError } from './backupFile';
 import { hashFile, newSidecar, type Sidecar } from './sidecar';
 
@@ -20,6 +21,17 @@ export interface BackupProgress {
   table?: string;
   /** Files: entries archived so far. */
   entries?: number;
+  /** pg_dump is waiting for a table's lock, held by this session (until --lock-timeout). */
+  waitingFor?: LockWait;
+}
+
+/** A lock wait: the table, and the session that holds the lock. */
+export interface LockWait {
+  table: string;
+  pid: number;
+  application: string;
+  /** pg_stat_activity's state, e.g. `idle in transaction`. */
+  state: string;
 }
 
 export interface BackupResult {
@@ -76,6 +88,7 @@ export async function createPostgresBackup(options: PostgresBackupOptions): Prom
 
   const partial = await BackupFile.create(path.resolve(options.dir), postgresBackupName(facts.database, started));
   let poll: NodeJS.Timeout | undefined;
+  let watch: { stop(): Promise<void> } | undefined;
   try {
     // pg_dump writes the file itself (a seekable file gets a table of contents with data offsets, which
     // pg_restore --list and parallel restores rely on); BackupFile has reserved the name exclusively.
@@ -93,14 +106,24 @@ export async function createPostgresBackup(options: PostgresBackupOptions): Prom
       });
     }, POLL_MS);
     const lockTimeout = checkLockTimeout(options.lockTimeoutSeconds);
-    const args = ['--format=custom', '--verbose', '--no-password', `--file=${partial.partialPath}`, `--dbname=${conninfo(conn)}`];
+    // An application name of its own (the later setting wins in a conninfo), so that the lock it waits for
+    // (if any) can be found in pg_locks.
+    const appName = `exit-plan pg_dump ${randomBytes(6).toString('hex')}`;
+    const args = ['--format=custom', '--verbose', '--no-password', `--file=${partial.partialPath}`, `--dbname=${conninfo(conn)} application_name=${conninfoValue(appName)}`];
     if (lockTimeout > 0) args.push(`--lock-wait-timeout=${Math.round(lockTimeout * 1000)}`);
+    watch = watchLockWait(conn, appName, () => (progress.tableIndex ?? 0) === 0, (wait) => {
+      if (wait?.table === progress.waitingFor?.table && wait?.pid === progress.waitingFor?.pid) return;
+      progress.waitingFor = wait;
+      if (wait) log(`pg_dump is waiting for a lock on ${wait.table}, held by session ${wait.pid} (${wait.application || 'no application name'}, ${wait.state})`);
+      reportNow();
+    });
     const result = await runTool(pgDump, args, {
       env: toolEnv(conn),
       signal: options.signal,
       onStderrLine: (line) => {
         const m = /dumping contents of table "(.*)"$/.exec(line);
         if (m) {
+          progress.waitingFor = undefined;
           progress.tableIndex = (progress.tableIndex ?? 0) + 1;
           progress.tableCount = Math.max(progress.tableCount ?? 0, progress.tableIndex);
           progress.table = m[1];
@@ -109,6 +132,8 @@ export async function createPostgresBackup(options: PostgresBackupOptions): Prom
       },
     });
     clearInterval(poll);
+    await watch.stop();
+    progress.waitingFor = undefined;
     if (result.code !== 0 || result.signal) {
       const locked = lockedTable(result.stderrTail);
       if (locked) throw new ExitPlanError(await lockTimeoutSentence(conn, locked, lockTimeout, 'pg_dump'));
@@ -146,6 +171,7 @@ export async function createPostgresBackup(options: PostgresBackupOptions): Prom
     return { file, kind: 'postgres', bytes, sha256, sidecar, durationMs: Date.now() - started.getTime() };
   } catch (err) {
     if (poll) clearInterval(poll);
+    await watch?.stop();
     const removed = await partial.discard().then(() => true, () => false);
     throw backupError(err, partial.partialPath, removed, options.signal);
   }
@@ -170,6 +196,49 @@ async function serverFacts(conn: PgConnectionOptions): Promise<{ serverVersion: 
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+const LOCK_POLL_MS = 1000;
+
+/**
+ * While `active()`, asks the server every second (on a connection of its own, opened on first use) whether
+ * the session named `appName` waits for a table's lock, and which session holds it. Best effort: a failing
+ * query only ends the watch.
+ */
+function watchLockWait(conn: PgConnectionOptions, appName: string, active: () => boolean, onChange: (wait: LockWait | undefined) => void): { stop(): Promise<void> } {
+  let stopped = false;
+  let client: Awaited<ReturnType<typeof connect>> | undefined;
+  let running: Promise<void> = Promise.resolve();
+  const check = async () => {
+    if (stopped || !active()) return;
+    client ??= await connect(conn);
+    const r = await client.query<{ rel: string; pid: number; app: string; state: string }>(
+      `SELECT format('%I.%I', n.nspname, c.relname) AS rel, b.pid, b.application_name AS app, coalesce(b.state, '') AS state
+         FROM pg_stat_activity w
+         JOIN pg_locks l ON l.pid = w.pid AND NOT l.granted AND l.locktype = 'relation'
+         JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace
+         CROSS JOIN LATERAL unnest(pg_blocking_pids(w.pid)) AS blocker(pid)
+         JOIN pg_stat_activity b ON b.pid = blocker.pid
+        WHERE w.application_name = $1
+        ORDER BY b.pid LIMIT 1`,
+      [appName],
+    );
+    const row = r.rows[0];
+    if (!stopped) onChange(row ? { table: row.rel, pid: row.pid, application: row.app, state: row.state } : undefined);
+  };
+  const timer = setInterval(() => {
+    running = running.then(check).catch(() => {
+      clearInterval(timer);
+    });
+  }, LOCK_POLL_MS);
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await running.catch(() => undefined);
+      await client?.end().catch(() => undefined);
+    },
+  };
 }
 
 /** Seconds from `--lock-timeout` (default 60; 0: no limit), or one sentence. */
