@@ -85,7 +85,7 @@ export async function createFilesBackup(options: FilesBackupOptions): Promise<Ba
         portable: true,
         onwarn: (code, message) => problems.push(`${message} (${code})`),
         // As tar skips a socket ("socket ignored"): FIFOs, sockets and devices are left out with a warning
-        // (node-tar cannot write them, and reading a FIFO would wait for a writer).
+        // (node-tar cannot archive them: its pack stream stalled on one, and node exited 0 without a backup).
         filter: (entryPath, st) => {
           const kind = specialKind(st as fs.Stats);
           if (!kind) return true;

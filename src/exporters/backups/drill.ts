@@ -89,6 +89,8 @@ export async function restoreDrill(options: DrillOptions): Promise<DrillReport> 
   let created = false;
   let report: DrillReport | undefined;
   let failure: unknown;
+  let lockTimedOut = false;
+  let dropFailed = false;
   try {
     const facts = await admin.query<{ can: boolean; enc: string; collate: string; ctype: string; num: string }>(
       `SELECT (SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user) AS can,
@@ -137,7 +139,8 @@ export async function restoreDrill(options: DrillOptions): Promise<DrillReport> 
     const sourceCounts = await countRows(admin, options.signal, true).catch(async (err: unknown) => {
       // 55P03 lock_not_available: lock_timeout ran out (listing sizes or counting rows).
       if (systemCode(err) !== '55P03') throw err;
-      throw new ExitPlanError(`${await lockTimeoutSentence(conn, undefined, lockTimeout, 'the drill')}; the scratch database ${scratch} was dropped.`);
+      lockTimedOut = true;
+      throw new ExitPlanError(await lockTimeoutSentence(conn, undefined, lockTimeout, 'the drill'), '55P03', { cause: err });
     });
     const keys = [...new Set([...backupCounts.keys(), ...sourceCounts.keys()])].sort();
     const tables: DrillTable[] = keys.map((key) => {
@@ -169,6 +172,7 @@ export async function restoreDrill(options: DrillOptions): Promise<DrillReport> 
       progress({ phase: 'dropping', tables: 0 });
       const dropped = await dropDatabase(admin, scratch).then(() => undefined, (err: unknown) => err);
       if (dropped) {
+        dropFailed = true;
         log(`Drill: could not drop the scratch database ${scratch}: ${errorMessage(dropped)}`);
         failure ??= new ExitPlanError(`The drill could not drop its scratch database "${scratch}" (${errorMessage(dropped).replace(/\.$/, '')}): drop it by hand.`);
       } else {
@@ -183,7 +187,10 @@ export async function restoreDrill(options: DrillOptions): Promise<DrillReport> 
     if (err instanceof CancelledError || options.signal?.aborted) {
       throw new CancelledError(`Drill cancelled; ${created ? `the scratch database ${scratch} was dropped` : 'nothing was created'}.`);
     }
-    const sentence = err instanceof ExitPlanError ? err.message : describePgError(err, conn).message;
+    let sentence = err instanceof ExitPlanError ? err.message : describePgError(err, conn).message;
+    if (lockTimedOut) {
+      sentence = `${sentence}; ${dropFailed ? `the drill could not drop its scratch database "${scratch}": drop it by hand` : `the scratch database ${scratch} was dropped`}.`;
+    }
     await record(file, parsed.source, { at: started.toISOString(), file: path.basename(file), ok: false, message: sentence }, conn, 0, 0).catch(() => undefined);
     throw new ExitPlanError(sentence, systemCode(err), { cause: err });
   }
