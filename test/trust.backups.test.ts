@@ -404,6 +404,34 @@ describe('trust: backups', () => {
       }
     });
 
+    it('backups drill says while it waits which table and which session hold the lock, and finishes once it is released', async () => {
+      const dir = tempDir('exit-plan-trust-locked-');
+      const made = await runCli(['backups', 'create', '--db', dbUrl(source), '--dir', dir, '--quiet'], env);
+      assert.equal(made.code, 0, made.stderr);
+      const holderPid = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+      await holder.query(`BEGIN; LOCK TABLE "locked visits" IN ACCESS EXCLUSIVE MODE`);
+      let released = false;
+      try {
+        const run = startCapture(process.execPath, [CLI, 'backups', 'drill', made.stdout.trim(), '--db', dbUrl(source)], { env: { ...process.env, ...env } });
+        let seen = '';
+        await new Promise<void>((resolve, reject) => {
+          run.child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+            seen += d;
+            if (/waiting for a lock/.test(seen)) resolve();
+          });
+          run.done.then((r) => reject(new Error(`the drill ended before it waited: ${r.stderr}`)), reject);
+        });
+        assert.match(seen, new RegExp(`Drill: counting — waiting for a lock on public\\."locked visits", held by session ${holderPid} \\(trust-holder, idle in transaction\\)…`));
+        await holder.query('ROLLBACK');
+        released = true;
+        const r = await run.done;
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, /locked visits/);
+      } finally {
+        if (!released) await holder.query('ROLLBACK');
+      }
+    });
+
     it('backups drill --lock-timeout: counting the source gives up with one sentence naming the table, and drops the scratch database', async () => {
       const dir = tempDir('exit-plan-trust-locked-');
       const made = await runCli(['backups', 'create', '--db', dbUrl(source), '--dir', dir, '--quiet'], env);

@@ -236,7 +236,13 @@ export function addBackupsCommands(program: Command): void {
           pgDumpPath: opts.pgDump,
           lockTimeoutSeconds: opts.lockTimeout,
           signal: controller.signal,
-          onProgress: (p) => printer.line(p.phase, `Drill: ${p.phase}${p.table ? ` ${p.table}` : ''}${p.tables ? ` (${p.tables})` : ''}`),
+          onProgress: (p) =>
+            p.waitingFor
+              ? printer.line(
+                  'waiting',
+                  `Drill: counting — waiting for a lock on ${p.waitingFor.table}, held by session ${p.waitingFor.pid} (${[p.waitingFor.application, p.waitingFor.state].filter(Boolean).join(', ')})…`,
+                )
+              : printer.line(p.phase, `Drill: ${p.phase}${p.table ? ` ${p.table}` : ''}${p.tables ? ` (${p.tables})` : ''}`),
         });
       } finally {
         printer.end();

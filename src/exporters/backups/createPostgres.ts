@@ -205,7 +205,7 @@ const LOCK_POLL_MS = 1000;
  * the session named `appName` waits for a table's lock, and which session holds it. Best effort: a failing
  * query only ends the watch.
  */
-function watchLockWait(conn: PgConnectionOptions, appName: string, active: () => boolean, onChange: (wait: LockWait | undefined) => void): { stop(): Promise<void> } {
+export function watchLockWait(conn: PgConnectionOptions, appName: string, active: () => boolean, onChange: (wait: LockWait | undefined) => void): { stop(): Promise<void> } {
   let stopped = false;
   let client: Awaited<ReturnType<typeof connect>> | undefined;
   let running: Promise<void> = Promise.resolve();

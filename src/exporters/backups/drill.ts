@@ -7,7 +7,7 @@ import { listRelations, qualifiedName, quoteIdent, quoteLiteral } from '../wareh
 import { connect, describeConnection, describePgError, type PgConnectionOptions } from '../warehouse/connection';
 import { fileSafeName, parseBackupName } from './names';
 import { conninfo, runTool, toolEnv, toolFailure, type PgToolsOptions } from './pgTools';
-import { checkLockTimeout, lockTimeoutSentence } from './createPostgres';
+import { checkLockTimeout, lockTimeoutSentence, watchLockWait, type LockWait } from './createPostgres';
 import { checkedPgRestore } from './restore';
 import { updateFolderState, updateSidecar, type DrillSummary } from './sidecar';
 import { verifyBackup } from './verify';
@@ -40,6 +40,8 @@ export interface DrillProgress {
   phase: 'verifying' | 'creating' | 'restoring' | 'counting' | 'dropping' | 'done';
   tables: number;
   table?: string;
+  /** Counting the source waits for a table's lock, held by this session (until --lock-timeout). */
+  waitingFor?: LockWait;
 }
 
 export interface DrillOptions extends PgToolsOptions {
@@ -136,7 +138,17 @@ export async function restoreDrill(options: DrillOptions): Promise<DrillReport> 
     } finally {
       await scratchClient.end().catch(() => undefined);
     }
-    const sourceCounts = await countRows(admin, options.signal, true).catch(async (err: unknown) => {
+    // While counting, say which table and session it waits for, if any (found by this connection's name).
+    const appName = `exit-plan drill ${randomBytes(6).toString('hex')}`;
+    await admin.query(`SET application_name = ${quoteLiteral(appName)}`);
+    let waitingFor: LockWait | undefined;
+    const watch = watchLockWait(conn, appName, () => true, (wait) => {
+      if (wait?.table === waitingFor?.table && wait?.pid === waitingFor?.pid) return;
+      waitingFor = wait;
+      if (wait) log(`Drill: counting the source's rows waits for a lock on ${wait.table}, held by session ${wait.pid} (${wait.application || 'no application name'}, ${wait.state})`);
+      progress({ phase: 'counting', tables: 0, ...(wait ? { waitingFor: wait } : {}) });
+    });
+    const sourceCounts = await countRows(admin, options.signal, true).finally(() => watch.stop()).catch(async (err: unknown) => {
       // 55P03 lock_not_available: lock_timeout ran out (listing sizes or counting rows).
       if (systemCode(err) !== '55P03') throw err;
       lockTimedOut = true;
