@@ -46,7 +46,7 @@ describe('backups: rotation (restic forget semantics)', () => {
     assert.equal(backups.parseBackupName('postgres_backup_kobo__2024.02.30.07_09.pg_restore'), undefined, 'no 30 February');
     assert.equal(backups.parseBackupName('postgres_backup_kobo__2024.03.05.07_09.pg_restore.partial'), undefined);
     assert.equal(backups.parseBackupName('notes.txt'), undefined);
-    assert.equal(backups.fileSafeName('../../etc/passwd'), '___.._etc_passwd', 'no name reaches outside the backup folder');
+    assert.equal(backups.fileSafeName('../../etc/passwd'), '%2E%2E%2F..%2Fetc%2Fpasswd', 'no name reaches outside the backup folder');
   });
 
   it('restic example: a backup every Sunday for 12 weeks, --keep-daily 4 keeps the last four Sundays', () => {

@@ -12,6 +12,7 @@ import {
   printable,
   type PgConnectionOptions,
 } from '../exporters';
+import { DEFAULT_LOCK_TIMEOUT_SECONDS } from '../exporters/shared/lockTimeout';
 
 /** `exit-plan backups …`: a thin layer over src/exporters/backups. */
 export function addBackupsCommands(program: Command): void {
@@ -20,6 +21,10 @@ export function addBackupsCommands(program: Command): void {
     .description('Backups: PostgreSQL dumps and file archives with checksums, rotation, verification, restore and restore drills.');
   const dbOption = () => new Option('--db <url>', 'postgres://user@host:port/database (password in PGPASSWORD; default: the PG* environment variables)');
   const pgDumpOption = () => new Option('--pg-dump <path>', 'pg_dump to use (pg_restore is taken from the same folder; default: PATH)');
+  const lockTimeoutOption = (what: string) =>
+    new Option('--lock-timeout <seconds>', `how long ${what} waits for a table locked by another session before it stops, naming the table (0: no limit)`)
+      .default(DEFAULT_LOCK_TIMEOUT_SECONDS)
+      .argParser(secondsArg);
 
   cmd
     .command('create')
@@ -27,12 +32,13 @@ export function addBackupsCommands(program: Command): void {
     .addOption(dbOption())
     .requiredOption('--dir <dir>', 'backup folder (created if missing)')
     .addOption(pgDumpOption())
+    .addOption(lockTimeoutOption('pg_dump'))
     .option('--verify', 'verify the backup right after writing it')
     .option('--json', 'print { "file", "bytes", "sha256" }')
     .option('--quiet', 'no progress on stderr')
-    .action((opts: { db?: string; dir: string; pgDump?: string; verify?: boolean; json?: boolean; quiet?: boolean }) =>
+    .action((opts: { db?: string; dir: string; pgDump?: string; lockTimeout: number; verify?: boolean; json?: boolean; quiet?: boolean }) =>
       createAndPrint(opts, (signal, onProgress) =>
-        backups.createPostgresBackup({ connection: connectionOption(opts.db), dir: opts.dir, pgDumpPath: opts.pgDump, signal, onProgress }),
+        backups.createPostgresBackup({ connection: connectionOption(opts.db), dir: opts.dir, pgDumpPath: opts.pgDump, lockTimeoutSeconds: opts.lockTimeout, signal, onProgress }),
       ),
     );
 
@@ -218,9 +224,10 @@ export function addBackupsCommands(program: Command): void {
     .argument('<file>', 'a postgres_backup_….pg_restore file')
     .addOption(dbOption())
     .addOption(pgDumpOption())
+    .addOption(lockTimeoutOption('counting the source\'s rows'))
     .option('--json', 'print JSON')
     .option('--quiet', 'no progress on stderr')
-    .action(async (file: string, opts: { db?: string; pgDump?: string; json?: boolean; quiet?: boolean }) => {
+    .action(async (file: string, opts: { db?: string; pgDump?: string; lockTimeout: number; json?: boolean; quiet?: boolean }) => {
       const printer = new ProgressLine(!opts.quiet);
       const controller = cancelOnSignals();
       let report: backups.DrillReport;
@@ -229,8 +236,15 @@ export function addBackupsCommands(program: Command): void {
           file,
           connection: connectionOption(opts.db),
           pgDumpPath: opts.pgDump,
+          lockTimeoutSeconds: opts.lockTimeout,
           signal: controller.signal,
-          onProgress: (p) => printer.line(p.phase, `Drill: ${p.phase}${p.table ? ` ${p.table}` : ''}${p.tables ? ` (${p.tables})` : ''}`),
+          onProgress: (p) =>
+            p.waitingFor
+              ? printer.line(
+                  'waiting',
+                  `Drill: counting — waiting for a lock on ${p.waitingFor.table}, held by session ${p.waitingFor.pid} (${[p.waitingFor.application, p.waitingFor.state].filter(Boolean).join(', ')})…`,
+                )
+              : printer.line(p.phase, `Drill: ${p.phase}${p.table ? ` ${p.table}` : ''}${p.tables ? ` (${p.tables})` : ''}`),
         });
       } finally {
         printer.end();
@@ -269,12 +283,13 @@ export function addBackupsCommands(program: Command): void {
       const schedule = backups.validateSchedule(opts.schedule);
       const connection = connectionOption(opts.db);
       const dir = path.resolve(opts.dir);
-      const createArgs = ['backups', 'create', '--db', dbUrl(connection), '--dir', dir, '--quiet', ...(opts.pgDump ? ['--pg-dump', path.resolve(opts.pgDump)] : [])];
+      const db = dbUrl(connection);
+      const createArgs = ['backups', 'create', '--db', db.url, '--dir', dir, '--quiet', ...(opts.pgDump ? ['--pg-dump', path.resolve(opts.pgDump)] : [])];
       const policy = policyOf(opts);
       const rotating = backups.COUNT_RULES.some((r) => policy[r]) || Boolean(policy.keepWithin);
       if (rotating) backups.checkPolicy(policy);
       const rotateArgs = rotating ? ['backups', 'rotate', '--dir', dir, ...policyArgs(policy)] : undefined;
-      const line = backups.cronLine({ schedule, command: [process.execPath, cliPath()], createArgs, rotateArgs });
+      const line = backups.cronLine({ schedule, command: [...db.env, process.execPath, cliPath()], createArgs, rotateArgs });
       const next = backups.nextRun(schedule);
       process.stdout.write(
         `# Exit Plan: back up ${describeConnection(connection)} into ${dir} on "${schedule}"${next ? ` (next: ${next.toString()})` : ''}.\n` +
@@ -334,6 +349,13 @@ function countArg(value: string): number {
   return n;
 }
 
+/** `--lock-timeout`: seconds from 0 up (0: no limit). */
+function secondsArg(value: string): number {
+  const n = Number(value);
+  if (!/^\d+(?:\.\d+)?$/.test(value.trim()) || !Number.isFinite(n)) throw new InvalidArgumentError('expected a number of seconds from 0 up (0: no limit).');
+  return n;
+}
+
 /** `1048576`, `10MB`, `1.5GB`, `512KB` (1000-based, as sizes are shown). */
 function sizeArg(value: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB)?$/i.exec(value.trim());
@@ -343,10 +365,19 @@ function sizeArg(value: string): number {
 }
 
 
-/** The connection as a URL without its password (which belongs in PGPASSWORD or ~/.pgpass). */
-function dbUrl(c: PgConnectionOptions): string {
+/**
+ * The connection as a URL without its password (which belongs in PGPASSWORD or ~/.pgpass), as the CLI's
+ * own --db parser reads it. A Unix socket folder (a host starting with `/`) goes in `?host=` with no host
+ * part (libpq's form), and then the user and port, which such a URL cannot hold, are set by an `env` prefix.
+ */
+function dbUrl(c: PgConnectionOptions): { url: string; env: string[] } {
+  const ssl = c.sslmode ? `sslmode=${c.sslmode}` : '';
+  if (c.host.startsWith('/')) {
+    const query = [`host=${encodeURIComponent(c.host)}`, ssl].filter(Boolean).join('&');
+    return { url: `postgres:///${encodeURIComponent(c.database)}?${query}`, env: ['env', `PGUSER=${c.user}`, `PGPORT=${c.port}`] };
+  }
   const host = c.host.includes(':') ? `[${c.host}]` : c.host;
-  return `postgres://${encodeURIComponent(c.user)}@${host}:${c.port}/${encodeURIComponent(c.database)}${c.sslmode ? `?sslmode=${c.sslmode}` : ''}`;
+  return { url: `postgres://${encodeURIComponent(c.user)}@${host}:${c.port}/${encodeURIComponent(c.database)}${ssl ? `?${ssl}` : ''}`, env: [] };
 }
 
 /** This CLI's own script, for crontab lines. */
@@ -367,8 +398,14 @@ async function createAndPrint(
   const printer = new ProgressLine(!opts.quiet);
   const controller = cancelOnSignals();
   try {
-    const result = await create(controller.signal, (p) => printer.line(p.phase, backupProgressText(p)));
+    const result = await create(controller.signal, (p) => printer.line(p.waitingFor ? 'waiting' : p.phase, backupProgressText(p)));
     printer.end();
+    if (result.skipped?.length) {
+      const shown = result.skipped.slice(0, 10).join(', ');
+      process.stderr.write(
+        `Warning: skipped ${plural(result.skipped.length, 'special file')} that tar does not archive as files: ${shown}${result.skipped.length > 10 ? `, and ${result.skipped.length - 10} more` : ''}.\n`,
+      );
+    }
     await printCreated(result, opts, controller.signal);
   } finally {
     printer.end();
@@ -389,6 +426,10 @@ function backupProgressText(p: backups.BackupProgress): string {
     case 'connecting':
       return 'Connecting…';
     case 'dumping':
+      if (p.waitingFor) {
+        const w = p.waitingFor;
+        return `pg_dump: waiting for a lock on ${w.table}, held by session ${w.pid} (${[w.application, w.state].filter(Boolean).join(', ')})…`;
+      }
       return `pg_dump: table ${p.tableIndex ?? 0}/${p.tableCount ?? '?'} ${p.table ?? ''} — ${formatBytes(p.bytes)} written`;
     case 'archiving':
       return `Archiving — ${formatCount(p.entries ?? 0)} entries, ${formatBytes(p.bytes)} written`;

@@ -62,7 +62,7 @@ export class BackupScheduler implements vscode.Disposable {
     }
     try {
       const outcome = await backups.withFolderLock(target.dir, async () => {
-        const newest = (await backups.listBackups(target.dir))[0];
+        const newest = backups.newestBackup(await backups.listBackups(target.dir));
         const status = backups.scheduleStatus(target.schedule!, newest?.time);
         const due = catchingUp ? status.overdue : !newest || !status.previousRun || newest.time.getTime() < Math.floor(status.previousRun.getTime() / 60_000) * 60_000;
         if (!due) return undefined;

@@ -246,6 +246,10 @@ export function backupProgressText(p: backups.BackupProgress): string {
     case 'connecting':
       return 'connecting…';
     case 'dumping':
+      if (p.waitingFor) {
+        const w = p.waitingFor;
+        return `pg_dump: waiting for a lock on ${w.table}, held by session ${w.pid} (${[w.application, w.state].filter(Boolean).join(', ')})…`;
+      }
       return `pg_dump: table ${p.tableIndex ?? 0}/${p.tableCount ?? '?'} ${p.table ?? ''} — ${formatBytes(p.bytes)} written`;
     case 'archiving':
       return `archiving — ${formatCount(p.entries ?? 0)} files, ${formatBytes(p.bytes)} written`;

@@ -1,13 +1,15 @@
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CancelledError, ExitPlanError, describeWriteError, systemCode, throwIfAborted } from '../shared/errors';
 import { throttle } from '../shared/format';
-import { PartialFile } from '../shared/partialFile';
+import { DEFAULT_LOCK_TIMEOUT_SECONDS } from '../shared/lockTimeout';
 import { SYSTEM_SCHEMA_FILTER } from '../warehouse/catalog';
 import { connect, describeConnection, describePgError, type PgConnectionOptions } from '../warehouse/connection';
 import { postgresBackupName, type BackupKind } from './names';
-import { checkPgDumpVersion, conninfo, findPgTool, runTool, toolEnv, toolFailure, toolVersion, type PgToolsOptions } from './pgTools';
-import { hashFile, newSidecar, writeSidecar, type Sidecar } from './sidecar';
+import { checkPgDumpVersion, conninfo, conninfoValue, findPgTool, runTool, toolEnv, toolFailure, toolVersion, type PgToolsOptions } from './pgTools';
+import { BackupFile, CommitError } from './backupFile';
+import { hashFile, newSidecar, type Sidecar } from './sidecar';
 
 export interface BackupProgress {
   phase: 'connecting' | 'dumping' | 'archiving' | 'checksum' | 'done';
@@ -19,6 +21,17 @@ export interface BackupProgress {
   table?: string;
   /** Files: entries archived so far. */
   entries?: number;
+  /** pg_dump is waiting for a table's lock, held by this session (until --lock-timeout). */
+  waitingFor?: LockWait;
+}
+
+/** A lock wait: the table, and the session that holds the lock. */
+export interface LockWait {
+  table: string;
+  pid: number;
+  application: string;
+  /** pg_stat_activity's state, e.g. `idle in transaction`. */
+  state: string;
 }
 
 export interface BackupResult {
@@ -29,12 +42,16 @@ export interface BackupResult {
   sha256: string;
   sidecar: Sidecar;
   durationMs: number;
+  /** Files: special files (FIFOs, sockets, devices) that were left out, as tar skips a socket: `./path (FIFO)`. */
+  skipped?: string[];
 }
 
 export interface PostgresBackupOptions extends PgToolsOptions {
   connection: PgConnectionOptions;
   /** The backup folder; created if missing. */
   dir: string;
+  /** How long pg_dump waits for a table's lock before it gives up (`--lock-wait-timeout`); 0 waits for ever. Default 60. */
+  lockTimeoutSeconds?: number;
   signal?: AbortSignal;
   onProgress?: (progress: BackupProgress) => void;
   /** Diagnostic lines (never secrets). */
@@ -47,7 +64,7 @@ const POLL_MS = 250;
 /**
  * Backs up one database with `pg_dump --format=custom` into
  * `<dir>/postgres_backup_<db>__<YYYY.MM.DD.HH_MM>.pg_restore`: written as `….partial`, fsynced, hashed,
- * linked to its final name (never over another file), with a `<file>.json` sidecar of size and SHA-256.
+ * its `<file>.json` sidecar of size and SHA-256 written, then linked to its final name (never over another file).
  * The password reaches pg_dump only through PGPASSWORD. Abort kills pg_dump and removes the partial file.
  */
 export async function createPostgresBackup(options: PostgresBackupOptions): Promise<BackupResult> {
@@ -69,11 +86,12 @@ export async function createPostgresBackup(options: PostgresBackupOptions): Prom
   checkPgDumpVersion(dumpVersion, { text: facts.serverVersion, num: facts.serverVersionNum, where: `${conn.host}:${conn.port}` });
   log(`Backing up ${describeConnection(conn)} (PostgreSQL ${facts.serverVersion}) with ${pgDump} ${dumpVersion.text}`);
 
-  const partial = await PartialFile.create(path.join(options.dir, postgresBackupName(facts.database, started)), { log });
+  const partial = await BackupFile.create(path.resolve(options.dir), postgresBackupName(facts.database, started));
   let poll: NodeJS.Timeout | undefined;
+  let watch: { stop(): Promise<void> } | undefined;
   try {
     // pg_dump writes the file itself (a seekable file gets a table of contents with data offsets, which
-    // pg_restore --list and parallel restores rely on); PartialFile has reserved the name exclusively.
+    // pg_restore --list and parallel restores rely on); BackupFile has reserved the name exclusively.
     await closeStream(partial.stream);
     progress.phase = 'dumping';
     progress.tableCount = facts.tables;
@@ -87,13 +105,25 @@ export async function createPostgresBackup(options: PostgresBackupOptions): Prom
         }
       });
     }, POLL_MS);
-    const args = ['--format=custom', '--verbose', '--no-password', `--file=${partial.partialPath}`, `--dbname=${conninfo(conn)}`];
+    const lockTimeout = checkLockTimeout(options.lockTimeoutSeconds);
+    // An application name of its own (the later setting wins in a conninfo), so that the lock it waits for
+    // (if any) can be found in pg_locks.
+    const appName = `exit-plan pg_dump ${randomBytes(6).toString('hex')}`;
+    const args = ['--format=custom', '--verbose', '--no-password', `--file=${partial.partialPath}`, `--dbname=${conninfo(conn)} application_name=${conninfoValue(appName)}`];
+    if (lockTimeout > 0) args.push(`--lock-wait-timeout=${Math.round(lockTimeout * 1000)}`);
+    watch = watchLockWait(conn, appName, () => (progress.tableIndex ?? 0) === 0, (wait) => {
+      if (wait?.table === progress.waitingFor?.table && wait?.pid === progress.waitingFor?.pid) return;
+      progress.waitingFor = wait;
+      if (wait) log(`pg_dump is waiting for a lock on ${wait.table}, held by session ${wait.pid} (${wait.application || 'no application name'}, ${wait.state})`);
+      reportNow();
+    });
     const result = await runTool(pgDump, args, {
       env: toolEnv(conn),
       signal: options.signal,
       onStderrLine: (line) => {
         const m = /dumping contents of table "(.*)"$/.exec(line);
         if (m) {
+          progress.waitingFor = undefined;
           progress.tableIndex = (progress.tableIndex ?? 0) + 1;
           progress.tableCount = Math.max(progress.tableCount ?? 0, progress.tableIndex);
           progress.table = m[1];
@@ -102,7 +132,13 @@ export async function createPostgresBackup(options: PostgresBackupOptions): Prom
       },
     });
     clearInterval(poll);
-    if (result.code !== 0 || result.signal) throw new ExitPlanError(explainDumpFailure(toolFailure('pg_dump', result), conn));
+    await watch.stop();
+    progress.waitingFor = undefined;
+    if (result.code !== 0 || result.signal) {
+      const locked = lockedTable(result.stderrTail);
+      if (locked) throw new ExitPlanError(await lockTimeoutSentence(conn, locked, lockTimeout, 'pg_dump'));
+      throw new ExitPlanError(explainDumpFailure(toolFailure('pg_dump', result), conn));
+    }
     throwIfAborted(options.signal);
     await partial.closed();
 
@@ -117,17 +153,17 @@ export async function createPostgresBackup(options: PostgresBackupOptions): Prom
       },
     });
     throwIfAborted(options.signal);
-    const file = await partial.commit();
-    const sidecar: Sidecar = {
-      ...newSidecar(file, 'postgres', { bytes, sha256, started }),
-      postgres: {
-        connection: describeConnection(conn),
-        database: facts.database,
-        serverVersion: facts.serverVersion,
-        pgDumpVersion: dumpVersion.text,
-      },
-    };
-    await writeSidecar(file, sidecar);
+    const { file, sidecar } = await partial.commit(
+      (target): Sidecar => ({
+        ...newSidecar(target, 'postgres', { bytes, sha256, started }),
+        postgres: {
+          connection: describeConnection(conn),
+          database: facts.database,
+          serverVersion: facts.serverVersion,
+          pgDumpVersion: dumpVersion.text,
+        },
+      }),
+    );
     progress.phase = 'done';
     progress.bytes = bytes;
     reportNow();
@@ -135,6 +171,7 @@ export async function createPostgresBackup(options: PostgresBackupOptions): Prom
     return { file, kind: 'postgres', bytes, sha256, sidecar, durationMs: Date.now() - started.getTime() };
   } catch (err) {
     if (poll) clearInterval(poll);
+    await watch?.stop();
     const removed = await partial.discard().then(() => true, () => false);
     throw backupError(err, partial.partialPath, removed, options.signal);
   }
@@ -161,6 +198,97 @@ async function serverFacts(conn: PgConnectionOptions): Promise<{ serverVersion: 
   }
 }
 
+const LOCK_POLL_MS = 1000;
+
+/**
+ * While `active()`, asks the server every second (on a connection of its own, opened on first use) whether
+ * the session named `appName` waits for a table's lock, and which session holds it. Best effort: a failing
+ * query only ends the watch.
+ */
+export function watchLockWait(conn: PgConnectionOptions, appName: string, active: () => boolean, onChange: (wait: LockWait | undefined) => void): { stop(): Promise<void> } {
+  let stopped = false;
+  let client: Awaited<ReturnType<typeof connect>> | undefined;
+  let running: Promise<void> = Promise.resolve();
+  const check = async () => {
+    if (stopped || !active()) return;
+    client ??= await connect(conn);
+    const r = await client.query<{ rel: string; pid: number; app: string; state: string }>(
+      `SELECT format('%I.%I', n.nspname, c.relname) AS rel, b.pid, b.application_name AS app, coalesce(b.state, '') AS state
+         FROM pg_stat_activity w
+         JOIN pg_locks l ON l.pid = w.pid AND NOT l.granted AND l.locktype = 'relation'
+         JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace
+         CROSS JOIN LATERAL unnest(pg_blocking_pids(w.pid)) AS blocker(pid)
+         JOIN pg_stat_activity b ON b.pid = blocker.pid
+        WHERE w.application_name = $1
+        ORDER BY b.pid LIMIT 1`,
+      [appName],
+    );
+    const row = r.rows[0];
+    if (!stopped) onChange(row ? { table: row.rel, pid: row.pid, application: row.app, state: row.state } : undefined);
+  };
+  const timer = setInterval(() => {
+    running = running.then(check).catch(() => {
+      clearInterval(timer);
+    });
+  }, LOCK_POLL_MS);
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await running.catch(() => undefined);
+      await client?.end().catch(() => undefined);
+    },
+  };
+}
+
+/** Seconds from `--lock-timeout` (default 60; 0: no limit), or one sentence. */
+export function checkLockTimeout(seconds: number | undefined): number {
+  const value = seconds ?? DEFAULT_LOCK_TIMEOUT_SECONDS;
+  if (!Number.isFinite(value) || value < 0) throw new ExitPlanError(`The lock timeout must be a number of seconds from 0 up (0: wait for ever), not ${seconds}.`);
+  return value;
+}
+
+/** The table in pg_dump's lock wait timeout message (`Query was: LOCK TABLE public."t" IN ACCESS SHARE MODE`). */
+function lockedTable(stderr: readonly string[]): string | undefined {
+  const text = stderr.join('\n');
+  if (!/due to (statement|lock) timeout|could not obtain lock/i.test(text)) return undefined;
+  return /LOCK TABLE (?:ONLY )?(.+?) IN ACCESS SHARE MODE/.exec(text)?.[1] ?? /could not obtain lock on relation "(.*)"/.exec(text)?.[1];
+}
+
+/**
+ * One sentence for a lock wait that timed out: the table (when not known, the table another session holds
+ * ACCESS EXCLUSIVE, which blocks any read) and that session, asked on a new connection (best effort).
+ */
+export async function lockTimeoutSentence(conn: PgConnectionOptions, table: string | undefined, seconds: number, who: string): Promise<string> {
+  let holder = '';
+  let name = table;
+  const client = await connect(conn).catch(() => undefined);
+  if (client) {
+    try {
+      const r = await client.query<{ pid: number; app: string; state: string; rel: string }>(
+        `SELECT a.pid, a.application_name AS app, a.state, format('%I.%I', n.nspname, c.relname) AS rel
+           FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+           JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE l.locktype = 'relation' AND l.granted AND l.mode = 'AccessExclusiveLock' AND a.pid <> pg_backend_pid()
+            AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+            AND ($1::text IS NULL OR l.relation = to_regclass($1))
+          ORDER BY a.pid LIMIT 1`,
+        [table ?? null],
+      );
+      const h = r.rows[0];
+      if (h) {
+        name ??= h.rel;
+        holder = ` by session ${h.pid}${h.app ? ` (${h.app})` : ''}${h.state ? `, ${h.state}` : ''}`;
+      }
+    } catch {
+      // Only a detail of the sentence.
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+  return `${name ? `Table ${name} is` : 'A table is'} locked${holder}: ${who} waited ${seconds} s for it (--lock-timeout) and gave up`;
+}
+
 /** Sentences for the pg_dump failures people meet most. */
 function explainDumpFailure(message: string, conn: PgConnectionOptions): string {
   if (/no password supplied/i.test(message)) {
@@ -181,8 +309,9 @@ function closeStream(stream: fs.WriteStream): Promise<void> {
 
 /** One sentence: what went wrong and that nothing half-written was left under a final name. */
 export function backupError(err: unknown, partialPath: string, removed: boolean, signal?: AbortSignal): ExitPlanError {
+  if (err instanceof CommitError) return err;
   const tail = removed ? 'no backup was written and the partial file was removed' : `no backup was written, but the partial file ${partialPath} could not be removed`;
   if (err instanceof CancelledError || signal?.aborted) return new CancelledError(`Backup cancelled; ${tail}.`);
-  const sentence = describeWriteError(err, partialPath) ?? (err instanceof Error ? err.message : String(err));
+  const sentence = (err instanceof ExitPlanError ? err.message : describeWriteError(err, partialPath)) ?? (err instanceof Error ? err.message : String(err));
   return new ExitPlanError(`${sentence.replace(/[.;]\s*$/, '')}; ${tail}.`, systemCode(err), { cause: err });
 }

@@ -7,6 +7,7 @@ import { listRelations, qualifiedName, quoteIdent, quoteLiteral } from '../wareh
 import { connect, describeConnection, describePgError, type PgConnectionOptions } from '../warehouse/connection';
 import { fileSafeName, parseBackupName } from './names';
 import { conninfo, runTool, toolEnv, toolFailure, type PgToolsOptions } from './pgTools';
+import { checkLockTimeout, lockTimeoutSentence, watchLockWait, type LockWait } from './createPostgres';
 import { checkedPgRestore } from './restore';
 import { updateFolderState, updateSidecar, type DrillSummary } from './sidecar';
 import { verifyBackup } from './verify';
@@ -39,12 +40,16 @@ export interface DrillProgress {
   phase: 'verifying' | 'creating' | 'restoring' | 'counting' | 'dropping' | 'done';
   tables: number;
   table?: string;
+  /** Counting the source waits for a table's lock, held by this session (until --lock-timeout). */
+  waitingFor?: LockWait;
 }
 
 export interface DrillOptions extends PgToolsOptions {
   file: string;
   /** The source database: counts are compared with it, and the scratch database is made on its server. */
   connection: PgConnectionOptions;
+  /** How long a query on the source waits for a table's lock (`lock_timeout`); 0 waits for ever. Default 60. */
+  lockTimeoutSeconds?: number;
   signal?: AbortSignal;
   onProgress?: (p: DrillProgress) => void;
   log?: (line: string) => void;
@@ -77,12 +82,17 @@ export async function restoreDrill(options: DrillOptions): Promise<DrillReport> 
   const pgRestore = await checkedPgRestore(file, options);
   throwIfAborted(options.signal, 'Drill cancelled; nothing was created.');
 
+  const lockTimeout = checkLockTimeout(options.lockTimeoutSeconds);
   const admin = await connect(conn);
   admin.on('error', () => undefined);
+  // Counting the source's rows waits for each table's lock at most this long (a session may hold one).
+  if (lockTimeout > 0) await admin.query(`SET lock_timeout = ${Math.round(lockTimeout * 1000)}`);
   const scratch = scratchName(conn.database, started);
   let created = false;
   let report: DrillReport | undefined;
   let failure: unknown;
+  let lockTimedOut = false;
+  let dropFailed = false;
   try {
     const facts = await admin.query<{ can: boolean; enc: string; collate: string; ctype: string; num: string }>(
       `SELECT (SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user) AS can,
@@ -128,7 +138,22 @@ export async function restoreDrill(options: DrillOptions): Promise<DrillReport> 
     } finally {
       await scratchClient.end().catch(() => undefined);
     }
-    const sourceCounts = await countRows(admin, options.signal, true);
+    // While counting, say which table and session it waits for, if any (found by this connection's name).
+    const appName = `exit-plan drill ${randomBytes(6).toString('hex')}`;
+    await admin.query(`SET application_name = ${quoteLiteral(appName)}`);
+    let waitingFor: LockWait | undefined;
+    const watch = watchLockWait(conn, appName, () => true, (wait) => {
+      if (wait?.table === waitingFor?.table && wait?.pid === waitingFor?.pid) return;
+      waitingFor = wait;
+      if (wait) log(`Drill: counting the source's rows waits for a lock on ${wait.table}, held by session ${wait.pid} (${wait.application || 'no application name'}, ${wait.state})`);
+      progress({ phase: 'counting', tables: 0, ...(wait ? { waitingFor: wait } : {}) });
+    });
+    const sourceCounts = await countRows(admin, options.signal, true).finally(() => watch.stop()).catch(async (err: unknown) => {
+      // 55P03 lock_not_available: lock_timeout ran out (listing sizes or counting rows).
+      if (systemCode(err) !== '55P03') throw err;
+      lockTimedOut = true;
+      throw new ExitPlanError(await lockTimeoutSentence(conn, undefined, lockTimeout, 'the drill'), '55P03', { cause: err });
+    });
     const keys = [...new Set([...backupCounts.keys(), ...sourceCounts.keys()])].sort();
     const tables: DrillTable[] = keys.map((key) => {
       const [schema, name] = JSON.parse(key) as [string, string];
@@ -159,6 +184,7 @@ export async function restoreDrill(options: DrillOptions): Promise<DrillReport> 
       progress({ phase: 'dropping', tables: 0 });
       const dropped = await dropDatabase(admin, scratch).then(() => undefined, (err: unknown) => err);
       if (dropped) {
+        dropFailed = true;
         log(`Drill: could not drop the scratch database ${scratch}: ${errorMessage(dropped)}`);
         failure ??= new ExitPlanError(`The drill could not drop its scratch database "${scratch}" (${errorMessage(dropped).replace(/\.$/, '')}): drop it by hand.`);
       } else {
@@ -173,7 +199,10 @@ export async function restoreDrill(options: DrillOptions): Promise<DrillReport> 
     if (err instanceof CancelledError || options.signal?.aborted) {
       throw new CancelledError(`Drill cancelled; ${created ? `the scratch database ${scratch} was dropped` : 'nothing was created'}.`);
     }
-    const sentence = err instanceof ExitPlanError ? err.message : describePgError(err, conn).message;
+    let sentence = err instanceof ExitPlanError ? err.message : describePgError(err, conn).message;
+    if (lockTimedOut) {
+      sentence = `${sentence}; ${dropFailed ? `the drill could not drop its scratch database "${scratch}": drop it by hand` : `the scratch database ${scratch} was dropped`}.`;
+    }
     await record(file, parsed.source, { at: started.toISOString(), file: path.basename(file), ok: false, message: sentence }, conn, 0, 0).catch(() => undefined);
     throw new ExitPlanError(sentence, systemCode(err), { cause: err });
   }

@@ -13,3 +13,4 @@ export * from './drill';
 export * from './schedule';
 export * from './report';
 export * from './lock';
+export { BackupFile } from './backupFile';

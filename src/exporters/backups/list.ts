@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ExitPlanError, errorMessage, systemCode } from '../shared/errors';
-import { compareNewestFirst, groupKey, parseBackupName, type BackupKind } from './names';
+import { compareNewestFirst, decodeFileSafeName, groupKey, parseBackupName, type BackupKind } from './names';
 import { readSidecar, type Sidecar, type VerificationState } from './sidecar';
 
 /** One backup file in a backup folder, with what its sidecar says. */
@@ -11,12 +11,16 @@ export interface BackupEntry {
   /** File name. */
   name: string;
   kind: BackupKind;
-  /** The database or files name from the file name. */
+  /** The database (from the sidecar, else decoded from the file name) or the files name. */
   source: string;
   /** `kind:source`: backups that rotate together. */
   group: string;
   /** When it started (from the name, to the minute, UTC). */
   time: Date;
+  /** When it started, to the millisecond, from its sidecar (when that agrees with the name's minute). */
+  createdAt?: Date;
+  /** A sidecar records it (readable, and the size still matches). */
+  recorded: boolean;
   /** Size on disk now. */
   bytes: number;
   gzip: boolean;
@@ -61,13 +65,19 @@ export async function listBackups(dir: string): Promise<BackupEntry[]> {
     } catch (err) {
       sidecarProblem = errorMessage(err);
     }
+    // The database's own name from the sidecar: file names of older versions replaced other characters by `_`.
+    const source = (parsed.kind === 'postgres' && typeof sidecar?.postgres?.database === 'string' && sidecar.postgres.database) || decodeFileSafeName(parsed.source);
+    const createdAt = sidecar ? new Date(sidecar.createdAt) : undefined;
+    const sameMinute = createdAt && Math.floor(createdAt.getTime() / 60_000) * 60_000 === parsed.time.getTime();
     const entry: BackupEntry = {
       file,
       name,
       kind: parsed.kind,
-      source: parsed.source,
-      group: groupKey(parsed.kind, parsed.source),
+      source,
+      group: groupKey(parsed.kind, source),
       time: parsed.time,
+      ...(sameMinute ? { createdAt } : {}),
+      recorded: Boolean(sidecar && !sidecarProblem && sidecar.bytes === st.size),
       bytes: st.size,
       gzip: parsed.gzip,
       sidecar,
@@ -88,7 +98,16 @@ function stateOf(sidecar: Sidecar | undefined, problem: string | undefined, byte
   return { state: sidecar.verification.state, stateMessage: sidecar.verification.message, verifiedAt: sidecar.verification.at };
 }
 
-/** Newest first; within the same minute the later copy (`-2`) first. */
-export function sortNewestFirst<T extends { time: Date; name: string }>(entries: T[]): T[] {
+/** Newest first; within the same minute by the sidecars' precise times, else the later copy (`-2`) first. */
+export function sortNewestFirst<T extends { time: Date; name: string; createdAt?: Date }>(entries: T[]): T[] {
   return entries.sort(compareNewestFirst);
+}
+
+/**
+ * The newest backup that counts as one (as rotation's "newest backup" guard): not dated in the future, and
+ * recorded by a sidecar when any backup in the list is. A stray file never makes a schedule look done.
+ */
+export function newestBackup<T extends { time: Date; createdAt?: Date; recorded: boolean }>(entries: readonly T[], now: Date = new Date()): T | undefined {
+  const anyRecorded = entries.some((e) => e.recorded);
+  return entries.find((e) => Math.max(e.time.getTime(), e.createdAt?.getTime() ?? 0) <= now.getTime() && (e.recorded || !anyRecorded));
 }

@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { ExitPlanError } from '../shared/errors';
 
 /** What a backup file holds: a PostgreSQL custom-format dump, or a tar of a folder of files. */
@@ -8,7 +10,7 @@ export const BACKUP_KINDS: readonly BackupKind[] = ['postgres', 'files'];
 /** The parts of a backup's file name. */
 export interface BackupName {
   kind: BackupKind;
-  /** The database name (postgres) or the folder's name (files), as written in the file name. */
+  /** The database name (postgres) or the folder's name (files), as written in the file name (see `decodeFileSafeName`). */
   source: string;
   /** When the backup started, to the minute (UTC). */
   time: Date;
@@ -29,12 +31,24 @@ export function backupStamp(date: Date): string {
 }
 
 /**
- * A database or folder name as it may appear in a file name: anything but letters, digits, `.`, `-` and
- * `_` becomes `_` (so no name can reach outside the backup folder).
+ * A database or folder name as it may appear in a file name, reversibly: letters and digits of any script,
+ * `.`, `-` and `_` stay as they are (so plain names are KoboToolbox's), and every other character (and a
+ * leading dot) becomes `%XX` per UTF-8 byte, as in URLs. No name can reach outside the backup folder, and
+ * two different names never give the same file name (`decodeFileSafeName` gives the name back).
  */
 export function fileSafeName(name: string): string {
-  const safe = name.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, (m) => '_'.repeat(m.length));
-  return safe === '' ? '_' : safe;
+  const escape = (ch: string) => [...Buffer.from(ch, 'utf8')].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('');
+  const safe = [...name].map((ch) => (/^[\p{L}\p{M}\p{N}._-]$/u.test(ch) ? ch : escape(ch))).join('');
+  return safe.replace(/^\.+/, (m) => '%2E'.repeat(m.length));
+}
+
+/** The name `fileSafeName` encoded (names written before the encoding, with `_` for other characters, read as they are). */
+export function decodeFileSafeName(safe: string): string {
+  try {
+    return decodeURIComponent(safe);
+  } catch {
+    return safe;
+  }
 }
 
 /** `postgres_backup_<db>__<YYYY.MM.DD.HH_MM>.pg_restore` */
@@ -80,9 +94,50 @@ export function copyNumber(fileName: string): number {
   return Number(/-(\d+)\.(?:pg_restore|tar|tar\.gz)$/.exec(fileName)?.[1] ?? 1);
 }
 
-/** Newest first: by the time in the name, then the later copy within the same minute. */
-export function compareNewestFirst(a: { time: Date; name: string }, b: { time: Date; name: string }): number {
-  return b.time.getTime() - a.time.getTime() || copyNumber(b.name) - copyNumber(a.name) || b.name.localeCompare(a.name);
+/**
+ * Newest first: by the minute in the name, then within a minute by the precise start time in the sidecars
+ * (when both have one), then by copy number (copies are numbered in creation order), then by name.
+ */
+export function compareNewestFirst(a: { time: Date; name: string; createdAt?: Date }, b: { time: Date; name: string; createdAt?: Date }): number {
+  return (
+    b.time.getTime() - a.time.getTime() ||
+    (a.createdAt && b.createdAt ? b.createdAt.getTime() - a.createdAt.getTime() : 0) ||
+    copyNumber(b.name) - copyNumber(a.name) ||
+    b.name.localeCompare(a.name)
+  );
+}
+
+/**
+ * The name for a new backup in `dir`: the plain name, or, when a backup of the same source in the same
+ * minute exists (or existed: its sidecar or partial file is there), the copy after the highest one, so
+ * that names within a minute sort in creation order even after rotation removed the plain one.
+ */
+export async function nextCopyName(dir: string, fileName: string): Promise<{ name: string; copy: number }> {
+  const ext = /\.(?:pg_restore|tar\.gz|tar)$/.exec(fileName)?.[0] ?? path.extname(fileName);
+  const stem = fileName.slice(0, fileName.length - ext.length);
+  let names: string[] = [];
+  try {
+    names = await fs.promises.readdir(dir);
+  } catch {
+    // A new folder: the plain name.
+  }
+  let highest = 0;
+  for (const n of names) {
+    if (!n.startsWith(stem)) continue;
+    const m = /^(?:-(\d+))?(.*)$/.exec(n.slice(stem.length))!;
+    if (!m[2].startsWith(ext)) continue;
+    const rest = m[2].slice(ext.length);
+    if (rest !== '' && !rest.startsWith('.json') && !rest.startsWith('.partial')) continue;
+    highest = Math.max(highest, m[1] ? Number(m[1]) : 1);
+  }
+  return { name: copyName(fileName, highest + 1), copy: highest + 1 };
+}
+
+/** `…__2024.03.05.07_09.pg_restore` with copy n: `…__2024.03.05.07_09-n.pg_restore` (n = 1: unchanged). */
+export function copyName(fileName: string, copy: number): string {
+  if (copy <= 1) return fileName;
+  const ext = /\.(?:pg_restore|tar\.gz|tar)$/.exec(fileName)?.[0] ?? path.extname(fileName);
+  return `${fileName.slice(0, fileName.length - ext.length)}-${copy}${ext}`;
 }
 
 /** `PostgreSQL mydb` or `Files media`: how a group of backups is named to the user. */

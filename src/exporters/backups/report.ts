@@ -1,5 +1,5 @@
 import { errorMessage } from '../shared/errors';
-import { listBackups, type BackupEntry } from './list';
+import { listBackups, newestBackup, type BackupEntry } from './list';
 import { groupLabel } from './names';
 import { planRotation, summarizeRotation, type RotationPolicy, type RotationSummary } from './rotation';
 import { scheduleStatus, type ScheduleStatus } from './schedule';
@@ -47,7 +47,7 @@ export async function targetReport(target: ReportTarget, now: Date = new Date())
     g.backups.push(b);
     groups.set(b.group, g);
   }
-  const newest = backups[0];
+  const newest = newestBackup(backups, now);
   let schedule: ScheduleStatus | undefined;
   if (target.schedule?.trim()) {
     try {

@@ -35,9 +35,14 @@ export interface RotationCandidate {
   name: string;
   /** Backups rotate within their group (same kind and source), like restic's `--group-by`. */
   group: string;
+  /** The minute in its name (UTC). */
   time: Date;
+  /** When it started, precisely (from its sidecar), if known: orders backups within the same minute. */
+  createdAt?: Date;
   bytes: number;
   state: VerificationState;
+  /** false: no sidecar records it (a stray or copied-in file); undefined counts as recorded. */
+  recorded?: boolean;
 }
 
 export interface RotationDecision<T extends RotationCandidate = RotationCandidate> {
@@ -146,7 +151,8 @@ const BUCKETERS: Record<CountRule, (d: Date, nr: number) => number> = {
  * backup of each of its last n periods that have backups, and the oldest backup while it has counts
  * left; keep-within is relative to the newest backup not in the future), plus guards: the newest backup
  * and the newest verified backup of each group are never removed, and suspect backups (smaller than
- * `minSizeBytes`, or failed verification) are kept, flagged, and not counted.
+ * `minSizeBytes`, failed verification, dated in the future, or without a sidecar in a group where others
+ * have one) are kept, flagged, not counted, and never count as the newest.
  */
 export function planRotation<T extends RotationCandidate>(items: readonly T[], policy: RotationPolicy, now: Date = new Date()): RotationDecision<T>[] {
   checkPolicy(policy);
@@ -159,7 +165,8 @@ export function planRotation<T extends RotationCandidate>(items: readonly T[], p
 
 function planGroup<T extends RotationCandidate>(items: T[], policy: RotationPolicy, now: Date): RotationDecision<T>[] {
   const sorted = [...items].sort(compareNewestFirst);
-  const decisions = sorted.map((item): RotationDecision<T> => ({ item, action: 'remove', reasons: [], suspect: suspectReason(item, policy) }));
+  const anyRecorded = items.some((i) => i.recorded !== false);
+  const decisions = sorted.map((item): RotationDecision<T> => ({ item, action: 'remove', reasons: [], suspect: suspectReason(item, policy, now, anyRecorded) }));
   const good = decisions.filter((d) => !d.suspect);
 
   const within = policy.keepWithin?.trim() ? parseDuration(policy.keepWithin) : undefined;
@@ -192,8 +199,8 @@ function planGroup<T extends RotationCandidate>(items: T[], policy: RotationPoli
   for (const d of decisions) {
     if (d.suspect) d.reasons.push(`suspect: ${d.suspect}`);
   }
-  // Guards: never the newest backup, never the newest verified one.
-  const newest = decisions[0];
+  // Guards: never the newest backup (suspects never count as the newest), never the newest verified one.
+  const newest = decisions.find((d) => !d.suspect);
   if (newest && newest.reasons.length === 0) newest.reasons.push('newest backup');
   const newestVerified = decisions.find((d) => d.item.state === 'verified');
   if (newestVerified && newestVerified.reasons.length === 0) newestVerified.reasons.push('newest verified backup');
@@ -201,8 +208,15 @@ function planGroup<T extends RotationCandidate>(items: T[], policy: RotationPoli
   return decisions;
 }
 
-function suspectReason(item: RotationCandidate, policy: RotationPolicy): string | undefined {
+function suspectReason(item: RotationCandidate, policy: RotationPolicy, now: Date, anyRecorded: boolean): string | undefined {
   if (item.state === 'failed') return 'it failed verification; kept for inspection and not counted by the policy';
+  const future = Math.max(item.time.getTime(), item.createdAt?.getTime() ?? 0);
+  if (future > now.getTime()) {
+    return `dated in the future (${new Date(future).toISOString().slice(0, 16).replace('T', ' ')} UTC); kept for inspection and not counted by the policy`;
+  }
+  if (item.recorded === false && anyRecorded) {
+    return 'no sidecar (.json) records it, while other backups of the same source have one; kept for inspection and not counted by the policy';
+  }
   if (policy.minSizeBytes && item.bytes < policy.minSizeBytes) {
     return `smaller than the minimum size (${formatBytes(item.bytes)} < ${formatBytes(policy.minSizeBytes)}); kept for inspection and not counted by the policy`;
   }

@@ -3,20 +3,60 @@ import { ExitPlanError } from '../shared/errors';
 
 const NICKNAMES = ['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly'];
 
+/** The five fields as cron(8) (Vixie cron, Debian's) reads them: range and the names it knows. */
+const FIELDS: { name: string; min: number; max: number; names?: string[] }[] = [
+  { name: 'minute', min: 0, max: 59 },
+  { name: 'hour', min: 0, max: 23 },
+  { name: 'day of month', min: 1, max: 31 },
+  { name: 'month', min: 1, max: 12, names: ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'] },
+  { name: 'day of week', min: 0, max: 7, names: ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] },
+];
+
 /**
- * Checks a cron expression as crontab reads it (five fields: minute hour day-of-month month
- * day-of-week, or a nickname such as @daily), with croner; a bad one gets one sentence. Returns it trimmed.
+ * Why cron(8) would reject this field, or undefined: a comma list of `*`, `n` or `n-m` (numbers, or month
+ * and weekday names), each but a single number with an optional `/step`. croner also accepts `L`, `W`, `#`
+ * and `?`, which cron does not: those are refused here rather than written into a crontab.
+ */
+function fieldProblem(text: string, field: (typeof FIELDS)[number]): string | undefined {
+  const value = (v: string): number | undefined => {
+    if (/^\d+$/.test(v)) return Number(v);
+    const i = field.names?.indexOf(v.toLowerCase()) ?? -1;
+    return i >= 0 ? i + (field.name === 'month' ? 1 : 0) : undefined;
+  };
+  for (const element of text.split(',')) {
+    const m = /^(\*|[^-/]+(?:-[^-/]+)?)(?:\/(\d+))?$/.exec(element);
+    if (!m) return `"${element}" in the ${field.name} field is not a number, a range or * (with an optional /step)`;
+    if (m[2] !== undefined && Number(m[2]) < 1) return `the step in "${element}" (${field.name}) must be 1 or more`;
+    if (m[1] === '*') continue;
+    const [lo, hi] = m[1].split('-');
+    if (hi === undefined && m[2] !== undefined) return `"${element}" (${field.name}) puts a step after a single value; cron needs a range or * before /`;
+    for (const part of hi === undefined ? [lo] : [lo, hi]) {
+      const n = value(part);
+      if (n === undefined) return `"${part}" in the ${field.name} field is not something cron understands (no L, W, # or ?)`;
+      if (n < field.min || n > field.max) return `Invalid value for ${field.name}: ${part}`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Checks a cron expression as cron(8) reads a crontab (five fields: minute hour day-of-month month
+ * day-of-week, or a nickname such as @daily); what cron would reject gets one sentence. Returns it trimmed,
+ * with a nickname in lower case (cron knows `@daily`, not `@DAILY`).
  */
 export function validateSchedule(expression: string): string {
-  const expr = expression.trim().replace(/\s+/g, ' ');
+  let expr = expression.trim().replace(/\s+/g, ' ');
   const example = 'use five fields (minute hour day-of-month month day-of-week), e.g. "0 2 * * 0" for Sundays at 02:00';
   if (expr === '') throw new ExitPlanError(`The schedule is empty: ${example}.`);
   const nickname = expr.startsWith('@');
   if (nickname ? !NICKNAMES.includes(expr.toLowerCase()) : expr.split(' ').length !== 5) {
     throw new ExitPlanError(`The schedule "${expression}" is not a cron expression crontab understands: ${example}.`);
   }
+  if (nickname) expr = expr.toLowerCase();
+  const problem = nickname ? undefined : expr.split(' ').map((f, i) => fieldProblem(f, FIELDS[i])).find((p) => p !== undefined);
+  if (problem) throw new ExitPlanError(`The schedule "${expression}" is not a valid cron expression (${problem}): ${example}.`);
   try {
-    const cron = new Cron(nickname && expr.toLowerCase() === '@midnight' ? '@daily' : expr, { paused: true });
+    const cron = new Cron(nickname && expr === '@midnight' ? '@daily' : expr, { paused: true });
     if (!cron.nextRun(new Date())) throw new Error('it never runs');
   } catch (err) {
     const reason = (err instanceof Error ? err.message : String(err)).replace(/^CronPattern:\s*/, '').replace(/\.$/, '');

@@ -56,6 +56,8 @@ export interface Sidecar {
     /** Bytes of file content inside the archive. */
     contentBytes: number;
     gzip: boolean;
+    /** Special files (FIFOs, sockets, devices) left out, e.g. `./run/app.sock (socket)`. */
+    skipped?: string[];
   };
   verification?: VerificationRecord;
   drill?: DrillRecord;

@@ -1,7 +1,7 @@
 import { ExitPlanError } from './errors';
 
 /**
- * Seconds a command waits for a table lock that another session holds before it gives up with one sentence
+ * Seconds an export, a backup or a restore drill waits for a table lock that another session holds before it gives up with one sentence
  * naming the table and the session (pg_dump's `--lock-wait-timeout`, but on by default so nothing hangs).
  */
 export const DEFAULT_LOCK_TIMEOUT_SECONDS = 60;
