@@ -14,7 +14,7 @@ import {
   formatCount,
   jsonText,
   listWarehouseTables,
-  describeHolder,
+  describeLockWait,
   maskSecrets,
   printable,
   type ExportProgress,
@@ -28,7 +28,7 @@ import { addDatasetsCommands } from './cli/datasets';
 
 /** `Waiting for a lock on public.orders held by session 1234 (psql, idle in transaction)…`. */
 function waitingText(w: LockWait): string {
-  return `Waiting for a lock on ${w.table} held by ${describeHolder(w)}…`;
+  return `${describeLockWait(w)}…`;
 }
 
 /** Warehouse export progress: a bar and the table being read. */
@@ -62,7 +62,7 @@ function buildProgram(): Command {
     .description('List the tables that an export would include.')
     .addOption(dbOption())
     .option('--include-views', 'also list views and materialized views')
-    .addOption(lockTimeoutOption())
+    .addOption(lockTimeoutOption('the table list'))
     .option('--json', 'print JSON')
     .option('--quiet', 'no progress on stderr')
     .action(async (opts: { db?: string; includeViews?: boolean; lockTimeout: number; json?: boolean; quiet?: boolean }) => {

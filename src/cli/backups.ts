@@ -1,18 +1,18 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { ProgressLine, cancelOnSignals, connectionOption, plural } from './common';
+import { ProgressLine, cancelOnSignals, connectionOption, lockTimeoutOption, plural } from './common';
 import {
   ExitPlanError,
   backups,
   describeConnection,
+  describeLockWait,
   formatBytes,
   formatCount,
   jsonText,
   printable,
   type PgConnectionOptions,
 } from '../exporters';
-import { DEFAULT_LOCK_TIMEOUT_SECONDS } from '../exporters/shared/lockTimeout';
 
 /** `exit-plan backups …`: a thin layer over src/exporters/backups. */
 export function addBackupsCommands(program: Command): void {
@@ -21,10 +21,6 @@ export function addBackupsCommands(program: Command): void {
     .description('Backups: PostgreSQL dumps and file archives with checksums, rotation, verification, restore and restore drills.');
   const dbOption = () => new Option('--db <url>', 'postgres://user@host:port/database (password in PGPASSWORD; default: the PG* environment variables)');
   const pgDumpOption = () => new Option('--pg-dump <path>', 'pg_dump to use (pg_restore is taken from the same folder; default: PATH)');
-  const lockTimeoutOption = (what: string) =>
-    new Option('--lock-timeout <seconds>', `how long ${what} waits for a table locked by another session before it stops, naming the table (0: no limit)`)
-      .default(DEFAULT_LOCK_TIMEOUT_SECONDS)
-      .argParser(secondsArg);
 
   cmd
     .command('create')
@@ -224,7 +220,7 @@ export function addBackupsCommands(program: Command): void {
     .argument('<file>', 'a postgres_backup_….pg_restore file')
     .addOption(dbOption())
     .addOption(pgDumpOption())
-    .addOption(lockTimeoutOption('counting the source\'s rows'))
+    .addOption(lockTimeoutOption("the drill's count of the source's rows"))
     .option('--json', 'print JSON')
     .option('--quiet', 'no progress on stderr')
     .action(async (file: string, opts: { db?: string; pgDump?: string; lockTimeout: number; json?: boolean; quiet?: boolean }) => {
@@ -242,7 +238,7 @@ export function addBackupsCommands(program: Command): void {
             p.waitingFor
               ? printer.line(
                   'waiting',
-                  `Drill: counting — waiting for a lock on ${p.waitingFor.table}, held by session ${p.waitingFor.pid} (${[p.waitingFor.application, p.waitingFor.state].filter(Boolean).join(', ')})…`,
+                  `Drill: counting — ${describeLockWait(p.waitingFor)}…`,
                 )
               : printer.line(p.phase, `Drill: ${p.phase}${p.table ? ` ${p.table}` : ''}${p.tables ? ` (${p.tables})` : ''}`),
         });
@@ -349,13 +345,6 @@ function countArg(value: string): number {
   return n;
 }
 
-/** `--lock-timeout`: seconds from 0 up (0: no limit). */
-function secondsArg(value: string): number {
-  const n = Number(value);
-  if (!/^\d+(?:\.\d+)?$/.test(value.trim()) || !Number.isFinite(n)) throw new InvalidArgumentError('expected a number of seconds from 0 up (0: no limit).');
-  return n;
-}
-
 /** `1048576`, `10MB`, `1.5GB`, `512KB` (1000-based, as sizes are shown). */
 function sizeArg(value: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB)?$/i.exec(value.trim());
@@ -428,7 +417,7 @@ function backupProgressText(p: backups.BackupProgress): string {
     case 'dumping':
       if (p.waitingFor) {
         const w = p.waitingFor;
-        return `pg_dump: waiting for a lock on ${w.table}, held by session ${w.pid} (${[w.application, w.state].filter(Boolean).join(', ')})…`;
+        return `pg_dump: ${describeLockWait(w)}…`;
       }
       return `pg_dump: table ${p.tableIndex ?? 0}/${p.tableCount ?? '?'} ${p.table ?? ''} — ${formatBytes(p.bytes)} written`;
     case 'archiving':

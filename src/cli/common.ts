@@ -45,8 +45,8 @@ export function positiveInt(max?: number) {
 }
 
 /** `--lock-timeout SECONDS`: how long to wait for a lock another session holds (0: as long as it takes). */
-export function lockTimeoutOption(): Option {
-  return new Option('--lock-timeout <seconds>', 'give up when another session holds a lock on a table this long (0: wait as long as it takes)')
+export function lockTimeoutOption(what = 'the export'): Option {
+  return new Option('--lock-timeout <seconds>', `how long ${what} waits for a table locked by another session before it stops, naming the table (0: wait as long as it takes)`)
     .default(DEFAULT_LOCK_TIMEOUT_SECONDS)
     .argParser((value: string): number => {
       const n = value.trim() === '' ? NaN : Number(value);

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { ExitPlanError, backups, describeConnection, formatBytes, formatCount, maskSecrets, type PgConnectionOptions } from '../exporters';
+import { ExitPlanError, backups, describeConnection, describeLockWait, formatBytes, formatCount, maskSecrets, type PgConnectionOptions } from '../exporters';
 import type { ConnectionStore } from './connectionStore';
 import type { RunningTasks } from './runningTasks';
 import { BackupTargetStore, type BackupTarget } from './backupTargets';
@@ -248,7 +248,7 @@ export function backupProgressText(p: backups.BackupProgress): string {
     case 'dumping':
       if (p.waitingFor) {
         const w = p.waitingFor;
-        return `pg_dump: waiting for a lock on ${w.table}, held by session ${w.pid} (${[w.application, w.state].filter(Boolean).join(', ')})…`;
+        return `pg_dump: ${describeLockWait(w)}…`;
       }
       return `pg_dump: table ${p.tableIndex ?? 0}/${p.tableCount ?? '?'} ${p.table ?? ''} — ${formatBytes(p.bytes)} written`;
     case 'archiving':

@@ -3,9 +3,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CancelledError, ExitPlanError, describeWriteError, systemCode, throwIfAborted } from '../shared/errors';
 import { throttle } from '../shared/format';
-import { DEFAULT_LOCK_TIMEOUT_SECONDS } from '../shared/lockTimeout';
+import { DEFAULT_LOCK_TIMEOUT_SECONDS, checkLockTimeout } from '../shared/lockTimeout';
 import { SYSTEM_SCHEMA_FILTER } from '../warehouse/catalog';
 import { connect, describeConnection, describePgError, type PgConnectionOptions } from '../warehouse/connection';
+import { describeLockWait, findLockHolder, lockTimeoutText, watchApplication, type LockWait } from '../warehouse/locks';
 import { postgresBackupName, type BackupKind } from './names';
 import { checkPgDumpVersion, conninfo, conninfoValue, findPgTool, runTool, toolEnv, toolFailure, toolVersion, type PgToolsOptions } from './pgTools';
 import { BackupFile, CommitError } from './backupFile';
@@ -23,15 +24,6 @@ export interface BackupProgress {
   entries?: number;
   /** pg_dump is waiting for a table's lock, held by this session (until --lock-timeout). */
   waitingFor?: LockWait;
-}
-
-/** A lock wait: the table, and the session that holds the lock. */
-export interface LockWait {
-  table: string;
-  pid: number;
-  application: string;
-  /** pg_stat_activity's state, e.g. `idle in transaction`. */
-  state: string;
 }
 
 export interface BackupResult {
@@ -105,16 +97,21 @@ export async function createPostgresBackup(options: PostgresBackupOptions): Prom
         }
       });
     }, POLL_MS);
-    const lockTimeout = checkLockTimeout(options.lockTimeoutSeconds);
+    const lockTimeout = checkLockTimeout(options.lockTimeoutSeconds ?? DEFAULT_LOCK_TIMEOUT_SECONDS);
     // An application name of its own (the later setting wins in a conninfo), so that the lock it waits for
     // (if any) can be found in pg_locks.
     const appName = `exit-plan pg_dump ${randomBytes(6).toString('hex')}`;
     const args = ['--format=custom', '--verbose', '--no-password', `--file=${partial.partialPath}`, `--dbname=${conninfo(conn)} application_name=${conninfoValue(appName)}`];
     if (lockTimeout > 0) args.push(`--lock-wait-timeout=${Math.round(lockTimeout * 1000)}`);
-    watch = watchLockWait(conn, appName, () => (progress.tableIndex ?? 0) === 0, (wait) => {
-      if (wait?.table === progress.waitingFor?.table && wait?.pid === progress.waitingFor?.pid) return;
+    let lastWait: LockWait | undefined;
+    watch = watchApplication(conn, appName, (wait) => {
+      // pg_dump takes its locks before it dumps the first table; later waits are not for a lock of its own.
+      if ((progress.tableIndex ?? 0) > 0) return;
       progress.waitingFor = wait;
-      if (wait) log(`pg_dump is waiting for a lock on ${wait.table}, held by session ${wait.pid} (${wait.application || 'no application name'}, ${wait.state})`);
+      if (wait) {
+        lastWait = wait;
+        log(`pg_dump: ${describeLockWait(wait)}`);
+      }
       reportNow();
     });
     const result = await runTool(pgDump, args, {
@@ -136,7 +133,7 @@ export async function createPostgresBackup(options: PostgresBackupOptions): Prom
     progress.waitingFor = undefined;
     if (result.code !== 0 || result.signal) {
       const locked = lockedTable(result.stderrTail);
-      if (locked) throw new ExitPlanError(await lockTimeoutSentence(conn, locked, lockTimeout, 'pg_dump'));
+      if (locked) throw new ExitPlanError(`${lockTimeoutText(lockTimeout, lastWait ?? (await findLockHolder(conn, locked)))}`, '55P03');
       throw new ExitPlanError(explainDumpFailure(toolFailure('pg_dump', result), conn));
     }
     throwIfAborted(options.signal);
@@ -198,95 +195,11 @@ async function serverFacts(conn: PgConnectionOptions): Promise<{ serverVersion: 
   }
 }
 
-const LOCK_POLL_MS = 1000;
-
-/**
- * While `active()`, asks the server every second (on a connection of its own, opened on first use) whether
- * the session named `appName` waits for a table's lock, and which session holds it. Best effort: a failing
- * query only ends the watch.
- */
-export function watchLockWait(conn: PgConnectionOptions, appName: string, active: () => boolean, onChange: (wait: LockWait | undefined) => void): { stop(): Promise<void> } {
-  let stopped = false;
-  let client: Awaited<ReturnType<typeof connect>> | undefined;
-  let running: Promise<void> = Promise.resolve();
-  const check = async () => {
-    if (stopped || !active()) return;
-    client ??= await connect(conn);
-    const r = await client.query<{ rel: string; pid: number; app: string; state: string }>(
-      `SELECT format('%I.%I', n.nspname, c.relname) AS rel, b.pid, b.application_name AS app, coalesce(b.state, '') AS state
-         FROM pg_stat_activity w
-         JOIN pg_locks l ON l.pid = w.pid AND NOT l.granted AND l.locktype = 'relation'
-         JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace
-         CROSS JOIN LATERAL unnest(pg_blocking_pids(w.pid)) AS blocker(pid)
-         JOIN pg_stat_activity b ON b.pid = blocker.pid
-        WHERE w.application_name = $1
-        ORDER BY b.pid LIMIT 1`,
-      [appName],
-    );
-    const row = r.rows[0];
-    if (!stopped) onChange(row ? { table: row.rel, pid: row.pid, application: row.app, state: row.state } : undefined);
-  };
-  const timer = setInterval(() => {
-    running = running.then(check).catch(() => {
-      clearInterval(timer);
-    });
-  }, LOCK_POLL_MS);
-  return {
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      await running.catch(() => undefined);
-      await client?.end().catch(() => undefined);
-    },
-  };
-}
-
-/** Seconds from `--lock-timeout` (default 60; 0: no limit), or one sentence. */
-export function checkLockTimeout(seconds: number | undefined): number {
-  const value = seconds ?? DEFAULT_LOCK_TIMEOUT_SECONDS;
-  if (!Number.isFinite(value) || value < 0) throw new ExitPlanError(`The lock timeout must be a number of seconds from 0 up (0: wait for ever), not ${seconds}.`);
-  return value;
-}
-
 /** The table in pg_dump's lock wait timeout message (`Query was: LOCK TABLE public."t" IN ACCESS SHARE MODE`). */
 function lockedTable(stderr: readonly string[]): string | undefined {
   const text = stderr.join('\n');
   if (!/due to (statement|lock) timeout|could not obtain lock/i.test(text)) return undefined;
   return /LOCK TABLE (?:ONLY )?(.+?) IN ACCESS SHARE MODE/.exec(text)?.[1] ?? /could not obtain lock on relation "(.*)"/.exec(text)?.[1];
-}
-
-/**
- * One sentence for a lock wait that timed out: the table (when not known, the table another session holds
- * ACCESS EXCLUSIVE, which blocks any read) and that session, asked on a new connection (best effort).
- */
-export async function lockTimeoutSentence(conn: PgConnectionOptions, table: string | undefined, seconds: number, who: string): Promise<string> {
-  let holder = '';
-  let name = table;
-  const client = await connect(conn).catch(() => undefined);
-  if (client) {
-    try {
-      const r = await client.query<{ pid: number; app: string; state: string; rel: string }>(
-        `SELECT a.pid, a.application_name AS app, a.state, format('%I.%I', n.nspname, c.relname) AS rel
-           FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-           JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace
-          WHERE l.locktype = 'relation' AND l.granted AND l.mode = 'AccessExclusiveLock' AND a.pid <> pg_backend_pid()
-            AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-            AND ($1::text IS NULL OR l.relation = to_regclass($1))
-          ORDER BY a.pid LIMIT 1`,
-        [table ?? null],
-      );
-      const h = r.rows[0];
-      if (h) {
-        name ??= h.rel;
-        holder = ` by session ${h.pid}${h.app ? ` (${h.app})` : ''}${h.state ? `, ${h.state}` : ''}`;
-      }
-    } catch {
-      // Only a detail of the sentence.
-    } finally {
-      await client.end().catch(() => undefined);
-    }
-  }
-  return `${name ? `Table ${name} is` : 'A table is'} locked${holder}: ${who} waited ${seconds} s for it (--lock-timeout) and gave up`;
 }
 
 /** Sentences for the pg_dump failures people meet most. */

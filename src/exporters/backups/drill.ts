@@ -5,9 +5,10 @@ import { CancelledError, ExitPlanError, errorMessage, systemCode, throwIfAborted
 import { formatCount } from '../shared/format';
 import { listRelations, qualifiedName, quoteIdent, quoteLiteral } from '../warehouse/catalog';
 import { connect, describeConnection, describePgError, type PgConnectionOptions } from '../warehouse/connection';
+import { describeLockWait, findLockHolder, lockTimeoutText, watchApplication, type LockWait } from '../warehouse/locks';
+import { DEFAULT_LOCK_TIMEOUT_SECONDS, checkLockTimeout } from '../shared/lockTimeout';
 import { fileSafeName, parseBackupName } from './names';
 import { conninfo, runTool, toolEnv, toolFailure, type PgToolsOptions } from './pgTools';
-import { checkLockTimeout, lockTimeoutSentence, watchLockWait, type LockWait } from './createPostgres';
 import { checkedPgRestore } from './restore';
 import { updateFolderState, updateSidecar, type DrillSummary } from './sidecar';
 import { verifyBackup } from './verify';
@@ -82,7 +83,7 @@ export async function restoreDrill(options: DrillOptions): Promise<DrillReport> 
   const pgRestore = await checkedPgRestore(file, options);
   throwIfAborted(options.signal, 'Drill cancelled; nothing was created.');
 
-  const lockTimeout = checkLockTimeout(options.lockTimeoutSeconds);
+  const lockTimeout = checkLockTimeout(options.lockTimeoutSeconds ?? DEFAULT_LOCK_TIMEOUT_SECONDS);
   const admin = await connect(conn);
   admin.on('error', () => undefined);
   // Counting the source's rows waits for each table's lock at most this long (a session may hold one).
@@ -141,18 +142,19 @@ export async function restoreDrill(options: DrillOptions): Promise<DrillReport> 
     // While counting, say which table and session it waits for, if any (found by this connection's name).
     const appName = `exit-plan drill ${randomBytes(6).toString('hex')}`;
     await admin.query(`SET application_name = ${quoteLiteral(appName)}`);
-    let waitingFor: LockWait | undefined;
-    const watch = watchLockWait(conn, appName, () => true, (wait) => {
-      if (wait?.table === waitingFor?.table && wait?.pid === waitingFor?.pid) return;
-      waitingFor = wait;
-      if (wait) log(`Drill: counting the source's rows waits for a lock on ${wait.table}, held by session ${wait.pid} (${wait.application || 'no application name'}, ${wait.state})`);
+    let lastWait: LockWait | undefined;
+    const watch = watchApplication(conn, appName, (wait) => {
+      if (wait) {
+        lastWait = wait;
+        log(`Drill: counting the source's rows: ${describeLockWait(wait)}`);
+      }
       progress({ phase: 'counting', tables: 0, ...(wait ? { waitingFor: wait } : {}) });
     });
     const sourceCounts = await countRows(admin, options.signal, true).finally(() => watch.stop()).catch(async (err: unknown) => {
       // 55P03 lock_not_available: lock_timeout ran out (listing sizes or counting rows).
       if (systemCode(err) !== '55P03') throw err;
       lockTimedOut = true;
-      throw new ExitPlanError(await lockTimeoutSentence(conn, undefined, lockTimeout, 'the drill'), '55P03', { cause: err });
+      throw new ExitPlanError(`${lockTimeoutText(lockTimeout, lastWait ?? (await findLockHolder(conn, undefined)))} while counting the source's rows`, '55P03', { cause: err });
     });
     const keys = [...new Set([...backupCounts.keys(), ...sourceCounts.keys()])].sort();
     const tables: DrillTable[] = keys.map((key) => {

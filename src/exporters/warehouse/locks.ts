@@ -44,7 +44,14 @@ SELECT n.nspname AS schema, c.relname AS name, b.pid, coalesce(a.application_nam
  WHERE l.pid = $1 AND NOT l.granted AND l.locktype = 'relation'
  ORDER BY EXISTS (SELECT 1 FROM pg_locks h WHERE h.pid = b.pid AND h.locktype = 'relation' AND h.relation = l.relation AND h.granted) DESC, b.pid`;
 
-/** Who holds an exclusive lock on one of these relations (after a timeout, when the wait was not seen). */
+/** The same, for the sessions with an application name (a program of ours such as pg_dump, named so that it can be found). */
+const WAITING_BY_APPLICATION_SQL = WAITING_SQL.replace('WHERE l.pid = $1', 'WHERE l.pid IN (SELECT pid FROM pg_stat_activity WHERE application_name = $1)');
+
+/**
+ * Who holds an exclusive lock (after a timeout, when the wait was not seen): on one of the relations `$1`
+ * (oids), or on the relation named `$3` (as PostgreSQL prints it), or, when both are null, on any relation
+ * of this database; never one of the sessions `$2`.
+ */
 const HOLDER_SQL = `
 SELECT n.nspname AS schema, c.relname AS name, h.pid, coalesce(a.application_name, '') AS application, coalesce(a.state, '') AS state
   FROM pg_locks h
@@ -52,7 +59,10 @@ SELECT n.nspname AS schema, c.relname AS name, h.pid, coalesce(a.application_nam
   JOIN pg_namespace n ON n.oid = c.relnamespace
   LEFT JOIN pg_stat_activity a ON a.pid = h.pid
  WHERE h.locktype = 'relation' AND h.granted AND h.mode = 'AccessExclusiveLock'
-   AND h.relation = ANY($1::oid[]) AND NOT h.pid = ANY($2::int[])
+   AND h.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+   AND ($1::oid[] IS NULL OR h.relation = ANY($1::oid[]))
+   AND ($3::text IS NULL OR h.relation = to_regclass($3))
+   AND NOT h.pid = ANY($2::int[]) AND h.pid <> pg_backend_pid()
  ORDER BY n.nspname, c.relname, h.pid
  LIMIT 1`;
 
@@ -66,6 +76,71 @@ function toWait(r: WaitRow): LockWait {
 export function describeHolder(w: Pick<LockWait, 'pid' | 'application' | 'state'>): string {
   const about = [w.application ? quoteIdentIfOdd(w.application) : 'no application name', w.state].filter(Boolean).join(', ');
   return `session ${w.pid} (${about})`;
+}
+
+/** `Waiting for a lock on public.orders held by session 1234 (psql, idle in transaction)`: what progress shows. */
+export function describeLockWait(w: LockWait): string {
+  return `Waiting for a lock on ${w.table} held by ${describeHolder(w)}`;
+}
+
+/**
+ * The sentence for a lock wait that ran out (without a tail): `Timed out after 60 s waiting for a lock on
+ * "public"."orders" held by session 1234 (psql, idle in transaction)`.
+ */
+export function lockTimeoutText(seconds: number, wait: LockWait | undefined): string {
+  const what = wait ? `a lock on ${qualifiedName(wait.schema, wait.name)} held by ${describeHolder(wait)}` : 'a lock held by another session';
+  return `Timed out after ${seconds} s waiting for ${what}`;
+}
+
+/**
+ * After a lock timeout that no watcher saw: who holds an exclusive lock on the relation named `relation`
+ * (as PostgreSQL prints it, e.g. in pg_dump's message), or on any relation of the database. Asked on a new
+ * connection; best effort (undefined when it cannot tell).
+ */
+export async function findLockHolder(conn: PgConnectionOptions, relation: string | undefined): Promise<LockWait | undefined> {
+  const client = await connect(conn).catch(() => undefined);
+  if (!client) return undefined;
+  try {
+    const r = await client.query<WaitRow>(HOLDER_SQL, [null, [], relation ?? null]);
+    return r.rows[0] && toWait(r.rows[0]);
+  } catch {
+    return undefined;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/**
+ * Watches a session we do not drive ourselves (a pg_dump we started, named by its application_name): every
+ * second, on a connection of its own, it says which table it waits for and which session holds it, and
+ * undefined once it no longer waits. Best effort: a failing query only ends the watch.
+ */
+export function watchApplication(conn: PgConnectionOptions, application: string, onWaiting: (wait: LockWait | undefined) => void): { stop(): Promise<void> } {
+  let stopped = false;
+  let client: Client | undefined;
+  let waiting: LockWait | undefined;
+  let running: Promise<void> = Promise.resolve();
+  const check = async () => {
+    if (stopped) return;
+    client ??= await connect(conn);
+    const r = await client.query<WaitRow>(WAITING_BY_APPLICATION_SQL, [application, []]);
+    const now = r.rows[0] && toWait(r.rows[0]);
+    if (!stopped && JSON.stringify(now) !== JSON.stringify(waiting)) {
+      waiting = now;
+      onWaiting(now);
+    }
+  };
+  const timer = setInterval(() => {
+    running = running.then(check).catch(() => clearInterval(timer));
+  }, 1000);
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await running.catch(() => undefined);
+      await client?.end().catch(() => undefined);
+    },
+  };
 }
 
 /** Application names are free text: printable ASCII words as they are, anything else quoted. */
@@ -179,10 +254,9 @@ export class LockWatcher {
   private async timeoutError(err: unknown, seen: LockWait | undefined, own: number[], options: WatchOptions): Promise<ExitPlanError> {
     let wait = seen;
     if (!wait && options.candidates?.length) {
-      const r = await this.client.query<WaitRow>(HOLDER_SQL, [options.candidates, own]).catch(() => undefined);
+      const r = await this.client.query<WaitRow>(HOLDER_SQL, [options.candidates, own, null]).catch(() => undefined);
       if (r?.rows[0]) wait = toWait(r.rows[0]);
     }
-    const what = wait ? `a lock on ${qualifiedName(wait.schema, wait.name)} held by ${describeHolder(wait)}` : 'a lock held by another session';
-    return new ExitPlanError(`Timed out after ${options.timeoutSeconds} s waiting for ${what}; ${options.tail}.`, '55P03', { cause: err });
+    return new ExitPlanError(`${lockTimeoutText(options.timeoutSeconds, wait)}; ${options.tail}.`, '55P03', { cause: err });
   }
 }
