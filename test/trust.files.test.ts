@@ -147,12 +147,12 @@ describe('trust: archive files under concurrency and after a kill', () => {
     const dir = tempDir();
     // Alive: this very process, as it records itself.
     const alive = await PartialFile.create(path.join(dir, 'alive.zip'));
-    const owner = { host: os.hostname(), pid: process.pid, bootId: '00000000-0000-0000-0000-000000000000' };
+    const owner = { host: os.hostname(), pid: process.pid, since: new Date().toISOString(), bootId: '00000000-0000-0000-0000-000000000000' };
     fs.writeFileSync(path.join(dir, 'old_2024-01-01T000000Z.zip.partial'), 'half');
     fs.writeFileSync(path.join(dir, 'old_2024-01-01T000000Z.zip.partial.owner'), JSON.stringify(owner));
     const me = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
     fs.writeFileSync(path.join(dir, 'reused_2024-01-01T000000Z.zip.partial'), 'half');
-    fs.writeFileSync(path.join(dir, 'reused_2024-01-01T000000Z.zip.partial.owner'), JSON.stringify({ ...owner, bootId: me, startTime: '1' }));
+    fs.writeFileSync(path.join(dir, 'reused_2024-01-01T000000Z.zip.partial.owner'), JSON.stringify({ ...owner, bootId: me, startTicks: 1 }));
     // An owner record a killed writer was still writing aside: removed without a word.
     fs.writeFileSync(path.join(dir, 'gone.zip.partial.owner.2147483646-deadbeef'), '{"host"');
     // Another host: unknown, so kept.

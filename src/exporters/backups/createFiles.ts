@@ -7,7 +7,7 @@ import { throttle } from '../shared/format';
 import { endStream, writeChunk } from '../shared/zipWriter';
 import { backupError, type BackupProgress, type BackupResult } from './createPostgres';
 import { checkFilesName, filesBackupName } from './names';
-import { BackupFile } from './backupFile';
+import { commitWithSidecar, createBackupFile } from './backupFile';
 import { newSidecar, type Sidecar } from './sidecar';
 
 export interface FilesBackupOptions {
@@ -60,7 +60,7 @@ export async function createFilesBackup(options: FilesBackupOptions): Promise<Ba
     report.flush();
   };
   reportNow();
-  const partial = await BackupFile.create(dir, filesBackupName(name, started, gzip));
+  const partial = await createBackupFile(dir, filesBackupName(name, started, gzip), log);
   const stop = new AbortController();
   const onUserAbort = () => stop.abort(options.signal?.reason);
   options.signal?.addEventListener('abort', onUserAbort, { once: true });
@@ -123,7 +123,8 @@ export async function createFilesBackup(options: FilesBackupOptions): Promise<Ba
     await endStream(partial.stream, stop.signal);
     await partial.closed();
     const sha256 = hash.digest('hex');
-    const { file, sidecar } = await partial.commit(
+    const { file, sidecar } = await commitWithSidecar(
+      partial,
       (target): Sidecar => ({
         ...newSidecar(target, 'files', { bytes, sha256, started }),
         files: { source, entries, contentBytes, gzip, ...(skipped.length > 0 ? { skipped } : {}) },

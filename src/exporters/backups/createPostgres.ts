@@ -9,7 +9,8 @@ import { connect, describeConnection, describePgError, type PgConnectionOptions 
 import { describeLockWait, findLockHolder, lockTimeoutText, watchApplication, type LockWait } from '../warehouse/locks';
 import { postgresBackupName, type BackupKind } from './names';
 import { checkPgDumpVersion, conninfo, conninfoValue, findPgTool, runTool, toolEnv, toolFailure, toolVersion, type PgToolsOptions } from './pgTools';
-import { BackupFile, CommitError } from './backupFile';
+import { commitWithSidecar, createBackupFile } from './backupFile';
+import { CommitError } from '../shared/partialFile';
 import { hashFile, newSidecar, type Sidecar } from './sidecar';
 
 export interface BackupProgress {
@@ -78,12 +79,12 @@ export async function createPostgresBackup(options: PostgresBackupOptions): Prom
   checkPgDumpVersion(dumpVersion, { text: facts.serverVersion, num: facts.serverVersionNum, where: `${conn.host}:${conn.port}` });
   log(`Backing up ${describeConnection(conn)} (PostgreSQL ${facts.serverVersion}) with ${pgDump} ${dumpVersion.text}`);
 
-  const partial = await BackupFile.create(path.resolve(options.dir), postgresBackupName(facts.database, started));
+  const partial = await createBackupFile(path.resolve(options.dir), postgresBackupName(facts.database, started), log);
   let poll: NodeJS.Timeout | undefined;
   let watch: { stop(): Promise<void> } | undefined;
   try {
     // pg_dump writes the file itself (a seekable file gets a table of contents with data offsets, which
-    // pg_restore --list and parallel restores rely on); BackupFile has reserved the name exclusively.
+    // pg_restore --list and parallel restores rely on); the partial file has reserved the name exclusively.
     await closeStream(partial.stream);
     progress.phase = 'dumping';
     progress.tableCount = facts.tables;
@@ -150,7 +151,8 @@ export async function createPostgresBackup(options: PostgresBackupOptions): Prom
       },
     });
     throwIfAborted(options.signal);
-    const { file, sidecar } = await partial.commit(
+    const { file, sidecar } = await commitWithSidecar(
+      partial,
       (target): Sidecar => ({
         ...newSidecar(target, 'postgres', { bytes, sha256, started }),
         postgres: {

@@ -13,4 +13,3 @@ export * from './drill';
 export * from './schedule';
 export * from './report';
 export * from './lock';
-export { BackupFile } from './backupFile';

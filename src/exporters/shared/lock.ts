@@ -149,6 +149,12 @@ async function readLockFile(file: string): Promise<{ text: string; mtimeMs: numb
     if (systemCode(err) === 'ENOENT') return undefined;
     throw err;
   }
+  const info = parseLockInfo(text);
+  return info ? { text, mtimeMs, info } : { text, mtimeMs };
+}
+
+/** A lock record (or a partial file's owner record) as written by ownLockInfo, or undefined if it is not one (half-written, or not ours). */
+export function parseLockInfo(text: string): LockInfo | undefined {
   try {
     const v = JSON.parse(text) as Partial<LockInfo> & { at?: unknown };
     // `at`: backup folder locks of earlier versions.
@@ -157,10 +163,10 @@ async function readLockFile(file: string): Promise<{ text: string; mtimeMs: numb
       const info: LockInfo = { pid: v.pid, host: v.host, since };
       if (typeof v.bootId === 'string') info.bootId = v.bootId;
       if (typeof v.startTicks === 'number') info.startTicks = v.startTicks;
-      return { text, mtimeMs, info };
+      return info;
     }
   } catch {
     // Half-written (see FRESH_LOCK_MS) or not ours.
   }
-  return { text, mtimeMs };
+  return undefined;
 }

@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ExitPlanError, describeWriteError, systemCode } from './errors';
+import { ExitPlanError, describeWriteError, errorMessage, systemCode } from './errors';
+import { isLive, ownLockInfo, parseLockInfo, type LockInfo } from './lock';
 
 const OWNER = '.owner';
 /** The start of the line logged for each leftover partial removed (the CLI prints it on stderr). */
@@ -13,8 +14,8 @@ export const LEFTOVER_REMOVED = 'Removed a leftover partial archive from an inte
  * A file written under `<final>.partial` and given its final name only by `commit()`, which never
  * overwrites an existing file: if the name is taken it picks `<stem>-2<ext>`, `<stem>-3<ext>`, …
  *
- * While it is written, `<final>.partial.owner` records who writes it (host, pid, boot id and process start
- * time). The owner record is created before the partial and removed after it, so a partial of a live
+ * While it is written, `<final>.partial.owner` records who writes it, as a lock file does (host, pid, time,
+ * boot id and process start time: shared/lock). The owner record is created before the partial and removed after it, so a partial of a live
  * writer always has one. A later `create` in the same folder removes the partials whose owner is gone
  * (killed, or from before a reboot), as restic removes stale locks; a partial whose owner may be alive
  * (or runs on another host) is never touched.
@@ -24,9 +25,9 @@ export class PartialFile {
   private committed = false;
 
   private constructor(
-    private readonly wantedPath: string,
-    /** 1 for the wanted name, n for `<stem>-n<ext>`. */
-    private suffix: number,
+    private readonly copyPath: (copy: number) => string,
+    /** 1 for the wanted name, n for its n-th copy (`<stem>-n<ext>`). */
+    private copy: number,
     readonly partialPath: string,
     stream: fs.WriteStream,
   ) {
@@ -35,20 +36,25 @@ export class PartialFile {
 
   /** The name the file gets if nobody takes it first. */
   get finalPath(): string {
-    return withSuffix(this.wantedPath, this.suffix);
+    return this.copyPath(this.copy);
   }
 
   /**
    * Creates the folder if needed, removes partials left by writers that are gone (saying so through `log`),
    * and opens `<final>.partial` exclusively under the first name that neither a finished file nor another
-   * partial holds.
+   * partial holds. Copies are named `<stem>-n<ext>` unless `copyPath` names them (and `firstCopy` says where to
+   * start, e.g. after the highest copy already there).
    */
-  static async create(wantedPath: string, options: { log?: (line: string) => void } = {}): Promise<PartialFile> {
+  static async create(
+    wantedPath: string,
+    options: { log?: (line: string) => void; copyPath?: (copy: number) => string; firstCopy?: number } = {},
+  ): Promise<PartialFile> {
     const dir = path.dirname(wantedPath);
+    const copyPath = options.copyPath ?? ((n: number) => withSuffix(wantedPath, n));
     await prepareFolder(dir);
     await removeStalePartials(dir, options.log ?? (() => undefined));
-    for (let suffix = 1; ; suffix++) {
-      const finalPath = withSuffix(wantedPath, suffix);
+    for (let suffix = options.firstCopy ?? 1; ; suffix++) {
+      const finalPath = copyPath(suffix);
       if (fs.existsSync(finalPath)) continue;
       const partialPath = `${finalPath}.partial`;
       if (fs.existsSync(partialPath)) continue;
@@ -69,7 +75,7 @@ export class PartialFile {
         if (systemCode(err) === 'EEXIST') continue;
         throw new ExitPlanError(describeWriteError(err, partialPath) ?? `Cannot create ${partialPath}: ${(err as Error).message}.`, systemCode(err), { cause: err });
       }
-      return new PartialFile(wantedPath, suffix, partialPath, stream);
+      return new PartialFile(copyPath, suffix, partialPath, stream);
     }
   }
 
@@ -81,41 +87,54 @@ export class PartialFile {
         this.stream.once('error', reject);
       });
     }
-    const fd = await fs.promises.open(this.partialPath, 'r+');
-    try {
-      await fd.sync();
-    } finally {
-      await fd.close();
-    }
+    await fsyncPath(this.partialPath, 'r+');
   }
 
-  /** Gives the finished file its final name (never replacing another file) and returns that name. */
-  async commit(): Promise<string> {
+  /**
+   * Gives the finished file its final name (never replacing another file) and returns that name. With a
+   * companion (a backup's sidecar), the companion is written and fsynced under a temporary name first and
+   * renamed into place just after, so the final name never shows without it: if that rename fails, the file
+   * is taken back off its final name (a CommitError when even that fails).
+   */
+  async commit(companion?: Companion): Promise<string> {
     for (;;) {
       const target = this.finalPath;
+      const beside = companion && { path: companion.path(target), tmp: `${companion.path(target)}.${randomBytes(4).toString('hex')}.tmp` };
+      if (beside) await writeSynced(beside.tmp, companion.content(target), beside.path);
+      let placed: 'link' | 'rename';
       try {
-        await fs.promises.link(this.partialPath, target);
-        await fs.promises.unlink(this.partialPath);
-        break;
+        placed = await placeExclusively(this.partialPath, target);
       } catch (err) {
-        const code = systemCode(err);
-        if (code === 'EEXIST') {
-          this.suffix++;
+        if (beside) await fs.promises.rm(beside.tmp, { force: true }).catch(() => undefined);
+        if (systemCode(err) === 'EEXIST') {
+          this.copy++;
           continue;
         }
-        // File systems without hard links: check, then rename.
-        if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw err;
-        if (fs.existsSync(target)) {
-          this.suffix++;
-          continue;
-        }
-        await fs.promises.rename(this.partialPath, target);
-        break;
+        throw err;
       }
+      if (beside) {
+        try {
+          await fs.promises.rename(beside.tmp, beside.path);
+        } catch (err) {
+          await fs.promises.rm(beside.tmp, { force: true }).catch(() => undefined);
+          const undone = await (placed === 'link' ? fs.promises.unlink(target) : fs.promises.rename(target, this.partialPath)).then(() => true, () => false);
+          if (!undone) {
+            this.committed = true;
+            throw new CommitError(
+              `Cannot write ${beside.path}: ${errorMessage(err).replace(/\.$/, '')}; ${target} is complete but ${path.basename(beside.path)} is missing, and it could not be removed.`,
+              systemCode(err),
+              err,
+            );
+          }
+          throw new ExitPlanError(describeWriteError(err, beside.path) ?? `Cannot write ${beside.path}: ${errorMessage(err)}.`, systemCode(err), { cause: err });
+        }
+      }
+      if (placed === 'link') await fs.promises.unlink(this.partialPath).catch(() => undefined);
+      await fsyncPath(path.dirname(target), 'r').catch(() => undefined);
+      this.committed = true;
+      await fs.promises.rm(`${this.partialPath}${OWNER}`, { force: true });
+      return target;
     }
-    this.committed = true;
-    await fs.promises.rm(`${this.partialPath}${OWNER}`, { force: true });
-    return this.finalPath;
   }
 
   /** Stops writing and removes the partial file. Safe to call more than once. */
@@ -125,6 +144,60 @@ export class PartialFile {
     await new Promise<void>((resolve) => (this.stream.closed ? resolve() : this.stream.once('close', () => resolve())));
     await fs.promises.rm(this.partialPath, { force: true });
     await fs.promises.rm(`${this.partialPath}${OWNER}`, { force: true });
+  }
+}
+
+/** A file that must be on disk before the main file gets its final name (a backup's sidecar). */
+export interface Companion {
+  /** Where it goes, beside the final name. */
+  path(target: string): string;
+  /** Its content, for that final name. */
+  content(target: string): string;
+}
+
+/** A failure after the file got its final name, whose sentence already says what was left where. */
+export class CommitError extends ExitPlanError {
+  constructor(message: string, code: string | undefined, cause: unknown) {
+    super(message, code, { cause });
+  }
+}
+
+/** Writes `file` exclusively and fsyncs it; a failure is one sentence naming `shownAs`. */
+async function writeSynced(file: string, content: string, shownAs: string): Promise<void> {
+  try {
+    const fd = await fs.promises.open(file, 'wx', 0o644);
+    try {
+      await fd.writeFile(content, 'utf8');
+      await fd.sync();
+    } finally {
+      await fd.close();
+    }
+  } catch (err) {
+    await fs.promises.rm(file, { force: true }).catch(() => undefined);
+    throw new ExitPlanError(describeWriteError(err, shownAs) ?? `Cannot write ${shownAs}: ${errorMessage(err)}.`, systemCode(err), { cause: err });
+  }
+}
+
+/** Gives `from` the name `to` without replacing a file there (a hard link; where there are none, rename after a check). */
+async function placeExclusively(from: string, to: string): Promise<'link' | 'rename'> {
+  try {
+    await fs.promises.link(from, to);
+    return 'link';
+  } catch (err) {
+    const code = systemCode(err);
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw err;
+    if (fs.existsSync(to)) throw Object.assign(new Error(`${to} exists`), { code: 'EEXIST' });
+    await fs.promises.rename(from, to);
+    return 'rename';
+  }
+}
+
+async function fsyncPath(file: string, flags: string): Promise<void> {
+  const fd = await fs.promises.open(file, flags);
+  try {
+    await fd.sync();
+  } finally {
+    await fd.close();
   }
 }
 
@@ -159,46 +232,13 @@ function isFile(p: string): boolean {
   }
 }
 
-/** Who writes a partial: enough to tell, after a kill or a reboot, that this writer is gone. */
-interface Owner {
-  host: string;
-  pid: number;
-  /** Linux: /proc/sys/kernel/random/boot_id, new at every boot. */
-  bootId?: string;
-  /** Linux: the process's start time in clock ticks since boot (/proc/<pid>/stat), which a reused pid does not share. */
-  startTime?: string;
-}
-
-function readOrUndefined(file: string): string | undefined {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
-
-function bootId(): string | undefined {
-  return readOrUndefined('/proc/sys/kernel/random/boot_id')?.trim() || undefined;
-}
-
-function startTime(pid: number): string | undefined {
-  const stat = readOrUndefined(`/proc/${pid}/stat`);
-  // Field 22; the command name (field 2) is in parentheses and may hold spaces.
-  return stat?.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-}
-
-function currentOwner(): Owner {
-  return { host: os.hostname(), pid: process.pid, bootId: bootId(), startTime: startTime(process.pid) };
-}
-
-/** False only when the owner is certainly gone: same host, and a different boot, or no such process, or another process under its pid. */
-function ownerMayBeAlive(owner: Owner): boolean {
-  if (owner.host !== os.hostname() || !Number.isInteger(owner.pid) || owner.pid <= 0) return true;
-  const boot = bootId();
-  if (owner.bootId && boot && owner.bootId !== boot) return false;
-  if (!processExists(owner.pid)) return false;
-  const started = startTime(owner.pid);
-  return !(owner.startTime && started && owner.startTime !== started);
+/**
+ * False only when the writer recorded in an owner record is certainly gone: on this host, and ended, or
+ * another process under its pid, or from before a reboot (the lock files' rule). A writer on another host
+ * cannot be checked from here, so its partial is never touched.
+ */
+function ownerMayBeAlive(owner: LockInfo): boolean {
+  return owner.host !== os.hostname() || isLive(owner);
 }
 
 function processExists(pid: number): boolean {
@@ -210,10 +250,9 @@ function processExists(pid: number): boolean {
   }
 }
 
-function readOwner(file: string): Owner | undefined {
+function readOwner(file: string): LockInfo | undefined {
   try {
-    const o = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<Owner>;
-    return typeof o.host === 'string' && typeof o.pid === 'number' ? (o as Owner) : undefined;
+    return parseLockInfo(fs.readFileSync(file, 'utf8'));
   } catch {
     return undefined;
   }
@@ -225,7 +264,7 @@ function readOwner(file: string): Owner | undefined {
  */
 async function claim(file: string): Promise<boolean> {
   const aside = `${file}.${process.pid}-${randomBytes(4).toString('hex')}`;
-  await fs.promises.writeFile(aside, `${JSON.stringify(currentOwner())}\n`, { flag: 'wx' });
+  await fs.promises.writeFile(aside, `${JSON.stringify(ownLockInfo())}\n`, { flag: 'wx' });
   try {
     await fs.promises.link(aside, file);
     return true;
@@ -235,7 +274,7 @@ async function claim(file: string): Promise<boolean> {
     if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw err;
     // File systems without hard links: an exclusive create (a reader may briefly see it empty and keep it).
     try {
-      await fs.promises.writeFile(file, `${JSON.stringify(currentOwner())}\n`, { flag: 'wx' });
+      await fs.promises.writeFile(file, `${JSON.stringify(ownLockInfo())}\n`, { flag: 'wx' });
       return true;
     } catch (e) {
       if (systemCode(e) === 'EEXIST') return false;
