@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { ExitPlanError, backups, describeConnection, describeLockWait, formatBytes, formatCount, maskSecrets, type PgConnectionOptions } from '../exporters';
+import { DEFAULT_LOCK_TIMEOUT_SECONDS, ExitPlanError, backups, describeConnection, describeLockWait, formatBytes, formatCount, maskSecrets, type PgConnectionOptions } from '../exporters';
 import type { ConnectionStore } from './connectionStore';
 import type { RunningTasks } from './runningTasks';
 import { BackupTargetStore, type BackupTarget } from './backupTargets';
@@ -97,7 +97,15 @@ export class BackupService implements vscode.Disposable {
         const connection = await this.connectionFor(target);
         progress(`connecting to ${describeConnection(connection)}…`);
         results.push(
-          await backups.createPostgresBackup({ connection, dir: target.dir, pgDumpPath, signal, log, onProgress: (p) => progress(backupProgressText(p)) }),
+          await backups.createPostgresBackup({
+            connection,
+            dir: target.dir,
+            pgDumpPath,
+            lockTimeoutSeconds: lockTimeoutSetting(),
+            signal,
+            log,
+            onProgress: (p) => progress(backupProgressText(p)),
+          }),
         );
         this.refresh(target.name);
       }
@@ -164,9 +172,11 @@ export class BackupService implements vscode.Disposable {
         file,
         connection,
         pgDumpPath: this.targets.pgDumpPath(),
+        lockTimeoutSeconds: lockTimeoutSetting(),
         signal,
         log: (line) => this.log.info(maskSecrets(line)),
-        onProgress: (p) => options.progress?.(`${p.phase}${p.table ? ` ${p.table}` : ''}${p.tables ? ` (${formatCount(p.tables)} tables)` : ''}`),
+        onProgress: (p) =>
+          options.progress?.(p.waitingFor ? `counting — ${describeLockWait(p.waitingFor)}…` : `${p.phase}${p.table ? ` ${p.table}` : ''}${p.tables ? ` (${formatCount(p.tables)} tables)` : ''}`),
       });
     });
   }
@@ -235,6 +245,11 @@ export class BackupService implements vscode.Disposable {
       this.watchers.push(watcher, watcher.onDidCreate(changed), watcher.onDidDelete(changed), watcher.onDidChange(changed));
     }
   }
+}
+
+/** `exitPlan.export.lockTimeoutSeconds`: how long pg_dump and a drill's count wait for a locked table, as an export does. */
+function lockTimeoutSetting(): number {
+  return vscode.workspace.getConfiguration('exitPlan.export').get<number>('lockTimeoutSeconds', DEFAULT_LOCK_TIMEOUT_SECONDS);
 }
 
 function checkRunnable(target: BackupTarget): void {

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { describeConnection, errorMessage, formatBytes, formatCount, listWarehouseTables, type RelationInfo } from '../exporters';
+import { DEFAULT_LOCK_TIMEOUT_SECONDS, describeConnection, describeLockWait, errorMessage, formatBytes, formatCount, listWarehouseTables, type RelationInfo } from '../exporters';
 import type { ConnectionStore, WarehouseProfile } from '../services/connectionStore';
 
 export const WAREHOUSE_VIEW = 'exitPlan.warehouse';
@@ -140,7 +140,11 @@ export class WarehouseTreeProvider implements vscode.TreeDataProvider<WarehouseN
       const options = await this.store.connectionOptions(profile);
       // Views are always fetched so that toggling the setting needs no new connection.
       const tables = await vscode.window.withProgress({ location: { viewId: WAREHOUSE_VIEW } }, () =>
-        listWarehouseTables(options, { includeViews: true }),
+        listWarehouseTables(options, {
+          includeViews: true,
+          lockTimeoutSeconds: vscode.workspace.getConfiguration('exitPlan.export').get<number>('lockTimeoutSeconds', DEFAULT_LOCK_TIMEOUT_SECONDS),
+          onWaiting: (wait) => wait && this.log.info(`Listing "${profile.name}": ${describeLockWait(wait)}`),
+        }),
       );
       this.log.info(`Listed ${plural(tables.length, 'relation')} of "${profile.name}" (${describeConnection(profile)})`);
       return { ok: true, tables };
