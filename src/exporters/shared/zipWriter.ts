@@ -13,24 +13,23 @@ export class ZipWriter {
    * entries (`--max-rows-per-file 1`) all wait at once and memory grows with their number.
    */
   static readonly MAX_PENDING = 16;
-  private readonly archive: archiver.Archiver;
+  /** Dropped once finished: it keeps a record of every entry for the central directory. */
+  private archive: archiver.Archiver | undefined;
   private pendingEntries = 0;
   readonly failed: Promise<never>;
 
   /** Every byte goes to each of `outs` (a local file, an upload, or both), at the pace of the slowest. */
   constructor(outs: Writable[], level = 6) {
     // 256 KiB zlib chunks: fewer, larger hand-offs between the deflate thread and the stream.
-    this.archive = archiver('zip', { zlib: { level, chunkSize: 256 * 1024 }, store: level === 0 });
-    this.failed = new Promise<never>((_, reject) => {
-      this.archive.on('error', reject);
-      this.archive.on('warning', reject);
-      for (const out of outs) out.on('error', reject);
-    });
-    this.failed.catch(() => undefined);
-    coalesceCentralDirectory(this.archive);
-    this.archive.setMaxListeners(0); // writers waiting for room, one per job
-    this.archive.on('entry', () => this.pendingEntries--);
-    for (const out of outs) this.archive.pipe(out);
+    const archive = archiver('zip', { zlib: { level, chunkSize: 256 * 1024 }, store: level === 0 });
+    this.archive = archive;
+    // Made elsewhere: a closure made here and kept by `failed` (which never settles when all goes well) would
+    // keep this scope, and the archive with it, alive.
+    this.failed = firstError(archive, outs);
+    coalesceCentralDirectory(archive);
+    archive.setMaxListeners(0); // writers waiting for room, one per job
+    archive.on('entry', () => this.pendingEntries--);
+    for (const out of outs) archive.pipe(out);
   }
 
   /** Entries opened and not yet written out (at most MAX_PENDING). */
@@ -44,28 +43,48 @@ export class ZipWriter {
    * to be ended to be written out.
    */
   async entry(name: string, date: Date, signal: AbortSignal): Promise<PassThrough> {
-    while (this.pendingEntries >= ZipWriter.MAX_PENDING) await once(this.archive, 'entry', { signal });
+    while (this.pendingEntries >= ZipWriter.MAX_PENDING) await once(this.open(), 'entry', { signal });
     this.pendingEntries++;
     const body = new PassThrough({ highWaterMark: 1 << 20 });
-    this.archive.append(body, { name, date });
+    this.open().append(body, { name, date });
     return body;
   }
 
   text(name: string, content: string, date: Date): void {
     this.pendingEntries++;
-    this.archive.append(Buffer.from(content, 'utf8'), { name, date });
+    this.open().append(Buffer.from(content, 'utf8'), { name, date });
   }
 
   /** Writes the central directory and waits until `out` has everything. */
   async finish(): Promise<number> {
-    await Promise.race([this.archive.finalize(), this.failed]);
-    return this.archive.pointer();
+    const archive = this.open();
+    await Promise.race([archive.finalize(), this.failed]);
+    this.archive = undefined;
+    return archive.pointer();
   }
 
   abort(): void {
-    this.archive.abort();
+    this.archive?.abort();
+  }
+
+  private open(): archiver.Archiver {
+    if (!this.archive) throw new Error('The zip is already finished.');
+    return this.archive;
   }
 }
+
+/** Rejects with the first error from the archive or an output. */
+function firstError(archive: archiver.Archiver, outs: Writable[]): Promise<never> {
+  const failed = new Promise<never>((_, reject) => {
+    archive.on('error', reject);
+    archive.on('warning', reject);
+    for (const out of outs) out.on('error', reject);
+  });
+  failed.catch(ignore);
+  return failed;
+}
+
+function ignore(): void {}
 
 /** The part of archiver's zip engine (compress-commons' ZipArchiveOutputStream) that writes the central directory. */
 interface ZipEngine {
