@@ -68,9 +68,9 @@ export async function startPostgres(options: { password?: string; quiet?: boolea
       server!.once('exit', (exitCode) => reject(new Error(`PostgreSQL stopped while starting (exit code ${exitCode}): ${lastLine(serverOutput())}`)));
     });
     server.stderr!.removeAllListeners('data');
-    // Keep reading its log (a full pipe would stall the server); show errors unless asked to be quiet.
+    // Keep reading its log (a full pipe would stall the server); show only a server failing, unless quiet.
     server.stderr!.on('data', (chunk: Buffer) => {
-      if (!options.quiet && /\b(ERROR|FATAL|PANIC):/.test(chunk.toString())) process.stderr.write(`[postgres] ${chunk.toString()}`);
+      if (!options.quiet && /\b(FATAL|PANIC):/.test(chunk.toString())) process.stderr.write(`[postgres] ${chunk.toString()}`);
     });
   } catch (err) {
     if (server) await stopServer(server);
