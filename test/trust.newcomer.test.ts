@@ -31,19 +31,16 @@ function privateCheckout(): string {
   return dir;
 }
 
-// Starts two servers at once from the private checkout, queries each, stops them; prints what it saw.
+// Starts a server from the private checkout, queries it and stops it; prints what it saw.
 const SCRIPT = `
 const { startPostgres } = require(process.argv[1]);
 (async () => {
-  const servers = await Promise.all([startPostgres({ quiet: true }), startPostgres({ quiet: true })]);
-  const answers = [];
-  for (const pg of servers) {
-    const c = await pg.client();
-    answers.push((await c.query("SELECT current_user AS who, 6 * 7 AS answer")).rows[0]);
-    await c.end();
-    await pg.stop();
-  }
-  process.stdout.write(JSON.stringify(answers));
+  const pg = await startPostgres({ quiet: true });
+  const c = await pg.client();
+  const answer = (await c.query("SELECT current_user AS who, 6 * 7 AS answer")).rows[0];
+  await c.end();
+  await pg.stop();
+  process.stdout.write(JSON.stringify(answer));
 })().catch((err) => {
   process.stderr.write(err.message + '\\n');
   process.exitCode = 1;
@@ -69,18 +66,18 @@ describe('Newcomer on a root container', function () {
       env: { ...process.env, TMPDIR: tmp },
     });
 
-  it('starts the embedded PostgreSQL from a checkout in a mode-700 folder, two runs at once sharing one copy of the binaries', async function () {
+  it('starts the embedded PostgreSQL from a checkout in a mode-700 folder, two processes at once sharing one copy of the binaries', async function () {
     assert.equal(fs.statSync(checkout).mode & 0o777, 0o700);
     const tmp = tempDir('exit-plan-newcomer-tmp-');
     temps.push(tmp);
     fs.chmodSync(tmp, 0o755);
-    const result = await run(tmp);
-    assert.equal(result.stderr, '');
-    assert.equal(result.code, 0);
-    assert.deepEqual(JSON.parse(result.stdout), [
-      { who: 'postgres', answer: 42 },
-      { who: 'postgres', answer: 42 },
-    ]);
+    // Two processes at once, as two test runs or a test run and the demo would: both make the copy.
+    const results = await Promise.all([run(tmp), run(tmp)]);
+    for (const result of results) {
+      assert.equal(result.stderr, '');
+      assert.equal(result.code, 0);
+      assert.deepEqual(JSON.parse(result.stdout), { who: 'postgres', answer: 42 });
+    }
     // One complete copy of the binaries, no half-made one, and no data folder left behind.
     const left = fs.readdirSync(tmp);
     assert.equal(left.length, 1, left.join(', '));
