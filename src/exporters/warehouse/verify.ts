@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import type { Readable } from 'node:stream';
+import * as fs from 'node:fs';
+import { PassThrough, type Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import yauzl from 'yauzl';
 import { crc32 } from '../shared/crc32';
@@ -38,7 +39,7 @@ export async function verifyArchive(source: string | ZipSource, options: VerifyO
   const file = typeof source === 'string' ? source : source.label;
   const open =
     typeof source === 'string'
-      ? () => yauzl.openPromise(source, { lazyEntries: true, validateEntrySizes: true, autoClose: false })
+      ? () => openFile(source)
       : source.open;
   const openZip = () =>
     open().catch((err: unknown) => {
@@ -104,6 +105,70 @@ async function* entriesOf(zip: yauzl.ZipFile): AsyncGenerator<yauzl.Entry> {
     const entry = await next;
     if (!entry) return;
     yield entry;
+  }
+}
+
+const WINDOW = 1 << 20;
+
+/** A local archive read through ReadAheadReader. */
+async function openFile(file: string): Promise<yauzl.ZipFile> {
+  const handle = await fs.promises.open(file, 'r');
+  try {
+    const { size } = await handle.stat();
+    return await yauzl.fromRandomAccessReaderPromise(new ReadAheadReader(handle, size), size, { lazyEntries: true, validateEntrySizes: true, autoClose: false });
+  } catch (err) {
+    await handle.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * Serves yauzl's small reads (central directory records, local headers, small entries) from two 1 MiB windows
+ * read ahead, one following the central directory and one the entries: with many small entries, two or three
+ * reads from disk for each, one after the other, were most of the time. Larger ranges are streamed from the file.
+ */
+class ReadAheadReader extends yauzl.RandomAccessReader {
+  private windows: { start: number; data: Buffer }[] = [];
+
+  constructor(
+    private readonly handle: fs.promises.FileHandle,
+    private readonly size: number,
+  ) {
+    super();
+  }
+
+  read(buffer: Buffer, offset: number, length: number, position: number, callback: (err: Error | null, bytesRead?: number) => void): void {
+    this.slice(position, position + length).then(
+      (data) => callback(null, data.copy(buffer, offset)),
+      (err: Error) => callback(err),
+    );
+  }
+
+  _readStreamForRange(start: number, end: number): Readable {
+    if (end - start > WINDOW) return this.handle.createReadStream({ start, end: end - 1, autoClose: false, highWaterMark: INFLATE_CHUNK });
+    const out = new PassThrough();
+    this.slice(start, end).then(
+      (data) => out.end(data),
+      (err: Error) => out.destroy(err),
+    );
+    return out;
+  }
+
+  close(callback: (err: Error | null) => void): void {
+    this.handle.close().then(() => callback(null), callback);
+  }
+
+  /** The bytes from start to end (fewer at the end of the file). */
+  private async slice(start: number, end: number): Promise<Buffer> {
+    let window = this.windows.find((w) => start >= w.start && end <= w.start + w.data.length);
+    if (!window) {
+      const data = Buffer.allocUnsafe(Math.max(0, Math.min(Math.max(WINDOW, end - start), this.size - start)));
+      const { bytesRead } = await this.handle.read(data, 0, data.length, start);
+      window = { start, data: data.subarray(0, bytesRead) };
+    }
+    // Most recently used first; the third is dropped.
+    this.windows = [window, ...this.windows.filter((w) => w !== window)].slice(0, 2);
+    return window.data.subarray(start - window.start, Math.min(end, window.start + window.data.length) - window.start);
   }
 }
 
