@@ -28,8 +28,8 @@ export interface RunningPostgres {
 
 type Ids = { uid: number; gid: number } | Record<string, never>;
 
-/** Servers still running, stopped (fast shutdown) if this process exits first. */
-const running = new Set<ChildProcess>();
+/** Servers still running and their folders: stopped (fast shutdown) and removed if this process exits first. */
+const running = new Map<ChildProcess, string>();
 
 export async function startPostgres(options: { password?: string; quiet?: boolean } = {}): Promise<RunningPostgres> {
   const port = await freePort();
@@ -57,7 +57,7 @@ export async function startPostgres(options: { password?: string; quiet?: boolea
 
     const flags = ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=50', '-c', 'fsync=off'];
     server = spawn(path.join(bin, 'postgres'), ['-D', data, '-p', String(port), ...flags], { ...ids, cwd: work, env, stdio: ['ignore', 'ignore', 'pipe'] });
-    running.add(server);
+    running.set(server, work);
     stopOnExit();
     const serverOutput = collect(server);
     await new Promise<void>((resolve, reject) => {
@@ -228,7 +228,15 @@ function stopOnExit(): void {
   if (hooked) return;
   hooked = true;
   const stopAll = () => {
-    for (const server of running) server.kill('SIGINT');
+    for (const [server, work] of running) {
+      server.kill('SIGINT');
+      // Best effort: the server may still be writing there as it shuts down.
+      try {
+        fs.rmSync(work, { recursive: true, force: true, maxRetries: 3 });
+      } catch {
+        // left in the temp folder
+      }
+    }
   };
   process.once('exit', stopAll);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
