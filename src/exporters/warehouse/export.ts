@@ -623,7 +623,7 @@ async function exportRelation(
     partNumber++;
     const name = split ? `${plan.base}-${String(partNumber).padStart(5, '0')}.csv` : `${plan.base}.csv`;
     const file: ExportedFile = { name, rows: 0, bytes: 0, sha256: '' };
-    part = { body: zip.entry(name, date), hash: createHash('sha256'), file };
+    part = { body: await zip.entry(name, date, signal), hash: createHash('sha256'), file };
     files.push(file);
     await write(header!);
   };

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import type { Readable } from 'node:stream';
+import * as fs from 'node:fs';
+import { PassThrough, type Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import yauzl from 'yauzl';
 import { crc32 } from '../shared/crc32';
@@ -38,36 +39,40 @@ export async function verifyArchive(source: string | ZipSource, options: VerifyO
   const file = typeof source === 'string' ? source : source.label;
   const open =
     typeof source === 'string'
-      ? () => yauzl.openPromise(source, { lazyEntries: true, validateEntrySizes: true, autoClose: false })
+      ? () => openFile(source)
       : source.open;
-  const zip = await open().catch((err: unknown) => {
-    throw new ExitPlanError(`The archive ${file} cannot be read as a zip (${(err as Error).message}).`, 'EVERIFY', { cause: err });
-  });
-  try {
-    const entries: yauzl.Entry[] = [];
-    await new Promise<void>((resolve, reject) => {
-      zip.on('entry', (e: yauzl.Entry) => {
-        entries.push(e);
-        zip.readEntry();
-      });
-      zip.on('end', resolve);
-      zip.on('error', reject);
-      zip.readEntry();
+  const openZip = () =>
+    open().catch((err: unknown) => {
+      throw new ExitPlanError(`The archive ${file} cannot be read as a zip (${(err as Error).message}).`, 'EVERIFY', { cause: err });
     });
-    const names = new Set(entries.map((e) => e.fileName));
+  // Two passes over the central directory, holding one entry at a time (an archive can have hundreds of
+  // thousands): the first finds manifest.json (written last), the second checks every entry against it.
+  const opened: yauzl.ZipFile[] = [];
+  try {
+    const zip = await openZip();
+    opened.push(zip);
+    const names = new Set<string>();
+    let manifestEntry: yauzl.Entry | undefined;
+    for await (const entry of entriesOf(zip)) {
+      names.add(entry.fileName);
+      if (entry.fileName === 'manifest.json') manifestEntry ??= entry;
+    }
     for (const required of REQUIRED) {
       if (!names.has(required)) throw new ExitPlanError(`The archive ${file} has no ${required}.`, 'EVERIFY');
     }
-    const manifestEntry = entries.find((e) => e.fileName === 'manifest.json')!;
-    const manifest = JSON.parse((await readEntry(zip, manifestEntry, options)).text!) as Manifest;
-    const expected = new Map(manifest.tables.flatMap((t) => t.files.map((f) => [f.name, { ...f, table: `${t.schema}.${t.name}` }] as const)));
+    const manifest = JSON.parse((await readEntry(zip, manifestEntry!, options)).text!) as Manifest;
+    const expected = new Map(manifest.tables.flatMap((t) => t.files.map((f) => [f.name, f] as const)));
+    let entries = 0;
     let rows = 0;
     let bytes = 0;
-    for (const entry of entries) {
+    const again = await openZip();
+    opened.push(again);
+    for await (const entry of entriesOf(again)) {
       throwIfAborted(options.signal);
+      entries++;
       if (entry.fileName === 'manifest.json') continue;
       const want = expected.get(entry.fileName);
-      const got = await readEntry(zip, entry, options, want !== undefined);
+      const got = await readEntry(again, entry, options, want !== undefined);
       bytes += got.bytes;
       if (!want) continue;
       if (got.bytes !== want.bytes) throw mismatch(file, entry.fileName, `${got.bytes} bytes, the manifest says ${want.bytes}`);
@@ -77,9 +82,93 @@ export async function verifyArchive(source: string | ZipSource, options: VerifyO
       expected.delete(entry.fileName);
     }
     if (expected.size > 0) throw mismatch(file, [...expected.keys()][0], 'it is listed in the manifest but missing from the archive');
-    return { entries: entries.length, files: names.size - REQUIRED.length, rows, bytes };
+    return { entries, files: names.size - REQUIRED.length, rows, bytes };
   } finally {
-    zip.close();
+    for (const zip of opened) zip.close();
+  }
+}
+
+/** The entries of a zip opened with lazyEntries, one at a time, in central directory order. */
+async function* entriesOf(zip: yauzl.ZipFile): AsyncGenerator<yauzl.Entry> {
+  for (;;) {
+    const next = new Promise<yauzl.Entry | undefined>((resolve, reject) => {
+      const settle = (fn: () => void) => () => {
+        zip.off('entry', onEntry).off('end', onEnd).off('error', onError);
+        fn();
+      };
+      const onEntry = (entry: yauzl.Entry) => settle(() => resolve(entry))();
+      const onEnd = settle(() => resolve(undefined));
+      const onError = (err: Error) => settle(() => reject(err))();
+      zip.on('entry', onEntry).on('end', onEnd).on('error', onError);
+    });
+    zip.readEntry();
+    const entry = await next;
+    if (!entry) return;
+    yield entry;
+  }
+}
+
+const WINDOW = 1 << 20;
+
+/** A local archive read through ReadAheadReader. */
+async function openFile(file: string): Promise<yauzl.ZipFile> {
+  const handle = await fs.promises.open(file, 'r');
+  try {
+    const { size } = await handle.stat();
+    return await yauzl.fromRandomAccessReaderPromise(new ReadAheadReader(handle, size), size, { lazyEntries: true, validateEntrySizes: true, autoClose: false });
+  } catch (err) {
+    await handle.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * Serves yauzl's small reads (central directory records, local headers, small entries) from two 1 MiB windows
+ * read ahead, one following the central directory and one the entries: with many small entries, two or three
+ * reads from disk for each, one after the other, were most of the time. Larger ranges are streamed from the file.
+ */
+class ReadAheadReader extends yauzl.RandomAccessReader {
+  private windows: { start: number; data: Buffer }[] = [];
+
+  constructor(
+    private readonly handle: fs.promises.FileHandle,
+    private readonly size: number,
+  ) {
+    super();
+  }
+
+  read(buffer: Buffer, offset: number, length: number, position: number, callback: (err: Error | null, bytesRead?: number) => void): void {
+    this.slice(position, position + length).then(
+      (data) => callback(null, data.copy(buffer, offset)),
+      (err: Error) => callback(err),
+    );
+  }
+
+  _readStreamForRange(start: number, end: number): Readable {
+    if (end - start > WINDOW) return this.handle.createReadStream({ start, end: end - 1, autoClose: false, highWaterMark: INFLATE_CHUNK });
+    const out = new PassThrough();
+    this.slice(start, end).then(
+      (data) => out.end(data),
+      (err: Error) => out.destroy(err),
+    );
+    return out;
+  }
+
+  close(callback: (err: Error | null) => void): void {
+    this.handle.close().then(() => callback(null), callback);
+  }
+
+  /** The bytes from start to end (fewer at the end of the file). */
+  private async slice(start: number, end: number): Promise<Buffer> {
+    let window = this.windows.find((w) => start >= w.start && end <= w.start + w.data.length);
+    if (!window) {
+      const data = Buffer.allocUnsafe(Math.max(0, Math.min(Math.max(WINDOW, end - start), this.size - start)));
+      const { bytesRead } = await this.handle.read(data, 0, data.length, start);
+      window = { start, data: data.subarray(0, bytesRead) };
+    }
+    // Most recently used first; the third is dropped.
+    this.windows = [window, ...this.windows.filter((w) => w !== window)].slice(0, 2);
+    return window.data.subarray(start - window.start, Math.min(end, window.start + window.data.length) - window.start);
   }
 }
 
@@ -93,13 +182,17 @@ async function readEntry(
   options: VerifyOptions,
   csv = false,
 ): Promise<{ bytes: number; sha256: string; rows?: number; text?: string }> {
-  // Raw bytes, inflated here with 256 KiB chunks: several times faster than the 16 KiB default.
+  // Raw bytes, inflated here with 256 KiB chunks: several times faster than the 16 KiB default. An entry that
+  // small is inflated at once, in this thread: with many small entries (--max-rows-per-file 1), a 256 KiB
+  // buffer and several round trips to zlib's thread pool for each were most of the time and memory.
   const deflated = entry.compressionMethod === 8;
   const raw = await new Promise<Readable>((resolve, reject) =>
     zip.openReadStream(entry, deflated ? { decompress: false } : {}, (err, s) => (err ? reject(err) : resolve(s!))),
   );
-  const stream = deflated ? raw.pipe(zlib.createInflateRaw({ chunkSize: INFLATE_CHUNK })) : raw;
+  const small = deflated && entry.compressedSize <= INFLATE_CHUNK && entry.uncompressedSize <= INFLATE_CHUNK;
+  const stream = deflated && !small ? raw.pipe(zlib.createInflateRaw({ chunkSize: INFLATE_CHUNK })) : raw;
   raw.on('error', (err) => stream.destroy(err));
+  const chunks = small ? inflateAtOnce(raw) : (stream as AsyncIterable<Buffer>);
   const hash = createHash('sha256');
   const scanner = csv ? new CsvRowScanner() : undefined;
   const keep: Buffer[] | undefined = entry.fileName === 'manifest.json' ? [] : undefined;
@@ -107,7 +200,7 @@ async function readEntry(
   let bytes = 0;
   let lines = 0;
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
+    for await (const chunk of chunks) {
       crc = crc32(chunk, crc);
       hash.update(chunk);
       bytes += chunk.length;
@@ -137,4 +230,11 @@ async function readEntry(
     rows: scanner ? Math.max(0, lines - 1) : undefined,
     text: keep ? Buffer.concat(keep).toString('utf8') : undefined,
   };
+}
+
+/** A small deflated entry, read whole and inflated in one call (at most INFLATE_CHUNK + 1 bytes come out). */
+async function* inflateAtOnce(raw: Readable): AsyncGenerator<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const part of raw as AsyncIterable<Buffer>) parts.push(part);
+  yield zlib.inflateRawSync(Buffer.concat(parts), { maxOutputLength: INFLATE_CHUNK + 1 });
 }
