@@ -4,7 +4,7 @@ import * as vscode from 'vscode';
 import {
   DEFAULT_LOCK_TIMEOUT_SECONDS,
   DEFAULT_MAX_ROWS_PER_FILE,
-  describeHolder,
+  describeLockWait,
   ExitPlanError,
   azure,
   describeConnection,
@@ -117,7 +117,7 @@ function plural(n: number, noun: string): string {
 }
 
 function progressMessage(p: ExportProgress, target: string): string {
-  if (p.waiting) return `waiting for a lock on ${p.waiting.table} held by ${describeHolder(p.waiting)}…`;
+  if (p.waiting) return `${describeLockWait(p.waiting)}…`;
   switch (p.phase) {
     case 'connecting':
       return `connecting to ${target}…`;

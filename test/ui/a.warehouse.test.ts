@@ -20,12 +20,12 @@ const TITLE = 'Add Warehouse Connection';
 const READER = 'ui_flow_a_reader';
 const READER_PASSWORD = 'read only: "quoted" & spaced';
 /**
- * The last table's rows pass a row-level security policy that takes this advisory lock (shared), so while the
- * test holds it the export waits at that table with its progress notification on screen: no race with a
- * fast export, no sleep. The policy lets every row through; the superuser (the test's checks) bypasses it.
+ * While the test holds an exclusive lock on this table (as an `ALTER TABLE` left open in a transaction
+ * would), the export waits for it before its snapshot, with its progress notification naming the table and
+ * the session that holds it: no race with a fast export, no sleep.
  */
-const GATE_LOCK = 4242;
 const GATED_TABLE = 'public.connector_runs';
+const GATE_APPLICATION = 'ui-flow-a-gate';
 
 /** The quick input of VS Code that is showing (there is one widget; it is hidden between inputs). */
 function visibleQuickInput(page: Page): Locator {
@@ -51,9 +51,6 @@ describe('UI flow a: add a warehouse connection, export it from the palette into
       for (const schema of ['alerts', 'forms', 'mapping', 'public']) {
         await c.query(`GRANT USAGE ON SCHEMA ${schema} TO ${READER}; GRANT SELECT ON ALL TABLES IN SCHEMA ${schema} TO ${READER}`);
       }
-      await c.query(`CREATE FUNCTION public.export_gate() RETURNS boolean LANGUAGE sql AS 'SELECT true FROM (SELECT pg_advisory_lock_shared(${GATE_LOCK})) gate'`);
-      await c.query(`ALTER TABLE ${GATED_TABLE} ENABLE ROW LEVEL SECURITY`);
-      await c.query(`CREATE POLICY export_gate ON ${GATED_TABLE} FOR SELECT TO ${READER} USING (public.export_gate())`);
     } finally {
       await c.end();
     }
@@ -100,11 +97,12 @@ describe('UI flow a: add a warehouse connection, export it from the palette into
     fs.mkdirSync(outDir, { recursive: true });
     await openExitPlan(page);
 
-    // Close the gate: the export will wait at the last table with its progress notification showing.
+    // Close the gate: the export will wait for the table's lock with its progress notification showing.
     const gate = await pg.client(DATABASE);
     let closed = false;
     try {
-      await gate.query(`SELECT pg_advisory_lock(${GATE_LOCK})`);
+      await gate.query(`SET application_name = '${GATE_APPLICATION}'`);
+      await gate.query(`BEGIN; LOCK TABLE ${GATED_TABLE} IN ACCESS EXCLUSIVE MODE`);
       closed = true;
 
       await openPalette(page, 'Exit Plan: Export Warehouse');
@@ -121,10 +119,14 @@ describe('UI flow a: add a warehouse connection, export it from the palette into
       await acceptFolder(page, dialog, outDir, workspace);
 
       await waitAtGate(gate);
-      const progress = await notification(page, new RegExp(`Exit Plan: exporting ${CONNECTION}: table 4/4 ${GATED_TABLE.replace('.', '\\.')}`));
+      // The export runs as the read-only user, to whom PostgreSQL shows other users' sessions without their state.
+      const progress = await notification(
+        page,
+        new RegExp(`Exit Plan: exporting ${CONNECTION}: Waiting for a lock on ${GATED_TABLE.replace('.', '\\.')} held by session \\d+ \\(${GATE_APPLICATION}\\)`),
+      );
       await step(page, 'a5-progress', progress.locator('.monaco-progress-container'));
     } finally {
-      if (closed) await gate.query(`SELECT pg_advisory_unlock(${GATE_LOCK})`).catch(() => undefined);
+      if (closed) await gate.query('ROLLBACK').catch(() => undefined);
       await gate.end();
     }
 
@@ -200,7 +202,7 @@ async function acceptFolder(page: Page, dialog: Locator, folder: string, workspa
 async function waitAtGate(gate: Client): Promise<void> {
   const deadline = Date.now() + 120_000;
   for (;;) {
-    const r = await gate.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND objid = $1 AND NOT granted`, [GATE_LOCK]);
+    const r = await gate.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'relation' AND relation = $1::regclass AND NOT granted`, [GATED_TABLE]);
     if (r.rows[0]!.n > 0) return;
     if (Date.now() > deadline) throw new Error(`the export never reached ${GATED_TABLE}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
