@@ -25,6 +25,21 @@ function dbUrl(c: PgConnectionOptions): string {
   return `postgres://${encodeURIComponent(c.user)}@${c.host}:${c.port}/${encodeURIComponent(c.database)}?sslmode=disable`;
 }
 
+/**
+ * Synchronised on what the user sees: resolves with the command's stderr so far once it says it waits for a
+ * lock (the command itself waits up to the default 60 s); rejects if the command ends first.
+ */
+function untilWaiting(run: ReturnType<typeof startCapture>): Promise<string> {
+  let seen = '';
+  return new Promise<string>((resolve, reject) => {
+    run.child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      seen += d;
+      if (/Waiting for a lock/.test(seen)) resolve(seen);
+    });
+    run.done.then((r) => reject(new Error(`the command ended before it waited: ${r.stderr}`)), reject);
+  });
+}
+
 const stampOf = (name: string) => /__(\d{4}\.\d{2}\.\d{2}\.\d{2}_\d{2})/.exec(name)?.[1];
 
 describe('trust: backups', () => {
@@ -385,15 +400,7 @@ describe('trust: backups', () => {
       let released = false;
       try {
         const run = startCapture(process.execPath, [CLI, 'backups', 'create', '--db', dbUrl(source), '--dir', dir], { env: { ...process.env, ...env } });
-        let seen = '';
-        // Synchronised on what the user sees: the waiting line on stderr (pg_dump waits up to the default 60 s).
-        await new Promise<void>((resolve, reject) => {
-          run.child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-            seen += d;
-            if (/Waiting for a lock/.test(seen)) resolve();
-          });
-          run.done.then((r) => reject(new Error(`the backup ended before it waited: ${r.stderr}`)), reject);
-        });
+        const seen = await untilWaiting(run);
         assert.match(seen, new RegExp(`pg_dump: Waiting for a lock on public\\.locked visits held by session ${holderPid} \\(trust-holder, idle in transaction\\)…`));
         await holder.query('ROLLBACK');
         released = true;
@@ -414,14 +421,7 @@ describe('trust: backups', () => {
       let released = false;
       try {
         const run = startCapture(process.execPath, [CLI, 'backups', 'drill', made.stdout.trim(), '--db', dbUrl(source)], { env: { ...process.env, ...env } });
-        let seen = '';
-        await new Promise<void>((resolve, reject) => {
-          run.child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-            seen += d;
-            if (/Waiting for a lock/.test(seen)) resolve();
-          });
-          run.done.then((r) => reject(new Error(`the drill ended before it waited: ${r.stderr}`)), reject);
-        });
+        const seen = await untilWaiting(run);
         assert.match(seen, new RegExp(`Drill: counting — Waiting for a lock on public\\.locked visits held by session ${holderPid} \\(trust-holder, idle in transaction\\)…`));
         await holder.query('ROLLBACK');
         released = true;
