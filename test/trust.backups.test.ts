@@ -490,6 +490,14 @@ describe('trust: backups', () => {
       assert.ok(crontabAccepts(upper.stdout));
     });
 
+    it('refuses, in one sentence, a folder whose name holds a line break, which would end the crontab line', async () => {
+      const dir = path.join(tempDir('exit-plan-trust-cron-'), 'nightly\n* * * * * rm -rf ~');
+      const r = await runCli(['backups', 'cron', '--db', dbUrl(source), '--dir', dir, '--schedule', '0 2 * * *'], env);
+      assert.equal(r.code, 1, r.stdout);
+      assert.equal(r.stdout, '');
+      assert.match(r.stderr, /^exit-plan: A crontab line cannot hold a line break or another control character, as .*nightly\\n\* \* \* \* \* rm -rf ~.* does: choose a folder \(and database\) whose name has none\.\n$/);
+    });
+
     it('with PGHOST set to a socket folder, prints a --db URL (socket folder as ?host=) that the printed command itself runs', async () => {
       const socketDir = '/tmp';
       assert.ok(fs.existsSync(path.join(socketDir, `.s.PGSQL.${source.port}`)), 'the test server has its Unix socket in /tmp');

@@ -1,5 +1,6 @@
 import { Cron } from 'croner';
 import { ExitPlanError } from '../shared/errors';
+import { printable } from '../shared/format';
 
 const NICKNAMES = ['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly'];
 
@@ -135,6 +136,11 @@ export interface CronLineOptions {
 /** One crontab line: the schedule, the backup, and (only if it succeeded) the rotation. */
 export function cronLine(options: CronLineOptions): string {
   const schedule = validateSchedule(options.schedule);
+  // A crontab entry ends at a line break, even inside quotes: a folder or database name with one cannot be run from cron.
+  const unfit = [...options.command, ...options.createArgs, ...(options.rotateArgs ?? [])].find((arg) => /[\x00-\x1f\x7f]/.test(arg));
+  if (unfit !== undefined) {
+    throw new ExitPlanError(`A crontab line cannot hold a line break or another control character, as ${printable(JSON.stringify(unfit))} does: choose a folder (and database) whose name has none.`);
+  }
   const run = (args: string[]) => [...options.command, ...args].map(shellQuote).join(' ');
   const commands = [run(options.createArgs)];
   if (options.rotateArgs) commands.push(run(options.rotateArgs));
