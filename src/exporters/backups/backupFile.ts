@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { PartialFile } from '../shared/partialFile';
 import { copyName, nextCopyName } from './names';
-import { sidecarPath, type Sidecar } from './sidecar';
+import { sidecarPath, sidecarText, type Sidecar } from './sidecar';
 
 /**
  * A new backup file in `dir`: a PartialFile named as the next free copy of the minute (`-2`, `-3`, … after
@@ -18,6 +18,6 @@ export async function createBackupFile(dir: string, fileName: string, log?: (lin
  */
 export async function commitWithSidecar(partial: PartialFile, sidecarFor: (file: string) => Sidecar): Promise<{ file: string; sidecar: Sidecar }> {
   let sidecar: Sidecar | undefined;
-  const file = await partial.commit({ path: sidecarPath, content: (target) => `${JSON.stringify((sidecar = sidecarFor(target)), null, 2)}\n` });
+  const file = await partial.commit({ path: sidecarPath, content: (target) => sidecarText((sidecar = sidecarFor(target))) });
   return { file, sidecar: sidecar! };
 }

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ExitPlanError, errorMessage, systemCode } from '../shared/errors';
-import { compareNewestFirst, decodeFileSafeName, groupKey, parseBackupName, type BackupKind } from './names';
+import { compareNewestFirst, datedInFuture, decodeFileSafeName, groupKey, parseBackupName, type BackupKind } from './names';
 import { readSidecar, type Sidecar, type VerificationState } from './sidecar';
 
 /** One backup file in a backup folder, with what its sidecar says. */
@@ -109,5 +109,5 @@ export function sortNewestFirst<T extends { time: Date; name: string; createdAt?
  */
 export function newestBackup<T extends { time: Date; createdAt?: Date; recorded: boolean }>(entries: readonly T[], now: Date = new Date()): T | undefined {
   const anyRecorded = entries.some((e) => e.recorded);
-  return entries.find((e) => Math.max(e.time.getTime(), e.createdAt?.getTime() ?? 0) <= now.getTime() && (e.recorded || !anyRecorded));
+  return entries.find((e) => !datedInFuture(e, now) && (e.recorded || !anyRecorded));
 }

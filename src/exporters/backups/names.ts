@@ -94,6 +94,12 @@ export function copyNumber(fileName: string): number {
   return Number(/-(\d+)\.(?:pg_restore|tar|tar\.gz)$/.exec(fileName)?.[1] ?? 1);
 }
 
+/** A backup dated after `now`, by the minute in its name or the start time in its sidecar: a stray, not a real newest backup. */
+export function datedInFuture(item: { time: Date; createdAt?: Date }, now: Date): Date | undefined {
+  const latest = Math.max(item.time.getTime(), item.createdAt?.getTime() ?? 0);
+  return latest > now.getTime() ? new Date(latest) : undefined;
+}
+
 /**
  * Newest first: by the minute in the name, then within a minute by the precise start time in the sidecars
  * (when both have one), then by copy number (copies are numbered in creation order), then by name.
@@ -113,8 +119,7 @@ export function compareNewestFirst(a: { time: Date; name: string; createdAt?: Da
  * that names within a minute sort in creation order even after rotation removed the plain one.
  */
 export async function nextCopyName(dir: string, fileName: string): Promise<{ name: string; copy: number }> {
-  const ext = /\.(?:pg_restore|tar\.gz|tar)$/.exec(fileName)?.[0] ?? path.extname(fileName);
-  const stem = fileName.slice(0, fileName.length - ext.length);
+  const { stem, ext } = splitExtension(fileName);
   let names: string[] = [];
   try {
     names = await fs.promises.readdir(dir);
@@ -136,8 +141,14 @@ export async function nextCopyName(dir: string, fileName: string): Promise<{ nam
 /** `…__2024.03.05.07_09.pg_restore` with copy n: `…__2024.03.05.07_09-n.pg_restore` (n = 1: unchanged). */
 export function copyName(fileName: string, copy: number): string {
   if (copy <= 1) return fileName;
+  const { stem, ext } = splitExtension(fileName);
+  return `${stem}-${copy}${ext}`;
+}
+
+/** A backup file name's stem and extension (`.pg_restore`, `.tar`, `.tar.gz`; else the last one). */
+function splitExtension(fileName: string): { stem: string; ext: string } {
   const ext = /\.(?:pg_restore|tar\.gz|tar)$/.exec(fileName)?.[0] ?? path.extname(fileName);
-  return `${fileName.slice(0, fileName.length - ext.length)}-${copy}${ext}`;
+  return { stem: fileName.slice(0, fileName.length - ext.length), ext };
 }
 
 /** `PostgreSQL mydb` or `Files media`: how a group of backups is named to the user. */

@@ -2,7 +2,7 @@
 // to a policy"), as a pure function: no file system, no clock unless given.
 import { ExitPlanError } from '../shared/errors';
 import { formatBytes } from '../shared/format';
-import { compareNewestFirst } from './names';
+import { compareNewestFirst, datedInFuture } from './names';
 import type { VerificationState } from './sidecar';
 
 /** Counts: a whole number ≥ 0, or -1 for "unlimited" (keep all of that kind). */
@@ -210,10 +210,8 @@ function planGroup<T extends RotationCandidate>(items: T[], policy: RotationPoli
 
 function suspectReason(item: RotationCandidate, policy: RotationPolicy, now: Date, anyRecorded: boolean): string | undefined {
   if (item.state === 'failed') return 'it failed verification; kept for inspection and not counted by the policy';
-  const future = Math.max(item.time.getTime(), item.createdAt?.getTime() ?? 0);
-  if (future > now.getTime()) {
-    return `dated in the future (${new Date(future).toISOString().slice(0, 16).replace('T', ' ')} UTC); kept for inspection and not counted by the policy`;
-  }
+  const future = datedInFuture(item, now);
+  if (future) return `dated in the future (${future.toISOString().slice(0, 16).replace('T', ' ')} UTC); kept for inspection and not counted by the policy`;
   if (item.recorded === false && anyRecorded) {
     return 'no sidecar (.json) records it, while other backups of the same source have one; kept for inspection and not counted by the policy';
   }

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ExitPlanError, describeWriteError, systemCode, throwIfAborted } from '../shared/errors';
+import { writeSynced } from '../shared/partialFile';
 import { TOOL_NAME, TOOL_VERSION } from '../version';
 import type { BackupKind } from './names';
 
@@ -105,18 +106,17 @@ export async function readSidecar(backupFile: string): Promise<Sidecar | undefin
   return s as Sidecar;
 }
 
+/** A sidecar as it is written to disk. */
+export function sidecarText(sidecar: Sidecar): string {
+  return `${JSON.stringify(sidecar, null, 2)}\n`;
+}
+
 /** Writes the sidecar under a temporary name, fsyncs it and renames it into place (it is ours to replace). */
 export async function writeSidecar(backupFile: string, sidecar: Sidecar): Promise<void> {
   const file = sidecarPath(backupFile);
   const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
+  await writeSynced(tmp, sidecarText(sidecar), file);
   try {
-    const fd = await fs.promises.open(tmp, 'wx', 0o644);
-    try {
-      await fd.writeFile(`${JSON.stringify(sidecar, null, 2)}\n`, 'utf8');
-      await fd.sync();
-    } finally {
-      await fd.close();
-    }
     await fs.promises.rename(tmp, file);
   } catch (err) {
     await fs.promises.rm(tmp, { force: true }).catch(() => undefined);

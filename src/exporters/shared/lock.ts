@@ -51,6 +51,16 @@ export function processStartTicks(pid: number): number | undefined {
   return Number.isSafeInteger(ticks) ? ticks : undefined;
 }
 
+/** Is there a process with this pid on this machine (ours or another user's)? */
+export function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return systemCode(err) === 'EPERM';
+  }
+}
+
 /** The lock record of this process, now. */
 export function ownLockInfo(now: Date = new Date()): LockInfo {
   const info: LockInfo = { pid: process.pid, host: os.hostname(), since: now.toISOString() };
@@ -72,11 +82,7 @@ export function isLive(info: LockInfo): boolean {
   }
   const boot = bootId();
   if (info.bootId && boot && info.bootId !== boot) return false;
-  try {
-    process.kill(info.pid, 0);
-  } catch (err) {
-    if (systemCode(err) !== 'EPERM') return false;
-  }
+  if (!processExists(info.pid)) return false;
   if (info.startTicks !== undefined) {
     const start = processStartTicks(info.pid);
     if (start !== undefined && start !== info.startTicks) return false; // the pid was reused

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ExitPlanError, describeWriteError, errorMessage, systemCode } from './errors';
-import { isLive, ownLockInfo, parseLockInfo, type LockInfo } from './lock';
+import { isLive, ownLockInfo, parseLockInfo, processExists, type LockInfo } from './lock';
 
 const OWNER = '.owner';
 /** The start of the line logged for each leftover partial removed (the CLI prints it on stderr). */
@@ -162,8 +162,8 @@ export class CommitError extends ExitPlanError {
   }
 }
 
-/** Writes `file` exclusively and fsyncs it; a failure is one sentence naming `shownAs`. */
-async function writeSynced(file: string, content: string, shownAs: string): Promise<void> {
+/** Writes `file` exclusively and fsyncs it; a failure is one sentence naming `shownAs` (and `file` is removed). */
+export async function writeSynced(file: string, content: string, shownAs: string): Promise<void> {
   try {
     const fd = await fs.promises.open(file, 'wx', 0o644);
     try {
@@ -239,15 +239,6 @@ function isFile(p: string): boolean {
  */
 function ownerMayBeAlive(owner: LockInfo): boolean {
   return owner.host !== os.hostname() || isLive(owner);
-}
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return systemCode(err) !== 'ESRCH';
-  }
 }
 
 function readOwner(file: string): LockInfo | undefined {

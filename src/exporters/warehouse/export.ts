@@ -14,7 +14,7 @@ import { DEFAULT_LOCK_TIMEOUT_SECONDS, checkLockTimeout } from '../shared/lockTi
 import { listRelations, qualifiedName, quoteIdent, serverFacts, type RelationInfo } from './catalog';
 import { connect, describeConnection, describePgError, type PgConnectionOptions } from './connection';
 import { CsvRowScanner } from './csvRows';
-import { LockWatcher, SelfBlockedError, backendPid, lockSql, lockTimeoutSql, type LockWait } from './locks';
+import { LockWatcher, SelfBlockedError, backendPid, describeLockWait, lockSql, lockTimeoutSql, type LockWait } from './locks';
 import { CSV_DIALECT, SESSION_SETTINGS, buildLoadSql, buildReadme, type Manifest, type ManifestTable } from './manifest';
 import { buildSchemaSql, commentText, csvColumns, type ExportedColumn, type ExportedRelation } from './schemaSql';
 import { RAW_CLIENT_ENCODING, UTF8_CLIENT_ENCODING, checkSqlAscii, sourceEncoding, toUtf8, type SourceEncoding } from './textEncoding';
@@ -317,7 +317,7 @@ export async function exportWarehouse(options: WarehouseExportOptions): Promise<
         tail: 'nothing was exported',
         onWaiting: (wait) => {
           progress.waiting = wait;
-          if (wait) log(`Waiting for a lock on ${wait.table} held by session ${wait.pid} (${wait.application}, ${wait.state})`);
+          if (wait) log(describeLockWait(wait));
           reportNow();
         },
       });
