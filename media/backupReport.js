@@ -12,7 +12,13 @@ import './backupReport.css';
   'use strict';
   const vscode = acquireVsCodeApi();
   const CHART_HEIGHT = 110;
-  const SERIES_COLOURS = ['--vscode-charts-blue', '--vscode-charts-purple', '--vscode-charts-green', '--vscode-charts-orange', '--vscode-charts-yellow'];
+  const SERIES_COLOURS = [
+    '--vscode-charts-blue',
+    '--vscode-charts-purple',
+    '--vscode-charts-green',
+    '--vscode-charts-orange',
+    '--vscode-charts-yellow',
+  ];
 
   const main = /** @type {HTMLElement} */ (document.getElementById('targets'));
   const emptyTemplate = /** @type {HTMLTemplateElement} */ (document.getElementById('empty'));
@@ -116,7 +122,14 @@ import './backupReport.css';
       scales: { x: { time: true } },
       axes: [
         { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, font, size: 28 },
-        { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, font, size: axisSize, values: (/** @type {any} */ _u, /** @type {number[]} */ v) => v.map((n) => `${n < 10 ? n.toFixed(1) : Math.round(n)} MB`) },
+        {
+          stroke: fg,
+          grid: { stroke: grid, width: 1 },
+          ticks: { stroke: grid },
+          font,
+          size: axisSize,
+          values: (/** @type {any} */ _u, /** @type {number[]} */ v) => v.map((n) => `${n < 10 ? n.toFixed(1) : Math.round(n)} MB`),
+        },
       ],
       series: [
         {},
@@ -194,7 +207,9 @@ import './backupReport.css';
     } else if (t.rotation.remove.length === 0) {
       rotation.append(el('p', 'muted', `${t.rotation.policy}: nothing to remove.`));
     } else {
-      rotation.append(el('p', undefined, `${t.rotation.policy}: would remove ${t.rotation.remove.length} (${formatBytes(t.rotation.removeBytes)}):`));
+      rotation.append(
+        el('p', undefined, `${t.rotation.policy}: would remove ${t.rotation.remove.length} (${formatBytes(t.rotation.removeBytes)}):`),
+      );
       const ul = el('ul', 'remove');
       for (const r of t.rotation.remove.slice(0, 5)) {
         const li = el('li', undefined, `${when(r.at)} · ${formatBytes(r.bytes)}`);
@@ -204,7 +219,8 @@ import './backupReport.css';
       if (t.rotation.remove.length > 5) ul.append(el('li', 'muted', `… and ${t.rotation.remove.length - 5} more`));
       rotation.append(ul);
     }
-    if (t.rotation && t.rotation.suspects > 0) rotation.append(el('p', 'warn', `${t.rotation.suspects} suspect backup(s) flagged (too small or failed verification).`));
+    if (t.rotation && t.rotation.suspects > 0)
+      rotation.append(el('p', 'warn', `${t.rotation.suspects} suspect backup(s) flagged (too small or failed verification).`));
     details.append(rotation);
 
     const actions = el('div', 'actions');
@@ -212,7 +228,13 @@ import './backupReport.css';
     actions.append(
       button('Back Up Now', 'backUpNow', t.name, busy),
       button('Verify', 'verify', t.name, busy || t.count === 0),
-      button('Restore Drill', 'drill', t.name, busy || !t.canDrill, t.canDrill ? 'Restore the newest database backup into a scratch database, compare row counts, drop it' : 'Needs a database backup'),
+      button(
+        'Restore Drill',
+        'drill',
+        t.name,
+        busy || !t.canDrill,
+        t.canDrill ? 'Restore the newest database backup into a scratch database, compare row counts, drop it' : 'Needs a database backup',
+      ),
     );
     if (t.rotation && t.rotation.remove.length > 0) actions.append(button('Rotate…', 'rotate', t.name, busy));
     details.append(actions);

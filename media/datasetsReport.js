@@ -90,7 +90,14 @@ import './datasetsReport.css';
       series: [
         { value: (_u, t) => (t === null ? '—' : new Date(t * 1000).toLocaleString()) },
         { label: column, stroke: line, width: 1.5, points: { show: !many, size: 5, fill: line }, value: (_u, v) => formatValue(column, v) },
-        { label: 'failed', stroke: bad, width: 0, paths: () => null, points: { show: true, size: 6, fill: bad, stroke: bad }, value: (_u, v) => formatValue(column, v) },
+        {
+          label: 'failed',
+          stroke: bad,
+          width: 0,
+          paths: () => null,
+          points: { show: true, size: 6, fill: bad, stroke: bad },
+          value: (_u, v) => formatValue(column, v),
+        },
       ],
     };
     return new uPlot(opts, [history.times, ok, failed], box);
@@ -125,7 +132,8 @@ import './datasetsReport.css';
     if (d.error) list.push(el('span', { className: 'badge error', text: 'config error' }));
     if (d.failing) list.push(el('span', { className: 'badge failing', text: 'failing' }));
     if (d.overdue) list.push(el('span', { className: 'badge overdue', text: 'overdue' }));
-    if (d.warnings.some((/** @type {any} */ w) => w.kind === 'shrank')) list.push(el('span', { className: 'badge shrank', text: 'shrank' }));
+    if (d.warnings.some((/** @type {any} */ w) => w.kind === 'shrank'))
+      list.push(el('span', { className: 'badge shrank', text: 'shrank' }));
     return list;
   }
 
@@ -135,7 +143,9 @@ import './datasetsReport.css';
     const dropped = new Set(d.warnings.filter((/** @type {any} */ w) => w.kind === 'shrank').map((/** @type {any} */ w) => w.message));
     const head = el('tr', {}, [
       el('th', { text: 'metric' }),
-      ...d.highlights.map((/** @type {any} */ h) => el('th', { text: h.daysAgo === 0 ? `newest (${h.parcelId})` : `${h.daysAgo} days ago (${h.parcelId})` })),
+      ...d.highlights.map((/** @type {any} */ h) =>
+        el('th', { text: h.daysAgo === 0 ? `newest (${h.parcelId})` : `${h.daysAgo} days ago (${h.parcelId})` }),
+      ),
     ]);
     const rows = d.columns.map((/** @type {string} */ c) => {
       const cells = d.highlights.map((/** @type {any} */ h, /** @type {number} */ i) => {
@@ -169,14 +179,28 @@ import './datasetsReport.css';
     details.append(facts);
 
     if (d.warnings.length > 0) {
-      details.append(el('ul', { className: 'warnings' }, d.warnings.map((/** @type {any} */ w) => el('li', { className: w.kind === 'failing' || w.kind === 'config' ? 'error' : 'warning', text: w.message }))));
+      details.append(
+        el(
+          'ul',
+          { className: 'warnings' },
+          d.warnings.map((/** @type {any} */ w) =>
+            el('li', { className: w.kind === 'failing' || w.kind === 'config' ? 'error' : 'warning', text: w.message }),
+          ),
+        ),
+      );
     }
     const button = (/** @type {string} */ label, /** @type {string} */ type, secondary = true) => {
       const b = el('button', { className: secondary ? 'secondary' : '', text: label });
       b.addEventListener('click', () => send({ type, dataset: d.path }));
       return b;
     };
-    details.append(el('div', { className: 'actions' }, [button('Export Now', 'exportNow', false), button('Open Log', 'openLog'), button('Open config.toml', 'openConfig')]));
+    details.append(
+      el('div', { className: 'actions' }, [
+        button('Export Now', 'exportNow', false),
+        button('Open Log', 'openLog'),
+        button('Open config.toml', 'openConfig'),
+      ]),
+    );
     details.append(metricsTable(d));
 
     const grid = el('div', { className: 'charts' });
@@ -216,7 +240,11 @@ import './datasetsReport.css';
         : `${all.length} dataset${all.length === 1 ? '' : 's'}: ${failing} failing, ${overdue} overdue. Alerts when a metric drops by more than ${Math.round(message.shrinkAlert * 100)} % (unless a dataset sets shrink_alert).`;
     warningsList.replaceChildren(
       ...message.problems.map((/** @type {string} */ p) => el('li', { className: 'error', text: p })),
-      ...all.flatMap((/** @type {any} */ d) => d.warnings.map((/** @type {any} */ w) => el('li', { className: w.kind === 'failing' || w.kind === 'config' ? 'error' : 'warning', text: w.message }))),
+      ...all.flatMap((/** @type {any} */ d) =>
+        d.warnings.map((/** @type {any} */ w) =>
+          el('li', { className: w.kind === 'failing' || w.kind === 'config' ? 'error' : 'warning', text: w.message }),
+        ),
+      ),
     );
     main.replaceChildren(...all.map(datasetSection));
   }
@@ -227,7 +255,8 @@ import './datasetsReport.css';
   });
 
   // Theme change: VS Code swaps the body's theme classes; charts are redrawn with the new colours.
-  const themeKey = () => `${[...document.body.classList].filter((c) => c.startsWith('vscode-')).join(' ')} ${document.body.dataset.vscodeThemeId ?? ''}`;
+  const themeKey = () =>
+    `${[...document.body.classList].filter((c) => c.startsWith('vscode-')).join(' ')} ${document.body.dataset.vscodeThemeId ?? ''}`;
   let theme = themeKey();
   new MutationObserver(() => {
     if (themeKey() === theme) return;

@@ -96,7 +96,10 @@
     const input = /** @type {HTMLInputElement} */ (field);
     input.addEventListener('input', () => {
       clearTimeout(pendingEdits.get(input));
-      pendingEdits.set(input, setTimeout(() => sendEdit(input), INPUT_DELAY_MS));
+      pendingEdits.set(
+        input,
+        setTimeout(() => sendEdit(input), INPUT_DELAY_MS),
+      );
     });
   }
 

@@ -84,14 +84,18 @@ async function findTools(): Promise<Tools> {
   if (psql) {
     const r = await capture(psql, ['--version']).catch(() => undefined);
     psqlVersion = r?.code === 0 ? r.stdout.trim() : '';
-    if (!psqlVersion) problems.push('psql is on the PATH but does not run (`psql --version` failed): install the Debian package postgresql-client-15 (apt-get install postgresql-client-15).');
+    if (!psqlVersion)
+      problems.push(
+        'psql is on the PATH but does not run (`psql --version` failed): install the Debian package postgresql-client-15 (apt-get install postgresql-client-15).',
+      );
   } else {
     problems.push('psql is not installed: install the Debian package postgresql-client-15 (apt-get install postgresql-client-15).');
   }
   if (zip) {
     const r = await capture(zip, ['-v']).catch(() => undefined);
     zipVersion = /This is (Zip [^\s,]+)/.exec(r?.stdout ?? '')?.[1] ?? '';
-    if (!zipVersion) problems.push('zip is on the PATH but does not run (`zip -v` failed): install the Debian package zip (apt-get install zip).');
+    if (!zipVersion)
+      problems.push('zip is on the PATH but does not run (`zip -v` failed): install the Debian package zip (apt-get install zip).');
   } else {
     problems.push('zip is not installed: install the Debian package zip (apt-get install zip).');
   }
@@ -120,24 +124,158 @@ function pick(list: readonly string[], salt: number): string {
   return `(ARRAY[${list.map(lit).join(',')}]::text[])[1 + ${r(salt)} % ${list.length}]`;
 }
 
-const FIRST = ['Ada', 'Alan', 'Grace', 'Linus', 'Margaret', 'Ken', 'Barbara', 'Dennis', 'Frances', 'John', 'Radia', 'Edsger', 'Hedy', 'Tim', 'Katherine', 'Guido', 'Anita', 'Bjarne', 'Sophie', 'Yukihiro', 'Zoë', 'José', 'Åsa'];
-const LAST = ['Lovelace', 'Turing', 'Hopper', 'Torvalds', 'Hamilton', 'Thompson', 'Liskov', 'Ritchie', 'Allen', 'McCarthy', 'Perlman', 'Dijkstra', 'Lamarr', 'Berners-Lee', 'Johnson', 'van Rossum', 'Borg', 'Stroustrup', 'Wilson', 'Matsumoto', "O'Neil", 'Müller', 'Nakamura'];
-const COMPANY = ['Acme', 'Globex', 'Initech', 'Umbrella', 'Hooli', 'Vandelay', 'Stark', 'Wayne', 'Tyrell', 'Cyberdyne', 'Soylent', 'Wonka', 'Aperture', 'Massive Dynamic', 'Pied Piper'];
+const FIRST = [
+  'Ada',
+  'Alan',
+  'Grace',
+  'Linus',
+  'Margaret',
+  'Ken',
+  'Barbara',
+  'Dennis',
+  'Frances',
+  'John',
+  'Radia',
+  'Edsger',
+  'Hedy',
+  'Tim',
+  'Katherine',
+  'Guido',
+  'Anita',
+  'Bjarne',
+  'Sophie',
+  'Yukihiro',
+  'Zoë',
+  'José',
+  'Åsa',
+];
+const LAST = [
+  'Lovelace',
+  'Turing',
+  'Hopper',
+  'Torvalds',
+  'Hamilton',
+  'Thompson',
+  'Liskov',
+  'Ritchie',
+  'Allen',
+  'McCarthy',
+  'Perlman',
+  'Dijkstra',
+  'Lamarr',
+  'Berners-Lee',
+  'Johnson',
+  'van Rossum',
+  'Borg',
+  'Stroustrup',
+  'Wilson',
+  'Matsumoto',
+  "O'Neil",
+  'Müller',
+  'Nakamura',
+];
+const COMPANY = [
+  'Acme',
+  'Globex',
+  'Initech',
+  'Umbrella',
+  'Hooli',
+  'Vandelay',
+  'Stark',
+  'Wayne',
+  'Tyrell',
+  'Cyberdyne',
+  'Soylent',
+  'Wonka',
+  'Aperture',
+  'Massive Dynamic',
+  'Pied Piper',
+];
 const SUFFIX = ['Inc.', 'GmbH', 'Ltd', 'LLC', 'S.A.', 'B.V.', 'AB', 'K.K.', 'Pty Ltd', '& Co.'];
-const CITY = ['Berlin', 'Paris', 'Zürich', 'Washington, D.C.', 'São Paulo', 'Tokyo', 'New York', 'Lagos', 'Melbourne', 'Toronto', 'Kraków', 'Reykjavík', 'Austin', 'Bangalore', 'Cape Town'];
+const CITY = [
+  'Berlin',
+  'Paris',
+  'Zürich',
+  'Washington, D.C.',
+  'São Paulo',
+  'Tokyo',
+  'New York',
+  'Lagos',
+  'Melbourne',
+  'Toronto',
+  'Kraków',
+  'Reykjavík',
+  'Austin',
+  'Bangalore',
+  'Cape Town',
+];
 const REGION = ['BE', 'IDF', 'ZH', 'DC', 'SP', '13', 'NY', 'LA', 'VIC', 'ON', 'MA', 'HB', 'TX', 'KA', 'WC'];
 const COUNTRY = ['DE', 'FR', 'CH', 'US', 'BR', 'JP', 'NG', 'AU', 'CA', 'PL', 'IS', 'IN', 'ZA', 'GB', 'NL'];
-const STREET = ['Main Street', 'Hauptstraße', 'Rue de la Paix', 'Elm Avenue', 'Oak Lane', 'High Street', 'Baker Street', 'Sunset Boulevard', 'Avenida Paulista', 'Kingsway'];
-const TITLE = ['CEO', 'CTO', 'Head of Data', 'Data Engineer', 'Analyst', 'Sales Manager', 'Account Executive', 'Support Lead', 'Product Manager', 'Office Manager', 'Founder', 'VP Engineering'];
+const STREET = [
+  'Main Street',
+  'Hauptstraße',
+  'Rue de la Paix',
+  'Elm Avenue',
+  'Oak Lane',
+  'High Street',
+  'Baker Street',
+  'Sunset Boulevard',
+  'Avenida Paulista',
+  'Kingsway',
+];
+const TITLE = [
+  'CEO',
+  'CTO',
+  'Head of Data',
+  'Data Engineer',
+  'Analyst',
+  'Sales Manager',
+  'Account Executive',
+  'Support Lead',
+  'Product Manager',
+  'Office Manager',
+  'Founder',
+  'VP Engineering',
+];
 const SOURCE = ['web', 'referral', 'event', 'partner', 'ads', 'cold outreach', 'newsletter'];
 const STATUS = ['lead', 'qualified', 'customer', 'churned', 'prospect'];
 const PLAN = ['free', 'starter', 'team', 'business', 'enterprise'];
 const CURRENCY = ['EUR', 'USD', 'GBP', 'CHF', 'JPY', 'BRL'];
 const TICKET_STATUS = ['open', 'pending', 'solved', 'closed'];
 const PRIORITY = ['low', 'normal', 'high', 'urgent'];
-const TAG = ['billing', 'bug', 'feature-request', 'onboarding', 'sso', 'export', 'api', 'mobile', 'invoice', 'refund', 'performance', 'security'];
-const PATHS = ['pricing', 'docs/getting-started', 'blog/how-we-export-data', 'signup', 'login', 'features/warehouse', 'contact', 'careers', 'docs/api/reference', 'changelog'];
-const REFERRER = ['https://www.google.com/', 'https://duckduckgo.com/', 'https://news.ycombinator.com/', 'https://www.linkedin.com/', 'https://t.co/'];
+const TAG = [
+  'billing',
+  'bug',
+  'feature-request',
+  'onboarding',
+  'sso',
+  'export',
+  'api',
+  'mobile',
+  'invoice',
+  'refund',
+  'performance',
+  'security',
+];
+const PATHS = [
+  'pricing',
+  'docs/getting-started',
+  'blog/how-we-export-data',
+  'signup',
+  'login',
+  'features/warehouse',
+  'contact',
+  'careers',
+  'docs/api/reference',
+  'changelog',
+];
+const REFERRER = [
+  'https://www.google.com/',
+  'https://duckduckgo.com/',
+  'https://news.ycombinator.com/',
+  'https://www.linkedin.com/',
+  'https://t.co/',
+];
 const AGENT = [
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36',
   'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15',
@@ -182,7 +320,9 @@ export function tableSpecs(k: number): TableSpec[] {
   const add = (spec: Omit<TableSpec, 'rows'> & { base: number }) => specs.push(spec);
 
   add({
-    schema: 'raw', name: 'events', base: 6_500_000,
+    schema: 'raw',
+    name: 'events',
+    base: 6_500_000,
     shape: 'narrow numeric (bigint, int, smallint, numeric, float8, timestamptz); the big one',
     create: `CREATE TABLE raw.events (
       id bigint NOT NULL, account_id integer NOT NULL, contact_id integer, kind smallint NOT NULL,
@@ -193,7 +333,9 @@ export function tableSpecs(k: number): TableSpec[] {
     primaryKey: 'id',
   });
   add({
-    schema: 'public', name: 'accounts', base: 50_000,
+    schema: 'public',
+    name: 'accounts',
+    base: 50_000,
     shape: 'mixed (text, char, numeric, boolean, timestamptz)',
     create: `CREATE TABLE public.accounts (
       id integer NOT NULL, name text NOT NULL, domain text, plan text NOT NULL, country char(2),
@@ -205,7 +347,9 @@ export function tableSpecs(k: number): TableSpec[] {
     primaryKey: 'id',
   });
   add({
-    schema: 'public', name: 'contacts', base: 600_000,
+    schema: 'public',
+    name: 'contacts',
+    base: 600_000,
     shape: 'wide text (18 columns, NULLs, commas and quotes to escape)',
     create: `CREATE TABLE public.contacts (
       id integer NOT NULL, account_id integer NOT NULL, first_name text NOT NULL, last_name text NOT NULL,
@@ -224,7 +368,9 @@ export function tableSpecs(k: number): TableSpec[] {
     primaryKey: 'id',
   });
   add({
-    schema: 'public', name: 'form_responses', base: 550_000,
+    schema: 'public',
+    name: 'form_responses',
+    base: 550_000,
     shape: 'jsonb answers (nested objects and arrays)',
     create: `CREATE TABLE public.form_responses (
       id bigint NOT NULL, form_id integer NOT NULL, contact_id integer, submitted_at timestamptz NOT NULL, answers jsonb NOT NULL)`,
@@ -241,7 +387,9 @@ export function tableSpecs(k: number): TableSpec[] {
     primaryKey: 'id',
   });
   add({
-    schema: 'public', name: 'tickets', base: 260_000,
+    schema: 'public',
+    name: 'tickets',
+    base: 260_000,
     shape: 'long text bodies with newlines, text[] tags and attachments',
     create: `CREATE TABLE public.tickets (
       id integer NOT NULL, account_id integer NOT NULL, contact_id integer, subject text NOT NULL, body text NOT NULL,
@@ -261,7 +409,9 @@ export function tableSpecs(k: number): TableSpec[] {
     primaryKey: 'id',
   });
   add({
-    schema: 'raw', name: 'page_views', base: 1_100_000,
+    schema: 'raw',
+    name: 'page_views',
+    base: 1_100_000,
     shape: 'clickstream (uuid, URLs, user agents, timestamptz)',
     create: `CREATE TABLE raw.page_views (
       id bigint NOT NULL, session_id uuid NOT NULL, contact_id integer, url text NOT NULL, referrer text,
@@ -273,7 +423,9 @@ export function tableSpecs(k: number): TableSpec[] {
     primaryKey: 'id',
   });
   add({
-    schema: 'public', name: 'invoices', base: 320_000,
+    schema: 'public',
+    name: 'invoices',
+    base: 320_000,
     shape: 'money (numeric, date, char(3)) and jsonb line items',
     create: `CREATE TABLE public.invoices (
       id integer NOT NULL, account_id integer NOT NULL, number text NOT NULL, currency char(3) NOT NULL,
@@ -289,7 +441,9 @@ export function tableSpecs(k: number): TableSpec[] {
     primaryKey: 'id',
   });
   add({
-    schema: 'public', name: 'users', base: 2_000,
+    schema: 'public',
+    name: 'users',
+    base: 2_000,
     shape: 'small (text[] permissions, booleans)',
     create: `CREATE TABLE public.users (
       id integer NOT NULL, account_id integer NOT NULL, email text NOT NULL, display_name text, role text NOT NULL,
@@ -379,7 +533,12 @@ interface RunOptions {
 function run(file: string, args: string[], options: RunOptions): Promise<Measured & { pollUsage?: Usage }> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(file, args, { env: options.env, cwd: options.cwd, stdio: ['ignore', options.stdoutFd ?? 'pipe', 'pipe'], signal: currentAbort.signal });
+    const child = spawn(file, args, {
+      env: options.env,
+      cwd: options.cwd,
+      stdio: ['ignore', options.stdoutFd ?? 'pipe', 'pipe'],
+      signal: currentAbort.signal,
+    });
     let stdout = '';
     let stderr = '';
     let wallMs = 0;
@@ -410,7 +569,11 @@ function run(file: string, args: string[], options: RunOptions): Promise<Measure
     child.on('close', (code, sig) => {
       if (timer) clearInterval(timer);
       if (code !== 0) {
-        reject(new Error(`${path.basename(file)} ${args.slice(0, 3).join(' ')} … exited with ${code ?? sig}: ${stderr.trim().split('\n').slice(-5).join(' | ')}`));
+        reject(
+          new Error(
+            `${path.basename(file)} ${args.slice(0, 3).join(' ')} … exited with ${code ?? sig}: ${stderr.trim().split('\n').slice(-5).join(' | ')}`,
+          ),
+        );
         return;
       }
       resolve({ wallMs, usage: { peakRss: 0, cpu: 0 }, stdout, pollUsage: polled });
@@ -419,7 +582,15 @@ function run(file: string, args: string[], options: RunOptions): Promise<Measure
 }
 
 /** Runs a native tool, under GNU time when there is one. */
-async function runTool(tools: Tools, tmp: string, file: string, args: string[], env: NodeJS.ProcessEnv, cwd?: string, stdoutFd?: number): Promise<Measured> {
+async function runTool(
+  tools: Tools,
+  tmp: string,
+  file: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  cwd?: string,
+  stdoutFd?: number,
+): Promise<Measured> {
   if (tools.time) {
     const usageFile = path.join(tmp, 'time-usage.txt');
     const m = await run(tools.time, ['-f', '%M %U %S', '-o', usageFile, file, ...args], { env, cwd, stdoutFd });
@@ -460,7 +631,14 @@ interface ManualRun {
   zip: Usage;
 }
 
-async function exportRun(url: string, env: NodeJS.ProcessEnv, tmp: string, preload: string, jobs: number, keepArchive = false): Promise<ExportRun> {
+async function exportRun(
+  url: string,
+  env: NodeJS.ProcessEnv,
+  tmp: string,
+  preload: string,
+  jobs: number,
+  keepArchive = false,
+): Promise<ExportRun> {
   const out = fs.mkdtempSync(path.join(tmp, 'export-'));
   const usageFile = path.join(tmp, 'node-usage.json');
   fs.rmSync(usageFile, { force: true });
@@ -488,7 +666,13 @@ async function manualRun(
   const t0 = performance.now();
   for (const s of specs) {
     const file = path.join(csvDir, `${s.schema}.${s.name}.csv`);
-    const m = await runTool(tools, tmp, tools.psql, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', url, '-c', `\\copy ${s.schema}.${s.name} to '${file}' csv header`], env);
+    const m = await runTool(
+      tools,
+      tmp,
+      tools.psql,
+      ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', url, '-c', `\\copy ${s.schema}.${s.name} to '${file}' csv header`],
+      env,
+    );
     psql.peakRss = Math.max(psql.peakRss, m.usage.peakRss);
     psql.cpu += m.usage.cpu;
   }
@@ -517,7 +701,9 @@ async function deflateAlone(files: string[]): Promise<number> {
   const t0 = performance.now();
   for (const file of files) {
     const sink = new Writable({ write: (_chunk, _enc, done) => done() });
-    await pipeline(fs.createReadStream(file, { highWaterMark: 1 << 20 }), zlib.createDeflateRaw({ level: 6 }), sink, { signal: currentAbort.signal });
+    await pipeline(fs.createReadStream(file, { highWaterMark: 1 << 20 }), zlib.createDeflateRaw({ level: 6 }), sink, {
+      signal: currentAbort.signal,
+    });
   }
   return performance.now() - t0;
 }
@@ -528,7 +714,15 @@ async function copyAlone(tools: Tools, url: string, env: NodeJS.ProcessEnv, tmp:
   try {
     const t0 = performance.now();
     for (const s of specs) {
-      await runTool(tools, tmp, tools.psql, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', url, '-c', `COPY ${s.schema}.${s.name} TO STDOUT (FORMAT csv, HEADER)`], env, undefined, devNull);
+      await runTool(
+        tools,
+        tmp,
+        tools.psql,
+        ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', url, '-c', `COPY ${s.schema}.${s.name} TO STDOUT (FORMAT csv, HEADER)`],
+        env,
+        undefined,
+        devNull,
+      );
     }
     return performance.now() - t0;
   } finally {
@@ -630,27 +824,72 @@ function render(rep: Report): { doc: string; summary: string } {
   const fl = { copy: rep.floors.copyMs / 1000, deflate: rep.floors.deflateMs / 1000, verify: rep.floors.verifyMs / 1000 };
   const floor = Math.max(fl.copy, fl.deflate) + fl.verify;
 
-  const resultHead = ['Method', 'Runs', 'Wall time (s, median)', 'CSV MB/s', 'Peak RSS (MB)', 'CPU of the client process(es) (s)', 'Wall time / manual'];
+  const resultHead = [
+    'Method',
+    'Runs',
+    'Wall time (s, median)',
+    'CSV MB/s',
+    'Peak RSS (MB)',
+    'CPU of the client process(es) (s)',
+    'Wall time / manual',
+  ];
   const results: string[][] = [
     ['`exit-plan warehouse export`', `${ex.length}`, f1(exWall), f1(mb(csvBytes) / exWall), f1(mb(exRss)), f1(exCpu), f2(ratio)],
-    ['manual: `psql \\copy` × 8, then `zip -6`', `${man.length}`, f1(manWall), f1(mb(manCsv) / manWall), f1(mb(manRss)), f1(psqlCpu + zipCpu), '1.00'],
-    ['`exit-plan warehouse export --jobs 2`', '1', f1(j2), f1(mb(csvBytes) / j2), f1(mb(rep.jobs2.usage.peakRss)), f1(rep.jobs2.usage.cpu), f2(j2 / manWall)],
+    [
+      'manual: `psql \\copy` × 8, then `zip -6`',
+      `${man.length}`,
+      f1(manWall),
+      f1(mb(manCsv) / manWall),
+      f1(mb(manRss)),
+      f1(psqlCpu + zipCpu),
+      '1.00',
+    ],
+    [
+      '`exit-plan warehouse export --jobs 2`',
+      '1',
+      f1(j2),
+      f1(mb(csvBytes) / j2),
+      f1(mb(rep.jobs2.usage.peakRss)),
+      f1(rep.jobs2.usage.cpu),
+      f2(j2 / manWall),
+    ],
   ];
 
   const all: string[][] = [];
   for (let i = 0; i < Math.max(ex.length, man.length); i++) {
     const e = ex[i];
-    if (e) all.push([`${all.length + 1}`, 'export', f1(e.wallMs / 1000), f1(mb(csvBytes) / (e.wallMs / 1000)), f1(mb(e.usage.peakRss)), f1(e.usage.cpu), '']);
+    if (e)
+      all.push([
+        `${all.length + 1}`,
+        'export',
+        f1(e.wallMs / 1000),
+        f1(mb(csvBytes) / (e.wallMs / 1000)),
+        f1(mb(e.usage.peakRss)),
+        f1(e.usage.cpu),
+        '',
+      ]);
     const m = man[i];
     if (m) {
       all.push([
-        `${all.length + 1}`, 'manual', f1(m.wallMs / 1000), f1(mb(m.csvBytes) / (m.wallMs / 1000)),
-        `psql ${f1(mb(m.psql.peakRss))}, zip ${f1(mb(m.zip.peakRss))}`, f1(m.psql.cpu + m.zip.cpu),
+        `${all.length + 1}`,
+        'manual',
+        f1(m.wallMs / 1000),
+        f1(mb(m.csvBytes) / (m.wallMs / 1000)),
+        `psql ${f1(mb(m.psql.peakRss))}, zip ${f1(mb(m.zip.peakRss))}`,
+        f1(m.psql.cpu + m.zip.cpu),
         `\\copy ${f1(m.copyMs / 1000)} s + zip ${f1(m.zipMs / 1000)} s`,
       ]);
     }
   }
-  all.push([`${all.length + 1}`, 'export --jobs 2', f1(j2), f1(mb(csvBytes) / j2), f1(mb(rep.jobs2.usage.peakRss)), f1(rep.jobs2.usage.cpu), '']);
+  all.push([
+    `${all.length + 1}`,
+    'export --jobs 2',
+    f1(j2),
+    f1(mb(csvBytes) / j2),
+    f1(mb(rep.jobs2.usage.peakRss)),
+    f1(rep.jobs2.usage.cpu),
+    '',
+  ]);
 
   const filesByTable = new Map(first.tables.map((t) => [`${t.schema}.${t.name}`, t]));
   const dataRows = rep.specs.map((s) => {
@@ -662,10 +901,22 @@ function render(rep: Report): { doc: string; summary: string } {
   const largest = Math.max(...man[0].tableBytes.values());
 
   const floorRows = [
-    ['PostgreSQL produces the CSV: `COPY … TO STDOUT` through psql, output discarded, the 8 tables in turn', f1(fl.copy), f1(mb(manCsv) / fl.copy)],
-    ['Node.js zlib deflates the CSV files at level 6 (one stream per file, default options, as archiver drives it)', f1(fl.deflate), f1(mb(manCsv) / fl.deflate)],
+    [
+      'PostgreSQL produces the CSV: `COPY … TO STDOUT` through psql, output discarded, the 8 tables in turn',
+      f1(fl.copy),
+      f1(mb(manCsv) / fl.copy),
+    ],
+    [
+      'Node.js zlib deflates the CSV files at level 6 (one stream per file, default options, as archiver drives it)',
+      f1(fl.deflate),
+      f1(mb(manCsv) / fl.deflate),
+    ],
     ['`zip -6` compresses the CSV files (median of the manual runs)', f1(zipS), f1(mb(manCsv) / zipS)],
-    ['The export\'s verification of a finished archive (inflate, CRC-32, SHA-256, row count), run on its own', f1(fl.verify), f1(mb(csvBytes) / fl.verify)],
+    [
+      "The export's verification of a finished archive (inflate, CRC-32, SHA-256, row count), run on its own",
+      f1(fl.verify),
+      f1(mb(csvBytes) / fl.verify),
+    ],
   ];
 
   const how = [
@@ -786,7 +1037,13 @@ async function main(): Promise<void> {
     const conn = await pg.createDatabase('bench');
     const url = connectionUrl(conn);
     // Same session settings as the export for psql, so both write the same CSV.
-    const env: NodeJS.ProcessEnv = { ...process.env, PGPASSWORD: conn.password, PGTZ: 'UTC', PGDATESTYLE: 'ISO, YMD', PGCLIENTENCODING: 'UTF8' };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      PGPASSWORD: conn.password,
+      PGTZ: 'UTC',
+      PGDATESTYLE: 'ISO, YMD',
+      PGCLIENTENCODING: 'UTF8',
+    };
     const preload = path.join(tmp, 'usage-preload.cjs');
     fs.writeFileSync(preload, PRELOAD);
 
@@ -808,15 +1065,29 @@ async function main(): Promise<void> {
       const pairStart = performance.now();
       const e = await exportRun(url, env, tmp, preload, 1);
       exports.push(e);
-      log(`export run ${i + 1}: ${f1(e.wallMs / 1000)} s, ${f1(mb(e.result.csvBytes) / (e.wallMs / 1000))} MB/s, peak RSS ${f1(mb(e.usage.peakRss))} MB, CPU ${f1(e.usage.cpu)} s, CSV ${f2(e.result.csvBytes / GB)} GB`);
-      if (i === 0 && e.result.csvBytes < MIN_CSV_BYTES) log(`  warning: only ${f2(e.result.csvBytes / GB)} GB of CSV (under 1 GiB): raise BENCH_SCALE`);
+      log(
+        `export run ${i + 1}: ${f1(e.wallMs / 1000)} s, ${f1(mb(e.result.csvBytes) / (e.wallMs / 1000))} MB/s, peak RSS ${f1(mb(e.usage.peakRss))} MB, CPU ${f1(e.usage.cpu)} s, CSV ${f2(e.result.csvBytes / GB)} GB`,
+      );
+      if (i === 0 && e.result.csvBytes < MIN_CSV_BYTES)
+        log(`  warning: only ${f2(e.result.csvBytes / GB)} GB of CSV (under 1 GiB): raise BENCH_SCALE`);
       // The first manual run's CSV files also serve to time Node's deflate on its own (after the timed part).
-      const m = await manualRun(tools, url, env, tmp, specs, i > 0 ? undefined : async (files) => {
-        deflateMs = await deflateAlone(files);
-        log(`  Node.js zlib deflate level 6 of the CSV files alone: ${f1(deflateMs / 1000)} s`);
-      });
+      const m = await manualRun(
+        tools,
+        url,
+        env,
+        tmp,
+        specs,
+        i > 0
+          ? undefined
+          : async (files) => {
+              deflateMs = await deflateAlone(files);
+              log(`  Node.js zlib deflate level 6 of the CSV files alone: ${f1(deflateMs / 1000)} s`);
+            },
+      );
       manuals.push(m);
-      log(`manual run ${i + 1}: ${f1(m.wallMs / 1000)} s (\\copy ${f1(m.copyMs / 1000)} s + zip ${f1(m.zipMs / 1000)} s), peak RSS psql ${f1(mb(m.psql.peakRss))} MB, zip ${f1(mb(m.zip.peakRss))} MB`);
+      log(
+        `manual run ${i + 1}: ${f1(m.wallMs / 1000)} s (\\copy ${f1(m.copyMs / 1000)} s + zip ${f1(m.zipMs / 1000)} s), peak RSS psql ${f1(mb(m.psql.peakRss))} MB, zip ${f1(mb(m.zip.peakRss))} MB`,
+      );
       const pairMs = performance.now() - pairStart;
       const elapsed = performance.now() - benchStart;
       // Room for another pair and then the remaining steps (about one more pair's worth)?
@@ -830,7 +1101,9 @@ async function main(): Promise<void> {
     const copyMs = await copyAlone(tools, url, env, tmp, specs);
     log(`COPY of every table, output discarded, alone: ${f1(copyMs / 1000)} s`);
     const jobs2 = await exportRun(url, env, tmp, preload, 2, true);
-    log(`export --jobs 2: ${f1(jobs2.wallMs / 1000)} s, ${f1(mb(jobs2.result.csvBytes) / (jobs2.wallMs / 1000))} MB/s, peak RSS ${f1(mb(jobs2.usage.peakRss))} MB`);
+    log(
+      `export --jobs 2: ${f1(jobs2.wallMs / 1000)} s, ${f1(mb(jobs2.result.csvBytes) / (jobs2.wallMs / 1000))} MB/s, peak RSS ${f1(mb(jobs2.usage.peakRss))} MB`,
+    );
     // The verification phase on its own: the same code the export runs before renaming the archive.
     const v0 = performance.now();
     await verifyArchive(jobs2.result.archive, { signal: currentAbort.signal });
@@ -840,7 +1113,10 @@ async function main(): Promise<void> {
     const nodeRss = await nodeBaseline(tmp, preload);
 
     const { doc, summary } = render({
-      date: new Date().toISOString().replace(/\.\d+Z$/, ' UTC').replace('T', ' '),
+      date: new Date()
+        .toISOString()
+        .replace(/\.\d+Z$/, ' UTC')
+        .replace('T', ' '),
       machine: machine(serverVersion, tools),
       specs,
       exports,
@@ -852,7 +1128,9 @@ async function main(): Promise<void> {
     });
     fs.mkdirSync(path.dirname(DOC), { recursive: true });
     fs.writeFileSync(DOC, withMarkedSections(doc));
-    process.stdout.write(`\n${summary}\n\nWrote docs/PERFORMANCE.md (the bench took ${f1((performance.now() - benchStart) / 60000)} min).\n`);
+    process.stdout.write(
+      `\n${summary}\n\nWrote docs/PERFORMANCE.md (the bench took ${f1((performance.now() - benchStart) / 60000)} min).\n`,
+    );
   } finally {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);

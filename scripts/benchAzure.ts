@@ -30,15 +30,27 @@ async function fill(service: BlobServiceClient, container: string, count: number
 }
 
 /** Runs the CLI once; returns wall time and the kernel's peak RSS of that process. */
-function measure(connectionString: string, container: string, tmp: string, nodeFlags: string[] = []): { seconds: number; rssMb: number; blobs: number } {
+function measure(
+  connectionString: string,
+  container: string,
+  tmp: string,
+  nodeFlags: string[] = [],
+): { seconds: number; rssMb: number; blobs: number } {
   const preload = path.join(tmp, 'rss.cjs');
   const out = path.join(tmp, `rss-${container}.json`);
-  fs.writeFileSync(preload, `process.on('exit', () => require('fs').writeFileSync(process.env.RSS_OUT, JSON.stringify(process.resourceUsage())));\n`);
+  fs.writeFileSync(
+    preload,
+    `process.on('exit', () => require('fs').writeFileSync(process.env.RSS_OUT, JSON.stringify(process.resourceUsage())));\n`,
+  );
   const started = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, [...nodeFlags, '--require', preload, path.join(ROOT, 'dist/cli.js'), 'azure', 'size', '--container', container, '--json'], {
-    encoding: 'utf8',
-    env: { ...process.env, AZURE_STORAGE_CONNECTION_STRING: connectionString, RSS_OUT: out },
-  });
+  const r = spawnSync(
+    process.execPath,
+    [...nodeFlags, '--require', preload, path.join(ROOT, 'dist/cli.js'), 'azure', 'size', '--container', container, '--json'],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, AZURE_STORAGE_CONNECTION_STRING: connectionString, RSS_OUT: out },
+    },
+  );
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (r.status !== 0) throw new Error(`azure size failed: ${r.stderr}`);
   const usage = JSON.parse(fs.readFileSync(out, 'utf8')) as { maxRSS: number };
@@ -64,9 +76,17 @@ async function main(): Promise<void> {
       const runs = [1, 2, 3].map(() => measure(emu.connectionString, container, tmp));
       const capped = [1, 2, 3].map(() => measure(emu.connectionString, container, tmp, CAP));
       for (const run of [...runs, ...capped]) if (run.blobs !== count) throw new Error(`counted ${run.blobs} blobs, expected ${count}`);
-      const row = { count, seconds: median(runs.map((r) => r.seconds)), rssMb: median(runs.map((r) => r.rssMb)), cappedRssMb: median(capped.map((r) => r.rssMb)), fillSeconds };
+      const row = {
+        count,
+        seconds: median(runs.map((r) => r.seconds)),
+        rssMb: median(runs.map((r) => r.rssMb)),
+        cappedRssMb: median(capped.map((r) => r.rssMb)),
+        fillSeconds,
+      };
       rows.push(row);
-      process.stdout.write(`${count} blobs: ${row.seconds.toFixed(2)} s, peak RSS ${row.rssMb.toFixed(1)} MB (${row.cappedRssMb.toFixed(1)} MB with the heap capped)\n`);
+      process.stdout.write(
+        `${count} blobs: ${row.seconds.toFixed(2)} s, peak RSS ${row.rssMb.toFixed(1)} MB (${row.cappedRssMb.toFixed(1)} MB with the heap capped)\n`,
+      );
     }
     const first = rows[0];
     const last = rows[rows.length - 1];
@@ -77,8 +97,8 @@ async function main(): Promise<void> {
       '',
       `Last run: ${new Date().toISOString().replace('T', ' ').slice(0, 19)} UTC, same machine. \`exit-plan azure size --container C --json\` against Azurite`,
       '(the emulator from npm, loopback) over containers of generated blobs; the listing is read 1,000 blobs a page and only',
-      'running totals are kept. Median of 3 runs; wall time includes Node.js start-up. Peak RSS is measured twice: with V8\'s',
-      'defaults, and with the old space capped at 64 MB, where memory kept per blob could not hide behind V8\'s lazy collection.',
+      "running totals are kept. Median of 3 runs; wall time includes Node.js start-up. Peak RSS is measured twice: with V8's",
+      "defaults, and with the old space capped at 64 MB, where memory kept per blob could not hide behind V8's lazy collection.",
       '',
       '| Blobs | Wall time (s) | Blobs/s | Peak RSS (MB) | Peak RSS, heap capped (MB) | Azurite fill (s, not counted) |',
       '|---:|---:|---:|---:|---:|---:|',
@@ -90,7 +110,7 @@ async function main(): Promise<void> {
       `With the heap capped, peak RSS changed by ${growth.toFixed(1)} MB from ${first.count.toLocaleString('en-US')} to ${last.count.toLocaleString('en-US')} blobs: ` +
         `${flat ? 'flat (target met: nothing is kept per blob)' : '**it grows (target missed)**'}. With V8\'s defaults the peak rises from ` +
         `${first.rssMb.toFixed(0)} to ${last.rssMb.toFixed(0)} MB: garbage from earlier pages not yet collected, which levels off (seen at ~147 MB for 80,000 blobs in a trial).`,
-      'The time is Azurite answering list requests; the client does little per blob. 100,000 blobs (the issue\'s size) were not',
+      "The time is Azurite answering list requests; the client does little per blob. 100,000 blobs (the issue's size) were not",
       'generated here: filling Azurite one PUT per blob slows down as the container grows (5,000 in 14 s, 20,000 in ~200 s on this',
       'machine); `BENCH_AZURE_BLOBS=10000,100000 npm run bench` runs it where that is affordable.',
     ];

@@ -53,7 +53,8 @@ async function timed(file: string, args: string[], env: NodeJS.ProcessEnv): Prom
   const t0 = performance.now();
   const { code, stdout, stderr } = await capture(file, args, { env });
   const ms = performance.now() - t0;
-  if (code !== 0) throw new Error(`${path.basename(file)} ${args.slice(0, 3).join(' ')} exited ${code}: ${stderr.trim().split('\n').pop()}`);
+  if (code !== 0)
+    throw new Error(`${path.basename(file)} ${args.slice(0, 3).join(' ')} exited ${code}: ${stderr.trim().split('\n').pop()}`);
   return { ms, stdout };
 }
 
@@ -68,7 +69,8 @@ const f2 = (n: number) => n.toFixed(2);
 
 async function main(): Promise<void> {
   const pgDump = onPath('pg_dump');
-  if (!pgDump) throw new Error('pg_dump is not installed: install the Debian package postgresql-client-15 (apt-get install postgresql-client-15).');
+  if (!pgDump)
+    throw new Error('pg_dump is not installed: install the Debian package postgresql-client-15 (apt-get install postgresql-client-15).');
   if (!fs.existsSync(CLI)) throw new Error('dist/cli.js is missing: run `npm run build` first.');
   const pgDumpVersion = (await timed(pgDump, ['--version'], process.env)).stdout.trim();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'exit-plan-bench-backups-'));
@@ -86,10 +88,14 @@ async function main(): Promise<void> {
     const g0 = performance.now();
     await generate(pg, specs);
     const c = await pg.client('bench');
-    const facts = (await c.query<{ size: string; v: string }>(`SELECT pg_database_size('bench')::text AS size, current_setting('server_version') AS v`)).rows[0];
+    const facts = (
+      await c.query<{ size: string; v: string }>(`SELECT pg_database_size('bench')::text AS size, current_setting('server_version') AS v`)
+    ).rows[0];
     await c.end();
     const dbBytes = Number(facts.size);
-    log(`Generated ${specs.length} tables, ${specs.reduce((n, s) => n + s.rows, 0).toLocaleString('en-US')} rows, database ${f2(dbBytes / GB)} GB, in ${f1((performance.now() - g0) / 1000)} s`);
+    log(
+      `Generated ${specs.length} tables, ${specs.reduce((n, s) => n + s.rows, 0).toLocaleString('en-US')} rows, database ${f2(dbBytes / GB)} GB, in ${f1((performance.now() - g0) / 1000)} s`,
+    );
 
     const url = connectionUrl(conn);
     const env = { ...process.env, PGPASSWORD: conn.password };
@@ -152,11 +158,13 @@ async function main(): Promise<void> {
       `| \`pg_dump --format=custom --file=FILE --dbname=URL\` | ${f1(pd / 1000)} | ${plain.map((m) => f1(m / 1000)).join(', ')} | ${f1(plainBytes / 1e6)} | 1.00 |`,
       '',
       `Overhead: ${overhead >= 0 ? '+' : ''}${f1(overhead * 100)} % (target under ${OVERHEAD_TARGET * 100} %: ${met ? 'met' : '**not met**'}).`,
-      'Exit Plan runs the same pg_dump (custom format, default compression) into `….partial`; on top it starts Node.js, checks pg_dump\'s version against the server\'s,',
+      "Exit Plan runs the same pg_dump (custom format, default compression) into `….partial`; on top it starts Node.js, checks pg_dump's version against the server's,",
       `fsyncs, reads the finished file once for the SHA-256 in the sidecar (${f1(hashMs / 1000)} s alone for ${f1(dumpBytes / 1e6)} MB) and links it to its final name.`,
     ];
     writeDocSection('backups-bench', section);
-    log(`Exit Plan ${f1(ep / 1000)} s, pg_dump ${f1(pd / 1000)} s: overhead ${f1(overhead * 100)} % (${met ? 'met' : 'NOT met'}). Wrote ${path.relative(ROOT, PERFORMANCE_DOC)}`);
+    log(
+      `Exit Plan ${f1(ep / 1000)} s, pg_dump ${f1(pd / 1000)} s: overhead ${f1(overhead * 100)} % (${met ? 'met' : 'NOT met'}). Wrote ${path.relative(ROOT, PERFORMANCE_DOC)}`,
+    );
     if (!met && !small) process.exitCode = 1;
   } finally {
     await cleanup();

@@ -65,9 +65,16 @@ function writeTemplates(dir: string): void {
 function measure(args: string[], tmp: string, n: number): { seconds: number; rssMb: number; stdout: string } {
   const preload = path.join(tmp, 'rss.cjs');
   const out = path.join(tmp, `rss-${n}.json`);
-  fs.writeFileSync(preload, `process.on('exit', () => require('fs').writeFileSync(process.env.RSS_OUT, JSON.stringify(process.resourceUsage())));\n`);
+  fs.writeFileSync(
+    preload,
+    `process.on('exit', () => require('fs').writeFileSync(process.env.RSS_OUT, JSON.stringify(process.resourceUsage())));\n`,
+  );
   const started = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, ['--require', preload, CLI, ...args], { encoding: 'utf8', maxBuffer: 1 << 30, env: { ...process.env, RSS_OUT: out } });
+  const r = spawnSync(process.execPath, ['--require', preload, CLI, ...args], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 30,
+    env: { ...process.env, RSS_OUT: out },
+  });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (r.status !== 0) throw new Error(`exit-plan ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
   const usage = JSON.parse(fs.readFileSync(out, 'utf8')) as { maxRSS: number };
@@ -112,9 +119,17 @@ function main(): void {
       } else if (!check.includes('WARNING: overdue:') && DATASETS >= 20) {
         throw new Error('the text report lacks the overdue warning');
       }
-      const row = { label: kind.label, seconds: median(runs.map((r) => r.seconds)), rssMb: median(runs.map((r) => r.rssMb)), outKb: check.length / 1024, all: runs.map((r) => r.seconds) };
+      const row = {
+        label: kind.label,
+        seconds: median(runs.map((r) => r.seconds)),
+        rssMb: median(runs.map((r) => r.rssMb)),
+        outKb: check.length / 1024,
+        all: runs.map((r) => r.seconds),
+      };
       rows.push(row);
-      process.stdout.write(`${kind.label}: ${row.seconds.toFixed(2)} s (runs: ${row.all.map((s) => s.toFixed(2)).join(', ')}), peak RSS ${row.rssMb.toFixed(1)} MB\n`);
+      process.stdout.write(
+        `${kind.label}: ${row.seconds.toFixed(2)} s (runs: ${row.all.map((s) => s.toFixed(2)).join(', ')}), peak RSS ${row.rssMb.toFixed(1)} MB\n`,
+      );
     }
     const baseline = measure(['--version'], tmp, n++);
 
@@ -131,7 +146,8 @@ function main(): void {
       '| Command | Wall time (s) | Parcels/s | Peak RSS (MB) | Output (KB) |',
       '|---|---:|---:|---:|---:|',
       ...rows.map(
-        (r) => `| ${r.label} | ${r.seconds.toFixed(2)} | ${Math.round((DATASETS * PARCELS) / r.seconds).toLocaleString('en-US')} | ${r.rssMb.toFixed(1)} | ${r.outKb.toFixed(0)} |`,
+        (r) =>
+          `| ${r.label} | ${r.seconds.toFixed(2)} | ${Math.round((DATASETS * PARCELS) / r.seconds).toLocaleString('en-US')} | ${r.rssMb.toFixed(1)} | ${r.outKb.toFixed(0)} |`,
       ),
     ];
     writeDocSection('datasets-report-bench', section);

@@ -17,12 +17,25 @@ async function main(): Promise<number> {
     await client.query(SAMPLE_WAREHOUSE_SQL);
     await client.end();
     process.stdout.write(`Loaded a sample warehouse (forms, mapping, alerts) into ${db.database}.\n`);
-    const args = [path.join(root, 'dist/cli.js'), 'warehouse', 'export', '--db', connectionUrl(db), '--out', outDir, '--exclude-columns', '*_token'];
+    const args = [
+      path.join(root, 'dist/cli.js'),
+      'warehouse',
+      'export',
+      '--db',
+      connectionUrl(db),
+      '--out',
+      outDir,
+      '--exclude-columns',
+      '*_token',
+    ];
     process.stdout.write(`$ exit-plan ${args.slice(1).join(' ')}\n`);
     // The password travels in the environment, never on the command line.
     const run = spawnSync(process.execPath, args, { stdio: 'inherit', env: { ...process.env, PGPASSWORD: db.password } });
     if (run.status !== 0) return run.status ?? 1;
-    const archives = fs.readdirSync(outDir).filter((f) => f.endsWith('.zip')).sort();
+    const archives = fs
+      .readdirSync(outDir)
+      .filter((f) => f.endsWith('.zip'))
+      .sort();
     process.stdout.write(`\nArchives in ${outDir}: ${archives.join(', ')}\nOpen one, or reload it with psql as its README.txt says.\n`);
     return 0;
   } finally {

@@ -50,12 +50,11 @@ function exportProgressText(p: ExportProgress): string {
 }
 
 function buildProgram(): Command {
-  const program = new Command('exit-plan')
-    .description('Take all of your data out, at any time.')
-    .version(TOOL_VERSION);
+  const program = new Command('exit-plan').description('Take all of your data out, at any time.').version(TOOL_VERSION);
 
   const warehouse = program.command('warehouse').description('PostgreSQL warehouse: list tables, export everything as CSV in one zip.');
-  const dbOption = () => new Option('--db <url>', 'postgres://user@host:5432/database (password in PGPASSWORD; default: the PG* environment variables)');
+  const dbOption = () =>
+    new Option('--db <url>', 'postgres://user@host:5432/database (password in PGPASSWORD; default: the PG* environment variables)');
 
   warehouse
     .command('tables')
@@ -103,7 +102,10 @@ function buildProgram(): Command {
     .description('Export every table as CSV into one verified zip, from one consistent snapshot.')
     .addOption(dbOption())
     .option('--out <dir>', 'folder for the archive (default: the current folder, or none when uploading)')
-    .option('--upload [url]', 'stream the archive into Azure Blob Storage: a container URL with a SAS that allows read, create and write (sp=rcw), or with --connection-string and --container')
+    .option(
+      '--upload [url]',
+      'stream the archive into Azure Blob Storage: a container URL with a SAS that allows read, create and write (sp=rcw), or with --connection-string and --container',
+    )
     .option('--connection-string <cs>', 'with --upload: storage account connection string (default: AZURE_STORAGE_CONNECTION_STRING)')
     .option('--container <name>', 'with --upload: the container to upload into')
     .option('--schemas <list>', 'only these schemas (comma-separated)')
@@ -118,8 +120,21 @@ function buildProgram(): Command {
     .option('--quiet', 'no progress on stderr')
     .action(
       async (opts: {
-        db?: string; out?: string; upload?: string | boolean; connectionString?: string; container?: string; schemas?: string; tables?: string; excludeColumns?: string; includeViews?: boolean;
-        jobs: number; maxRowsPerFile: number; encoding?: string; lockTimeout: number; json?: boolean; quiet?: boolean;
+        db?: string;
+        out?: string;
+        upload?: string | boolean;
+        connectionString?: string;
+        container?: string;
+        schemas?: string;
+        tables?: string;
+        excludeColumns?: string;
+        includeViews?: boolean;
+        jobs: number;
+        maxRowsPerFile: number;
+        encoding?: string;
+        lockTimeout: number;
+        json?: boolean;
+        quiet?: boolean;
       }) => {
         const printer = new ProgressLine(!opts.quiet);
         const controller = cancelOnSignals();
@@ -166,9 +181,11 @@ function buildProgram(): Command {
             const shown = (t: { schema: string; name: string }) => printable(`${t.schema}.${t.name}`);
             const width = Math.max(...result.tables.map((t) => shown(t).length));
             const lines = result.tables.map(
-              (t) => `  ${shown(t).padEnd(width)}  ${formatCount(t.rows).padStart(12)} rows  ${formatBytes(t.bytes).padStart(8)}  ${t.files.length} file${t.files.length === 1 ? '' : 's'}`,
+              (t) =>
+                `  ${shown(t).padEnd(width)}  ${formatCount(t.rows).padStart(12)} rows  ${formatBytes(t.bytes).padStart(8)}  ${t.files.length} file${t.files.length === 1 ? '' : 's'}`,
             );
-            const uploaded = result.uploaded && result.uploaded.url !== result.archive ? `uploaded to ${printable(result.uploaded.url)}\n` : '';
+            const uploaded =
+              result.uploaded && result.uploaded.url !== result.archive ? `uploaded to ${printable(result.uploaded.url)}\n` : '';
             process.stdout.write(
               `${printable(result.archive)}\n${uploaded}${lines.join('\n')}\n${result.tables.length} tables, ${formatCount(result.rows)} rows, ` +
                 `${formatBytes(result.csvBytes)} of CSV in a ${formatBytes(result.archiveBytes)} archive, verified, in ${(result.durationMs / 1000).toFixed(1)} s.\n`,
@@ -189,13 +206,15 @@ function buildProgram(): Command {
 /** `--upload URL`, or `--connection-string CS --container NAME` (with or without a bare `--upload`). */
 function uploadOption(opts: { upload?: string | boolean; connectionString?: string; container?: string }): azure.UploadTarget | undefined {
   if (typeof opts.upload === 'string') {
-    if (opts.container || opts.connectionString) throw new ExitPlanError('Give either --upload with a container SAS URL, or --connection-string with --container, not both.');
+    if (opts.container || opts.connectionString)
+      throw new ExitPlanError('Give either --upload with a container SAS URL, or --connection-string with --container, not both.');
     // Checked before exporting: a SAS that cannot do what the upload needs fails now, not after the export.
     azure.containerFromSasUrl(opts.upload);
     return { containerSasUrl: opts.upload };
   }
   if (opts.container) return { account: storageAccountOption(opts.connectionString), container: opts.container };
-  if (opts.upload || opts.connectionString) throw new ExitPlanError('--upload needs a container: a container SAS URL, or --connection-string with --container NAME.');
+  if (opts.upload || opts.connectionString)
+    throw new ExitPlanError('--upload needs a container: a container SAS URL, or --connection-string with --container NAME.');
   return undefined;
 }
 
@@ -206,9 +225,14 @@ function storageAccountOption(connectionString: string | undefined): azure.Stora
 }
 
 function addAzureCommands(program: Command): void {
-  const cmd = program.command('azure').description('Azure Blob Storage: list containers, make read-only links and the commands that copy everything out.');
+  const cmd = program
+    .command('azure')
+    .description('Azure Blob Storage: list containers, make read-only links and the commands that copy everything out.');
   const csOption = () =>
-    new Option('--connection-string <cs>', 'storage account connection string (default: AZURE_STORAGE_CONNECTION_STRING; UseDevelopmentStorage=true for the emulator)');
+    new Option(
+      '--connection-string <cs>',
+      'storage account connection string (default: AZURE_STORAGE_CONNECTION_STRING; UseDevelopmentStorage=true for the emulator)',
+    );
 
   cmd
     .command('containers')
@@ -225,7 +249,9 @@ function addAzureCommands(program: Command): void {
         continuation = page.continuation;
       } while (continuation);
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify({ containers: containers.map((c) => ({ name: c.name, lastModified: c.lastModified?.toISOString() })) }, null, 2)}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ containers: containers.map((c) => ({ name: c.name, lastModified: c.lastModified?.toISOString() })) }, null, 2)}\n`,
+        );
       } else {
         for (const c of containers) process.stdout.write(`${c.name}\n`);
       }

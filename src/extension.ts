@@ -60,7 +60,17 @@ export function activate(context: vscode.ExtensionContext): ExitPlanTestApi | un
     vscode.window.createTreeView(BACKUPS_VIEW, { treeDataProvider: backupsTree, showCollapseAll: true }),
     vscode.window.registerWebviewViewProvider(BACKUP_REPORT_VIEW, backupReport),
     new BackupScheduler(backups),
-    ...registerCommands({ log, connections, warehouseTree, azureConnections, azureTree, datasets, backups, tasks, extensionUri: context.extensionUri }),
+    ...registerCommands({
+      log,
+      connections,
+      warehouseTree,
+      azureConnections,
+      azureTree,
+      datasets,
+      backups,
+      tasks,
+      extensionUri: context.extensionUri,
+    }),
   );
   if (context.extensionMode !== vscode.ExtensionMode.Test) return undefined;
   return { warehouseTree, azureTree, datasetsTree, backupsTree, latestSasPanel: () => SasPanel.latest };

@@ -40,14 +40,20 @@ describe('architecture', () => {
   });
 
   it('ships an allow-list .vscodeignore', () => {
-    const lines = fs.readFileSync(path.join(root, '.vscodeignore'), 'utf8').split('\n').filter((l) => l.trim() && !l.startsWith('#'));
+    const lines = fs
+      .readFileSync(path.join(root, '.vscodeignore'), 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() && !l.startsWith('#'));
     assert.equal(lines[0], '**');
     assert.ok(lines.includes('!dist/extension.js'));
   });
 
   it('keeps settings free of secrets: no password, key or connection string setting', () => {
     const props = Object.keys(pkg.contributes?.configuration?.properties ?? {});
-    assert.deepEqual(props.filter((p) => /password|secret|key$|connectionString/i.test(p)), []);
+    assert.deepEqual(
+      props.filter((p) => /password|secret|key$|connectionString/i.test(p)),
+      [],
+    );
   });
 
   it('bundles the extension under 2 MB', () => {

@@ -16,7 +16,7 @@ const CLI = path.resolve(__dirname, '../../dist/cli.js');
 const BLOBS: Record<string, string> = {
   'readme.txt': 'top level',
   'photos/2024/river bank #1.jpg': 'jpeg bytes \u0000\u0001\u0002',
-  "photos/2024/it's a \"quote\".png": 'png',
+  'photos/2024/it\'s a "quote".png': 'png',
   'photos/2025/été/щука.jpg': 'unicode name',
   'docs/report & summary (final).pdf': 'pdf'.repeat(1000),
   'docs/100% done=yes.csv': 'a,b\n1,2\n',
@@ -44,7 +44,8 @@ describe('Azure Storage (real Azurite, azcopy and rclone)', () => {
     const many = account.service.getContainerClient('many');
     await many.createIfNotExists();
     const uploads = [];
-    for (let i = 0; i < 250; i++) uploads.push(many.getBlockBlobClient(`batch/file-${String(i).padStart(4, '0')}.bin`).upload('x'.repeat(i), i));
+    for (let i = 0; i < 250; i++)
+      uploads.push(many.getBlockBlobClient(`batch/file-${String(i).padStart(4, '0')}.bin`).upload('x'.repeat(i), i));
     await Promise.all(uploads);
   });
 
@@ -52,7 +53,10 @@ describe('Azure Storage (real Azurite, azcopy and rclone)', () => {
     const containers = await azure.listContainers(account);
     assert.deepEqual(containers.items.map((c) => c.name).sort(), ['field-media', 'many']);
     const top = await azure.listFolder(account, 'field-media', '');
-    assert.deepEqual(top.items.map((i) => (i.kind === 'folder' ? i.prefix : i.name)), ['docs/', 'photos/', 'readme.txt']);
+    assert.deepEqual(
+      top.items.map((i) => (i.kind === 'folder' ? i.prefix : i.name)),
+      ['docs/', 'photos/', 'readme.txt'],
+    );
     const first = await azure.listFolder(account, 'many', 'batch/');
     assert.equal(first.items.length, 100);
     assert.ok(first.continuation);
@@ -99,7 +103,8 @@ describe('Azure Storage (real Azurite, azcopy and rclone)', () => {
     }
     // azcopy's own logs never hold the signature.
     const sig = sigOf(link.url);
-    for (const f of listFiles(logs)) assert.ok(!fs.readFileSync(path.join(logs, f), 'latin1').includes(sig), `${f} holds the SAS signature`);
+    for (const f of listFiles(logs))
+      assert.ok(!fs.readFileSync(path.join(logs, f), 'latin1').includes(sig), `${f} holds the SAS signature`);
   });
 
   it('scopes the commands to a folder', async () => {
@@ -108,7 +113,7 @@ describe('Azure Storage (real Azurite, azcopy and rclone)', () => {
     const dest = tempDir('exit-plan-dl-');
     const plan = azure.transferCommands(link, { isEmulator: true, destinations: { local: dest } });
     execFileSync('bash', ['-c', plan.local.line], { env: azcopyEnv().env, stdio: 'pipe' });
-    assert.deepEqual(listFiles(dest), ["2024/it's a \"quote\".png", '2024/river bank #1.jpg']);
+    assert.deepEqual(listFiles(dest), ['2024/it\'s a "quote".png', '2024/river bank #1.jpg']);
   });
 
   it('cannot write or delete with the link (HTTP 403)', async () => {
@@ -137,7 +142,10 @@ describe('Azure Storage (real Azurite, azcopy and rclone)', () => {
     const plan = azure.transferCommands(link, { isEmulator: true, destinations: { s3: 'my-bucket/exports' } });
     assert.equal(plan.s3.argv[3], ':s3,provider=AWS,env_auth=true:my-bucket/exports');
     assert.ok(plan.gcs.line.includes(':gcs,env_auth=true:'));
-    assert.match(plan.s3TwoStep, /^azcopy copy '[^']+' \.\/field-media-export --recursive --from-to BlobLocal && aws s3 sync \.\/field-media-export s3:\/\/my-bucket\/exports$/);
+    assert.match(
+      plan.s3TwoStep,
+      /^azcopy copy '[^']+' \.\/field-media-export --recursive --from-to BlobLocal && aws s3 sync \.\/field-media-export s3:\/\/my-bucket\/exports$/,
+    );
     const dest = tempDir('exit-plan-rclone-');
     const argv = [...plan.s3.argv.slice(0, 3), dest];
     const line = azure.commandLine(argv, 'posix');
@@ -165,27 +173,54 @@ describe('Azure Storage (real Azurite, azcopy and rclone)', () => {
     const seen: { method?: string; url?: string; auth?: string; body: string } = { body: '' };
     // Bearer tokens only travel over TLS: a throwaway self-signed certificate for a loopback endpoint.
     const certDir = tempDir('exit-plan-tls-');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-days', '1',
-      '-keyout', path.join(certDir, 'key.pem'), '-out', path.join(certDir, 'cert.pem')], { stdio: 'ignore' });
-    const server = https.createServer({ key: fs.readFileSync(path.join(certDir, 'key.pem')), cert: fs.readFileSync(path.join(certDir, 'cert.pem')) }, (req, res) => {
-      seen.method = req.method;
-      seen.url = req.url;
-      seen.auth = req.headers.authorization;
-      req.on('data', (d: Buffer) => (seen.body += d.toString()));
-      req.on('end', () => {
-        res.writeHead(200, { 'content-type': 'application/xml', 'x-ms-request-id': '1', 'x-ms-version': '2025-01-05' });
-        res.end(
-          '<?xml version="1.0" encoding="utf-8"?><UserDelegationKey><SignedOid>oid-1</SignedOid><SignedTid>tid-1</SignedTid>' +
-            '<SignedStart>2026-01-01T00:00:00Z</SignedStart><SignedExpiry>2026-01-02T00:00:00Z</SignedExpiry><SignedService>b</SignedService>' +
-            '<SignedVersion>2025-01-05</SignedVersion><Value>' + Buffer.from('k'.repeat(32)).toString('base64') + '</Value></UserDelegationKey>',
-        );
-      });
-    });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-days',
+        '1',
+        '-keyout',
+        path.join(certDir, 'key.pem'),
+        '-out',
+        path.join(certDir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
+    const server = https.createServer(
+      { key: fs.readFileSync(path.join(certDir, 'key.pem')), cert: fs.readFileSync(path.join(certDir, 'cert.pem')) },
+      (req, res) => {
+        seen.method = req.method;
+        seen.url = req.url;
+        seen.auth = req.headers.authorization;
+        req.on('data', (d: Buffer) => (seen.body += d.toString()));
+        req.on('end', () => {
+          res.writeHead(200, { 'content-type': 'application/xml', 'x-ms-request-id': '1', 'x-ms-version': '2025-01-05' });
+          res.end(
+            '<?xml version="1.0" encoding="utf-8"?><UserDelegationKey><SignedOid>oid-1</SignedOid><SignedTid>tid-1</SignedTid>' +
+              '<SignedStart>2026-01-01T00:00:00Z</SignedStart><SignedExpiry>2026-01-02T00:00:00Z</SignedExpiry><SignedService>b</SignedService>' +
+              '<SignedVersion>2025-01-05</SignedVersion><Value>' +
+              Buffer.from('k'.repeat(32)).toString('base64') +
+              '</Value></UserDelegationKey>',
+          );
+        });
+      },
+    );
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
       const port = (server.address() as AddressInfo).port;
       const credential = { getToken: async () => ({ token: 'entra-token', expiresOnTimestamp: Date.now() + 3_600_000 }) };
-      const signedIn = azure.openStorageAccount({ kind: 'token', accountName: 'acct', credential, endpoint: `https://127.0.0.1:${port}/acct` });
+      const signedIn = azure.openStorageAccount({
+        kind: 'token',
+        accountName: 'acct',
+        credential,
+        endpoint: `https://127.0.0.1:${port}/acct`,
+      });
       const trust = process.env.NODE_TLS_REJECT_UNAUTHORIZED;
       process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
       let link: azure.SasLink;
@@ -215,17 +250,35 @@ describe('Azure Storage (real Azurite, azcopy and rclone)', () => {
     it('azure containers --json', () => {
       const r = run(['azure', 'containers', '--connection-string', connectionString, '--json']);
       assert.equal(r.status, 0, r.stderr);
-      assert.deepEqual((JSON.parse(r.stdout) as { containers: { name: string }[] }).containers.map((c) => c.name).sort(), ['field-media', 'many']);
+      assert.deepEqual((JSON.parse(r.stdout) as { containers: { name: string }[] }).containers.map((c) => c.name).sort(), [
+        'field-media',
+        'many',
+      ]);
     });
 
     it('azure sas --json gives url, expiresOn and the four commands', async () => {
-      const r = run(['azure', 'sas', '--connection-string', connectionString, '--container', 'field-media', '--folder', 'docs', '--expiry-minutes', '15', '--json']);
+      const r = run([
+        'azure',
+        'sas',
+        '--connection-string',
+        connectionString,
+        '--container',
+        'field-media',
+        '--folder',
+        'docs',
+        '--expiry-minutes',
+        '15',
+        '--json',
+      ]);
       assert.equal(r.status, 0, r.stderr);
       const json = JSON.parse(r.stdout) as { url: string; expiresOn: string; commands: Record<string, string> };
       assert.deepEqual(Object.keys(json.commands), ['local', 'azure', 's3', 'gcs']);
       assert.ok(Math.abs(Date.parse(json.expiresOn) - (Date.now() + 15 * 60_000)) < 60_000);
       assert.ok(json.url.includes('/field-media/docs/?'));
-      assert.match(json.commands.local, /^azcopy copy '[^']+\/field-media\/docs\/\?[^']+' \.\/field-media-export --recursive --from-to BlobLocal$/);
+      assert.match(
+        json.commands.local,
+        /^azcopy copy '[^']+\/field-media\/docs\/\?[^']+' \.\/field-media-export --recursive --from-to BlobLocal$/,
+      );
       assert.ok(json.commands.azure.includes('<destination SAS>'));
       const dest = tempDir('exit-plan-dl-');
       execFileSync('bash', ['-c', json.commands.local], { cwd: dest, env: azcopyEnv().env, stdio: 'pipe' });
@@ -242,7 +295,10 @@ describe('Azure Storage (real Azurite, azcopy and rclone)', () => {
       const r = run(['azure', 'sas', '--connection-string', connectionString, '--container', 'field-media', '--expiry-minutes', '20000']);
       assert.notEqual(r.status, 0);
       assert.equal(r.stdout, '');
-      assert.match(r.stderr.trim(), /^exit-plan: The SAS expiry must be a whole number of minutes from 1 to 10080 \(7 days\); got "20000"\.$/);
+      assert.match(
+        r.stderr.trim(),
+        /^exit-plan: The SAS expiry must be a whole number of minutes from 1 to 10080 \(7 days\); got "20000"\.$/,
+      );
     });
   });
 

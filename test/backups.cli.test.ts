@@ -58,7 +58,10 @@ describe('backups: CLI contract', () => {
     const empty = tempDir('exit-plan-backups-cli-');
     const r = await runCli(['backups', 'create', '--db', connectionUrl(source), '--dir', empty], { PGPASSWORD: 'wrong' });
     assert.equal(r.code, 1);
-    assert.equal(r.stderr.trim().split('\n').pop(), 'exit-plan: PostgreSQL refused the password for user "postgres" (wrong password); no backup was written.');
+    assert.equal(
+      r.stderr.trim().split('\n').pop(),
+      'exit-plan: PostgreSQL refused the password for user "postgres" (wrong password); no backup was written.',
+    );
     assert.deepEqual(listFiles(empty), []);
   });
 
@@ -94,7 +97,10 @@ describe('backups: CLI contract', () => {
     const out = JSON.parse(r.stdout) as { results: { state: string }[]; verified: number; failed: number };
     assert.deepEqual([out.verified, out.failed], [3, 0]);
     const listed = JSON.parse((await runCli(['backups', 'list', '--dir', dir, '--json'])).stdout) as { backups: { state: string }[] };
-    assert.deepEqual(listed.backups.map((b) => b.state), ['verified', 'verified', 'verified']);
+    assert.deepEqual(
+      listed.backups.map((b) => b.state),
+      ['verified', 'verified', 'verified'],
+    );
 
     const damaged = tempDir('exit-plan-backups-cli-');
     const copy = path.join(damaged, path.basename(dump));
@@ -139,7 +145,13 @@ describe('backups: CLI contract', () => {
     assert.equal(r.code, 0, r.stderr);
     const report = JSON.parse(r.stdout) as backups.DrillReport;
     assert.equal(report.ok, true);
-    assert.deepEqual(report.tables.map((t) => [t.name, t.backupRows, t.sourceRows, t.match]), [['sites', 2, 2, true], ['visits', 500, 500, true]]);
+    assert.deepEqual(
+      report.tables.map((t) => [t.name, t.backupRows, t.sourceRows, t.match]),
+      [
+        ['sites', 2, 2, true],
+        ['visits', 500, 500, true],
+      ],
+    );
     assert.equal(await databaseExists(admin, report.scratchDatabase), false);
     const text = await runCli(['backups', 'drill', dump, '--db', connectionUrl(source)], env);
     assert.equal(text.code, 0, text.stderr);
@@ -155,8 +167,15 @@ describe('backups: CLI contract', () => {
       const file = path.join(folder, name);
       fs.writeFileSync(file, `backup ${d}`);
       await backups.writeSidecar(file, {
-        format: 'exit-plan-backup', version: 1, file: name, kind: 'postgres', bytes: fs.statSync(file).size, sha256: sha256Of(file),
-        createdAt: new Date(Date.UTC(2024, 3, d, 2, 0)).toISOString(), durationMs: 1, tool: 'test',
+        format: 'exit-plan-backup',
+        version: 1,
+        file: name,
+        kind: 'postgres',
+        bytes: fs.statSync(file).size,
+        sha256: sha256Of(file),
+        createdAt: new Date(Date.UTC(2024, 3, d, 2, 0)).toISOString(),
+        durationMs: 1,
+        tool: 'test',
       });
       names.push(name);
     }
@@ -164,7 +183,11 @@ describe('backups: CLI contract', () => {
 
     const preview = await runCli(['backups', 'rotate', '--dir', folder, '--keep-last', '3', '--keep-weekly', '2', '--dry-run', '--json']);
     assert.equal(preview.code, 0, preview.stderr);
-    const plan = JSON.parse(preview.stdout) as { dryRun: boolean; files: { name: string; action: string; reasons: string[] }[]; removed: string[] };
+    const plan = JSON.parse(preview.stdout) as {
+      dryRun: boolean;
+      files: { name: string; action: string; reasons: string[] }[];
+      removed: string[];
+    };
     assert.equal(plan.dryRun, true);
     assert.deepEqual(
       plan.files.map((f) => [f.name.slice(22, 32), f.action, f.reasons]),
@@ -202,7 +225,18 @@ describe('backups: CLI contract', () => {
 
   it('cron prints a crontab line for backups create, without the password; a bad schedule is refused', async () => {
     const r = await runCli(
-      ['backups', 'cron', '--dir', dir, '--db', `postgres://postgres:${source.password}@127.0.0.1:${source.port}/backups_cli?sslmode=disable`, '--schedule', '0 2 * * 0', '--keep-daily', '7'],
+      [
+        'backups',
+        'cron',
+        '--dir',
+        dir,
+        '--db',
+        `postgres://postgres:${source.password}@127.0.0.1:${source.port}/backups_cli?sslmode=disable`,
+        '--schedule',
+        '0 2 * * 0',
+        '--keep-daily',
+        '7',
+      ],
       env,
     );
     assert.equal(r.code, 0, r.stderr);

@@ -38,7 +38,10 @@ describe('backups: folders of files (tar)', () => {
       const source = mediaFolder();
       const dir = tempDir('exit-plan-backups-');
       const result = await backups.createFilesBackup({ source, name: 'kobocat', dir, gzip });
-      assert.match(path.basename(result.file), new RegExp(`^kobocat_media__\\d{4}\\.\\d{2}\\.\\d{2}\\.\\d{2}_\\d{2}\\.${gzip ? 'tar\\.gz' : 'tar'}$`));
+      assert.match(
+        path.basename(result.file),
+        new RegExp(`^kobocat_media__\\d{4}\\.\\d{2}\\.\\d{2}\\.\\d{2}_\\d{2}\\.${gzip ? 'tar\\.gz' : 'tar'}$`),
+      );
       assert.deepEqual(listFiles(dir), [path.basename(result.file), `${path.basename(result.file)}.json`]);
       assert.equal(result.sha256, sha256Of(result.file));
       assert.equal(result.sidecar.files?.entries, 9);
@@ -121,7 +124,8 @@ describe('backups: folders of files (tar)', () => {
           if (p.bytes > 0) controller.abort();
         },
       }),
-      (err: Error) => err instanceof CancelledError && err.message === 'Backup cancelled; no backup was written and the partial file was removed.',
+      (err: Error) =>
+        err instanceof CancelledError && err.message === 'Backup cancelled; no backup was written and the partial file was removed.',
     );
     assert.deepEqual(listFiles(dir), []);
   });

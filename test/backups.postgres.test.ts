@@ -46,7 +46,11 @@ describe('backups: PostgreSQL (pg_dump / pg_restore)', () => {
     const result = await backups.createPostgresBackup({ connection: source, dir: backupDir, onProgress: (p) => phases.add(p.phase) });
     backup = result.file;
     assert.match(path.basename(backup), /^postgres_backup_backups_source__\d{4}\.\d{2}\.\d{2}\.\d{2}_\d{2}\.pg_restore$/);
-    assert.deepEqual(listFiles(backupDir), [path.basename(backup), `${path.basename(backup)}.json`], 'the backup and its sidecar, no partial file');
+    assert.deepEqual(
+      listFiles(backupDir),
+      [path.basename(backup), `${path.basename(backup)}.json`],
+      'the backup and its sidecar, no partial file',
+    );
     const sidecar = JSON.parse(fs.readFileSync(`${backup}.json`, 'utf8')) as backups.Sidecar;
     assert.equal(sidecar.sha256, sha256Of(backup));
     assert.equal(sidecar.bytes, fs.statSync(backup).size);
@@ -68,7 +72,9 @@ describe('backups: PostgreSQL (pg_dump / pg_restore)', () => {
     try {
       assert.deepEqual(await databaseFingerprints(target), want);
       // Restoring again over a changed copy puts every table back (--clean --if-exists).
-      await target.query(`DELETE FROM public.form_submissions WHERE form = 'water point'; UPDATE public.alerts SET message = 'changed'; DROP TABLE public.empty_table`);
+      await target.query(
+        `DELETE FROM public.form_submissions WHERE form = 'water point'; UPDATE public.alerts SET message = 'changed'; DROP TABLE public.empty_table`,
+      );
       assert.notDeepEqual(await databaseFingerprints(target), want);
       const again = await backups.restoreBackup({ file: backup, connection: fresh, confirmDatabase: 'backups_restored' });
       assert.ok(again.preflight.target.tables.length > 0, 'the pre-flight listed what would be replaced');
@@ -111,10 +117,16 @@ describe('backups: PostgreSQL (pg_dump / pg_restore)', () => {
         CREATE VIEW public.my_alerts AS SELECT * FROM public.alerts;
         CREATE TABLE public.other (id int); INSERT INTO public.other VALUES (1), (2)`);
       const before = await databaseFingerprints(c);
-      await assert.rejects(backups.restoreBackup({ file: backup, connection: target, confirmDatabase: 'backups_failing_restore' }), (err: Error) => {
-        assert.match(err.message, /^pg_restore failed \(exit 1\): .*depend.*; the restore ran in one transaction, so database "backups_failing_restore" was left as it was\.$/);
-        return true;
-      });
+      await assert.rejects(
+        backups.restoreBackup({ file: backup, connection: target, confirmDatabase: 'backups_failing_restore' }),
+        (err: Error) => {
+          assert.match(
+            err.message,
+            /^pg_restore failed \(exit 1\): .*depend.*; the restore ran in one transaction, so database "backups_failing_restore" was left as it was\.$/,
+          );
+          return true;
+        },
+      );
       assert.deepEqual(await databaseFingerprints(c), before);
       const views = await c.query(`SELECT count(*)::int AS n FROM pg_views WHERE schemaname = 'public' AND viewname = 'my_alerts'`);
       assert.equal(views.rows[0].n, 1);
@@ -131,7 +143,7 @@ describe('backups: PostgreSQL (pg_dump / pg_restore)', () => {
     for (const t of AWKWARD_TABLES) assert.ok(names.includes(t), `${t} in ${names.join(', ')}`);
     const submissions = report.tables.find((t) => t.name === 'form_submissions')!;
     assert.deepEqual(submissions, { schema: 'public', name: 'form_submissions', backupRows: 5, sourceRows: 5, match: true });
-    assert.equal((report.tables.find((t) => t.name === 'big_parts'))?.backupRows, 25);
+    assert.equal(report.tables.find((t) => t.name === 'big_parts')?.backupRows, 25);
     assert.match(report.scratchDatabase, /^exit_plan_drill_backups_source_\d{12}_[0-9a-f]{6}$/);
     assert.equal(await databaseExists(admin, report.scratchDatabase), false, 'the scratch database was dropped');
     const sidecar = JSON.parse(fs.readFileSync(`${backup}.json`, 'utf8')) as backups.Sidecar;
@@ -157,9 +169,16 @@ describe('backups: PostgreSQL (pg_dump / pg_restore)', () => {
       assert.equal(report.ok, false);
       assert.deepEqual(
         report.tables.map((t) => [t.name, t.backupRows, t.sourceRows, t.match]),
-        [['added_later', null, 0, false], ['readings', 50, 52, false], ['stable', 1, 1, true]],
+        [
+          ['added_later', null, 0, false],
+          ['readings', 50, 52, false],
+          ['stable', 1, 1, true],
+        ],
       );
-      assert.match(report.message, /^The backup restored into a scratch database, but 2 of 3 tables differ from the source \(first: public\.added_later, missing rows in the backup, 0 in the source\); the source may have changed since the backup of .* UTC\.$/);
+      assert.match(
+        report.message,
+        /^The backup restored into a scratch database, but 2 of 3 tables differ from the source \(first: public\.added_later, missing rows in the backup, 0 in the source\); the source may have changed since the backup of .* UTC\.$/,
+      );
       const state = await backups.readFolderState(dir);
       assert.equal(state.drills.backups_drifting?.last?.ok, false);
       assert.equal(state.drills.backups_drifting?.lastSuccessful, undefined);
@@ -181,7 +200,11 @@ describe('backups: PostgreSQL (pg_dump / pg_restore)', () => {
       await c.query(`CREATE TABLE precious (id int); INSERT INTO precious VALUES (42)`);
       const before = await databaseFingerprints(c);
       const cases: [string, (file: string) => void, RegExp][] = [
-        ['truncated', (f) => fs.truncateSync(f, Math.floor(fs.statSync(f).size / 2)), /^The file is [\d,]+ bytes but was [\d,]+ bytes when written: it was truncated or changed\.$/],
+        [
+          'truncated',
+          (f) => fs.truncateSync(f, Math.floor(fs.statSync(f).size / 2)),
+          /^The file is [\d,]+ bytes but was [\d,]+ bytes when written: it was truncated or changed\.$/,
+        ],
         [
           'corrupt',
           (f) => {
@@ -207,11 +230,18 @@ describe('backups: PostgreSQL (pg_dump / pg_restore)', () => {
         await assert.rejects(
           backups.restoreBackup({ file: copy, connection: target, confirmDatabase: 'backups_refused' }),
           (err: Error) => {
-            assert.match(err.message, /^The backup postgres_backup_backups_source__.* failed verification and will not be restored: .*; nothing was changed\.$/, label);
+            assert.match(
+              err.message,
+              /^The backup postgres_backup_backups_source__.* failed verification and will not be restored: .*; nothing was changed\.$/,
+              label,
+            );
             return true;
           },
         );
-        await assert.rejects(backups.restoreDrill({ file: copy, connection: target }), /^ExitPlanError: The backup failed verification, so the drill did not restore it/);
+        await assert.rejects(
+          backups.restoreDrill({ file: copy, connection: target }),
+          /^ExitPlanError: The backup failed verification, so the drill did not restore it/,
+        );
         assert.deepEqual(await databaseFingerprints(c), before, `${label}: the target is unchanged`);
       }
       // Without a sidecar nothing says what the file should hold: it fails, and restore refuses it.
@@ -220,7 +250,10 @@ describe('backups: PostgreSQL (pg_dump / pg_restore)', () => {
       fs.copyFileSync(backup, bare);
       const result = await backups.verifyBackup(bare);
       assert.deepEqual([result.state, result.recorded], ['failed', false]);
-      await assert.rejects(backups.restoreBackup({ file: bare, connection: target, confirmDatabase: 'backups_refused' }), /failed verification and will not be restored: No sidecar/);
+      await assert.rejects(
+        backups.restoreBackup({ file: bare, connection: target, confirmDatabase: 'backups_refused' }),
+        /failed verification and will not be restored: No sidecar/,
+      );
       assert.deepEqual(await databaseFingerprints(c), before);
     } finally {
       await c.end();
@@ -272,26 +305,42 @@ describe('backups: PostgreSQL (pg_dump / pg_restore)', () => {
     });
     await assert.rejects(backupRun, (err: Error) => {
       assert.ok(!(err instanceof CancelledError));
-      assert.equal(err.message, 'pg_dump was stopped by SIGKILL before it finished; no backup was written and the partial file was removed.');
+      assert.equal(
+        err.message,
+        'pg_dump was stopped by SIGKILL before it finished; no backup was written and the partial file was removed.',
+      );
       return true;
     });
     assert.ok(seen, 'pg_dump was found running');
     assert.ok(!seen.argv.join(' ').includes(big.password!), 'no password in argv');
     assert.ok(seen.environ.includes(`PGPASSWORD=${big.password}`), 'the password came through the environment');
-    assert.ok(seen.argv.some((a) => a.endsWith('.pg_restore.partial')), 'pg_dump wrote to the partial file');
+    assert.ok(
+      seen.argv.some((a) => a.endsWith('.pg_restore.partial')),
+      'pg_dump wrote to the partial file',
+    );
     assert.deepEqual(listFiles(dir), []);
   });
 
   it('refuses a pg_dump older than the server, and a missing one, in one sentence', async () => {
     assert.throws(
-      () => backups.checkPgDumpVersion({ text: '14.10', num: 140010, path: '/usr/lib/postgresql/14/bin/pg_dump' }, { text: '15.18', num: 150018, where: 'db:5432' }),
+      () =>
+        backups.checkPgDumpVersion(
+          { text: '14.10', num: 140010, path: '/usr/lib/postgresql/14/bin/pg_dump' },
+          { text: '15.18', num: 150018, where: 'db:5432' },
+        ),
       {
         message:
           'pg_dump 14.10 (/usr/lib/postgresql/14/bin/pg_dump) is older than the PostgreSQL 15.18 server at db:5432 and cannot back it up: install pg_dump 15 or newer (Debian/Ubuntu: postgresql-client-15) and put it on PATH, or set exitPlan.pgDumpPath (or --pg-dump on the command line) to its full path.',
       },
     );
-    assert.throws(() => backups.checkPgDumpVersion({ text: '9.6.24', num: 90624, path: 'pg_dump' }, { text: '10.23', num: 100023, where: 'db:5432' }), /install pg_dump 10 or newer/);
-    assert.throws(() => backups.checkPgDumpVersion({ text: '9.5.1', num: 90501, path: 'pg_dump' }, { text: '9.6.2', num: 90602, where: 'db:5432' }), /install pg_dump 9\.6 or newer/);
+    assert.throws(
+      () => backups.checkPgDumpVersion({ text: '9.6.24', num: 90624, path: 'pg_dump' }, { text: '10.23', num: 100023, where: 'db:5432' }),
+      /install pg_dump 10 or newer/,
+    );
+    assert.throws(
+      () => backups.checkPgDumpVersion({ text: '9.5.1', num: 90501, path: 'pg_dump' }, { text: '9.6.2', num: 90602, where: 'db:5432' }),
+      /install pg_dump 9\.6 or newer/,
+    );
     backups.checkPgDumpVersion({ text: '16.4', num: 160004, path: 'pg_dump' }, { text: '15.18', num: 150018, where: 'db:5432' });
     backups.checkPgDumpVersion({ text: '15.2', num: 150002, path: 'pg_dump' }, { text: '15.18', num: 150018, where: 'db:5432' });
     assert.deepEqual(backups.parseToolVersion('pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)'), { text: '15.18', num: 150018 });

@@ -13,7 +13,13 @@ function named(times: Date[], options: { db?: string; bytes?: number; state?: ba
     const name = backups.postgresBackupName(options.db ?? 'kobo', t);
     const parsed = backups.parseBackupName(name);
     assert.ok(parsed, name);
-    return { name, group: backups.groupKey(parsed.kind, parsed.source), time: parsed.time, bytes: options.bytes ?? 10_000_000, state: options.state ?? 'unverified' };
+    return {
+      name,
+      group: backups.groupKey(parsed.kind, parsed.source),
+      time: parsed.time,
+      bytes: options.bytes ?? 10_000_000,
+      state: options.state ?? 'unverified',
+    };
   });
 }
 
@@ -27,7 +33,10 @@ function yearOfDailies(): Item[] {
 const day = (d: Date) => d.toISOString().slice(0, 10);
 
 function kept(decisions: backups.RotationDecision[]): string[] {
-  return decisions.filter((d) => d.action === 'keep').map((d) => day(d.item.time)).sort();
+  return decisions
+    .filter((d) => d.action === 'keep')
+    .map((d) => day(d.item.time))
+    .sort();
 }
 
 function reasonsOf(decisions: backups.RotationDecision[], date: string): string[] | undefined {
@@ -41,7 +50,11 @@ describe('backups: rotation (restic forget semantics)', () => {
     assert.equal(backups.filesBackupName('kobocat', t, false), 'kobocat_media__2024.03.05.07_09.tar');
     assert.equal(backups.filesBackupName('kobocat', t, true), 'kobocat_media__2024.03.05.07_09.tar.gz');
     assert.deepEqual(backups.parseBackupName('postgres_backup_my__db__2024.03.05.07_09-2.pg_restore'), {
-      kind: 'postgres', source: 'my__db', time: t, gzip: false, copy: 2,
+      kind: 'postgres',
+      source: 'my__db',
+      time: t,
+      gzip: false,
+      copy: 2,
     });
     assert.equal(backups.parseBackupName('postgres_backup_kobo__2024.02.30.07_09.pg_restore'), undefined, 'no 30 February');
     assert.equal(backups.parseBackupName('postgres_backup_kobo__2024.03.05.07_09.pg_restore.partial'), undefined);
@@ -50,7 +63,20 @@ describe('backups: rotation (restic forget semantics)', () => {
   });
 
   it('restic example: a backup every Sunday for 12 weeks, --keep-daily 4 keeps the last four Sundays', () => {
-    const sundays = ['2019-09-01', '2019-09-08', '2019-09-15', '2019-09-22', '2019-09-29', '2019-10-06', '2019-10-13', '2019-10-20', '2019-10-27', '2019-11-03', '2019-11-10', '2019-11-17'];
+    const sundays = [
+      '2019-09-01',
+      '2019-09-08',
+      '2019-09-15',
+      '2019-09-22',
+      '2019-09-29',
+      '2019-10-06',
+      '2019-10-13',
+      '2019-10-20',
+      '2019-10-27',
+      '2019-11-03',
+      '2019-11-10',
+      '2019-11-17',
+    ];
     const items = named(sundays.map((d) => new Date(`${d}T11:00:00Z`)));
     const decisions = backups.planRotation(items, { keepDaily: 4 }, new Date('2019-11-18T00:00:00Z'));
     assert.deepEqual(kept(decisions), ['2019-10-27', '2019-11-03', '2019-11-10', '2019-11-17']);
@@ -61,12 +87,28 @@ describe('backups: rotation (restic forget semantics)', () => {
   it('restic example on a year of daily backups: --keep-daily 7 --keep-weekly 5 --keep-monthly 12 --keep-yearly 75', () => {
     const items = yearOfDailies();
     assert.equal(items.length, 365);
-    const decisions = backups.planRotation(items, { keepDaily: 7, keepWeekly: 5, keepMonthly: 12, keepYearly: 75 }, new Date('2024-01-01T00:00:00Z'));
+    const decisions = backups.planRotation(
+      items,
+      { keepDaily: 7, keepWeekly: 5, keepMonthly: 12, keepYearly: 75 },
+      new Date('2024-01-01T00:00:00Z'),
+    );
     const daily = ['2023-12-25', '2023-12-26', '2023-12-27', '2023-12-28', '2023-12-29', '2023-12-30', '2023-12-31'];
     // "4 last-day-of-the-week ones (since the 7 dailies already include 1 weekly)": Sundays, weeks Monday to Sunday.
     const weekly = ['2023-12-03', '2023-12-10', '2023-12-17', '2023-12-24'];
     // "12 or 11 last-day-of-the-month snapshots": 11 here, December's is already a daily.
-    const monthly = ['2023-01-31', '2023-02-28', '2023-03-31', '2023-04-30', '2023-05-31', '2023-06-30', '2023-07-31', '2023-08-31', '2023-09-30', '2023-10-31', '2023-11-30'];
+    const monthly = [
+      '2023-01-31',
+      '2023-02-28',
+      '2023-03-31',
+      '2023-04-30',
+      '2023-05-31',
+      '2023-06-30',
+      '2023-07-31',
+      '2023-08-31',
+      '2023-09-30',
+      '2023-10-31',
+      '2023-11-30',
+    ];
     // Yearly: the year's last backup (a daily already), and as counts are left, the oldest backup.
     const oldest = ['2023-01-01'];
     assert.deepEqual(kept(decisions), [...oldest, ...monthly, ...weekly, ...daily].sort());
@@ -81,7 +123,10 @@ describe('backups: rotation (restic forget semantics)', () => {
   it('keeps the oldest backup while a rule has counts left, marked "oldest" (restic note)', () => {
     const items = named([new Date('2024-05-01T10:00:00Z'), new Date('2024-05-01T09:00:00Z')]);
     const decisions = backups.planRotation(items, { keepDaily: 7 }, new Date('2024-05-02T00:00:00Z'));
-    assert.deepEqual(decisions.map((d) => d.reasons), [['keep-daily'], ['keep-daily (oldest)']]);
+    assert.deepEqual(
+      decisions.map((d) => d.reasons),
+      [['keep-daily'], ['keep-daily (oldest)']],
+    );
   });
 
   it('keep-last keeps the n newest; keep-hourly the newest of each of the last n hours with backups', () => {
@@ -89,9 +134,15 @@ describe('backups: rotation (restic forget semantics)', () => {
     for (let m = 0; m < 5 * 60; m += 20) times.push(new Date(Date.UTC(2024, 0, 1, 8, m)));
     const items = named(times); // 08:00 … 12:40, three per hour
     const last = backups.planRotation(items, { keepLast: 4 }, new Date('2024-02-01T00:00:00Z'));
-    assert.deepEqual(last.filter((d) => d.action === 'keep').map((d) => d.item.time.toISOString().slice(11, 16)), ['12:40', '12:20', '12:00', '11:40']);
+    assert.deepEqual(
+      last.filter((d) => d.action === 'keep').map((d) => d.item.time.toISOString().slice(11, 16)),
+      ['12:40', '12:20', '12:00', '11:40'],
+    );
     const hourly = backups.planRotation(items, { keepHourly: 3 }, new Date('2024-02-01T00:00:00Z'));
-    assert.deepEqual(hourly.filter((d) => d.action === 'keep').map((d) => d.item.time.toISOString().slice(11, 16)), ['12:40', '11:40', '10:40']);
+    assert.deepEqual(
+      hourly.filter((d) => d.action === 'keep').map((d) => d.item.time.toISOString().slice(11, 16)),
+      ['12:40', '11:40', '10:40'],
+    );
   });
 
   it('puts weeks from Monday 00:00 to Sunday 23:59 (ISO weeks, across the new year)', () => {
@@ -102,7 +153,10 @@ describe('backups: rotation (restic forget semantics)', () => {
     assert.equal(backups.isoWeekKey(new Date('2021-01-03T23:59:00Z')), 202053);
     assert.equal(backups.isoWeekKey(new Date('2021-01-04T00:00:00Z')), 202101);
     const boundary = named([new Date('2020-12-31T12:00:00Z'), new Date('2021-01-03T12:00:00Z'), new Date('2021-01-04T12:00:00Z')]);
-    assert.deepEqual(kept(backups.planRotation(boundary, { keepWeekly: 2 }, new Date('2021-02-01T00:00:00Z'))), ['2021-01-03', '2021-01-04']);
+    assert.deepEqual(kept(backups.planRotation(boundary, { keepWeekly: 2 }, new Date('2021-02-01T00:00:00Z'))), [
+      '2021-01-03',
+      '2021-01-04',
+    ]);
   });
 
   it('keep-within is relative to the newest backup, with calendar months (Dec 31 − 1 month = Dec 1, as restic)', () => {
@@ -137,9 +191,13 @@ describe('backups: rotation (restic forget semantics)', () => {
   it('refuses an empty policy, and bad counts or durations, in one sentence', () => {
     const items = yearOfDailies();
     for (const policy of [{}, { keepDaily: 0, keepLast: 0 }, { minSizeBytes: 1000 }, { keepWithin: '0d' }, { keepWithin: '  ' }]) {
-      assert.throws(() => backups.planRotation(items, policy), { message: /^The rotation policy is empty: give at least one of keep-last, .* so it is refused\)\.$/ });
+      assert.throws(() => backups.planRotation(items, policy), {
+        message: /^The rotation policy is empty: give at least one of keep-last, .* so it is refused\)\.$/,
+      });
     }
-    assert.throws(() => backups.planRotation(items, { keepWithin: '1w' }), { message: 'The duration "1w" is not valid: use a number of years, months, days and hours such as 1y6m, 30d or 12h (y, m, d, h).' });
+    assert.throws(() => backups.planRotation(items, { keepWithin: '1w' }), {
+      message: 'The duration "1w" is not valid: use a number of years, months, days and hours such as 1y6m, 30d or 12h (y, m, d, h).',
+    });
     assert.throws(() => backups.planRotation(items, { keepDaily: 1.5 }), { message: /^--keep-daily must be a whole number/ });
     assert.throws(() => backups.planRotation(items, { keepDaily: -2 }), { message: /^--keep-daily must be a whole number/ });
   });
@@ -151,17 +209,26 @@ describe('backups: rotation (restic forget semantics)', () => {
       ...named([new Date('2024-02-29T02:00:00Z')], { state: 'verified' }),
     ];
     const decisions = backups.planRotation(items, { keepLast: 1 }, new Date('2024-03-04T00:00:00Z'));
-    assert.deepEqual(decisions.map((d) => [day(d.item.time), d.action, d.reasons]), [
-      ['2024-03-03', 'keep', ['keep-last']],
-      ['2024-03-02', 'remove', []],
-      ['2024-03-01', 'keep', ['newest verified backup']],
-      ['2024-02-29', 'remove', []],
-    ]);
+    assert.deepEqual(
+      decisions.map((d) => [day(d.item.time), d.action, d.reasons]),
+      [
+        ['2024-03-03', 'keep', ['keep-last']],
+        ['2024-03-02', 'remove', []],
+        ['2024-03-01', 'keep', ['newest verified backup']],
+        ['2024-02-29', 'remove', []],
+      ],
+    );
   });
 
   it('flags suspiciously small backups and never lets them push good ones out', () => {
-    const good = named([5, 4, 3, 2, 1].map((d) => new Date(Date.UTC(2024, 3, d, 2))), { bytes: 50_000_000 });
-    const tiny = named([10, 9, 8, 7, 6].map((d) => new Date(Date.UTC(2024, 3, d, 2))), { bytes: 900 });
+    const good = named(
+      [5, 4, 3, 2, 1].map((d) => new Date(Date.UTC(2024, 3, d, 2))),
+      { bytes: 50_000_000 },
+    );
+    const tiny = named(
+      [10, 9, 8, 7, 6].map((d) => new Date(Date.UTC(2024, 3, d, 2))),
+      { bytes: 900 },
+    );
     const now = new Date('2024-04-11T00:00:00Z');
     // Without the guard, five empty dumps in a row push every good backup out.
     const naive = backups.planRotation([...good, ...tiny], { keepDaily: 5 }, now);
@@ -186,7 +253,10 @@ describe('backups: rotation (restic forget semantics)', () => {
     // A backup that failed verification does not count either.
     const failed = named([new Date('2024-04-12T02:00:00Z')], { state: 'failed' });
     const withFailed = backups.planRotation([...failed, ...good], { keepLast: 2 }, now);
-    assert.deepEqual(withFailed.filter((d) => d.action === 'keep').map((d) => day(d.item.time)), ['2024-04-12', '2024-04-05', '2024-04-04']);
+    assert.deepEqual(
+      withFailed.filter((d) => d.action === 'keep').map((d) => day(d.item.time)),
+      ['2024-04-12', '2024-04-05', '2024-04-04'],
+    );
     assert.match(withFailed[0].suspect ?? '', /failed verification/);
   });
 
@@ -194,22 +264,44 @@ describe('backups: rotation (restic forget semantics)', () => {
     const t = new Date('2024-06-01T02:00:00Z');
     const first = backups.postgresBackupName('kobo', t);
     const second = first.replace('.pg_restore', '-2.pg_restore');
-    const items: Item[] = [first, second].map((name) => ({ name, group: 'postgres:kobo', time: backups.parseBackupName(name)!.time, bytes: 10, state: 'unverified' }));
+    const items: Item[] = [first, second].map((name) => ({
+      name,
+      group: 'postgres:kobo',
+      time: backups.parseBackupName(name)!.time,
+      bytes: 10,
+      state: 'unverified',
+    }));
     const decisions = backups.planRotation(items, { keepLast: 1 }, new Date('2024-06-02T00:00:00Z'));
-    assert.deepEqual(decisions.map((d) => [d.item.name, d.action]), [[second, 'keep'], [first, 'remove']]);
+    assert.deepEqual(
+      decisions.map((d) => [d.item.name, d.action]),
+      [
+        [second, 'keep'],
+        [first, 'remove'],
+      ],
+    );
   });
 
   it('rotates each database and each folder of files separately (like restic groups)', () => {
     const db = named([new Date('2024-01-03T02:00:00Z'), new Date('2024-01-02T02:00:00Z')], { db: 'kobo' });
     const other = named([new Date('2024-01-01T02:00:00Z')], { db: 'kpi' });
     const files: Item[] = [new Date('2024-01-03T03:00:00Z'), new Date('2024-01-01T03:00:00Z')].map((t) => ({
-      name: backups.filesBackupName('media', t, true), group: backups.groupKey('files', 'media'), time: t, bytes: 1, state: 'unverified',
+      name: backups.filesBackupName('media', t, true),
+      group: backups.groupKey('files', 'media'),
+      time: t,
+      bytes: 1,
+      state: 'unverified',
     }));
     const decisions = backups.planRotation([...db, ...other, ...files], { keepLast: 1 }, new Date('2024-01-04T00:00:00Z'));
-    assert.deepEqual(decisions.filter((d) => d.action === 'keep').map((d) => d.item.name).sort(), [
-      'media_media__2024.01.03.03_00.tar.gz',
-      'postgres_backup_kobo__2024.01.03.02_00.pg_restore',
-      'postgres_backup_kpi__2024.01.01.02_00.pg_restore',
-    ]);
+    assert.deepEqual(
+      decisions
+        .filter((d) => d.action === 'keep')
+        .map((d) => d.item.name)
+        .sort(),
+      [
+        'media_media__2024.01.03.03_00.tar.gz',
+        'postgres_backup_kobo__2024.01.03.02_00.pg_restore',
+        'postgres_backup_kpi__2024.01.01.02_00.pg_restore',
+      ],
+    );
   });
 });

@@ -57,26 +57,46 @@ describe('datasets (export_manager folders)', function () {
         message: /^\/d\/config\.toml, line 2, column \d+ is not valid TOML: .+\.$/,
       });
       assert.throws(() => datasets.parseConfig('cmd = "x"\n\nintervall = "1 day"\n', '/d/config.toml'), {
-        message: /^\/d\/config\.toml, line 3: unknown key "intervall" \(known keys: cmd, interval, keep, git, metrics, ingest, timeout, retries, retry_delay, shrink_alert\)\.$/,
+        message:
+          /^\/d\/config\.toml, line 3: unknown key "intervall" \(known keys: cmd, interval, keep, git, metrics, ingest, timeout, retries, retry_delay, shrink_alert\)\.$/,
       });
       assert.throws(() => datasets.parseConfig('[metrics.tasks]\ncommand = "jq"\n', '/d/config.toml'), {
         message: '/d/config.toml, line 2: unknown key "metrics.tasks.command" (a metric has only a cmd).',
       });
-      assert.throws(() => datasets.parseConfig('interval = "every day"\n', '/d/config.toml'), { message: /^\/d\/config\.toml, line 1: "interval": "every day" is not a duration/ });
+      assert.throws(() => datasets.parseConfig('interval = "every day"\n', '/d/config.toml'), {
+        message: /^\/d\/config\.toml, line 1: "interval": "every day" is not a duration/,
+      });
       assert.throws(() => datasets.parseConfig('keep = "five"\n', '/d/config.toml'), { message: /line 1: "keep" must be a whole number/ });
-      const ok = datasets.parseConfig(README_CONFIG + 'timeout = 90\nretries = 2\nretry_delay = "10s"\nshrink_alert = "50%"\n', '/d/config.toml');
+      const ok = datasets.parseConfig(
+        README_CONFIG + 'timeout = 90\nretries = 2\nretry_delay = "10s"\nshrink_alert = "50%"\n',
+        '/d/config.toml',
+      );
       assert.deepEqual(
-        { interval: ok.interval?.ms, keep: ok.keep, metrics: ok.metrics.map((m) => m.name), timeout: ok.timeout?.ms, retries: ok.retries, retryDelay: ok.retryDelayMs, share: ok.shrinkAlert },
+        {
+          interval: ok.interval?.ms,
+          keep: ok.keep,
+          metrics: ok.metrics.map((m) => m.name),
+          timeout: ok.timeout?.ms,
+          retries: ok.retries,
+          retryDelay: ok.retryDelayMs,
+          share: ok.shrinkAlert,
+        },
         { interval: 86_400_000, keep: 3, metrics: ['lines'], timeout: 90_000, retries: 2, retryDelay: 10_000, share: 0.5 },
       );
     });
   });
 
   describe('metrics.csv', () => {
-    it('reads and writes it as Python\'s csv module does: quoted fields, the file\'s own line ends, new columns appended', async () => {
-      const dir = writeExportManagerDataset(path.join(tempDir(), 'quoted'), 'cmd = "printf \'a,b\' > \\"$PARCEL_PATH.txt\\""\ninterval = "1 day"\nmetrics.first.cmd = "cat \\"$PARCEL_PATH\\""\n');
+    it("reads and writes it as Python's csv module does: quoted fields, the file's own line ends, new columns appended", async () => {
+      const dir = writeExportManagerDataset(
+        path.join(tempDir(), 'quoted'),
+        'cmd = "printf \'a,b\' > \\"$PARCEL_PATH.txt\\""\ninterval = "1 day"\nmetrics.first.cmd = "cat \\"$PARCEL_PATH\\""\n',
+      );
       // Written by export_manager on another machine, with LF line ends and a quoted value.
-      fs.writeFileSync(path.join(dir, 'metrics.csv'), 'parcel_id,success,files,bytes,note\n2025-01-01T000000Z,Y,1,5,"said ""hi"", twice"\n');
+      fs.writeFileSync(
+        path.join(dir, 'metrics.csv'),
+        'parcel_id,success,files,bytes,note\n2025-01-01T000000Z,Y,1,5,"said ""hi"", twice"\n',
+      );
       const r = await datasets.processDataset(dir, { now: new Clock().now });
       assert.equal(r.outcome, 'exported', r.message);
       assert.equal(
@@ -105,7 +125,12 @@ describe('datasets (export_manager folders)', function () {
         if (day === 3) {
           assert.equal(r.outcome, 'failed');
           assert.equal(r.ok, false);
-          assert.match(r.message, new RegExp(`^export ${id} failed: the command exited with code 1; nothing was kept, and its output is in log/${id}\\.out and log/${id}\\.err\\.$`));
+          assert.match(
+            r.message,
+            new RegExp(
+              `^export ${id} failed: the command exited with code 1; nothing was kept, and its output is in log/${id}\\.out and log/${id}\\.err\\.$`,
+            ),
+          );
           assert.match(fs.readFileSync(path.join(dir, 'log', `${id}.err`), 'utf8'), /No such file/);
           const report = await datasets.buildReport([dir], { now: clock.now });
           assert.equal(report.datasets[0].failing, true);
@@ -125,17 +150,35 @@ describe('datasets (export_manager folders)', function () {
       }
 
       const complete = ids.filter((_, i) => i !== 3 && i !== 4);
-      assert.deepEqual(namesIn(dir, 'data'), complete.slice(-3).map((id) => `${id}.txt`));
+      assert.deepEqual(
+        namesIn(dir, 'data'),
+        complete.slice(-3).map((id) => `${id}.txt`),
+      );
       assert.deepEqual(namesIn(dir, 'incomplete'), []);
-      assert.deepEqual(namesIn(dir, 'log'), complete.slice(-3).flatMap((id) => [`${id}.err`, `${id}.out`]));
+      assert.deepEqual(
+        namesIn(dir, 'log'),
+        complete.slice(-3).flatMap((id) => [`${id}.err`, `${id}.out`]),
+      );
       // metrics.csv keeps every parcel, in export_manager's layout (CRLF, sorted, custom columns appended).
       const text = fs.readFileSync(path.join(dir, 'metrics.csv'), 'utf8');
       assert.ok(text.startsWith('parcel_id,success,files,bytes,lines\r\n'), JSON.stringify(text.slice(0, 60)));
       const rows = metricsRows(dir);
-      assert.deepEqual(rows.map((r) => r.parcel_id), ids);
-      assert.deepEqual(rows.map((r) => r.success), ids.map((_, i) => (i === 3 || i === 4 ? 'N' : 'Y')));
+      assert.deepEqual(
+        rows.map((r) => r.parcel_id),
+        ids,
+      );
+      assert.deepEqual(
+        rows.map((r) => r.success),
+        ids.map((_, i) => (i === 3 || i === 4 ? 'N' : 'Y')),
+      );
       assert.equal(ids.length, 10);
-      assert.deepEqual(rows[9], { parcel_id: ids[9], success: 'Y', files: '1', bytes: String(fs.statSync(path.join(dir, 'data', `${ids[9]}.txt`)).size), lines: '18' });
+      assert.deepEqual(rows[9], {
+        parcel_id: ids[9],
+        success: 'Y',
+        files: '1',
+        bytes: String(fs.statSync(path.join(dir, 'data', `${ids[9]}.txt`)).size),
+        lines: '18',
+      });
       assert.deepEqual(rows[3], { parcel_id: ids[3], success: 'N', files: '', bytes: '', lines: '' });
 
       // The report puts the newest success beside the one about 7 days before it.
@@ -143,14 +186,26 @@ describe('datasets (export_manager folders)', function () {
       const d = report.datasets[0];
       assert.deepEqual(d.warnings, []);
       assert.equal(d.lastSuccess, ids[9]);
-      assert.deepEqual(d.highlights.map((h) => [h.parcelId, h.daysAgo, h.values.lines]), [[ids[9], 0, '18'], [ids[1], 7, '11']]);
+      assert.deepEqual(
+        d.highlights.map((h) => [h.parcelId, h.daysAgo, h.values.lines]),
+        [
+          [ids[9], 0, '18'],
+          [ids[1], 7, '11'],
+        ],
+      );
       const text2 = datasets.formatReport(report);
       assert.match(text2, /^No warnings!\n/);
-      assert.match(text2, /Metrics for todoist:\n\n {2}name +0 days ago +7 days ago\n {2}-+\n {2}files +1 +1\n {2}bytes +\d+ +\d+\n {2}lines +18 +11\n/);
+      assert.match(
+        text2,
+        /Metrics for todoist:\n\n {2}name +0 days ago +7 days ago\n {2}-+\n {2}files +1 +1\n {2}bytes +\d+ +\d+\n {2}lines +18 +11\n/,
+      );
     });
 
     it('ingests files that ingest.paths finds, named by their modification time', async () => {
-      const dir = writeExportManagerDataset(path.join(tempDir(), 'feeds'), 'ingest.paths = ["inbox/*.opml"]\ningest.time_source = "mtime"\nkeep = 5\n');
+      const dir = writeExportManagerDataset(
+        path.join(tempDir(), 'feeds'),
+        'ingest.paths = ["inbox/*.opml"]\ningest.time_source = "mtime"\nkeep = 5\n',
+      );
       fs.mkdirSync(path.join(dir, 'inbox'));
       const file = path.join(dir, 'inbox', 'subscriptions.opml');
       fs.writeFileSync(file, '<opml/>\n');
@@ -178,20 +233,25 @@ describe('datasets (export_manager folders)', function () {
       const overdue = make('overdue');
       const failing = make('failing');
       fs.writeFileSync(path.join(failing, 'config.toml'), 'cmd = "echo broken >&2; exit 3"\ninterval = "1 day"\n');
-      const metric = writeExportManagerDataset(path.join(root, 'metric'), `${README_CONFIG.replace(/metrics\.lines\.cmd = .*/, 'metrics.lines.cmd = "echo no jq here >&2; exit 127"')}`);
+      const metric = writeExportManagerDataset(
+        path.join(root, 'metric'),
+        `${README_CONFIG.replace(/metrics\.lines\.cmd = .*/, 'metrics.lines.cmd = "echo no jq here >&2; exit 127"')}`,
+      );
       source(metric, 5);
       const shrinking = make('shrinking');
       const tolerant = make('tolerant', 'shrink_alert = 0.995\n');
       const gone = make('gone');
       const unmeasured = make('unmeasured');
 
-      for (const dir of [overdue, failing, metric, shrinking, tolerant, gone, unmeasured]) await datasets.processDataset(dir, { now: clock.now });
+      for (const dir of [overdue, failing, metric, shrinking, tolerant, gone, unmeasured])
+        await datasets.processDataset(dir, { now: clock.now });
       clock.days(1);
       // A parcel copied into data/ by hand: complete, but metrics.csv knows nothing of it.
       fs.writeFileSync(path.join(unmeasured, 'data', `${datasets.parcelIdOf(clock.now())}.txt`), 'copied\n');
       source(shrinking, 1);
       source(tolerant, 1);
-      for (const dir of [shrinking, tolerant, gone]) assert.equal((await datasets.processDataset(dir, { now: clock.now })).outcome, 'exported');
+      for (const dir of [shrinking, tolerant, gone])
+        assert.equal((await datasets.processDataset(dir, { now: clock.now })).outcome, 'exported');
       const newestGone = namesIn(gone, 'data').pop()!;
       fs.rmSync(path.join(gone, 'data', newestGone));
       clock.advance(HOUR);
@@ -208,12 +268,27 @@ describe('datasets (export_manager folders)', function () {
         gone: ['overdue', 'failing', 'gone'],
         unmeasured: ['metrics'],
       });
-      assert.equal(by('unmeasured').warnings[0].message, 'unmeasured: metrics.csv has no row for the newest complete parcel, 2025-03-02T021500Z.');
-      assert.equal(by('overdue').warnings[0].message, 'overdue: overdue: the newest complete parcel, 2025-03-01T021500Z, is 1 day 1 hour old (interval 1 day).');
+      assert.equal(
+        by('unmeasured').warnings[0].message,
+        'unmeasured: metrics.csv has no row for the newest complete parcel, 2025-03-02T021500Z.',
+      );
+      assert.equal(
+        by('overdue').warnings[0].message,
+        'overdue: overdue: the newest complete parcel, 2025-03-01T021500Z, is 1 day 1 hour old (interval 1 day).',
+      );
       assert.equal(by('metric').warnings[1].message, 'metric: metrics of 2025-03-01T021500Z: lines is ERROR.');
       const bytes100 = Array.from({ length: 100 }, (_, i) => `task ${i + 1}\n`).join('').length;
-      assert.deepEqual(by('shrinking').alerts.map((a) => [a.metric, a.previous, a.current]), [['bytes', bytes100, 7], ['lines', 100, 1]]);
-      assert.equal(by('shrinking').warnings[1].message, 'shrinking: lines shrank by 99 % from 100 (2025-03-01T021500Z) to 1 (2025-03-02T021500Z).');
+      assert.deepEqual(
+        by('shrinking').alerts.map((a) => [a.metric, a.previous, a.current]),
+        [
+          ['bytes', bytes100, 7],
+          ['lines', 100, 1],
+        ],
+      );
+      assert.equal(
+        by('shrinking').warnings[1].message,
+        'shrinking: lines shrank by 99 % from 100 (2025-03-01T021500Z) to 1 (2025-03-02T021500Z).',
+      );
       assert.equal(by('gone').lastSuccessGone, true);
       assert.equal(report.attention, 4);
 
@@ -223,7 +298,13 @@ describe('datasets (export_manager folders)', function () {
       assert.match(text, /^WARNING: most recent parcel is incomplete \(failing\) for: failing, gone$/m);
       assert.match(text, /^WARNING: most recent successful parcel is missing for: gone$/m);
       assert.match(text, /^WARNING: missing metrics in last complete parcel for: metric, unmeasured$/m);
-      assert.match(text, new RegExp(`^ALERT: shrinking: bytes shrank by 99 % from ${bytes100} B \\(2025-03-01T021500Z\\) to 7 B \\(2025-03-02T021500Z\\)\\.$`, 'm'));
+      assert.match(
+        text,
+        new RegExp(
+          `^ALERT: shrinking: bytes shrank by 99 % from ${bytes100} B \\(2025-03-01T021500Z\\) to 7 B \\(2025-03-02T021500Z\\)\\.$`,
+          'm',
+        ),
+      );
       assert.match(text, /^gone +2025-03-02T021500Z \(GONE\)$/m);
       assert.match(text, /^failing +NONE$/m);
 
@@ -245,7 +326,10 @@ describe('datasets (export_manager folders)', function () {
       assert.ok(child > 0);
       assert.ok(await eventually(() => processGone(child)), `the command's child ${child} is still running`);
       assert.equal(r.outcome, 'failed');
-      assert.match(r.message, /^export 2025-03-01T021500Z failed: the command timed out after 1s and was killed with everything it started; what it wrote stays in incomplete\/2025-03-01T021500Z\.txt, and its output is in log\//);
+      assert.match(
+        r.message,
+        /^export 2025-03-01T021500Z failed: the command timed out after 1s and was killed with everything it started; what it wrote stays in incomplete\/2025-03-01T021500Z\.txt, and its output is in log\//,
+      );
       assert.deepEqual(namesIn(dir, 'incomplete'), ['2025-03-01T021500Z.txt']);
       assert.deepEqual(metricsRows(dir), [{ parcel_id: '2025-03-01T021500Z', success: 'N', files: '1', bytes: '8' }]);
     });
@@ -254,19 +338,32 @@ describe('datasets (export_manager folders)', function () {
       const dir = writeExportManagerDataset(path.join(tempDir(), 'silent'), 'cmd = "echo all good"\ninterval = "1 day"\n');
       const r = await datasets.processDataset(dir, { now: new Clock().now });
       assert.equal(r.outcome, 'failed');
-      assert.match(r.message, /the command exited 0 but wrote nothing at \$PARCEL_PATH \(.*\/incomplete\/2025-03-01T021500Z, with or without an extension\); nothing was kept/);
+      assert.match(
+        r.message,
+        /the command exited 0 but wrote nothing at \$PARCEL_PATH \(.*\/incomplete\/2025-03-01T021500Z, with or without an extension\); nothing was kept/,
+      );
       assert.equal(fs.readFileSync(path.join(dir, 'log', '2025-03-01T021500Z.out'), 'utf8'), 'all good\n');
       assert.deepEqual(namesIn(dir, 'data'), []);
     });
 
     it('records ERROR for a metric command that fails, and keeps the parcel', async () => {
-      const dir = writeExportManagerDataset(path.join(tempDir(), 'metric'), `${README_CONFIG}metrics.words.cmd = "no-such-program \\"$PARCEL_PATH\\""\n`);
+      const dir = writeExportManagerDataset(
+        path.join(tempDir(), 'metric'),
+        `${README_CONFIG}metrics.words.cmd = "no-such-program \\"$PARCEL_PATH\\""\n`,
+      );
       source(dir, 3);
       const r = await datasets.processDataset(dir, { now: new Clock().now });
       assert.equal(r.outcome, 'exported');
       assert.equal(r.ok, true);
       assert.match(r.warnings[0], /^The metric "words" exited with code 127 \(.*not found\)\.$/);
-      assert.deepEqual(metricsRows(dir)[0], { parcel_id: '2025-03-01T021500Z', success: 'Y', files: '1', bytes: '21', lines: '3', words: 'ERROR' });
+      assert.deepEqual(metricsRows(dir)[0], {
+        parcel_id: '2025-03-01T021500Z',
+        success: 'Y',
+        files: '1',
+        bytes: '21',
+        lines: '3',
+        words: 'ERROR',
+      });
     });
 
     it('retries a failed export with backoff, in the same parcel', async () => {
@@ -279,7 +376,10 @@ describe('datasets (export_manager folders)', function () {
       assert.equal(r.attempts, 3);
       assert.match(r.message, /on attempt 3\.$/);
       const err = fs.readFileSync(path.join(dir, 'log', '2025-03-01T021500Z.err'), 'utf8');
-      assert.match(err, /^try 1\n\[exit-plan\] attempt 1 of 4 failed: the command exited with code 1\n\[exit-plan\] retrying in 0 seconds \(attempt 2 of 4\)\ntry 2\n/);
+      assert.match(
+        err,
+        /^try 1\n\[exit-plan\] attempt 1 of 4 failed: the command exited with code 1\n\[exit-plan\] retrying in 0 seconds \(attempt 2 of 4\)\ntry 2\n/,
+      );
     });
 
     it('stops a running export on cancel: the process group is killed and the half-written parcel and logs removed', async () => {
@@ -289,11 +389,18 @@ describe('datasets (export_manager folders)', function () {
       );
       const controller = new AbortController();
       const running = datasets.exportDataset(dir, { signal: controller.signal });
-      assert.ok(await eventually(() => fs.existsSync(path.join(dir, 'incomplete', fs.readdirSync(path.join(dir, 'incomplete'))[0] ?? 'x', 'a.json'))));
+      assert.ok(
+        await eventually(() =>
+          fs.existsSync(path.join(dir, 'incomplete', fs.readdirSync(path.join(dir, 'incomplete'))[0] ?? 'x', 'a.json')),
+        ),
+      );
       controller.abort();
       await assert.rejects(running, (err: unknown) => {
         assert.ok(err instanceof CancelledError);
-        assert.match(err.message, /^Cancelled: the export of cancel was stopped and its half-written parcel \d{4}-\d\d-\d\dT\d{6}Z and logs were removed\.$/);
+        assert.match(
+          err.message,
+          /^Cancelled: the export of cancel was stopped and its half-written parcel \d{4}-\d\d-\d\dT\d{6}Z and logs were removed\.$/,
+        );
         return true;
       });
       assert.ok(await eventually(() => processGone(Number(fs.readFileSync(path.join(dir, 'sleep.pid'), 'utf8')))));
@@ -312,7 +419,10 @@ describe('datasets (export_manager folders)', function () {
       assert.ok(await eventually(() => fs.existsSync(path.join(dir, 'started'))), 'the first run never started its export');
       const second = cli(['datasets', 'process', dir]);
       assert.equal(second.status, 0, second.stderr);
-      assert.match(second.stdout, new RegExp(`^shared: skipped: another run \\(pid ${first.child.pid} on ${os.hostname()}, since .+\\) is processing it\\.\\n$`));
+      assert.match(
+        second.stdout,
+        new RegExp(`^shared: skipped: another run \\(pid ${first.child.pid} on ${os.hostname()}, since .+\\) is processing it\\.\\n$`),
+      );
       fs.writeFileSync(path.join(dir, 'release'), '');
       const done = await first.done;
       assert.equal(done.code, 0, done.stderr);
@@ -325,7 +435,10 @@ describe('datasets (export_manager folders)', function () {
     it('takes over a lock left by a run that died', async () => {
       const dir = writeExportManagerDataset(path.join(tempDir(), 'stale'), 'cmd = "echo x > \\"$PARCEL_PATH.txt\\""\ninterval = "1 day"\n');
       const dead = spawnSync('true').pid!;
-      fs.writeFileSync(path.join(dir, datasets.LOCK_FILE), JSON.stringify({ pid: dead, host: os.hostname(), since: '2025-01-01T00:00:00.000Z' }));
+      fs.writeFileSync(
+        path.join(dir, datasets.LOCK_FILE),
+        JSON.stringify({ pid: dead, host: os.hostname(), since: '2025-01-01T00:00:00.000Z' }),
+      );
       const r = await datasets.processDataset(dir, { now: new Clock().now });
       assert.equal(r.outcome, 'exported', r.message);
       assert.equal(fs.existsSync(path.join(dir, datasets.LOCK_FILE)), false);
@@ -374,7 +487,10 @@ describe('datasets (export_manager folders)', function () {
       const root = tempDir();
       const r = cli(['datasets', 'init', path.join(root, 'todoist')]);
       assert.equal(r.status, 0, r.stderr);
-      assert.match(r.stdout, /todoist: made data\/, incomplete\/, log\/, config\.toml, metrics\.csv\. Edit .*config\.toml to set cmd and interval\.\n$/);
+      assert.match(
+        r.stdout,
+        /todoist: made data\/, incomplete\/, log\/, config\.toml, metrics\.csv\. Edit .*config\.toml to set cmd and interval\.\n$/,
+      );
       assert.deepEqual(fs.readdirSync(path.join(root, 'todoist')).sort(), ['config.toml', 'data', 'incomplete', 'log', 'metrics.csv']);
       assert.equal(fs.readFileSync(path.join(root, 'todoist', 'metrics.csv'), 'utf8'), 'parcel_id,success,files,bytes');
       const config = fs.readFileSync(path.join(root, 'todoist', 'config.toml'), 'utf8');
@@ -402,7 +518,10 @@ describe('datasets (export_manager folders)', function () {
       writeExportManagerDataset(path.join(root, 'good'), 'cmd = "echo x > \\"$PARCEL_PATH.txt\\""\ninterval = "1 day"\n');
       const r = cli(['datasets', 'process', root]);
       assert.equal(r.status, 2, r.stderr);
-      assert.match(r.stderr, new RegExp(`^broken: ${path.join(root, 'broken', 'config.toml')}, line 2, column \\d+ is not valid TOML: .+\\.$`, 'm'));
+      assert.match(
+        r.stderr,
+        new RegExp(`^broken: ${path.join(root, 'broken', 'config.toml')}, line 2, column \\d+ is not valid TOML: .+\\.$`, 'm'),
+      );
       assert.match(r.stderr, new RegExp(`^typo: ${path.join(root, 'typo', 'config.toml')}, line 2: unknown key "intervall"`, 'm'));
       assert.match(r.stdout, /^good: exported \d{4}-\d\d-\d\dT\d{6}Z \(1 file, 2 B\)\.$/m);
       assert.equal(namesIn(path.join(root, 'good'), 'data').length, 1);
@@ -435,7 +554,10 @@ describe('datasets (export_manager folders)', function () {
       assert.equal(json.status, 0, json.stderr);
       const report = JSON.parse(json.stdout) as datasets.DatasetsReport;
       assert.equal(report.shrinkAlert, 0.3);
-      assert.deepEqual(report.datasets[0].warnings.map((w) => w.kind), ['failing']);
+      assert.deepEqual(
+        report.datasets[0].warnings.map((w) => w.kind),
+        ['failing'],
+      );
       assert.equal(report.attention, 1);
 
       const bad = cli(['datasets', 'report', dir, '--shrink-alert', '150%']);
@@ -447,13 +569,19 @@ describe('datasets (export_manager folders)', function () {
     });
 
     it('Ctrl-C stops `export`: exit 130, the command is killed and nothing half-written is left', async () => {
-      const dir = writeExportManagerDataset(path.join(tempDir(), 'interrupted'), 'cmd = "echo $$ > sh.pid; echo half > \\"$PARCEL_PATH.txt\\"; sleep 600"\n');
+      const dir = writeExportManagerDataset(
+        path.join(tempDir(), 'interrupted'),
+        'cmd = "echo $$ > sh.pid; echo half > \\"$PARCEL_PATH.txt\\"; sleep 600"\n',
+      );
       const run = cliAsync(['datasets', 'export', dir]);
       assert.ok(await eventually(() => namesIn(dir, 'incomplete').length === 1 && fs.existsSync(path.join(dir, 'sh.pid'))));
       run.child.kill('SIGINT');
       const done = await run.done;
       assert.equal(done.code, 130, done.stderr);
-      assert.match(done.stderr, /^exit-plan: Cancelled: the export of interrupted was stopped and its half-written parcel \S+ and logs were removed\.\n$/);
+      assert.match(
+        done.stderr,
+        /^exit-plan: Cancelled: the export of interrupted was stopped and its half-written parcel \S+ and logs were removed\.\n$/,
+      );
       assert.ok(await eventually(() => processGone(Number(fs.readFileSync(path.join(dir, 'sh.pid'), 'utf8')))));
       assert.deepEqual([namesIn(dir, 'incomplete'), namesIn(dir, 'log')], [[], []]);
     });

@@ -37,7 +37,9 @@ function extractBoth(archive: string): { dirs: string[]; manifest: Manifest } {
   const t = spawnSync('bsdtar', ['-xf', archive, '-C', byTar], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   assert.equal(t.status, 0, `bsdtar: ${t.stderr}`);
   const manifest = JSON.parse(fs.readFileSync(path.join(byUnzip, 'manifest.json'), 'utf8')) as Manifest;
-  const expected = [...ARCHIVE_FILES, ...manifest.tables.flatMap((table) => table.files.map((f) => f.name))].map((f) => path.normalize(f)).sort();
+  const expected = [...ARCHIVE_FILES, ...manifest.tables.flatMap((table) => table.files.map((f) => f.name))]
+    .map((f) => path.normalize(f))
+    .sort();
   assert.deepEqual(listFiles(byUnzip), expected, 'unzip extracts every file');
   assert.deepEqual(listFiles(byTar), expected, 'bsdtar extracts every file');
   return { dirs: [byUnzip, byTar], manifest };
@@ -47,8 +49,20 @@ function extractBoth(archive: string): { dirs: string[]; manifest: Manifest } {
 async function reload(dir: string): Promise<string> {
   const pg = await postgres();
   const target = await pg.createDatabase(`trust_reload_${process.pid}_${++databases}`);
-  const env = { ...process.env, PGPASSWORD: target.password, PGHOST: target.host, PGPORT: String(target.port), PGUSER: target.user, PGDATABASE: target.database };
-  const r = spawnSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', 'schema.sql', '-f', 'load.sql'], { cwd: dir, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const env = {
+    ...process.env,
+    PGPASSWORD: target.password,
+    PGHOST: target.host,
+    PGPORT: String(target.port),
+    PGUSER: target.user,
+    PGDATABASE: target.database,
+  };
+  const r = spawnSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', 'schema.sql', '-f', 'load.sql'], {
+    cwd: dir,
+    env,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   assert.equal(r.status, 0, `psql -f schema.sql -f load.sql failed: ${r.stderr}`);
   assert.doesNotMatch(r.stderr, /ERROR|WARNING|error:/, 'psql loads without an error or a warning');
   return target.database;
@@ -65,7 +79,11 @@ async function roundTrip(source: PgConnectionOptions, archive: string): Promise<
       try {
         for (const t of manifest.tables) {
           const want = await tableFingerprint(a, t.schema, t.name);
-          assert.deepEqual(await tableFingerprint(b, t.schema, t.name), want, `${JSON.stringify(`${t.schema}.${t.name}`)} differs after the reload`);
+          assert.deepEqual(
+            await tableFingerprint(b, t.schema, t.name),
+            want,
+            `${JSON.stringify(`${t.schema}.${t.name}`)} differs after the reload`,
+          );
           assert.equal(t.rows, want.rows);
         }
       } finally {
@@ -115,15 +133,32 @@ describe('trust: the warehouse archive always extracts and reloads', () => {
       const orders = manifest.tables.find((t) => t.name === 'orders')!;
       assert.deepEqual(
         orders.columns.map((c) => [c.name, c.generated ?? false]),
-        [['id', false], ['ref', false], ['price', false], ['qty', false], ['total', true], ['email', false], ['email_domain', true], ['doubled', false], ['note', false]],
+        [
+          ['id', false],
+          ['ref', false],
+          ['price', false],
+          ['qty', false],
+          ['total', true],
+          ['email', false],
+          ['email_domain', true],
+          ['doubled', false],
+          ['note', false],
+        ],
       );
       const { dirs } = extractBoth(result.archive);
       const csv = fs.readFileSync(path.join(dirs[0], 'public/orders.csv'), 'utf8');
-      assert.equal(csv.split('\n')[0], 'id,ref,price,qty,email,doubled,note', 'generated columns are not in the CSV; one calling a user function keeps its values');
+      assert.equal(
+        csv.split('\n')[0],
+        'id,ref,price,qty,email,doubled,note',
+        'generated columns are not in the CSV; one calling a user function keeps its values',
+      );
       const schemaSql = fs.readFileSync(path.join(dirs[0], 'schema.sql'), 'utf8');
       assert.match(schemaSql, /"total" numeric\(12,2\) GENERATED ALWAYS AS \(\(price \* \(qty\)::numeric\)\) STORED/);
       assert.match(schemaSql, /-- "doubled" is GENERATED ALWAYS AS \(public\.twice\(qty\)\) STORED in the source; it calls a function/);
-      assert.match(fs.readFileSync(path.join(dirs[0], 'load.sql'), 'utf8'), /\\copy "public"\."orders" \("id", "ref", "price", "qty", "email", "doubled", "note"\) FROM/);
+      assert.match(
+        fs.readFileSync(path.join(dirs[0], 'load.sql'), 'utf8'),
+        /\\copy "public"\."orders" \("id", "ref", "price", "qty", "email", "doubled", "note"\) FROM/,
+      );
       assert.equal(fs.readFileSync(path.join(dirs[0], 'public/readings.csv'), 'utf8').split('\n')[0], 'day,celsius');
     });
 
@@ -137,7 +172,8 @@ describe('trust: the warehouse archive always extracts and reloads', () => {
       const orders = manifest.tables.find((t) => t.name === 'orders')!;
       assert.deepEqual(orders.excludedColumns, ['email', 'email_domain', 'note']);
       assert.equal(fs.readFileSync(path.join(dirs[0], 'public/orders.csv'), 'utf8').split('\n')[0], 'id,ref,price,qty,doubled');
-      for (const file of listFiles(dirs[0])) assert.ok(!/example\.(org|com)/.test(fs.readFileSync(path.join(dirs[0], file), 'utf8')), `${file} holds no scrubbed value`);
+      for (const file of listFiles(dirs[0]))
+        assert.ok(!/example\.(org|com)/.test(fs.readFileSync(path.join(dirs[0], file), 'utf8')), `${file} holds no scrubbed value`);
       const pg = await postgres();
       const b = await pg.client(await reload(dirs[1]));
       try {
@@ -166,8 +202,15 @@ describe('trust: the warehouse archive always extracts and reloads', () => {
       `);
       const result = await exportWarehouse({ connection: source, outDir: tempDir(), excludeColumns: ['password'] });
       const { dirs, manifest } = extractBoth(result.archive);
-      assert.deepEqual(manifest.tables.map((t) => [t.name, t.excludedColumns]), [['audit', ['before', 'history']], ['users', ['password']]]);
-      for (const file of listFiles(dirs[0])) assert.ok(!fs.readFileSync(path.join(dirs[0], file), 'utf8').includes('secret-1'), `${file} holds no scrubbed value`);
+      assert.deepEqual(
+        manifest.tables.map((t) => [t.name, t.excludedColumns]),
+        [
+          ['audit', ['before', 'history']],
+          ['users', ['password']],
+        ],
+      );
+      for (const file of listFiles(dirs[0]))
+        assert.ok(!fs.readFileSync(path.join(dirs[0], file), 'utf8').includes('secret-1'), `${file} holds no scrubbed value`);
       const pg = await postgres();
       const b = await pg.client(await reload(dirs[1]));
       try {
@@ -189,13 +232,16 @@ describe('trust: the warehouse archive always extracts and reloads', () => {
       `);
       const result = await exportWarehouse({ connection: source, outDir: tempDir() });
       const manifest = await roundTrip(source, result.archive);
-      assert.deepEqual(manifest.tables.map((t) => [t.schema, t.files.map((f) => f.name)]), [
-        ['README.txt', ['README.txt~/t.csv']],
-        ['Schema.SQL', ['Schema.SQL~/t.csv']],
-        ['load.sql', ['load.sql~/t.csv']],
-        ['manifest.json', ['manifest.json~/t.csv']],
-        ['manifest.json~', ['manifest.json~/t~2.csv']],
-      ]);
+      assert.deepEqual(
+        manifest.tables.map((t) => [t.schema, t.files.map((f) => f.name)]),
+        [
+          ['README.txt', ['README.txt~/t.csv']],
+          ['Schema.SQL', ['Schema.SQL~/t.csv']],
+          ['load.sql', ['load.sql~/t.csv']],
+          ['manifest.json', ['manifest.json~/t.csv']],
+          ['manifest.json~', ['manifest.json~/t~2.csv']],
+        ],
+      );
     });
   });
 
@@ -212,7 +258,10 @@ describe('trust: the warehouse archive always extracts and reloads', () => {
         assert.ok(!ARCHIVE_FILES.some((f) => pathKey(f) === pathKey(folder)), `folder ${folder} is not one of the archive's own files`);
         for (const file of filesOf(base)) {
           const key = pathKey(file);
-          assert.ok(!owner.has(key) || owner.get(key) === i, `${JSON.stringify(relations[i])} → ${file} meets ${JSON.stringify(relations[owner.get(key)!] ?? 'an archive file')}`);
+          assert.ok(
+            !owner.has(key) || owner.get(key) === i,
+            `${JSON.stringify(relations[i])} → ${file} meets ${JSON.stringify(relations[owner.get(key)!] ?? 'an archive file')}`,
+          );
           owner.set(key, i);
         }
       });
@@ -220,14 +269,57 @@ describe('trust: the warehouse archive always extracts and reloads', () => {
     }
 
     it('are unique against every other generated name, case-insensitively, for adversarial name sets', () => {
-      assert.deepEqual(assertUnique([['public', 'T'], ['public', 't'], ['public', 't~2-00001']]), ['public/T', 'public/t~2', 'public/t~2-00001~2']);
-      assert.deepEqual(assertUnique([['public', 't-00001'], ['public', 't']]), ['public/t-00001~2', 'public/t']);
-      assertUnique([['public', 't~2'], ['public', 'T'], ['public', 't'], ['public', 't~3'], ['public', 't~2~2']]);
-      assertUnique([['s', 'a-00001-00001'], ['s', 'a-00001'], ['s', 'a'], ['S', 'A-00001'], ['s', 'a-100000'], ['s', 'A-00001~2']]);
-      assertUnique([['a/b', 't'], ['a_b', 't'], ['a:b', 'T'], ['A_B', 't~2']]);
+      assert.deepEqual(
+        assertUnique([
+          ['public', 'T'],
+          ['public', 't'],
+          ['public', 't~2-00001'],
+        ]),
+        ['public/T', 'public/t~2', 'public/t~2-00001~2'],
+      );
+      assert.deepEqual(
+        assertUnique([
+          ['public', 't-00001'],
+          ['public', 't'],
+        ]),
+        ['public/t-00001~2', 'public/t'],
+      );
+      assertUnique([
+        ['public', 't~2'],
+        ['public', 'T'],
+        ['public', 't'],
+        ['public', 't~3'],
+        ['public', 't~2~2'],
+      ]);
+      assertUnique([
+        ['s', 'a-00001-00001'],
+        ['s', 'a-00001'],
+        ['s', 'a'],
+        ['S', 'A-00001'],
+        ['s', 'a-100000'],
+        ['s', 'A-00001~2'],
+      ]);
+      assertUnique([
+        ['a/b', 't'],
+        ['a_b', 't'],
+        ['a:b', 'T'],
+        ['A_B', 't~2'],
+      ]);
       // The same name composed and decomposed (macOS), and Unicode case (Straße / STRASSE).
-      assertUnique([['public', 'caf\u00e9'], ['public', 'cafe\u0301'], ['public', 'Stra\u00dfe'], ['public', 'STRASSE']]);
-      assertUnique([['manifest.json', 't'], ['MANIFEST.JSON', 't'], ['manifest.json~', 't'], ['readme.TXT', 'x'], ['load.sql', 'y-00001'], ['load.sql~', 'y']]);
+      assertUnique([
+        ['public', 'caf\u00e9'],
+        ['public', 'cafe\u0301'],
+        ['public', 'Stra\u00dfe'],
+        ['public', 'STRASSE'],
+      ]);
+      assertUnique([
+        ['manifest.json', 't'],
+        ['MANIFEST.JSON', 't'],
+        ['manifest.json~', 't'],
+        ['readme.TXT', 'x'],
+        ['load.sql', 'y-00001'],
+        ['load.sql~', 'y'],
+      ]);
 
       // A fixed pseudo-random search over a small alphabet that makes near-misses likely.
       let seed = 42;
@@ -255,13 +347,17 @@ describe('trust: the warehouse archive always extracts and reloads', () => {
       const manifest = await roundTrip(source, result.archive);
       const names = manifest.tables.flatMap((t) => t.files.map((f) => pathKey(f.name)));
       assert.equal(new Set(names).size, names.length, 'every file name differs, even ignoring case');
-      assert.deepEqual(manifest.tables.find((t) => t.name === 'T')!.files.map((f) => f.name), ['public/T-00001.csv', 'public/T-00002.csv', 'public/T-00003.csv']);
+      assert.deepEqual(
+        manifest.tables.find((t) => t.name === 'T')!.files.map((f) => f.name),
+        ['public/T-00001.csv', 'public/T-00002.csv', 'public/T-00003.csv'],
+      );
     });
   });
 
   describe('names psql must parse', () => {
     it('load.sql loads tables, schemas and columns named with a line break, tab, quotes, backslash and other scripts', async () => {
-      const source = await sourceDatabase(String.raw`
+      const source = await sourceDatabase(
+        String.raw`
         CREATE SCHEMA "sch
 ema";
         CREATE TABLE "sch
@@ -278,10 +374,15 @@ break" VALUES (1, 'a'), (2, E'b\nc');
         CREATE TABLE public."back\slash\" ("c\" int); INSERT INTO public."back\slash\" VALUES (3);
         CREATE TABLE public."таблица" ("столбец" text); INSERT INTO public."таблица" VALUES ('значение');
         CREATE TABLE public."表" ("列" text); INSERT INTO public."表" VALUES ('値');
-        CREATE TABLE public."cr` + '\r' + String.raw`name" (id int); INSERT INTO public."cr` + '\r' + String.raw`name" VALUES (4);
+        CREATE TABLE public."cr` +
+          '\r' +
+          String.raw`name" (id int); INSERT INTO public."cr` +
+          '\r' +
+          String.raw`name" VALUES (4);
         CREATE SCHEMA "~"; CREATE TABLE "~".home (id int); INSERT INTO "~".home VALUES (5);
         CREATE TABLE public.":var" (id int); INSERT INTO public.":var" VALUES (6);
-      `);
+      `,
+      );
       const result = await exportWarehouse({ connection: source, outDir: tempDir(), maxRowsPerFile: 1 });
       const manifest = await roundTrip(source, result.archive);
       assert.equal(manifest.tables.length, 10);
@@ -338,21 +439,44 @@ break" VALUES (1, 'a'), (2, E'b\nc');
         assert.ok(i >= 0, `schema.sql has ${text}`);
         return i;
       };
-      assert.ok(at('CREATE TYPE "kinds"."point2" AS') < at('CREATE TYPE "public"."tagged" AS'), 'a composite comes after the types it holds');
+      assert.ok(
+        at('CREATE TYPE "kinds"."point2" AS') < at('CREATE TYPE "public"."tagged" AS'),
+        'a composite comes after the types it holds',
+      );
       assert.ok(at('CREATE TYPE "kinds"."mood" AS ENUM') < at('CREATE TYPE "public"."tagged" AS'));
-      at('CREATE TYPE "public"."floatrange" AS RANGE (SUBTYPE = double precision, SUBTYPE_DIFF = float8mi, MULTIRANGE_TYPE_NAME = "public"."floatmultirange");');
+      at(
+        'CREATE TYPE "public"."floatrange" AS RANGE (SUBTYPE = double precision, SUBTYPE_DIFF = float8mi, MULTIRANGE_TYPE_NAME = "public"."floatmultirange");',
+      );
       at('CREATE TYPE "kinds"."pointrange" AS RANGE (SUBTYPE = integer');
-      assert.match(schemaSql, /-- left out: constraint "things_id_check" CHECK \(public\.is_even\(id\)\) \(it calls a function or operator that is not in this archive\)/);
+      assert.match(
+        schemaSql,
+        /-- left out: constraint "things_id_check" CHECK \(public\.is_even\(id\)\) \(it calls a function or operator that is not in this archive\)/,
+      );
       assert.match(schemaSql, /CHECK \(\(id < 1000\)\)/, 'a check that calls only built-in functions stays');
-      assert.match(schemaSql, /-- left out: constraint "positive" CHECK \(\(v > 0\)\) NOT VALID \(NOT VALID: existing rows may break it; after load\.sql, ALTER TABLE "public"\."older" ADD CONSTRAINT "positive" CHECK \(\(v > 0\)\) NOT VALID;\)/);
-      assert.match(fs.readFileSync(path.join(dirs[0], 'README.txt'), 'utf8'), /check constraint that calls\s+a function or operator that is not built in is left out/);
+      assert.match(
+        schemaSql,
+        /-- left out: constraint "positive" CHECK \(\(v > 0\)\) NOT VALID \(NOT VALID: existing rows may break it; after load\.sql, ALTER TABLE "public"\."older" ADD CONSTRAINT "positive" CHECK \(\(v > 0\)\) NOT VALID;\)/,
+      );
+      assert.match(
+        fs.readFileSync(path.join(dirs[0], 'README.txt'), 'utf8'),
+        /check constraint that calls\s+a function or operator that is not built in is left out/,
+      );
       assert.ok(!schemaSql.includes(qualifiedName('kinds', 'positive')), 'domains are written as their base types');
-      assert.ok(at('CREATE TABLE "public"."z_row"') < at('CREATE TABLE "public"."a_uses_z"'), 'a table comes after the tables whose row types it holds');
+      assert.ok(
+        at('CREATE TABLE "public"."z_row"') < at('CREATE TABLE "public"."a_uses_z"'),
+        'a table comes after the tables whose row types it holds',
+      );
 
       const without = await exportWarehouse({ connection: source, outDir: tempDir(), tables: ['a_uses_z'] });
       const reloaded = await roundTrip(source, without.archive);
-      assert.deepEqual(reloaded.tables.map((t) => t.name), ['a_uses_z']);
-      assert.match(fs.readFileSync(path.join(extractBoth(without.archive).dirs[0], 'schema.sql'), 'utf8'), /CREATE TYPE "public"."z_row" AS \(\n  "id" integer,\n  "mood" kinds\.mood,\n  "p" integer\n\);/);
+      assert.deepEqual(
+        reloaded.tables.map((t) => t.name),
+        ['a_uses_z'],
+      );
+      assert.match(
+        fs.readFileSync(path.join(extractBoth(without.archive).dirs[0], 'schema.sql'), 'utf8'),
+        /CREATE TYPE "public"."z_row" AS \(\n  "id" integer,\n  "mood" kinds\.mood,\n  "p" integer\n\);/,
+      );
     });
   });
 });

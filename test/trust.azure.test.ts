@@ -32,7 +32,12 @@ describe('trust: Azure Storage through the CLI (real Azurite and azcopy)', () =>
 
   function containerSas(container: string, permissions: string): string {
     const sas = generateBlobSASQueryParameters(
-      { containerName: container, permissions: ContainerSASPermissions.parse(permissions), expiresOn: new Date(Date.now() + 3_600_000), protocol: SASProtocol.HttpsAndHttp },
+      {
+        containerName: container,
+        permissions: ContainerSASPermissions.parse(permissions),
+        expiresOn: new Date(Date.now() + 3_600_000),
+        protocol: SASProtocol.HttpsAndHttp,
+      },
       account.sharedKey as StorageSharedKeyCredential,
     ).toString();
     return `${account.endpoint}/${container}?${sas}`;
@@ -45,7 +50,9 @@ describe('trust: Azure Storage through the CLI (real Azurite and azcopy)', () =>
       const pg = await postgres();
       db = await pg.createDatabase('trust_azure_upload');
       const c = await pg.client('trust_azure_upload');
-      await c.query(`CREATE TABLE public.readings (id int, value numeric); INSERT INTO public.readings SELECT g, g / 7.0 FROM generate_series(1, 5000) g;`);
+      await c.query(
+        `CREATE TABLE public.readings (id int, value numeric); INSERT INTO public.readings SELECT g, g / 7.0 FROM generate_series(1, 5000) g;`,
+      );
       await c.end();
       await account.service.getContainerClient('upload-perms').createIfNotExists();
     });
@@ -53,7 +60,9 @@ describe('trust: Azure Storage through the CLI (real Azurite and azcopy)', () =>
     it('says before exporting that a create + write SAS also needs read, and writes nothing', async () => {
       const url = containerSas('upload-perms', 'cw');
       const out = tempDir();
-      const r = await runCli(['warehouse', 'export', '--db', connectionUrl(db), '--upload', url, '--out', out, '--quiet'], { PGPASSWORD: db.password });
+      const r = await runCli(['warehouse', 'export', '--db', connectionUrl(db), '--upload', url, '--out', out, '--quiet'], {
+        PGPASSWORD: db.password,
+      });
       assert.equal(r.code, 1);
       assert.equal(
         r.stderr,
@@ -65,10 +74,16 @@ describe('trust: Azure Storage through the CLI (real Azurite and azcopy)', () =>
     });
 
     it('uploads and verifies with a read + create + write SAS', async () => {
-      const r = await runCli(['warehouse', 'export', '--db', connectionUrl(db), '--upload', containerSas('upload-perms', 'rcw'), '--json', '--quiet'], { PGPASSWORD: db.password });
+      const r = await runCli(
+        ['warehouse', 'export', '--db', connectionUrl(db), '--upload', containerSas('upload-perms', 'rcw'), '--json', '--quiet'],
+        { PGPASSWORD: db.password },
+      );
       assert.equal(r.code, 0, r.stderr);
       const json = JSON.parse(r.stdout) as { uploaded: { blob: string }; tables: { name: string; rows: number }[] };
-      assert.deepEqual(json.tables.map((t) => [t.name, t.rows]), [['readings', 5000]]);
+      assert.deepEqual(
+        json.tables.map((t) => [t.name, t.rows]),
+        [['readings', 5000]],
+      );
       assert.deepEqual(await blobs('upload-perms'), [json.uploaded.blob]);
     });
   });
@@ -78,7 +93,10 @@ describe('trust: Azure Storage through the CLI (real Azurite and azcopy)', () =>
     for (const command of [['containers'], ['sas', '--container', 'x'], ['size', '--container', 'x']]) {
       const r = await runCli(['azure', ...command, '--connection-string', cs]);
       assert.equal(r.code, 1);
-      assert.equal(r.stderr, `exit-plan: The connection string's BlobEndpoint "not a url" is not a URL: expected e.g. https://ACCOUNT.blob.core.windows.net.\n`);
+      assert.equal(
+        r.stderr,
+        `exit-plan: The connection string's BlobEndpoint "not a url" is not a URL: expected e.g. https://ACCOUNT.blob.core.windows.net.\n`,
+      );
     }
   });
 
@@ -105,7 +123,17 @@ describe('trust: Azure Storage through the CLI (real Azurite and azcopy)', () =>
     ];
     await container.getBlockBlobClient("it's (1)!/x.csv").upload('x', 1);
     for (const [folder, expected] of cases) {
-      const r = await runCli(['azure', 'sas', '--connection-string', connectionString, '--container', 'special-folders', '--folder', folder, '--json']);
+      const r = await runCli([
+        'azure',
+        'sas',
+        '--connection-string',
+        connectionString,
+        '--container',
+        'special-folders',
+        '--folder',
+        folder,
+        '--json',
+      ]);
       assert.equal(r.code, 0, r.stderr);
       const json = JSON.parse(r.stdout) as { url: string; commands: { local: string } };
       const dest = tempDir('exit-plan-dl-');

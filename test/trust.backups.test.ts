@@ -17,7 +17,10 @@ import { postgres } from './helpers/postgres';
 
 /** Backup files (not sidecars) in a folder, sorted. */
 function backupNames(dir: string): string[] {
-  return fs.readdirSync(dir).filter((n) => backups.parseBackupName(n) !== undefined).sort();
+  return fs
+    .readdirSync(dir)
+    .filter((n) => backups.parseBackupName(n) !== undefined)
+    .sort();
 }
 
 /** The connection as the CLI takes it (password in PGPASSWORD). */
@@ -52,7 +55,9 @@ describe('trust: backups', () => {
     const pg = await postgres();
     source = await pg.createDatabase('trust_backups');
     client = await pg.client('trust_backups');
-    await client.query(`CREATE TABLE sites (id int PRIMARY KEY, name text); INSERT INTO sites SELECT g, 'site ' || g FROM generate_series(1, 200) g;`);
+    await client.query(
+      `CREATE TABLE sites (id int PRIMARY KEY, name text); INSERT INTO sites SELECT g, 'site ' || g FROM generate_series(1, 200) g;`,
+    );
     env = { PGPASSWORD: source.password! };
   });
 
@@ -107,7 +112,14 @@ describe('trust: backups', () => {
 
     it('orders backups within a minute as restic orders snapshots (by their precise time), checked against restic forget', async function () {
       // Backups as an older version named them: within a minute the later one under the plain name.
-      const times = ['2024-06-01T02:00:40Z', '2024-06-01T02:00:10Z', '2024-06-01T01:59:30Z', '2024-05-31T02:00:50Z', '2024-05-31T02:00:05Z', '2024-05-30T23:10:00Z'];
+      const times = [
+        '2024-06-01T02:00:40Z',
+        '2024-06-01T02:00:10Z',
+        '2024-06-01T01:59:30Z',
+        '2024-05-31T02:00:50Z',
+        '2024-05-31T02:00:05Z',
+        '2024-05-30T23:10:00Z',
+      ];
       const items: backups.RotationCandidate[] = times.map((iso) => {
         const t = new Date(iso);
         const minute = new Date(Math.floor(t.getTime() / 60_000) * 60_000);
@@ -120,7 +132,8 @@ describe('trust: backups', () => {
       const data = tempDir('exit-plan-trust-restic-data-');
       fs.writeFileSync(path.join(data, 'a'), 'a');
       const resticEnv = { ...process.env, RESTIC_PASSWORD: 'trust', RESTIC_REPOSITORY: repo, TZ: 'UTC' };
-      const restic = (args: string[]) => execFileSync('restic', args, { env: resticEnv, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      const restic = (args: string[]) =>
+        execFileSync('restic', args, { env: resticEnv, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
       restic(['init', '-q']);
       for (const iso of times) restic(['backup', '-q', '--host', 'trust', '--time', iso.replace('T', ' ').replace('Z', ''), data]);
       const policies: backups.RotationPolicy[] = [{ keepLast: 1 }, { keepLast: 2 }, { keepLast: 4 }, { keepDaily: 2 }, { keepHourly: 2 }];
@@ -129,7 +142,9 @@ describe('trust: backups', () => {
         const out = JSON.parse(restic(['forget', '--dry-run', '--json', ...flags])) as { keep: { time: string }[] }[];
         const resticKept = out[0].keep.map((k) => new Date(k.time).toISOString()).sort();
         const now = new Date('2024-06-02T00:00:00Z');
-        const ours = backups.planRotation(items, policy, now).filter((d) => d.action === 'keep' && d.reasons.some((r) => r.startsWith('keep-')));
+        const ours = backups
+          .planRotation(items, policy, now)
+          .filter((d) => d.action === 'keep' && d.reasons.some((r) => r.startsWith('keep-')));
         assert.deepEqual(ours.map((d) => d.item.createdAt!.toISOString()).sort(), resticKept, JSON.stringify(policy));
       }
     });
@@ -151,7 +166,11 @@ describe('trust: backups', () => {
       assert.deepEqual(list.backups.map((b) => b.source).sort(), ['база', 'дата']);
       // Names that differ only in characters that are escaped never give the same file name, and read back.
       const t = new Date(Date.UTC(2024, 0, 1));
-      for (const [a, b] of [['my db', 'my_db'], ['a/b', 'a_b'], ['.x', '%2Ex']]) {
+      for (const [a, b] of [
+        ['my db', 'my_db'],
+        ['a/b', 'a_b'],
+        ['.x', '%2Ex'],
+      ]) {
         assert.notEqual(backups.postgresBackupName(a, t), backups.postgresBackupName(b, t));
         assert.equal(backups.decodeFileSafeName(backups.parseBackupName(backups.postgresBackupName(a, t))!.source), a);
       }
@@ -204,7 +223,10 @@ describe('trust: backups', () => {
     }
 
     /** Fills the tmpfs so that exactly room for a `bytes` backup (rounded up to its blocks) is left, then runs `create`. */
-    async function onAlmostFullDisk(bytes: number, create: (dir: string) => Promise<{ code: number | null; stdout: string; stderr: string }>) {
+    async function onAlmostFullDisk(
+      bytes: number,
+      create: (dir: string) => Promise<{ code: number | null; stdout: string; stderr: string }>,
+    ) {
       const mount = mountPoint!;
       for (const n of fs.readdirSync(mount)) fs.rmSync(path.join(mount, n), { recursive: true, force: true });
       const dir = path.join(mount, 'backups');
@@ -228,7 +250,9 @@ describe('trust: backups', () => {
       const first = await runCli(['backups', 'create-files', '--source', src, '--name', 'media', '--dir', sizing, '--json'], env);
       assert.equal(first.code, 0, first.stderr);
       const { bytes } = JSON.parse(first.stdout) as { bytes: number };
-      const { r, dir } = await onAlmostFullDisk(bytes, (d) => runCli(['backups', 'create-files', '--source', src, '--name', 'media', '--dir', d, '--quiet'], env));
+      const { r, dir } = await onAlmostFullDisk(bytes, (d) =>
+        runCli(['backups', 'create-files', '--source', src, '--name', 'media', '--dir', d, '--quiet'], env),
+      );
       assert.equal(r.code, 1, r.stdout);
       assert.deepEqual(fs.readdirSync(dir), [], 'nothing under a final name, no partial file, no sidecar');
       assert.match(r.stderr, /disk is full.*\.json/);
@@ -241,7 +265,9 @@ describe('trust: backups', () => {
       const first = await runCli(['backups', 'create', '--db', dbUrl(source), '--dir', sizing, '--json'], env);
       assert.equal(first.code, 0, first.stderr);
       const { bytes } = JSON.parse(first.stdout) as { bytes: number };
-      const { r, dir } = await onAlmostFullDisk(bytes, (d) => runCli(['backups', 'create', '--db', dbUrl(source), '--dir', d, '--quiet'], env));
+      const { r, dir } = await onAlmostFullDisk(bytes, (d) =>
+        runCli(['backups', 'create', '--db', dbUrl(source), '--dir', d, '--quiet'], env),
+      );
       assert.equal(r.code, 1, r.stdout);
       assert.deepEqual(fs.readdirSync(dir), [], 'nothing under a final name, no partial file, no sidecar');
       assert.match(r.stderr, /disk is full.*\.json/);
@@ -265,7 +291,11 @@ describe('trust: backups', () => {
         assert.ok(fs.existsSync(out.file), 'a backup was written');
         assert.match(r.stderr, /Warning: skipped 2 special files .*\.\/pipe \(FIFO\)/);
         assert.match(r.stderr, /\.\/app\.sock \(socket\)/);
-        assert.deepEqual(fs.readdirSync(dir).filter((n) => n.endsWith('.partial')), [], 'no partial file left');
+        assert.deepEqual(
+          fs.readdirSync(dir).filter((n) => n.endsWith('.partial')),
+          [],
+          'no partial file left',
+        );
         const listed = execFileSync('tar', ['-tf', out.file], { encoding: 'utf8' }).split('\n').filter(Boolean).sort();
         assert.deepEqual(listed, ['./', './docs/', './docs/a.txt']);
         const sidecar = JSON.parse(fs.readFileSync(`${out.file}.json`, 'utf8')) as backups.Sidecar;
@@ -348,7 +378,10 @@ describe('trust: backups', () => {
         assert.equal(await backups.withFolderLock(backupDir, async () => 'ran'), undefined);
 
         const free = tempDir('exit-plan-trust-lock-');
-        const own = await backups.withFolderLock(free, async () => JSON.parse(fs.readFileSync(path.join(free, backups.LOCK_FILE), 'utf8')) as Record<string, unknown>);
+        const own = await backups.withFolderLock(
+          free,
+          async () => JSON.parse(fs.readFileSync(path.join(free, backups.LOCK_FILE), 'utf8')) as Record<string, unknown>,
+        );
         assert.equal(own?.value.pid, process.pid);
         assert.equal(own?.value.bootId, bootId);
         assert.equal(own?.value.startTicks, processStartTicks(process.pid));
@@ -384,9 +417,14 @@ describe('trust: backups', () => {
 
     it('backups create --lock-timeout: pg_dump gives up with one sentence naming the table and the session, and leaves nothing', async () => {
       const dir = tempDir('exit-plan-trust-locked-');
-      const r = await whileLocked(() => runCli(['backups', 'create', '--db', dbUrl(source), '--dir', dir, '--lock-timeout', '1', '--quiet'], env));
+      const r = await whileLocked(() =>
+        runCli(['backups', 'create', '--db', dbUrl(source), '--dir', dir, '--lock-timeout', '1', '--quiet'], env),
+      );
       assert.equal(r.code, 1, r.stdout);
-      assert.match(r.stderr, /^exit-plan: Timed out after 1 s waiting for a lock on "public"\."locked visits" held by session \d+ \(trust-holder, idle in transaction\); no backup was written and the partial file was removed\.$/m);
+      assert.match(
+        r.stderr,
+        /^exit-plan: Timed out after 1 s waiting for a lock on "public"\."locked visits" held by session \d+ \(trust-holder, idle in transaction\); no backup was written and the partial file was removed\.$/m,
+      );
       assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
       assert.deepEqual(fs.readdirSync(dir), []);
       const help = await runCli(['backups', 'create', '--help']);
@@ -399,9 +437,16 @@ describe('trust: backups', () => {
       await holder.query(`BEGIN; LOCK TABLE "locked visits" IN ACCESS EXCLUSIVE MODE`);
       let released = false;
       try {
-        const run = startCapture(process.execPath, [CLI, 'backups', 'create', '--db', dbUrl(source), '--dir', dir], { env: { ...process.env, ...env } });
+        const run = startCapture(process.execPath, [CLI, 'backups', 'create', '--db', dbUrl(source), '--dir', dir], {
+          env: { ...process.env, ...env },
+        });
         const seen = await untilWaiting(run);
-        assert.match(seen, new RegExp(`pg_dump: Waiting for a lock on public\\.locked visits held by session ${holderPid} \\(trust-holder, idle in transaction\\)…`));
+        assert.match(
+          seen,
+          new RegExp(
+            `pg_dump: Waiting for a lock on public\\.locked visits held by session ${holderPid} \\(trust-holder, idle in transaction\\)…`,
+          ),
+        );
         await holder.query('ROLLBACK');
         released = true;
         const r = await run.done;
@@ -420,9 +465,16 @@ describe('trust: backups', () => {
       await holder.query(`BEGIN; LOCK TABLE "locked visits" IN ACCESS EXCLUSIVE MODE`);
       let released = false;
       try {
-        const run = startCapture(process.execPath, [CLI, 'backups', 'drill', made.stdout.trim(), '--db', dbUrl(source)], { env: { ...process.env, ...env } });
+        const run = startCapture(process.execPath, [CLI, 'backups', 'drill', made.stdout.trim(), '--db', dbUrl(source)], {
+          env: { ...process.env, ...env },
+        });
         const seen = await untilWaiting(run);
-        assert.match(seen, new RegExp(`Drill: counting — Waiting for a lock on public\\.locked visits held by session ${holderPid} \\(trust-holder, idle in transaction\\)…`));
+        assert.match(
+          seen,
+          new RegExp(
+            `Drill: counting — Waiting for a lock on public\\.locked visits held by session ${holderPid} \\(trust-holder, idle in transaction\\)…`,
+          ),
+        );
         await holder.query('ROLLBACK');
         released = true;
         const r = await run.done;
@@ -443,7 +495,10 @@ describe('trust: backups', () => {
       try {
         const r = await whileLocked(() => runCli(['backups', 'drill', file, '--db', dbUrl(source), '--lock-timeout', '1', '--quiet'], env));
         assert.equal(r.code, 1, r.stdout);
-        assert.match(r.stderr, /^exit-plan: Timed out after 1 s waiting for a lock on "public"\."locked visits" held by session \d+ \(trust-holder, idle in transaction\) while counting the source's rows; the scratch database exit_plan_drill_\w+ was dropped\.$/m);
+        assert.match(
+          r.stderr,
+          /^exit-plan: Timed out after 1 s waiting for a lock on "public"\."locked visits" held by session \d+ \(trust-holder, idle in transaction\) while counting the source's rows; the scratch database exit_plan_drill_\w+ was dropped\.$/m,
+        );
         const left = await admin.query(`SELECT datname FROM pg_database WHERE datname LIKE 'exit_plan_drill_%'`);
         assert.deepEqual(left.rows, []);
       } finally {
@@ -466,11 +521,40 @@ describe('trust: backups', () => {
     }
 
     const cron = (schedule: string, extraEnv: Record<string, string> = {}) =>
-      runCli(['backups', 'cron', '--db', dbUrl(source), '--dir', tempDir('exit-plan-trust-cron-'), '--schedule', schedule], { ...env, ...extraEnv });
+      runCli(['backups', 'cron', '--db', dbUrl(source), '--dir', tempDir('exit-plan-trust-cron-'), '--schedule', schedule], {
+        ...env,
+        ...extraEnv,
+      });
 
     it('refuses what cron rejects (L, W, ?, seconds, steps after a single value), lower-cases @DAILY, and every line it prints passes crontab -n', async () => {
-      const good = ['0 2 * * 0', '*/5 * * * *', '0 0 * JAN MON', '0 0 * jan-mar mon-fri', '0 0 * * 7', '0-59/15 * * * *', '0 0 * * sun,Mon', '0 0 1,15 * *', '0 0 * * MON-FRI/2', '@daily', '@midnight', '@hourly'];
-      const bad = ['5L * * * *', '0 0 L * *', '0 0 ? * *', '0 0 1W * *', '0 0 0 * * *', '5/10 * * * *', '0 24 * * *', '*/0 * * * *', '0 0 * * L', '0 0 * * 5L', '60 * * * *', '@every 5m'];
+      const good = [
+        '0 2 * * 0',
+        '*/5 * * * *',
+        '0 0 * JAN MON',
+        '0 0 * jan-mar mon-fri',
+        '0 0 * * 7',
+        '0-59/15 * * * *',
+        '0 0 * * sun,Mon',
+        '0 0 1,15 * *',
+        '0 0 * * MON-FRI/2',
+        '@daily',
+        '@midnight',
+        '@hourly',
+      ];
+      const bad = [
+        '5L * * * *',
+        '0 0 L * *',
+        '0 0 ? * *',
+        '0 0 1W * *',
+        '0 0 0 * * *',
+        '5/10 * * * *',
+        '0 24 * * *',
+        '*/0 * * * *',
+        '0 0 * * L',
+        '0 0 * * 5L',
+        '60 * * * *',
+        '@every 5m',
+      ];
       for (const schedule of good) {
         assert.ok(crontabAccepts(`${schedule} true`), `crontab accepts "${schedule}"`);
         const r = await cron(schedule);
@@ -495,7 +579,10 @@ describe('trust: backups', () => {
       const r = await runCli(['backups', 'cron', '--db', dbUrl(source), '--dir', dir, '--schedule', '0 2 * * *'], env);
       assert.equal(r.code, 1, r.stdout);
       assert.equal(r.stdout, '');
-      assert.match(r.stderr, /^exit-plan: A crontab line cannot hold a line break or another control character, as .*nightly\\n\* \* \* \* \* rm -rf ~.* does: choose a folder \(and database\) whose name has none\.\n$/);
+      assert.match(
+        r.stderr,
+        /^exit-plan: A crontab line cannot hold a line break or another control character, as .*nightly\\n\* \* \* \* \* rm -rf ~.* does: choose a folder \(and database\) whose name has none\.\n$/,
+      );
     });
 
     it('with PGHOST set to a socket folder, prints a --db URL (socket folder as ?host=) that the printed command itself runs', async () => {

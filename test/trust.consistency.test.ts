@@ -37,7 +37,11 @@ async function reload(archive: string): Promise<Client> {
   const { dir } = unzipArchive(archive);
   const target = await pg.createDatabase(`reloaded_${++dbCounter}`);
   const env = { ...process.env, PGPASSWORD: target.password, PGHOST: target.host, PGPORT: String(target.port), PGUSER: target.user };
-  execFileSync('psql', ['-X', '-q', '-d', target.database, '-v', 'ON_ERROR_STOP=1', '-f', 'schema.sql', '-f', 'load.sql'], { cwd: dir, env, stdio: 'pipe' });
+  execFileSync('psql', ['-X', '-q', '-d', target.database, '-v', 'ON_ERROR_STOP=1', '-f', 'schema.sql', '-f', 'load.sql'], {
+    cwd: dir,
+    env,
+    stdio: 'pipe',
+  });
   return pg.client(target.database);
 }
 
@@ -74,8 +78,14 @@ describe('trust: DDL from another session during an export', () => {
         const out = tempDir();
         const exporting = exportWarehouse({ connection: db, outDir: out, includeViews: true, tables: ['a_gate', 'orders'] });
         exporting.catch(() => undefined);
-        await waitFor('the export waits at the gate', async () =>
-          (await count(admin, `SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND NOT l.granted AND l.pid IN (${EXPORT_BACKENDS})`, [db.database])) > 0,
+        await waitFor(
+          'the export waits at the gate',
+          async () =>
+            (await count(
+              admin,
+              `SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND NOT l.granted AND l.pid IN (${EXPORT_BACKENDS})`,
+              [db.database],
+            )) > 0,
         );
 
         let ddlDone = false;
@@ -94,7 +104,10 @@ describe('trust: DDL from another session during an export', () => {
         const orders = result.tables.find((t) => t.name === 'orders')!;
         assert.equal(orders.rows, 5000, 'every row of orders is in the archive');
         const { manifest } = unzipArchive(result.archive);
-        assert.deepEqual(manifest.tables.find((t) => t.name === 'orders')!.columns.map((c) => c.name), ['id', 'amount']);
+        assert.deepEqual(
+          manifest.tables.find((t) => t.name === 'orders')!.columns.map((c) => c.name),
+          ['id', 'amount'],
+        );
         const reloaded = await reload(result.archive);
         try {
           assert.deepEqual(await tableFingerprint(reloaded, 'public', 'orders'), before);
@@ -111,7 +124,10 @@ describe('trust: DDL from another session during an export', () => {
   }
 
   it('leaves out a table dropped while the export waited for its lock, and exports the rest', async () => {
-    const db = await freshDatabase('dropped', `${ORDERS_SQL} CREATE TABLE public.z_doomed (id int); INSERT INTO public.z_doomed VALUES (1);`);
+    const db = await freshDatabase(
+      'dropped',
+      `${ORDERS_SQL} CREATE TABLE public.z_doomed (id int); INSERT INTO public.z_doomed VALUES (1);`,
+    );
     const admin = await (await postgres()).client(db.database);
     const holder = await session(db, 'trust-dropper');
     try {
@@ -119,13 +135,22 @@ describe('trust: DDL from another session during an export', () => {
       await holder.client.query('LOCK TABLE public.z_doomed IN ACCESS EXCLUSIVE MODE');
       const exporting = exportWarehouse({ connection: db, outDir: tempDir() });
       exporting.catch(() => undefined);
-      await waitFor('the export waits for a lock', async () =>
-        (await count(admin, `SELECT 1 FROM pg_locks l WHERE l.locktype = 'relation' AND NOT l.granted AND l.pid IN (${EXPORT_BACKENDS})`, [db.database])) > 0,
+      await waitFor(
+        'the export waits for a lock',
+        async () =>
+          (await count(
+            admin,
+            `SELECT 1 FROM pg_locks l WHERE l.locktype = 'relation' AND NOT l.granted AND l.pid IN (${EXPORT_BACKENDS})`,
+            [db.database],
+          )) > 0,
       );
       await holder.client.query('DROP TABLE public.z_doomed');
       await holder.client.query('COMMIT');
       const result = await exporting;
-      assert.deepEqual(result.tables.map((t) => `${t.schema}.${t.name}:${t.rows}`), ['public.orders:5000']);
+      assert.deepEqual(
+        result.tables.map((t) => `${t.schema}.${t.name}:${t.rows}`),
+        ['public.orders:5000'],
+      );
     } finally {
       await holder.client.end();
       await admin.end();
@@ -133,7 +158,7 @@ describe('trust: DDL from another session during an export', () => {
   });
 });
 
-describe('trust: DDL queued between the export\'s connections (--jobs)', () => {
+describe("trust: DDL queued between the export's connections (--jobs)", () => {
   it('steps back when a worker would queue behind a DDL that waits for the main connection, then exports after it', async () => {
     const db = await freshDatabase('queued', `${ORDERS_SQL} CREATE TABLE public.a_free (id int); INSERT INTO public.a_free VALUES (1);`);
     const admin = await (await postgres()).client(db.database);
@@ -148,7 +173,8 @@ describe('trust: DDL queued between the export\'s connections (--jobs)', () => {
       const lines: string[] = [];
       const exporting = exportWarehouse({ connection: db, outDir: tempDir(), jobs: 2, log: (line) => lines.push(line) });
       exporting.catch(() => undefined);
-      const waiting = async (pids: string) => (await count(admin, `SELECT 1 FROM pg_locks WHERE locktype = 'relation' AND NOT granted AND pid IN (${pids})`, [db.database])) > 0;
+      const waiting = async (pids: string) =>
+        (await count(admin, `SELECT 1 FROM pg_locks WHERE locktype = 'relation' AND NOT granted AND pid IN (${pids})`, [db.database])) > 0;
       await waitFor('the export waits for orders', () => waiting(EXPORT_BACKENDS));
       const truncating = truncater.client.query('TRUNCATE public.orders');
       truncating.catch(() => undefined);
@@ -157,9 +183,15 @@ describe('trust: DDL queued between the export\'s connections (--jobs)', () => {
 
       const result = await exporting;
       await truncating;
-      assert.ok(lines.some((l) => l.startsWith('Starting over')), lines.join('\n'));
+      assert.ok(
+        lines.some((l) => l.startsWith('Starting over')),
+        lines.join('\n'),
+      );
       // The export let the TRUNCATE go first, then read the table as it is after it.
-      assert.deepEqual(result.tables.map((t) => `${t.name}:${t.rows}`), ['a_free:1', 'orders:0']);
+      assert.deepEqual(
+        result.tables.map((t) => `${t.name}:${t.rows}`),
+        ['a_free:1', 'orders:0'],
+      );
     } finally {
       await holder.client.end();
       await truncater.client.end();
@@ -223,9 +255,13 @@ describe('trust: a lock held by another session', () => {
 
   it('bounds a lock wait the export could not foresee (a view whose function reads a locked table) too', async () => {
     const out = tempDir();
-    await assert.rejects(exportWarehouse({ connection: db, outDir: out, tables: ['order_total'], includeViews: true, lockTimeoutSeconds: 1 }), {
-      message: 'Timed out after 1 s waiting for a lock while reading "public"."order_total"; no archive was written and the partial file was removed.',
-    });
+    await assert.rejects(
+      exportWarehouse({ connection: db, outDir: out, tables: ['order_total'], includeViews: true, lockTimeoutSeconds: 1 }),
+      {
+        message:
+          'Timed out after 1 s waiting for a lock while reading "public"."order_total"; no archive was written and the partial file was removed.',
+      },
+    );
     assert.deepEqual(listFiles(out), []);
   });
 
@@ -244,7 +280,14 @@ describe('trust: a lock held by another session', () => {
     });
     exporting.catch(() => undefined);
     await waitFor('the progress names the holder', () => waits.length > 0, 15_000);
-    assert.deepEqual(waits[0], { table: 'public.orders', schema: 'public', name: 'orders', pid: holder.pid, application: 'trust-holder', state: 'idle in transaction' });
+    assert.deepEqual(waits[0], {
+      table: 'public.orders',
+      schema: 'public',
+      name: 'orders',
+      pid: holder.pid,
+      application: 'trust-holder',
+      state: 'idle in transaction',
+    });
     assert.ok((await count(admin, EXPORT_BACKENDS, [db.database])) > 0);
 
     controller.abort();
@@ -254,7 +297,11 @@ describe('trust: a lock held by another session', () => {
       return true;
     });
     // The holder still holds its lock: only a cancel on the server ends the export's waiting backend.
-    await waitFor('no export backend is left on the server', async () => (await count(admin, EXPORT_BACKENDS, [db.database])) === 0, 15_000);
+    await waitFor(
+      'no export backend is left on the server',
+      async () => (await count(admin, EXPORT_BACKENDS, [db.database])) === 0,
+      15_000,
+    );
     assert.deepEqual(listFiles(out), []);
   });
 
@@ -268,7 +315,11 @@ describe('trust: a lock held by another session', () => {
     assert.equal(waits[0]?.pid, holder.pid);
     controller.abort();
     await assert.rejects(listing, (err: Error) => err instanceof CancelledError && err.message === 'Listing cancelled.');
-    await waitFor('no listing backend is left on the server', async () => (await count(admin, EXPORT_BACKENDS, [db.database])) === 0, 15_000);
+    await waitFor(
+      'no listing backend is left on the server',
+      async () => (await count(admin, EXPORT_BACKENDS, [db.database])) === 0,
+      15_000,
+    );
   });
 });
 
@@ -326,20 +377,29 @@ describe('trust: row-level security and privileges', () => {
       const result = await exportWarehouse({ connection: user === 'postgres' ? db : as(user), outDir: tempDir(), tables: ['notes'] });
       assert.equal(result.rows, 3);
       const { dir } = unzipArchive(result.archive);
-      assert.equal(fs.readFileSync(path.join(dir, 'public', 'notes.csv'), 'utf8'), 'id,author,body\n1,trust_filtered,mine\n2,someone,theirs\n3,else,secret\n');
+      assert.equal(
+        fs.readFileSync(path.join(dir, 'public', 'notes.csv'), 'utf8'),
+        'id,author,body\n1,trust_filtered,mine\n2,someone,theirs\n3,else,secret\n',
+      );
     });
   }
 
   it('names the schema when the user lacks USAGE on it, not SELECT on the table', async () => {
     const out = tempDir();
     await assert.rejects(exportWarehouse({ connection: as('trust_columns'), outDir: out, schemas: ['hidden'] }), {
-      message: 'User "trust_columns" has no USAGE permission on schema "hidden", which it needs to read table "hidden"."x"; nothing was exported.',
+      message:
+        'User "trust_columns" has no USAGE permission on schema "hidden", which it needs to read table "hidden"."x"; nothing was exported.',
     });
     assert.deepEqual(listFiles(out), []);
   });
 
   it('exports a table readable through column grants when --exclude-columns leaves out the others', async () => {
-    const result = await exportWarehouse({ connection: as('trust_columns'), outDir: tempDir(), tables: ['people'], excludeColumns: ['ssn'] });
+    const result = await exportWarehouse({
+      connection: as('trust_columns'),
+      outDir: tempDir(),
+      tables: ['people'],
+      excludeColumns: ['ssn'],
+    });
     assert.equal(result.rows, 2);
     const { dir, manifest } = unzipArchive(result.archive);
     assert.equal(fs.readFileSync(path.join(dir, 'public', 'people.csv'), 'utf8'), 'id,name\n1,Ada\n2,Grace\n');

@@ -58,7 +58,10 @@ describe('trust: errors a user can act on (CLI)', () => {
       assert.equal(r.code, 0, r.stderr);
       assert.doesNotMatch(r.stderr, RAW_CONTROL);
       assert.doesNotMatch(r.stdout, RAW_CONTROL);
-      assert.ok(r.stderr.split('\n').some((l) => l.includes(`Table 1/1 public.${EVIL_SHOWN} — `)), r.stderr);
+      assert.ok(
+        r.stderr.split('\n').some((l) => l.includes(`Table 1/1 public.${EVIL_SHOWN} — `)),
+        r.stderr,
+      );
       const summary = r.stdout.split('\n');
       assert.equal(summary[1], `  public.${EVIL_SHOWN}             2 rows      14 B  1 file`);
       assert.equal(summary.length, 4, r.stdout);
@@ -76,20 +79,41 @@ describe('trust: errors a user can act on (CLI)', () => {
       const reader = { ...source, user: 'trust_reader' };
       const r = await runCli(['warehouse', 'export', '--db', connectionUrl(reader), '--out', out, '--quiet'], { PGPASSWORD: 'reader-pw' });
       assert.equal(r.code, 1);
-      assert.equal(r.stderr, `exit-plan: User "trust_reader" has no SELECT permission on table "public"."${EVIL_SHOWN}"; nothing was exported.\n`);
+      assert.equal(
+        r.stderr,
+        `exit-plan: User "trust_reader" has no SELECT permission on table "public"."${EVIL_SHOWN}"; nothing was exported.\n`,
+      );
       assert.deepEqual(listFiles(out), []);
     });
   });
 
   describe('a bad option value prints one line and a --help hint', () => {
     const cases: [string[], string][] = [
-      [['warehouse', 'export', '--jobs', 'x'], `error: option '--jobs <n>' argument 'x' is invalid. expected a whole number from 1 to 16.\nRun 'exit-plan warehouse export --help' for usage.\n`],
-      [['warehouse', 'export', '--jbos', '2'], `error: unknown option '--jbos'\n(Did you mean --jobs?)\nRun 'exit-plan warehouse export --help' for usage.\n`],
-      [['warehouse', 'export', '--jobs', '\x1b[2Jx'], `error: option '--jobs <n>' argument '\\x1b[2Jx' is invalid. expected a whole number from 1 to 16.\nRun 'exit-plan warehouse export --help' for usage.\n`],
+      [
+        ['warehouse', 'export', '--jobs', 'x'],
+        `error: option '--jobs <n>' argument 'x' is invalid. expected a whole number from 1 to 16.\nRun 'exit-plan warehouse export --help' for usage.\n`,
+      ],
+      [
+        ['warehouse', 'export', '--jbos', '2'],
+        `error: unknown option '--jbos'\n(Did you mean --jobs?)\nRun 'exit-plan warehouse export --help' for usage.\n`,
+      ],
+      [
+        ['warehouse', 'export', '--jobs', '\x1b[2Jx'],
+        `error: option '--jobs <n>' argument '\\x1b[2Jx' is invalid. expected a whole number from 1 to 16.\nRun 'exit-plan warehouse export --help' for usage.\n`,
+      ],
       [['warehouse', 'tables', '--bogus'], `error: unknown option '--bogus'\nRun 'exit-plan warehouse tables --help' for usage.\n`],
-      [['azure', 'size', '--container', 'c', '--folder'], `error: option '--folder <prefix>' argument missing\nRun 'exit-plan azure size --help' for usage.\n`],
-      [['datasets', 'report', '--shrink-alert', '2', 'dir'], `error: option '--shrink-alert <share>' argument '2' is invalid. expected a share from 0 to 1 (e.g. 0.2) or a percentage (e.g. 20%).\nRun 'exit-plan datasets report --help' for usage.\n`],
-      [['backups', 'rotate', '--dir', 'd', '--keep-last', 'x'], `error: option '--keep-last <n>' argument 'x' is invalid. expected a whole number from 0 up, or "unlimited".\nRun 'exit-plan backups rotate --help' for usage.\n`],
+      [
+        ['azure', 'size', '--container', 'c', '--folder'],
+        `error: option '--folder <prefix>' argument missing\nRun 'exit-plan azure size --help' for usage.\n`,
+      ],
+      [
+        ['datasets', 'report', '--shrink-alert', '2', 'dir'],
+        `error: option '--shrink-alert <share>' argument '2' is invalid. expected a share from 0 to 1 (e.g. 0.2) or a percentage (e.g. 20%).\nRun 'exit-plan datasets report --help' for usage.\n`,
+      ],
+      [
+        ['backups', 'rotate', '--dir', 'd', '--keep-last', 'x'],
+        `error: option '--keep-last <n>' argument 'x' is invalid. expected a whole number from 0 up, or "unlimited".\nRun 'exit-plan backups rotate --help' for usage.\n`,
+      ],
       [['nope'], `error: unknown command 'nope'\nRun 'exit-plan --help' for usage.\n`],
     ];
     for (const [args, stderr] of cases) {
@@ -124,17 +148,37 @@ describe('trust: errors a user can act on (CLI)', () => {
 
     const port = () => source.port;
     const urlCases: [string, () => string, string][] = [
-      ['a % that starts no escape in the password', () => `postgres://postgres:50%off@127.0.0.1:${port()}/trust_errors`, 'The password in the database URL has a % that does not start a valid escape: write a literal % as %25.'],
-      ['a broken escape in the user name', () => `postgres://ro%zzt@127.0.0.1:${port()}/trust_errors`, 'The user name in the database URL has a % that does not start a valid escape: write a literal % as %25.'],
-      ['%00 in the database name', () => `postgres://postgres@127.0.0.1:${port()}/trust%00errors`, 'The database name in the database URL contains %00 (a NUL character), which PostgreSQL does not allow.'],
-      ['%00 in the password', () => `postgres://postgres:pw%00@127.0.0.1:${port()}/trust_errors`, 'The password in the database URL contains %00 (a NUL character), which PostgreSQL does not allow.'],
+      [
+        'a % that starts no escape in the password',
+        () => `postgres://postgres:50%off@127.0.0.1:${port()}/trust_errors`,
+        'The password in the database URL has a % that does not start a valid escape: write a literal % as %25.',
+      ],
+      [
+        'a broken escape in the user name',
+        () => `postgres://ro%zzt@127.0.0.1:${port()}/trust_errors`,
+        'The user name in the database URL has a % that does not start a valid escape: write a literal % as %25.',
+      ],
+      [
+        '%00 in the database name',
+        () => `postgres://postgres@127.0.0.1:${port()}/trust%00errors`,
+        'The database name in the database URL contains %00 (a NUL character), which PostgreSQL does not allow.',
+      ],
+      [
+        '%00 in the password',
+        () => `postgres://postgres:pw%00@127.0.0.1:${port()}/trust_errors`,
+        'The password in the database URL contains %00 (a NUL character), which PostgreSQL does not allow.',
+      ],
       [
         'a port out of range',
         () => 'postgres://postgres@127.0.0.1:99999/trust_errors',
         'The database URL is not valid: expected postgres://user@host:port/database, with a port from 1 to 65535 and any @, /, ?, # or % in the user name or password written as %40, %2F, %3F, %23 or %25.',
       ],
       ['port 0', () => 'postgres://postgres@127.0.0.1:0/trust_errors', 'The port "0" is not a number from 1 to 65535.'],
-      ['no // before the host', () => `postgres:127.0.0.1:${port()}/trust_errors`, 'The database URL must start with postgres:// and then user@host:port/database.'],
+      [
+        'no // before the host',
+        () => `postgres:127.0.0.1:${port()}/trust_errors`,
+        'The database URL must start with postgres:// and then user@host:port/database.',
+      ],
     ];
     for (const [what, url, sentence] of urlCases) {
       it(`${what}: one sentence naming the part, never its value`, async () => {
@@ -171,7 +215,10 @@ describe('trust: errors a user can act on (datasets CLI)', () => {
     assert.equal(report.code, 0, report.stderr);
     const lines = report.stdout.split('\n');
     assert.equal(lines[0], `ERROR: alpha: ${sentence}`);
-    assert.ok(lines.some((l) => /^beta +\d{4}-\d\d-\d\dT\d{6}Z$/.test(l)), report.stdout);
+    assert.ok(
+      lines.some((l) => /^beta +\d{4}-\d\d-\d\dT\d{6}Z$/.test(l)),
+      report.stdout,
+    );
     assert.ok(lines.includes('Metrics for beta:'), report.stdout);
 
     const processed = await runCli(['datasets', 'process', root]);
@@ -189,7 +236,10 @@ describe('trust: errors a user can act on (datasets CLI)', () => {
     const report = await runCli(['datasets', 'report', root]);
     assert.equal(report.code, 0, report.stderr);
     assert.doesNotMatch(report.stdout, RAW_CONTROL);
-    assert.ok(report.stdout.split('\n').some((l) => /^clear\\x1b\[2Jscreen  \d{4}-/.test(l)), report.stdout);
+    assert.ok(
+      report.stdout.split('\n').some((l) => /^clear\\x1b\[2Jscreen  \d{4}-/.test(l)),
+      report.stdout,
+    );
     assert.ok(report.stdout.includes('Metrics for clear\\x1b[2Jscreen:'), report.stdout);
   });
 
@@ -208,7 +258,10 @@ describe('trust: errors a user can act on (datasets CLI)', () => {
     const parent = dataset(path.join(root, 'delta'), 'ingest.paths = [".."]\n');
     const up = await runCli(['datasets', 'process', parent]);
     assert.equal(up.code, 2);
-    assert.match(up.stderr, /^delta: .*config\.toml: ingest\.paths "\.\." matches .*, which is a folder holding the dataset; a folder cannot be ingested into itself, so nothing was moved/);
+    assert.match(
+      up.stderr,
+      /^delta: .*config\.toml: ingest\.paths "\.\." matches .*, which is a folder holding the dataset; a folder cannot be ingested into itself, so nothing was moved/,
+    );
     assert.ok(fs.existsSync(path.join(root, 'drop.csv')));
   });
 });
@@ -260,15 +313,24 @@ describe('trust: export errors name the view or table, and SQL_ASCII text (CLI)'
 
   it('a view that raises while it is read is named, as a view', async () => {
     const out = tempDir('exit-plan-trust-');
-    const r = await runCli(['warehouse', 'export', '--db', db(views), '--out', out, '--include-views', '--tables', 'base,raising', '--quiet'], pgEnv);
+    const r = await runCli(
+      ['warehouse', 'export', '--db', db(views), '--out', out, '--include-views', '--tables', 'base,raising', '--quiet'],
+      pgEnv,
+    );
     assert.equal(r.code, 1);
-    assert.equal(r.stderr, 'exit-plan: The view "public"."raising" failed while it was read: kaboom; no archive was written and the partial file was removed.\n');
+    assert.equal(
+      r.stderr,
+      'exit-plan: The view "public"."raising" failed while it was read: kaboom; no archive was written and the partial file was removed.\n',
+    );
     assert.deepEqual(listFiles(out), []);
   });
 
   it("a view whose owner cannot read its table is named, with the owner's rights as the reason", async () => {
     const out = tempDir('exit-plan-trust-');
-    const r = await runCli(['warehouse', 'export', '--db', db(views), '--out', out, '--include-views', '--tables', 'base,locked', '--quiet'], pgEnv);
+    const r = await runCli(
+      ['warehouse', 'export', '--db', db(views), '--out', out, '--include-views', '--tables', 'base,locked', '--quiet'],
+      pgEnv,
+    );
     assert.equal(r.code, 1);
     assert.equal(
       r.stderr,
@@ -290,7 +352,10 @@ describe('trust: export errors name the view or table, and SQL_ASCII text (CLI)'
   });
 
   it('--encoding WIN1252 (or LATIN1) converts a SQL_ASCII database to UTF-8 CSV, as pg_dump --encoding', async () => {
-    for (const [encoding, euro] of [['WIN1252', '€uro'], ['LATIN1', '\u0080uro']]) {
+    for (const [encoding, euro] of [
+      ['WIN1252', '€uro'],
+      ['LATIN1', '\u0080uro'],
+    ]) {
       const out = tempDir('exit-plan-trust-');
       const r = await runCli(['warehouse', 'export', '--db', db(ascii), '--out', out, '--encoding', encoding, '--json', '--quiet'], pgEnv);
       assert.equal(r.code, 0, r.stderr);
@@ -310,9 +375,15 @@ describe('trust: export errors name the view or table, and SQL_ASCII text (CLI)'
     }
     // psql sends the name's bytes as they are (a LATIN1 é), as an old application would have.
     const sql = Buffer.concat([Buffer.from('CREATE TABLE "caf'), Buffer.from([0xe9]), Buffer.from('" (id int);\n')]);
-    execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', db(pg.database('trust_ascii_names'))], { input: sql, env: { ...process.env, ...pgEnv, PGCLIENTENCODING: 'SQL_ASCII' } });
+    execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', db(pg.database('trust_ascii_names'))], {
+      input: sql,
+      env: { ...process.env, ...pgEnv, PGCLIENTENCODING: 'SQL_ASCII' },
+    });
     for (const args of [[], ['--encoding', 'LATIN1']]) {
-      const r = await runCli(['warehouse', 'export', '--db', db(pg.database('trust_ascii_names')), '--out', tempDir('exit-plan-trust-'), '--quiet', ...args], pgEnv);
+      const r = await runCli(
+        ['warehouse', 'export', '--db', db(pg.database('trust_ascii_names')), '--out', tempDir('exit-plan-trust-'), '--quiet', ...args],
+        pgEnv,
+      );
       assert.equal(r.code, 1);
       assert.equal(
         r.stderr,
@@ -323,12 +394,24 @@ describe('trust: export errors name the view or table, and SQL_ASCII text (CLI)'
   });
 
   it('--encoding is refused for a database that is not SQL_ASCII, and an unknown name is one sentence', async () => {
-    const utf8 = await runCli(['warehouse', 'export', '--db', db(views), '--out', tempDir('exit-plan-trust-'), '--encoding', 'LATIN1', '--quiet'], pgEnv);
+    const utf8 = await runCli(
+      ['warehouse', 'export', '--db', db(views), '--out', tempDir('exit-plan-trust-'), '--encoding', 'LATIN1', '--quiet'],
+      pgEnv,
+    );
     assert.equal(utf8.code, 1);
-    assert.equal(utf8.stderr, 'exit-plan: The database "trust_views" is UTF8, not SQL_ASCII: its server converts the text to UTF-8 itself, so no encoding needs to be named; nothing was exported.\n');
-    const unknown = await runCli(['warehouse', 'export', '--db', db(ascii), '--out', tempDir('exit-plan-trust-'), '--encoding', 'EBCDIC', '--quiet'], pgEnv);
+    assert.equal(
+      utf8.stderr,
+      'exit-plan: The database "trust_views" is UTF8, not SQL_ASCII: its server converts the text to UTF-8 itself, so no encoding needs to be named; nothing was exported.\n',
+    );
+    const unknown = await runCli(
+      ['warehouse', 'export', '--db', db(ascii), '--out', tempDir('exit-plan-trust-'), '--encoding', 'EBCDIC', '--quiet'],
+      pgEnv,
+    );
     assert.equal(unknown.code, 1);
-    assert.equal(unknown.stderr, 'exit-plan: Unknown encoding "EBCDIC": give the encoding the text is written in as PostgreSQL names it, e.g. LATIN1, WIN1252, LATIN9, KOI8R or SJIS.\n');
+    assert.equal(
+      unknown.stderr,
+      'exit-plan: Unknown encoding "EBCDIC": give the encoding the text is written in as PostgreSQL names it, e.g. LATIN1, WIN1252, LATIN9, KOI8R or SJIS.\n',
+    );
   });
 });
 

@@ -42,7 +42,9 @@ describe('trust: archive files under concurrency and after a kill', () => {
   async function waitingAtGate(): Promise<number> {
     let pid = 0;
     await until(async () => {
-      const r = await client.query<{ pid: number }>(`SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = $1 AND NOT granted`, [GATE]);
+      const r = await client.query<{ pid: number }>(`SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = $1 AND NOT granted`, [
+        GATE,
+      ]);
       pid = r.rows[0]?.pid ?? 0;
       return pid !== 0;
     });
@@ -67,7 +69,11 @@ describe('trust: archive files under concurrency and after a kill', () => {
     assert.equal(new Set(finals).size, 12);
     finals.forEach((f, i) => assert.equal(fs.readFileSync(f, 'utf8'), `archive ${i}`));
     assert.equal(fs.readFileSync(path.join(dir, 'db_2024-01-01T000000Z-3.zip'), 'utf8'), 'an older archive');
-    assert.deepEqual(listFiles(dir).filter((f) => !f.endsWith('.zip')), [], 'no partials or owner records left');
+    assert.deepEqual(
+      listFiles(dir).filter((f) => !f.endsWith('.zip')),
+      [],
+      'no partials or owner records left',
+    );
   });
 
   it('six exports of one database into one folder in the same second all succeed with distinct archives', async () => {
@@ -82,13 +88,19 @@ describe('trust: archive files under concurrency and after a kill', () => {
     await c.end();
     const out = tempDir();
     const runs = await Promise.all(
-      Array.from({ length: 6 }, () => runCli(['warehouse', 'export', '--db', connectionUrl(same), '--out', out, '--json', '--quiet'], { PGPASSWORD: same.password })),
+      Array.from({ length: 6 }, () =>
+        runCli(['warehouse', 'export', '--db', connectionUrl(same), '--out', out, '--json', '--quiet'], { PGPASSWORD: same.password }),
+      ),
     );
     for (const r of runs) assert.equal(r.code, 0, r.stderr);
     const archives = runs.map((r) => (JSON.parse(r.stdout) as { archive: string }).archive);
     assert.equal(new Set(archives).size, 6, archives.join(', '));
     assert.deepEqual(listFiles(out), archives.map((a) => path.basename(a)).sort());
-    for (const a of archives) assert.deepEqual(unzipArchive(a).manifest.tables.map((t) => [t.name, t.rows]), [['t', 100]]);
+    for (const a of archives)
+      assert.deepEqual(
+        unzipArchive(a).manifest.tables.map((t) => [t.name, t.rows]),
+        [['t', 100]],
+      );
   });
 
   it('removes the partial archive of a killed export on the next export into that folder, and says so', async () => {
@@ -96,9 +108,13 @@ describe('trust: archive files under concurrency and after a kill', () => {
     await client.query('SELECT pg_advisory_lock($1)', [GATE]);
     let partial!: string;
     try {
-      const run = startCapture(process.execPath, [CLI, 'warehouse', 'export', '--db', connectionUrl(db), '--out', out, '--include-views', '--quiet'], {
-        env: { ...process.env, ...env },
-      });
+      const run = startCapture(
+        process.execPath,
+        [CLI, 'warehouse', 'export', '--db', connectionUrl(db), '--out', out, '--include-views', '--quiet'],
+        {
+          env: { ...process.env, ...env },
+        },
+      );
       await waitingAtGate();
       const partials = listFiles(out).filter((f) => f.endsWith('.zip.partial'));
       assert.equal(partials.length, 1, listFiles(out).join(', '));
@@ -123,11 +139,18 @@ describe('trust: archive files under concurrency and after a kill', () => {
     let first!: ReturnType<typeof startCapture>;
     let partial!: string;
     try {
-      first = startCapture(process.execPath, [CLI, 'warehouse', 'export', '--db', connectionUrl(db), '--out', out, '--include-views', '--json', '--quiet'], {
-        env: { ...process.env, ...env },
-      });
+      first = startCapture(
+        process.execPath,
+        [CLI, 'warehouse', 'export', '--db', connectionUrl(db), '--out', out, '--include-views', '--json', '--quiet'],
+        {
+          env: { ...process.env, ...env },
+        },
+      );
       await waitingAtGate();
-      partial = path.join(out, listFiles(out).find((f) => f.endsWith('.zip.partial'))!);
+      partial = path.join(
+        out,
+        listFiles(out).find((f) => f.endsWith('.zip.partial'))!,
+      );
       const second = await runCli(['warehouse', 'export', '--db', connectionUrl(db), '--out', out, '--tables', 'sites', '--json'], env);
       assert.equal(second.code, 0, second.stderr);
       assert.ok(!second.stderr.includes('Removed'), second.stderr);
@@ -139,7 +162,10 @@ describe('trust: archive files under concurrency and after a kill', () => {
     assert.equal(done.code, 0, done.stderr);
     const archive = (JSON.parse(done.stdout) as { archive: string }).archive;
     assert.equal(`${archive}.partial`, partial);
-    assert.deepEqual(unzipArchive(archive).manifest.tables.map((t) => t.name), ['gated', 'sites']);
+    assert.deepEqual(
+      unzipArchive(archive).manifest.tables.map((t) => t.name),
+      ['gated', 'sites'],
+    );
     assert.equal(listFiles(out).filter((f) => !f.endsWith('.zip')).length, 0);
   });
 
@@ -147,12 +173,20 @@ describe('trust: archive files under concurrency and after a kill', () => {
     const dir = tempDir();
     // Alive: this very process, as it records itself.
     const alive = await PartialFile.create(path.join(dir, 'alive.zip'));
-    const owner = { host: os.hostname(), pid: process.pid, since: new Date().toISOString(), bootId: '00000000-0000-0000-0000-000000000000' };
+    const owner = {
+      host: os.hostname(),
+      pid: process.pid,
+      since: new Date().toISOString(),
+      bootId: '00000000-0000-0000-0000-000000000000',
+    };
     fs.writeFileSync(path.join(dir, 'old_2024-01-01T000000Z.zip.partial'), 'half');
     fs.writeFileSync(path.join(dir, 'old_2024-01-01T000000Z.zip.partial.owner'), JSON.stringify(owner));
     const me = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
     fs.writeFileSync(path.join(dir, 'reused_2024-01-01T000000Z.zip.partial'), 'half');
-    fs.writeFileSync(path.join(dir, 'reused_2024-01-01T000000Z.zip.partial.owner'), JSON.stringify({ ...owner, bootId: me, startTicks: 1 }));
+    fs.writeFileSync(
+      path.join(dir, 'reused_2024-01-01T000000Z.zip.partial.owner'),
+      JSON.stringify({ ...owner, bootId: me, startTicks: 1 }),
+    );
     // An owner record a killed writer was still writing aside: removed without a word.
     fs.writeFileSync(path.join(dir, 'gone.zip.partial.owner.2147483646-deadbeef'), '{"host"');
     // Another host: unknown, so kept.
@@ -164,7 +198,14 @@ describe('trust: archive files under concurrency and after a kill', () => {
       `Removed a leftover partial archive from an interrupted run: ${path.join(dir, 'old_2024-01-01T000000Z.zip.partial')}`,
       `Removed a leftover partial archive from an interrupted run: ${path.join(dir, 'reused_2024-01-01T000000Z.zip.partial')}`,
     ]);
-    assert.deepEqual(listFiles(dir), ['alive.zip.partial', 'alive.zip.partial.owner', 'new.zip.partial', 'new.zip.partial.owner', 'remote.zip.partial', 'remote.zip.partial.owner']);
+    assert.deepEqual(listFiles(dir), [
+      'alive.zip.partial',
+      'alive.zip.partial.owner',
+      'new.zip.partial',
+      'new.zip.partial.owner',
+      'remote.zip.partial',
+      'remote.zip.partial.owner',
+    ]);
     await alive.discard();
     await next.discard();
   });

@@ -58,7 +58,20 @@ describe('Memory flat in the number of parts', function () {
     try {
       const result = await capture(
         process.execPath,
-        ['--max-old-space-size=96', CLI, 'warehouse', 'export', '--db', connectionUrl(db), '--out', out, '--max-rows-per-file', '1', '--quiet', '--json'],
+        [
+          '--max-old-space-size=96',
+          CLI,
+          'warehouse',
+          'export',
+          '--db',
+          connectionUrl(db),
+          '--out',
+          out,
+          '--max-rows-per-file',
+          '1',
+          '--quiet',
+          '--json',
+        ],
         { env: { ...process.env, PGPASSWORD: db.password } },
       );
       assert.equal(result.stderr, '');
@@ -69,7 +82,9 @@ describe('Memory flat in the number of parts', function () {
       assert.deepEqual(fs.readdirSync(out), [path.basename(summary.archive)]);
       // unzip itself reads the whole archive back: every part, with its CRC-32, and the archive's own files.
       execFileSync('unzip', ['-tq', summary.archive]);
-      const names = execFileSync('unzip', ['-Z1', summary.archive], { encoding: 'utf8', maxBuffer: 64 << 20 }).trim().split('\n');
+      const names = execFileSync('unzip', ['-Z1', summary.archive], { encoding: 'utf8', maxBuffer: 64 << 20 })
+        .trim()
+        .split('\n');
       assert.equal(names.length, ROWS + 4);
       assert.equal(names.filter((n) => n.startsWith('public/events') && n.endsWith('.csv')).length, ROWS);
       const first = execFileSync('unzip', ['-p', summary.archive, summary.tables[0].files[0]], { encoding: 'utf8' });

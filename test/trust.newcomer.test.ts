@@ -85,13 +85,16 @@ describe('Newcomer on a root container', function () {
     assert.ok(fs.statSync(path.join(tmp, left[0], 'bin', 'postgres')).isFile());
   });
 
-  it('says in one sentence what to do when the temp folder is out of the postgres user\'s reach too', async function () {
+  it("says in one sentence what to do when the temp folder is out of the postgres user's reach too", async function () {
     const tmp = tempDir('exit-plan-newcomer-tmp-');
     temps.push(tmp);
     fs.chmodSync(tmp, 0o700);
     const result = await run(tmp);
     assert.equal(result.code, 1);
     assert.equal(result.stdout, '');
-    assert.match(result.stderr, /^PostgreSQL runs as the postgres user when started as root, and that user cannot reach .*; set TMPDIR to a folder every user can reach \(such as \/tmp\), or run as a user other than root\.\n$/);
+    assert.match(
+      result.stderr,
+      /^PostgreSQL runs as the postgres user when started as root, and that user cannot reach .*; set TMPDIR to a folder every user can reach \(such as \/tmp\), or run as a user other than root\.\n$/,
+    );
   });
 });

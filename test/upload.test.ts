@@ -39,7 +39,12 @@ describe('warehouse export streamed into Azure Blob Storage (real Azurite)', () 
 
   it('uploads the same bytes as the local archive, committed under the archive name', async () => {
     const out = tempDir();
-    const result = await exportWarehouse({ connection: db, outDir: out, upload: { account, container: 'exports' }, tables: ['observations'] });
+    const result = await exportWarehouse({
+      connection: db,
+      outDir: out,
+      upload: { account, container: 'exports' },
+      tables: ['observations'],
+    });
     assert.ok(result.uploaded);
     assert.equal(result.uploaded.blob, path.basename(result.archive));
     const downloaded = await account.service.getContainerClient('exports').getBlockBlobClient(result.uploaded.blob).downloadToBuffer();
@@ -49,7 +54,12 @@ describe('warehouse export streamed into Azure Blob Storage (real Azurite)', () 
 
   it('uploads without a local copy through a container SAS URL, and verifies the blob by reading it back', async () => {
     const sas = generateBlobSASQueryParameters(
-      { containerName: 'sas-exports', permissions: ContainerSASPermissions.parse('rcw'), expiresOn: new Date(Date.now() + 3_600_000), protocol: SASProtocol.HttpsAndHttp },
+      {
+        containerName: 'sas-exports',
+        permissions: ContainerSASPermissions.parse('rcw'),
+        expiresOn: new Date(Date.now() + 3_600_000),
+        protocol: SASProtocol.HttpsAndHttp,
+      },
       account.sharedKey as StorageSharedKeyCredential,
     ).toString();
     const url = `${account.endpoint}/sas-exports?${sas}`;
@@ -60,10 +70,20 @@ describe('warehouse export streamed into Azure Blob Storage (real Azurite)', () 
       env: { ...process.env, PGPASSWORD: db.password },
     });
     assert.equal(r.status, 0, r.stderr);
-    const json = JSON.parse(r.stdout) as { archive: string; uploaded: { container: string; blob: string; url: string }; tables: { name: string; rows: number }[] };
+    const json = JSON.parse(r.stdout) as {
+      archive: string;
+      uploaded: { container: string; blob: string; url: string };
+      tables: { name: string; rows: number }[];
+    };
     assert.equal(json.uploaded.container, 'sas-exports');
     assert.equal(json.archive, json.uploaded.url);
-    assert.deepEqual(json.tables.map((t) => [t.name, t.rows]), [['big', 400000], ['observations', 20000]]);
+    assert.deepEqual(
+      json.tables.map((t) => [t.name, t.rows]),
+      [
+        ['big', 400000],
+        ['observations', 20000],
+      ],
+    );
     assert.deepEqual(await blobs('sas-exports'), [json.uploaded.blob]);
     assert.deepEqual(listFiles(cwd), [], 'no local copy');
     assert.ok(!r.stderr.includes(new URL(url).searchParams.get('sig')!), 'the SAS never shows in the output');
@@ -82,7 +102,9 @@ describe('warehouse export streamed into Azure Blob Storage (real Azurite)', () 
           onProgress: (p) => {
             if (p.phase === 'exporting' && p.rows > 0 && !killed) {
               killed = true;
-              void admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'exit-plan' AND pid <> pg_backend_pid()`);
+              void admin.query(
+                `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'exit-plan' AND pid <> pg_backend_pid()`,
+              );
             }
           },
         }),

@@ -13,7 +13,9 @@ import { postgres } from './helpers/postgres';
 const BIG_ROWS = 1_000_000;
 
 async function exportingBackends(admin: Client): Promise<number> {
-  const r = await admin.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'exit-plan' AND pid <> pg_backend_pid()`);
+  const r = await admin.query(
+    `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'exit-plan' AND pid <> pg_backend_pid()`,
+  );
   return r.rows[0].n as number;
 }
 
@@ -118,7 +120,9 @@ describe('warehouse export errors: one clear sentence, nothing half-written left
         onProgress: (p) => {
           if (p.phase === 'exporting' && p.rows > 0 && !killed) {
             killed = true;
-            void admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'exit-plan' AND pid <> pg_backend_pid()`);
+            void admin.query(
+              `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'exit-plan' AND pid <> pg_backend_pid()`,
+            );
           }
         },
       }),
@@ -152,7 +156,10 @@ describe('warehouse export errors: one clear sentence, nothing half-written left
     }
     try {
       await assert.rejects(exportWarehouse({ connection: big, outDir: mountPoint, tables: ['events'] }), (err: Error) => {
-        assert.match(err.message, /^The disk is full: there is no space left to write .*big_.*\.zip\.partial; no archive was written and the partial file was removed\.$/);
+        assert.match(
+          err.message,
+          /^The disk is full: there is no space left to write .*big_.*\.zip\.partial; no archive was written and the partial file was removed\.$/,
+        );
         return true;
       });
       assert.deepEqual(listFiles(mountPoint), []);
@@ -176,6 +183,9 @@ describe('warehouse export errors: one clear sentence, nothing half-written left
     assert.equal(fs.readFileSync(wanted, 'utf8'), 'an older archive');
     assert.equal(fs.readFileSync(path.join(dir, 'db_2024-01-01T000000Z-2.zip'), 'utf8'), 'raced');
     assert.equal(fs.readFileSync(final, 'utf8'), 'new');
-    assert.deepEqual(listFiles(dir).filter((f) => f.endsWith('.partial')), []);
+    assert.deepEqual(
+      listFiles(dir).filter((f) => f.endsWith('.partial')),
+      [],
+    );
   });
 });

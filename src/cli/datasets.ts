@@ -13,7 +13,6 @@ function exitWith(code: number): void {
   process.exitCode = code;
 }
 
-
 function shareOption(value: string): number {
   const share = datasets.parseShare(value);
   if (share === undefined) throw new InvalidArgumentError('expected a share from 0 to 1 (e.g. 0.2) or a percentage (e.g. 20%).');
@@ -24,7 +23,8 @@ function shareOption(value: string): number {
 function progressPrinter(): (p: datasets.DatasetProgress) => void {
   if (!process.stderr.isTTY) return () => undefined;
   return (p) => {
-    if (p.phase !== 'done') process.stderr.write(`${p.count > 1 ? `[${p.index}/${p.count}] ` : ''}${printable(`${p.name}: ${p.message}`)}…\n`);
+    if (p.phase !== 'done')
+      process.stderr.write(`${p.count > 1 ? `[${p.index}/${p.count}] ` : ''}${printable(`${p.name}: ${p.message}`)}…\n`);
   };
 }
 
@@ -51,12 +51,16 @@ export function addDatasetsCommands(program: Command): void {
       const result = await datasets.initDataset(dir, { git: opts.git });
       const names = result.created.filter((f) => f !== result.dir).map((f) => path.relative(result.dir, f) + (path.extname(f) ? '' : '/'));
       const made = names.length > 0 ? `made ${names.join(', ')}` : 'everything was there already';
-      process.stdout.write(`${printable(`${result.dir}: ${made}${result.committed ? ', committed' : ''}. Edit ${datasets.datasetPaths(result.dir).config} to set cmd and interval.`)}\n`);
+      process.stdout.write(
+        `${printable(`${result.dir}: ${made}${result.committed ? ', committed' : ''}. Edit ${datasets.datasetPaths(result.dir).config} to set cmd and interval.`)}\n`,
+      );
     });
 
   cmd
     .command('process')
-    .description('For each dataset: ingest, export if due, record metrics, commit (git = true), remove old parcels (keep). Exit 2 if any failed.')
+    .description(
+      'For each dataset: ingest, export if due, record metrics, commit (git = true), remove old parcels (keep). Exit 2 if any failed.',
+    )
     .argument('<dirs...>', 'datasets, or folders that hold datasets')
     .action(async (dirs: string[]) => {
       const { datasets: found, problems } = await datasets.findDatasets(dirs);
@@ -89,15 +93,23 @@ export function addDatasetsCommands(program: Command): void {
 
   cmd
     .command('report')
-    .description('Warnings (no complete parcel, overdue, failing, gone, metrics missing, shrank), newest successes, metrics now and 7 and 180 days before.')
+    .description(
+      'Warnings (no complete parcel, overdue, failing, gone, metrics missing, shrank), newest successes, metrics now and 7 and 180 days before.',
+    )
     .argument('<dirs...>', 'datasets, or folders that hold datasets')
     .option('--json', 'print the report as JSON')
-    .option('--shrink-alert <share>', `alert when bytes, files or a metric drops by more than this share against the previous success, for datasets without shrink_alert in config.toml (default ${datasets.DEFAULT_SHRINK_ALERT}; 1 turns it off)`, shareOption)
+    .option(
+      '--shrink-alert <share>',
+      `alert when bytes, files or a metric drops by more than this share against the previous success, for datasets without shrink_alert in config.toml (default ${datasets.DEFAULT_SHRINK_ALERT}; 1 turns it off)`,
+      shareOption,
+    )
     .action(async (dirs: string[], opts: { json?: boolean; shrinkAlert?: number }) => {
       const { datasets: found, problems } = await datasets.findDatasets(dirs);
       for (const p of problems) process.stderr.write(`${printable(p.message)}\n`);
       const report = await datasets.buildReport(found, { shrinkAlert: opts.shrinkAlert });
-      process.stdout.write(opts.json ? `${jsonText({ ...report, problems: problems.map((p) => p.message) })}\n` : datasets.formatReport(report));
+      process.stdout.write(
+        opts.json ? `${jsonText({ ...report, problems: problems.map((p) => p.message) })}\n` : datasets.formatReport(report),
+      );
       if (problems.length > 0) exitWith(1);
     });
 }

@@ -1,15 +1,31 @@
 import * as vscode from 'vscode';
 import { azure, errorMessage, maskSecrets } from '../exporters';
-import { STORAGE_SCOPES, describeAzureProfile, microsoftCredential, type AzureProfile, type AzureProfileKind } from '../services/azureConnections';
+import {
+  STORAGE_SCOPES,
+  describeAzureProfile,
+  microsoftCredential,
+  type AzureProfile,
+  type AzureProfileKind,
+} from '../services/azureConnections';
 import type { CommandContext } from './context';
 
 const TITLE = 'Add Azure Storage Connection';
 
 const KINDS: (vscode.QuickPickItem & { profileKind: AzureProfileKind; steps: number })[] = [
-  { profileKind: 'connectionString', steps: 3, label: 'Connection string', description: 'DefaultEndpointsProtocol=https;AccountName=…;AccountKey=…' },
+  {
+    profileKind: 'connectionString',
+    steps: 3,
+    label: 'Connection string',
+    description: 'DefaultEndpointsProtocol=https;AccountName=…;AccountKey=…',
+  },
   { profileKind: 'accountKey', steps: 4, label: 'Account name and key', description: 'An access key from the storage account' },
   { profileKind: 'emulator', steps: 3, label: 'Local emulator (Azurite)', description: azure.EMULATOR_ENDPOINT },
-  { profileKind: 'microsoft', steps: 3, label: 'Sign in with Microsoft', description: 'Your Entra ID account; links are signed with a user delegation key' },
+  {
+    profileKind: 'microsoft',
+    steps: 3,
+    label: 'Sign in with Microsoft',
+    description: 'Your Entra ID account; links are signed with a user delegation key',
+  },
 ];
 
 const required = (what: string) => (value: string) => (value.trim() === '' ? `Enter ${what}.` : undefined);
@@ -63,7 +79,8 @@ export async function addAzureConnection(ctx: CommandContext): Promise<void> {
   if (connected === undefined) return;
   await ctx.azureConnections.add(profile, draft.secret);
   ctx.log.info(`Saved Azure Storage connection "${profile.name}" (${describeAzureProfile(profile)})`);
-  if (connected) void vscode.window.showInformationMessage(`Connected to ${describeAzureProfile(profile)} and saved it as "${profile.name}".`);
+  if (connected)
+    void vscode.window.showInformationMessage(`Connected to ${describeAzureProfile(profile)} and saved it as "${profile.name}".`);
 }
 
 interface Draft {
@@ -73,7 +90,10 @@ interface Draft {
   secret?: string;
 }
 
-async function askDetails(kind: AzureProfileKind, ask: (options: vscode.InputBoxOptions) => Thenable<string | undefined>): Promise<Draft | undefined> {
+async function askDetails(
+  kind: AzureProfileKind,
+  ask: (options: vscode.InputBoxOptions) => Thenable<string | undefined>,
+): Promise<Draft | undefined> {
   switch (kind) {
     case 'connectionString': {
       const cs = await ask({
@@ -113,7 +133,10 @@ async function askDetails(kind: AzureProfileKind, ask: (options: vscode.InputBox
       // Signs in now (VS Code asks first), so the test below does not stop for it.
       await vscode.authentication.getSession('microsoft', STORAGE_SCOPES, { createIfNone: true });
       const account = accountName.trim();
-      return { profile: { kind, accountName: account }, connection: { kind: 'token', accountName: account, credential: microsoftCredential() } };
+      return {
+        profile: { kind, accountName: account },
+        connection: { kind: 'token', accountName: account, credential: microsoftCredential() },
+      };
     }
   }
 }
@@ -122,9 +145,12 @@ async function askDetails(kind: AzureProfileKind, ask: (options: vscode.InputBox
 async function testConnection(ctx: CommandContext, profile: AzureProfile, connection: azure.AzureConnection): Promise<boolean | undefined> {
   const target = describeAzureProfile(profile);
   try {
-    await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Exit Plan: connecting to ${target}…` }, async () => {
-      await azure.listContainers(azure.openStorageAccount(connection), undefined, 1);
-    });
+    await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Exit Plan: connecting to ${target}…` },
+      async () => {
+        await azure.listContainers(azure.openStorageAccount(connection), undefined, 1);
+      },
+    );
     return true;
   } catch (err) {
     const message = maskSecrets(errorMessage(err));

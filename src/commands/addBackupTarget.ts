@@ -40,7 +40,8 @@ export async function addBackupTarget(ctx: CommandContext): Promise<void> {
   ];
   const db = await vscode.window.showQuickPick(items, {
     title: 'Add Backup Target (3/5): database to back up with pg_dump',
-    placeHolder: profiles.length === 0 ? 'No warehouse connection saved yet: add one first to back up a database' : 'A saved warehouse connection',
+    placeHolder:
+      profiles.length === 0 ? 'No warehouse connection saved yet: add one first to back up a database' : 'A saved warehouse connection',
     ignoreFocusOut: true,
   });
   if (!db) return;
@@ -56,10 +57,19 @@ export async function addBackupTarget(ctx: CommandContext): Promise<void> {
       { title: `Add Backup Target (4/5): folders of files to archive (${folders.length} so far)`, ignoreFocusOut: true },
     );
     if (!add?.add) break;
-    const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, canSelectMany: false, openLabel: 'Archive This Folder' });
+    const picked = await vscode.window.showOpenDialog({
+      canSelectFolders: true,
+      canSelectFiles: false,
+      canSelectMany: false,
+      openLabel: 'Archive This Folder',
+    });
     const source = picked?.[0]?.fsPath;
     if (!source) continue;
-    const suggested = path.basename(source).replace(/[^A-Za-z0-9._-]/g, '_').replace(/^[^A-Za-z0-9]+/, '') || 'media';
+    const suggested =
+      path
+        .basename(source)
+        .replace(/[^A-Za-z0-9._-]/g, '_')
+        .replace(/^[^A-Za-z0-9]+/, '') || 'media';
     const folderName = await vscode.window.showInputBox({
       prompt: `Name for ${source} in backup file names (<name>_media__<time>.tar)`,
       value: suggested,
@@ -105,6 +115,7 @@ export async function addBackupTarget(ctx: CommandContext): Promise<void> {
   ctx.log.info(`Added backup target "${entry.name as string}" → ${dir}`);
   const now = 'Back Up Now';
   void vscode.window.showInformationMessage(`Backup target "${entry.name as string}" added.`, now).then((choice) => {
-    if (choice === now) void vscode.commands.executeCommand('exitPlan.backUpNow', { kind: 'target', target: ctx.backups.get(entry.name as string) });
+    if (choice === now)
+      void vscode.commands.executeCommand('exitPlan.backUpNow', { kind: 'target', target: ctx.backups.get(entry.name as string) });
   });
 }

@@ -35,7 +35,11 @@ export async function addWarehouseConnection(ctx: CommandContext): Promise<void>
     validateInput: (v) => required('a name')(v) ?? (taken.has(v.trim()) ? `There is already a connection named "${v.trim()}".` : undefined),
   });
   if (name === undefined) return;
-  const host = await ask(2, { prompt: 'Host name or IP address of the PostgreSQL server', value: 'localhost', validateInput: required('a host') });
+  const host = await ask(2, {
+    prompt: 'Host name or IP address of the PostgreSQL server',
+    value: 'localhost',
+    validateInput: required('a host'),
+  });
   if (host === undefined) return;
   const port = await ask(3, {
     prompt: 'Port',
@@ -71,17 +75,21 @@ export async function addWarehouseConnection(ctx: CommandContext): Promise<void>
   if (connected === undefined) return;
   await ctx.connections.add(profile, password || undefined);
   ctx.log.info(`Saved warehouse connection "${profile.name}" (${describeConnection(profile)})`);
-  if (connected) void vscode.window.showInformationMessage(`Connected to ${describeConnection(profile)} and saved it as "${profile.name}".`);
+  if (connected)
+    void vscode.window.showInformationMessage(`Connected to ${describeConnection(profile)} and saved it as "${profile.name}".`);
 }
 
 /** True when the connection works; false to save anyway; undefined when the user gives up. */
 async function testConnection(ctx: CommandContext, profile: WarehouseProfile, password: string | undefined): Promise<boolean | undefined> {
   const target = describeConnection(profile);
   try {
-    await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Exit Plan: connecting to ${target}…` }, async () => {
-      const client = await connect({ ...profile, password });
-      await client.end();
-    });
+    await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Exit Plan: connecting to ${target}…` },
+      async () => {
+        const client = await connect({ ...profile, password });
+        await client.end();
+      },
+    );
     return true;
   } catch (err) {
     ctx.log.warn(`Test connection to ${target} failed: ${errorMessage(err)}`);

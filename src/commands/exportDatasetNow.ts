@@ -14,7 +14,11 @@ export async function exportDatasetNow(ctx: CommandContext, arg?: unknown): Prom
       const controller = new AbortController();
       const onCancel = token.onCancellationRequested(() => controller.abort());
       try {
-        return await ctx.datasets.run([dataset.path], { force: true, controller, onProgress: (p) => progress.report({ message: p.message }) });
+        return await ctx.datasets.run([dataset.path], {
+          force: true,
+          controller,
+          onProgress: (p) => progress.report({ message: p.message }),
+        });
       } finally {
         onCancel.dispose();
       }

@@ -21,7 +21,9 @@ interface SasTarget {
  */
 export async function generateSas(ctx: CommandContext, arg?: unknown): Promise<void> {
   // Checked first: a bad setting should not cost the user their picks.
-  const expiryMinutes = azure.checkExpiryMinutes(vscode.workspace.getConfiguration().get<unknown>(EXPIRY_SETTING, azure.SAS_EXPIRY_DEFAULT_MINUTES));
+  const expiryMinutes = azure.checkExpiryMinutes(
+    vscode.workspace.getConfiguration().get<unknown>(EXPIRY_SETTING, azure.SAS_EXPIRY_DEFAULT_MINUTES),
+  );
   const target = await sasTarget(ctx, arg);
   if (!target) return;
   const { profile, account, container, folder } = target;

@@ -43,22 +43,26 @@ export async function initDataset(ctx: CommandContext): Promise<void> {
 
   const dir = path.join(parentDir, name.trim());
   const result = await datasets.initDataset(dir, { git: git.git });
-  ctx.log.info(`Initialised the dataset ${result.dir}${result.created.length > 0 ? ` (made ${result.created.map((f) => path.relative(dir, f) || '.').join(', ')})` : ' (it existed)'}${result.committed ? ', committed' : ''}`);
+  ctx.log.info(
+    `Initialised the dataset ${result.dir}${result.created.length > 0 ? ` (made ${result.created.map((f) => path.relative(dir, f) || '.').join(', ')})` : ' (it existed)'}${result.committed ? ', committed' : ''}`,
+  );
 
   const covered = roots.some((r) => r === dir || r === parentDir);
   if (!covered) {
     const add = `Add ${path.basename(parentDir)} to Datasets`;
-    void vscode.window.showInformationMessage(`Made the dataset ${dir}. Edit config.toml to set cmd and interval.`, add).then(async (choice) => {
-      if (choice !== add) return;
-      const config = vscode.workspace.getConfiguration();
-      const current = config.inspect<string[]>(ROOTS_SETTING)?.globalValue ?? [];
-      try {
-        await config.update(ROOTS_SETTING, [...current, parentDir], vscode.ConfigurationTarget.Global);
-      } catch (err) {
-        ctx.log.error(`Cannot add ${parentDir} to ${ROOTS_SETTING}: ${errorMessage(err)}`);
-        void vscode.window.showErrorMessage(`Cannot add ${parentDir} to ${ROOTS_SETTING}: ${errorMessage(err)}.`);
-      }
-    });
+    void vscode.window
+      .showInformationMessage(`Made the dataset ${dir}. Edit config.toml to set cmd and interval.`, add)
+      .then(async (choice) => {
+        if (choice !== add) return;
+        const config = vscode.workspace.getConfiguration();
+        const current = config.inspect<string[]>(ROOTS_SETTING)?.globalValue ?? [];
+        try {
+          await config.update(ROOTS_SETTING, [...current, parentDir], vscode.ConfigurationTarget.Global);
+        } catch (err) {
+          ctx.log.error(`Cannot add ${parentDir} to ${ROOTS_SETTING}: ${errorMessage(err)}`);
+          void vscode.window.showErrorMessage(`Cannot add ${parentDir} to ${ROOTS_SETTING}: ${errorMessage(err)}.`);
+        }
+      });
   } else {
     ctx.datasets.refresh();
   }

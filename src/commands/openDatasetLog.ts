@@ -35,6 +35,9 @@ export async function openDatasetLog(ctx: CommandContext, arg?: unknown): Promis
   }
   ctx.log.info(`Opening the log of ${dataset.name} ${parcelId}`);
   for (let i = 0; i < open.length; i++) {
-    await vscode.window.showTextDocument(vscode.Uri.file(open[i]), { preview: false, viewColumn: i === 0 ? vscode.ViewColumn.Active : vscode.ViewColumn.Beside });
+    await vscode.window.showTextDocument(vscode.Uri.file(open[i]), {
+      preview: false,
+      viewColumn: i === 0 ? vscode.ViewColumn.Active : vscode.ViewColumn.Beside,
+    });
   }
 }

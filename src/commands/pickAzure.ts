@@ -9,7 +9,9 @@ const MAX_CONTAINER_PAGES = 20;
 
 /** The Azure connection of the node a command was run on, or one the user picks; undefined if they back out. */
 export async function azureConnectionFromArg(ctx: CommandContext, arg: unknown, placeHolder: string): Promise<AzureProfile | undefined> {
-  const node = (['connection', 'container', 'folder', 'blob'] as const).some((kind) => isAzureNode(arg, kind)) ? (arg as AzureNode) : undefined;
+  const node = (['connection', 'container', 'folder', 'blob'] as const).some((kind) => isAzureNode(arg, kind))
+    ? (arg as AzureNode)
+    : undefined;
   if (node) return ctx.azureConnections.get(node.profile.name) ?? node.profile;
   const profiles = ctx.azureConnections.list();
   if (profiles.length === 0) {

@@ -36,7 +36,9 @@ export async function backupFromArg(
   if (!target) return undefined;
   const entries = (await backups.listBackups(target.dir)).filter((e) => !options.kind || e.kind === options.kind);
   if (entries.length === 0) {
-    void vscode.window.showInformationMessage(`Backup target "${target.name}" has no ${options.kind === 'postgres' ? 'database ' : ''}backups yet.`);
+    void vscode.window.showInformationMessage(
+      `Backup target "${target.name}" has no ${options.kind === 'postgres' ? 'database ' : ''}backups yet.`,
+    );
     return undefined;
   }
   const picked = await vscode.window.showQuickPick(
@@ -56,14 +58,20 @@ export function stateIcon(state: backups.VerificationState): string {
 }
 
 /** Runs `work` under a cancellable progress notification; cancelling aborts its controller. */
-export function withCancellableProgress<T>(title: string, work: (report: (message: string) => void, controller: AbortController) => Promise<T>): Thenable<T> {
-  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
-    const controller = new AbortController();
-    const onCancel = token.onCancellationRequested(() => controller.abort());
-    try {
-      return await work((message) => progress.report({ message }), controller);
-    } finally {
-      onCancel.dispose();
-    }
-  });
+export function withCancellableProgress<T>(
+  title: string,
+  work: (report: (message: string) => void, controller: AbortController) => Promise<T>,
+): Thenable<T> {
+  return vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title, cancellable: true },
+    async (progress, token) => {
+      const controller = new AbortController();
+      const onCancel = token.onCancellationRequested(() => controller.abort());
+      try {
+        return await work((message) => progress.report({ message }), controller);
+      } finally {
+        onCancel.dispose();
+      }
+    },
+  );
 }

@@ -16,7 +16,12 @@ export async function datasetFromArg(ctx: CommandContext, arg: unknown, title: s
     all.map((d) => ({
       label: d.name,
       description: d.path,
-      detail: d.warnings.length > 0 ? `$(warning) ${d.warnings.map((w) => w.message.replace(`${d.name}: `, '')).join(' ')}` : d.lastSuccess ? `last success ${d.lastSuccess}` : 'no success yet',
+      detail:
+        d.warnings.length > 0
+          ? `$(warning) ${d.warnings.map((w) => w.message.replace(`${d.name}: `, '')).join(' ')}`
+          : d.lastSuccess
+            ? `last success ${d.lastSuccess}`
+            : 'no success yet',
       dataset: d,
     })),
     { title, matchOnDescription: true },

@@ -10,7 +10,10 @@ export async function removeWarehouseConnection(ctx: CommandContext, arg?: unkno
   const remove = 'Remove';
   const choice = await vscode.window.showWarningMessage(
     `Remove the warehouse connection "${profile.name}"?`,
-    { modal: true, detail: `${describeConnection(profile)}\n\nIts saved password is deleted too. Archives already exported are not touched.` },
+    {
+      modal: true,
+      detail: `${describeConnection(profile)}\n\nIts saved password is deleted too. Archives already exported are not touched.`,
+    },
     remove,
   );
   if (choice !== remove) return;

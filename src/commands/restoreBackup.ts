@@ -18,7 +18,9 @@ export async function restoreBackup(ctx: CommandContext, arg?: unknown): Promise
   if (!picked) return;
   const { target, entry } = picked;
   if (entry.kind !== 'postgres') {
-    void vscode.window.showInformationMessage(`${entry.name} is an archive of files: extract it with tar -xf into the folder it came from.`);
+    void vscode.window.showInformationMessage(
+      `${entry.name} is an archive of files: extract it with tar -xf into the folder it came from.`,
+    );
     return;
   }
   const own = target.warehouseConnection ? ctx.connections.get(target.warehouseConnection) : undefined;
@@ -30,10 +32,27 @@ export async function restoreBackup(ctx: CommandContext, arg?: unknown): Promise
       detail: 'Proves the backup restores without touching any database.',
       drill: true,
     },
-    ...(own ? [{ label: `$(warning) Restore into "${own.name}"…`, description: describeConnection(own), detail: 'Replaces the tables of this database.', profile: own }] : []),
-    ...others.map((p) => ({ label: `Restore into "${p.name}"…`, description: describeConnection(p), detail: 'Replaces the tables of this database.', profile: p })),
+    ...(own
+      ? [
+          {
+            label: `$(warning) Restore into "${own.name}"…`,
+            description: describeConnection(own),
+            detail: 'Replaces the tables of this database.',
+            profile: own,
+          },
+        ]
+      : []),
+    ...others.map((p) => ({
+      label: `Restore into "${p.name}"…`,
+      description: describeConnection(p),
+      detail: 'Replaces the tables of this database.',
+      profile: p,
+    })),
   ];
-  const choice = await vscode.window.showQuickPick(choices, { title: `Restore ${entry.name}`, placeHolder: 'A restore drill is the safe way to try a backup' });
+  const choice = await vscode.window.showQuickPick(choices, {
+    title: `Restore ${entry.name}`,
+    placeHolder: 'A restore drill is the safe way to try a backup',
+  });
   if (!choice) return;
   if (choice.drill) {
     await runDrill(ctx, target, entry.file);
@@ -47,7 +66,10 @@ export async function restoreBackup(ctx: CommandContext, arg?: unknown): Promise
     ctx.backups.preflight(target, entry.file, connection, { progress, controller }),
   );
   const tables = preflight.target.tables;
-  const listed = tables.slice(0, 15).map((t) => `${t.schema}.${t.name} (${t.kind}, ${formatBytes(t.sizeBytes)})`).join('\n');
+  const listed = tables
+    .slice(0, 15)
+    .map((t) => `${t.schema}.${t.name} (${t.kind}, ${formatBytes(t.sizeBytes)})`)
+    .join('\n');
   const more = tables.length > 15 ? `\n… and ${formatCount(tables.length - 15)} more` : '';
   const proceed = 'Continue…';
   const answer = await vscode.window.showWarningMessage(
@@ -71,11 +93,16 @@ export async function restoreBackup(ctx: CommandContext, arg?: unknown): Promise
   });
   if (typed !== connection.database) return;
   ctx.log.info(`Restoring ${entry.file} into ${where}, confirmed by typing the database name`);
-  const result = await withCancellableProgress(`Exit Plan: restoring ${path.basename(entry.file)} into ${connection.database}`, (progress, controller) =>
-    ctx.backups.restore(target, entry.file, connection, typed, { progress, controller }),
+  const result = await withCancellableProgress(
+    `Exit Plan: restoring ${path.basename(entry.file)} into ${connection.database}`,
+    (progress, controller) => ctx.backups.restore(target, entry.file, connection, typed, { progress, controller }),
   );
-  ctx.log.info(`Restored ${result.file} into ${result.target}: ${plural(result.tables, 'table')} in ${(result.durationMs / 1000).toFixed(1)} s`);
-  void vscode.window.showInformationMessage(`Restored ${entry.name} into "${connection.database}" (${plural(result.tables, 'table')} loaded).`);
+  ctx.log.info(
+    `Restored ${result.file} into ${result.target}: ${plural(result.tables, 'table')} in ${(result.durationMs / 1000).toFixed(1)} s`,
+  );
+  void vscode.window.showInformationMessage(
+    `Restored ${entry.name} into "${connection.database}" (${plural(result.tables, 'table')} loaded).`,
+  );
 }
 
 function plural(n: number, noun: string): string {

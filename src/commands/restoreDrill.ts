@@ -36,7 +36,10 @@ export async function runDrill(ctx: CommandContext, target: BackupTarget, file: 
   ctx.log.info(
     `Restore drill of ${report.file} against ${report.source} (scratch database ${report.scratchDatabase}, dropped):\n` +
       report.tables
-        .map((t) => `  ${`${t.schema}.${t.name}`.padEnd(width)}  backup ${String(t.backupRows ?? 'missing').padStart(10)}  source ${String(t.sourceRows ?? 'missing').padStart(10)}  ${t.match ? 'same' : 'DIFFERENT'}`)
+        .map(
+          (t) =>
+            `  ${`${t.schema}.${t.name}`.padEnd(width)}  backup ${String(t.backupRows ?? 'missing').padStart(10)}  source ${String(t.sourceRows ?? 'missing').padStart(10)}  ${t.match ? 'same' : 'DIFFERENT'}`,
+        )
         .join('\n'),
   );
   const show = 'Show Counts';
@@ -45,5 +48,7 @@ export async function runDrill(ctx: CommandContext, target: BackupTarget, file: 
   void shown.then((choice) => {
     if (choice === show) ctx.log.show();
   });
-  ctx.log.info(`Drill ${report.ok ? 'passed' : 'found differences'}: ${formatCount(report.tables.length)} table${report.tables.length === 1 ? '' : 's'} compared`);
+  ctx.log.info(
+    `Drill ${report.ok ? 'passed' : 'found differences'}: ${formatCount(report.tables.length)} table${report.tables.length === 1 ? '' : 's'} compared`,
+  );
 }

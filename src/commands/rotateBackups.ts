@@ -17,7 +17,9 @@ export async function rotateBackups(ctx: CommandContext, arg?: unknown): Promise
   const policy = backups.describePolicy(plan.policy);
   const removing = plan.decisions.filter((d) => d.action === 'remove');
   if (removing.length === 0) {
-    void vscode.window.showInformationMessage(`Rotation of "${target.name}" (${policy}) keeps all ${formatCount(plan.decisions.length)} backups: nothing to remove.`);
+    void vscode.window.showInformationMessage(
+      `Rotation of "${target.name}" (${policy}) keeps all ${formatCount(plan.decisions.length)} backups: nothing to remove.`,
+    );
     return;
   }
   const action: Item = {
@@ -58,7 +60,10 @@ export async function rotateBackups(ctx: CommandContext, arg?: unknown): Promise
     confirm,
   );
   if (choice !== confirm) return;
-  const result = await ctx.backups.applyRotation(target, removing.map((d) => d.item.file));
+  const result = await ctx.backups.applyRotation(
+    target,
+    removing.map((d) => d.item.file),
+  );
   void vscode.window.showInformationMessage(
     `Rotation of "${target.name}" removed ${plural(result.removed.length, 'backup')}${result.removed.length < removing.length ? ` (${removing.length - result.removed.length} had changed since the preview and were left)` : ''}.`,
   );

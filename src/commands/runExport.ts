@@ -56,21 +56,25 @@ export async function runExport(ctx: CommandContext, request: ExportRequest): Pr
       const onCancel = token.onCancellationRequested(() => abort.abort());
       let shown = 0;
       try {
-        return await ctx.tasks.run((signal) => exportWarehouse({
-          connection,
-          outDir,
-          upload,
-          relations: request.relations,
-          ...settings,
-          includeViews: request.includeViews ?? settings.includeViews,
-          signal,
-          log: (line) => ctx.log.info(maskSecrets(line)),
-          onProgress: (p) => {
-            const percent = percentDone(p);
-            progress.report({ message: progressMessage(p, target), increment: Math.max(0, percent - shown) });
-            shown = Math.max(shown, percent);
-          },
-        }), abort);
+        return await ctx.tasks.run(
+          (signal) =>
+            exportWarehouse({
+              connection,
+              outDir,
+              upload,
+              relations: request.relations,
+              ...settings,
+              includeViews: request.includeViews ?? settings.includeViews,
+              signal,
+              log: (line) => ctx.log.info(maskSecrets(line)),
+              onProgress: (p) => {
+                const percent = percentDone(p);
+                progress.report({ message: progressMessage(p, target), increment: Math.max(0, percent - shown) });
+                shown = Math.max(shown, percent);
+              },
+            }),
+          abort,
+        );
       } finally {
         onCancel.dispose();
       }
@@ -90,16 +94,10 @@ export async function runExport(ctx: CommandContext, request: ExportRequest): Pr
   const reveal = 'Reveal in File Explorer';
   const copy = 'Copy Path';
   // Not awaited: the command is done; the buttons stay usable as long as the notification is shown.
-  void vscode.window
-    .showInformationMessage(
-      `Exported ${tables} (${rows}) to ${result.archive}`,
-      reveal,
-      copy,
-    )
-    .then((choice) => {
-      if (choice === reveal) void vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(result.archive));
-      if (choice === copy) void vscode.env.clipboard.writeText(result.archive);
-    });
+  void vscode.window.showInformationMessage(`Exported ${tables} (${rows}) to ${result.archive}`, reveal, copy).then((choice) => {
+    if (choice === reveal) void vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(result.archive));
+    if (choice === copy) void vscode.env.clipboard.writeText(result.archive);
+  });
 }
 
 function showUploaded(uploaded: NonNullable<ExportResult['uploaded']>, tables: string, rows: string): void {
@@ -154,7 +152,9 @@ async function exportFolder(): Promise<string | undefined> {
   if (path.isAbsolute(expanded)) return expanded;
   const workspace = vscode.workspace.workspaceFolders?.[0];
   if (!workspace) {
-    throw new ExitPlanError(`The export folder "${setting}" is a relative path but no folder is open: set exitPlan.exportFolder to an absolute path.`);
+    throw new ExitPlanError(
+      `The export folder "${setting}" is a relative path but no folder is open: set exitPlan.exportFolder to an absolute path.`,
+    );
   }
   return path.join(workspace.uri.fsPath, expanded);
 }

@@ -22,7 +22,9 @@ export async function verifyBackups(ctx: CommandContext, arg?: unknown): Promise
   }
   if (failed.length === 0) {
     void vscode.window.showInformationMessage(
-      results.length === 1 ? `${results[0].name} is verified: ${results[0].message}` : `All ${formatCount(results.length)} backups of "${target.name}" are verified.`,
+      results.length === 1
+        ? `${results[0].name} is verified: ${results[0].message}`
+        : `All ${formatCount(results.length)} backups of "${target.name}" are verified.`,
     );
     return;
   }

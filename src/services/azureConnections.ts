@@ -153,7 +153,9 @@ export function describeAzureProfile(profile: AzureProfile): string {
 
 function requireAccount(profile: AzureProfile): string {
   if (!profile.accountName) {
-    throw new ExitPlanError(`The connection "${profile.name}" names no storage account: set "accountName" in ${AZURE_CONNECTIONS_SETTING}.`);
+    throw new ExitPlanError(
+      `The connection "${profile.name}" names no storage account: set "accountName" in ${AZURE_CONNECTIONS_SETTING}.`,
+    );
   }
   return profile.accountName;
 }

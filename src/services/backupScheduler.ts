@@ -37,8 +37,14 @@ export class BackupScheduler implements vscode.Disposable {
       if (!target.schedule || target.blocking.length > 0) continue;
       try {
         const expr = backups.validateSchedule(target.schedule);
-        this.jobs.push(new Cron(expr.toLowerCase() === '@midnight' ? '@daily' : expr, { protect: true, catch: true, unref: true }, () => this.run(target.name, false)));
-        this.service.log.info(`Scheduled backups of "${target.name}" on "${expr}" (next: ${backups.nextRun(expr)?.toLocaleString() ?? 'never'})`);
+        this.jobs.push(
+          new Cron(expr.toLowerCase() === '@midnight' ? '@daily' : expr, { protect: true, catch: true, unref: true }, () =>
+            this.run(target.name, false),
+          ),
+        );
+        this.service.log.info(
+          `Scheduled backups of "${target.name}" on "${expr}" (next: ${backups.nextRun(expr)?.toLocaleString() ?? 'never'})`,
+        );
       } catch (err) {
         this.service.log.warn(`Not scheduling "${target.name}": ${errorMessage(err)}`);
       }
@@ -64,7 +70,9 @@ export class BackupScheduler implements vscode.Disposable {
       const outcome = await backups.withFolderLock(target.dir, async () => {
         const newest = backups.newestBackup(await backups.listBackups(target.dir));
         const status = backups.scheduleStatus(target.schedule!, newest?.time);
-        const due = catchingUp ? status.overdue : !newest || !status.previousRun || newest.time.getTime() < Math.floor(status.previousRun.getTime() / 60_000) * 60_000;
+        const due = catchingUp
+          ? status.overdue
+          : !newest || !status.previousRun || newest.time.getTime() < Math.floor(status.previousRun.getTime() / 60_000) * 60_000;
         if (!due) return undefined;
         log.info(`${catchingUp ? 'Catching up on the missed' : 'Running the scheduled'} backup of "${name}"`);
         return this.service.backUp(target);

@@ -1,6 +1,16 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { DEFAULT_LOCK_TIMEOUT_SECONDS, ExitPlanError, backups, describeConnection, describeLockWait, formatBytes, formatCount, maskSecrets, type PgConnectionOptions } from '../exporters';
+import {
+  DEFAULT_LOCK_TIMEOUT_SECONDS,
+  ExitPlanError,
+  backups,
+  describeConnection,
+  describeLockWait,
+  formatBytes,
+  formatCount,
+  maskSecrets,
+  type PgConnectionOptions,
+} from '../exporters';
 import type { ConnectionStore } from './connectionStore';
 import type { RunningTasks } from './runningTasks';
 import { BackupTargetStore, type BackupTarget } from './backupTargets';
@@ -112,7 +122,15 @@ export class BackupService implements vscode.Disposable {
       for (const folder of target.folders) {
         progress(`archiving ${folder.path}…`);
         results.push(
-          await backups.createFilesBackup({ source: folder.path, name: folder.name, dir: target.dir, gzip: target.gzip, signal, log, onProgress: (p) => progress(backupProgressText(p)) }),
+          await backups.createFilesBackup({
+            source: folder.path,
+            name: folder.name,
+            dir: target.dir,
+            gzip: target.gzip,
+            signal,
+            log,
+            onProgress: (p) => progress(backupProgressText(p)),
+          }),
         );
         this.refresh(target.name);
       }
@@ -121,7 +139,8 @@ export class BackupService implements vscode.Disposable {
           progress(`verifying ${path.basename(r.file)}…`);
           const v = await backups.verifyBackup(r.file, { pgDumpPath, signal });
           this.log.info(`Verified ${r.file}: ${v.state}, ${v.message}`);
-          if (v.state !== 'verified') throw new ExitPlanError(`The backup ${path.basename(r.file)} was written but failed verification: ${v.message}`);
+          if (v.state !== 'verified')
+            throw new ExitPlanError(`The backup ${path.basename(r.file)} was written but failed verification: ${v.message}`);
         }
       }
       return results;
@@ -129,7 +148,11 @@ export class BackupService implements vscode.Disposable {
   }
 
   /** Verifies some (or all) backups of a target and records each result in its sidecar. */
-  verify(target: BackupTarget, files: string[] | undefined, options: { progress?: ProgressText; controller?: AbortController } = {}): Promise<backups.VerifyResult[]> {
+  verify(
+    target: BackupTarget,
+    files: string[] | undefined,
+    options: { progress?: ProgressText; controller?: AbortController } = {},
+  ): Promise<backups.VerifyResult[]> {
     return this.exclusive(target, 'verifying', options.controller, async (signal) => {
       const list = files ?? (await backups.listBackups(target.dir)).map((b) => b.file);
       const results: backups.VerifyResult[] = [];
@@ -138,7 +161,8 @@ export class BackupService implements vscode.Disposable {
         const r = await backups.verifyBackup(file, {
           pgDumpPath: this.targets.pgDumpPath(),
           signal,
-          onProgress: (p) => options.progress?.(`${i + 1}/${list.length} ${path.basename(file)} — ${formatBytes(p.bytes)} of ${formatBytes(p.total)}`),
+          onProgress: (p) =>
+            options.progress?.(`${i + 1}/${list.length} ${path.basename(file)} — ${formatBytes(p.bytes)} of ${formatBytes(p.total)}`),
         });
         this.log.info(`Verified ${file}: ${r.state}, ${r.message}`);
         results.push(r);
@@ -149,7 +173,9 @@ export class BackupService implements vscode.Disposable {
 
   previewRotation(target: BackupTarget): Promise<backups.RotationPlan> {
     if (!target.rotation) {
-      throw new ExitPlanError(`Backup target "${target.name}" has no rotation policy: set "rotation" (for example { "keepDaily": 7, "keepWeekly": 4, "keepMonthly": 12 }) in exitPlan.backups.targets.`);
+      throw new ExitPlanError(
+        `Backup target "${target.name}" has no rotation policy: set "rotation" (for example { "keepDaily": 7, "keepWeekly": 4, "keepMonthly": 12 }) in exitPlan.backups.targets.`,
+      );
     }
     return backups.previewRotation(target.dir, target.rotation);
   }
@@ -159,13 +185,22 @@ export class BackupService implements vscode.Disposable {
     const policy = target.rotation;
     if (!policy) return Promise.reject(new ExitPlanError(`Backup target "${target.name}" has no rotation policy.`));
     return this.exclusive(target, 'rotating', undefined, async () => {
-      const result = await backups.applyRotation(target.dir, policy, { confirmed, onRemoved: (file) => this.log.info(`Rotation removed ${file}`) });
-      this.log.info(`Rotation of "${target.name}" (${backups.describePolicy(policy)}): removed ${formatCount(result.removed.length)} backups`);
+      const result = await backups.applyRotation(target.dir, policy, {
+        confirmed,
+        onRemoved: (file) => this.log.info(`Rotation removed ${file}`),
+      });
+      this.log.info(
+        `Rotation of "${target.name}" (${backups.describePolicy(policy)}): removed ${formatCount(result.removed.length)} backups`,
+      );
       return result;
     });
   }
 
-  drill(target: BackupTarget, file: string, options: { progress?: ProgressText; controller?: AbortController } = {}): Promise<backups.DrillReport> {
+  drill(
+    target: BackupTarget,
+    file: string,
+    options: { progress?: ProgressText; controller?: AbortController } = {},
+  ): Promise<backups.DrillReport> {
     return this.exclusive(target, 'running a restore drill', options.controller, async (signal) => {
       const connection = await this.connectionFor(target);
       return backups.restoreDrill({
@@ -176,17 +211,31 @@ export class BackupService implements vscode.Disposable {
         signal,
         log: (line) => this.log.info(maskSecrets(line)),
         onProgress: (p) =>
-          options.progress?.(p.waitingFor ? `counting — ${describeLockWait(p.waitingFor)}…` : `${p.phase}${p.table ? ` ${p.table}` : ''}${p.tables ? ` (${formatCount(p.tables)} tables)` : ''}`),
+          options.progress?.(
+            p.waitingFor
+              ? `counting — ${describeLockWait(p.waitingFor)}…`
+              : `${p.phase}${p.table ? ` ${p.table}` : ''}${p.tables ? ` (${formatCount(p.tables)} tables)` : ''}`,
+          ),
       });
     });
   }
 
-  preflight(target: BackupTarget, file: string, connection: PgConnectionOptions, options: { progress?: ProgressText; controller?: AbortController } = {}): Promise<backups.RestorePreflight> {
+  preflight(
+    target: BackupTarget,
+    file: string,
+    connection: PgConnectionOptions,
+    options: { progress?: ProgressText; controller?: AbortController } = {},
+  ): Promise<backups.RestorePreflight> {
     return this.exclusive(target, 'checking a backup before a restore', options.controller, (signal) =>
       backups.preflightRestore(file, connection, {
         pgDumpPath: this.targets.pgDumpPath(),
         signal,
-        onProgress: (p) => options.progress?.(p.phase === 'verifying' ? `verifying — ${formatBytes(p.bytes ?? 0)} of ${formatBytes(p.total ?? 0)}` : 'listing the tables it would replace…'),
+        onProgress: (p) =>
+          options.progress?.(
+            p.phase === 'verifying'
+              ? `verifying — ${formatBytes(p.bytes ?? 0)} of ${formatBytes(p.total ?? 0)}`
+              : 'listing the tables it would replace…',
+          ),
       }),
     );
   }
@@ -206,7 +255,10 @@ export class BackupService implements vscode.Disposable {
         pgDumpPath: this.targets.pgDumpPath(),
         signal,
         log: (line) => this.log.info(maskSecrets(line)),
-        onProgress: (p) => options.progress?.(p.phase === 'restoring' ? `restoring — ${formatCount(p.tables)} tables loaded${p.table ? `, ${p.table}` : ''}` : p.phase),
+        onProgress: (p) =>
+          options.progress?.(
+            p.phase === 'restoring' ? `restoring — ${formatCount(p.tables)} tables loaded${p.table ? `, ${p.table}` : ''}` : p.phase,
+          ),
       }),
     );
   }
@@ -218,7 +270,12 @@ export class BackupService implements vscode.Disposable {
   }
 
   /** One operation per target at a time, through RunningTasks; refreshes the views afterwards. */
-  private async exclusive<T>(target: BackupTarget, label: string, controller: AbortController | undefined, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  private async exclusive<T>(
+    target: BackupTarget,
+    label: string,
+    controller: AbortController | undefined,
+    work: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
     const running = this.busyWith.get(target.name);
     if (running) throw new ExitPlanError(`Backup target "${target.name}" is busy ${running}: wait until that has finished.`);
     this.busyWith.set(target.name, label);
@@ -240,7 +297,10 @@ export class BackupService implements vscode.Disposable {
       const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(target.dir), '*'));
       const changed = () => {
         clearTimeout(this.debounce.get(target.name));
-        this.debounce.set(target.name, setTimeout(() => this.refresh(target.name), 500));
+        this.debounce.set(
+          target.name,
+          setTimeout(() => this.refresh(target.name), 500),
+        );
       };
       this.watchers.push(watcher, watcher.onDidCreate(changed), watcher.onDidDelete(changed), watcher.onDidChange(changed));
     }

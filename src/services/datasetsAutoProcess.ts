@@ -23,7 +23,8 @@ export class DatasetsAutoProcess implements vscode.Disposable {
     private readonly log: vscode.LogOutputChannel,
   ) {
     this.listener = vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration(AUTO_PROCESS_SETTING) || e.affectsConfiguration(AUTO_PROCESS_MINUTES_SETTING)) this.schedule(FIRST_RUN_DELAY_MS);
+      if (e.affectsConfiguration(AUTO_PROCESS_SETTING) || e.affectsConfiguration(AUTO_PROCESS_MINUTES_SETTING))
+        this.schedule(FIRST_RUN_DELAY_MS);
     });
     this.schedule(FIRST_RUN_DELAY_MS);
   }

@@ -1,7 +1,8 @@
 import * as vscode from 'vscode';
 
 /** A trimmed, non-empty string, or undefined. */
-export const settingText = (value: unknown): string | undefined => (typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined);
+export const settingText = (value: unknown): string | undefined =>
+  typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
 
 function nameOf(entry: unknown): string | undefined {
   return typeof entry === 'object' && entry !== null ? settingText((entry as Record<string, unknown>).name) : undefined;

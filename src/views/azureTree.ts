@@ -175,7 +175,8 @@ export class AzureTreeProvider implements vscode.TreeDataProvider<AzureNode>, vs
 
   /** Lists the next page into `pages`. Never throws: a failure is kept as the error shown under the parent. */
   private async fetchPage(parent: AzureParent, pages: Pages): Promise<void> {
-    const where = parent.kind === 'connection' ? `"${parent.profile.name}"` : `${parent.container}/${prefixOf(parent)} in "${parent.profile.name}"`;
+    const where =
+      parent.kind === 'connection' ? `"${parent.profile.name}"` : `${parent.container}/${prefixOf(parent)} in "${parent.profile.name}"`;
     try {
       const account = await this.store.open(parent.profile);
       const children = await vscode.window.withProgress({ location: { viewId: AZURE_VIEW } }, () =>
@@ -193,7 +194,11 @@ export class AzureTreeProvider implements vscode.TreeDataProvider<AzureNode>, vs
     }
   }
 
-  private async listPage(account: azure.StorageAccount, parent: AzureParent, continuation: string | undefined): Promise<azure.Page<AzureNode>> {
+  private async listPage(
+    account: azure.StorageAccount,
+    parent: AzureParent,
+    continuation: string | undefined,
+  ): Promise<azure.Page<AzureNode>> {
     const { profile } = parent;
     if (parent.kind === 'connection') {
       const page = await azure.listContainers(account, continuation);

@@ -169,12 +169,13 @@ export class BackupReportProvider implements vscode.WebviewViewProvider, vscode.
         label: g.label,
         points: g.backups.map((b): [number, number] => [Math.floor(b.time.getTime() / 1000), b.bytes]).reverse(),
       })),
-      rotation: target.rotation && report.rotation && {
-        policy: backups.describePolicy(target.rotation),
-        removeBytes: report.rotation.summary.removeBytes,
-        suspects: report.rotation.summary.suspects,
-        remove: report.rotation.remove.map((b) => ({ name: b.name, at: b.time.toISOString(), bytes: b.bytes })),
-      },
+      rotation: target.rotation &&
+        report.rotation && {
+          policy: backups.describePolicy(target.rotation),
+          removeBytes: report.rotation.summary.removeBytes,
+          suspects: report.rotation.summary.suspects,
+          remove: report.rotation.remove.map((b) => ({ name: b.name, at: b.time.toISOString(), bytes: b.bytes })),
+        },
     };
   }
 }

@@ -42,7 +42,8 @@ export class BackupsTreeProvider implements vscode.TreeDataProvider<BackupNode>,
     } catch (err) {
       return [...messages, { kind: 'message', target, severity: 'error', text: errorMessage(err) }];
     }
-    for (const text of report.problems) if (!target.problems.some((p) => p.includes(text))) messages.push({ kind: 'message', target, severity: 'error', text });
+    for (const text of report.problems)
+      if (!target.problems.some((p) => p.includes(text))) messages.push({ kind: 'message', target, severity: 'error', text });
     if (report.schedule?.overdue) {
       messages.push({
         kind: 'message',
@@ -167,7 +168,8 @@ function targetTooltip(target: BackupTarget, report: backups.TargetReport | unde
   }
   if (target.rotation) line('Rotation', backups.describePolicy(target.rotation));
   if (report?.lastSuccessfulDrill) line('Last successful drill', new Date(report.lastSuccessfulDrill.at).toLocaleString());
-  if (report) line('Verified', `${report.counts.verified} verified, ${report.counts.failed} failed, ${report.counts.unverified} unverified`);
+  if (report)
+    line('Verified', `${report.counts.verified} verified, ${report.counts.failed} failed, ${report.counts.unverified} unverified`);
   return md;
 }
 
@@ -179,7 +181,7 @@ function backupTooltip(entry: backups.BackupEntry, small: boolean): vscode.Markd
   md.appendText(`${formatBytes(entry.bytes)} (${formatCount(entry.bytes)} bytes), started ${entry.time.toLocaleString()}`);
   md.appendMarkdown('\n\n');
   md.appendText(`${entry.state}: ${entry.stateMessage}${entry.verifiedAt ? ` (${new Date(entry.verifiedAt).toLocaleString()})` : ''}`);
-  if (small) md.appendText(' Smaller than the target\'s minimum size: check it.');
+  if (small) md.appendText(" Smaller than the target's minimum size: check it.");
   if (entry.sidecar) {
     md.appendMarkdown('\n\n');
     md.appendText(`SHA-256 ${entry.sidecar.sha256}`);

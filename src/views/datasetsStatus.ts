@@ -47,7 +47,9 @@ export class DatasetsStatus implements vscode.Disposable {
       const md = new vscode.MarkdownString(`**${bad.length} of ${all.length} datasets overdue or failing**\n\n`);
       for (const d of bad.slice(0, 10)) {
         md.appendMarkdown('- ');
-        md.appendText(`${d.name}: ${d.error ? 'config.toml cannot be read' : [d.failing && 'failing', d.overdue && 'overdue'].filter(Boolean).join(', ')}`);
+        md.appendText(
+          `${d.name}: ${d.error ? 'config.toml cannot be read' : [d.failing && 'failing', d.overdue && 'overdue'].filter(Boolean).join(', ')}`,
+        );
         md.appendMarkdown('\n');
       }
       if (bad.length > 10) md.appendMarkdown(`- … and ${bad.length - 10} more\n`);

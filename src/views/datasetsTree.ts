@@ -16,7 +16,9 @@ export type DatasetNode =
 
 /** Commands get whatever VS Code passes them; this tells a tree node of one kind from anything else. */
 export function isDatasetNode<K extends DatasetNode['kind']>(value: unknown, kind: K): value is Extract<DatasetNode, { kind: K }> {
-  return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === kind && (kind === 'message' || 'dataset' in value);
+  return (
+    typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === kind && (kind === 'message' || 'dataset' in value)
+  );
 }
 
 type Health = 'error' | 'failing' | 'overdue' | 'running' | 'ok';
@@ -57,7 +59,8 @@ export class DatasetsTreeProvider implements vscode.TreeDataProvider<DatasetNode
     const parcels = node.dataset.parcels ?? [];
     const shown: DatasetNode[] = parcels.slice(0, MAX_PARCELS).map((parcel) => ({ kind: 'parcel', dataset: node.dataset, parcel }));
     if (parcels.length > MAX_PARCELS) shown.push({ kind: 'more', dataset: node.dataset, count: parcels.length - MAX_PARCELS });
-    if (parcels.length === 0) shown.push({ kind: 'message', severity: 'info', text: 'No parcels yet: run Export Now, or Process Due Datasets.' });
+    if (parcels.length === 0)
+      shown.push({ kind: 'message', severity: 'info', text: 'No parcels yet: run Export Now, or Process Due Datasets.' });
     return shown;
   }
 
@@ -68,7 +71,10 @@ export class DatasetsTreeProvider implements vscode.TreeDataProvider<DatasetNode
       case 'parcel':
         return parcelItem(node.dataset, node.parcel, this.service.isActive(node.dataset.path));
       case 'more': {
-        const item = new vscode.TreeItem(`… ${formatCount(node.count)} older parcels (see the report)`, vscode.TreeItemCollapsibleState.None);
+        const item = new vscode.TreeItem(
+          `… ${formatCount(node.count)} older parcels (see the report)`,
+          vscode.TreeItemCollapsibleState.None,
+        );
         item.id = JSON.stringify(['more', node.dataset.path]);
         item.contextValue = 'datasetMore';
         item.command = { command: 'exitPlan.openDatasetReport', title: 'Open Report' };
@@ -77,7 +83,10 @@ export class DatasetsTreeProvider implements vscode.TreeDataProvider<DatasetNode
       case 'message': {
         const item = new vscode.TreeItem(node.text, vscode.TreeItemCollapsibleState.None);
         item.tooltip = node.text;
-        item.iconPath = node.severity === 'error' ? new vscode.ThemeIcon('error', new vscode.ThemeColor('errorForeground')) : new vscode.ThemeIcon('info');
+        item.iconPath =
+          node.severity === 'error'
+            ? new vscode.ThemeIcon('error', new vscode.ThemeColor('errorForeground'))
+            : new vscode.ThemeIcon('info');
         item.contextValue = node.severity === 'error' ? 'datasetError' : 'datasetInfo';
         return item;
       }
@@ -152,7 +161,13 @@ function parcelItem(d: datasets.DatasetReport, p: datasets.ParcelSummary, active
   md.appendMarkdown('**');
   md.appendText(`${d.name} ${p.id}`);
   md.appendMarkdown('**\n\n');
-  md.appendText(p.complete ? `Complete: data/${p.names.join(', data/')}` : p.names.length > 0 ? `Incomplete: incomplete/${p.names.join(', incomplete/')}` : 'Failed without data');
+  md.appendText(
+    p.complete
+      ? `Complete: data/${p.names.join(', data/')}`
+      : p.names.length > 0
+        ? `Incomplete: incomplete/${p.names.join(', incomplete/')}`
+        : 'Failed without data',
+  );
   md.appendMarkdown('\n\n');
   for (const [k, v] of Object.entries(m ?? {})) {
     if (k === 'parcel_id' || k === 'success') continue;
@@ -162,7 +177,8 @@ function parcelItem(d: datasets.DatasetReport, p: datasets.ParcelSummary, active
   }
   item.tooltip = md;
   item.contextValue = p.complete ? 'datasetParcel' : 'datasetParcelIncomplete';
-  if (p.out || p.err) item.command = { command: 'exitPlan.openDatasetLog', title: 'Open Log', arguments: [{ kind: 'parcel', dataset: d, parcel: p }] };
+  if (p.out || p.err)
+    item.command = { command: 'exitPlan.openDatasetLog', title: 'Open Log', arguments: [{ kind: 'parcel', dataset: d, parcel: p }] };
   return item;
 }
 

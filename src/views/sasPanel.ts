@@ -212,7 +212,11 @@ export class SasPanel {
       return;
     }
     this.log.info(`Running in a terminal: ${maskSecrets(line)}`);
-    const terminal = vscode.window.createTerminal({ name: `Exit Plan: ${argv[0]} (${what})`, shellPath: program, shellArgs: argv.slice(1) });
+    const terminal = vscode.window.createTerminal({
+      name: `Exit Plan: ${argv[0]} (${what})`,
+      shellPath: program,
+      shellArgs: argv.slice(1),
+    });
     terminal.show();
   }
 

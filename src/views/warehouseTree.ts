@@ -1,5 +1,14 @@
 import * as vscode from 'vscode';
-import { DEFAULT_LOCK_TIMEOUT_SECONDS, describeConnection, describeLockWait, errorMessage, formatBytes, formatCount, listWarehouseTables, type RelationInfo } from '../exporters';
+import {
+  DEFAULT_LOCK_TIMEOUT_SECONDS,
+  describeConnection,
+  describeLockWait,
+  errorMessage,
+  formatBytes,
+  formatCount,
+  listWarehouseTables,
+  type RelationInfo,
+} from '../exporters';
 import type { ConnectionStore, WarehouseProfile } from '../services/connectionStore';
 
 export const WAREHOUSE_VIEW = 'exitPlan.warehouse';
@@ -114,7 +123,9 @@ export class WarehouseTreeProvider implements vscode.TreeDataProvider<WarehouseN
         item.id = id(node.severity);
         item.tooltip = node.text;
         item.iconPath =
-          node.severity === 'error' ? new vscode.ThemeIcon('error', new vscode.ThemeColor('errorForeground')) : new vscode.ThemeIcon('info');
+          node.severity === 'error'
+            ? new vscode.ThemeIcon('error', new vscode.ThemeColor('errorForeground'))
+            : new vscode.ThemeIcon('info');
         item.contextValue = node.severity === 'error' ? 'warehouseError' : 'warehouseInfo';
         return item;
       }
@@ -142,7 +153,9 @@ export class WarehouseTreeProvider implements vscode.TreeDataProvider<WarehouseN
       const tables = await vscode.window.withProgress({ location: { viewId: WAREHOUSE_VIEW } }, () =>
         listWarehouseTables(options, {
           includeViews: true,
-          lockTimeoutSeconds: vscode.workspace.getConfiguration('exitPlan.export').get<number>('lockTimeoutSeconds', DEFAULT_LOCK_TIMEOUT_SECONDS),
+          lockTimeoutSeconds: vscode.workspace
+            .getConfiguration('exitPlan.export')
+            .get<number>('lockTimeoutSeconds', DEFAULT_LOCK_TIMEOUT_SECONDS),
           onWaiting: (wait) => wait && this.log.info(`Listing "${profile.name}": ${describeLockWait(wait)}`),
         }),
       );

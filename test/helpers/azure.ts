@@ -22,7 +22,13 @@ export function azcopyEnv(): { env: NodeJS.ProcessEnv; logs: string } {
   fs.symlinkSync(azcopyPath(), path.join(bin, 'azcopy'));
   const logs = tempDir('exit-plan-azcopy-logs-');
   return {
-    env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, AZCOPY_LOG_LOCATION: logs, AZCOPY_JOB_PLAN_LOCATION: logs, AZCOPY_DISABLE_SYSLOG: 'true' },
+    env: {
+      ...process.env,
+      PATH: `${bin}:${process.env.PATH}`,
+      AZCOPY_LOG_LOCATION: logs,
+      AZCOPY_JOB_PLAN_LOCATION: logs,
+      AZCOPY_DISABLE_SYSLOG: 'true',
+    },
     logs,
   };
 }

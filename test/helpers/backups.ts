@@ -35,7 +35,10 @@ export function processesMatching(name: string, needle: string): { pid: number; 
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const argv = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').filter((a) => a !== '');
+      const argv = fs
+        .readFileSync(`/proc/${entry}/cmdline`, 'utf8')
+        .split('\0')
+        .filter((a) => a !== '');
       if (argv.length === 0 || path.basename(argv[0]) !== name || !argv.some((a) => a.includes(needle))) continue;
       const environ = fs.readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
       found.push({ pid: Number(entry), argv, environ });

@@ -99,7 +99,10 @@ export function gitRepo(dir: string): void {
 
 /** metrics.csv as rows of column → value (header first). */
 export function metricsRows(dir: string): Record<string, string>[] {
-  const lines = fs.readFileSync(path.join(dir, 'metrics.csv'), 'utf8').split(/\r?\n/).filter((l) => l !== '');
+  const lines = fs
+    .readFileSync(path.join(dir, 'metrics.csv'), 'utf8')
+    .split(/\r?\n/)
+    .filter((l) => l !== '');
   const header = lines[0].split(',');
   return lines.slice(1).map((l) => Object.fromEntries(l.split(',').map((v, i) => [header[i], v])));
 }

@@ -11,7 +11,18 @@ import { verifyArchive, type PgConnectionOptions } from '../../src/exporters';
 import { quoteLiteral } from '../../src/exporters/warehouse/catalog';
 import { listFiles, tableFingerprint, unzipArchive } from '../helpers/archive';
 import { postgres } from '../helpers/postgres';
-import { assertNoErrorNotification, notification, openExitPlan, openPalette, quickInput, readUserSettings, step, treeRow, typeAnswer, workbench } from './workbench';
+import {
+  assertNoErrorNotification,
+  notification,
+  openExitPlan,
+  openPalette,
+  quickInput,
+  readUserSettings,
+  step,
+  treeRow,
+  typeAnswer,
+  workbench,
+} from './workbench';
 
 const CONNECTION = 'ui-flow-a';
 const DATABASE = 'ui_flow_a';
@@ -65,14 +76,21 @@ describe('UI flow a: add a warehouse connection, export it from the palette into
     await openPalette(page, 'Exit Plan: Add Warehouse Connection');
     await page.keyboard.press('Enter');
     await typeStep(page, 1, CONNECTION);
-    await typeStep(page, 2, source.host!, async (input) => assert.equal(await input.inputValue(), 'localhost', 'host box offers localhost'));
+    await typeStep(page, 2, source.host!, async (input) =>
+      assert.equal(await input.inputValue(), 'localhost', 'host box offers localhost'),
+    );
     await typeStep(page, 3, String(source.port), async (input) => assert.equal(await input.inputValue(), '5432', 'port box offers 5432'));
     await typeStep(page, 4, source.database!);
     await typeStep(page, 5, READER);
 
     const tls = await quickInput(page, `${TITLE} (6/7)`);
-    await tls.locator('.monaco-list-row', { hasText: /^prefer/ }).first().click();
-    await page.locator('.quick-input-widget .quick-input-title', { hasText: `${TITLE} (6/7)` }).waitFor({ state: 'hidden', timeout: 30_000 });
+    await tls
+      .locator('.monaco-list-row', { hasText: /^prefer/ })
+      .first()
+      .click();
+    await page
+      .locator('.quick-input-widget .quick-input-title', { hasText: `${TITLE} (6/7)` })
+      .waitFor({ state: 'hidden', timeout: 30_000 });
 
     await typeStep(page, 7, READER_PASSWORD, async (input) => {
       assert.equal(await input.getAttribute('type'), 'password', 'the password goes into a password box');
@@ -122,7 +140,9 @@ describe('UI flow a: add a warehouse connection, export it from the palette into
       // The export runs as the read-only user, to whom PostgreSQL shows other users' sessions without their state.
       const progress = await notification(
         page,
-        new RegExp(`Exit Plan: exporting ${CONNECTION}: Waiting for a lock on ${GATED_TABLE.replace('.', '\\.')} held by session \\d+ \\(${GATE_APPLICATION}\\)`),
+        new RegExp(
+          `Exit Plan: exporting ${CONNECTION}: Waiting for a lock on ${GATED_TABLE.replace('.', '\\.')} held by session \\d+ \\(${GATE_APPLICATION}\\)`,
+        ),
       );
       await step(page, 'a5-progress', progress.locator('.monaco-progress-container'));
     } finally {
@@ -146,13 +166,28 @@ describe('UI flow a: add a warehouse connection, export it from the palette into
     const { dir, manifest } = unzipArchive(archive);
     assert.equal(manifest.database, DATABASE);
     assert.equal(manifest.tables.length, Number(match[1]));
-    assert.deepEqual(manifest.tables.map((t) => `${t.schema}.${t.name}`).sort(), ['alerts.alerts', 'forms.submissions', 'mapping.observations', 'public.connector_runs']);
+    assert.deepEqual(manifest.tables.map((t) => `${t.schema}.${t.name}`).sort(), [
+      'alerts.alerts',
+      'forms.submissions',
+      'mapping.observations',
+      'public.connector_runs',
+    ]);
     assert.equal(verified.rows, Number(match[2]!.replace(/,/g, '')), 'the message counts the rows the archive holds');
 
     // Loaded back with psql, every table holds exactly the rows of the source.
     const target = await pg.createDatabase(`${DATABASE}_reloaded`);
-    const env = { ...process.env, PGPASSWORD: String(target.password), PGHOST: target.host, PGPORT: String(target.port), PGUSER: target.user };
-    execFileSync('psql', ['-X', '-q', '-d', target.database!, '-v', 'ON_ERROR_STOP=1', '-f', 'schema.sql', '-f', 'load.sql'], { cwd: dir, env, stdio: 'pipe' });
+    const env = {
+      ...process.env,
+      PGPASSWORD: String(target.password),
+      PGHOST: target.host,
+      PGPORT: String(target.port),
+      PGUSER: target.user,
+    };
+    execFileSync('psql', ['-X', '-q', '-d', target.database!, '-v', 'ON_ERROR_STOP=1', '-f', 'schema.sql', '-f', 'load.sql'], {
+      cwd: dir,
+      env,
+      stdio: 'pipe',
+    });
     const a = await pg.client(DATABASE);
     const b = await pg.client(`${DATABASE}_reloaded`);
     try {
@@ -172,7 +207,6 @@ describe('UI flow a: add a warehouse connection, export it from the palette into
   });
 });
 
-
 /**
  * VS Code's simple file dialog (what code-server shows for showOpenDialog, a quick input listing a folder):
  * once it has listed the folder it starts in (the workspace), type the export folder's path (no trailing
@@ -186,9 +220,13 @@ async function acceptFolder(page: Page, dialog: Locator, folder: string, workspa
   const rows = dialog.locator('.monaco-list-row');
   // Listed: it starts in the workspace folder; before that, typing would be overwritten.
   await rows.filter({ hasText: '..' }).first().waitFor({ state: 'visible', timeout: 30_000 });
-  await page.waitForFunction(`document.querySelector('.quick-input-widget .quick-input-box input')?.value === ${JSON.stringify(`${workspace}/`)}`, undefined, {
-    timeout: 30_000,
-  });
+  await page.waitForFunction(
+    `document.querySelector('.quick-input-widget .quick-input-box input')?.value === ${JSON.stringify(`${workspace}/`)}`,
+    undefined,
+    {
+      timeout: 30_000,
+    },
+  );
   await input.fill(folder);
   const row = rows.filter({ hasText: path.basename(folder) }).first();
   await row.waitFor({ state: 'visible', timeout: 30_000 });
@@ -202,7 +240,10 @@ async function acceptFolder(page: Page, dialog: Locator, folder: string, workspa
 async function waitAtGate(gate: Client): Promise<void> {
   const deadline = Date.now() + 120_000;
   for (;;) {
-    const r = await gate.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'relation' AND relation = $1::regclass AND NOT granted`, [GATED_TABLE]);
+    const r = await gate.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'relation' AND relation = $1::regclass AND NOT granted`,
+      [GATED_TABLE],
+    );
     if (r.rows[0]!.n > 0) return;
     if (Date.now() > deadline) throw new Error(`the export never reached ${GATED_TABLE}`);
     await new Promise((resolve) => setTimeout(resolve, 100));

@@ -10,7 +10,17 @@ import type { FrameLocator, Locator, Page } from 'playwright-core';
 import { azure } from '../../src/exporters';
 import { listFiles, tempDir } from '../helpers/archive';
 import { azcopyEnv, azurite } from '../helpers/azure';
-import { assertNoErrorNotification, notification, openExitPlan, quickInput, readUserSettings, step, treeRow, typeAnswer, workbench } from './workbench';
+import {
+  assertNoErrorNotification,
+  notification,
+  openExitPlan,
+  quickInput,
+  readUserSettings,
+  step,
+  treeRow,
+  typeAnswer,
+  workbench,
+} from './workbench';
 
 const CONNECTION = 'Azurite flow b';
 const CONTAINER = 'flow-b-media';
@@ -22,7 +32,7 @@ const BLOBS: Record<string, Buffer> = {
   'photos/2024/river bank #1.jpg': randomBytes(48 * 1024),
   'photos/2024/deep/nested/frame 0001.png': randomBytes(5 * 1024),
   'photos/2025/été/щука.jpg': randomBytes(777),
-  "docs/it's \"quoted\" & 100% done.csv": Buffer.from('a,b\n1,2\n'),
+  'docs/it\'s "quoted" & 100% done.csv': Buffer.from('a,b\n1,2\n'),
   'docs/report (final).pdf': randomBytes(300 * 1024),
   'empty.bin': Buffer.alloc(0),
 };
@@ -104,7 +114,9 @@ describe('UI flow b: Azure connection, Generate SAS on a container, copy the loc
     // Copy the local command: VS Code puts the real line on the browser's clipboard.
     await page.evaluate("navigator.clipboard.writeText('nothing copied yet')");
     await panel.locator('button[data-copy="local"]').click();
-    await page.locator('.part.statusbar', { hasText: 'Copied — anyone with this link can read the data until' }).waitFor({ state: 'visible', timeout: 30_000 });
+    await page
+      .locator('.part.statusbar', { hasText: 'Copied — anyone with this link can read the data until' })
+      .waitFor({ state: 'visible', timeout: 30_000 });
     await step(page, 'b4-copied', tab);
     const copied = String(await page.evaluate('navigator.clipboard.readText()'));
 
@@ -117,7 +129,16 @@ describe('UI flow b: Azure connection, Generate SAS on a container, copy the loc
     assert.ok(sig && sig.length > 20 && !sig.includes('…'), 'the copied URL carries the real signature');
     assert.equal(url.searchParams.get('sp'), 'rl');
     const expected = azure.transferCommands(
-      { url: argv[2]!, containerUrl: argv[2]!, account: azure.EMULATOR_ACCOUNT, container: CONTAINER, startsOn: new Date(), expiresOn: new Date(), permissions: 'rl', signedWith: 'account key' },
+      {
+        url: argv[2]!,
+        containerUrl: argv[2]!,
+        account: azure.EMULATOR_ACCOUNT,
+        container: CONTAINER,
+        startsOn: new Date(),
+        expiresOn: new Date(),
+        permissions: 'rl',
+        signedWith: 'account key',
+      },
       { shell: 'posix', isEmulator: true },
     ).local;
     assert.deepEqual(argv, expected.argv);
@@ -139,7 +160,8 @@ describe('UI flow b: Azure connection, Generate SAS on a container, copy the loc
     for (const [name, body] of Object.entries(BLOBS)) {
       assert.equal(sha(fs.readFileSync(path.join(got, name))), sha(body), `${name} differs`);
     }
-    for (const f of listFiles(logs)) assert.ok(!fs.readFileSync(path.join(logs, f), 'latin1').includes(sig), `azcopy's ${f} holds the signature`);
+    for (const f of listFiles(logs))
+      assert.ok(!fs.readFileSync(path.join(logs, f), 'latin1').includes(sig), `azcopy's ${f} holds the signature`);
 
     await step(page, 'b5-after-download', tab);
     await assertNoErrorNotification(page);
@@ -159,7 +181,11 @@ async function activeEditorWebview(page: Page): Promise<FrameLocator> {
   const placeholder = page.locator('.editor-group-container.active [id^="webview-editor-element-"]').first();
   await placeholder.waitFor({ state: 'attached', timeout: 60_000 });
   const id = await placeholder.getAttribute('id');
-  return page.locator(`[data-parent-flow-to-element-id="${id}"] > iframe.webview`).contentFrame().locator('iframe#active-frame').contentFrame();
+  return page
+    .locator(`[data-parent-flow-to-element-id="${id}"] > iframe.webview`)
+    .contentFrame()
+    .locator('iframe#active-frame')
+    .contentFrame();
 }
 
 /**

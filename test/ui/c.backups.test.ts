@@ -10,7 +10,16 @@ import * as path from 'node:path';
 import { backups } from '../../src/exporters';
 import { sha256Of } from '../helpers/backups';
 import { RESULTS_DIR, assertNoErrorNotification, notification, openExitPlan, step, updateUserSettings, workbench } from './workbench';
-import { arrangePanes, assertDrawnCanvas, assertInThemeColour, backupReportFrame, colourAndVariable, exactTreeRow, expandRow, screenshotOnFailure } from './webviewHelpers';
+import {
+  arrangePanes,
+  assertDrawnCanvas,
+  assertInThemeColour,
+  backupReportFrame,
+  colourAndVariable,
+  exactTreeRow,
+  expandRow,
+  screenshotOnFailure,
+} from './webviewHelpers';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -72,11 +81,21 @@ describe('UI: backups (flow c)', () => {
     const kobo = { source: path.join(base, 'kobo', 'attachments'), dir: path.join(base, 'backups', 'kobo') };
     const docs = { source: path.join(base, 'shared', 'documents'), dir: path.join(base, 'backups', 'documents') };
     const now = Date.now();
-    for (const [days, kb] of [[9, 300], [7, 800], [5, 500], [3, 1400]] as const) {
+    for (const [days, kb] of [
+      [9, 300],
+      [7, 800],
+      [5, 500],
+      [3, 1400],
+    ] as const) {
       fillFolder(kobo.source, kb);
       await backupFrom(new Date(now - days * DAY), kobo.source, 'attachments', kobo.dir);
     }
-    for (const [hours, kb] of [[80, 200], [50, 650], [20, 420], [2, 900]] as const) {
+    for (const [hours, kb] of [
+      [80, 200],
+      [50, 650],
+      [20, 420],
+      [2, 900],
+    ] as const) {
       fillFolder(docs.source, kb);
       await backupFrom(new Date(now - hours * HOUR), docs.source, 'documents', docs.dir);
     }
@@ -103,7 +122,8 @@ describe('UI: backups (flow c)', () => {
 
     // The Backup Report lists both targets; the overdue one says so in the warning colour.
     const report = backupReportFrame(page);
-    const card = (name: string) => report.locator('details.target').filter({ has: report.locator('summary .name', { hasText: new RegExp(`^${name}$`) }) });
+    const card = (name: string) =>
+      report.locator('details.target').filter({ has: report.locator('summary .name', { hasText: new RegExp(`^${name}$`) }) });
     const kCard = card(OVERDUE);
     const dCard = card(CURRENT);
     await kCard.locator('summary .badge.warn', { hasText: 'overdue' }).waitFor({ state: 'visible', timeout: 60_000 });
@@ -144,7 +164,10 @@ describe('UI: backups (flow c)', () => {
     await step(page, 'c-2-backed-up-notification', done);
 
     // On disk: one new archive with its sidecar, whose checksum is the file's and which says verified.
-    const added = fs.readdirSync(kobo.dir).filter((f) => !before.has(f)).sort();
+    const added = fs
+      .readdirSync(kobo.dir)
+      .filter((f) => !before.has(f))
+      .sort();
     assert.equal(added.length, 2, `one backup and its sidecar were added: ${added.join(', ')}`);
     const [file, sidecarFile] = added.map((f) => path.join(kobo.dir, f));
     assert.equal(sidecarFile, backups.sidecarPath(file));

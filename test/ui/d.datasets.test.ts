@@ -8,7 +8,17 @@ import * as path from 'node:path';
 import { datasets } from '../../src/exporters';
 import { Clock, HOUR, metricsRows, writeExportManagerDataset } from '../helpers/datasets';
 import { assertNoErrorNotification, notification, openExitPlan, step, updateUserSettings, workbench } from './workbench';
-import { arrangePanes, assertDrawnCanvas, assertInThemeColour, clickViewAction, colourAndVariable, exactTreeRow, expandRow, screenshotOnFailure, webviewPanelWith } from './webviewHelpers';
+import {
+  arrangePanes,
+  assertDrawnCanvas,
+  assertInThemeColour,
+  clickViewAction,
+  colourAndVariable,
+  exactTreeRow,
+  expandRow,
+  screenshotOnFailure,
+  webviewPanelWith,
+} from './webviewHelpers';
 
 const DAY = 24 * HOUR;
 
@@ -115,8 +125,12 @@ describe('UI: datasets (flow d)', () => {
     const report = await webviewPanelWith(page, '#datasets details.dataset');
     await report.locator('#summary', { hasText: '2 datasets: 0 failing, 0 overdue.' }).waitFor({ state: 'visible', timeout: 60_000 });
     assert.deepEqual(await report.locator('details.dataset summary h2').allInnerTexts(), ['feeds', 'todoist']);
-    const section = (name: string) => report.locator('details.dataset').filter({ has: report.locator('summary h2', { hasText: new RegExp(`^${name}$`) }) });
-    for (const [name, points] of [['todoist', 6], ['feeds', 6]] as const) {
+    const section = (name: string) =>
+      report.locator('details.dataset').filter({ has: report.locator('summary h2', { hasText: new RegExp(`^${name}$`) }) });
+    for (const [name, points] of [
+      ['todoist', 6],
+      ['feeds', 6],
+    ] as const) {
       const details = section(name);
       await details.waitFor({ state: 'visible', timeout: 30_000 });
       // Datasets that need no attention start closed: open them, as a user would, to see their charts.
@@ -124,7 +138,11 @@ describe('UI: datasets (flow d)', () => {
       const charts = details.locator('.charts > div');
       assert.deepEqual(await charts.locator('h3').allInnerTexts(), ['files', 'bytes', 'lines'], `${name}: a chart per metric`);
       for (let i = 0; i < 3; i++) await assertDrawnCanvas(charts.nth(i).locator('.chart canvas').first(), `${name} chart ${i + 1}`);
-      assert.equal(metricsRows(name === 'todoist' ? todoist : feeds).length, points, `${name}: ${points} parcels in metrics.csv, one point each`);
+      assert.equal(
+        metricsRows(name === 'todoist' ? todoist : feeds).length,
+        points,
+        `${name}: ${points} parcels in metrics.csv, one point each`,
+      );
     }
     await section('todoist').locator('.charts').scrollIntoViewIfNeeded();
     await step(page, 'd-4-report-charts', section('todoist').locator('summary h2'));

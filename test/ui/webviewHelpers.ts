@@ -30,7 +30,10 @@ export async function webviewPanelWith(page: Page, selector: string, timeout = 6
       if ((await frame.locator(selector).count()) > 0) return frame;
     }
     if (Date.now() > deadline) throw new Error(`no Exit Plan webview panel shows ${selector} (outer frames: ${names.length})`);
-    await page.locator(outer).first().waitFor({ state: 'attached', timeout: Math.max(1, deadline - Date.now()) });
+    await page
+      .locator(outer)
+      .first()
+      .waitFor({ state: 'attached', timeout: Math.max(1, deadline - Date.now()) });
     await new Promise((resolve) => setTimeout(resolve, 200)); // polling a page that loads in another frame
   }
 }
@@ -46,7 +49,11 @@ type PageWindow = {
  * value of the theme variable `variable` as the element inherits it, both normalised by a canvas to
  * `#rrggbb` (or `rgba(…)` when translucent), so the two compare as strings.
  */
-export async function colourAndVariable(element: Locator, variable: string, property = 'color'): Promise<{ colour: string; variable: string }> {
+export async function colourAndVariable(
+  element: Locator,
+  variable: string,
+  property = 'color',
+): Promise<{ colour: string; variable: string }> {
   return element.evaluate(
     (e, [name, prop]) => {
       const w = globalThis as unknown as PageWindow;
@@ -68,10 +75,16 @@ export async function colourAndVariable(element: Locator, variable: string, prop
  * Waits until `element` shows in the theme colour `variable` (VS Code applies some colours, such as a tree
  * label's file decoration, a moment after the row appears), and asserts it does.
  */
-export async function assertInThemeColour(element: Locator, variable: string, what: string, property = 'color', timeout = 30_000): Promise<void> {
+export async function assertInThemeColour(
+  element: Locator,
+  variable: string,
+  what: string,
+  property = 'color',
+  timeout = 30_000,
+): Promise<void> {
   await element.waitFor({ state: 'visible', timeout });
   let seen = await colourAndVariable(element, variable, property);
-  for (const deadline = Date.now() + timeout; seen.variable === '' || seen.colour !== seen.variable; ) {
+  for (const deadline = Date.now() + timeout; seen.variable === '' || seen.colour !== seen.variable;) {
     assert.ok(Date.now() < deadline, `${what}: ${property} is ${seen.colour}, not ${variable} (${seen.variable || 'undefined'})`);
     await new Promise((resolve) => setTimeout(resolve, 100)); // polling a style
     seen = await colourAndVariable(element, variable, property);
@@ -109,13 +122,18 @@ function pane(page: Page, view: string): { header: Locator; body: Locator } {
 
 /** Expands the `open` panes and collapses the `closed` ones by clicking their headers, as a user makes room. */
 export async function arrangePanes(page: Page, open: string[], closed: string[]): Promise<void> {
-  for (const [views, expanded] of [[closed, 'false'], [open, 'true']] as const) {
+  for (const [views, expanded] of [
+    [closed, 'false'],
+    [open, 'true'],
+  ] as const) {
     for (const view of views) {
       const { header } = pane(page, view);
       await header.waitFor({ state: 'visible', timeout: 30_000 });
       // On its title: the middle of a header may be one of the view's action buttons.
       if ((await header.getAttribute('aria-expanded')) !== expanded) await header.locator('.title').first().click();
-      await page.locator(`.part.sidebar .pane-header[aria-label="${view} Section"][aria-expanded="${expanded}"]`).waitFor({ timeout: 30_000 });
+      await page
+        .locator(`.part.sidebar .pane-header[aria-label="${view} Section"][aria-expanded="${expanded}"]`)
+        .waitFor({ timeout: 30_000 });
     }
   }
 }
@@ -130,7 +148,9 @@ export async function clickViewAction(page: Page, view: string, title: string): 
 /** A tree row of a side bar view whose label (not its description) is exactly `label`. */
 export function exactTreeRow(page: Page, view: string, label: string | RegExp): Locator {
   const exact = typeof label === 'string' ? new RegExp(`^${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) : label;
-  return pane(page, view).body.locator('.monaco-list-row').filter({ has: page.locator('.label-name', { hasText: exact }) });
+  return pane(page, view)
+    .body.locator('.monaco-list-row')
+    .filter({ has: page.locator('.label-name', { hasText: exact }) });
 }
 
 /** Expands a collapsed tree row (click on its twistie). */

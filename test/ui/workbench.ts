@@ -42,10 +42,14 @@ async function start(): Promise<Workbench> {
   const workspace = path.join(scratchDir, 'workspace');
   fs.mkdirSync(workspace);
   const vsix = path.join(scratchDir, 'exit-plan.vsix');
-  const vsce = spawnSync(process.execPath, [require.resolve('@vscode/vsce/vsce'), 'package', '--no-dependencies', '--allow-missing-repository', '-o', vsix], {
-    cwd: ROOT,
-    encoding: 'utf8',
-  });
+  const vsce = spawnSync(
+    process.execPath,
+    [require.resolve('@vscode/vsce/vsce'), 'package', '--no-dependencies', '--allow-missing-repository', '-o', vsix],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+    },
+  );
   assert.equal(vsce.status, 0, `vsce package failed:\n${vsce.stdout}\n${vsce.stderr}`);
   // The real azcopy on the PATH of VS Code's terminals and extension host, with its logs kept out of ~.
   const bin = path.join(scratchDir, 'bin');
@@ -101,8 +105,10 @@ export async function updateUserSettings(patch: Record<string, unknown>): Promis
   const machine = machineScopedSettings();
   const user = Object.fromEntries(Object.entries(patch).filter(([key]) => !machine.has(key)));
   const remote = Object.fromEntries(Object.entries(patch).filter(([key]) => machine.has(key)));
-  if (Object.keys(user).length > 0) await editSettingsJson(page, 'Preferences: Open User Settings (JSON)', path.join(running.userDataDir, 'User'), user);
-  if (Object.keys(remote).length > 0) await editSettingsJson(page, 'Preferences: Open Remote Settings (JSON)', path.join(running.userDataDir, 'Machine'), remote);
+  if (Object.keys(user).length > 0)
+    await editSettingsJson(page, 'Preferences: Open User Settings (JSON)', path.join(running.userDataDir, 'User'), user);
+  if (Object.keys(remote).length > 0)
+    await editSettingsJson(page, 'Preferences: Open Remote Settings (JSON)', path.join(running.userDataDir, 'Machine'), remote);
 }
 
 /** Exit Plan's settings with scope machine or machine-overridable, from package.json. */
@@ -122,7 +128,9 @@ async function editSettingsJson(page: Page, title: string, folder: string, patch
   const editor = page.locator('.editor-group-container.active .editor-container .monaco-editor').first();
   await editor.waitFor({ state: 'visible', timeout: 30_000 });
   // The User and the Remote settings are both "settings.json": the breadcrumbs tell which one is open.
-  await page.locator('.editor-group-container.active .breadcrumbs-control', { hasText: path.basename(folder) }).waitFor({ state: 'visible', timeout: 30_000 });
+  await page
+    .locator('.editor-group-container.active .breadcrumbs-control', { hasText: path.basename(folder) })
+    .waitFor({ state: 'visible', timeout: 30_000 });
   await editor.locator('.view-lines').click();
   // Copy the text out through the clipboard (waiting until the copy has replaced a marker).
   const marker = `exit-plan-clipboard-${Date.now()}`;
@@ -130,7 +138,7 @@ async function editSettingsJson(page: Page, title: string, folder: string, patch
   await page.keyboard.press('Control+A');
   await page.keyboard.press('Control+C');
   let text = marker;
-  for (const deadline = Date.now() + 30_000; text === marker && Date.now() < deadline; ) {
+  for (const deadline = Date.now() + 30_000; text === marker && Date.now() < deadline;) {
     text = await page.evaluate(() => (globalThis as unknown as WithClipboard).navigator.clipboard.readText());
     if (text === marker) await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -150,7 +158,7 @@ async function editSettingsJson(page: Page, title: string, folder: string, patch
         return false;
       }
     };
-    for (const deadline = Date.now() + 30_000; !saved(); ) {
+    for (const deadline = Date.now() + 30_000; !saved();) {
       assert.ok(Date.now() < deadline, `${file} was not saved with ${JSON.stringify(patch)}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -166,12 +174,18 @@ async function runExactCommand(page: Page, title: string, label = new RegExp(`^$
   const row = page.locator('.quick-input-widget .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: label }) });
   // Some commands (Open Remote Settings) exist only once the window knows its remote: the palette lists
   // the commands of the moment it opens, so it is opened again until the command is there.
-  for (const deadline = Date.now() + 60_000; ; ) {
+  for (const deadline = Date.now() + 60_000; ;) {
     await page.keyboard.press('Escape');
     await page.keyboard.press('F1');
     await input.waitFor({ state: 'visible' });
     await input.fill(`>${title}`);
-    const found = await row.first().waitFor({ state: 'visible', timeout: 5_000 }).then(() => true, () => false);
+    const found = await row
+      .first()
+      .waitFor({ state: 'visible', timeout: 5_000 })
+      .then(
+        () => true,
+        () => false,
+      );
     if (found) break;
     assert.ok(Date.now() < deadline, `the command palette has no "${title}"`);
   }
@@ -206,7 +220,11 @@ export async function assertNoErrorNotification(page: Page): Promise<void> {
  * Saves `test-results/ui/<name>.png` after checking that the page is the workbench with Exit Plan's UI on it
  * (`expect`, by default the Exit Plan side bar or a panel of the extension) and that no error is showing.
  */
-export async function step(page: Page, name: string, expect: Locator = page.locator('.part.sidebar .title-label h2', { hasText: /exit plan/i })): Promise<string> {
+export async function step(
+  page: Page,
+  name: string,
+  expect: Locator = page.locator('.part.sidebar .title-label h2', { hasText: /exit plan/i }),
+): Promise<string> {
   await expect.first().waitFor({ state: 'visible', timeout: 30_000 });
   await assertNoErrorNotification(page);
   const file = path.join(RESULTS_DIR, `${name}.png`);

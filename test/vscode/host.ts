@@ -34,7 +34,14 @@ export interface Shown {
   message: string;
 }
 
-const STUBBED = ['showInputBox', 'showQuickPick', 'showOpenDialog', 'showInformationMessage', 'showWarningMessage', 'showErrorMessage'] as const;
+const STUBBED = [
+  'showInputBox',
+  'showQuickPick',
+  'showOpenDialog',
+  'showInformationMessage',
+  'showWarningMessage',
+  'showErrorMessage',
+] as const;
 
 /**
  * Stands in for the person at the keyboard: answers prompts in order from a script, and records every
@@ -62,28 +69,34 @@ export class ScriptedUser {
       }
       return answer;
     };
-    win.showQuickPick = async (items: readonly (string | vscode.QuickPickItem)[] | Thenable<readonly (string | vscode.QuickPickItem)[]>, options?: vscode.QuickPickOptions) => {
+    win.showQuickPick = async (
+      items: readonly (string | vscode.QuickPickItem)[] | Thenable<readonly (string | vscode.QuickPickItem)[]>,
+      options?: vscode.QuickPickOptions,
+    ) => {
       const list = await items;
       const text = [options?.title, options?.placeHolder].filter(Boolean).join(' | ');
       const answer = this.take(text);
       if (answer === undefined) return undefined;
       const found = list.find((item) => (typeof item === 'string' ? item : item.label) === answer);
-      if (!found) throw new Error(`No item "${answer}" at "${text}"; offered: ${list.map((i) => (typeof i === 'string' ? i : i.label)).join(', ')}`);
+      if (!found)
+        throw new Error(`No item "${answer}" at "${text}"; offered: ${list.map((i) => (typeof i === 'string' ? i : i.label)).join(', ')}`);
       return options?.canPickMany ? [found] : found;
     };
     win.showOpenDialog = async (options?: vscode.OpenDialogOptions) => {
       const answer = this.take([options?.title, options?.openLabel].filter(Boolean).join(' | '));
       return answer === undefined ? undefined : [vscode.Uri.file(answer)];
     };
-    const message = (severity: Shown['severity']) => async (text: string, ...rest: unknown[]) => {
-      this.shown.push({ severity, message: text });
-      const modal = typeof rest[0] === 'object' && rest[0] !== null && 'modal' in rest[0] && (rest[0] as vscode.MessageOptions).modal;
-      if (!modal) return undefined;
-      // A modal question waits for the user: answer it from the script.
-      const buttons = rest.filter((r) => typeof r === 'string' || (typeof r === 'object' && r !== null && 'title' in r));
-      const answer = this.take(text);
-      return buttons.find((b) => (typeof b === 'string' ? b : (b as vscode.MessageItem).title) === answer);
-    };
+    const message =
+      (severity: Shown['severity']) =>
+      async (text: string, ...rest: unknown[]) => {
+        this.shown.push({ severity, message: text });
+        const modal = typeof rest[0] === 'object' && rest[0] !== null && 'modal' in rest[0] && (rest[0] as vscode.MessageOptions).modal;
+        if (!modal) return undefined;
+        // A modal question waits for the user: answer it from the script.
+        const buttons = rest.filter((r) => typeof r === 'string' || (typeof r === 'object' && r !== null && 'title' in r));
+        const answer = this.take(text);
+        return buttons.find((b) => (typeof b === 'string' ? b : (b as vscode.MessageItem).title) === answer);
+      };
     win.showInformationMessage = message('information');
     win.showWarningMessage = message('warning');
     win.showErrorMessage = message('error');
@@ -123,7 +136,11 @@ export class ScriptedUser {
   done(): void {
     this.restore();
     const left = this.script.splice(0);
-    assert.deepEqual(left.map((a) => String(a.when)), [], 'answers left unused: the command did not ask what was expected');
+    assert.deepEqual(
+      left.map((a) => String(a.when)),
+      [],
+      'answers left unused: the command did not ask what was expected',
+    );
   }
 }
 
@@ -131,7 +148,11 @@ export class ScriptedUser {
 let activeUser: ScriptedUser | undefined;
 
 /** Waits until `check` returns a value (not undefined/false), polling; fails with `what` after `ms`. */
-export async function eventually<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, ms = 30_000): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  ms = 30_000,
+): Promise<T> {
   const deadline = Date.now() + ms;
   let last: unknown;
   for (;;) {
@@ -147,13 +168,21 @@ export async function eventually<T>(what: string, check: () => T | undefined | f
 }
 
 /** Children of a tree node as the view shows them: label, description and contextValue. */
-export async function treeItems<T>(provider: vscode.TreeDataProvider<T>, parent?: T): Promise<{ node: T; label: string; description: string; contextValue: string }[]> {
+export async function treeItems<T>(
+  provider: vscode.TreeDataProvider<T>,
+  parent?: T,
+): Promise<{ node: T; label: string; description: string; contextValue: string }[]> {
   const children = (await provider.getChildren(parent)) ?? [];
   return Promise.all(
     children.map(async (node) => {
       const item = await provider.getTreeItem(node);
-      const label = typeof item.label === 'string' ? item.label : item.label?.label ?? '';
-      return { node, label, description: typeof item.description === 'string' ? item.description : '', contextValue: item.contextValue ?? '' };
+      const label = typeof item.label === 'string' ? item.label : (item.label?.label ?? '');
+      return {
+        node,
+        label,
+        description: typeof item.description === 'string' ? item.description : '',
+        contextValue: item.contextValue ?? '',
+      };
     }),
   );
 }
@@ -197,7 +226,10 @@ export class SettingsSnapshot {
 /** code-server's --user-data-dir (settings, logs, state), passed down by scripts/vscode/codeServer.ts. */
 export function userDataDir(): string {
   const dir = process.env.EXIT_PLAN_VSCODE_USER_DATA;
-  assert.ok(dir && fs.existsSync(dir), 'EXIT_PLAN_VSCODE_USER_DATA names no folder: run the suite through npm run test:vscode or test:electron');
+  assert.ok(
+    dir && fs.existsSync(dir),
+    'EXIT_PLAN_VSCODE_USER_DATA names no folder: run the suite through npm run test:vscode or test:electron',
+  );
   return dir;
 }
 
@@ -213,7 +245,9 @@ export function workspaceDir(): string {
  * text), or JSON-escaped. Files that vanish while being read (logs rotating, locks) are skipped.
  */
 export function filesContaining(dirs: string[], needles: string[]): string[] {
-  const forms = needles.flatMap((n) => [...new Set([n, JSON.stringify(n).slice(1, -1)])].flatMap((t) => [Buffer.from(t, 'utf8'), Buffer.from(t, 'utf16le')]));
+  const forms = needles.flatMap((n) =>
+    [...new Set([n, JSON.stringify(n).slice(1, -1)])].flatMap((t) => [Buffer.from(t, 'utf8'), Buffer.from(t, 'utf16le')]),
+  );
   const hits: string[] = [];
   for (const dir of dirs) {
     for (const file of listFiles(dir).map((f) => path.join(dir, f))) {
@@ -310,7 +344,13 @@ export async function addWarehouseConnection(name: string, w: Warehouse): Promis
 }
 
 /** Runs a Remove … command on the tree node named `label` of `provider`, confirming its modal question. */
-export async function removeThroughTree<T>(provider: vscode.TreeDataProvider<T>, label: string, command: string, question: RegExp, button = 'Remove'): Promise<void> {
+export async function removeThroughTree<T>(
+  provider: vscode.TreeDataProvider<T>,
+  label: string,
+  command: string,
+  question: RegExp,
+  button = 'Remove',
+): Promise<void> {
   const node = (await treeItems(provider)).find((i) => i.label === label)?.node;
   if (node === undefined) return;
   const user = new ScriptedUser().answer({ when: question, answer: button });

@@ -26,7 +26,11 @@ export async function run(): Promise<void> {
   const dir = path.join(__dirname, 'suite');
   const grep = process.env.EXIT_PLAN_VSCODE_GREP;
   if (grep) mocha.grep(grep);
-  for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.test.js')).sort()) mocha.addFile(path.join(dir, file));
+  for (const file of fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.test.js'))
+    .sort())
+    mocha.addFile(path.join(dir, file));
 
   const result: SuiteResult = { passes: 0, failures: 0, pending: 0, failed: [] };
   try {
@@ -41,7 +45,7 @@ export async function run(): Promise<void> {
     });
   } catch (err) {
     result.failures += 1;
-    result.failed.push(`loading the suite: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    result.failed.push(`loading the suite: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   } finally {
     await Promise.allSettled([stopPostgres(), stopAzurite()]);
   }

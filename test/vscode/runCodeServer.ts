@@ -41,7 +41,9 @@ async function main(): Promise<number> {
       if (Date.now() > deadline) {
         fs.mkdirSync(path.join(ROOT, 'test-results'), { recursive: true });
         await page.screenshot({ path: path.join(ROOT, 'test-results', 'vscode-timeout.png') });
-        throw new Error(`The suite did not finish within ${TIMEOUT_MS / 60_000} minutes (screenshot: test-results/vscode-timeout.png). code-server said:\n${server.output().slice(-4000)}`);
+        throw new Error(
+          `The suite did not finish within ${TIMEOUT_MS / 60_000} minutes (screenshot: test-results/vscode-timeout.png). code-server said:\n${server.output().slice(-4000)}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 250));
     }

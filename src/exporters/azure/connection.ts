@@ -68,7 +68,8 @@ export function parseConnectionString(cs: string): Record<string, string> {
 function fromConnectionString(cs: string): StorageAccount {
   const kv = parseConnectionString(cs);
   if (kv.usedevelopmentstorage?.toLowerCase() === 'true') {
-    const proxy = kv.developmentstorageproxyuri && checkEndpoint(kv.developmentstorageproxyuri, "connection string's DevelopmentStorageProxyUri");
+    const proxy =
+      kv.developmentstorageproxyuri && checkEndpoint(kv.developmentstorageproxyuri, "connection string's DevelopmentStorageProxyUri");
     return fromKey(EMULATOR_ACCOUNT, EMULATOR_KEY, proxy ? `${trimSlash(proxy)}:10000/${EMULATOR_ACCOUNT}` : EMULATOR_ENDPOINT);
   }
   const accountName = kv.accountname;
@@ -115,7 +116,9 @@ export function openStorageAccount(connection: AzureConnection): StorageAccount 
     case 'emulator':
       return fromKey(EMULATOR_ACCOUNT, EMULATOR_KEY, checkEndpoint(connection.endpoint ?? EMULATOR_ENDPOINT, 'emulator endpoint'));
     case 'token': {
-      const endpoint = trimSlash(checkEndpoint(connection.endpoint ?? `https://${connection.accountName}.blob.core.windows.net`, 'endpoint'));
+      const endpoint = trimSlash(
+        checkEndpoint(connection.endpoint ?? `https://${connection.accountName}.blob.core.windows.net`, 'endpoint'),
+      );
       return {
         service: new BlobServiceClient(endpoint, connection.credential),
         accountName: connection.accountName,
@@ -135,7 +138,8 @@ export function containerFromSasUrl(url: string): { containerUrl: string; contai
   } catch {
     throw new ExitPlanError('The upload URL is not valid: expected https://<account>.blob.core.windows.net/<container>?<SAS>.');
   }
-  if (!parsed.search.includes('sig=')) throw new ExitPlanError('The upload URL has no SAS (no sig= parameter): create one with read, create and write permission.');
+  if (!parsed.search.includes('sig='))
+    throw new ExitPlanError('The upload URL has no SAS (no sig= parameter): create one with read, create and write permission.');
   // The archive is committed with create + write, and verified (and its name chosen) by reading: all three are needed.
   const sp = parsed.searchParams.get('sp');
   if (sp !== null && (!sp.includes('r') || !(sp.includes('c') || sp.includes('w')))) {

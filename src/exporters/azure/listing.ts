@@ -45,7 +45,9 @@ export async function listFolder(
 ): Promise<Page<{ kind: 'folder'; prefix: string } | ({ kind: 'blob' } & BlobItem)>> {
   try {
     const client = account.service.getContainerClient(container);
-    for await (const page of client.listBlobsByHierarchy('/', { prefix }).byPage({ continuationToken: continuation, maxPageSize: pageSize })) {
+    for await (const page of client
+      .listBlobsByHierarchy('/', { prefix })
+      .byPage({ continuationToken: continuation, maxPageSize: pageSize })) {
       const folders = (page.segment.blobPrefixes ?? []).map((p) => ({ kind: 'folder' as const, prefix: p.name }));
       const blobs = page.segment.blobItems.map((b) => ({
         kind: 'blob' as const,
@@ -80,7 +82,9 @@ export async function computeSize(
   const client = account.service.getContainerClient(container);
   try {
     // 1,000 a page: each parsed page is garbage once counted, so a smaller page keeps the peak lower.
-    for await (const page of client.listBlobsFlat({ prefix: prefix || undefined, abortSignal: options.signal }).byPage({ maxPageSize: 1000 })) {
+    for await (const page of client
+      .listBlobsFlat({ prefix: prefix || undefined, abortSignal: options.signal })
+      .byPage({ maxPageSize: 1000 })) {
       for (const blob of page.segment.blobItems) {
         total.blobs++;
         total.bytes += blob.properties.contentLength ?? 0;

@@ -1,9 +1,4 @@
-import {
-  ContainerSASPermissions,
-  SASProtocol,
-  generateBlobSASQueryParameters,
-  type UserDelegationKey,
-} from '@azure/storage-blob';
+import { ContainerSASPermissions, SASProtocol, generateBlobSASQueryParameters, type UserDelegationKey } from '@azure/storage-blob';
 import { ExitPlanError } from '../shared/errors';
 import type { StorageAccount } from './connection';
 import { describeAzureError } from './listing';

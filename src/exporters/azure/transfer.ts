@@ -69,7 +69,10 @@ export function defaultLocalDestination(container: string): string {
  * Commands that copy everything the link can read to local disk, another Azure account, S3 or Google
  * Cloud Storage, correctly quoted for the shell. The emulator needs `--from-to BlobLocal` for azcopy.
  */
-export function transferCommands(link: SasLink, options: { shell?: Shell; isEmulator?: boolean; destinations?: Destinations } = {}): TransferPlan {
+export function transferCommands(
+  link: SasLink,
+  options: { shell?: Shell; isEmulator?: boolean; destinations?: Destinations } = {},
+): TransferPlan {
   const shell = options.shell ?? 'posix';
   const dest = options.destinations ?? {};
   const local = dest.local?.trim() || defaultLocalDestination(link.container);

@@ -17,7 +17,10 @@ function containerClient(target: UploadTarget): { client: ContainerClient; label
     const { container } = containerFromSasUrl(target.containerSasUrl);
     return { client: new ContainerClient(target.containerSasUrl), label: `container "${container}"` };
   }
-  return { client: target.account.service.getContainerClient(target.container), label: `container "${target.container}" in ${target.account.accountName}` };
+  return {
+    client: target.account.service.getContainerClient(target.container),
+    label: `container "${target.container}" in ${target.account.accountName}`,
+  };
 }
 
 /**
@@ -31,7 +34,10 @@ export class BlobUpload {
   private readonly done: Promise<unknown>;
   private committed = false;
 
-  private constructor(readonly blob: BlockBlobClient, readonly label: string) {
+  private constructor(
+    readonly blob: BlockBlobClient,
+    readonly label: string,
+  ) {
     this.done = blob.uploadStream(this.stream, BUFFER, CONCURRENCY, {
       abortSignal: this.abort.signal,
       blobHTTPHeaders: { blobContentType: 'application/zip' },

@@ -16,7 +16,10 @@ export async function createBackupFile(dir: string, fileName: string, log?: (lin
  * Gives a finished backup its final name with its sidecar already in place beside it (written first under a
  * temporary name), so a backup under its final name always has its sidecar.
  */
-export async function commitWithSidecar(partial: PartialFile, sidecarFor: (file: string) => Sidecar): Promise<{ file: string; sidecar: Sidecar }> {
+export async function commitWithSidecar(
+  partial: PartialFile,
+  sidecarFor: (file: string) => Sidecar,
+): Promise<{ file: string; sidecar: Sidecar }> {
   let sidecar: Sidecar | undefined;
   const file = await partial.commit({ path: sidecarPath, content: (target) => sidecarText((sidecar = sidecarFor(target))) });
   return { file, sidecar: sidecar! };

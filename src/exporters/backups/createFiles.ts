@@ -117,27 +117,37 @@ export async function createFilesBackup(options: FilesBackupOptions): Promise<Ba
       (pack as unknown as { destroy?: () => void }).destroy?.();
     }
     if (problems.length > 0) {
-      throw new ExitPlanError(`Cannot archive ${source}: ${problems[0].replace(/\.$/, '')}${problems.length > 1 ? ` (and ${problems.length - 1} more problems)` : ''}`);
+      throw new ExitPlanError(
+        `Cannot archive ${source}: ${problems[0].replace(/\.$/, '')}${problems.length > 1 ? ` (and ${problems.length - 1} more problems)` : ''}`,
+      );
     }
     throwIfAborted(stop.signal);
     await endStream(partial.stream, stop.signal);
     await partial.closed();
     const sha256 = hash.digest('hex');
-    const { file, sidecar } = await commitWithSidecar(
-      partial,
-      (target): Sidecar => ({
-        ...newSidecar(target, 'files', { bytes, sha256, started }),
-        files: { source, entries, contentBytes, gzip, ...(skipped.length > 0 ? { skipped } : {}) },
-      }),
-    );
+    const { file, sidecar } = await commitWithSidecar(partial, (target): Sidecar => ({
+      ...newSidecar(target, 'files', { bytes, sha256, started }),
+      files: { source, entries, contentBytes, gzip, ...(skipped.length > 0 ? { skipped } : {}) },
+    }));
     progress.phase = 'done';
     progress.entries = entries;
     reportNow();
     log(`Backup written: ${file} (${entries} entries, ${bytes} bytes, sha256 ${sha256})`);
-    return { file, kind: 'files', bytes, sha256, sidecar, durationMs: Date.now() - started.getTime(), ...(skipped.length > 0 ? { skipped } : {}) };
+    return {
+      file,
+      kind: 'files',
+      bytes,
+      sha256,
+      sidecar,
+      durationMs: Date.now() - started.getTime(),
+      ...(skipped.length > 0 ? { skipped } : {}),
+    };
   } catch (err) {
     if (!stop.signal.aborted) stop.abort(err);
-    const removed = await partial.discard().then(() => true, () => false);
+    const removed = await partial.discard().then(
+      () => true,
+      () => false,
+    );
     throw backupError(streamError ?? err, partial.partialPath, removed, options.signal);
   } finally {
     options.signal?.removeEventListener('abort', onUserAbort);

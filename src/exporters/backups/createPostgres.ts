@@ -8,7 +8,17 @@ import { SYSTEM_SCHEMA_FILTER } from '../warehouse/catalog';
 import { connect, describeConnection, describePgError, type PgConnectionOptions } from '../warehouse/connection';
 import { describeLockWait, findLockHolder, lockTimeoutText, watchApplication, type LockWait } from '../warehouse/locks';
 import { postgresBackupName, type BackupKind } from './names';
-import { checkPgDumpVersion, conninfo, conninfoValue, findPgTool, runTool, toolEnv, toolFailure, toolVersion, type PgToolsOptions } from './pgTools';
+import {
+  checkPgDumpVersion,
+  conninfo,
+  conninfoValue,
+  findPgTool,
+  runTool,
+  toolEnv,
+  toolFailure,
+  toolVersion,
+  type PgToolsOptions,
+} from './pgTools';
 import { commitWithSidecar, createBackupFile } from './backupFile';
 import { CommitError } from '../shared/partialFile';
 import { hashFile, newSidecar, type Sidecar } from './sidecar';
@@ -102,7 +112,13 @@ export async function createPostgresBackup(options: PostgresBackupOptions): Prom
     // An application name of its own (the later setting wins in a conninfo), so that the lock it waits for
     // (if any) can be found in pg_locks.
     const appName = `exit-plan pg_dump ${randomBytes(6).toString('hex')}`;
-    const args = ['--format=custom', '--verbose', '--no-password', `--file=${partial.partialPath}`, `--dbname=${conninfo(conn)} application_name=${conninfoValue(appName)}`];
+    const args = [
+      '--format=custom',
+      '--verbose',
+      '--no-password',
+      `--file=${partial.partialPath}`,
+      `--dbname=${conninfo(conn)} application_name=${conninfoValue(appName)}`,
+    ];
     if (lockTimeout > 0) args.push(`--lock-wait-timeout=${Math.round(lockTimeout * 1000)}`);
     let lastWait: LockWait | undefined;
     watch = watchApplication(conn, appName, (wait) => {
@@ -151,18 +167,15 @@ export async function createPostgresBackup(options: PostgresBackupOptions): Prom
       },
     });
     throwIfAborted(options.signal);
-    const { file, sidecar } = await commitWithSidecar(
-      partial,
-      (target): Sidecar => ({
-        ...newSidecar(target, 'postgres', { bytes, sha256, started }),
-        postgres: {
-          connection: describeConnection(conn),
-          database: facts.database,
-          serverVersion: facts.serverVersion,
-          pgDumpVersion: dumpVersion.text,
-        },
-      }),
-    );
+    const { file, sidecar } = await commitWithSidecar(partial, (target): Sidecar => ({
+      ...newSidecar(target, 'postgres', { bytes, sha256, started }),
+      postgres: {
+        connection: describeConnection(conn),
+        database: facts.database,
+        serverVersion: facts.serverVersion,
+        pgDumpVersion: dumpVersion.text,
+      },
+    }));
     progress.phase = 'done';
     progress.bytes = bytes;
     reportNow();
@@ -171,15 +184,22 @@ export async function createPostgresBackup(options: PostgresBackupOptions): Prom
   } catch (err) {
     if (poll) clearInterval(poll);
     await watch?.stop();
-    const removed = await partial.discard().then(() => true, () => false);
+    const removed = await partial.discard().then(
+      () => true,
+      () => false,
+    );
     throw backupError(err, partial.partialPath, removed, options.signal);
   }
 }
 
 /** Server version, database name and a count of tables with rows to dump (for "table i of n"). */
-async function serverFacts(conn: PgConnectionOptions): Promise<{ serverVersion: string; serverVersionNum: number; database: string; tables: number }> {
+async function serverFacts(
+  conn: PgConnectionOptions,
+): Promise<{ serverVersion: string; serverVersionNum: number; database: string; tables: number }> {
   const client = await connect(conn).catch((err: unknown) => {
-    throw new ExitPlanError(`${describePgError(err, conn).message.replace(/\.$/, '')}; no backup was written.`, systemCode(err), { cause: err });
+    throw new ExitPlanError(`${describePgError(err, conn).message.replace(/\.$/, '')}; no backup was written.`, systemCode(err), {
+      cause: err,
+    });
   });
   try {
     const r = await client.query<{ v: string; n: string; db: string; tables: string }>(
@@ -225,8 +245,12 @@ function closeStream(stream: fs.WriteStream): Promise<void> {
 /** One sentence: what went wrong and that nothing half-written was left under a final name. */
 export function backupError(err: unknown, partialPath: string, removed: boolean, signal?: AbortSignal): ExitPlanError {
   if (err instanceof CommitError) return err;
-  const tail = removed ? 'no backup was written and the partial file was removed' : `no backup was written, but the partial file ${partialPath} could not be removed`;
+  const tail = removed
+    ? 'no backup was written and the partial file was removed'
+    : `no backup was written, but the partial file ${partialPath} could not be removed`;
   if (err instanceof CancelledError || signal?.aborted) return new CancelledError(`Backup cancelled; ${tail}.`);
-  const sentence = (err instanceof ExitPlanError ? err.message : describeWriteError(err, partialPath)) ?? (err instanceof Error ? err.message : String(err));
+  const sentence =
+    (err instanceof ExitPlanError ? err.message : describeWriteError(err, partialPath)) ??
+    (err instanceof Error ? err.message : String(err));
   return new ExitPlanError(`${sentence.replace(/[.;]\s*$/, '')}; ${tail}.`, systemCode(err), { cause: err });
 }

@@ -67,7 +67,9 @@ export async function restoreDrill(options: DrillOptions): Promise<DrillReport> 
   const file = path.resolve(options.file);
   const parsed = parseBackupName(path.basename(file));
   if (!parsed || parsed.kind !== 'postgres') {
-    throw new ExitPlanError(`${path.basename(file)} is not a PostgreSQL backup made by Exit Plan; a restore drill needs a postgres_backup_….pg_restore file.`);
+    throw new ExitPlanError(
+      `${path.basename(file)} is not a PostgreSQL backup made by Exit Plan; a restore drill needs a postgres_backup_….pg_restore file.`,
+    );
   }
   const conn = options.connection;
   const log = options.log ?? (() => undefined);
@@ -77,7 +79,9 @@ export async function restoreDrill(options: DrillOptions): Promise<DrillReport> 
   const verification = await verifyBackup(file, { pgDumpPath: options.pgDumpPath, signal: options.signal });
   if (verification.state !== 'verified') {
     const message = `The backup failed verification, so the drill did not restore it: ${verification.message.replace(/\.$/, '')}.`;
-    await record(file, parsed.source, { at: started.toISOString(), file: path.basename(file), ok: false, message }, conn, 0, 0).catch(() => undefined);
+    await record(file, parsed.source, { at: started.toISOString(), file: path.basename(file), ok: false, message }, conn, 0, 0).catch(
+      () => undefined,
+    );
     throw new ExitPlanError(message);
   }
   const pgRestore = await checkedPgRestore(file, options);
@@ -129,7 +133,8 @@ export async function restoreDrill(options: DrillOptions): Promise<DrillReport> 
         },
       },
     );
-    if (result.code !== 0 || result.signal) throw new ExitPlanError(`The backup did not restore into a scratch database: ${toolFailure('pg_restore', result)}.`);
+    if (result.code !== 0 || result.signal)
+      throw new ExitPlanError(`The backup did not restore into a scratch database: ${toolFailure('pg_restore', result)}.`);
 
     progress({ phase: 'counting', tables: 0 });
     const scratchClient = await connect({ ...conn, database: scratch });
@@ -150,12 +155,18 @@ export async function restoreDrill(options: DrillOptions): Promise<DrillReport> 
       }
       progress({ phase: 'counting', tables: 0, ...(wait ? { waitingFor: wait } : {}) });
     });
-    const sourceCounts = await countRows(admin, options.signal, true).finally(() => watch.stop()).catch(async (err: unknown) => {
-      // 55P03 lock_not_available: lock_timeout ran out (listing sizes or counting rows).
-      if (systemCode(err) !== '55P03') throw err;
-      lockTimedOut = true;
-      throw new ExitPlanError(`${lockTimeoutText(lockTimeout, lastWait ?? (await findLockHolder(conn, undefined)))} while counting the source's rows`, '55P03', { cause: err });
-    });
+    const sourceCounts = await countRows(admin, options.signal, true)
+      .finally(() => watch.stop())
+      .catch(async (err: unknown) => {
+        // 55P03 lock_not_available: lock_timeout ran out (listing sizes or counting rows).
+        if (systemCode(err) !== '55P03') throw err;
+        lockTimedOut = true;
+        throw new ExitPlanError(
+          `${lockTimeoutText(lockTimeout, lastWait ?? (await findLockHolder(conn, undefined)))} while counting the source's rows`,
+          '55P03',
+          { cause: err },
+        );
+      });
     const keys = [...new Set([...backupCounts.keys(), ...sourceCounts.keys()])].sort();
     const tables: DrillTable[] = keys.map((key) => {
       const [schema, name] = JSON.parse(key) as [string, string];
@@ -184,11 +195,16 @@ export async function restoreDrill(options: DrillOptions): Promise<DrillReport> 
   } finally {
     if (created) {
       progress({ phase: 'dropping', tables: 0 });
-      const dropped = await dropDatabase(admin, scratch).then(() => undefined, (err: unknown) => err);
+      const dropped = await dropDatabase(admin, scratch).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
       if (dropped) {
         dropFailed = true;
         log(`Drill: could not drop the scratch database ${scratch}: ${errorMessage(dropped)}`);
-        failure ??= new ExitPlanError(`The drill could not drop its scratch database "${scratch}" (${errorMessage(dropped).replace(/\.$/, '')}): drop it by hand.`);
+        failure ??= new ExitPlanError(
+          `The drill could not drop its scratch database "${scratch}" (${errorMessage(dropped).replace(/\.$/, '')}): drop it by hand.`,
+        );
       } else {
         log(`Drill: dropped the scratch database ${scratch}`);
       }
@@ -205,11 +221,25 @@ export async function restoreDrill(options: DrillOptions): Promise<DrillReport> 
     if (lockTimedOut) {
       sentence = `${sentence}; ${dropFailed ? `the drill could not drop its scratch database "${scratch}": drop it by hand` : `the scratch database ${scratch} was dropped`}.`;
     }
-    await record(file, parsed.source, { at: started.toISOString(), file: path.basename(file), ok: false, message: sentence }, conn, 0, 0).catch(() => undefined);
+    await record(
+      file,
+      parsed.source,
+      { at: started.toISOString(), file: path.basename(file), ok: false, message: sentence },
+      conn,
+      0,
+      0,
+    ).catch(() => undefined);
     throw new ExitPlanError(sentence, systemCode(err), { cause: err });
   }
   report.durationMs = Date.now() - started.getTime();
-  await record(file, parsed.source, { at: started.toISOString(), file: path.basename(file), ok: report.ok, message: report.message }, conn, report.tables.length, report.tables.filter((t) => !t.match).length);
+  await record(
+    file,
+    parsed.source,
+    { at: started.toISOString(), file: path.basename(file), ok: report.ok, message: report.message },
+    conn,
+    report.tables.length,
+    report.tables.filter((t) => !t.match).length,
+  );
   progress({ phase: 'done', tables: report.tables.length });
   log(`Drill of ${path.basename(file)}: ${report.message}`);
   return report;
@@ -218,7 +248,10 @@ export async function restoreDrill(options: DrillOptions): Promise<DrillReport> 
 /** `exit_plan_drill_<db>_<yyyymmddhhmm>_<random>`, lower case, at most 63 bytes. */
 function scratchName(database: string, at: Date): string {
   const stamp = at.toISOString().replace(/[-:T]/g, '').slice(0, 12);
-  const db = fileSafeName(database).toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 24);
+  const db = fileSafeName(database)
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, '_')
+    .slice(0, 24);
   return `exit_plan_drill_${db}_${stamp}_${randomBytes(3).toString('hex')}`;
 }
 
@@ -249,7 +282,14 @@ async function dropDatabase(admin: Client, name: string): Promise<void> {
   await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)}`);
 }
 
-async function record(file: string, source: string, summary: DrillSummary, conn: PgConnectionOptions, tables: number, mismatches: number): Promise<void> {
+async function record(
+  file: string,
+  source: string,
+  summary: DrillSummary,
+  conn: PgConnectionOptions,
+  tables: number,
+  mismatches: number,
+): Promise<void> {
   await updateSidecar(file, (s) => {
     s.drill = { at: summary.at, ok: summary.ok, comparedWith: describeConnection(conn), tables, mismatches, message: summary.message };
   });

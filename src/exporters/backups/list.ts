@@ -66,7 +66,9 @@ export async function listBackups(dir: string): Promise<BackupEntry[]> {
       sidecarProblem = errorMessage(err);
     }
     // The database's own name from the sidecar: file names of older versions replaced other characters by `_`.
-    const source = (parsed.kind === 'postgres' && typeof sidecar?.postgres?.database === 'string' && sidecar.postgres.database) || decodeFileSafeName(parsed.source);
+    const source =
+      (parsed.kind === 'postgres' && typeof sidecar?.postgres?.database === 'string' && sidecar.postgres.database) ||
+      decodeFileSafeName(parsed.source);
     const createdAt = sidecar ? new Date(sidecar.createdAt) : undefined;
     const sameMinute = createdAt && Math.floor(createdAt.getTime() / 60_000) * 60_000 === parsed.time.getTime();
     const entry: BackupEntry = {
@@ -88,11 +90,18 @@ export async function listBackups(dir: string): Promise<BackupEntry[]> {
   return sortNewestFirst(entries);
 }
 
-function stateOf(sidecar: Sidecar | undefined, problem: string | undefined, bytes: number): Pick<BackupEntry, 'state' | 'stateMessage' | 'verifiedAt'> {
+function stateOf(
+  sidecar: Sidecar | undefined,
+  problem: string | undefined,
+  bytes: number,
+): Pick<BackupEntry, 'state' | 'stateMessage' | 'verifiedAt'> {
   if (problem) return { state: 'failed', stateMessage: problem };
   if (!sidecar) return { state: 'unverified', stateMessage: 'No sidecar (.json) records its size and checksum, so it cannot be verified.' };
   if (sidecar.bytes !== bytes) {
-    return { state: 'failed', stateMessage: `The file is ${bytes} bytes but was ${sidecar.bytes} bytes when written: it was truncated or changed.` };
+    return {
+      state: 'failed',
+      stateMessage: `The file is ${bytes} bytes but was ${sidecar.bytes} bytes when written: it was truncated or changed.`,
+    };
   }
   if (!sidecar.verification) return { state: 'unverified', stateMessage: 'Not verified yet.' };
   return { state: sidecar.verification.state, stateMessage: sidecar.verification.message, verifiedAt: sidecar.verification.at };
@@ -107,7 +116,10 @@ export function sortNewestFirst<T extends { time: Date; name: string; createdAt?
  * The newest backup that counts as one (as rotation's "newest backup" guard): not dated in the future, and
  * recorded by a sidecar when any backup in the list is. A stray file never makes a schedule look done.
  */
-export function newestBackup<T extends { time: Date; createdAt?: Date; recorded: boolean }>(entries: readonly T[], now: Date = new Date()): T | undefined {
+export function newestBackup<T extends { time: Date; createdAt?: Date; recorded: boolean }>(
+  entries: readonly T[],
+  now: Date = new Date(),
+): T | undefined {
   const anyRecorded = entries.some((e) => e.recorded);
   return entries.find((e) => !datedInFuture(e, now) && (e.recorded || !anyRecorded));
 }

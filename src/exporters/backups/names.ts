@@ -104,7 +104,10 @@ export function datedInFuture(item: { time: Date; createdAt?: Date }, now: Date)
  * Newest first: by the minute in the name, then within a minute by the precise start time in the sidecars
  * (when both have one), then by copy number (copies are numbered in creation order), then by name.
  */
-export function compareNewestFirst(a: { time: Date; name: string; createdAt?: Date }, b: { time: Date; name: string; createdAt?: Date }): number {
+export function compareNewestFirst(
+  a: { time: Date; name: string; createdAt?: Date },
+  b: { time: Date; name: string; createdAt?: Date },
+): number {
   return (
     b.time.getTime() - a.time.getTime() ||
     (a.createdAt && b.createdAt ? b.createdAt.getTime() - a.createdAt.getTime() : 0) ||

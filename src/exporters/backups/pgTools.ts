@@ -64,7 +64,10 @@ export function majorText(versionNum: number): string {
  * pg_dump refuses (or worse, silently misses things) when it is older than the server. Throws one
  * sentence saying what to install when `tool` is older than `server`.
  */
-export function checkPgDumpVersion(tool: { text: string; num: number; path: string }, server: { text: string; num: number; where: string }): void {
+export function checkPgDumpVersion(
+  tool: { text: string; num: number; path: string },
+  server: { text: string; num: number; where: string },
+): void {
   if (majorKey(tool.num) < majorKey(server.num)) {
     const need = majorText(server.num);
     throw new ExitPlanError(
@@ -79,7 +82,9 @@ export async function toolVersion(file: string): Promise<{ text: string; num: nu
   const result = await runTool(file, ['--version'], { env: process.env, captureStdout: true });
   const parsed = result.code === 0 ? parseToolVersion(result.stdout) : undefined;
   if (!parsed) {
-    throw new ExitPlanError(`${file} --version did not print a PostgreSQL version (exit ${result.code ?? result.signal}): is it really ${path.basename(file)}?`);
+    throw new ExitPlanError(
+      `${file} --version did not print a PostgreSQL version (exit ${result.code ?? result.signal}): is it really ${path.basename(file)}?`,
+    );
   }
   return { ...parsed, path: file };
 }
@@ -193,9 +198,7 @@ export function runTool(file: string, args: string[], options: RunToolOptions): 
     }
     child.on('error', (err) => {
       options.signal?.removeEventListener('abort', onAbort);
-      reject(
-        new ExitPlanError(`Cannot run ${file}: ${err.message}.`, (err as NodeJS.ErrnoException).code, { cause: err }),
-      );
+      reject(new ExitPlanError(`Cannot run ${file}: ${err.message}.`, (err as NodeJS.ErrnoException).code, { cause: err }));
     });
     child.on('close', (code, signal) => {
       options.signal?.removeEventListener('abort', onAbort);

@@ -3,7 +3,18 @@ import { CancelledError, ExitPlanError, systemCode, throwIfAborted } from '../sh
 import { listRelations } from '../warehouse/catalog';
 import { connect, describeConnection, describePgError, type PgConnectionOptions } from '../warehouse/connection';
 import { parseBackupName } from './names';
-import { conninfo, findPgTool, majorKey, majorText, parseToolVersion, runTool, toolEnv, toolFailure, toolVersion, type PgToolsOptions } from './pgTools';
+import {
+  conninfo,
+  findPgTool,
+  majorKey,
+  majorText,
+  parseToolVersion,
+  runTool,
+  toolEnv,
+  toolFailure,
+  toolVersion,
+  type PgToolsOptions,
+} from './pgTools';
 import { readSidecar } from './sidecar';
 import { verifyBackup, type VerifyResult } from './verify';
 
@@ -49,11 +60,17 @@ export interface PreflightOptions extends PgToolsOptions {
  * holds now (its tables and size), which the restore would replace. Changes nothing but the sidecar's
  * verification record.
  */
-export async function preflightRestore(file: string, connection: PgConnectionOptions, options: PreflightOptions = {}): Promise<RestorePreflight> {
+export async function preflightRestore(
+  file: string,
+  connection: PgConnectionOptions,
+  options: PreflightOptions = {},
+): Promise<RestorePreflight> {
   const abs = path.resolve(file);
   const parsed = parseBackupName(path.basename(abs));
   if (parsed?.kind === 'files') {
-    throw new ExitPlanError(`${path.basename(abs)} is an archive of files, not a database: extract it with tar -xf "${abs}" -C <folder>; nothing was changed.`);
+    throw new ExitPlanError(
+      `${path.basename(abs)} is an archive of files, not a database: extract it with tar -xf "${abs}" -C <folder>; nothing was changed.`,
+    );
   }
   options.onProgress?.({ phase: 'verifying', tables: 0, bytes: 0 });
   const verification = await verifyBackup(abs, {
@@ -61,17 +78,27 @@ export async function preflightRestore(file: string, connection: PgConnectionOpt
     onProgress: (p) => options.onProgress?.({ phase: 'verifying', tables: 0, bytes: p.bytes, total: p.total }),
   });
   if (verification.state !== 'verified') {
-    throw new ExitPlanError(`The backup ${verification.name} failed verification and will not be restored: ${verification.message.replace(/\.$/, '')}; nothing was changed.`);
+    throw new ExitPlanError(
+      `The backup ${verification.name} failed verification and will not be restored: ${verification.message.replace(/\.$/, '')}; nothing was changed.`,
+    );
   }
   throwIfAborted(options.signal);
   options.onProgress?.({ phase: 'inspecting', tables: 0 });
   const client = await connect(connection).catch((err: unknown) => {
-    throw new ExitPlanError(`${describePgError(err, connection).message.replace(/\.$/, '')}; nothing was changed.`, systemCode(err), { cause: err });
+    throw new ExitPlanError(`${describePgError(err, connection).message.replace(/\.$/, '')}; nothing was changed.`, systemCode(err), {
+      cause: err,
+    });
   });
   try {
-    const facts = await client.query<{ v: string; size: string }>(`SELECT current_setting('server_version') AS v, pg_database_size(current_database())::text AS size`);
+    const facts = await client.query<{ v: string; size: string }>(
+      `SELECT current_setting('server_version') AS v, pg_database_size(current_database())::text AS size`,
+    );
     const tables = (await listRelations(client, { includeViews: true })).map((r) => ({
-      schema: r.schema, name: r.name, kind: r.kind, estimatedRows: r.estimatedRows, sizeBytes: r.sizeBytes,
+      schema: r.schema,
+      name: r.name,
+      kind: r.kind,
+      estimatedRows: r.estimatedRows,
+      sizeBytes: r.sizeBytes,
     }));
     return {
       file: abs,
@@ -130,11 +157,24 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
   throwIfAborted(options.signal, 'Restore cancelled; nothing was changed.');
   const pgRestore = await checkedPgRestore(preflight.file, options);
   const log = options.log ?? (() => undefined);
-  log(`Restoring ${preflight.file} into ${describeConnection(connection)} (it holds ${preflight.target.tables.length} relation(s) now) with ${pgRestore}`);
+  log(
+    `Restoring ${preflight.file} into ${describeConnection(connection)} (it holds ${preflight.target.tables.length} relation(s) now) with ${pgRestore}`,
+  );
   let tables = 0;
   const report = (table?: string) => options.onProgress?.({ phase: 'restoring', tables, table });
   report();
-  const args = ['--clean', '--if-exists', '--no-owner', '--no-acl', '--single-transaction', '--exit-on-error', '--no-password', '--verbose', `--dbname=${conninfo(connection)}`, preflight.file];
+  const args = [
+    '--clean',
+    '--if-exists',
+    '--no-owner',
+    '--no-acl',
+    '--single-transaction',
+    '--exit-on-error',
+    '--no-password',
+    '--verbose',
+    `--dbname=${conninfo(connection)}`,
+    preflight.file,
+  ];
   let result;
   try {
     result = await runTool(pgRestore, args, {
@@ -149,11 +189,14 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
       },
     });
   } catch (err) {
-    if (err instanceof CancelledError) throw new CancelledError(`Restore cancelled; it ran in one transaction, so database "${connection.database}" was left as it was.`);
+    if (err instanceof CancelledError)
+      throw new CancelledError(`Restore cancelled; it ran in one transaction, so database "${connection.database}" was left as it was.`);
     throw err;
   }
   if (result.code !== 0 || result.signal) {
-    throw new ExitPlanError(`${explainRestoreFailure(toolFailure('pg_restore', result))}; the restore ran in one transaction, so database "${connection.database}" was left as it was.`);
+    throw new ExitPlanError(
+      `${explainRestoreFailure(toolFailure('pg_restore', result))}; the restore ran in one transaction, so database "${connection.database}" was left as it was.`,
+    );
   }
   options.onProgress?.({ phase: 'done', tables });
   log(`Restored ${tables} table(s) into ${describeConnection(connection)}`);
@@ -180,6 +223,7 @@ function explainRestoreFailure(message: string): string {
   if (/max_locks_per_transaction/i.test(message)) {
     return `${message} (the restore runs in one transaction and needs a lock per table: raise max_locks_per_transaction on the server)`;
   }
-  if (/no password supplied/i.test(message)) return 'PostgreSQL asked pg_restore for a password and none was given (set PGPASSWORD, or save the password with the connection)';
+  if (/no password supplied/i.test(message))
+    return 'PostgreSQL asked pg_restore for a password and none was given (set PGPASSWORD, or save the password with the connection)';
   return message;
 }

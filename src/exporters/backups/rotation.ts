@@ -66,7 +66,9 @@ export function parseDuration(text: string): Duration {
   const s = text.trim();
   const d: Duration = { years: 0, months: 0, days: 0, hours: 0 };
   if (!/^(\d+[ymdh])+$/.test(s)) {
-    throw new ExitPlanError(`The duration "${text}" is not valid: use a number of years, months, days and hours such as 1y6m, 30d or 12h (y, m, d, h).`);
+    throw new ExitPlanError(
+      `The duration "${text}" is not valid: use a number of years, months, days and hours such as 1y6m, 30d or 12h (y, m, d, h).`,
+    );
   }
   for (const m of s.matchAll(/(\d+)([ymdh])/g)) {
     const n = Number(m[1]);
@@ -154,7 +156,11 @@ const BUCKETERS: Record<CountRule, (d: Date, nr: number) => number> = {
  * `minSizeBytes`, failed verification, dated in the future, or without a sidecar in a group where others
  * have one) are kept, flagged, not counted, and never count as the newest.
  */
-export function planRotation<T extends RotationCandidate>(items: readonly T[], policy: RotationPolicy, now: Date = new Date()): RotationDecision<T>[] {
+export function planRotation<T extends RotationCandidate>(
+  items: readonly T[],
+  policy: RotationPolicy,
+  now: Date = new Date(),
+): RotationDecision<T>[] {
   checkPolicy(policy);
   const groups = new Map<string, T[]>();
   for (const item of items) groups.set(item.group, [...(groups.get(item.group) ?? []), item]);
@@ -166,7 +172,12 @@ export function planRotation<T extends RotationCandidate>(items: readonly T[], p
 function planGroup<T extends RotationCandidate>(items: T[], policy: RotationPolicy, now: Date): RotationDecision<T>[] {
   const sorted = [...items].sort(compareNewestFirst);
   const anyRecorded = items.some((i) => i.recorded !== false);
-  const decisions = sorted.map((item): RotationDecision<T> => ({ item, action: 'remove', reasons: [], suspect: suspectReason(item, policy, now, anyRecorded) }));
+  const decisions = sorted.map((item): RotationDecision<T> => ({
+    item,
+    action: 'remove',
+    reasons: [],
+    suspect: suspectReason(item, policy, now, anyRecorded),
+  }));
   const good = decisions.filter((d) => !d.suspect);
 
   const within = policy.keepWithin?.trim() ? parseDuration(policy.keepWithin) : undefined;
@@ -176,7 +187,12 @@ function planGroup<T extends RotationCandidate>(items: T[], policy: RotationPoli
     const t = d.item.time.getTime();
     if (t > latest && t < now.getTime()) latest = t;
   }
-  const withinLimit = within && !isZero(within) ? (Number.isFinite(latest) ? subtractDuration(new Date(latest), within).getTime() : Number.NEGATIVE_INFINITY) : undefined;
+  const withinLimit =
+    within && !isZero(within)
+      ? Number.isFinite(latest)
+        ? subtractDuration(new Date(latest), within).getTime()
+        : Number.NEGATIVE_INFINITY
+      : undefined;
 
   const buckets = COUNT_RULES.map((rule) => ({ rule, count: policy[rule] ?? 0, last: Number.NaN }));
   good.forEach((d, nr) => {
@@ -211,7 +227,8 @@ function planGroup<T extends RotationCandidate>(items: T[], policy: RotationPoli
 function suspectReason(item: RotationCandidate, policy: RotationPolicy, now: Date, anyRecorded: boolean): string | undefined {
   if (item.state === 'failed') return 'it failed verification; kept for inspection and not counted by the policy';
   const future = datedInFuture(item, now);
-  if (future) return `dated in the future (${future.toISOString().slice(0, 16).replace('T', ' ')} UTC); kept for inspection and not counted by the policy`;
+  if (future)
+    return `dated in the future (${future.toISOString().slice(0, 16).replace('T', ' ')} UTC); kept for inspection and not counted by the policy`;
   if (item.recorded === false && anyRecorded) {
     return 'no sidecar (.json) records it, while other backups of the same source have one; kept for inspection and not counted by the policy';
   }

@@ -30,7 +30,8 @@ function fieldProblem(text: string, field: (typeof FIELDS)[number]): string | un
     if (m[2] !== undefined && Number(m[2]) < 1) return `the step in "${element}" (${field.name}) must be 1 or more`;
     if (m[1] === '*') continue;
     const [lo, hi] = m[1].split('-');
-    if (hi === undefined && m[2] !== undefined) return `"${element}" (${field.name}) puts a step after a single value; cron needs a range or * before /`;
+    if (hi === undefined && m[2] !== undefined)
+      return `"${element}" (${field.name}) puts a step after a single value; cron needs a range or * before /`;
     for (const part of hi === undefined ? [lo] : [lo, hi]) {
       const n = value(part);
       if (n === undefined) return `"${part}" in the ${field.name} field is not something cron understands (no L, W, # or ?)`;
@@ -54,7 +55,12 @@ export function validateSchedule(expression: string): string {
     throw new ExitPlanError(`The schedule "${expression}" is not a cron expression crontab understands: ${example}.`);
   }
   if (nickname) expr = expr.toLowerCase();
-  const problem = nickname ? undefined : expr.split(' ').map((f, i) => fieldProblem(f, FIELDS[i])).find((p) => p !== undefined);
+  const problem = nickname
+    ? undefined
+    : expr
+        .split(' ')
+        .map((f, i) => fieldProblem(f, FIELDS[i]))
+        .find((p) => p !== undefined);
   if (problem) throw new ExitPlanError(`The schedule "${expression}" is not a valid cron expression (${problem}): ${example}.`);
   try {
     const cron = new Cron(nickname && expr === '@midnight' ? '@daily' : expr, { paused: true });
@@ -109,7 +115,13 @@ export function scheduleStatus(expression: string, lastBackup: Date | undefined,
   const graceMs = Math.min(3_600_000, interval / 2);
   // Backup names are to the minute: a backup started within the scheduled minute counts.
   const due = previous !== undefined && (!lastBackup || lastBackup.getTime() < Math.floor(previous.getTime() / 60_000) * 60_000);
-  return { schedule: validateSchedule(expression), previousRun: previous, nextRun: next, overdue: due && now.getTime() - previous!.getTime() > graceMs, graceMs };
+  return {
+    schedule: validateSchedule(expression),
+    previousRun: previous,
+    nextRun: next,
+    overdue: due && now.getTime() - previous!.getTime() > graceMs,
+    graceMs,
+  };
 }
 
 /** Quotes a word for a POSIX shell (as cron runs its lines with /bin/sh). */
@@ -139,7 +151,9 @@ export function cronLine(options: CronLineOptions): string {
   // A crontab entry ends at a line break, even inside quotes: a folder or database name with one cannot be run from cron.
   const unfit = [...options.command, ...options.createArgs, ...(options.rotateArgs ?? [])].find((arg) => /[\x00-\x1f\x7f]/.test(arg));
   if (unfit !== undefined) {
-    throw new ExitPlanError(`A crontab line cannot hold a line break or another control character, as ${printable(JSON.stringify(unfit))} does: choose a folder (and database) whose name has none.`);
+    throw new ExitPlanError(
+      `A crontab line cannot hold a line break or another control character, as ${printable(JSON.stringify(unfit))} does: choose a folder (and database) whose name has none.`,
+    );
   }
   const run = (args: string[]) => [...options.command, ...args].map(shellQuote).join(' ');
   const commands = [run(options.createArgs)];

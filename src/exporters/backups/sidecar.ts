@@ -100,7 +100,13 @@ export async function readSidecar(backupFile: string): Promise<Sidecar | undefin
     throw new ExitPlanError(`The sidecar ${file} is not valid JSON.`);
   }
   const s = value as Partial<Sidecar> | null;
-  if (!s || s.format !== SIDECAR_FORMAT || typeof s.bytes !== 'number' || typeof s.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(s.sha256)) {
+  if (
+    !s ||
+    s.format !== SIDECAR_FORMAT ||
+    typeof s.bytes !== 'number' ||
+    typeof s.sha256 !== 'string' ||
+    !/^[0-9a-f]{64}$/.test(s.sha256)
+  ) {
     throw new ExitPlanError(`The sidecar ${file} is not an Exit Plan backup record.`);
   }
   return s as Sidecar;
@@ -120,7 +126,9 @@ export async function writeSidecar(backupFile: string, sidecar: Sidecar): Promis
     await fs.promises.rename(tmp, file);
   } catch (err) {
     await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
-    throw new ExitPlanError(describeWriteError(err, file) ?? `Cannot write ${file}: ${(err as Error).message}.`, systemCode(err), { cause: err });
+    throw new ExitPlanError(describeWriteError(err, file) ?? `Cannot write ${file}: ${(err as Error).message}.`, systemCode(err), {
+      cause: err,
+    });
   }
 }
 
@@ -134,7 +142,10 @@ export async function updateSidecar(backupFile: string, change: (s: Sidecar) => 
 }
 
 /** SHA-256 and size of a file, read in 1 MB chunks; `onBytes` sees the running count. */
-export async function hashFile(file: string, options: { signal?: AbortSignal; onBytes?: (bytes: number) => void } = {}): Promise<{ sha256: string; bytes: number }> {
+export async function hashFile(
+  file: string,
+  options: { signal?: AbortSignal; onBytes?: (bytes: number) => void } = {},
+): Promise<{ sha256: string; bytes: number }> {
   const hash = createHash('sha256');
   let bytes = 0;
   const stream = fs.createReadStream(file, { highWaterMark: 1 << 20 });
@@ -189,6 +200,8 @@ export async function updateFolderState(dir: string, change: (state: FolderState
     await fs.promises.rename(tmp, file);
   } catch (err) {
     await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
-    throw new ExitPlanError(describeWriteError(err, file) ?? `Cannot write ${file}: ${(err as Error).message}.`, systemCode(err), { cause: err });
+    throw new ExitPlanError(describeWriteError(err, file) ?? `Cannot write ${file}: ${(err as Error).message}.`, systemCode(err), {
+      cause: err,
+    });
   }
 }

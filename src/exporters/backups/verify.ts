@@ -39,7 +39,10 @@ export async function verifyBackup(file: string, options: VerifyOptions = {}): P
   const abs = path.resolve(file);
   const name = path.basename(abs);
   const parsed = parseBackupName(name);
-  if (!parsed) throw new ExitPlanError(`${abs} is not a backup made by Exit Plan (its name is not postgres_backup_<db>__<time>.pg_restore or <name>_media__<time>.tar).`);
+  if (!parsed)
+    throw new ExitPlanError(
+      `${abs} is not a backup made by Exit Plan (its name is not postgres_backup_<db>__<time>.pg_restore or <name>_media__<time>.tar).`,
+    );
   let st: fs.Stats;
   try {
     st = await fs.promises.stat(abs);
@@ -48,7 +51,14 @@ export async function verifyBackup(file: string, options: VerifyOptions = {}): P
   }
   const at = new Date().toISOString();
   const result = (state: VerifyResult['state'], message: string, recorded: boolean): VerifyResult => ({
-    file: abs, name, kind: parsed.kind, state, message, at, bytes: st.size, recorded,
+    file: abs,
+    name,
+    kind: parsed.kind,
+    state,
+    message,
+    at,
+    bytes: st.size,
+    recorded,
   });
 
   let sidecar: Sidecar | undefined;
@@ -76,7 +86,9 @@ async function check(
 ): Promise<{ state: 'verified' | 'failed'; message: string }> {
   const failed = (message: string) => ({ state: 'failed' as const, message });
   if (sidecar.bytes !== size) {
-    return failed(`The file is ${formatCount(size)} bytes but was ${formatCount(sidecar.bytes)} bytes when written: it was truncated or changed.`);
+    return failed(
+      `The file is ${formatCount(size)} bytes but was ${formatCount(sidecar.bytes)} bytes when written: it was truncated or changed.`,
+    );
   }
   const progress = throttle((bytes: number) => options.onProgress?.({ file, bytes, total: size }), 200);
   if (kind === 'files') {
@@ -86,9 +98,14 @@ async function check(
     if (read.error) return failed(`The archive cannot be read: ${read.error.replace(/\.$/, '')}.`);
     const want = sidecar.files;
     if (want && (want.entries !== read.entries || want.contentBytes !== read.contentBytes)) {
-      return failed(`The archive holds ${formatCount(read.entries)} entries (${formatBytes(read.contentBytes)}) but ${formatCount(want.entries)} (${formatBytes(want.contentBytes)}) were written.`);
+      return failed(
+        `The archive holds ${formatCount(read.entries)} entries (${formatBytes(read.contentBytes)}) but ${formatCount(want.entries)} (${formatBytes(want.contentBytes)}) were written.`,
+      );
     }
-    return { state: 'verified', message: `Checksum matches and every entry was read back (${formatCount(read.entries)} entries, ${formatBytes(read.contentBytes)}).` };
+    return {
+      state: 'verified',
+      message: `Checksum matches and every entry was read back (${formatCount(read.entries)} entries, ${formatBytes(read.contentBytes)}).`,
+    };
   }
   const { sha256 } = await hashFile(file, { signal: options.signal, onBytes: progress });
   progress.flush();
@@ -102,7 +119,8 @@ async function check(
       if (line.trim() !== '' && !line.startsWith(';')) entries++;
     },
   });
-  if (listed.code !== 0 || listed.signal) return failed(`pg_restore cannot read it: ${toolFailure('pg_restore', listed).replace(/^pg_restore failed \(exit \d+\): /, '')}.`);
+  if (listed.code !== 0 || listed.signal)
+    return failed(`pg_restore cannot read it: ${toolFailure('pg_restore', listed).replace(/^pg_restore failed \(exit \d+\): /, '')}.`);
   return { state: 'verified', message: `Checksum matches and pg_restore lists its contents (${formatCount(entries)} entries).` };
 }
 
@@ -166,7 +184,10 @@ async function readTar(
 }
 
 /** Verifies every backup in a folder, newest first. */
-export async function verifyBackups(dir: string, options: VerifyOptions & { onFile?: (index: number, count: number, name: string) => void } = {}): Promise<VerifyResult[]> {
+export async function verifyBackups(
+  dir: string,
+  options: VerifyOptions & { onFile?: (index: number, count: number, name: string) => void } = {},
+): Promise<VerifyResult[]> {
   const entries = await listBackups(dir);
   const results: VerifyResult[] = [];
   for (const [i, entry] of entries.entries()) {

@@ -55,7 +55,8 @@ export async function readConfig(dir: string): Promise<DatasetConfig> {
     text = await fs.promises.readFile(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new ExitPlanError(`${dir} is not a dataset: it has no config.toml (make one with "exit-plan datasets init ${dir}").`, code);
+    if (code === 'ENOENT')
+      throw new ExitPlanError(`${dir} is not a dataset: it has no config.toml (make one with "exit-plan datasets init ${dir}").`, code);
     throw new ExitPlanError(`Cannot read ${file}: ${errorMessage(err)}.`, code, { cause: err });
   }
   return parseConfig(text, file);
@@ -68,7 +69,10 @@ export function parseConfig(text: string, file: string): DatasetConfig {
     raw = TOML.parse(text) as Record<string, unknown>;
   } catch (err) {
     const e = err as { line?: number; col?: number; message?: string };
-    const reason = (e.message ?? String(err)).split('\n')[0].replace(/\s+at row \d+, col \d+, pos \d+:?$/, '').replace(/[.:]$/, '');
+    const reason = (e.message ?? String(err))
+      .split('\n')[0]
+      .replace(/\s+at row \d+, col \d+, pos \d+:?$/, '')
+      .replace(/[.:]$/, '');
     const where = typeof e.line === 'number' ? `, line ${e.line + 1}${typeof e.col === 'number' ? `, column ${e.col + 1}` : ''}` : '';
     throw new ExitPlanError(`${file}${where} is not valid TOML: ${lowerFirst(reason)}.`, 'CONFIG', { cause: err });
   }
@@ -102,13 +106,16 @@ export function parseConfig(text: string, file: string): DatasetConfig {
   if (raw.metrics !== undefined) {
     if (!isTable(raw.metrics)) fail(['metrics'], '"metrics" must be a table such as metrics.lines.cmd = "wc -l < $PARCEL_PATH"');
     for (const [name, value] of Object.entries(raw.metrics as Record<string, unknown>)) {
-      if ((BASE_COLUMNS as readonly string[]).includes(name)) fail(['metrics', name], `the metric name "${name}" is taken by metrics.csv's own column`);
+      if ((BASE_COLUMNS as readonly string[]).includes(name))
+        fail(['metrics', name], `the metric name "${name}" is taken by metrics.csv's own column`);
       if (!isTable(value)) fail(['metrics', name], `metrics.${name} must be a table with a cmd, e.g. metrics.${name}.cmd = "…"`);
       const metric = value as Record<string, unknown>;
       for (const key of Object.keys(metric)) {
-        if (!(METRIC_KEYS as readonly string[]).includes(key)) fail(['metrics', name, key], `unknown key "metrics.${name}.${key}" (a metric has only a cmd)`);
+        if (!(METRIC_KEYS as readonly string[]).includes(key))
+          fail(['metrics', name, key], `unknown key "metrics.${name}.${key}" (a metric has only a cmd)`);
       }
-      if (typeof metric.cmd !== 'string' || metric.cmd.trim() === '') fail(['metrics', name], `metrics.${name}.cmd must be a shell command`);
+      if (typeof metric.cmd !== 'string' || metric.cmd.trim() === '')
+        fail(['metrics', name], `metrics.${name}.cmd must be a shell command`);
       config.metrics.push({ name, cmd: metric.cmd as string });
     }
   }
@@ -116,24 +123,32 @@ export function parseConfig(text: string, file: string): DatasetConfig {
     if (!isTable(raw.ingest)) fail(['ingest'], '"ingest" must be a table with paths (and time_source)');
     const ingest = raw.ingest as Record<string, unknown>;
     for (const key of Object.keys(ingest)) {
-      if (!(INGEST_KEYS as readonly string[]).includes(key)) fail(['ingest', key], `unknown key "ingest.${key}" (known keys: ${INGEST_KEYS.join(', ')})`);
+      if (!(INGEST_KEYS as readonly string[]).includes(key))
+        fail(['ingest', key], `unknown key "ingest.${key}" (known keys: ${INGEST_KEYS.join(', ')})`);
     }
-    const paths = typeof ingest.paths === 'string' ? [ingest.paths] : ingest.paths ?? [];
-    if (!Array.isArray(paths) || !paths.every((p) => typeof p === 'string')) fail(['ingest', 'paths'], '"ingest.paths" must be a glob or a list of globs');
+    const paths = typeof ingest.paths === 'string' ? [ingest.paths] : (ingest.paths ?? []);
+    if (!Array.isArray(paths) || !paths.every((p) => typeof p === 'string'))
+      fail(['ingest', 'paths'], '"ingest.paths" must be a glob or a list of globs');
     const timeSource = ingest.time_source ?? 'mtime';
-    if (!(TIME_SOURCES as readonly unknown[]).includes(timeSource)) fail(['ingest', 'time_source'], '"ingest.time_source" must be "mtime" or "now"');
+    if (!(TIME_SOURCES as readonly unknown[]).includes(timeSource))
+      fail(['ingest', 'time_source'], '"ingest.time_source" must be "mtime" or "now"');
     const cleaned = (paths as string[]).map((p) => p.trim()).filter((p) => p !== '');
     if (cleaned.length > 0) config.ingest = { paths: cleaned, timeSource: timeSource as TimeSource };
   }
   if (raw.timeout !== undefined) {
-    const timeout = typeof raw.timeout === 'number' || typeof raw.timeout === 'bigint' ? secondsToDuration(raw.timeout) : duration(raw.timeout, ['timeout'], fail);
+    const timeout =
+      typeof raw.timeout === 'number' || typeof raw.timeout === 'bigint'
+        ? secondsToDuration(raw.timeout)
+        : duration(raw.timeout, ['timeout'], fail);
     if (!timeout || timeout.ms <= 0) fail(['timeout'], '"timeout" must be a duration such as "2 hours", or a number of seconds above 0');
-    if (timeout!.ms > MAX_TIMEOUT_MS) fail(['timeout'], `"timeout" can be at most ${formatDuration(MAX_TIMEOUT_MS)} (got ${timeout!.text})`);
+    if (timeout!.ms > MAX_TIMEOUT_MS)
+      fail(['timeout'], `"timeout" can be at most ${formatDuration(MAX_TIMEOUT_MS)} (got ${timeout!.text})`);
     config.timeout = timeout;
   }
   if (raw.retries !== undefined) {
     const retries = integer(raw.retries);
-    if (retries === undefined || retries < 0 || retries > MAX_RETRIES) fail(['retries'], `"retries" must be a whole number from 0 to ${MAX_RETRIES}`);
+    if (retries === undefined || retries < 0 || retries > MAX_RETRIES)
+      fail(['retries'], `"retries" must be a whole number from 0 to ${MAX_RETRIES}`);
     config.retries = retries!;
   }
   if (raw.retry_delay !== undefined) {

@@ -21,7 +21,10 @@ export function git(dir: string, args: string[]): Promise<GitResult> {
     child.once('error', (err: NodeJS.ErrnoException) => {
       reject(
         err.code === 'ENOENT'
-          ? new ExitPlanError('git is not installed (or not on PATH), so the dataset cannot be committed: install git, or set git = false in config.toml.', 'ENOENT')
+          ? new ExitPlanError(
+              'git is not installed (or not on PATH), so the dataset cannot be committed: install git, or set git = false in config.toml.',
+              'ENOENT',
+            )
           : new ExitPlanError(`Cannot run git: ${err.message}.`, err.code, { cause: err }),
       );
     });
@@ -32,7 +35,12 @@ export function git(dir: string, args: string[]): Promise<GitResult> {
 async function gitOk(dir: string, args: string[], what: string): Promise<GitResult> {
   const r = await git(dir, args);
   if (r.code !== 0) {
-    const detail = r.stderr.trim().split('\n').filter((l) => !l.startsWith('hint:')).pop() ?? `exit code ${r.code}`;
+    const detail =
+      r.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => !l.startsWith('hint:'))
+        .pop() ?? `exit code ${r.code}`;
     throw new ExitPlanError(`git could not ${what} in ${dir}: ${detail.replace(/\.$/, '')}.`);
   }
   return r;

@@ -100,7 +100,8 @@ export async function moveIntoDataset(dir: string, source: string, parcelId: str
     await fs.promises.rename(source, target);
     return name;
   } catch (err) {
-    if (systemCode(err) !== 'EXDEV') throw new ExitPlanError(`Cannot move ${source} into ${p.data}: ${errorMessage(err)}.`, systemCode(err), { cause: err });
+    if (systemCode(err) !== 'EXDEV')
+      throw new ExitPlanError(`Cannot move ${source} into ${p.data}: ${errorMessage(err)}.`, systemCode(err), { cause: err });
   }
   await fs.promises.mkdir(p.incomplete, { recursive: true });
   const staging = path.join(p.incomplete, `.ingest-${name}`);
@@ -109,7 +110,11 @@ export async function moveIntoDataset(dir: string, source: string, parcelId: str
     await fs.promises.rename(staging, target);
   } catch (err) {
     await fs.promises.rm(staging, { recursive: true, force: true });
-    throw new ExitPlanError(`Cannot copy ${source} into ${p.data}: ${errorMessage(err)}; the source was left where it was.`, systemCode(err), { cause: err });
+    throw new ExitPlanError(
+      `Cannot copy ${source} into ${p.data}: ${errorMessage(err)}; the source was left where it was.`,
+      systemCode(err),
+      { cause: err },
+    );
   }
   await fs.promises.rm(source, { recursive: true, force: true });
   return name;

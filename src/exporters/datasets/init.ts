@@ -83,6 +83,8 @@ export async function initDataset(dirArg: string, options: { git?: boolean } = {
     return { dir, created, committed };
   } catch (err) {
     if (err instanceof ExitPlanError) throw err;
-    throw new ExitPlanError(describeWriteError(err, dir) ?? `Cannot make the dataset ${dir}: ${errorMessage(err)}.`, systemCode(err), { cause: err });
+    throw new ExitPlanError(describeWriteError(err, dir) ?? `Cannot make the dataset ${dir}: ${errorMessage(err)}.`, systemCode(err), {
+      cause: err,
+    });
   }
 }

@@ -10,11 +10,27 @@ const MAX_DAYS = 36_500;
 
 /** The units export_manager accepts in `interval`, and their length. */
 const UNITS: Record<string, number> = {
-  w: WEEK, wk: WEEK, week: WEEK, weeks: WEEK,
-  d: DAY, day: DAY, days: DAY,
-  h: HOUR, hr: HOUR, hour: HOUR, hours: HOUR,
-  m: MINUTE, min: MINUTE, mins: MINUTE, minute: MINUTE, minutes: MINUTE,
-  s: SECOND, sec: SECOND, secs: SECOND, second: SECOND, seconds: SECOND,
+  w: WEEK,
+  wk: WEEK,
+  week: WEEK,
+  weeks: WEEK,
+  d: DAY,
+  day: DAY,
+  days: DAY,
+  h: HOUR,
+  hr: HOUR,
+  hour: HOUR,
+  hours: HOUR,
+  m: MINUTE,
+  min: MINUTE,
+  mins: MINUTE,
+  minute: MINUTE,
+  minutes: MINUTE,
+  s: SECOND,
+  sec: SECOND,
+  secs: SECOND,
+  second: SECOND,
+  seconds: SECOND,
 };
 
 /**
@@ -51,7 +67,12 @@ function badInterval(text: string): ExitPlanError {
 export function formatDuration(ms: number): string {
   let rest = Math.max(0, Math.round(ms / SECOND));
   const parts: string[] = [];
-  for (const [size, name] of [[DAY / SECOND, 'day'], [HOUR / SECOND, 'hour'], [MINUTE / SECOND, 'minute'], [1, 'second']] as const) {
+  for (const [size, name] of [
+    [DAY / SECOND, 'day'],
+    [HOUR / SECOND, 'hour'],
+    [MINUTE / SECOND, 'minute'],
+    [1, 'second'],
+  ] as const) {
     const n = Math.floor(rest / size);
     if (n > 0) {
       parts.push(`${n} ${name}${n === 1 ? '' : 's'}`);

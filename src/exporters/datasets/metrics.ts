@@ -79,7 +79,9 @@ export async function writeAtomically(file: string, content: string): Promise<vo
     await fs.promises.rename(tmp, file);
   } catch (err) {
     await fs.promises.rm(tmp, { force: true });
-    throw new ExitPlanError(describeWriteError(err, file) ?? `Cannot write ${file}: ${errorMessage(err)}.`, systemCode(err), { cause: err });
+    throw new ExitPlanError(describeWriteError(err, file) ?? `Cannot write ${file}: ${errorMessage(err)}.`, systemCode(err), {
+      cause: err,
+    });
   }
 }
 

@@ -120,11 +120,25 @@ export function exportDataset(dir: string, options: ProcessOptions = {}): Promis
   return processOne(dir, options, { force: true, index: 1, count: 1 });
 }
 
-async function processOne(dirArg: string, options: ProcessOptions, run: { force: boolean; index: number; count: number }): Promise<DatasetRunResult> {
+async function processOne(
+  dirArg: string,
+  options: ProcessOptions,
+  run: { force: boolean; index: number; count: number },
+): Promise<DatasetRunResult> {
   const dir = path.resolve(dirArg);
   const name = path.basename(dir);
   const now = options.now ?? (() => new Date());
-  const result: DatasetRunResult = { dataset: dir, name, outcome: 'notDue', ok: true, message: '', ingested: [], removed: [], problems: [], warnings: [] };
+  const result: DatasetRunResult = {
+    dataset: dir,
+    name,
+    outcome: 'notDue',
+    ok: true,
+    message: '',
+    ingested: [],
+    removed: [],
+    problems: [],
+    warnings: [],
+  };
   const progress = (phase: DatasetPhase, message: string, extra: Partial<DatasetProgress> = {}) =>
     options.onProgress?.({ dataset: dir, name, index: run.index, count: run.count, phase, message, ...extra });
   const fail = (outcome: DatasetOutcome, message: string) => Object.assign(result, { outcome, ok: false, message });
@@ -170,7 +184,8 @@ async function processOne(dirArg: string, options: ProcessOptions, run: { force:
     if (config.ingest) {
       const sources = await findIngestable(dir, config.ingest.paths);
       for (const source of sources) {
-        if (options.signal?.aborted) throw new CancelledError(`Cancelled while ingesting into ${name}; the files moved so far are parcels now.`);
+        if (options.signal?.aborted)
+          throw new CancelledError(`Cancelled while ingesting into ${name}; the files moved so far are parcels now.`);
         progress('ingesting', `ingesting ${path.basename(source)}`);
         const time = config.ingest.timeSource === 'now' ? now() : (await fs.promises.stat(source)).mtime;
         const id = freeId(time);
@@ -221,7 +236,9 @@ async function processOne(dirArg: string, options: ProcessOptions, run: { force:
       progress('committing', 'committing to git');
       const added = fresh.filter((f) => f.success && f.dataName).map((f) => `data/${f.dataName}`);
       const lines = result.ingested.map((i) => `${i.parcelId} was ingested from ${i.from}`);
-      await commitChanges(dir, [`[exit-plan] process new parcels: ${fresh.map((f) => f.id).join(', ')}`, ...lines].join('\n'), { add: ['metrics.csv', ...added] });
+      await commitChanges(dir, [`[exit-plan] process new parcels: ${fresh.map((f) => f.id).join(', ')}`, ...lines].join('\n'), {
+        add: ['metrics.csv', ...added],
+      });
     }
 
     if (options.signal?.aborted) {
@@ -238,7 +255,9 @@ async function processOne(dirArg: string, options: ProcessOptions, run: { force:
       const removed = await clean(dir, config.keep);
       result.removed = removed.ids;
       if (removed.ids.length > 0) {
-        options.log?.(`${name}: removed ${removed.ids.length} old parcel${removed.ids.length === 1 ? '' : 's'} (keep = ${config.keep}): ${removed.ids.join(', ')}`);
+        options.log?.(
+          `${name}: removed ${removed.ids.length} old parcel${removed.ids.length === 1 ? '' : 's'} (keep = ${config.keep}): ${removed.ids.join(', ')}`,
+        );
         if (config.git && removed.data.length > 0) {
           await commitChanges(dir, `[exit-plan] clean (keep = ${config.keep}): ${removed.ids.join(', ')}`, { remove: removed.data });
         }
@@ -269,7 +288,8 @@ function summary(result: DatasetRunResult, config: DatasetConfig, next: Date | u
     const m = result.metrics;
     const size = m?.files !== undefined ? ` (${m.files} file${m.files === '1' ? '' : 's'}, ${formatBytes(Number(m.bytes))})` : '';
     const retried = result.attempts && result.attempts > 1 ? ` on attempt ${result.attempts}` : '';
-    const removed = result.removed.length > 0 ? `; removed ${result.removed.length} old parcel${result.removed.length === 1 ? '' : 's'}` : '';
+    const removed =
+      result.removed.length > 0 ? `; removed ${result.removed.length} old parcel${result.removed.length === 1 ? '' : 's'}` : '';
     return `${ingested ? `${ingested}; ` : ''}exported ${result.parcelId}${size}${retried}${removed}.`;
   }
   const why = !config.cmd
@@ -331,7 +351,11 @@ async function runExport(
       if (!(await sleep(delay, options.signal))) return cancelled();
     }
     if (options.signal?.aborted) return cancelled();
-    progress('exporting', attempts > 1 ? `exporting ${id} (attempt ${attempt} of ${attempts})` : `exporting ${id}`, { parcelId: id, attempt, attempts });
+    progress('exporting', attempts > 1 ? `exporting ${id} (attempt ${attempt} of ${attempts})` : `exporting ${id}`, {
+      parcelId: id,
+      attempt,
+      attempts,
+    });
     const flags = attempt === 1 ? 'w' : 'a';
     const [out, err] = await Promise.all([fs.promises.open(outFile, flags), fs.promises.open(errFile, flags)]);
     let r;

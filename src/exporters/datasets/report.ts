@@ -140,7 +140,16 @@ function unreadable(dir: string, share: number, err: unknown): DatasetReport {
   const name = path.basename(dir);
   const error = `Cannot report on ${dir}: ${errorMessage(err).replace(/\.$/, '')}.`;
   return {
-    name, path: dir, error, lastSuccessGone: false, overdue: false, failing: false, columns: [], highlights: [], alerts: [], shrinkAlert: share,
+    name,
+    path: dir,
+    error,
+    lastSuccessGone: false,
+    overdue: false,
+    failing: false,
+    columns: [],
+    highlights: [],
+    alerts: [],
+    shrinkAlert: share,
     warnings: [{ kind: 'config', message: `${name}: ${error}` }],
   };
 }
@@ -152,7 +161,16 @@ export function needsAttention(d: DatasetReport): boolean {
 async function reportDataset(dir: string, now: Date, defaultShare: number, options: ReportOptions): Promise<DatasetReport> {
   const name = path.basename(dir);
   const report: DatasetReport = {
-    name, path: dir, lastSuccessGone: false, overdue: false, failing: false, columns: [], highlights: [], alerts: [], shrinkAlert: defaultShare, warnings: [],
+    name,
+    path: dir,
+    lastSuccessGone: false,
+    overdue: false,
+    failing: false,
+    columns: [],
+    highlights: [],
+    alerts: [],
+    shrinkAlert: defaultShare,
+    warnings: [],
   };
   const warn = (kind: WarningKind, message: string) => report.warnings.push({ kind, message });
 
@@ -188,9 +206,12 @@ async function reportDataset(dir: string, now: Date, defaultShare: number, optio
     report.nextDue = new Date(due).toISOString();
     if (now.getTime() >= due) {
       report.overdue = true;
-      warn('overdue', complete
-        ? `${name}: overdue: the newest complete parcel, ${complete.id}, is ${formatDuration(now.getTime() - parseParcelId(complete.id)!.getTime())} old (interval ${config.interval.text}).`
-        : `${name}: overdue: it has never been exported (interval ${config.interval.text}).`);
+      warn(
+        'overdue',
+        complete
+          ? `${name}: overdue: the newest complete parcel, ${complete.id}, is ${formatDuration(now.getTime() - parseParcelId(complete.id)!.getTime())} old (interval ${config.interval.text}).`
+          : `${name}: overdue: it has never been exported (interval ${config.interval.text}).`,
+      );
     }
   }
   if (newest && !isComplete(newest) && !report.running) {
@@ -227,14 +248,22 @@ async function reportDataset(dir: string, now: Date, defaultShare: number, optio
     if (previous) {
       report.alerts = shrinkAlerts(previous, last, report.columns, report.shrinkAlert);
       for (const a of report.alerts) {
-        warn('shrank', `${name}: ${a.metric} shrank by ${percent(a.drop)} from ${formatMetric(a.metric, a.previous)} (${a.previousParcelId}) to ${formatMetric(a.metric, a.current)} (${last.parcel_id}).`);
+        warn(
+          'shrank',
+          `${name}: ${a.metric} shrank by ${percent(a.drop)} from ${formatMetric(a.metric, a.previous)} (${a.previousParcelId}) to ${formatMetric(a.metric, a.current)} (${last.parcel_id}).`,
+        );
       }
     }
   }
 
   if (options.parcels) {
     report.parcels = [...parcels].reverse().map((x) => ({
-      id: x.id, complete: isComplete(x), names: isComplete(x) ? x.data : x.incomplete, out: x.out, err: x.err, metrics: rows.get(x.id),
+      id: x.id,
+      complete: isComplete(x),
+      names: isComplete(x) ? x.data : x.incomplete,
+      out: x.out,
+      err: x.err,
+      metrics: rows.get(x.id),
     }));
   }
   if (options.history) {
@@ -316,11 +345,26 @@ export function formatReport(report: DatasetsReport): string {
     if (list.length > 0) lines.push(`WARNING: ${label}: ${list.join(', ')}`);
   };
   for (const d of report.datasets) if (d.error) lines.push(`ERROR: ${d.name}: ${d.error}`);
-  group('no complete parcel for', names((d) => !d.error && !d.lastComplete));
-  group('overdue', names((d) => d.overdue));
-  group('most recent parcel is incomplete (failing) for', names((d) => d.failing));
-  group('most recent successful parcel is missing for', names((d) => d.lastSuccessGone));
-  group('missing metrics in last complete parcel for', names((d) => d.warnings.some((w) => w.kind === 'metrics')));
+  group(
+    'no complete parcel for',
+    names((d) => !d.error && !d.lastComplete),
+  );
+  group(
+    'overdue',
+    names((d) => d.overdue),
+  );
+  group(
+    'most recent parcel is incomplete (failing) for',
+    names((d) => d.failing),
+  );
+  group(
+    'most recent successful parcel is missing for',
+    names((d) => d.lastSuccessGone),
+  );
+  group(
+    'missing metrics in last complete parcel for',
+    names((d) => d.warnings.some((w) => w.kind === 'metrics')),
+  );
   for (const d of report.datasets) {
     for (const w of d.warnings) if (w.kind === 'shrank') lines.push(`ALERT: ${w.message}`);
   }

@@ -90,10 +90,13 @@ export function runShell(cmd: string, options: ShellOptions): Promise<ShellResul
       killGroup('SIGTERM');
       killTimer = setTimeout(() => killGroup('SIGKILL'), options.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
     };
-    const timer = options.timeoutMs !== undefined ? setTimeout(() => {
-      timedOut = true;
-      stop();
-    }, options.timeoutMs) : undefined;
+    const timer =
+      options.timeoutMs !== undefined
+        ? setTimeout(() => {
+            timedOut = true;
+            stop();
+          }, options.timeoutMs)
+        : undefined;
     const onAbort = () => {
       cancelled = true;
       stop();
@@ -105,7 +108,8 @@ export function runShell(cmd: string, options: ShellOptions): Promise<ShellResul
       if (timer) clearTimeout(timer);
       if (killTimer) clearTimeout(killTimer);
       options.signal?.removeEventListener('abort', onAbort);
-      if (!exited) reject(new ExitPlanError(`Cannot start /bin/sh in ${options.cwd}: ${e.message}.`, (e as NodeJS.ErrnoException).code, { cause: e }));
+      if (!exited)
+        reject(new ExitPlanError(`Cannot start /bin/sh in ${options.cwd}: ${e.message}.`, (e as NodeJS.ErrnoException).code, { cause: e }));
     });
     child.once('exit', () => {
       exited = true;

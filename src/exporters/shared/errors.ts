@@ -1,6 +1,10 @@
 /** An error whose message is one clear sentence meant for the user. */
 export class ExitPlanError extends Error {
-  constructor(message: string, readonly code?: string, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly code?: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = 'ExitPlanError';
   }

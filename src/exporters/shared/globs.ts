@@ -11,5 +11,8 @@ export function globMatcher(patterns: readonly string[]): (name: string) => bool
 
 /** Splits a comma-separated list ("a, b,c") into trimmed, non-empty items. */
 export function splitList(value: string | undefined): string[] {
-  return (value ?? '').split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  return (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
 }

@@ -112,7 +112,8 @@ export async function acquireLock(file: string, what: string, now: Date = new Da
     if (held === undefined) continue; // released meanwhile
     if (held.info && isLive(held.info)) return { heldBy: held.info };
     // Unreadable and brand new: another run is between creating the file and writing it.
-    if (!held.info && Date.now() - held.mtimeMs < FRESH_LOCK_MS) return { heldBy: { pid: 0, host: os.hostname(), since: new Date(held.mtimeMs).toISOString() } };
+    if (!held.info && Date.now() - held.mtimeMs < FRESH_LOCK_MS)
+      return { heldBy: { pid: 0, host: os.hostname(), since: new Date(held.mtimeMs).toISOString() } };
     // Stale: move it aside under a unique name, and only remove it if it is still the stale one.
     const aside = `${file}.stale-${process.pid}-${Date.now()}`;
     try {

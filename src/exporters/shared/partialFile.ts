@@ -63,7 +63,11 @@ export class PartialFile {
       try {
         claimed = await claim(`${partialPath}${OWNER}`);
       } catch (err) {
-        throw new ExitPlanError(describeWriteError(err, `${partialPath}${OWNER}`) ?? `Cannot create ${partialPath}${OWNER}: ${(err as Error).message}.`, systemCode(err), { cause: err });
+        throw new ExitPlanError(
+          describeWriteError(err, `${partialPath}${OWNER}`) ?? `Cannot create ${partialPath}${OWNER}: ${(err as Error).message}.`,
+          systemCode(err),
+          { cause: err },
+        );
       }
       if (!claimed) continue;
       const stream = fs.createWriteStream(partialPath, { flags: 'wx', highWaterMark: 1 << 20 });
@@ -73,7 +77,11 @@ export class PartialFile {
         await fs.promises.rm(`${partialPath}${OWNER}`, { force: true });
         // A partial nobody claimed (e.g. from an older version) holds the name: leave it alone, take the next.
         if (systemCode(err) === 'EEXIST') continue;
-        throw new ExitPlanError(describeWriteError(err, partialPath) ?? `Cannot create ${partialPath}: ${(err as Error).message}.`, systemCode(err), { cause: err });
+        throw new ExitPlanError(
+          describeWriteError(err, partialPath) ?? `Cannot create ${partialPath}: ${(err as Error).message}.`,
+          systemCode(err),
+          { cause: err },
+        );
       }
       return new PartialFile(copyPath, suffix, partialPath, stream);
     }
@@ -117,7 +125,10 @@ export class PartialFile {
           await fs.promises.rename(beside.tmp, beside.path);
         } catch (err) {
           await fs.promises.rm(beside.tmp, { force: true }).catch(() => undefined);
-          const undone = await (placed === 'link' ? fs.promises.unlink(target) : fs.promises.rename(target, this.partialPath)).then(() => true, () => false);
+          const undone = await (placed === 'link' ? fs.promises.unlink(target) : fs.promises.rename(target, this.partialPath)).then(
+            () => true,
+            () => false,
+          );
           if (!undone) {
             this.committed = true;
             throw new CommitError(
@@ -126,7 +137,11 @@ export class PartialFile {
               err,
             );
           }
-          throw new ExitPlanError(describeWriteError(err, beside.path) ?? `Cannot write ${beside.path}: ${errorMessage(err)}.`, systemCode(err), { cause: err });
+          throw new ExitPlanError(
+            describeWriteError(err, beside.path) ?? `Cannot write ${beside.path}: ${errorMessage(err)}.`,
+            systemCode(err),
+            { cause: err },
+          );
         }
       }
       if (placed === 'link') await fs.promises.unlink(this.partialPath).catch(() => undefined);
@@ -174,7 +189,9 @@ export async function writeSynced(file: string, content: string, shownAs: string
     }
   } catch (err) {
     await fs.promises.rm(file, { force: true }).catch(() => undefined);
-    throw new ExitPlanError(describeWriteError(err, shownAs) ?? `Cannot write ${shownAs}: ${errorMessage(err)}.`, systemCode(err), { cause: err });
+    throw new ExitPlanError(describeWriteError(err, shownAs) ?? `Cannot write ${shownAs}: ${errorMessage(err)}.`, systemCode(err), {
+      cause: err,
+    });
   }
 }
 
@@ -220,7 +237,11 @@ async function prepareFolder(dir: string): Promise<void> {
       while (path.dirname(file) !== file && !isFile(file)) file = path.dirname(file);
       if (isFile(file)) throw new ExitPlanError(`${file} is a file, not a folder; nothing was written.`, code, { cause: err });
     }
-    throw new ExitPlanError(describeWriteError(err, `to the folder ${dir}`) ?? `Cannot write to the folder ${dir}: ${(err as Error).message}.`, code, { cause: err });
+    throw new ExitPlanError(
+      describeWriteError(err, `to the folder ${dir}`) ?? `Cannot write to the folder ${dir}: ${(err as Error).message}.`,
+      code,
+      { cause: err },
+    );
   }
 }
 

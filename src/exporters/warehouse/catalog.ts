@@ -70,7 +70,14 @@ export const SYSTEM_SCHEMA_FILTER = `n.nspname NOT IN ('pg_catalog', 'informatio
 export async function listRelations(client: Client, options: { includeViews?: boolean; sizes?: boolean } = {}): Promise<RelationInfo[]> {
   const kinds = options.includeViews ? ['r', 'p', 'v', 'm'] : ['r', 'p'];
   const rels = await client.query<{
-    oid: number; schema: string; name: string; relkind: string; estimated_rows: string; can_select: boolean; can_use_schema: boolean; row_security: boolean;
+    oid: number;
+    schema: string;
+    name: string;
+    relkind: string;
+    estimated_rows: string;
+    can_select: boolean;
+    can_use_schema: boolean;
+    row_security: boolean;
   }>(
     `SELECT c.oid::int AS oid, n.nspname AS schema, c.relname AS name, c.relkind::text AS relkind,
             c.reltuples::bigint::text AS estimated_rows,
@@ -87,8 +94,17 @@ export async function listRelations(client: Client, options: { includeViews?: bo
       ORDER BY n.nspname, c.relname`,
     [kinds],
   );
-  const columns = await listColumns(client, rels.rows.map((r) => r.oid));
-  const sizes = options.sizes === false ? new Map<number, number>() : await relationSizes(client, rels.rows.map((r) => r.oid));
+  const columns = await listColumns(
+    client,
+    rels.rows.map((r) => r.oid),
+  );
+  const sizes =
+    options.sizes === false
+      ? new Map<number, number>()
+      : await relationSizes(
+          client,
+          rels.rows.map((r) => r.oid),
+        );
   return rels.rows.map((r) => ({
     oid: r.oid,
     schema: r.schema,
@@ -184,7 +200,15 @@ async function listColumns(client: Client, oids: number[]): Promise<Map<number, 
 async function readColumns(client: Client, oids: number[], result: Map<number, ColumnInfo[]>): Promise<Map<number, ColumnInfo[]>> {
   // Domains are written as their base type so schema.sql loads without re-creating them.
   const rows = await client.query<{
-    oid: number; name: string; type: string; not_null: boolean; generated: string | null; can_select: boolean; generated_from: string[] | null; user_objects: boolean; fields: string[] | null;
+    oid: number;
+    name: string;
+    type: string;
+    not_null: boolean;
+    generated: string | null;
+    can_select: boolean;
+    generated_from: string[] | null;
+    user_objects: boolean;
+    fields: string[] | null;
   }>(
     `WITH RECURSIVE types AS (${RESOLVED_TYPES_SQL}),
      -- Every type inside each column's values: through arrays, domains, ranges and composites.
@@ -232,7 +256,8 @@ async function readColumns(client: Client, oids: number[], result: Map<number, C
     let list = result.get(row.oid);
     if (!list) result.set(row.oid, (list = []));
     const column: ColumnInfo = { name: row.name, type: row.type, notNull: row.not_null, canSelect: row.can_select };
-    if (row.generated !== null) column.generated = { expression: row.generated, columns: row.generated_from ?? [], usesUserObjects: row.user_objects };
+    if (row.generated !== null)
+      column.generated = { expression: row.generated, columns: row.generated_from ?? [], usesUserObjects: row.user_objects };
     if (row.fields !== null) column.fields = row.fields;
     list.push(column);
   }

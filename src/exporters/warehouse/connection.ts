@@ -185,7 +185,9 @@ export function describePgError(err: unknown, c: PgConnectionOptions, context?: 
       return make(`The database "${c.database}" does not exist on ${where}.`);
     case '42501':
       if (context?.table && context.kind === 'view') {
-        return make(`The view ${context.table} cannot be read: ${message} (a view reads its tables with its owner's rights, so its owner needs SELECT on them).`);
+        return make(
+          `The view ${context.table} cannot be read: ${message} (a view reads its tables with its owner's rights, so its owner needs SELECT on them).`,
+        );
       }
       return make(
         context?.table

@@ -246,14 +246,17 @@ function planRelation(rel: RelationInfo, base: string, excludeColumn: (name: str
 export async function exportWarehouse(options: WarehouseExportOptions): Promise<ExportResult> {
   const started = Date.now();
   const limit = options.maxRowsPerFile ?? DEFAULT_MAX_ROWS_PER_FILE;
-  if (!Number.isInteger(limit) || limit < 1) throw new ExitPlanError(`The rows per file limit must be a whole number of at least 1 (got ${limit}).`);
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new ExitPlanError(`The rows per file limit must be a whole number of at least 1 (got ${limit}).`);
   const jobs = options.jobs ?? 1;
-  if (!Number.isInteger(jobs) || jobs < 1 || jobs > MAX_JOBS) throw new ExitPlanError(`Jobs must be a whole number from 1 to ${MAX_JOBS} (got ${jobs}).`);
+  if (!Number.isInteger(jobs) || jobs < 1 || jobs > MAX_JOBS)
+    throw new ExitPlanError(`Jobs must be a whole number from 1 to ${MAX_JOBS} (got ${jobs}).`);
   const level = options.compressionLevel ?? 6;
   const lockTimeout = checkLockTimeout(options.lockTimeoutSeconds ?? DEFAULT_LOCK_TIMEOUT_SECONDS);
   const log = options.log ?? (() => undefined);
   const conn = options.connection;
-  if (options.outDir === undefined && !options.upload) throw new ExitPlanError('Choose where the archive goes: a folder, an upload, or both.');
+  if (options.outDir === undefined && !options.upload)
+    throw new ExitPlanError('Choose where the archive goes: a folder, an upload, or both.');
   const encoding = options.encoding ? sourceEncoding(options.encoding) : undefined;
   throwIfAborted(options.signal, 'Export cancelled before it started; nothing was written.');
 
@@ -263,7 +266,13 @@ export async function exportWarehouse(options: WarehouseExportOptions): Promise<
   options.signal?.addEventListener('abort', onUserAbort, { once: true });
 
   const progress = {
-    phase: 'connecting' as ExportProgress['phase'], tableIndex: 0, tableCount: 0, table: undefined as string | undefined, rows: 0, bytes: 0, waiting: undefined as LockWait | undefined,
+    phase: 'connecting' as ExportProgress['phase'],
+    tableIndex: 0,
+    tableCount: 0,
+    table: undefined as string | undefined,
+    rows: 0,
+    bytes: 0,
+    waiting: undefined as LockWait | undefined,
   };
   const report = throttle<void>(() => options.onProgress?.({ ...progress }), 200);
   const reportNow = () => {
@@ -301,7 +310,9 @@ export async function exportWarehouse(options: WarehouseExportOptions): Promise<
     if (encoding) await checkSqlAscii(main, facts.database);
     const excludeColumn = globMatcher(options.excludeColumns ?? []);
     const noTables = () =>
-      new ExitPlanError(`No tables to export in ${facts.database}${options.schemas?.length || options.tables?.length || options.relations ? ' match the chosen schemas and tables' : ''}.`);
+      new ExitPlanError(
+        `No tables to export in ${facts.database}${options.schemas?.length || options.tables?.length || options.relations ? ' match the chosen schemas and tables' : ''}.`,
+      );
 
     // Lock every relation (ACCESS SHARE, as pg_dump) before the snapshot: LOCK takes no snapshot, so the
     // transaction's first query comes after the locks, and no TRUNCATE, rewriting ALTER TABLE or new column
@@ -373,7 +384,10 @@ export async function exportWarehouse(options: WarehouseExportOptions): Promise<
           locked = { relations: current, snapshotTime: snap.rows[0].at };
           break;
         }
-        throw new ExitPlanError(`The tables of ${facts.database} changed while the export was locking them (created, dropped or renamed each time it tried); nothing was exported.`, 'RELIST');
+        throw new ExitPlanError(
+          `The tables of ${facts.database} changed while the export was locking them (created, dropped or renamed each time it tried); nothing was exported.`,
+          'RELIST',
+        );
       } catch (err) {
         await Promise.all(clients.map((c) => c.query('ROLLBACK').catch(() => undefined)));
         if (stop.signal.aborted) throw stop.signal.reason;
@@ -398,7 +412,10 @@ export async function exportWarehouse(options: WarehouseExportOptions): Promise<
       upload = await BlobUpload.start(options.upload, partial ? path.basename(partial.finalPath) : archiveName);
       upload.failed.catch((err: unknown) => stop.abort(err));
     }
-    zip = new ZipWriter([partial?.stream, upload?.stream].filter((s) => s !== undefined), level);
+    zip = new ZipWriter(
+      [partial?.stream, upload?.stream].filter((s) => s !== undefined),
+      level,
+    );
     zip.failed.catch((err: unknown) => stop.abort(err));
     const targets = [partial?.partialPath, upload && `${upload.publicUrl} (uncommitted until complete)`].filter(Boolean).join(' and ');
     log(`Writing ${targets} (${plans.length} tables, snapshot ${snapshotTime.toISOString()})`);
@@ -424,9 +441,15 @@ export async function exportWarehouse(options: WarehouseExportOptions): Promise<
           const rls = systemCode(err) === '42501' && /row-level security policy for table "(.*)"$/.exec(errorMessage(err));
           const table = qualifiedName(plan.exported.relation.schema, plan.exported.relation.name);
           // Locks the export did not take up front (e.g. a table a view's function reads) are bounded by lock_timeout too.
-          const timedOut = systemCode(err) === '55P03' && new ExitPlanError(`Timed out after ${lockTimeout} s waiting for a lock while reading ${table}.`, '55P03', { cause: err });
+          const timedOut =
+            systemCode(err) === '55P03' &&
+            new ExitPlanError(`Timed out after ${lockTimeout} s waiting for a lock while reading ${table}.`, '55P03', { cause: err });
           if (!stop.signal.aborted) {
-            stop.abort(rls ? rowSecurityError(`${quoteIdent(rls[1])} (read by ${table})`, conn.user, false) : timedOut || describePgError(err, conn, { table, kind: plan.exported.relation.kind }));
+            stop.abort(
+              rls
+                ? rowSecurityError(`${quoteIdent(rls[1])} (read by ${table})`, conn.user, false)
+                : timedOut || describePgError(err, conn, { table, kind: plan.exported.relation.kind }),
+            );
           }
           throw stop.signal.reason;
         }
@@ -454,12 +477,21 @@ export async function exportWarehouse(options: WarehouseExportOptions): Promise<
         rows: p.result!.rows,
         bytes: p.result!.bytes,
         files: p.result!.files,
-        columns: p.exported.columns.map((c) => ({ name: c.name, type: c.type, notNull: c.notNull, ...(c.generated ? { generated: true as const } : {}) })),
+        columns: p.exported.columns.map((c) => ({
+          name: c.name,
+          type: c.type,
+          notNull: c.notNull,
+          ...(c.generated ? { generated: true as const } : {}),
+        })),
         excludedColumns: p.exported.excludedColumns,
       })),
     };
     const header = `-- ${TOOL_NAME} ${TOOL_VERSION}: tables of "${commentText(facts.database)}" at ${manifest.snapshotTime} (PostgreSQL ${facts.serverVersion})`;
-    const schemaSql = await buildSchemaSql(main, plans.map((p) => p.exported), header);
+    const schemaSql = await buildSchemaSql(
+      main,
+      plans.map((p) => p.exported),
+      header,
+    );
     zip.text('manifest.json', `${JSON.stringify(manifest, null, 2)}\n`, snapshotTime);
     zip.text('schema.sql', schemaSql, snapshotTime);
     zip.text('load.sql', buildLoadSql(manifest), snapshotTime);
@@ -505,7 +537,12 @@ export async function exportWarehouse(options: WarehouseExportOptions): Promise<
     const reason = stop.signal.aborted ? stop.signal.reason : err;
     if (!stop.signal.aborted) stop.abort(reason);
     zip?.abort();
-    const removed = partial ? await partial.discard().then(() => true, () => false) : true;
+    const removed = partial
+      ? await partial.discard().then(
+          () => true,
+          () => false,
+        )
+      : true;
     await upload?.discard();
     throw finalError(reason, conn, partial, removed, currentTable, upload !== undefined);
   } finally {
@@ -618,7 +655,9 @@ async function exportRelation(
   };
   const openPart = async () => {
     if (!split && partNumber > 0) {
-      throw new ExitPlanError(`${qualifiedName(rel.schema, rel.name)} returned more rows than it held when the export began; the snapshot is not consistent.`);
+      throw new ExitPlanError(
+        `${qualifiedName(rel.schema, rel.name)} returned more rows than it held when the export began; the snapshot is not consistent.`,
+      );
     }
     partNumber++;
     const name = split ? `${plan.base}-${String(partNumber).padStart(5, '0')}.csv` : `${plan.base}.csv`;
@@ -637,7 +676,13 @@ async function exportRelation(
   if (plan.encoding) await client.query(RAW_CLIENT_ENCODING);
   const copy = client.query(copyTo(plan.copySql));
   activeCopies.add(copy);
-  const chunks = plan.encoding ? toUtf8(copy as AsyncIterable<Buffer>, plan.encoding, `${rel.kind === 'view' ? 'The view' : 'Table'} ${qualifiedName(rel.schema, rel.name)}`) : (copy as AsyncIterable<Buffer>);
+  const chunks = plan.encoding
+    ? toUtf8(
+        copy as AsyncIterable<Buffer>,
+        plan.encoding,
+        `${rel.kind === 'view' ? 'The view' : 'Table'} ${qualifiedName(rel.schema, rel.name)}`,
+      )
+    : (copy as AsyncIterable<Buffer>);
   try {
     for await (const chunk of chunks) {
       if (signal.aborted) throw signal.reason;
@@ -676,7 +721,9 @@ async function exportRelation(
   const rows = files.reduce((n, f) => n + f.rows, 0);
   const serverRows = (copy as unknown as { rowCount: number }).rowCount;
   if (rows !== serverRows) {
-    throw new ExitPlanError(`Row count check failed for ${qualifiedName(rel.schema, rel.name)}: the server sent ${serverRows} rows but ${rows} were written (the CSV framing is off).`);
+    throw new ExitPlanError(
+      `Row count check failed for ${qualifiedName(rel.schema, rel.name)}: the server sent ${serverRows} rows but ${rows} were written (the CSV framing is off).`,
+    );
   }
   return { schema: rel.schema, name: rel.name, kind: rel.kind, rows, bytes: files.reduce((n, f) => n + f.bytes, 0), files };
 }

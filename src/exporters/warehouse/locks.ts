@@ -45,7 +45,10 @@ SELECT n.nspname AS schema, c.relname AS name, b.pid, coalesce(a.application_nam
  ORDER BY EXISTS (SELECT 1 FROM pg_locks h WHERE h.pid = b.pid AND h.locktype = 'relation' AND h.relation = l.relation AND h.granted) DESC, b.pid`;
 
 /** The same, for the sessions with an application name (a program of ours such as pg_dump, named so that it can be found). */
-const WAITING_BY_APPLICATION_SQL = WAITING_SQL.replace('WHERE l.pid = $1', 'WHERE l.pid IN (SELECT pid FROM pg_stat_activity WHERE application_name = $1)');
+const WAITING_BY_APPLICATION_SQL = WAITING_SQL.replace(
+  'WHERE l.pid = $1',
+  'WHERE l.pid IN (SELECT pid FROM pg_stat_activity WHERE application_name = $1)',
+);
 
 /**
  * Who holds an exclusive lock (after a timeout, when the wait was not seen): on one of the relations `$1`
@@ -88,7 +91,9 @@ export function describeLockWait(w: LockWait): string {
  * "public"."orders" held by session 1234 (psql, idle in transaction)`.
  */
 export function lockTimeoutText(seconds: number, wait: LockWait | undefined): string {
-  const what = wait ? `a lock on ${qualifiedName(wait.schema, wait.name)} held by ${describeHolder(wait)}` : 'a lock held by another session';
+  const what = wait
+    ? `a lock on ${qualifiedName(wait.schema, wait.name)} held by ${describeHolder(wait)}`
+    : 'a lock held by another session';
   return `Timed out after ${seconds} s waiting for ${what}`;
 }
 
@@ -115,7 +120,11 @@ export async function findLockHolder(conn: PgConnectionOptions, relation: string
  * second, on a connection of its own, it says which table it waits for and which session holds it, and
  * undefined once it no longer waits. Best effort: a failing query only ends the watch.
  */
-export function watchApplication(conn: PgConnectionOptions, application: string, onWaiting: (wait: LockWait | undefined) => void): { stop(): Promise<void> } {
+export function watchApplication(
+  conn: PgConnectionOptions,
+  application: string,
+  onWaiting: (wait: LockWait | undefined) => void,
+): { stop(): Promise<void> } {
   let stopped = false;
   let client: Client | undefined;
   let waiting: LockWait | undefined;

@@ -63,19 +63,28 @@ const COPY_CANNOT_PARSE = /[\n\r]/;
  * hold a line break is loaded through a temporary table with plain names, as \copy cannot name it.
  */
 export function buildLoadSql(manifest: Manifest): string {
-  const lines = ['-- Load every CSV file. Run from the folder the archive was unzipped into:', '--   psql -d NEWDB -v ON_ERROR_STOP=1 -f schema.sql -f load.sql', '\\set ON_ERROR_STOP on', 'BEGIN;'];
+  const lines = [
+    '-- Load every CSV file. Run from the folder the archive was unzipped into:',
+    '--   psql -d NEWDB -v ON_ERROR_STOP=1 -f schema.sql -f load.sql',
+    '\\set ON_ERROR_STOP on',
+    'BEGIN;',
+  ];
   for (const t of manifest.tables) {
     const table = `${quoteIdent(t.schema)}.${quoteIdent(t.name)}`;
     const columns = csvColumns(t).map(quoteIdent);
     const list = columns.length > 0 ? ` (${columns.join(', ')})` : '';
     const staged = [t.schema, t.name, ...csvColumns(t)].some((n) => COPY_CANNOT_PARSE.test(n));
     if (staged) {
-      lines.push(`-- ${commentText(t.schema)}.${commentText(t.name)}: \\copy cannot parse a name with a line break, so its files load through a temporary table.`);
+      lines.push(
+        `-- ${commentText(t.schema)}.${commentText(t.name)}: \\copy cannot parse a name with a line break, so its files load through a temporary table.`,
+      );
       lines.push(`CREATE TEMP TABLE exit_plan_load AS SELECT ${columns.join(', ')} FROM ${table} WITH NO DATA;`);
     }
     for (const f of t.files) {
       // `./` keeps psql from reading a leading `~` as a home folder.
-      lines.push(`\\copy ${staged ? 'pg_temp.exit_plan_load' : `${table}${list}`} FROM './${f.name.replace(/'/g, "''")}' WITH (FORMAT csv, HEADER)`);
+      lines.push(
+        `\\copy ${staged ? 'pg_temp.exit_plan_load' : `${table}${list}`} FROM './${f.name.replace(/'/g, "''")}' WITH (FORMAT csv, HEADER)`,
+      );
     }
     if (staged) lines.push(`INSERT INTO ${table}${list} SELECT * FROM pg_temp.exit_plan_load;`, 'DROP TABLE pg_temp.exit_plan_load;');
   }
@@ -129,11 +138,15 @@ RELOAD INTO A NEW DATABASE (with psql)
   schema.sql has the ALTER TABLE that adds it back after load.sql.
   Columns whose types come from an extension (e.g. PostGIS) need that extension in the new database
   first (CREATE EXTENSION ...).
-${excluded.length > 0 ? `
+${
+  excluded.length > 0
+    ? `
 COLUMNS LEFT OUT ON PURPOSE (with generated columns computed from them, and columns whose composite
 values hold a field of the same name)
 ${excluded.map((t) => `  ${t.schema}.${t.name}: ${t.excludedColumns.join(', ')}`).join('\n')}
-` : ''}
+`
+    : ''
+}
 CHECK THE FILES
   sha256sum each CSV and compare with "sha256" in manifest.json.
 `;

@@ -1,5 +1,14 @@
 import type { Client } from 'pg';
-import { FIRST_NORMAL_OID, RESOLVED_TYPES_SQL, TYPES_INSIDE, qualifiedName, withQualifiedNames, quoteIdent, quoteLiteral, type RelationInfo } from './catalog';
+import {
+  FIRST_NORMAL_OID,
+  RESOLVED_TYPES_SQL,
+  TYPES_INSIDE,
+  qualifiedName,
+  withQualifiedNames,
+  quoteIdent,
+  quoteLiteral,
+  type RelationInfo,
+} from './catalog';
 
 /** A column as the archive has it. */
 export interface ExportedColumn {
@@ -27,7 +36,9 @@ export function csvColumns(exported: { columns: { name: string; generated?: unkn
 
 /** Text for a one-line `--` comment: line breaks and other control characters escaped. */
 export function commentText(text: string): string {
-  return text.replace(/[\x00-\x1f\x7f]/g, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+  return text.replace(/[\x00-\x1f\x7f]/g, (c) =>
+    c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
 }
 
 /**
@@ -43,18 +54,32 @@ export async function buildSchemaSql(client: Client, exported: ExportedRelation[
 }
 
 async function schemaStatements(client: Client, exported: ExportedRelation[], header: string): Promise<string> {
-  const out: string[] = [header, 'SET client_encoding = \'UTF8\';', 'SET standard_conforming_strings = on;', ''];
+  const out: string[] = [header, "SET client_encoding = 'UTF8';", 'SET standard_conforming_strings = on;', ''];
   const oids = exported.map((e) => e.relation.oid);
   const partitions = new Map<number, PartitionRow[]>();
   for (const e of exported) {
-    if (e.relation.kind === 'partitioned table' && e.excludedColumns.length === 0) partitions.set(e.relation.oid, await listPartitions(client, e.relation.oid));
+    if (e.relation.kind === 'partitioned table' && e.excludedColumns.length === 0)
+      partitions.set(e.relation.oid, await listPartitions(client, e.relation.oid));
   }
   const types = await userTypes(client, exported);
-  const schemas = [...new Set([...exported.map((e) => e.relation.schema), ...[...partitions.values()].flat().map((p) => p.schema), ...types.types.map((t) => t.schema)])].sort();
+  const schemas = [
+    ...new Set([
+      ...exported.map((e) => e.relation.schema),
+      ...[...partitions.values()].flat().map((p) => p.schema),
+      ...types.types.map((t) => t.schema),
+    ]),
+  ].sort();
   for (const schema of schemas) out.push(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)};`);
   out.push('');
 
-  const constraints = await client.query<{ oid: number; name: string; def: string; columns: string[]; user_objects: boolean; validated: boolean }>(
+  const constraints = await client.query<{
+    oid: number;
+    name: string;
+    def: string;
+    columns: string[];
+    user_objects: boolean;
+    validated: boolean;
+  }>(
     `SELECT c.conrelid::int AS oid, c.conname AS name, pg_get_constraintdef(c.oid) AS def, c.convalidated AS validated,
             ARRAY(SELECT a.attname::text FROM pg_attribute a
                    WHERE a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey)) AS columns,
@@ -87,17 +112,23 @@ async function schemaStatements(client: Client, exported: ExportedRelation[], he
       for (const con of constraints.rows) {
         if (con.oid !== rel.oid || con.columns.some((c) => excluded.has(c))) continue;
         if (con.user_objects) {
-          notes.push(`-- left out: constraint ${commentText(quoteIdent(con.name))} ${commentText(con.def)} (it calls a function or operator that is not in this archive)`);
+          notes.push(
+            `-- left out: constraint ${commentText(quoteIdent(con.name))} ${commentText(con.def)} (it calls a function or operator that is not in this archive)`,
+          );
         } else if (!con.validated) {
           // Rows from before a NOT VALID constraint may break it; pg_dump too adds these after the data.
-          notes.push(`-- left out: constraint ${commentText(quoteIdent(con.name))} ${commentText(con.def)} (NOT VALID: existing rows may break it; after load.sql, ALTER TABLE ${commentText(name)} ADD CONSTRAINT ${commentText(quoteIdent(con.name))} ${commentText(con.def)};)`);
+          notes.push(
+            `-- left out: constraint ${commentText(quoteIdent(con.name))} ${commentText(con.def)} (NOT VALID: existing rows may break it; after load.sql, ALTER TABLE ${commentText(name)} ADD CONSTRAINT ${commentText(quoteIdent(con.name))} ${commentText(con.def)};)`,
+          );
         } else lines.push(`  ${con.def}`);
       }
     }
     const partitioned = partitions.has(rel.oid) && partKey.has(rel.oid);
     if (rel.kind === 'view' || rel.kind === 'materialized view') notes.unshift(`-- ${rel.kind}: its rows at the snapshot, as a table`);
     const note = notes.map((n) => `${n}\n`).join('');
-    const statements = [`${note}CREATE TABLE ${name} (\n${lines.join(',\n')}\n)${partitioned ? ` PARTITION BY ${partKey.get(rel.oid)}` : ''};`];
+    const statements = [
+      `${note}CREATE TABLE ${name} (\n${lines.join(',\n')}\n)${partitioned ? ` PARTITION BY ${partKey.get(rel.oid)}` : ''};`,
+    ];
     if (partitioned) statements.push(...partitions.get(rel.oid)!.map(partitionStatement));
     return `${statements.join('\n')}\n`;
   };
@@ -216,7 +247,14 @@ async function userTypes(client: Client, exported: ExportedRelation[]): Promise<
     [oids],
   );
   const byOid = new Map(closure.rows.map((t) => [t.oid, t]));
-  const rowTypes = new Map((await client.query<{ oid: number; type: number }>(`SELECT oid::int AS oid, reltype::int AS type FROM pg_class WHERE oid = ANY($1::oid[])`, [oids])).rows.map((r) => [r.oid, r.type]));
+  const rowTypes = new Map(
+    (
+      await client.query<{ oid: number; type: number }>(
+        `SELECT oid::int AS oid, reltype::int AS type FROM pg_class WHERE oid = ANY($1::oid[])`,
+        [oids],
+      )
+    ).rows.map((r) => [r.oid, r.type]),
+  );
   const exportedRowType = (t: TypeRow) => t.kind === 'c' && exportedOids.has(t.relid);
   const creatable = (t: TypeRow) => t.user && (t.kind === 'e' || t.kind === 'r' || (t.kind === 'c' && !exportedRowType(t)));
   const wanted = closure.rows.filter(creatable);

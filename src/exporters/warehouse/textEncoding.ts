@@ -15,13 +15,38 @@ export interface SourceEncoding {
 /** PostgreSQL's encoding names and the WHATWG labels Node's TextDecoder knows them by. */
 const PG_NAMES: Record<string, string> = {
   UTF8: 'utf-8',
-  LATIN2: 'iso-8859-2', LATIN3: 'iso-8859-3', LATIN4: 'iso-8859-4', LATIN5: 'iso-8859-9', LATIN6: 'iso-8859-10',
-  LATIN7: 'iso-8859-13', LATIN8: 'iso-8859-14', LATIN9: 'iso-8859-15', LATIN10: 'iso-8859-16',
-  ISO_8859_5: 'iso-8859-5', ISO_8859_6: 'iso-8859-6', ISO_8859_7: 'iso-8859-7', ISO_8859_8: 'iso-8859-8',
-  WIN866: 'ibm866', WIN874: 'windows-874', WIN1250: 'windows-1250', WIN1251: 'windows-1251', WIN1252: 'windows-1252',
-  WIN1253: 'windows-1253', WIN1254: 'windows-1254', WIN1255: 'windows-1255', WIN1256: 'windows-1256', WIN1257: 'windows-1257',
-  WIN1258: 'windows-1258', KOI8R: 'koi8-r', KOI8U: 'koi8-u', SJIS: 'shift_jis', EUC_JP: 'euc-jp', EUC_KR: 'euc-kr',
-  GBK: 'gbk', GB18030: 'gb18030', BIG5: 'big5',
+  LATIN2: 'iso-8859-2',
+  LATIN3: 'iso-8859-3',
+  LATIN4: 'iso-8859-4',
+  LATIN5: 'iso-8859-9',
+  LATIN6: 'iso-8859-10',
+  LATIN7: 'iso-8859-13',
+  LATIN8: 'iso-8859-14',
+  LATIN9: 'iso-8859-15',
+  LATIN10: 'iso-8859-16',
+  ISO_8859_5: 'iso-8859-5',
+  ISO_8859_6: 'iso-8859-6',
+  ISO_8859_7: 'iso-8859-7',
+  ISO_8859_8: 'iso-8859-8',
+  WIN866: 'ibm866',
+  WIN874: 'windows-874',
+  WIN1250: 'windows-1250',
+  WIN1251: 'windows-1251',
+  WIN1252: 'windows-1252',
+  WIN1253: 'windows-1253',
+  WIN1254: 'windows-1254',
+  WIN1255: 'windows-1255',
+  WIN1256: 'windows-1256',
+  WIN1257: 'windows-1257',
+  WIN1258: 'windows-1258',
+  KOI8R: 'koi8-r',
+  KOI8U: 'koi8-u',
+  SJIS: 'shift_jis',
+  EUC_JP: 'euc-jp',
+  EUC_KR: 'euc-kr',
+  GBK: 'gbk',
+  GB18030: 'gb18030',
+  BIG5: 'big5',
 };
 
 /** LATIN1 as PostgreSQL converts it: each byte is the code point of the same number (WHATWG would read windows-1252). */
@@ -35,7 +60,9 @@ export function sourceEncoding(name: string): SourceEncoding {
   try {
     new TextDecoder(label);
   } catch {
-    throw new ExitPlanError(`Unknown encoding "${name}": give the encoding the text is written in as PostgreSQL names it, e.g. LATIN1, WIN1252, LATIN9, KOI8R or SJIS.`);
+    throw new ExitPlanError(
+      `Unknown encoding "${name}": give the encoding the text is written in as PostgreSQL names it, e.g. LATIN1, WIN1252, LATIN9, KOI8R or SJIS.`,
+    );
   }
   return { name: trimmed, decoder: () => new TextDecoder(label, { fatal: true }) };
 }
@@ -45,7 +72,9 @@ export async function checkSqlAscii(client: Client, database: string): Promise<v
   const r = await client.query<{ e: string }>("SELECT current_setting('server_encoding') AS e");
   const encoding = r.rows[0].e;
   if (encoding !== 'SQL_ASCII') {
-    throw new ExitPlanError(`The database "${database}" is ${encoding}, not SQL_ASCII: its server converts the text to UTF-8 itself, so no encoding needs to be named; nothing was exported.`);
+    throw new ExitPlanError(
+      `The database "${database}" is ${encoding}, not SQL_ASCII: its server converts the text to UTF-8 itself, so no encoding needs to be named; nothing was exported.`,
+    );
   }
 }
 
@@ -65,7 +94,11 @@ export async function* toUtf8(source: AsyncIterable<Buffer>, encoding: SourceEnc
     if (rest !== '') yield Buffer.from(rest, 'utf8');
   } catch (err) {
     if (err instanceof TypeError && (err as { code?: string }).code === 'ERR_ENCODING_INVALID_ENCODED_DATA') {
-      throw new ExitPlanError(`${relation} holds text that is not valid ${encoding.name}: name the encoding its text is really written in.`, '22021', { cause: err });
+      throw new ExitPlanError(
+        `${relation} holds text that is not valid ${encoding.name}: name the encoding its text is really written in.`,
+        '22021',
+        { cause: err },
+      );
     }
     throw err;
   }

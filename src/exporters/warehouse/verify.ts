@@ -37,10 +37,7 @@ export interface ZipSource {
  */
 export async function verifyArchive(source: string | ZipSource, options: VerifyOptions = {}): Promise<VerifyResult> {
   const file = typeof source === 'string' ? source : source.label;
-  const open =
-    typeof source === 'string'
-      ? () => openFile(source)
-      : source.open;
+  const open = typeof source === 'string' ? () => openFile(source) : source.open;
   const openZip = () =>
     open().catch((err: unknown) => {
       throw new ExitPlanError(`The archive ${file} cannot be read as a zip (${(err as Error).message}).`, 'EVERIFY', { cause: err });
@@ -115,7 +112,11 @@ async function openFile(file: string): Promise<yauzl.ZipFile> {
   const handle = await fs.promises.open(file, 'r');
   try {
     const { size } = await handle.stat();
-    return await yauzl.fromRandomAccessReaderPromise(new ReadAheadReader(handle, size), size, { lazyEntries: true, validateEntrySizes: true, autoClose: false });
+    return await yauzl.fromRandomAccessReaderPromise(new ReadAheadReader(handle, size), size, {
+      lazyEntries: true,
+      validateEntrySizes: true,
+      autoClose: false,
+    });
   } catch (err) {
     await handle.close().catch(() => undefined);
     throw err;
@@ -215,12 +216,17 @@ async function readEntry(
     }
   } catch (err) {
     if (err instanceof ExitPlanError) throw err;
-    throw new ExitPlanError(`The archive failed verification: ${entry.fileName} cannot be read (${(err as Error).message}).`, 'EVERIFY', { cause: err });
+    throw new ExitPlanError(`The archive failed verification: ${entry.fileName} cannot be read (${(err as Error).message}).`, 'EVERIFY', {
+      cause: err,
+    });
   }
   if (bytes !== entry.uncompressedSize) {
-    throw new ExitPlanError(`The archive failed verification: ${entry.fileName} has ${bytes} bytes, the central directory says ${entry.uncompressedSize}.`, 'EVERIFY');
+    throw new ExitPlanError(
+      `The archive failed verification: ${entry.fileName} has ${bytes} bytes, the central directory says ${entry.uncompressedSize}.`,
+      'EVERIFY',
+    );
   }
-  if ((crc >>> 0) !== entry.crc32) {
+  if (crc >>> 0 !== entry.crc32) {
     throw new ExitPlanError(`The archive failed verification: ${entry.fileName} has a wrong CRC-32.`, 'EVERIFY');
   }
   return {

@@ -15,7 +15,11 @@ describe('activation (real VS Code)', () => {
     const declared = manifest.contributes.commands.map((c) => c.command);
     assert.ok(declared.length >= 28, `package.json declares ${declared.length} commands`);
     const registered = new Set(await vscode.commands.getCommands(true));
-    assert.deepEqual(declared.filter((id) => !registered.has(id)), [], 'commands declared but not registered');
+    assert.deepEqual(
+      declared.filter((id) => !registered.has(id)),
+      [],
+      'commands declared but not registered',
+    );
   });
 
   it('runs against VS Code 1.90 or later, as package.json promises', () => {

@@ -85,12 +85,18 @@ describe('Azure Storage (real VS Code, real Azurite)', function () {
       ],
     );
     const months = await treeItems(api.azureTree, top[0].node);
-    assert.deepEqual(months.map((i) => [i.label, i.contextValue]), [
-      ['feb', 'azureFolder'],
-      ['jan', 'azureFolder'],
-    ]);
+    assert.deepEqual(
+      months.map((i) => [i.label, i.contextValue]),
+      [
+        ['feb', 'azureFolder'],
+        ['jan', 'azureFolder'],
+      ],
+    );
     const jan = await treeItems(api.azureTree, months[1].node);
-    assert.deepEqual(jan.map((i) => [i.label, i.contextValue]), [['river bank #1.jpg', 'azureBlob']]);
+    assert.deepEqual(
+      jan.map((i) => [i.label, i.contextValue]),
+      [['river bank #1.jpg', 'azureBlob']],
+    );
     const empty = await treeItems(api.azureTree, containers.find((c) => c.label === EMPTY)!.node);
     assert.deepEqual(empty, [], 'an empty container has no children (and no error node)');
   });
@@ -122,7 +128,10 @@ describe('Azure Storage (real VS Code, real Azurite)', function () {
     assert.equal(params.get('sp'), 'rl', 'read and list only');
     assert.ok(params.get('sig'), 'signed');
     const expiry = Date.parse(params.get('se')!);
-    assert.ok(expiry > Date.now() && expiry <= Date.now() + 120 * 60_000 + 60_000, `expires at ${params.get('se')}, within the default 120 minutes`);
+    assert.ok(
+      expiry > Date.now() && expiry <= Date.now() + 120 * 60_000 + 60_000,
+      `expires at ${params.get('se')}, within the default 120 minutes`,
+    );
 
     const listing = await fetch(`${url}&restype=container&comp=list`);
     assert.equal(listing.status, 200);
@@ -134,9 +143,16 @@ describe('Azure Storage (real VS Code, real Azurite)', function () {
     const read = await fetch(`${base}/readme.txt?${query}`);
     assert.equal(read.status, 200);
     assert.equal(await read.text(), BLOBS['readme.txt']);
-    const put = await fetch(`${base}/written-with-the-link.txt?${query}`, { method: 'PUT', body: 'x', headers: { 'x-ms-blob-type': 'BlockBlob' } });
+    const put = await fetch(`${base}/written-with-the-link.txt?${query}`, {
+      method: 'PUT',
+      body: 'x',
+      headers: { 'x-ms-blob-type': 'BlockBlob' },
+    });
     assert.equal(put.status, 403, 'a PUT with the read/list link is refused');
-    const exists = await BlobServiceClient.fromConnectionString(connectionString).getContainerClient(PHOTOS).getBlobClient('written-with-the-link.txt').exists();
+    const exists = await BlobServiceClient.fromConnectionString(connectionString)
+      .getContainerClient(PHOTOS)
+      .getBlobClient('written-with-the-link.txt')
+      .exists();
     assert.equal(exists, false);
 
     // Closing the panel forgets the link.

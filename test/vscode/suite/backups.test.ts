@@ -55,7 +55,12 @@ describe('Backups (real VS Code, real pg_dump and tar)', function () {
   let warehouse: Warehouse;
 
   before(async () => {
-    settings = new SettingsSnapshot(['exitPlan.backups.targets', 'exitPlan.warehouse.connections', 'exitPlan.backups.verifyAfterBackup', 'exitPlan.pgDumpPath']);
+    settings = new SettingsSnapshot([
+      'exitPlan.backups.targets',
+      'exitPlan.warehouse.connections',
+      'exitPlan.backups.verifyAfterBackup',
+      'exitPlan.pgDumpPath',
+    ]);
     // The defaults: each backup is verified right after it is written, with the pg_dump on PATH.
     await setSetting('exitPlan.backups.verifyAfterBackup', undefined);
     await setSetting('exitPlan.pgDumpPath', undefined);
@@ -99,12 +104,18 @@ describe('Backups (real VS Code, real pg_dump and tar)', function () {
     assert.deepEqual(user.shown, [{ severity: 'information', message: `Backup target "${FILES_TARGET}" added.` }]);
     user.done();
     const saved = vscode.workspace.getConfiguration('exitPlan').inspect<{ name: string }[]>('backups.targets')?.globalValue ?? [];
-    assert.deepEqual(saved.filter((t) => t.name === FILES_TARGET), [{ name: FILES_TARGET, dir: filesDir, folders: [{ name: 'field-media', path: media }] }]);
+    assert.deepEqual(
+      saved.filter((t) => t.name === FILES_TARGET),
+      [{ name: FILES_TARGET, dir: filesDir, folders: [{ name: 'field-media', path: media }] }],
+    );
 
     let target = (await treeItems(api.backupsTree)).find((t) => t.label === FILES_TARGET);
     assert.ok(target);
     assert.equal(target.contextValue, 'backupTarget');
-    assert.deepEqual((await treeItems(api.backupsTree, target.node)).map((c) => [c.contextValue, c.label]), [['backupInfo', `No backups yet in ${filesDir}`]]);
+    assert.deepEqual(
+      (await treeItems(api.backupsTree, target.node)).map((c) => [c.contextValue, c.label]),
+      [['backupInfo', `No backups yet in ${filesDir}`]],
+    );
 
     // Back Up Now from the target's context menu.
     const backUp = new ScriptedUser();
@@ -112,7 +123,9 @@ describe('Backups (real VS Code, real pg_dump and tar)', function () {
     backUp.assertNoErrors();
     backUp.done();
     assert.equal(backUp.shown.length, 1);
-    const m = new RegExp(String.raw`^Backed up "${FILES_TARGET}", verified: (field-media_media__${STAMP}\.tar) \(.+\)\.$`).exec(backUp.shown[0].message);
+    const m = new RegExp(String.raw`^Backed up "${FILES_TARGET}", verified: (field-media_media__${STAMP}\.tar) \(.+\)\.$`).exec(
+      backUp.shown[0].message,
+    );
     assert.ok(m, backUp.shown[0].message);
     const tar = path.join(filesDir, m[1]);
     assert.deepEqual(fs.readdirSync(filesDir).sort(), [m[1], `${m[1]}.json`], 'the backup and its checksum sidecar, nothing half-written');
@@ -130,7 +143,10 @@ describe('Backups (real VS Code, real pg_dump and tar)', function () {
     target = (await treeItems(api.backupsTree)).find((t) => t.label === FILES_TARGET)!;
     assert.match(target.description, /^1 backup, /);
     const groups = await treeItems(api.backupsTree, target.node);
-    assert.deepEqual(groups.map((g) => [g.label, g.contextValue]), [['Files field-media', 'backupGroupFiles']]);
+    assert.deepEqual(
+      groups.map((g) => [g.label, g.contextValue]),
+      [['Files field-media', 'backupGroupFiles']],
+    );
     const backups = await treeItems(api.backupsTree, groups[0].node);
     assert.equal(backups.length, 1);
     assert.equal(backups[0].contextValue, 'backupFiles');
@@ -153,7 +169,10 @@ describe('Backups (real VS Code, real pg_dump and tar)', function () {
     again.done();
     assert.equal(again.shown.length, 1);
     assert.equal(again.shown[0].severity, 'warning');
-    assert.match(again.shown[0].message, new RegExp(`^1 of 1 backups of "${FILES_TARGET}" failed verification; first: ${m[1].replace(/\./g, '\\.')}: `));
+    assert.match(
+      again.shown[0].message,
+      new RegExp(`^1 of 1 backups of "${FILES_TARGET}" failed verification; first: ${m[1].replace(/\./g, '\\.')}: `),
+    );
     const group = (await treeItems(api.backupsTree, (await treeItems(api.backupsTree)).find((t) => t.label === FILES_TARGET)!.node))[0];
     assert.match((await treeItems(api.backupsTree, group.node))[0].description, / · failed$/);
   });
@@ -173,7 +192,9 @@ describe('Backups (real VS Code, real pg_dump and tar)', function () {
     user.assertNoErrors();
     user.done();
     assert.equal(user.shown.length, 1);
-    const m = new RegExp(String.raw`^Backed up "${DB_TARGET}", verified: (postgres_backup_backup_source__${STAMP}\.pg_restore) \(.+\)\.$`).exec(user.shown[0].message);
+    const m = new RegExp(
+      String.raw`^Backed up "${DB_TARGET}", verified: (postgres_backup_backup_source__${STAMP}\.pg_restore) \(.+\)\.$`,
+    ).exec(user.shown[0].message);
     assert.ok(m, user.shown[0].message);
     const dump = path.join(dbDir, m[1]);
     assert.deepEqual(fs.readdirSync(dbDir).sort(), [m[1], `${m[1]}.json`]);
@@ -202,16 +223,25 @@ describe('Backups (real VS Code, real pg_dump and tar)', function () {
     }
 
     const groups = await treeItems(api.backupsTree, (await treeItems(api.backupsTree)).find((t) => t.label === DB_TARGET)!.node);
-    assert.deepEqual(groups.map((g) => [g.label, g.contextValue]), [['PostgreSQL backup_source', 'backupGroupPostgres']]);
+    assert.deepEqual(
+      groups.map((g) => [g.label, g.contextValue]),
+      [['PostgreSQL backup_source', 'backupGroupPostgres']],
+    );
     const backups = await treeItems(api.backupsTree, groups[0].node);
-    assert.deepEqual(backups.map((b) => b.contextValue), ['backupPostgres']);
+    assert.deepEqual(
+      backups.map((b) => b.contextValue),
+      ['backupPostgres'],
+    );
     assert.match(backups[0].description, / · verified$/);
 
     const verify = new ScriptedUser();
     await vscode.commands.executeCommand('exitPlan.verifyBackups', target.node);
     verify.assertNoErrors();
     verify.done();
-    assert.deepEqual(verify.shown.map((s) => s.severity), ['information']);
+    assert.deepEqual(
+      verify.shown.map((s) => s.severity),
+      ['information'],
+    );
     assert.match(verify.shown[0].message, /^postgres_backup_backup_source__.* is verified: /);
   });
 });

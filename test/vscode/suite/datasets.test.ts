@@ -59,9 +59,15 @@ describe('Datasets (real VS Code)', function () {
       const items = await treeItems(api.datasetsTree);
       return items.some((i) => i.label === 'todoist') && items;
     });
-    assert.deepEqual(nodes.map((n) => [n.label, n.contextValue, n.description]), [['todoist', 'dataset', 'no success yet']]);
+    assert.deepEqual(
+      nodes.map((n) => [n.label, n.contextValue, n.description]),
+      [['todoist', 'dataset', 'no success yet']],
+    );
     const children = await treeItems(api.datasetsTree, nodes[0].node);
-    assert.deepEqual(children.map((c) => [c.contextValue, c.label]), [['datasetInfo', 'No parcels yet: run Export Now, or Process Due Datasets.']]);
+    assert.deepEqual(
+      children.map((c) => [c.contextValue, c.label]),
+      [['datasetInfo', 'No parcels yet: run Export Now, or Process Due Datasets.']],
+    );
   });
 
   it('Process Due Datasets exports a dated parcel into data/, records it in metrics.csv, and the tree shows it', async () => {
@@ -87,7 +93,10 @@ describe('Datasets (real VS Code)', function () {
     assert.ok(datasetNode);
     assert.equal(datasetNode.description, 'last success just now');
     const parcels = await treeItems(api.datasetsTree, datasetNode.node);
-    assert.deepEqual(parcels.map((p) => [p.label, p.contextValue, p.description]), [[parcel, 'datasetParcel', `1 file, ${SOURCE.length} B`]]);
+    assert.deepEqual(
+      parcels.map((p) => [p.label, p.contextValue, p.description]),
+      [[parcel, 'datasetParcel', `1 file, ${SOURCE.length} B`]],
+    );
 
     // Processed again at once: not due yet (interval 1 day), so nothing new.
     const again = new ScriptedUser();

@@ -43,13 +43,19 @@ describe('Secrets (real VS Code SecretStorage)', function () {
 
   /** Every exitPlan.* setting the extension contributes. */
   function contributedSettings(): string[] {
-    const manifest = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON as { contributes: { configuration: { properties: Record<string, unknown> } } };
+    const manifest = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON as {
+      contributes: { configuration: { properties: Record<string, unknown> } };
+    };
     return Object.keys(manifest.contributes.configuration.properties);
   }
 
   before(async () => {
     settings = new SettingsSnapshot(['exitPlan.warehouse.connections', 'exitPlan.azure.connections']);
-    warehouse = await makeWarehouse({ database: 'secret_keeping', user: 'secret_keeper', sql: 'CREATE TABLE visits (id int PRIMARY KEY, village text); INSERT INTO visits VALUES (1, $$Kisumu$$);' });
+    warehouse = await makeWarehouse({
+      database: 'secret_keeping',
+      user: 'secret_keeper',
+      sql: 'CREATE TABLE visits (id int PRIMARY KEY, village text); INSERT INTO visits VALUES (1, $$Kisumu$$);',
+    });
     ({ connectionString } = await azurite());
   });
 
@@ -75,12 +81,22 @@ describe('Secrets (real VS Code SecretStorage)', function () {
     // Stored somewhere retrievable: the tree connects with the password (the server requires scram-sha-256) …
     const connection = (await treeItems(api.warehouseTree)).find((i) => i.label === WAREHOUSE)!;
     const schemas = await treeItems(api.warehouseTree, connection.node);
-    assert.deepEqual(schemas.map((s) => [s.label, s.contextValue]), [['public', 'warehouseSchema']], `the tree shows: ${schemas.map((s) => s.label).join(' | ')}`);
-    assert.deepEqual((await treeItems(api.warehouseTree, schemas[0].node)).map((t) => t.label), ['visits']);
+    assert.deepEqual(
+      schemas.map((s) => [s.label, s.contextValue]),
+      [['public', 'warehouseSchema']],
+      `the tree shows: ${schemas.map((s) => s.label).join(' | ')}`,
+    );
+    assert.deepEqual(
+      (await treeItems(api.warehouseTree, schemas[0].node)).map((t) => t.label),
+      ['visits'],
+    );
     // … and lists the storage account with the connection string.
     const account = (await treeItems(api.azureTree)).find((i) => i.label === AZURE)!;
     const containers = await treeItems(api.azureTree, account.node);
-    assert.ok(containers.every((c) => c.contextValue === 'azureContainer'), `the Azure tree shows: ${containers.map((c) => c.label).join(' | ')}`);
+    assert.ok(
+      containers.every((c) => c.contextValue === 'azureContainer'),
+      `the Azure tree shows: ${containers.map((c) => c.label).join(' | ')}`,
+    );
 
     const secrets = [warehouse.password, connectionString, EMULATOR_KEY];
 
@@ -128,11 +144,24 @@ describe('Secrets (real VS Code SecretStorage)', function () {
     const azureProfile = profileOf('azure.connections', AZURE);
     assert.ok(warehouseProfile && azureProfile);
 
-    await removeThroughTree(api.warehouseTree, WAREHOUSE, 'exitPlan.removeWarehouseConnection', /^Remove the warehouse connection "Secret keeper"\?$/);
-    await removeThroughTree(api.azureTree, AZURE, 'exitPlan.removeAzureConnection', /^Remove the Azure Storage connection "Secret storage account"\?$/);
+    await removeThroughTree(
+      api.warehouseTree,
+      WAREHOUSE,
+      'exitPlan.removeWarehouseConnection',
+      /^Remove the warehouse connection "Secret keeper"\?$/,
+    );
+    await removeThroughTree(
+      api.azureTree,
+      AZURE,
+      'exitPlan.removeAzureConnection',
+      /^Remove the Azure Storage connection "Secret storage account"\?$/,
+    );
     assert.equal(profileOf('warehouse.connections', WAREHOUSE), undefined);
     assert.equal(profileOf('azure.connections', AZURE), undefined);
-    assert.deepEqual((await treeItems(api.warehouseTree)).filter((i) => i.label === WAREHOUSE), []);
+    assert.deepEqual(
+      (await treeItems(api.warehouseTree)).filter((i) => i.label === WAREHOUSE),
+      [],
+    );
 
     // The same profiles written back by hand, as a user editing settings.json would: without the secrets
     // they were saved with, the server refuses the login and the account cannot be opened.
@@ -143,13 +172,23 @@ describe('Secrets (real VS Code SecretStorage)', function () {
     const children = await treeItems(api.warehouseTree, connection.node);
     assert.deepEqual(
       children.map((c) => [c.contextValue, c.label]),
-      [['warehouseError', `PostgreSQL at ${warehouse.host}:${warehouse.port} asks user "${warehouse.user}" for a password, and none was given.`]],
+      [
+        [
+          'warehouseError',
+          `PostgreSQL at ${warehouse.host}:${warehouse.port} asks user "${warehouse.user}" for a password, and none was given.`,
+        ],
+      ],
     );
     const account = (await treeItems(api.azureTree)).find((i) => i.label === AZURE)!;
     const accountChildren = await treeItems(api.azureTree, account.node);
     assert.deepEqual(
       accountChildren.map((c) => [c.contextValue, c.label]),
-      [['azureError', `The connection string of "${AZURE}" is not in this machine's secret storage: remove the connection and add it again.`]],
+      [
+        [
+          'azureError',
+          `The connection string of "${AZURE}" is not in this machine's secret storage: remove the connection and add it again.`,
+        ],
+      ],
     );
   });
 });

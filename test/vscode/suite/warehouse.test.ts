@@ -80,7 +80,11 @@ describe('Warehouse (real VS Code, real PostgreSQL)', function () {
 
     const expected = expectedTree();
     const schemas = await treeItems(api.warehouseTree, connection.node);
-    assert.deepEqual(schemas.map((s) => s.label).sort(), [...expected.keys()].sort(), 'schemas (views hidden: exitPlan.export.includeViews is off)');
+    assert.deepEqual(
+      schemas.map((s) => s.label).sort(),
+      [...expected.keys()].sort(),
+      'schemas (views hidden: exitPlan.export.includeViews is off)',
+    );
     for (const schema of schemas) {
       assert.equal(schema.contextValue, 'warehouseSchema');
       const want = expected.get(schema.label)!;
