@@ -23,7 +23,7 @@ export async function computeSize(ctx: CommandContext, arg?: unknown): Promise<v
               signal,
               onProgress: (p) => progress.report({ message: `${formatCount(p.blobs)} blobs, ${formatBytes(p.bytes)} so far` }),
             }),
-          abort,
+          abort.signal,
         );
       } finally {
         onCancel.dispose();

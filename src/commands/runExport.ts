@@ -73,7 +73,7 @@ export async function runExport(ctx: CommandContext, request: ExportRequest): Pr
                 shown = Math.max(shown, percent);
               },
             }),
-          abort,
+          abort.signal,
         );
       } finally {
         onCancel.dispose();

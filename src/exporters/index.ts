@@ -1,5 +1,6 @@
 // The core: no `vscode` here (test/architecture.test.ts enforces it), so the CLI and plain mocha run it.
 export * from './shared/errors';
+export * from './shared/operation';
 export * from './shared/format';
 export * from './warehouse/connection';
 export * from './warehouse/catalog';

@@ -281,7 +281,7 @@ export class BackupService implements vscode.Disposable {
     this.busyWith.set(target.name, label);
     this.changed.fire(target.name);
     try {
-      return await this.tasks.run(work, controller);
+      return await this.tasks.run(work, controller?.signal);
     } finally {
       this.busyWith.delete(target.name);
       this.refresh(target.name);

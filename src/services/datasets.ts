@@ -94,7 +94,7 @@ export class DatasetsService implements vscode.Disposable {
         const common = { signal, onProgress: options.onProgress, log: (line: string) => this.log.info(line) };
         if (options.force) return [await datasets.exportDataset(dirs[0], common)];
         return datasets.processDatasets(dirs, common);
-      }, options.controller);
+      }, options.controller?.signal);
     } finally {
       for (const d of dirs) this.active.delete(d);
       this.refresh();
