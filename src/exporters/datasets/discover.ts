@@ -1,16 +1,11 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
+import { expandHome } from '../shared/paths';
 
 /** A root that is neither a dataset nor holds any. */
 export interface RootProblem {
   root: string;
   message: string;
-}
-
-/** `~` and `~/…` to the home folder. */
-export function expandHome(p: string): string {
-  return /^~(?=$|[\\/])/.test(p) ? path.join(os.homedir(), p.slice(1)) : p;
 }
 
 /**

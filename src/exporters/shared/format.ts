@@ -66,3 +66,8 @@ export function throttle<T>(fn: (value: T) => void, intervalMs: number): { (valu
   };
   return call;
 }
+
+/** `1 table`, `12,345 rows`: a count and its noun, plural when it is not one. */
+export function plural(n: number, noun: string, nouns = `${noun}s`): string {
+  return `${formatCount(n)} ${n === 1 ? noun : nouns}`;
+}
