@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
-import type { PgConnectionOptions } from '../../src/exporters/warehouse/connection';
+import type { PgConnectionOptions } from '../../src/exporters/postgres/connection';
 import { freePort } from './freePort';
 
 export interface RunningPostgres {

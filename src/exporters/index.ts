@@ -3,7 +3,7 @@ export * from './shared/errors';
 export * from './shared/operation';
 export * from './shared/format';
 export * from './shared/paths';
-export * from './warehouse/connection';
+export * from './postgres/connection';
 export * from './warehouse/catalog';
 export * from './warehouse/export';
 export * from './warehouse/locks';

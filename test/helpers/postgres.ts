@@ -1,6 +1,6 @@
 // One real PostgreSQL for the whole mocha run (root hooks in test/hooks.ts).
 import { startPostgres, type RunningPostgres } from '../../scripts/lib/embeddedPostgres';
-import type { PgConnectionOptions } from '../../src/exporters/warehouse/connection';
+import type { PgConnectionOptions } from '../../src/exporters/postgres/connection';
 
 let running: Promise<RunningPostgres> | undefined;
 

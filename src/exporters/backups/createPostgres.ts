@@ -5,7 +5,7 @@ import { CancelledError, ExitPlanError, describeWriteError, systemCode, throwIfA
 import { throttle } from '../shared/format';
 import { DEFAULT_LOCK_TIMEOUT_SECONDS, checkLockTimeout } from '../shared/lockTimeout';
 import { SYSTEM_SCHEMA_FILTER } from '../warehouse/catalog';
-import { connect, describeConnection, describePgError, type PgConnectionOptions } from '../warehouse/connection';
+import { connect, describeConnection, describePgError, type PgConnectionOptions } from '../postgres/connection';
 import { describeLockWait, findLockHolder, lockTimeoutText, watchApplication, type LockWait } from '../warehouse/locks';
 import { postgresBackupName, type BackupKind } from './names';
 import {

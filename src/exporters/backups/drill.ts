@@ -4,7 +4,7 @@ import type { Client } from 'pg';
 import { CancelledError, ExitPlanError, errorMessage, systemCode, throwIfAborted } from '../shared/errors';
 import { formatCount } from '../shared/format';
 import { listRelations, qualifiedName, quoteIdent, quoteLiteral } from '../warehouse/catalog';
-import { connect, describeConnection, describePgError, type PgConnectionOptions } from '../warehouse/connection';
+import { connect, describeConnection, describePgError, type PgConnectionOptions } from '../postgres/connection';
 import { describeLockWait, findLockHolder, lockTimeoutText, watchApplication, type LockWait } from '../warehouse/locks';
 import { DEFAULT_LOCK_TIMEOUT_SECONDS, checkLockTimeout } from '../shared/lockTimeout';
 import { fileSafeName, parseBackupName } from './names';

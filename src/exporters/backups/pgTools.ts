@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { CancelledError, ExitPlanError } from '../shared/errors';
 import { findOnPath, isExecutable } from '../shared/programs';
-import type { PgConnectionOptions } from '../warehouse/connection';
+import type { PgConnectionOptions } from '../postgres/connection';
 
 /** Where the PostgreSQL client programs come from: a pg_dump path (setting or --pg-dump), else PATH. */
 export interface PgToolsOptions {

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { CancelledError, ExitPlanError, systemCode, throwIfAborted } from '../shared/errors';
 import { listRelations } from '../warehouse/catalog';
-import { connect, describeConnection, describePgError, type PgConnectionOptions } from '../warehouse/connection';
+import { connect, describeConnection, describePgError, type PgConnectionOptions } from '../postgres/connection';
 import { parseBackupName } from './names';
 import {
   conninfo,

@@ -12,7 +12,7 @@ import { BlobUpload, type UploadTarget } from '../azure/upload';
 import { TOOL_NAME, TOOL_VERSION } from '../version';
 import { DEFAULT_LOCK_TIMEOUT_SECONDS, checkLockTimeout } from '../shared/lockTimeout';
 import { listRelations, qualifiedName, quoteIdent, serverFacts, type RelationInfo } from './catalog';
-import { connect, describeConnection, describePgError, type PgConnectionOptions } from './connection';
+import { connect, describeConnection, describePgError, type PgConnectionOptions } from '../postgres/connection';
 import { CsvRowScanner } from './csvRows';
 import { LockWatcher, SelfBlockedError, backendPid, describeLockWait, lockSql, lockTimeoutSql, type LockWait } from './locks';
 import { CSV_DIALECT, SESSION_SETTINGS, buildLoadSql, buildReadme, type Manifest, type ManifestTable } from './manifest';

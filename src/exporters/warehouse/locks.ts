@@ -1,7 +1,7 @@
 import type { Client } from 'pg';
 import { ExitPlanError, systemCode } from '../shared/errors';
 import { qualifiedName, quoteIdent } from './catalog';
-import { connect, type PgConnectionOptions } from './connection';
+import { connect, type PgConnectionOptions } from '../postgres/connection';
 
 /** A lock request that is waiting, and the session it waits for. */
 export interface LockWait {

@@ -1,7 +1,7 @@
 import { CancelledError, throwIfAborted } from '../shared/errors';
 import { DEFAULT_LOCK_TIMEOUT_SECONDS, checkLockTimeout } from '../shared/lockTimeout';
 import { listRelations, relationSizes, type RelationInfo } from './catalog';
-import { connect, describePgError, type PgConnectionOptions } from './connection';
+import { connect, describePgError, type PgConnectionOptions } from '../postgres/connection';
 import { LockWatcher, lockTimeoutSql, type LockWait } from './locks';
 import { SESSION_SETTINGS } from './manifest';
 
