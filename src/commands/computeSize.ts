@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { ExitPlanError, azure, formatBytes, formatCount } from '../exporters';
-import { isAzureNode, prefixOf, sizeText } from '../views/azureTree';
+import { isAzureNode, prefixOf } from '../views/azureTree';
 import type { CommandContext } from './context';
 
 /** Counts the blobs and bytes of a container or folder (its context menu), cancellable; the tree remembers the result. */
@@ -32,6 +32,6 @@ export async function computeSize(ctx: CommandContext, arg?: unknown): Promise<v
   );
 
   ctx.azureTree.rememberSize(node, size);
-  ctx.log.info(`Size of ${where} in "${node.profile.name}": ${sizeText(size)} (${size.bytes} bytes)`);
-  void vscode.window.showInformationMessage(`${where}: ${sizeText(size)}.`);
+  ctx.log.info(`Size of ${where} in "${node.profile.name}": ${azure.describeSize(size)} (${size.bytes} bytes)`);
+  void vscode.window.showInformationMessage(`${where}: ${azure.describeSize(size)}.`);
 }

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
-import { backups, formatBytes } from '../exporters';
+import { backups, formatBytes, localTime } from '../exporters';
 import type { BackupTarget } from '../services/backupTargets';
-import { isBackupNode, localTime } from '../views/backupsTree';
+import { isBackupNode } from '../views/backupsTree';
 import type { CommandContext } from './context';
 
 /** The target a command was run on (tree node, sidebar report), or one the user picks; undefined if they back out. */

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
-import { backups, formatBytes, formatCount } from '../exporters';
-import { localTime } from '../views/backupsTree';
+import { backups, formatBytes, formatCount, localTime } from '../exporters';
+
 import type { CommandContext } from './context';
 import { targetFromArg } from './pickBackup';
 

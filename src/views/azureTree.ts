@@ -125,8 +125,8 @@ export class AzureTreeProvider implements vscode.TreeDataProvider<AzureNode>, vs
         const item = new vscode.TreeItem(label, vscode.TreeItemCollapsibleState.Collapsed);
         item.id = JSON.stringify([node.kind, node.profile.name, node.container, prefix]);
         const size = this.knownSize(node.profile.name, node.container, prefix);
-        item.description = size && sizeText(size);
-        item.tooltip = `${node.container}/${prefix}${size ? `\n${sizeText(size)}` : ''}`;
+        item.description = size && azure.describeSize(size);
+        item.tooltip = `${node.container}/${prefix}${size ? `\n${azure.describeSize(size)}` : ''}`;
         item.iconPath = new vscode.ThemeIcon(node.kind === 'container' ? 'package' : 'folder');
         item.contextValue = node.kind === 'container' ? 'azureContainer' : 'azureFolder';
         return item;
@@ -244,8 +244,4 @@ function sizeKey(connection: string, container: string, prefix: string): string 
 function lastSegment(name: string): string {
   const trimmed = name.endsWith('/') ? name.slice(0, -1) : name;
   return trimmed.slice(trimmed.lastIndexOf('/') + 1) || name;
-}
-
-export function sizeText(size: azure.SizeProgress): string {
-  return `${formatCount(size.blobs)} blob${size.blobs === 1 ? '' : 's'}, ${formatBytes(size.bytes)}`;
 }

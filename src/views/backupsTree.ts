@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { backups, errorMessage, formatBytes, formatCount } from '../exporters';
+import { backups, errorMessage, formatBytes, formatCount, localTime } from '../exporters';
 import type { BackupService } from '../services/backupService';
 import type { BackupTarget } from '../services/backupTargets';
 
@@ -147,10 +147,6 @@ function plural(n: number, noun: string): string {
 }
 
 /** `2024-05-15 02:00` in the local time zone (names are UTC; people read local time). */
-export function localTime(d: Date): string {
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
-}
 
 function targetTooltip(target: BackupTarget, report: backups.TargetReport | undefined): vscode.MarkdownString {
   const md = new vscode.MarkdownString();

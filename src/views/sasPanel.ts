@@ -1,7 +1,6 @@
 import * as vscode from 'vscode';
 import { webviewPage } from './webviewPage';
 import { azure, findOnPath, maskSecrets } from '../exporters';
-import { sizeText } from './azureTree';
 
 // Messages between the panel and its webview, defined here only (media/sas.js mirrors them).
 // The webview never receives the SAS URL or a full command line: only masked text. It asks the
@@ -237,7 +236,7 @@ export class SasPanel {
 /** The page: facts and masked text only, never the real URL. Commands arrive masked in `render` messages. */
 function sasHtml(webview: vscode.Webview, { link, size, extensionUri }: SasPanelOptions): string {
   const media = (file: string) => vscode.Uri.joinPath(extensionUri, 'media', file);
-  const sizeCell = size ? esc(sizeText(size)) : 'not computed yet: run <em>Compute Size</em> on the container or folder';
+  const sizeCell = size ? esc(azure.describeSize(size)) : 'not computed yet: run <em>Compute Size</em> on the container or folder';
   const copyButton = (what: CopyTarget, label = 'Copy') => `<button type="button" data-copy="${what}">${label}</button>`;
   const runButton = (what: RunTarget) => `<button type="button" class="secondary" data-run="${what}" hidden>Run in Terminal</button>`;
   const command = (what: Exclude<CopyTarget, 'url'>) => `<pre class="line"><code id="line-${what}"></code></pre>`;

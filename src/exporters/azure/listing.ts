@@ -1,4 +1,5 @@
 import { CancelledError, ExitPlanError, throwIfAborted } from '../shared/errors';
+import { formatBytes, plural } from '../shared/format';
 import type { StorageAccount } from './connection';
 
 export const PAGE_SIZE = 100;
@@ -115,4 +116,9 @@ export function describeAzureError(err: unknown, account: StorageAccount, contai
     default:
       return make(`Azure Storage error for ${where}: ${(e.message ?? String(err)).split('\n')[0]}`);
   }
+}
+
+/** `1 blob, 2.1 MB`, `12,345 blobs, 3.4 GB`. */
+export function describeSize(size: SizeProgress): string {
+  return `${plural(size.blobs, 'blob')}, ${formatBytes(size.bytes)}`;
 }

@@ -71,3 +71,9 @@ export function throttle<T>(fn: (value: T) => void, intervalMs: number): { (valu
 export function plural(n: number, noun: string, nouns = `${noun}s`): string {
   return `${formatCount(n)} ${n === 1 ? noun : nouns}`;
 }
+
+/** A time for people, in the machine's time zone, to the minute: `2026-11-30 14:05`. */
+export function localTime(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
+}
