@@ -10,6 +10,7 @@ import type { CommandId } from './registry';
 /** Warehouse and export commands. */
 export interface WarehouseCommandArgs {
   'exitPlan.showLog': undefined;
+  'exitPlan.addWarehouseConnection': undefined;
 }
 
 /** Azure Storage commands. */
@@ -20,11 +21,33 @@ export interface AzureCommandArgs {
 /** Datasets commands. */
 export interface DatasetsCommandArgs {
   'exitPlan.openDatasetReport': undefined;
+  /** The dataset's folder (absolute). */
+  'exitPlan.exportDatasetNow': DatasetRef;
+  'exitPlan.openDatasetLog': DatasetRef;
+}
+
+/** A dataset named by its folder, as code passes it to a command. */
+export interface DatasetRef {
+  dataset: string;
 }
 
 /** Backups commands. */
 export interface BackupsCommandArgs {
   'exitPlan.addBackupTarget': undefined;
+  'exitPlan.backUpNow': BackupTargetRef;
+  'exitPlan.verifyBackups': BackupTargetRef;
+  'exitPlan.restoreDrill': BackupTargetRef;
+  'exitPlan.rotateBackups': BackupTargetRef;
+}
+
+/** A backup target named by its name in exitPlan.backups.targets, as code passes it to a command. */
+export interface BackupTargetRef {
+  targetName: string;
+}
+
+/** Whether a command's argument is a typed reference made by `executeCommand` (rather than a tree node). */
+export function isRef<K extends string>(value: unknown, key: K): value is Record<K, string> {
+  return typeof value === 'object' && value !== null && !('kind' in value) && typeof (value as Record<string, unknown>)[key] === 'string';
 }
 
 export interface CommandArgs extends WarehouseCommandArgs, AzureCommandArgs, DatasetsCommandArgs, BackupsCommandArgs {}
