@@ -23,8 +23,7 @@ function shareOption(value: string): number {
 function progressPrinter(): (p: datasets.DatasetProgress) => void {
   if (!process.stderr.isTTY) return () => undefined;
   return (p) => {
-    if (p.phase !== 'done')
-      process.stderr.write(`${p.count > 1 ? `[${p.index}/${p.count}] ` : ''}${printable(`${p.name}: ${p.message}`)}…\n`);
+    if (p.phase !== 'done') process.stderr.write(`${printable(datasets.describeDatasetProgress(p))}…\n`);
   };
 }
 

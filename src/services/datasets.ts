@@ -80,21 +80,20 @@ export class DatasetsService implements vscode.Disposable {
   }
 
   /**
-   * Processes (or, with `force`, exports now) datasets through RunningTasks; `controller` lets a progress
-   * notification's Cancel stop it. The views refresh when it ends, however it ends.
+   * Processes (or, with `force`, exports now) each of the datasets through RunningTasks; `signal` (a progress
+   * notification's Cancel) stops it. The views refresh when it ends, however it ends.
    */
   async run(
     dirs: string[],
-    options: { force?: boolean; controller?: AbortController; onProgress?: (p: datasets.DatasetProgress) => void },
+    options: { force?: boolean; signal?: AbortSignal; onProgress?: (p: datasets.DatasetProgress) => void },
   ): Promise<datasets.DatasetRunResult[]> {
     for (const d of dirs) this.active.add(d);
     this.changed.fire();
     try {
-      return await this.tasks.run(async (signal) => {
+      return await this.tasks.run((signal) => {
         const common = { signal, onProgress: options.onProgress, log: (line: string) => this.log.info(line) };
-        if (options.force) return [await datasets.exportDataset(dirs[0], common)];
-        return datasets.processDatasets(dirs, common);
-      }, options.controller?.signal);
+        return options.force ? datasets.exportDatasets(dirs, common) : datasets.processDatasets(dirs, common);
+      }, options.signal);
     } finally {
       for (const d of dirs) this.active.delete(d);
       this.refresh();

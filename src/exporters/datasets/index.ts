@@ -10,7 +10,11 @@ export { datasetPaths, isComplete, listParcels, parcelIdOf, parseParcelId, type 
 export {
   DUE_MARGIN_MS,
   clean,
+  datasetProgressFraction,
+  describeDatasetProgress,
+  describeDatasetStep,
   exportDataset,
+  exportDatasets,
   isDue,
   nextDue,
   processDataset,

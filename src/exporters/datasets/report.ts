@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { errorMessage } from '../shared/errors';
 import { formatBytes, printable } from '../shared/format';
+import { runPool } from '../shared/pool';
 import { DEFAULT_SHRINK_ALERT, readConfig, type DatasetConfig } from './config';
 import { formatDuration } from './interval';
 import { lockHolder, type LockInfo } from './lock';
@@ -117,16 +118,11 @@ export async function buildReport(dirs: readonly string[], options: ReportOption
   const now = (options.now ?? (() => new Date()))();
   const share = options.shrinkAlert ?? DEFAULT_SHRINK_ALERT;
   const datasets: DatasetReport[] = new Array(dirs.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < dirs.length) {
-      const i = next++;
-      const dir = path.resolve(dirs[i]);
-      // One dataset that cannot be reported on is reported as such; the others are still shown.
-      datasets[i] = await reportDataset(dir, now, share, options).catch((err: unknown) => unreadable(dir, share, err));
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, dirs.length) }, worker));
+  await runPool(dirs, CONCURRENCY, async (raw, i) => {
+    const dir = path.resolve(raw);
+    // One dataset that cannot be reported on is reported as such; the others are still shown.
+    datasets[i] = await reportDataset(dir, now, share, options).catch((err: unknown) => unreadable(dir, share, err));
+  });
   return {
     generatedAt: now.toISOString(),
     shrinkAlert: share,
