@@ -7,7 +7,7 @@ import { readConfig, type DatasetConfig } from './config';
 import { commitChanges } from './git';
 import { findIngestable, moveIntoDataset } from './ingest';
 import { formatDuration } from './interval';
-import { acquireLock, type DatasetLock, type LockInfo } from './lock';
+import { withDatasetLock, type LockInfo } from './lock';
 import { collectMetrics, readMetrics, updateMetrics, type MetricsRow } from './metrics';
 import { datasetPaths, isComplete, listParcels, parcelIdOf, parcelIdOfName, parseParcelId, type Parcel } from './parcels';
 import { runShell } from './shell';
@@ -193,8 +193,26 @@ async function processOne(
   const run = startRun(dirArg, options, position);
   const config = await loadConfig(run);
   if (!config) return run.result;
-  const lock = await lockDataset(run);
-  if (!lock) return run.result;
+  let locked: { value: void } | { heldBy: LockInfo };
+  try {
+    locked = await withDatasetLock(run.dir, () => runSteps(run, config));
+  } catch (err) {
+    if (isCancelled(err)) throw err;
+    fail(run, 'error', errorMessage(err));
+    return run.result;
+  }
+  if ('heldBy' in locked) {
+    const by = locked.heldBy;
+    run.result.outcome = 'busy';
+    run.result.lockedBy = by;
+    run.result.message = `skipped: another run (pid ${by.pid} on ${by.host}, since ${by.since}) is processing it.`;
+    return run.result;
+  }
+  return finish(run, config);
+}
+
+/** The steps under the lock. A failure of one is a problem of the result; only a cancel throws. */
+async function runSteps(run: Run, config: DatasetConfig): Promise<void> {
   try {
     const freeId = await parcelIdAllocator(run.dir);
     await ingest(run, config, freeId);
@@ -208,10 +226,7 @@ async function processOne(
     run.result.ok = false;
     run.result.problems.push(errorMessage(err));
     if (run.result.outcome !== 'failed') run.result.outcome = 'error';
-  } finally {
-    await lock.release();
   }
-  return finish(run, config);
 }
 
 function startRun(dirArg: string, options: ProcessOptions, position: { force: boolean; index: number; count: number }): Run {
@@ -246,25 +261,6 @@ async function loadConfig(run: Run): Promise<DatasetConfig | undefined> {
     fail(run, 'error', errorMessage(err));
     return undefined;
   }
-}
-
-/** The dataset's lock; undefined (the result says busy, or why not) when this run cannot take it. */
-async function lockDataset(run: Run): Promise<DatasetLock | undefined> {
-  let locked: Awaited<ReturnType<typeof acquireLock>>;
-  try {
-    locked = await acquireLock(run.dir, new Date());
-  } catch (err) {
-    fail(run, 'error', errorMessage(err));
-    return undefined;
-  }
-  if ('heldBy' in locked) {
-    const by = locked.heldBy;
-    run.result.outcome = 'busy';
-    run.result.lockedBy = by;
-    run.result.message = `skipped: another run (pid ${by.pid} on ${by.host}, since ${by.since}) is processing it.`;
-    return undefined;
-  }
-  return locked.lock;
 }
 
 /** A parcel id for a time, moved on by seconds past any id in use (parcels, metrics.csv, or given out by this run). */
