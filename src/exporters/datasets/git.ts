@@ -7,7 +7,7 @@ interface GitResult {
   stderr: string;
 }
 
-/** Stops git (SIGTERM, then SIGKILL) when it aborts; the step that ran it then throws CancelledError. */
+/** Stops git and whatever it started (SIGTERM to its group, then SIGKILL) when it aborts: git() then throws CancelledError. */
 export interface GitOptions {
   signal?: AbortSignal;
 }
@@ -20,6 +20,7 @@ export async function git(dir: string, args: string[], options: GitOptions = {})
     stderr: 'capture',
     maxCapture: Number.MAX_SAFE_INTEGER,
     stderrTailLines: 0,
+    group: true,
     signal: options.signal,
     startError: (err) =>
       err.code === 'ENOENT'
