@@ -1,11 +1,11 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { datasets, errorMessage } from '../exporters';
+import { datasets, errorMessage, expandHome } from '../exporters';
 import type { RunningTasks } from './runningTasks';
 
 export const ROOTS_SETTING = 'exitPlan.datasets.roots';
-export const SHRINK_ALERT_SETTING = 'exitPlan.datasets.shrinkAlert';
+const SHRINK_ALERT_SETTING = 'exitPlan.datasets.shrinkAlert';
 /** File changes under the roots (a cron run, another window) refresh the views after this quiet time. */
 const REFRESH_DELAY_MS = 1000;
 
@@ -55,7 +55,7 @@ export class DatasetsService implements vscode.Disposable {
     const raw = vscode.workspace.getConfiguration().get<unknown>(ROOTS_SETTING, []);
     const list = Array.isArray(raw) ? raw.filter((r): r is string => typeof r === 'string' && r.trim() !== '') : [];
     const base = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? os.homedir();
-    return [...new Set(list.map((r) => path.resolve(base, datasets.expandHome(r.trim()))))];
+    return [...new Set(list.map((r) => path.resolve(base, expandHome(r.trim()))))];
   }
 
   /** The current state, computed once per refresh. */

@@ -49,7 +49,7 @@ async function gitOk(dir: string, args: string[], what: string, options: GitOpti
 }
 
 /** True when `dir` is inside a git work tree. */
-export async function isGitRepo(dir: string, options: GitOptions = {}): Promise<boolean> {
+async function isGitRepo(dir: string, options: GitOptions = {}): Promise<boolean> {
   const r = await git(dir, ['rev-parse', '--is-inside-work-tree'], options);
   return r.code === 0 && r.stdout.trim() === 'true';
 }

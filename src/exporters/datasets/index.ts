@@ -1,7 +1,6 @@
 // Datasets: scheduled exports in export_manager's folder layout (config.toml, metrics.csv, data/, incomplete/, log/).
 export { BASE_COLUMNS, DEFAULT_SHRINK_ALERT, parseConfig, parseShare, readConfig, type DatasetConfig } from './config';
 export { findDatasets, type RootProblem } from './discover';
-export { expandHome } from '../shared/paths';
 export { CONFIG_TEMPLATE, INITIAL_METRICS_CSV, initDataset, type InitResult } from './init';
 export { formatDuration, parseInterval } from './interval';
 export { LOCK_FILE, lockHolder, withDatasetLock, type LockInfo } from './lock';

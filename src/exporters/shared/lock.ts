@@ -178,7 +178,10 @@ async function readLockFile(file: string): Promise<{ text: string; mtimeMs: numb
   return info ? { text, mtimeMs, info } : { text, mtimeMs };
 }
 
-/** A lock record (or a partial file's owner record) as written by ownLockInfo, or undefined if it is not one (half-written, or not ours). */
+/**
+ * A lock record (or a partial file's owner record) as written by ownLockInfo, or undefined if it is not one
+ * (half-written, or not ours).
+ */
 export function parseLockInfo(text: string): LockInfo | undefined {
   try {
     const v = JSON.parse(text) as Partial<LockInfo> & { at?: unknown };
