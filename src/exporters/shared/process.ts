@@ -151,6 +151,7 @@ export function runProcess(file: string, args: readonly string[], options: RunPr
     let exited = false;
     let stopping = false;
     let killTimer: NodeJS.Timeout | undefined;
+    let pipeTimer: NodeJS.Timeout | undefined;
     const pid = child.pid;
     const kill = (sig: NodeJS.Signals) => {
       if (pid === undefined) return;
@@ -183,6 +184,7 @@ export function runProcess(file: string, args: readonly string[], options: RunPr
     const settle = () => {
       if (timer) clearTimeout(timer);
       if (killTimer) clearTimeout(killTimer);
+      if (pipeTimer) clearTimeout(pipeTimer);
       options.signal?.removeEventListener('abort', onAbort);
     };
     if (pid !== undefined) options.onSpawn?.(pid);
@@ -194,10 +196,11 @@ export function runProcess(file: string, args: readonly string[], options: RunPr
     child.once('exit', () => {
       exited = true;
       // Something it left running may hold the pipes open: stop waiting for it.
-      setTimeout(() => {
+      pipeTimer = setTimeout(() => {
         child.stdout?.destroy();
         child.stderr?.destroy();
-      }, PIPE_GRACE_MS).unref();
+      }, PIPE_GRACE_MS);
+      pipeTimer.unref();
       // The group leader is gone; whatever it started in its group is stopped for good now, not after the grace.
       if (stopping && options.group) {
         if (killTimer) clearTimeout(killTimer);
