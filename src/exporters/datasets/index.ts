@@ -11,7 +11,6 @@ export {
   clean,
   datasetProgressFraction,
   describeDatasetProgress,
-  describeDatasetStep,
   exportDataset,
   exportDatasets,
   isDue,

@@ -38,7 +38,7 @@ export interface DatasetProgress {
 }
 
 /** What a dataset run is doing, in a few words: `exporting 2025-03-01T021500Z (attempt 2 of 3)`. */
-export function describeDatasetStep(p: DatasetProgress): string {
+function describeDatasetStep(p: DatasetProgress): string {
   switch (p.phase) {
     case 'ingesting':
       return `ingesting ${path.basename(p.source ?? '')}`;
