@@ -110,7 +110,8 @@ describe('datasets (export_manager folders)', function () {
   });
 
   describe('process over simulated days', () => {
-    it('runs an export_manager folder daily with keep = 3: due with the 5-minute margin, failures kept until the next success', async () => {
+    const daily = 'runs an export_manager folder daily with keep = 3: due with the 5-minute margin, failures kept until the next success';
+    it(daily, async () => {
       const dir = writeExportManagerDataset(path.join(tempDir(), 'todoist'), README_CONFIG);
       const clock = new Clock();
       const ids: string[] = [];
@@ -128,7 +129,8 @@ describe('datasets (export_manager folders)', function () {
           assert.match(
             r.message,
             new RegExp(
-              `^export ${id} failed: the command exited with code 1; nothing was kept, and its output is in log/${id}\\.out and log/${id}\\.err\\.$`,
+              `^export ${id} failed: the command exited with code 1; nothing was kept, ` +
+                `and its output is in log/${id}\\.out and log/${id}\\.err\\.$`,
             ),
           );
           assert.match(fs.readFileSync(path.join(dir, 'log', `${id}.err`), 'utf8'), /No such file/);
@@ -319,7 +321,8 @@ describe('datasets (export_manager folders)', function () {
       const dir = writeExportManagerDataset(
         path.join(tempDir(), 'hangs'),
         // The background child ignores SIGTERM: only the SIGKILL to the whole process group stops it.
-        `cmd = "sh -c 'trap \\"\\" TERM; sleep 600' & echo $! > \\"$DATASET_PATH/child.pid\\"; echo partial > \\"$PARCEL_PATH.txt\\"; wait"\ninterval = "1 day"\ntimeout = "1s"\n`,
+        `cmd = "sh -c 'trap \\"\\" TERM; sleep 600' & echo $! > \\"$DATASET_PATH/child.pid\\"; ` +
+          `echo partial > \\"$PARCEL_PATH.txt\\"; wait"\ninterval = "1 day"\ntimeout = "1s"\n`,
       );
       const r = await datasets.processDataset(dir, { now: new Clock().now });
       const child = Number(fs.readFileSync(path.join(dir, 'child.pid'), 'utf8'));
@@ -369,7 +372,8 @@ describe('datasets (export_manager folders)', function () {
     it('retries a failed export with backoff, in the same parcel', async () => {
       const dir = writeExportManagerDataset(
         path.join(tempDir(), 'flaky'),
-        'cmd = "n=$(cat n 2>/dev/null || echo 0); n=$((n+1)); echo $n > n; echo try $n >&2; [ $n -ge 3 ] && echo ok > \\"$PARCEL_PATH.txt\\""\ninterval = "1 day"\nretries = 3\nretry_delay = "0s"\n',
+        'cmd = "n=$(cat n 2>/dev/null || echo 0); n=$((n+1)); echo $n > n; echo try $n >&2; ' +
+          '[ $n -ge 3 ] && echo ok > \\"$PARCEL_PATH.txt\\""\ninterval = "1 day"\nretries = 3\nretry_delay = "0s"\n',
       );
       const r = await datasets.processDataset(dir, { now: new Clock().now });
       assert.equal(r.outcome, 'exported', r.message);
@@ -385,7 +389,8 @@ describe('datasets (export_manager folders)', function () {
     it('stops a running export on cancel: the process group is killed and the half-written parcel and logs removed', async () => {
       const dir = writeExportManagerDataset(
         path.join(tempDir(), 'cancel'),
-        `cmd = "sleep 600 & echo $! > \\"$DATASET_PATH/sleep.pid\\"; mkdir \\"$PARCEL_PATH\\"; echo half > \\"$PARCEL_PATH/a.json\\"; wait"\n`,
+        `cmd = "sleep 600 & echo $! > \\"$DATASET_PATH/sleep.pid\\"; mkdir \\"$PARCEL_PATH\\"; ` +
+          `echo half > \\"$PARCEL_PATH/a.json\\"; wait"\n`,
       );
       const controller = new AbortController();
       const running = datasets.exportDataset(dir, { signal: controller.signal });
@@ -413,7 +418,8 @@ describe('datasets (export_manager folders)', function () {
     it('never lets two concurrent `process` runs export the same dataset', async () => {
       const dir = writeExportManagerDataset(
         path.join(tempDir(), 'shared'),
-        'cmd = "touch started; while [ ! -e release ]; do sleep 0.05; done; echo one >> exports.log; echo data > \\"$PARCEL_PATH.txt\\""\ninterval = "1 day"\n',
+        'cmd = "touch started; while [ ! -e release ]; do sleep 0.05; done; echo one >> exports.log; ' +
+          'echo data > \\"$PARCEL_PATH.txt\\""\ninterval = "1 day"\n',
       );
       const first = cliAsync(['datasets', 'process', dir]);
       assert.ok(await eventually(() => fs.existsSync(path.join(dir, 'started'))), 'the first run never started its export');

@@ -6,7 +6,7 @@ import * as datasets from '../exporters/datasets';
 import { cancelOnSignals } from './common';
 
 /** Exit code of `process` and `export` when a dataset failed (as export_manager's `process`). */
-export const EXIT_DATASET_FAILED = 2;
+const EXIT_DATASET_FAILED = 2;
 
 /** Ends the command with `code`; `main` in src/cli.ts returns it when the command did not throw. */
 function exitWith(code: number): void {
@@ -23,8 +23,7 @@ function shareOption(value: string): number {
 function progressPrinter(): (p: datasets.DatasetProgress) => void {
   if (!process.stderr.isTTY) return () => undefined;
   return (p) => {
-    if (p.phase !== 'done')
-      process.stderr.write(`${p.count > 1 ? `[${p.index}/${p.count}] ` : ''}${printable(`${p.name}: ${p.message}`)}…\n`);
+    if (p.phase !== 'done') process.stderr.write(`${printable(datasets.describeDatasetProgress(p))}…\n`);
   };
 }
 
@@ -52,7 +51,10 @@ export function addDatasetsCommands(program: Command): void {
       const names = result.created.filter((f) => f !== result.dir).map((f) => path.relative(result.dir, f) + (path.extname(f) ? '' : '/'));
       const made = names.length > 0 ? `made ${names.join(', ')}` : 'everything was there already';
       process.stdout.write(
-        `${printable(`${result.dir}: ${made}${result.committed ? ', committed' : ''}. Edit ${datasets.datasetPaths(result.dir).config} to set cmd and interval.`)}\n`,
+        `${printable(
+          `${result.dir}: ${made}${result.committed ? ', committed' : ''}. ` +
+            `Edit ${datasets.datasetPaths(result.dir).config} to set cmd and interval.`,
+        )}\n`,
       );
     });
 
@@ -94,13 +96,15 @@ export function addDatasetsCommands(program: Command): void {
   cmd
     .command('report')
     .description(
-      'Warnings (no complete parcel, overdue, failing, gone, metrics missing, shrank), newest successes, metrics now and 7 and 180 days before.',
+      'Warnings (no complete parcel, overdue, failing, gone, metrics missing, shrank), newest successes, ' +
+        'metrics now and 7 and 180 days before.',
     )
     .argument('<dirs...>', 'datasets, or folders that hold datasets')
     .option('--json', 'print the report as JSON')
     .option(
       '--shrink-alert <share>',
-      `alert when bytes, files or a metric drops by more than this share against the previous success, for datasets without shrink_alert in config.toml (default ${datasets.DEFAULT_SHRINK_ALERT}; 1 turns it off)`,
+      'alert when bytes, files or a metric drops by more than this share against the previous success, ' +
+        `for datasets without shrink_alert in config.toml (default ${datasets.DEFAULT_SHRINK_ALERT}; 1 turns it off)`,
       shareOption,
     )
     .action(async (dirs: string[], opts: { json?: boolean; shrinkAlert?: number }) => {

@@ -1,28 +1,21 @@
 import * as vscode from 'vscode';
-import { ExitPlanError } from '../exporters';
+import { ExitPlanError, datasets } from '../exporters';
 import type { CommandContext } from './context';
+import { executeCommand } from './invoke';
 import { datasetFromArg } from './pickDataset';
+import { runOperation } from './runOperation';
 
 /** Runs a dataset's export now, whatever its schedule, with progress; Cancel kills the command's process group. */
 export async function exportDatasetNow(ctx: CommandContext, arg?: unknown): Promise<void> {
   const dataset = await datasetFromArg(ctx, arg, 'Dataset to export now');
   if (!dataset) return;
   if (dataset.error) throw new ExitPlanError(dataset.error);
-  const [result] = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: `Exit Plan: exporting ${dataset.name}`, cancellable: true },
-    async (progress, token) => {
-      const controller = new AbortController();
-      const onCancel = token.onCancellationRequested(() => controller.abort());
-      try {
-        return await ctx.datasets.run([dataset.path], {
-          force: true,
-          controller,
-          onProgress: (p) => progress.report({ message: p.message }),
-        });
-      } finally {
-        onCancel.dispose();
-      }
-    },
+  const [result] = await runOperation(ctx, `exporting ${dataset.name}`, (op) =>
+    ctx.datasets.run([dataset.path], {
+      force: true,
+      signal: op.signal,
+      onProgress: (p) => op.report(datasets.describeDatasetProgress(p), datasets.datasetProgressFraction(p)),
+    }),
   );
   ctx.log.info(`${result.name}: ${result.message}`);
   for (const w of result.warnings) ctx.log.warn(`${result.name}: ${w}`);
@@ -31,14 +24,14 @@ export async function exportDatasetNow(ctx: CommandContext, arg?: unknown): Prom
     return;
   }
   const openLog = 'Open Log';
-  const node = { kind: 'dataset' as const, dataset };
+  const ref = { dataset: dataset.path };
   if (!result.ok) {
     const choice = await vscode.window.showErrorMessage(`${result.name}: ${result.message}`, openLog);
-    if (choice === openLog) void vscode.commands.executeCommand('exitPlan.openDatasetLog', node);
+    if (choice === openLog) void executeCommand('exitPlan.openDatasetLog', ref);
     return;
   }
   const warn = result.warnings.length > 0 ? ` ${result.warnings.join(' ')}` : '';
   void vscode.window.showInformationMessage(`${result.name}: ${result.message}${warn}`, openLog).then((choice) => {
-    if (choice === openLog) void vscode.commands.executeCommand('exitPlan.openDatasetLog', node);
+    if (choice === openLog) void executeCommand('exitPlan.openDatasetLog', ref);
   });
 }

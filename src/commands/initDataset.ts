@@ -43,9 +43,9 @@ export async function initDataset(ctx: CommandContext): Promise<void> {
 
   const dir = path.join(parentDir, name.trim());
   const result = await datasets.initDataset(dir, { git: git.git });
-  ctx.log.info(
-    `Initialised the dataset ${result.dir}${result.created.length > 0 ? ` (made ${result.created.map((f) => path.relative(dir, f) || '.').join(', ')})` : ' (it existed)'}${result.committed ? ', committed' : ''}`,
-  );
+  const made =
+    result.created.length > 0 ? ` (made ${result.created.map((f) => path.relative(dir, f) || '.').join(', ')})` : ' (it existed)';
+  ctx.log.info(`Initialised the dataset ${result.dir}${made}${result.committed ? ', committed' : ''}`);
 
   const covered = roots.some((r) => r === dir || r === parentDir);
   if (!covered) {

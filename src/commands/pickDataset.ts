@@ -1,12 +1,22 @@
+import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { ExitPlanError, type datasets } from '../exporters';
+import { ExitPlanError, datasets } from '../exporters';
 import { isDatasetNode } from '../views/datasetsTree';
 import type { CommandContext } from './context';
+import { isRef } from './invoke';
 
-/** The dataset a command works on: the tree node it was invoked on, or one the user picks. */
+/**
+ * The dataset a command works on: the tree node it was invoked on, the dataset a `DatasetRef` names (from
+ * `executeCommand`), or one the user picks.
+ */
 export async function datasetFromArg(ctx: CommandContext, arg: unknown, title: string): Promise<datasets.DatasetReport | undefined> {
   if (isDatasetNode(arg, 'dataset') || isDatasetNode(arg, 'parcel')) return arg.dataset;
   const state = await ctx.datasets.state();
+  if (isRef(arg, 'dataset')) {
+    const dir = path.resolve(arg.dataset);
+    // Fresh from disk when the cached report does not hold it (not under the roots, or made since).
+    return state.report.datasets.find((d) => d.path === dir) ?? (await datasets.buildReport([dir])).datasets[0];
+  }
   const all = state.report.datasets;
   if (all.length === 0) {
     throw new ExitPlanError('No datasets yet: add folders to the setting exitPlan.datasets.roots, or run Exit Plan: Init Dataset.');

@@ -1,6 +1,8 @@
 import * as vscode from 'vscode';
-import { ExitPlanError, datasets } from '../exporters';
+import { ExitPlanError, datasets, plural } from '../exporters';
 import type { CommandContext } from './context';
+import { executeCommand } from './invoke';
+import { runOperation } from './runOperation';
 
 /** Processes every dataset under the roots (ingest, export if due, metrics, git, clean) with a cancellable progress. */
 export async function processDatasets(ctx: CommandContext): Promise<void> {
@@ -9,25 +11,11 @@ export async function processDatasets(ctx: CommandContext): Promise<void> {
   if (found.datasets.length === 0) {
     throw new ExitPlanError('No datasets to process: add folders to the setting exitPlan.datasets.roots, or run Exit Plan: Init Dataset.');
   }
-  const results = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: 'Exit Plan: processing datasets', cancellable: true },
-    async (progress, token) => {
-      const controller = new AbortController();
-      const onCancel = token.onCancellationRequested(() => controller.abort());
-      let done = 0;
-      try {
-        return await ctx.datasets.run(found.datasets, {
-          controller,
-          onProgress: (p) => {
-            const increment = p.phase === 'done' ? 100 / p.count : 0;
-            if (p.phase === 'done') done++;
-            progress.report({ message: `${done}/${p.count} — ${p.name}: ${p.message}`, increment });
-          },
-        });
-      } finally {
-        onCancel.dispose();
-      }
-    },
+  const results = await runOperation(ctx, 'processing datasets', (op) =>
+    ctx.datasets.run(found.datasets, {
+      signal: op.signal,
+      onProgress: (p) => op.report(datasets.describeDatasetProgress(p), datasets.datasetProgressFraction(p)),
+    }),
   );
   for (const r of results) (r.ok ? ctx.log.info : ctx.log.warn).call(ctx.log, `${r.name}: ${r.message}`);
 
@@ -43,9 +31,9 @@ export async function processDatasets(ctx: CommandContext): Promise<void> {
       report,
       log,
     );
-    if (choice === report) void vscode.commands.executeCommand('exitPlan.openDatasetReport');
+    if (choice === report) void executeCommand('exitPlan.openDatasetReport');
     if (choice === log) ctx.log.show();
     return;
   }
-  void vscode.window.showInformationMessage(`Processed ${results.length} dataset${results.length === 1 ? '' : 's'}: ${parts.join(', ')}.`);
+  void vscode.window.showInformationMessage(`Processed ${plural(results.length, 'dataset')}: ${parts.join(', ')}.`);
 }

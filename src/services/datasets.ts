@@ -1,11 +1,11 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { datasets, errorMessage } from '../exporters';
+import { datasets, errorMessage, expandHome } from '../exporters';
 import type { RunningTasks } from './runningTasks';
 
 export const ROOTS_SETTING = 'exitPlan.datasets.roots';
-export const SHRINK_ALERT_SETTING = 'exitPlan.datasets.shrinkAlert';
+const SHRINK_ALERT_SETTING = 'exitPlan.datasets.shrinkAlert';
 /** File changes under the roots (a cron run, another window) refresh the views after this quiet time. */
 const REFRESH_DELAY_MS = 1000;
 
@@ -55,7 +55,7 @@ export class DatasetsService implements vscode.Disposable {
     const raw = vscode.workspace.getConfiguration().get<unknown>(ROOTS_SETTING, []);
     const list = Array.isArray(raw) ? raw.filter((r): r is string => typeof r === 'string' && r.trim() !== '') : [];
     const base = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? os.homedir();
-    return [...new Set(list.map((r) => path.resolve(base, datasets.expandHome(r.trim()))))];
+    return [...new Set(list.map((r) => path.resolve(base, expandHome(r.trim()))))];
   }
 
   /** The current state, computed once per refresh. */
@@ -80,21 +80,20 @@ export class DatasetsService implements vscode.Disposable {
   }
 
   /**
-   * Processes (or, with `force`, exports now) datasets through RunningTasks; `controller` lets a progress
-   * notification's Cancel stop it. The views refresh when it ends, however it ends.
+   * Processes (or, with `force`, exports now) each of the datasets through RunningTasks; `signal` (a progress
+   * notification's Cancel) stops it. The views refresh when it ends, however it ends.
    */
   async run(
     dirs: string[],
-    options: { force?: boolean; controller?: AbortController; onProgress?: (p: datasets.DatasetProgress) => void },
+    options: { force?: boolean; signal?: AbortSignal; onProgress?: (p: datasets.DatasetProgress) => void },
   ): Promise<datasets.DatasetRunResult[]> {
     for (const d of dirs) this.active.add(d);
     this.changed.fire();
     try {
-      return await this.tasks.run(async (signal) => {
+      return await this.tasks.run((signal) => {
         const common = { signal, onProgress: options.onProgress, log: (line: string) => this.log.info(line) };
-        if (options.force) return [await datasets.exportDataset(dirs[0], common)];
-        return datasets.processDatasets(dirs, common);
-      }, options.controller?.signal);
+        return options.force ? datasets.exportDatasets(dirs, common) : datasets.processDatasets(dirs, common);
+      }, options.signal);
     } finally {
       for (const d of dirs) this.active.delete(d);
       this.refresh();

@@ -2,8 +2,8 @@ import * as vscode from 'vscode';
 import { errorMessage, isCancelled } from '../exporters';
 import type { DatasetsService } from './datasets';
 
-export const AUTO_PROCESS_SETTING = 'exitPlan.datasets.autoProcess';
-export const AUTO_PROCESS_MINUTES_SETTING = 'exitPlan.datasets.autoProcessMinutes';
+const AUTO_PROCESS_SETTING = 'exitPlan.datasets.autoProcess';
+const AUTO_PROCESS_MINUTES_SETTING = 'exitPlan.datasets.autoProcessMinutes';
 const DEFAULT_MINUTES = 15;
 /** The first run waits this long after activation (or after the setting is turned on). */
 const FIRST_RUN_DELAY_MS = 30_000;

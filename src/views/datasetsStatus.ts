@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { plural } from '../exporters';
 import type { DatasetsService } from '../services/datasets';
 
 /**
@@ -40,16 +41,14 @@ export class DatasetsStatus implements vscode.Disposable {
     const bad = all.filter((d) => d.overdue || d.failing || d.error !== undefined);
     if (bad.length === 0) {
       this.item.text = '$(pass) Datasets';
-      this.item.tooltip = `${all.length} dataset${all.length === 1 ? '' : 's'}, none overdue or failing. Click for the report.`;
+      this.item.tooltip = `${plural(all.length, 'dataset')}, none overdue or failing. Click for the report.`;
       this.item.backgroundColor = undefined;
     } else {
-      this.item.text = `$(warning) ${bad.length} dataset${bad.length === 1 ? '' : 's'}`;
+      this.item.text = `$(warning) ${plural(bad.length, 'dataset')}`;
       const md = new vscode.MarkdownString(`**${bad.length} of ${all.length} datasets overdue or failing**\n\n`);
       for (const d of bad.slice(0, 10)) {
         md.appendMarkdown('- ');
-        md.appendText(
-          `${d.name}: ${d.error ? 'config.toml cannot be read' : [d.failing && 'failing', d.overdue && 'overdue'].filter(Boolean).join(', ')}`,
-        );
+        md.appendText(`${d.name}: ${d.error ? 'config.toml cannot be read' : describeTrouble(d)}`);
         md.appendMarkdown('\n');
       }
       if (bad.length > 10) md.appendMarkdown(`- … and ${bad.length - 10} more\n`);
@@ -59,4 +58,9 @@ export class DatasetsStatus implements vscode.Disposable {
     }
     this.item.show();
   }
+}
+
+/** `failing, overdue`: what is wrong with a readable dataset. */
+function describeTrouble(d: { failing: boolean; overdue: boolean }): string {
+  return [d.failing && 'failing', d.overdue && 'overdue'].filter(Boolean).join(', ');
 }

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { acquireLock } from '../shared/lock';
+import { withLock } from '../shared/lock';
 
 export const LOCK_FILE = '.exit-plan-backups.lock';
 
@@ -12,11 +12,6 @@ export const LOCK_FILE = '.exit-plan-backups.lock';
  */
 export async function withFolderLock<T>(dir: string, work: () => Promise<T>): Promise<{ value: T } | undefined> {
   await fs.promises.mkdir(dir, { recursive: true });
-  const locked = await acquireLock(path.join(dir, LOCK_FILE), `the backup folder ${dir} (${LOCK_FILE})`);
-  if ('heldBy' in locked) return undefined;
-  try {
-    return { value: await work() };
-  } finally {
-    await locked.lock.release();
-  }
+  const outcome = await withLock(path.join(dir, LOCK_FILE), `the backup folder ${dir} (${LOCK_FILE})`, work);
+  return 'value' in outcome ? outcome : undefined;
 }

@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { CancelledError, ExitPlanError } from '../shared/errors';
+import { runProcess } from '../shared/process';
 import { findOnPath, isExecutable } from '../shared/programs';
 import type { PgConnectionOptions } from '../postgres/connection';
 
@@ -147,66 +147,30 @@ export interface RunToolOptions {
 }
 
 /**
- * Runs a program without a shell (argv array). On abort it is sent SIGTERM, then SIGKILL if it has not
- * gone after 5 s; the promise then rejects with CancelledError once the process has exited.
+ * Runs a program without a shell (argv array), through the core's one process runner. On abort it is sent
+ * SIGTERM, then SIGKILL if it has not gone after 5 s; the promise then rejects with CancelledError once the
+ * process has exited.
  */
-export function runTool(file: string, args: string[], options: RunToolOptions): Promise<ToolResult> {
-  return new Promise((resolve, reject) => {
-    if (options.signal?.aborted) {
-      reject(new CancelledError());
-      return;
-    }
-    const child = spawn(file, args, { env: options.env, stdio: ['ignore', 'pipe', 'pipe'], shell: false, windowsHide: true });
-    let stdout = '';
-    const stderrTail: string[] = [];
-    let killTimer: NodeJS.Timeout | undefined;
-    const onAbort = () => {
-      child.kill('SIGTERM');
-      killTimer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      killTimer.unref();
-    };
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    if (child.pid !== undefined) options.onSpawn?.(child.pid);
-    const lines = (stream: NodeJS.ReadableStream, onLine: (line: string) => void) => {
-      let rest = '';
-      stream.setEncoding('utf8');
-      stream.on('data', (chunk: string) => {
-        rest += chunk;
-        let at: number;
-        while ((at = rest.indexOf('\n')) >= 0) {
-          onLine(rest.slice(0, at).replace(/\r$/, ''));
-          rest = rest.slice(at + 1);
-        }
-      });
-      stream.on('end', () => {
-        if (rest) onLine(rest);
-        rest = '';
-      });
-    };
-    lines(child.stderr, (line) => {
-      stderrTail.push(line);
-      if (stderrTail.length > 50) stderrTail.shift();
-      options.onStderrLine?.(line);
-    });
-    if (options.captureStdout || options.onStdoutLine) {
-      lines(child.stdout, (line) => {
-        if (options.captureStdout) stdout += `${line}\n`;
-        options.onStdoutLine?.(line);
-      });
-    } else {
-      child.stdout.resume();
-    }
-    child.on('error', (err) => {
-      options.signal?.removeEventListener('abort', onAbort);
-      reject(new ExitPlanError(`Cannot run ${file}: ${err.message}.`, (err as NodeJS.ErrnoException).code, { cause: err }));
-    });
-    child.on('close', (code, signal) => {
-      options.signal?.removeEventListener('abort', onAbort);
-      if (killTimer) clearTimeout(killTimer);
-      if (options.signal?.aborted) reject(new CancelledError());
-      else resolve({ code, signal, stdout, stderrTail });
-    });
+export async function runTool(file: string, args: string[], options: RunToolOptions): Promise<ToolResult> {
+  if (options.signal?.aborted) throw new CancelledError();
+  let stdout = '';
+  const result = await runProcess(file, args, {
+    env: options.env,
+    signal: options.signal,
+    stdout: options.captureStdout || options.onStdoutLine ? 'pipe' : 'ignore',
+    stderr: 'pipe',
+    onStdoutLine:
+      options.captureStdout || options.onStdoutLine
+        ? (line) => {
+            if (options.captureStdout) stdout += `${line}\n`;
+            options.onStdoutLine?.(line);
+          }
+        : undefined,
+    onStderrLine: options.onStderrLine,
+    onSpawn: options.onSpawn,
   });
+  if (result.cancelled) throw new CancelledError();
+  return { code: result.code, signal: result.signal, stdout, stderrTail: result.stderrTail };
 }
 
 /**

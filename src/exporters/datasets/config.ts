@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import TOML from '@iarna/toml';
 import { ExitPlanError, errorMessage } from '../shared/errors';
-import { DURATION, formatDuration, parseInterval } from './interval';
+import { DAY, formatDuration, parseInterval } from './interval';
 import { datasetPaths } from './parcels';
 
 /** Columns every metrics.csv starts with; custom metrics cannot take these names. */
@@ -11,16 +11,16 @@ export const BASE_COLUMNS = ['parcel_id', 'success', 'files', 'bytes'] as const;
 const TOP_KEYS = ['cmd', 'interval', 'keep', 'git', 'metrics', 'ingest', 'timeout', 'retries', 'retry_delay', 'shrink_alert'] as const;
 const INGEST_KEYS = ['paths', 'time_source'] as const;
 const METRIC_KEYS = ['cmd'] as const;
-export const TIME_SOURCES = ['mtime', 'now'] as const;
+const TIME_SOURCES = ['mtime', 'now'] as const;
 export type TimeSource = (typeof TIME_SOURCES)[number];
 
 /** Defaults of the keys Exit Plan adds. */
-export const DEFAULT_RETRY_DELAY_MS = 60_000;
+const DEFAULT_RETRY_DELAY_MS = 60_000;
 export const DEFAULT_SHRINK_ALERT = 0.2;
 /** More retries than this is a typo, not a plan. */
 const MAX_RETRIES = 10;
 /** Node's timers hold at most 2^31 - 1 ms (24.8 days): a longer timeout would fire at once and kill the command. */
-const MAX_TIMEOUT_MS = 24 * DURATION.DAY;
+const MAX_TIMEOUT_MS = 24 * DAY;
 
 /** A dataset's config.toml, checked. */
 export interface DatasetConfig {
@@ -207,7 +207,7 @@ function escapeRegExp(text: string): string {
  * The 1-based line where a key is written (the TOML parser gives positions for syntax errors only):
  * `a.b.c = …`, `c = …` under `[a.b]`, or a `[a.b.c]` header. Best effort; undefined when not found.
  */
-export function findKeyLine(text: string, keyPath: string[]): number | undefined {
+function findKeyLine(text: string, keyPath: string[]): number | undefined {
   const lines = text.split(/\r?\n/);
   const key = (k: string) => `(?:${escapeRegExp(k)}|"${escapeRegExp(k)}"|'${escapeRegExp(k)}')`;
   const dotted = keyPath.map(key).join('\\s*\\.\\s*');

@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
-import { ExitPlanError } from '../shared/errors';
+import { CancelledError, ExitPlanError } from '../shared/errors';
+import { runProcess } from '../shared/process';
 
 interface GitResult {
   code: number | null;
@@ -7,33 +7,35 @@ interface GitResult {
   stderr: string;
 }
 
-/** Runs `git -C dir …` without a shell (argv only), never prompting. */
-export function git(dir: string, args: string[]): Promise<GitResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('git', ['-C', dir, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.once('error', (err: NodeJS.ErrnoException) => {
-      reject(
-        err.code === 'ENOENT'
-          ? new ExitPlanError(
-              'git is not installed (or not on PATH), so the dataset cannot be committed: install git, or set git = false in config.toml.',
-              'ENOENT',
-            )
-          : new ExitPlanError(`Cannot run git: ${err.message}.`, err.code, { cause: err }),
-      );
-    });
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
+/** Stops git and whatever it started (SIGTERM to its group, then SIGKILL) when it aborts: git() then throws CancelledError. */
+export interface GitOptions {
+  signal?: AbortSignal;
 }
 
-async function gitOk(dir: string, args: string[], what: string): Promise<GitResult> {
-  const r = await git(dir, args);
+/** Runs `git -C dir …` without a shell (argv only), never prompting, through the core's process runner. */
+export async function git(dir: string, args: string[], options: GitOptions = {}): Promise<GitResult> {
+  const r = await runProcess('git', ['-C', dir, ...args], {
+    envAdd: { GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' },
+    stdout: 'capture',
+    stderr: 'capture',
+    maxCapture: Number.MAX_SAFE_INTEGER,
+    stderrTailLines: 0,
+    group: true,
+    signal: options.signal,
+    startError: (err) =>
+      err.code === 'ENOENT'
+        ? new ExitPlanError(
+            'git is not installed (or not on PATH), so the dataset cannot be committed: install git, or set git = false in config.toml.',
+            'ENOENT',
+          )
+        : new ExitPlanError(`Cannot run git: ${err.message}.`, err.code, { cause: err }),
+  });
+  if (r.cancelled) throw new CancelledError(`Cancelled while git was running in ${dir}.`);
+  return { code: r.code, stdout: r.stdout, stderr: r.stderr };
+}
+
+async function gitOk(dir: string, args: string[], what: string, options: GitOptions = {}): Promise<GitResult> {
+  const r = await git(dir, args, options);
   if (r.code !== 0) {
     const detail =
       r.stderr
@@ -47,8 +49,8 @@ async function gitOk(dir: string, args: string[], what: string): Promise<GitResu
 }
 
 /** True when `dir` is inside a git work tree. */
-export async function isGitRepo(dir: string): Promise<boolean> {
-  const r = await git(dir, ['rev-parse', '--is-inside-work-tree']);
+async function isGitRepo(dir: string, options: GitOptions = {}): Promise<boolean> {
+  const r = await git(dir, ['rev-parse', '--is-inside-work-tree'], options);
   return r.code === 0 && r.stdout.trim() === 'true';
 }
 
@@ -60,16 +62,23 @@ export async function gitInit(dir: string): Promise<void> {
  * Stages `add` (existing paths, relative to dir) and the removal of `remove`, then commits with `message`
  * when anything is staged (like export_manager, which commits its index). Returns whether it committed.
  */
-export async function commitChanges(dir: string, message: string, change: { add?: string[]; remove?: string[] }): Promise<boolean> {
-  if (!(await isGitRepo(dir))) {
+export async function commitChanges(
+  dir: string,
+  message: string,
+  change: { add?: string[]; remove?: string[] },
+  options: GitOptions = {},
+): Promise<boolean> {
+  if (!(await isGitRepo(dir, options))) {
     throw new ExitPlanError(`config.toml says git = true but ${dir} is not a git repository: run "git init" there, or set git = false.`);
   }
   const add = change.add ?? [];
   const remove = change.remove ?? [];
-  if (add.length > 0) await gitOk(dir, ['add', '--', ...add], 'stage the new parcel');
-  if (remove.length > 0) await gitOk(dir, ['rm', '-r', '-q', '--cached', '--ignore-unmatch', '--', ...remove], 'stage the removed parcels');
-  const staged = await git(dir, ['diff', '--cached', '--quiet']);
+  if (add.length > 0) await gitOk(dir, ['add', '--', ...add], 'stage the new parcel', options);
+  if (remove.length > 0) {
+    await gitOk(dir, ['rm', '-r', '-q', '--cached', '--ignore-unmatch', '--', ...remove], 'stage the removed parcels', options);
+  }
+  const staged = await git(dir, ['diff', '--cached', '--quiet'], options);
   if (staged.code === 0) return false;
-  await gitOk(dir, ['commit', '-q', '--no-verify', '-m', message], 'commit');
+  await gitOk(dir, ['commit', '-q', '--no-verify', '-m', message], 'commit', options);
   return true;
 }

@@ -1,16 +1,18 @@
 // Datasets: scheduled exports in export_manager's folder layout (config.toml, metrics.csv, data/, incomplete/, log/).
 export { BASE_COLUMNS, DEFAULT_SHRINK_ALERT, parseConfig, parseShare, readConfig, type DatasetConfig } from './config';
 export { findDatasets, type RootProblem } from './discover';
-export { expandHome } from '../shared/paths';
 export { CONFIG_TEMPLATE, INITIAL_METRICS_CSV, initDataset, type InitResult } from './init';
 export { formatDuration, parseInterval } from './interval';
-export { LOCK_FILE, acquireLock, lockHolder, type LockInfo } from './lock';
+export { LOCK_FILE, lockHolder, withDatasetLock, type LockInfo } from './lock';
 export { METRIC_ERROR, readMetrics, type MetricsRow, type MetricsTable } from './metrics';
 export { datasetPaths, isComplete, listParcels, parcelIdOf, parseParcelId, type Parcel } from './parcels';
 export {
   DUE_MARGIN_MS,
   clean,
+  datasetProgressFraction,
+  describeDatasetProgress,
   exportDataset,
+  exportDatasets,
   isDue,
   nextDue,
   processDataset,

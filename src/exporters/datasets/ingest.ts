@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import picomatch from 'picomatch';
 import { ExitPlanError, errorMessage, systemCode } from '../shared/errors';
+import { expandHome } from '../shared/paths';
 import { datasetPaths } from './parcels';
 
 /** Folders and files of the dataset itself, never ingested even when a glob matches them. */
@@ -19,14 +19,15 @@ export async function findIngestable(dir: string, patterns: string[]): Promise<s
   const own = OWN_NAMES.map((n) => path.join(dir, n));
   const real = await realPath(dir);
   for (const raw of patterns) {
-    const expanded = /^~(?=$|\/)/.test(raw) ? path.join(os.homedir(), raw.slice(1)) : raw;
-    const absolute = path.resolve(dir, expanded);
+    const absolute = path.resolve(dir, expandHome(raw));
     for (const match of await globPaths(absolute)) {
       if (own.some((o) => match === o || match.startsWith(`${o}${path.sep}`))) continue;
       const target = await realPath(match);
       if (target === real || real.startsWith(target.endsWith(path.sep) ? target : `${target}${path.sep}`)) {
+        const which = target === real ? 'the dataset folder itself' : 'a folder holding the dataset';
         throw new ExitPlanError(
-          `${datasetPaths(dir).config}: ingest.paths "${raw}" matches ${match}, which is ${target === real ? 'the dataset folder itself' : 'a folder holding the dataset'}; a folder cannot be ingested into itself, so nothing was moved (make the glob match only the files to ingest).`,
+          `${datasetPaths(dir).config}: ingest.paths "${raw}" matches ${match}, which is ${which}; ` +
+            'a folder cannot be ingested into itself, so nothing was moved (make the glob match only the files to ingest).',
           'CONFIG',
         );
       }
@@ -78,7 +79,7 @@ async function exists(p: string): Promise<boolean> {
 }
 
 /** `.json`, `.tar.gz`: the extension a parcel keeps (folders keep none). */
-export function parcelExtension(name: string, isDirectory: boolean): string {
+function parcelExtension(name: string, isDirectory: boolean): string {
   if (isDirectory) return '';
   const m = /(\.tar)?\.[A-Za-z0-9]+$/.exec(name);
   return m && m.index > 0 ? m[0] : '';

@@ -9,7 +9,7 @@ import { datasetPaths } from './parcels';
 export const INITIAL_METRICS_CSV = 'parcel_id,success,files,bytes';
 
 /** .gitignore of a new git dataset: export_manager's, plus Exit Plan's lock file. */
-export const DEFAULT_GITIGNORE = `.DS_Store\nincomplete/\nlog/\n/secrets*\n/${LOCK_FILE}\n`;
+const DEFAULT_GITIGNORE = `.DS_Store\nincomplete/\nlog/\n/secrets*\n/${LOCK_FILE}\n`;
 
 /** A commented config.toml: nothing runs until the user uncomments cmd and interval. */
 export const CONFIG_TEMPLATE = `# A dataset managed by Exit Plan (and compatible with export_manager).

@@ -3,7 +3,7 @@ import { ExitPlanError } from '../shared/errors';
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
 const HOUR = 60 * MINUTE;
-const DAY = 24 * HOUR;
+export const DAY = 24 * HOUR;
 const WEEK = 7 * DAY;
 /** The longest duration accepted: a schedule further apart than a century is a typo, and a date past it may not exist. */
 const MAX_DAYS = 36_500;
@@ -84,5 +84,3 @@ export function formatDuration(ms: number): string {
   }
   return parts.length > 0 ? parts.join(' ') : '0 seconds';
 }
-
-export const DURATION = { SECOND, MINUTE, HOUR, DAY, WEEK, MAX: MAX_DAYS * DAY } as const;

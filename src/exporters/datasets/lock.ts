@@ -1,20 +1,18 @@
 import * as path from 'node:path';
-import { acquireLock as acquireLockFile, lockHolder as lockFileHolder, type HeldLock, type LockInfo } from '../shared/lock';
+import { lockHolder as lockFileHolder, withLock, type LockInfo } from '../shared/lock';
 
 export type { LockInfo } from '../shared/lock';
 
 /** Held while a run exports, measures or cleans a dataset: `<dataset>/.exit-plan.lock`. */
 export const LOCK_FILE = '.exit-plan.lock';
 
-/** The run that holds this is the only one that changes the dataset. */
-export type DatasetLock = HeldLock;
-
 /**
- * Takes the dataset's lock, or returns who holds it (see shared/lock: a lock whose process is gone, was
- * reused or ran before a reboot, or from another host and over a day old, is stale and taken over).
+ * Runs `work` holding the dataset's lock, the only run that changes the dataset meanwhile; returns who holds
+ * it instead, without running `work`, when another live run does (see shared/lock: a lock whose process is
+ * gone, was reused or ran before a reboot, or from another host and over a day old, is stale and taken over).
  */
-export function acquireLock(dir: string, now: Date = new Date()): Promise<{ lock: DatasetLock } | { heldBy: LockInfo }> {
-  return acquireLockFile(path.join(dir, LOCK_FILE), `${dir} (${LOCK_FILE})`, now);
+export function withDatasetLock<T>(dir: string, work: () => Promise<T>): Promise<{ value: T } | { heldBy: LockInfo }> {
+  return withLock(path.join(dir, LOCK_FILE), `${dir} (${LOCK_FILE})`, work);
 }
 
 /** Who holds the dataset's lock right now, or undefined (no lock, or a stale one). */

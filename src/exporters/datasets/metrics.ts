@@ -39,7 +39,7 @@ export async function readMetrics(dir: string): Promise<MetricsTable> {
   return parseMetrics(text, file);
 }
 
-export function parseMetrics(text: string, file: string): MetricsTable {
+function parseMetrics(text: string, file: string): MetricsTable {
   const eol = text.includes('\r\n') || !text.includes('\n') ? '\r\n' : '\n';
   const records = parseCsv(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   const header = records[0] ?? [...BASE_COLUMNS];
@@ -72,7 +72,7 @@ export async function updateMetrics(dir: string, updates: MetricsRow[]): Promise
 }
 
 /** Writes `file` through `<file>.<random>.tmp` and a rename, so a reader never sees half of it. */
-export async function writeAtomically(file: string, content: string): Promise<void> {
+async function writeAtomically(file: string, content: string): Promise<void> {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
   try {
     await fs.promises.writeFile(tmp, content, { flag: 'wx' });

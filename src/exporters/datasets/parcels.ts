@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { utcStamp } from '../shared/format';
 
 /** `YYYY-MM-DDTHHMMSSZ`, UTC: the parcel id format of export_manager. */
-export const PARCEL_ID_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{6}Z$/;
+const PARCEL_ID_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{6}Z$/;
 const PARCEL_ID_LENGTH = 18;
 
 export function parcelIdOf(date: Date): string {

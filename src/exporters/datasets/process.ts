@@ -1,12 +1,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CancelledError, ExitPlanError, errorMessage, isCancelled } from '../shared/errors';
-import { formatBytes } from '../shared/format';
+import { formatBytes, plural } from '../shared/format';
+import type { OperationOptions } from '../shared/operation';
 import { readConfig, type DatasetConfig } from './config';
 import { commitChanges } from './git';
 import { findIngestable, moveIntoDataset } from './ingest';
 import { formatDuration } from './interval';
-import { acquireLock, type LockInfo } from './lock';
+import { withDatasetLock, type LockInfo } from './lock';
 import { collectMetrics, readMetrics, updateMetrics, type MetricsRow } from './metrics';
 import { datasetPaths, isComplete, listParcels, parcelIdOf, parcelIdOfName, parseParcelId, type Parcel } from './parcels';
 import { runShell } from './shell';
@@ -16,6 +17,7 @@ export const DUE_MARGIN_MS = 5 * 60 * 1000;
 
 export type DatasetPhase = 'ingesting' | 'exporting' | 'waiting' | 'metrics' | 'committing' | 'cleaning' | 'done';
 
+/** Where a dataset run is: structured, turned into text by `describeDatasetProgress`. */
 export interface DatasetProgress {
   /** Absolute path and folder name of the dataset. */
   dataset: string;
@@ -27,18 +29,50 @@ export interface DatasetProgress {
   parcelId?: string;
   attempt?: number;
   attempts?: number;
-  /** A short line for a progress display. */
-  message: string;
+  /** ingesting: the file or folder being moved in. */
+  source?: string;
+  /** waiting: how long until the next attempt. */
+  retryInMs?: number;
+  /** done: the run's one sentence (its result's message). */
+  message?: string;
 }
 
-export interface ProcessOptions {
+/** What a dataset run is doing, in a few words: `exporting 2025-03-01T021500Z (attempt 2 of 3)`. */
+function describeDatasetStep(p: DatasetProgress): string {
+  switch (p.phase) {
+    case 'ingesting':
+      return `ingesting ${path.basename(p.source ?? '')}`;
+    case 'exporting':
+      return (p.attempts ?? 1) > 1 ? `exporting ${p.parcelId} (attempt ${p.attempt} of ${p.attempts})` : `exporting ${p.parcelId}`;
+    case 'waiting':
+      return `attempt ${(p.attempt ?? 2) - 1} failed; retrying in ${formatDuration(p.retryInMs ?? 0)}`;
+    case 'metrics':
+      return `measuring ${p.parcelId}`;
+    case 'committing':
+      return 'committing to git';
+    case 'cleaning':
+      return 'removing old parcels';
+    case 'done':
+      return p.message ?? 'done';
+  }
+}
+
+/**
+ * The progress line of a dataset run, the same for the CLI and VS Code: `[2/5] todoist: exporting …` (the
+ * position only in a batch of several).
+ */
+export function describeDatasetProgress(p: DatasetProgress): string {
+  return `${p.count > 1 ? `[${p.index}/${p.count}] ` : ''}${p.name}: ${describeDatasetStep(p)}`;
+}
+
+/** The share of a batch done (0..1): datasets finished, out of all. */
+export function datasetProgressFraction(p: DatasetProgress): number {
+  return (p.index - (p.phase === 'done' ? 0 : 1)) / Math.max(1, p.count);
+}
+
+export interface ProcessOptions extends OperationOptions<DatasetProgress> {
   /** The clock (tests simulate days); parcel ids and due times come from it. */
   now?: () => Date;
-  /** Stops the running command (its whole process group) and cleans up what it half-wrote. */
-  signal?: AbortSignal;
-  onProgress?: (progress: DatasetProgress) => void;
-  /** Notable events, one line each (never a command line or its output, which may hold secrets). */
-  log?: (line: string) => void;
   /** Between SIGTERM and SIGKILL when a command is stopped. */
   killGraceMs?: number;
 }
@@ -95,19 +129,13 @@ export function lastComplete(parcels: readonly Parcel[]): Parcel | undefined {
 }
 
 /** Runs `process` on each dataset in turn (ingest, export if due, metrics, git, clean). */
-export async function processDatasets(dirs: readonly string[], options: ProcessOptions = {}): Promise<DatasetRunResult[]> {
-  const results: DatasetRunResult[] = [];
-  for (let i = 0; i < dirs.length; i++) {
-    try {
-      results.push(await processOne(dirs[i], options, { force: false, index: i + 1, count: dirs.length }));
-    } catch (err) {
-      if (isCancelled(err) && dirs.length > 1) {
-        throw new CancelledError(`${err.message.replace(/\.$/, '')}; ${results.length} of ${dirs.length} datasets had been processed.`);
-      }
-      throw err;
-    }
-  }
-  return results;
+export function processDatasets(dirs: readonly string[], options: ProcessOptions = {}): Promise<DatasetRunResult[]> {
+  return runEach(dirs, options, false);
+}
+
+/** Runs `export` on each dataset in turn: exports now, whatever the schedule, then metrics, git and clean. */
+export function exportDatasets(dirs: readonly string[], options: ProcessOptions = {}): Promise<DatasetRunResult[]> {
+  return runEach(dirs, options, true);
 }
 
 /** `process` for one dataset. */
@@ -120,176 +148,255 @@ export function exportDataset(dir: string, options: ProcessOptions = {}): Promis
   return processOne(dir, options, { force: true, index: 1, count: 1 });
 }
 
+async function runEach(dirs: readonly string[], options: ProcessOptions, force: boolean): Promise<DatasetRunResult[]> {
+  const results: DatasetRunResult[] = [];
+  for (let i = 0; i < dirs.length; i++) {
+    try {
+      results.push(await processOne(dirs[i], options, { force, index: i + 1, count: dirs.length }));
+    } catch (err) {
+      if (isCancelled(err) && dirs.length > 1) {
+        throw new CancelledError(`${err.message.replace(/\.$/, '')}; ${results.length} of ${dirs.length} datasets had been processed.`);
+      }
+      throw err;
+    }
+  }
+  return results;
+}
+
+/** One dataset's run: what every step reads and adds to. */
+interface Run {
+  dir: string;
+  name: string;
+  force: boolean;
+  options: ProcessOptions;
+  now: () => Date;
+  result: DatasetRunResult;
+  /** Parcels this run added (ingested or exported), in order. */
+  fresh: FreshParcel[];
+  progress: (phase: DatasetPhase, extra?: Partial<DatasetProgress>) => void;
+}
+
+interface FreshParcel {
+  id: string;
+  success: boolean;
+  dataPath?: string;
+  dataName?: string;
+  from?: string;
+}
+
+/** Ingest, export (if due or forced), metrics, git, clean: one dataset, under its lock. */
 async function processOne(
   dirArg: string,
   options: ProcessOptions,
-  run: { force: boolean; index: number; count: number },
+  position: { force: boolean; index: number; count: number },
 ): Promise<DatasetRunResult> {
-  const dir = path.resolve(dirArg);
-  const name = path.basename(dir);
-  const now = options.now ?? (() => new Date());
-  const result: DatasetRunResult = {
-    dataset: dir,
-    name,
-    outcome: 'notDue',
-    ok: true,
-    message: '',
-    ingested: [],
-    removed: [],
-    problems: [],
-    warnings: [],
-  };
-  const progress = (phase: DatasetPhase, message: string, extra: Partial<DatasetProgress> = {}) =>
-    options.onProgress?.({ dataset: dir, name, index: run.index, count: run.count, phase, message, ...extra });
-  const fail = (outcome: DatasetOutcome, message: string) => Object.assign(result, { outcome, ok: false, message });
-
-  let config: DatasetConfig;
+  const run = startRun(dirArg, options, position);
+  const config = await loadConfig(run);
+  if (!config) return run.result;
+  let locked: { value: void } | { heldBy: LockInfo };
   try {
-    const stat = await fs.promises.stat(dir).catch(() => undefined);
-    if (!stat?.isDirectory()) throw new ExitPlanError(`${dir} is not a folder.`);
-    config = await readConfig(dir);
-    if (run.force && !config.cmd) throw new ExitPlanError(`${config.file} has no cmd, so there is nothing to export.`);
+    locked = await withDatasetLock(run.dir, () => runSteps(run, config));
   } catch (err) {
-    return fail('error', errorMessage(err));
-  }
-
-  let locked: Awaited<ReturnType<typeof acquireLock>>;
-  try {
-    locked = await acquireLock(dir, new Date());
-  } catch (err) {
-    return fail('error', errorMessage(err));
+    if (isCancelled(err)) throw err;
+    fail(run, 'error', errorMessage(err));
+    return run.result;
   }
   if ('heldBy' in locked) {
     const by = locked.heldBy;
-    result.outcome = 'busy';
-    result.lockedBy = by;
-    result.message = `skipped: another run (pid ${by.pid} on ${by.host}, since ${by.since}) is processing it.`;
-    return result;
+    run.result.outcome = 'busy';
+    run.result.lockedBy = by;
+    run.result.message = `skipped: another run (pid ${by.pid} on ${by.host}, since ${by.since}) is processing it.`;
+    return run.result;
   }
+  return finish(run, config);
+}
 
+/** The steps under the lock. A failure of one is a problem of the result; only a cancel throws. */
+async function runSteps(run: Run, config: DatasetConfig): Promise<void> {
   try {
-    const parcels = await listParcels(dir);
-    const known = new Set(parcels.map((p) => p.id));
-    for (const id of (await readMetrics(dir)).rows.keys()) known.add(id);
-    const freeId = (date: Date) => {
-      let t = Math.floor(date.getTime() / 1000) * 1000;
-      while (known.has(parcelIdOf(new Date(t)))) t += 1000;
-      const id = parcelIdOf(new Date(t));
-      known.add(id);
-      return id;
-    };
-    const fresh: { id: string; success: boolean; dataPath?: string; dataName?: string; from?: string }[] = [];
-
-    // 1. Ingest what the configured globs find (moved in as complete parcels).
-    if (config.ingest) {
-      const sources = await findIngestable(dir, config.ingest.paths);
-      for (const source of sources) {
-        if (options.signal?.aborted)
-          throw new CancelledError(`Cancelled while ingesting into ${name}; the files moved so far are parcels now.`);
-        progress('ingesting', `ingesting ${path.basename(source)}`);
-        const time = config.ingest.timeSource === 'now' ? now() : (await fs.promises.stat(source)).mtime;
-        const id = freeId(time);
-        const dataName = await moveIntoDataset(dir, source, id);
-        fresh.push({ id, success: true, dataName, dataPath: path.join(datasetPaths(dir).data, dataName), from: source });
-        result.ingested.push({ parcelId: id, from: source });
-        options.log?.(`${name}: ingested ${source} as ${id}`);
-      }
-    }
-
-    // 2. Export when due (or forced).
-    const current = result.ingested.length > 0 ? await listParcels(dir) : parcels;
-    const due = run.force || (config.cmd !== undefined && isDue(config, current, now()));
-    if (due && config.cmd) {
-      const id = freeId(now());
-      result.parcelId = id;
-      const exported = await runExport(dir, name, config, id, options, progress);
-      result.attempts = exported.attempts;
-      fresh.push({ id, success: exported.success, dataName: exported.dataName, dataPath: exported.dataPath });
-      if (exported.success) {
-        result.outcome = 'exported';
-        options.log?.(`${name}: exported ${id}${exported.attempts > 1 ? ` (attempt ${exported.attempts})` : ''}`);
-      } else {
-        fail('failed', exported.reason);
-        options.log?.(`${name}: export ${id} failed: ${exported.reason}`);
-      }
-    }
-
-    // 3. Metrics of the new parcels, then metrics.csv in one write. Cancelling here keeps the parcel.
-    const rows: MetricsRow[] = [];
-    for (const parcel of fresh) {
-      progress('metrics', `measuring ${parcel.id}`, { parcelId: parcel.id });
-      rows.push(
-        await collectMetrics(dir, config, parcel.id, parcel.success, parcel.dataPath, {
-          signal: options.signal,
-          onMetricError: (_metric, message) => {
-            result.warnings.push(message);
-            options.log?.(`${name}: ${parcel.id}: ${message}`);
-          },
-        }),
-      );
-    }
-    await updateMetrics(dir, rows);
-    if (result.parcelId) result.metrics = rows.find((r) => r.parcel_id === result.parcelId);
-
-    // 4. Commit the new data and metrics.csv.
-    if (config.git && fresh.length > 0) {
-      progress('committing', 'committing to git');
-      const added = fresh.filter((f) => f.success && f.dataName).map((f) => `data/${f.dataName}`);
-      const lines = result.ingested.map((i) => `${i.parcelId} was ingested from ${i.from}`);
-      await commitChanges(dir, [`[exit-plan] process new parcels: ${fresh.map((f) => f.id).join(', ')}`, ...lines].join('\n'), {
-        add: ['metrics.csv', ...added],
-      });
-    }
-
-    if (options.signal?.aborted) {
-      throw new CancelledError(
-        result.outcome === 'exported'
-          ? `Cancelled after ${name}'s export had finished: parcel ${result.parcelId} was kept, and any metric not computed yet is missing from metrics.csv.`
-          : `Cancelled while processing ${name}.`,
-      );
-    }
-
-    // 5. Clean: keep the newest complete parcels; incomplete ones go, except the newest parcel.
-    if (config.keep) {
-      progress('cleaning', 'removing old parcels');
-      const removed = await clean(dir, config.keep);
-      result.removed = removed.ids;
-      if (removed.ids.length > 0) {
-        options.log?.(
-          `${name}: removed ${removed.ids.length} old parcel${removed.ids.length === 1 ? '' : 's'} (keep = ${config.keep}): ${removed.ids.join(', ')}`,
-        );
-        if (config.git && removed.data.length > 0) {
-          await commitChanges(dir, `[exit-plan] clean (keep = ${config.keep}): ${removed.ids.join(', ')}`, { remove: removed.data });
-        }
-      }
-    }
+    const freeId = await parcelIdAllocator(run.dir);
+    await ingest(run, config, freeId);
+    await exportIfDue(run, config, freeId);
+    await recordMetrics(run, config);
+    const committed = await commitFresh(run, config);
+    stopIfCancelled(run, committed);
+    await cleanOld(run, config);
   } catch (err) {
     if (isCancelled(err)) throw err;
-    result.ok = false;
-    result.problems.push(errorMessage(err));
-    if (result.outcome !== 'failed') result.outcome = 'error';
-  } finally {
-    await locked.lock.release();
+    run.result.ok = false;
+    run.result.problems.push(errorMessage(err));
+    if (run.result.outcome !== 'failed') run.result.outcome = 'error';
   }
+}
 
-  const after = await listParcels(dir).catch(() => []);
+function startRun(dirArg: string, options: ProcessOptions, position: { force: boolean; index: number; count: number }): Run {
+  const dir = path.resolve(dirArg);
+  const name = path.basename(dir);
+  return {
+    dir,
+    name,
+    force: position.force,
+    options,
+    now: options.now ?? (() => new Date()),
+    result: { dataset: dir, name, outcome: 'notDue', ok: true, message: '', ingested: [], removed: [], problems: [], warnings: [] },
+    fresh: [],
+    progress: (phase, extra = {}) =>
+      options.onProgress?.({ dataset: dir, name, index: position.index, count: position.count, phase, ...extra }),
+  };
+}
+
+function fail(run: Run, outcome: DatasetOutcome, message: string): void {
+  Object.assign(run.result, { outcome, ok: false, message });
+}
+
+/** config.toml of a folder that exists; undefined (the result says why) when it cannot be read. */
+async function loadConfig(run: Run): Promise<DatasetConfig | undefined> {
+  try {
+    const stat = await fs.promises.stat(run.dir).catch(() => undefined);
+    if (!stat?.isDirectory()) throw new ExitPlanError(`${run.dir} is not a folder.`);
+    const config = await readConfig(run.dir);
+    if (run.force && !config.cmd) throw new ExitPlanError(`${config.file} has no cmd, so there is nothing to export.`);
+    return config;
+  } catch (err) {
+    fail(run, 'error', errorMessage(err));
+    return undefined;
+  }
+}
+
+/** A parcel id for a time, moved on by seconds past any id in use (parcels, metrics.csv, or given out by this run). */
+async function parcelIdAllocator(dir: string): Promise<(date: Date) => string> {
+  const known = new Set((await listParcels(dir)).map((p) => p.id));
+  for (const id of (await readMetrics(dir)).rows.keys()) known.add(id);
+  return (date) => {
+    let t = Math.floor(date.getTime() / 1000) * 1000;
+    while (known.has(parcelIdOf(new Date(t)))) t += 1000;
+    const id = parcelIdOf(new Date(t));
+    known.add(id);
+    return id;
+  };
+}
+
+/** 1. Moves in what the configured globs find, as complete parcels. */
+async function ingest(run: Run, config: DatasetConfig, freeId: (date: Date) => string): Promise<void> {
+  if (!config.ingest) return;
+  for (const source of await findIngestable(run.dir, config.ingest.paths)) {
+    if (run.options.signal?.aborted)
+      throw new CancelledError(`Cancelled while ingesting into ${run.name}; the files moved so far are parcels now.`);
+    run.progress('ingesting', { source });
+    const time = config.ingest.timeSource === 'now' ? run.now() : (await fs.promises.stat(source)).mtime;
+    const id = freeId(time);
+    const dataName = await moveIntoDataset(run.dir, source, id);
+    run.fresh.push({ id, success: true, dataName, dataPath: path.join(datasetPaths(run.dir).data, dataName), from: source });
+    run.result.ingested.push({ parcelId: id, from: source });
+    run.options.log?.(`${run.name}: ingested ${source} as ${id}`);
+  }
+}
+
+/** 2. Runs the export when it is due (or forced). */
+async function exportIfDue(run: Run, config: DatasetConfig, freeId: (date: Date) => string): Promise<void> {
+  if (!config.cmd) return;
+  const parcels = await listParcels(run.dir);
+  if (!run.force && !isDue(config, parcels, run.now())) return;
+  const id = freeId(run.now());
+  run.result.parcelId = id;
+  const exported = await runExport(run, config, id);
+  run.result.attempts = exported.attempts;
+  run.fresh.push({ id, success: exported.success, dataName: exported.dataName, dataPath: exported.dataPath });
+  if (exported.success) {
+    run.result.outcome = 'exported';
+    run.options.log?.(`${run.name}: exported ${id}${exported.attempts > 1 ? ` (attempt ${exported.attempts})` : ''}`);
+  } else {
+    fail(run, 'failed', exported.reason);
+    run.options.log?.(`${run.name}: export ${id} failed: ${exported.reason}`);
+  }
+}
+
+/** 3. Metrics of the new parcels, then metrics.csv in one write. Cancelling here keeps the parcel. */
+async function recordMetrics(run: Run, config: DatasetConfig): Promise<void> {
+  const rows: MetricsRow[] = [];
+  for (const parcel of run.fresh) {
+    run.progress('metrics', { parcelId: parcel.id });
+    rows.push(
+      await collectMetrics(run.dir, config, parcel.id, parcel.success, parcel.dataPath, {
+        signal: run.options.signal,
+        onMetricError: (_metric, message) => {
+          run.result.warnings.push(message);
+          run.options.log?.(`${run.name}: ${parcel.id}: ${message}`);
+        },
+      }),
+    );
+  }
+  await updateMetrics(run.dir, rows);
+  if (run.result.parcelId) run.result.metrics = rows.find((r) => r.parcel_id === run.result.parcelId);
+}
+
+/** 4. Commits the new data and metrics.csv (git = true). False when a cancel stopped git before it committed. */
+async function commitFresh(run: Run, config: DatasetConfig): Promise<boolean> {
+  if (!config.git || run.fresh.length === 0) return true;
+  run.progress('committing');
+  const added = run.fresh.filter((f) => f.success && f.dataName).map((f) => `data/${f.dataName}`);
+  const lines = run.result.ingested.map((i) => `${i.parcelId} was ingested from ${i.from}`);
+  const message = [`[exit-plan] process new parcels: ${run.fresh.map((f) => f.id).join(', ')}`, ...lines].join('\n');
+  try {
+    await commitChanges(run.dir, message, { add: ['metrics.csv', ...added] }, { signal: run.options.signal });
+    return true;
+  } catch (err) {
+    if (isCancelled(err)) return false;
+    throw err;
+  }
+}
+
+/** After the new parcels are recorded, a cancel stops the run before clean, keeping what was exported. */
+function stopIfCancelled(run: Run, committed: boolean): void {
+  if (!run.options.signal?.aborted) return;
+  const { name, result } = run;
+  const uncommitted = committed ? '' : ' It was not committed to git.';
+  throw new CancelledError(
+    result.outcome === 'exported'
+      ? `Cancelled after ${name}'s export had finished: parcel ${result.parcelId} was kept, ` +
+          `and any metric not computed yet is missing from metrics.csv.${uncommitted}`
+      : `Cancelled while processing ${name}.`,
+  );
+}
+
+/** 5. Clean: keep the newest complete parcels; incomplete ones go, except the newest parcel. */
+async function cleanOld(run: Run, config: DatasetConfig): Promise<void> {
+  if (!config.keep) return;
+  run.progress('cleaning');
+  const removed = await clean(run.dir, config.keep);
+  run.result.removed = removed.ids;
+  if (removed.ids.length === 0) return;
+  run.options.log?.(`${run.name}: removed ${plural(removed.ids.length, 'old parcel')} (keep = ${config.keep}): ${removed.ids.join(', ')}`);
+  if (config.git && removed.data.length > 0) {
+    await commitChanges(
+      run.dir,
+      `[exit-plan] clean (keep = ${config.keep}): ${removed.ids.join(', ')}`,
+      { remove: removed.data },
+      { signal: run.options.signal },
+    );
+  }
+}
+
+/** The next due time and the result's one sentence; the last progress (`done`). */
+async function finish(run: Run, config: DatasetConfig): Promise<DatasetRunResult> {
+  const { result } = run;
+  const after = await listParcels(run.dir).catch(() => []);
   const next = nextDue(config, after);
   if (next && next.getTime() > 0) result.nextDue = next.toISOString();
-  if (!result.message) result.message = summary(result, config, next, now());
+  if (!result.message) result.message = summary(result, config, next, run.now());
   if (result.problems.length > 0 && result.outcome !== 'failed') result.message = result.problems.join(' ');
   else if (result.problems.length > 0) result.message = `${result.message} ${result.problems.join(' ')}`;
-  progress('done', result.message);
+  run.progress('done', { message: result.message });
   return result;
 }
 
 function summary(result: DatasetRunResult, config: DatasetConfig, next: Date | undefined, now: Date): string {
-  const ingested = result.ingested.length > 0 ? `ingested ${result.ingested.length} parcel${result.ingested.length === 1 ? '' : 's'}` : '';
+  const ingested = result.ingested.length > 0 ? `ingested ${plural(result.ingested.length, 'parcel')}` : '';
   if (result.outcome === 'exported') {
     const m = result.metrics;
     const size = m?.files !== undefined ? ` (${m.files} file${m.files === '1' ? '' : 's'}, ${formatBytes(Number(m.bytes))})` : '';
     const retried = result.attempts && result.attempts > 1 ? ` on attempt ${result.attempts}` : '';
-    const removed =
-      result.removed.length > 0 ? `; removed ${result.removed.length} old parcel${result.removed.length === 1 ? '' : 's'}` : '';
+    const removed = result.removed.length > 0 ? `; removed ${plural(result.removed.length, 'old parcel')}` : '';
     return `${ingested ? `${ingested}; ` : ''}exported ${result.parcelId}${size}${retried}${removed}.`;
   }
   const why = !config.cmd
@@ -316,14 +423,8 @@ interface ExportOutcome {
  * it in incomplete/ (a retry first removes what the failed attempt wrote). A cancel kills the process group and
  * removes the parcel's data and logs.
  */
-async function runExport(
-  dir: string,
-  name: string,
-  config: DatasetConfig,
-  id: string,
-  options: ProcessOptions,
-  progress: (phase: DatasetPhase, message: string, extra?: Partial<DatasetProgress>) => void,
-): Promise<ExportOutcome> {
+async function runExport(run: Run, config: DatasetConfig, id: string): Promise<ExportOutcome> {
+  const { dir, name, options } = run;
   const p = datasetPaths(dir);
   await Promise.all([p.data, p.incomplete, p.log].map((d) => fs.promises.mkdir(d, { recursive: true })));
   const parcelPath = path.join(p.incomplete, id);
@@ -346,16 +447,12 @@ async function runExport(
     if (attempt > 1) {
       await removeProduced();
       const delay = config.retryDelayMs * 2 ** (attempt - 2);
-      progress('waiting', `attempt ${attempt - 1} failed; retrying in ${formatDuration(delay)}`, { parcelId: id, attempt, attempts });
+      run.progress('waiting', { parcelId: id, attempt, attempts, retryInMs: delay });
       await note(`retrying in ${formatDuration(delay)} (attempt ${attempt} of ${attempts})`);
       if (!(await sleep(delay, options.signal))) return cancelled();
     }
     if (options.signal?.aborted) return cancelled();
-    progress('exporting', attempts > 1 ? `exporting ${id} (attempt ${attempt} of ${attempts})` : `exporting ${id}`, {
-      parcelId: id,
-      attempt,
-      attempts,
-    });
+    run.progress('exporting', { parcelId: id, attempt, attempts });
     const flags = attempt === 1 ? 'w' : 'a';
     const [out, err] = await Promise.all([fs.promises.open(outFile, flags), fs.promises.open(errFile, flags)]);
     let r;

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { errorMessage } from '../shared/errors';
-import { formatBytes, printable } from '../shared/format';
+import { formatBytes, plural, printable } from '../shared/format';
+import { runPool } from '../shared/pool';
 import { DEFAULT_SHRINK_ALERT, readConfig, type DatasetConfig } from './config';
 import { formatDuration } from './interval';
 import { lockHolder, type LockInfo } from './lock';
@@ -117,16 +118,11 @@ export async function buildReport(dirs: readonly string[], options: ReportOption
   const now = (options.now ?? (() => new Date()))();
   const share = options.shrinkAlert ?? DEFAULT_SHRINK_ALERT;
   const datasets: DatasetReport[] = new Array(dirs.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < dirs.length) {
-      const i = next++;
-      const dir = path.resolve(dirs[i]);
-      // One dataset that cannot be reported on is reported as such; the others are still shown.
-      datasets[i] = await reportDataset(dir, now, share, options).catch((err: unknown) => unreadable(dir, share, err));
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, dirs.length) }, worker));
+  await runPool(dirs, CONCURRENCY, async (raw, i) => {
+    const dir = path.resolve(raw);
+    // One dataset that cannot be reported on is reported as such; the others are still shown.
+    datasets[i] = await reportDataset(dir, now, share, options).catch((err: unknown) => unreadable(dir, share, err));
+  });
   return {
     generatedAt: now.toISOString(),
     shrinkAlert: share,
@@ -209,7 +205,8 @@ async function reportDataset(dir: string, now: Date, defaultShare: number, optio
       warn(
         'overdue',
         complete
-          ? `${name}: overdue: the newest complete parcel, ${complete.id}, is ${formatDuration(now.getTime() - parseParcelId(complete.id)!.getTime())} old (interval ${config.interval.text}).`
+          ? `${name}: overdue: the newest complete parcel, ${complete.id}, ` +
+              `is ${formatDuration(now.getTime() - parseParcelId(complete.id)!.getTime())} old (interval ${config.interval.text}).`
           : `${name}: overdue: it has never been exported (interval ${config.interval.text}).`,
       );
     }
@@ -250,7 +247,8 @@ async function reportDataset(dir: string, now: Date, defaultShare: number, optio
       for (const a of report.alerts) {
         warn(
           'shrank',
-          `${name}: ${a.metric} shrank by ${percent(a.drop)} from ${formatMetric(a.metric, a.previous)} (${a.previousParcelId}) to ${formatMetric(a.metric, a.current)} (${last.parcel_id}).`,
+          `${name}: ${a.metric} shrank by ${percent(a.drop)} from ${formatMetric(a.metric, a.previous)} (${a.previousParcelId}) ` +
+            `to ${formatMetric(a.metric, a.current)} (${last.parcel_id}).`,
         );
       }
     }
@@ -379,7 +377,7 @@ export function formatReport(report: DatasetsReport): string {
   }
   for (const d of report.datasets) {
     if (d.highlights.length === 0) continue;
-    const header = ['name', ...d.highlights.map((h) => `${h.daysAgo} day${h.daysAgo === 1 ? '' : 's'} ago`)];
+    const header = ['name', ...d.highlights.map((h) => `${plural(h.daysAgo, 'day')} ago`)];
     const rows = d.columns.map((c) => [c, ...d.highlights.map((h) => h.values[c] ?? '')]);
     lines.push('', `Metrics for ${d.name}:`, '', ...textTable(header, rows, '  '));
   }

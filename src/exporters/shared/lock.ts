@@ -135,6 +135,24 @@ export async function acquireLock(file: string, what: string, now: Date = new Da
   throw new ExitPlanError(`Cannot lock ${what}: the lock file ${file} keeps changing; another run may be starting.`);
 }
 
+/**
+ * Runs `work` holding the lock `file` (see acquireLock), releasing it however `work` ends. Returns who holds
+ * the lock, without running `work`, when another live process does.
+ */
+export async function withLock<T>(
+  file: string,
+  what: string,
+  work: (lock: HeldLock) => Promise<T>,
+): Promise<{ value: T } | { heldBy: LockInfo }> {
+  const locked = await acquireLock(file, what);
+  if ('heldBy' in locked) return locked;
+  try {
+    return { value: await work(locked.lock) };
+  } finally {
+    await locked.lock.release();
+  }
+}
+
 /** Who holds the lock `file` right now, or undefined (no lock, or a stale one). */
 export async function lockHolder(file: string): Promise<LockInfo | undefined> {
   const held = await readLockFile(file).catch(() => undefined);
@@ -160,7 +178,10 @@ async function readLockFile(file: string): Promise<{ text: string; mtimeMs: numb
   return info ? { text, mtimeMs, info } : { text, mtimeMs };
 }
 
-/** A lock record (or a partial file's owner record) as written by ownLockInfo, or undefined if it is not one (half-written, or not ours). */
+/**
+ * A lock record (or a partial file's owner record) as written by ownLockInfo, or undefined if it is not one
+ * (half-written, or not ours).
+ */
 export function parseLockInfo(text: string): LockInfo | undefined {
   try {
     const v = JSON.parse(text) as Partial<LockInfo> & { at?: unknown };
