@@ -23,7 +23,8 @@ export default tseslint.config(
     rules: { 'max-len': ['error', { code: 140, ignoreUrls: true }] },
   },
   {
-    files: ['scripts/**/*.js', '*.mjs'],
+    files: ['scripts/**/*.js', 'scripts/**/*.mjs', '*.mjs'],
     languageOptions: { globals: { ...globals.node } },
+    rules: { 'max-len': ['error', { code: 140, ignoreUrls: true }] },
   },
 );
