@@ -108,4 +108,12 @@ describe('development loop', function () {
     }
     assert.ok(fs.statSync(path.join(tree, 'dist', 'extension.js')).size < devSize * 0.75, 'minified');
   });
+
+  it('bundles the extension under 2 MB (as the .vsix ships it: the production build)', () => {
+    const tree = (dir = copyTree());
+    const prod = spawnSync(process.execPath, ['scripts/build.mjs', '--production'], { cwd: tree, encoding: 'utf8' });
+    assert.equal(prod.status, 0, prod.stderr);
+    const size = fs.statSync(path.join(tree, 'dist/extension.js')).size;
+    assert.ok(size < 2 * 1024 * 1024, `dist/extension.js is ${size} bytes`);
+  });
 });
