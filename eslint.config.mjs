@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'out/', 'node_modules/', '.vscode-test/', 'test-results/'] },
+  { ignores: ['dist/', 'out/', 'node_modules/', '.vscode-test/', 'test-results/', '.cache/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -23,7 +23,8 @@ export default tseslint.config(
     rules: { 'max-len': ['error', { code: 140, ignoreUrls: true }] },
   },
   {
-    files: ['scripts/**/*.js', '*.mjs'],
+    files: ['scripts/**/*.js', 'scripts/**/*.mjs', '*.mjs'],
     languageOptions: { globals: { ...globals.node } },
+    rules: { 'max-len': ['error', { code: 140, ignoreUrls: true }] },
   },
 );

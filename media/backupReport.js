@@ -1,16 +1,22 @@
-/* global acquireVsCodeApi */
+// @ts-check
 // The sidebar backup report: per target, the last backup and its age against the schedule, the last
 // successful restore drill, total size with a uPlot chart of backup sizes over time, what rotation would
 // remove next, and buttons that run the extension's commands. Bundled with uPlot by esbuild into
-// dist/webview/. Message shapes: src/views/backupReport.ts. All text goes in through textContent.
+// dist/webview/. Message shapes: src/views/webviewMessages.ts. All text goes in through textContent.
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { formatBytes } from '../src/exporters/shared/format';
 import './backupReport.css';
 
+/** @typedef {import('../src/views/webviewMessages').BackupReportToWebview} ToWebview */
+/** @typedef {import('../src/views/webviewMessages').BackupReportFromWebview} FromWebview */
+/** @typedef {import('../src/views/webviewMessages').BackupTargetView} TargetView */
+/** @typedef {import('../src/views/webviewMessages').ReportAction} ReportAction */
+/** @typedef {{ closed?: string[] }} State */
+
 (function () {
   'use strict';
-  const vscode = acquireVsCodeApi();
+  const vscode = /** @type {VsCodeWebviewApi<State>} */ (acquireVsCodeApi());
   const CHART_HEIGHT = 110;
   const SERIES_COLOURS = [
     '--vscode-charts-blue',
@@ -22,14 +28,14 @@ import './backupReport.css';
 
   const main = /** @type {HTMLElement} */ (document.getElementById('targets'));
   const emptyTemplate = /** @type {HTMLTemplateElement} */ (document.getElementById('empty'));
-  /** @type {{ type: 'render', targets: any[], generatedAt: string } | undefined} */
+  /** @type {ToWebview | undefined} */
   let last;
   /** @type {{ plot: uPlot, el: HTMLElement }[]} */
   let plots = [];
   /** Targets whose details the user closed, kept across renders. */
-  const closed = new Set(/** @type {string[]} */ ((vscode.getState() || {}).closed || []));
+  const closed = new Set(vscode.getState()?.closed ?? []);
 
-  /** @param {unknown} message */
+  /** @param {FromWebview} message */
   function send(message) {
     vscode.postMessage(message);
   }
@@ -75,7 +81,7 @@ import './backupReport.css';
     dl.append(dd);
   }
 
-  /** @param {string} label @param {string} action @param {string} target @param {boolean} disabled @param {string} [title] */
+  /** @param {string} label @param {ReportAction} action @param {string} target @param {boolean} disabled @param {string} [title] */
   function button(label, action, target, disabled, title) {
     const b = /** @type {HTMLButtonElement} */ (el('button', action === 'backUpNow' ? '' : 'secondary', label));
     b.type = 'button';
@@ -92,7 +98,10 @@ import './backupReport.css';
    * @param {uPlot} u @param {string[]} values @param {number} axisIdx @param {number} cycleNum
    */
   function axisSize(u, values, axisIdx, cycleNum) {
-    const axis = /** @type {any} */ (u.axes[axisIdx]);
+    // uPlot's resolved axis: its last size, font, tick length and gap (not in uPlot's public types).
+    const axis = /** @type {{ _size: number, font: string[], ticks: { size: number }, gap: number }} */ (
+      /** @type {unknown} */ (u.axes[axisIdx])
+    );
     if (cycleNum > 1) return axis._size;
     const widest = (values || []).reduce((w, v) => (v.length > w.length ? v : w), '');
     u.ctx.font = axis.font[0];
@@ -114,6 +123,7 @@ import './backupReport.css';
     const grid = themeColor('--vscode-editorWidget-border', themeColor('--vscode-panel-border', 'rgba(128,128,128,0.3)'));
     const font = `10px ${themeColor('--vscode-font-family', 'sans-serif')}`;
     const width = Math.max(160, host.clientWidth || 240);
+    /** @type {uPlot.Options} */
     const opts = {
       width,
       height: CHART_HEIGHT,
@@ -128,7 +138,7 @@ import './backupReport.css';
           ticks: { stroke: grid },
           font,
           size: axisSize,
-          values: (/** @type {any} */ _u, /** @type {number[]} */ v) => v.map((n) => `${n < 10 ? n.toFixed(1) : Math.round(n)} MB`),
+          values: (/** @type {uPlot} */ _u, /** @type {number[]} */ v) => v.map((n) => `${n < 10 ? n.toFixed(1) : Math.round(n)} MB`),
         },
       ],
       series: [
@@ -139,15 +149,15 @@ import './backupReport.css';
           width: 1.5,
           spanGaps: true,
           points: { show: xs.length <= 40, size: 4 },
-          value: (/** @type {any} */ _u, /** @type {number | null} */ v) => (v === null ? '—' : formatBytes(v * 1e6)),
+          value: (/** @type {uPlot} */ _u, /** @type {number | null} */ v) => (v === null ? '—' : formatBytes(v * 1e6)),
         })),
       ],
     };
-    const plot = new uPlot(/** @type {any} */ (opts), /** @type {any} */ ([xs, ...ys]), host);
+    const plot = new uPlot(opts, /** @type {uPlot.AlignedData} */ ([xs, ...ys]), host);
     plots.push({ plot, el: host });
   }
 
-  /** @param {any} t */
+  /** @param {TargetView} t */
   function targetCard(t) {
     const details = /** @type {HTMLDetailsElement} */ (el('details', 'target'));
     details.open = !closed.has(t.name);
@@ -192,7 +202,7 @@ import './backupReport.css';
     fact(dl, 'Total', `${formatBytes(t.totalBytes)} in ${t.count} backup${t.count === 1 ? '' : 's'} (${t.counts.verified} verified)`);
     details.append(dl);
 
-    if (t.series.some((/** @type {any} */ s) => s.points.length > 0)) {
+    if (t.series.some((s) => s.points.length > 0)) {
       const host = el('div', 'chart');
       host.setAttribute('role', 'img');
       host.setAttribute('aria-label', `Backup sizes over time for ${t.name}`);
@@ -241,7 +251,7 @@ import './backupReport.css';
     return details;
   }
 
-  /** @param {{ targets: any[] }} state */
+  /** @param {ToWebview} state */
   function render(state) {
     for (const p of plots) p.plot.destroy();
     plots = [];
@@ -257,10 +267,12 @@ import './backupReport.css';
     const b = /** @type {HTMLElement} */ (event.target).closest('button');
     if (!b || /** @type {HTMLButtonElement} */ (b).disabled) return;
     if (b.dataset.addTarget !== undefined) send({ type: 'addTarget' });
-    else if (b.dataset.action && b.dataset.target) send({ type: 'run', action: b.dataset.action, target: b.dataset.target });
+    else if (b.dataset.action && b.dataset.target) {
+      send({ type: 'run', action: /** @type {ReportAction} */ (b.dataset.action), target: b.dataset.target });
+    }
   });
 
-  window.addEventListener('message', (event) => {
+  window.addEventListener('message', (/** @type {MessageEvent<ToWebview>} */ event) => {
     const message = event.data;
     if (message && message.type === 'render') {
       last = message;

@@ -1,11 +1,15 @@
-/* global acquireVsCodeApi */
+// @ts-check
 // The datasets report page: warnings, newest successes, metrics now / ~7 / ~180 days before, and a uPlot chart
 // per metric over time, in the theme's colours. Bundled with uPlot by esbuild into dist/webview/.
-// Message shapes: src/views/datasetsReport.ts. All text goes in through textContent, never as HTML.
+// Message shapes: src/views/webviewMessages.ts. All text goes in through textContent, never as HTML.
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { formatBytes } from '../src/exporters/shared/format';
 import './datasetsReport.css';
+
+/** @typedef {import('../src/views/webviewMessages').DatasetsReportToWebview} ToWebview */
+/** @typedef {import('../src/views/webviewMessages').DatasetsReportFromWebview} FromWebview */
+/** @typedef {import('../src/views/webviewMessages').DatasetView} DatasetView */
 
 (function () {
   'use strict';
@@ -21,9 +25,10 @@ import './datasetsReport.css';
   /** @type {Map<HTMLElement, { plot: uPlot | undefined, build: () => uPlot }>} */
   const charts = new Map();
   /** Which datasets the user opened or closed, kept across refreshes. */
+  /** @type {Map<string, boolean>} */
   const open = new Map();
 
-  /** @param {unknown} message */
+  /** @param {FromWebview} message */
   function send(message) {
     vscode.postMessage(message);
   }
@@ -41,7 +46,7 @@ import './datasetsReport.css';
     return node;
   }
 
-  /** @param {string} name */
+  /** @param {string} name @param {string} fallback */
   function themeColor(name, fallback) {
     const value = getComputedStyle(document.body).getPropertyValue(name).trim();
     return value || fallback;
@@ -125,30 +130,27 @@ import './datasetsReport.css';
     charts.clear();
   }
 
-  /** @param {any} d */
+  /** @param {DatasetView} d */
   function badges(d) {
     const list = [];
     if (d.running) list.push(el('span', { className: 'badge running', text: 'exporting…' }));
     if (d.error) list.push(el('span', { className: 'badge error', text: 'config error' }));
     if (d.failing) list.push(el('span', { className: 'badge failing', text: 'failing' }));
     if (d.overdue) list.push(el('span', { className: 'badge overdue', text: 'overdue' }));
-    if (d.warnings.some((/** @type {any} */ w) => w.kind === 'shrank'))
-      list.push(el('span', { className: 'badge shrank', text: 'shrank' }));
+    if (d.warnings.some((w) => w.kind === 'shrank')) list.push(el('span', { className: 'badge shrank', text: 'shrank' }));
     return list;
   }
 
-  /** @param {any} d */
+  /** @param {DatasetView} d */
   function metricsTable(d) {
     if (d.highlights.length === 0) return el('p', { className: 'muted', text: 'No successful parcel recorded in metrics.csv yet.' });
-    const dropped = new Set(d.warnings.filter((/** @type {any} */ w) => w.kind === 'shrank').map((/** @type {any} */ w) => w.message));
+    const dropped = new Set(d.warnings.filter((w) => w.kind === 'shrank').map((w) => w.message));
     const head = el('tr', {}, [
       el('th', { text: 'metric' }),
-      ...d.highlights.map((/** @type {any} */ h) =>
-        el('th', { text: h.daysAgo === 0 ? `newest (${h.parcelId})` : `${h.daysAgo} days ago (${h.parcelId})` }),
-      ),
+      ...d.highlights.map((h) => el('th', { text: h.daysAgo === 0 ? `newest (${h.parcelId})` : `${h.daysAgo} days ago (${h.parcelId})` })),
     ]);
-    const rows = d.columns.map((/** @type {string} */ c) => {
-      const cells = d.highlights.map((/** @type {any} */ h, /** @type {number} */ i) => {
+    const rows = d.columns.map((c) => {
+      const cells = d.highlights.map((h, i) => {
         const raw = h.values[c] ?? '';
         const n = Number(raw);
         const text = raw === '' ? '—' : c === 'bytes' && raw !== 'ERROR' && Number.isFinite(n) ? `${formatBytes(n)}` : raw;
@@ -161,11 +163,11 @@ import './datasetsReport.css';
     return el('table', { className: 'metrics' }, [el('thead', {}, [head]), el('tbody', {}, rows)]);
   }
 
-  /** @param {any} d */
+  /** @param {DatasetView} d */
   function datasetSection(d) {
     const attention = Boolean(d.error || d.failing || d.overdue || d.warnings.length > 0);
     const details = /** @type {HTMLDetailsElement} */ (el('details', { className: `dataset${attention ? ' attention' : ''}` }));
-    details.open = open.has(d.path) ? open.get(d.path) : attention;
+    details.open = open.get(d.path) ?? attention;
     const last = d.lastSuccess ? `last success ${d.lastSuccess}${d.lastSuccessGone ? ' (gone)' : ''}` : 'no success yet';
     details.append(el('summary', {}, [el('h2', { text: d.name }), el('span', { className: 'muted', text: last }), ...badges(d)]));
 
@@ -183,13 +185,13 @@ import './datasetsReport.css';
         el(
           'ul',
           { className: 'warnings' },
-          d.warnings.map((/** @type {any} */ w) =>
+          d.warnings.map((w) =>
             el('li', { className: w.kind === 'failing' || w.kind === 'config' ? 'error' : 'warning', text: w.message }),
           ),
         ),
       );
     }
-    const button = (/** @type {string} */ label, /** @type {string} */ type, secondary = true) => {
+    const button = (/** @type {string} */ label, /** @type {'exportNow' | 'openLog' | 'openConfig'} */ type, secondary = true) => {
       const b = el('button', { className: secondary ? 'secondary' : '', text: label });
       b.addEventListener('click', () => send({ type, dataset: d.path }));
       return b;
@@ -207,7 +209,7 @@ import './datasetsReport.css';
     for (const column of d.columns) {
       const box = el('div', { className: 'chart' });
       grid.append(el('div', {}, [el('h3', { text: column }), box]));
-      if (!(d.history.values[column] ?? []).some((/** @type {number | null} */ v) => v !== null)) {
+      if (!(d.history.values[column] ?? []).some((v) => v !== null)) {
         box.append(el('p', { className: 'empty', text: 'No numeric values yet.' }));
         continue;
       }
@@ -226,24 +228,23 @@ import './datasetsReport.css';
     return details;
   }
 
-  /** @param {any} message */
+  /** @param {Extract<ToWebview, { type: 'render' }>} message */
   function render(message) {
     destroyCharts();
     document.documentElement.classList.remove('busy');
     generated.textContent = `as of ${when(message.generatedAt)}`;
     const all = message.datasets;
-    const failing = all.filter((/** @type {any} */ d) => d.failing || d.error).length;
-    const overdue = all.filter((/** @type {any} */ d) => d.overdue).length;
+    const failing = all.filter((d) => d.failing || d.error).length;
+    const overdue = all.filter((d) => d.overdue).length;
     summary.textContent =
       message.roots === 0
         ? 'No dataset folders yet: set exitPlan.datasets.roots, or run Exit Plan: Init Dataset.'
-        : `${all.length} dataset${all.length === 1 ? '' : 's'}: ${failing} failing, ${overdue} overdue. Alerts when a metric drops by more than ${Math.round(message.shrinkAlert * 100)} % (unless a dataset sets shrink_alert).`;
+        : `${all.length} dataset${all.length === 1 ? '' : 's'}: ${failing} failing, ${overdue} overdue. ` +
+          `Alerts when a metric drops by more than ${Math.round(message.shrinkAlert * 100)} % (unless a dataset sets shrink_alert).`;
     warningsList.replaceChildren(
-      ...message.problems.map((/** @type {string} */ p) => el('li', { className: 'error', text: p })),
-      ...all.flatMap((/** @type {any} */ d) =>
-        d.warnings.map((/** @type {any} */ w) =>
-          el('li', { className: w.kind === 'failing' || w.kind === 'config' ? 'error' : 'warning', text: w.message }),
-        ),
+      ...message.problems.map((p) => el('li', { className: 'error', text: p })),
+      ...all.flatMap((d) =>
+        d.warnings.map((w) => el('li', { className: w.kind === 'failing' || w.kind === 'config' ? 'error' : 'warning', text: w.message })),
       ),
     );
     main.replaceChildren(...all.map(datasetSection));
@@ -273,7 +274,7 @@ import './datasetsReport.css';
     for (const [box, chart] of charts) chart.plot?.setSize({ width: Math.max(200, box.clientWidth), height: CHART_HEIGHT });
   }).observe(main);
 
-  window.addEventListener('message', (event) => {
+  window.addEventListener('message', (/** @type {MessageEvent<ToWebview>} */ event) => {
     const message = event.data;
     if (message?.type === 'render') render(message);
     if (message?.type === 'busy') document.documentElement.classList.toggle('busy', message.busy);

@@ -1,6 +1,14 @@
-/* global acquireVsCodeApi */
+// @ts-check
 // The SAS panel's page. It never sees the real link: the extension sends masked command lines
-// (`render`) and does the copying and running itself. Message shapes: src/views/sasPanel.ts.
+// (`render`) and does the copying and running itself. Message shapes: src/views/webviewMessages.ts.
+
+/** @typedef {import('../src/views/webviewMessages').SasToWebview} ToWebview */
+/** @typedef {import('../src/views/webviewMessages').SasFromWebview} FromWebview */
+/** @typedef {import('../src/views/webviewMessages').CopyTarget} CopyTarget */
+/** @typedef {import('../src/views/webviewMessages').RunTarget} RunTarget */
+/** @typedef {import('../src/views/webviewMessages').DestinationKey} DestinationKey */
+/** @typedef {import('../src/views/webviewMessages').SasShell} SasShell */
+
 (function () {
   'use strict';
   const vscode = acquireVsCodeApi();
@@ -11,9 +19,10 @@
   const expiresAt = Date.parse(expiry.dateTime);
   let expired = false;
   /** Destination edits not sent yet, by field: sent before any click so Copy and Run use what is typed. */
+  /** @type {Map<HTMLInputElement, number>} */
   const pendingEdits = new Map();
 
-  /** @param {unknown} message */
+  /** @param {FromWebview} message */
   function send(message) {
     vscode.postMessage(message);
   }
@@ -48,7 +57,7 @@
     setTimeout(tick, 1000 - (Date.now() % 1000) + 5);
   }
 
-  /** @param {{ shell: string, destinations: Record<string, string>, lines: Record<string, string>, runnable: Record<string, boolean> }} state */
+  /** @param {Extract<ToWebview, { type: 'render' }>} state */
   function render(state) {
     for (const radio of document.querySelectorAll('input[name="shell"]')) {
       const input = /** @type {HTMLInputElement} */ (radio);
@@ -56,7 +65,7 @@
     }
     for (const field of document.querySelectorAll('input[data-destination]')) {
       const input = /** @type {HTMLInputElement} */ (field);
-      const value = state.destinations[input.dataset.destination ?? ''] ?? '';
+      const value = state.destinations[/** @type {DestinationKey} */ (input.dataset.destination)] ?? '';
       if (document.activeElement !== input && input.value !== value) input.value = value;
     }
     for (const [what, line] of Object.entries(state.lines)) {
@@ -65,7 +74,7 @@
     }
     for (const button of document.querySelectorAll('button[data-run]')) {
       const run = /** @type {HTMLButtonElement} */ (button);
-      run.hidden = !state.runnable[run.dataset.run ?? ''];
+      run.hidden = !state.runnable[/** @type {RunTarget} */ (run.dataset.run)];
     }
   }
 
@@ -73,19 +82,21 @@
     const button = /** @type {HTMLElement} */ (event.target).closest('button');
     if (!button || expired) return;
     flushEdits();
-    if (button.dataset.copy) send({ type: 'copy', what: button.dataset.copy });
-    if (button.dataset.run) send({ type: 'run', what: button.dataset.run });
+    if (button.dataset.copy) send({ type: 'copy', what: /** @type {CopyTarget} */ (button.dataset.copy) });
+    if (button.dataset.run) send({ type: 'run', what: /** @type {RunTarget} */ (button.dataset.run) });
   });
 
   for (const radio of document.querySelectorAll('input[name="shell"]')) {
-    radio.addEventListener('change', () => send({ type: 'setShell', shell: /** @type {HTMLInputElement} */ (radio).value }));
+    radio.addEventListener('change', () =>
+      send({ type: 'setShell', shell: /** @type {SasShell} */ (/** @type {HTMLInputElement} */ (radio).value) }),
+    );
   }
 
   /** @param {HTMLInputElement} input */
   function sendEdit(input) {
     clearTimeout(pendingEdits.get(input));
     pendingEdits.delete(input);
-    send({ type: 'setDestination', key: input.dataset.destination, value: input.value });
+    send({ type: 'setDestination', key: /** @type {DestinationKey} */ (input.dataset.destination), value: input.value });
   }
 
   function flushEdits() {
@@ -103,7 +114,7 @@
     });
   }
 
-  window.addEventListener('message', (event) => {
+  window.addEventListener('message', (/** @type {MessageEvent<ToWebview>} */ event) => {
     const message = event.data;
     if (message?.type === 'render') render(message);
     if (message?.type === 'expired') markExpired();

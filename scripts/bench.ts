@@ -86,7 +86,8 @@ async function findTools(): Promise<Tools> {
     psqlVersion = r?.code === 0 ? r.stdout.trim() : '';
     if (!psqlVersion)
       problems.push(
-        'psql is on the PATH but does not run (`psql --version` failed): install the Debian package postgresql-client-15 (apt-get install postgresql-client-15).',
+        'psql is on the PATH but does not run (`psql --version` failed): install the Debian package postgresql-client-15 (apt-get ' +
+          'install postgresql-client-15).',
       );
   } else {
     problems.push('psql is not installed: install the Debian package postgresql-client-15 (apt-get install postgresql-client-15).');
@@ -396,7 +397,8 @@ export function tableSpecs(k: number): TableSpec[] {
       status text NOT NULL, priority text NOT NULL, tags text[] NOT NULL, attachments text[] NOT NULL,
       opened_at timestamptz NOT NULL, closed_at timestamptz)`,
     insert: `SELECT i, 1 + ${r(61)} % 50000, 1 + ${r(62)} % 600000, ${sentence(63)},
-      ${sentence(64)} || E'\\n\\n' || ${sentence(65)} || ' ' || ${sentence(66)} || E'\\n' || ${sentence(67)} || E'\\n-- ' || ${pick(FIRST, 68)},
+      ${sentence(64)} || E'\\n\\n' || ${sentence(65)} || ' ' || ${sentence(66)} || E'\\n' || \
+${sentence(67)} || E'\\n-- ' || ${pick(FIRST, 68)},
       ${pick(TICKET_STATUS, 69)}, ${pick(PRIORITY, 70)}, ARRAY[${pick(TAG, 71)}, ${pick(TAG, 72)}],
       CASE ${r(73)} % 4
         WHEN 0 THEN ARRAY[]::text[]
@@ -436,7 +438,8 @@ export function tableSpecs(k: number): TableSpec[] {
       date '2019-01-01' + (i / 150)::integer, date '2019-01-31' + (i / 150)::integer,
       CASE WHEN ${r(94)} % 5 = 0 THEN NULL ELSE ${ts('2019-01-10 00:00:00+00', 570, 95)} END,
       jsonb_build_array(
-        jsonb_build_object('sku', 'SKU-' || (${r(96)} % 900 + 100), 'description', ${pick(PLAN, 97)} || ' plan, monthly', 'quantity', 1 + ${r(98)} % 40, 'unit_price', (${r(99)} % 10000) / 100.0),
+        jsonb_build_object('sku', 'SKU-' || (${r(96)} % 900 + 100), 'description', ${pick(PLAN, 97)} || ' plan, monthly', \
+'quantity', 1 + ${r(98)} % 40, 'unit_price', (${r(99)} % 10000) / 100.0),
         jsonb_build_object('sku', 'SKU-SUPPORT', 'description', 'Priority support', 'quantity', 1, 'unit_price', 49.00))`,
     primaryKey: 'id',
   });
@@ -571,7 +574,8 @@ function run(file: string, args: string[], options: RunOptions): Promise<Measure
       if (code !== 0) {
         reject(
           new Error(
-            `${path.basename(file)} ${args.slice(0, 3).join(' ')} … exited with ${code ?? sig}: ${stderr.trim().split('\n').slice(-5).join(' | ')}`,
+            `${path.basename(file)} ${args.slice(0, 3).join(' ')} … exited with ${code ?? sig}: ` +
+              `${stderr.trim().split('\n').slice(-5).join(' | ')}`,
           ),
         );
         return;
@@ -920,22 +924,32 @@ function render(rep: Report): { doc: string; summary: string } {
   ];
 
   const how = [
-    `The manual way runs its two steps one after the other: \`psql \\copy\` (the server's COPY plus writing ${f1(mb(manCsv))} MB of CSV to disk) took ${f1(copyS)} s, then \`zip -6\` ${f1(zipS)} s (medians).`,
-    `The export overlaps them: the server's COPY streams into the Node.js process, whose main thread counts CSV rows and computes SHA-256 while zlib deflates on a libuv worker thread; then it reads the whole archive back to verify it before renaming it.`,
-    `Its floor on this data is therefore about max(COPY ${f1(fl.copy)} s, deflate ${f1(fl.deflate)} s) + verification ${f1(fl.verify)} s = ${f1(floor)} s; it measured ${f1(exWall)} s (median), its process using ${f1(exCpu)} s of CPU, while the PostgreSQL backend, the zlib thread and the main thread share ${cores} core${cores === 1 ? '' : 's'}.`,
+    `The manual way runs its two steps one after the other: \`psql \\copy\` (the server's COPY plus writing ${f1(mb(manCsv))} MB of CSV ` +
+      `to disk) took ${f1(copyS)} s, then \`zip -6\` ${f1(zipS)} s (medians).`,
+    `The export overlaps them: the server's COPY streams into the Node.js process, whose main thread counts CSV rows and computes ` +
+      `SHA-256 while zlib deflates on a libuv worker thread; then it reads the whole archive back to verify it before renaming it.`,
+    `Its floor on this data is therefore about max(COPY ${f1(fl.copy)} s, deflate ${f1(fl.deflate)} s) + verification ${f1(fl.verify)} s ` +
+      `= ${f1(floor)} s; it measured ${f1(exWall)} s (median), its process using ${f1(exCpu)} s of CPU, while the PostgreSQL backend, ` +
+      `the zlib thread and the main thread share ${cores} core${cores === 1 ? '' : 's'}.`,
     wallMet
-      ? `Overlapping COPY with compression saves more than verification costs, so the export finishes ${f1(manWall - exWall)} s before the manual way (${f2(ratio)} ×).`
-      : `The export is ${f1(exWall - manWall)} s slower than the manual way (${f2(ratio)} ×): verification alone costs ${f1(fl.verify)} s (${f1((fl.verify / exWall) * 100)} % of the export's wall time) and the manual way verifies nothing, while the export phase itself (about ${f1(exWall - fl.verify)} s) exceeds its overlap floor of ${f1(Math.max(fl.copy, fl.deflate))} s.`,
+      ? `Overlapping COPY with compression saves more than verification costs, so the export finishes ${f1(manWall - exWall)} s before ` +
+        `the manual way (${f2(ratio)} ×).`
+      : `The export is ${f1(exWall - manWall)} s slower than the manual way (${f2(ratio)} ×): verification alone costs ${f1(fl.verify)} ` +
+        `s (${f1((fl.verify / exWall) * 100)} % of the export's wall time) and the manual way verifies nothing, while the export phase ` +
+        `itself (about ${f1(exWall - fl.verify)} s) exceeds its overlap floor of ${f1(Math.max(fl.copy, fl.deflate))} s.`,
     `\`--jobs 2\` took ${f1(j2)} s (${f2(j2 / exWall)} × the single-connection median).`,
   ].join(' ');
   const memory =
-    `Peak RSS of the export was ${f1(mb(minExRss))} to ${f1(mb(maxExRss))} MB over all its runs (a Node.js process that does nothing peaks at ${f1(mb(rep.floors.nodeRss))} MB), ` +
+    `Peak RSS of the export was ${f1(mb(minExRss))} to ${f1(mb(maxExRss))} MB over all its runs (a Node.js process that does nothing ` +
+    `peaks at ${f1(mb(rep.floors.nodeRss))} MB), ` +
     `with a largest table of ${f1(mb(largest))} MB of CSV (${f1((largest / manCsv) * 100)} % of the data); ` +
-    `in the manual way psql peaked at ${f1(mb(median(man.map((m) => m.psql.peakRss))))} MB and zip at ${f1(mb(median(man.map((m) => m.zip.peakRss))))} MB.`;
+    `in the manual way psql peaked at ${f1(mb(median(man.map((m) => m.psql.peakRss))))} MB and zip at ` +
+    `${f1(mb(median(man.map((m) => m.zip.peakRss))))} MB.`;
 
   const doc = `# Performance
 
-Written by \`npm run bench\`: the warehouse export part by \`scripts/bench.ts\` (about 10 to 15 minutes on 2 cores), marked sections by the other benchmark scripts.
+Written by \`npm run bench\`: the warehouse export part by \`scripts/bench.ts\` \
+(about 10 to 15 minutes on 2 cores), marked sections by the other benchmark scripts.
 \`BENCH_SCALE\` scales the generated warehouse (default 1) and \`BENCH_RUNS\` the number of alternating runs (default 3).
 
 ## Warehouse export
@@ -948,36 +962,55 @@ ${table(['Item', 'Value'], rep.machine, ['l', 'l'])}
 
 ### Data
 
-A generated warehouse of 8 connector-like tables in 2 schemas (scale ${scale}), loaded with \`INSERT … SELECT … FROM generate_series\` into ordinary (logged) tables with primary keys, then \`VACUUM ANALYZE\` (generation took ${f1(rep.generateMs / 1000)} s, not counted below).
+A generated warehouse of 8 connector-like tables in 2 schemas (scale ${scale}), loaded with \`INSERT … SELECT … FROM generate_series\` \
+into ordinary (logged) tables with primary keys, then \`VACUUM ANALYZE\` \
+(generation took ${f1(rep.generateMs / 1000)} s, not counted below).
 The export splits tables into files of at most 1,000,000 rows (the default), so the big table is written as several parts.
 
 ${table(['Table', 'Shape', 'Rows', 'CSV (MB)', 'Files in the archive'], dataRows, ['l', 'l', 'r', 'r', 'r'])}
 
-CSV written by the export: ${int(csvBytes)} bytes (${f2(csvBytes / GB)} GB${bigEnough ? '' : '; **below the 1 GiB that the benchmark requires**'}), one header line per file; \`psql \\copy\` wrote ${int(manCsv)} bytes.
-Archive: ${f1(mb(first.archiveBytes))} MB from the export, ${f1(mb(man[0].archiveBytes))} MB from \`zip -6\` (${f1(csvBytes / first.archiveBytes)} : 1).
+CSV written by the export: ${int(csvBytes)} bytes (${f2(csvBytes / GB)} GB${
+    bigEnough ? '' : '; **below the 1 GiB that the benchmark ' + 'requires**'
+  }), one header line per file; \`psql \\copy\` wrote ${int(manCsv)} bytes.
+Archive: ${f1(mb(first.archiveBytes))} MB from the export, ${f1(mb(man[0].archiveBytes))} MB from \`zip -6\` \
+(${f1(csvBytes / first.archiveBytes)} : 1).
 
 ### Results
 
 ${rep.runsNote}
-MB = 1,000,000 bytes; MB/s is CSV bytes divided by wall time; wall time runs from starting the process(es) to their exit, and includes Node.js start-up for the export.
-Peak RSS is the kernel's maximum resident set size of a process (for the manual way, the largest psql or zip process); CPU is user + system time of the client processes, not of the PostgreSQL server.
+MB = 1,000,000 bytes; MB/s is CSV bytes divided by wall time; \
+wall time runs from starting the process(es) to their exit, and includes Node.js start-up for the export.
+Peak RSS is the kernel's maximum resident set size of a process (for the manual way, the largest psql or zip process); \
+CPU is user + system time of the client processes, not of the PostgreSQL server.
 
 Export: \`exit-plan warehouse export --db URL --out DIR --json --quiet\` (password in \`PGPASSWORD\`).
-Manual way: for each table \`psql -X -c "\\copy schema.table to 'DIR/schema.table.csv' csv header"\`, one after the other, then \`zip -6 -q -r archive.zip DIR\`.
+Manual way: for each table \`psql -X -c "\\copy schema.table to 'DIR/schema.table.csv' csv header"\`, \
+one after the other, then \`zip -6 -q -r archive.zip DIR\`.
 
 ${table(resultHead, results, ['l', 'r', 'r', 'r', 'r', 'r', 'r'])}
 
 All runs, in the order they ran:
 
-${table(['#', 'Method', 'Wall time (s)', 'CSV MB/s', 'Peak RSS (MB)', 'CPU (s)', 'Manual phases'], all, ['r', 'l', 'r', 'r', 'r', 'r', 'l'])}
+${table(['#', 'Method', 'Wall time (s)', 'CSV MB/s', 'Peak RSS (MB)', 'CPU (s)', 'Manual phases'], all, [
+  'r',
+  'l',
+  'r',
+  'r',
+  'r',
+  'r',
+  'l',
+])}
 
 ### Targets
 
 | Target | Result | Met |
 |---|---|---|
-| Wall time at most the manual way's | ${f2(ratio)} × the manual way (${f1(exWall)} s against ${f1(manWall)} s, medians) | ${wallMet ? 'yes' : '**no**'} |
-| Peak RSS under ${RSS_TARGET_MB} MB whatever the table sizes | ${f1(mb(maxExRss))} MB at most over all export runs | ${rssMet ? 'yes' : '**no**'} |
-| At least 1 GB of CSV across 8 tables | ${f2(csvBytes / GB)} GB in ${rep.specs.length} tables | ${bigEnough && rep.specs.length >= 8 ? 'yes' : '**no**'} |
+| Wall time at most the manual way's | ${f2(ratio)} × the manual way (${f1(exWall)} s against ${f1(manWall)} s, medians) \
+| ${wallMet ? 'yes' : '**no**'} |
+| Peak RSS under ${RSS_TARGET_MB} MB whatever the table sizes | ${f1(mb(maxExRss))} MB at most over all export runs \
+| ${rssMet ? 'yes' : '**no**'} |
+| At least 1 GB of CSV across 8 tables | ${f2(csvBytes / GB)} GB in ${rep.specs.length} tables \
+| ${bigEnough && rep.specs.length >= 8 ? 'yes' : '**no**'} |
 
 ### What dominates
 
@@ -998,7 +1031,8 @@ ${memory}
     '',
     `CSV ${f2(csvBytes / GB)} GB, ${int(first.rows)} rows, archive ${f1(mb(first.archiveBytes))} MB.`,
     `Alone: COPY ${f1(fl.copy)} s, Node deflate ${f1(fl.deflate)} s, zip -6 ${f1(zipS)} s, verification ${f1(fl.verify)} s.`,
-    `Wall time target (export <= manual): ${wallMet ? 'met' : 'NOT met'} (ratio ${f2(ratio)}). Peak RSS target (< ${RSS_TARGET_MB} MB): ${rssMet ? 'met' : 'NOT met'} (${f1(mb(maxExRss))} MB).`,
+    `Wall time target (export <= manual): ${wallMet ? 'met' : 'NOT met'} (ratio ${f2(ratio)}). Peak RSS target (< ${RSS_TARGET_MB} MB): ` +
+      `${rssMet ? 'met' : 'NOT met'} (${f1(mb(maxExRss))} MB).`,
   ].join('\n');
   return { doc, summary };
 }
@@ -1060,13 +1094,16 @@ async function main(): Promise<void> {
     const exports: ExportRun[] = [];
     const manuals: ManualRun[] = [];
     let deflateMs = 0;
-    let runsNote = `Each way ran ${wantedRuns} time${wantedRuns > 1 ? 's' : ''}, alternating (export, manual, export, …), on the same data; the first table gives medians.`;
+    let runsNote =
+      `Each way ran ${wantedRuns} time${wantedRuns > 1 ? 's' : ''}, alternating (export, manual, export, …), on the same ` +
+      `data; the first table gives medians.`;
     for (let i = 0; i < wantedRuns; i++) {
       const pairStart = performance.now();
       const e = await exportRun(url, env, tmp, preload, 1);
       exports.push(e);
       log(
-        `export run ${i + 1}: ${f1(e.wallMs / 1000)} s, ${f1(mb(e.result.csvBytes) / (e.wallMs / 1000))} MB/s, peak RSS ${f1(mb(e.usage.peakRss))} MB, CPU ${f1(e.usage.cpu)} s, CSV ${f2(e.result.csvBytes / GB)} GB`,
+        `export run ${i + 1}: ${f1(e.wallMs / 1000)} s, ${f1(mb(e.result.csvBytes) / (e.wallMs / 1000))} MB/s, peak RSS ` +
+          `${f1(mb(e.usage.peakRss))} MB, CPU ${f1(e.usage.cpu)} s, CSV ${f2(e.result.csvBytes / GB)} GB`,
       );
       if (i === 0 && e.result.csvBytes < MIN_CSV_BYTES)
         log(`  warning: only ${f2(e.result.csvBytes / GB)} GB of CSV (under 1 GiB): raise BENCH_SCALE`);
@@ -1086,13 +1123,16 @@ async function main(): Promise<void> {
       );
       manuals.push(m);
       log(
-        `manual run ${i + 1}: ${f1(m.wallMs / 1000)} s (\\copy ${f1(m.copyMs / 1000)} s + zip ${f1(m.zipMs / 1000)} s), peak RSS psql ${f1(mb(m.psql.peakRss))} MB, zip ${f1(mb(m.zip.peakRss))} MB`,
+        `manual run ${i + 1}: ${f1(m.wallMs / 1000)} s (\\copy ${f1(m.copyMs / 1000)} s + zip ${f1(m.zipMs / 1000)} s), peak RSS psql ` +
+          `${f1(mb(m.psql.peakRss))} MB, zip ${f1(mb(m.zip.peakRss))} MB`,
       );
       const pairMs = performance.now() - pairStart;
       const elapsed = performance.now() - benchStart;
       // Room for another pair and then the remaining steps (about one more pair's worth)?
       if (i + 1 < wantedRuns && elapsed + 2 * pairMs > TIME_BUDGET_MS) {
-        runsNote = `Each way ran ${i + 1} time${i > 0 ? 's' : ''} (of ${wantedRuns} wanted: another run would have taken the bench past ${TIME_BUDGET_MS / 60000} minutes), alternating, on the same data; the first table gives medians.`;
+        runsNote =
+          `Each way ran ${i + 1} time${i > 0 ? 's' : ''} (of ${wantedRuns} wanted: another run would have taken the bench past ` +
+          `${TIME_BUDGET_MS / 60000} minutes), alternating, on the same data; the first table gives medians.`;
         log(`stopping after ${i + 1} run(s) of each way to stay within the time budget`);
         break;
       }
@@ -1102,7 +1142,8 @@ async function main(): Promise<void> {
     log(`COPY of every table, output discarded, alone: ${f1(copyMs / 1000)} s`);
     const jobs2 = await exportRun(url, env, tmp, preload, 2, true);
     log(
-      `export --jobs 2: ${f1(jobs2.wallMs / 1000)} s, ${f1(mb(jobs2.result.csvBytes) / (jobs2.wallMs / 1000))} MB/s, peak RSS ${f1(mb(jobs2.usage.peakRss))} MB`,
+      `export --jobs 2: ${f1(jobs2.wallMs / 1000)} s, ${f1(mb(jobs2.result.csvBytes) / (jobs2.wallMs / 1000))} MB/s, peak RSS ` +
+        `${f1(mb(jobs2.usage.peakRss))} MB`,
     );
     // The verification phase on its own: the same code the export runs before renaming the archive.
     const v0 = performance.now();

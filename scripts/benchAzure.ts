@@ -85,7 +85,8 @@ async function main(): Promise<void> {
       };
       rows.push(row);
       process.stdout.write(
-        `${count} blobs: ${row.seconds.toFixed(2)} s, peak RSS ${row.rssMb.toFixed(1)} MB (${row.cappedRssMb.toFixed(1)} MB with the heap capped)\n`,
+        `${count} blobs: ${row.seconds.toFixed(2)} s, peak RSS ${row.rssMb.toFixed(1)} MB (${row.cappedRssMb.toFixed(1)} MB with the ` +
+          `heap capped)\n`,
       );
     }
     const first = rows[0];
@@ -95,7 +96,8 @@ async function main(): Promise<void> {
     const section = [
       '## Azure Storage: Compute Size',
       '',
-      `Last run: ${new Date().toISOString().replace('T', ' ').slice(0, 19)} UTC, same machine. \`exit-plan azure size --container C --json\` against Azurite`,
+      `Last run: ${new Date().toISOString().replace('T', ' ').slice(0, 19)} UTC, same machine. \`exit-plan azure size --container C ` +
+        `--json\` against Azurite`,
       '(the emulator from npm, loopback) over containers of generated blobs; the listing is read 1,000 blobs a page and only',
       "running totals are kept. Median of 3 runs; wall time includes Node.js start-up. Peak RSS is measured twice: with V8's",
       "defaults, and with the old space capped at 64 MB, where memory kept per blob could not hide behind V8's lazy collection.",
@@ -104,12 +106,16 @@ async function main(): Promise<void> {
       '|---:|---:|---:|---:|---:|---:|',
       ...rows.map(
         (r) =>
-          `| ${r.count.toLocaleString('en-US')} | ${r.seconds.toFixed(2)} | ${Math.round(r.count / r.seconds).toLocaleString('en-US')} | ${r.rssMb.toFixed(1)} | ${r.cappedRssMb.toFixed(1)} | ${r.fillSeconds.toFixed(0)} |`,
+          `| ${r.count.toLocaleString('en-US')} | ${r.seconds.toFixed(2)} | ${Math.round(r.count / r.seconds).toLocaleString('en-US')} | ` +
+          `${r.rssMb.toFixed(1)} | ${r.cappedRssMb.toFixed(1)} | ${r.fillSeconds.toFixed(0)} |`,
       ),
       '',
-      `With the heap capped, peak RSS changed by ${growth.toFixed(1)} MB from ${first.count.toLocaleString('en-US')} to ${last.count.toLocaleString('en-US')} blobs: ` +
-        `${flat ? 'flat (target met: nothing is kept per blob)' : '**it grows (target missed)**'}. With V8\'s defaults the peak rises from ` +
-        `${first.rssMb.toFixed(0)} to ${last.rssMb.toFixed(0)} MB: garbage from earlier pages not yet collected, which levels off (seen at ~147 MB for 80,000 blobs in a trial).`,
+      `With the heap capped, peak RSS changed by ${growth.toFixed(1)} MB from ${first.count.toLocaleString('en-US')} to ` +
+        `${last.count.toLocaleString('en-US')} blobs: ` +
+        `${flat ? 'flat (target met: nothing is kept per blob)' : '**it grows (target missed)**'}. With V8's defaults the peak rises ` +
+        `from ` +
+        `${first.rssMb.toFixed(0)} to ${last.rssMb.toFixed(0)} MB: garbage from earlier pages not yet collected, which levels off (seen ` +
+        `at ~147 MB for 80,000 blobs in a trial).`,
       "The time is Azurite answering list requests; the client does little per blob. 100,000 blobs (the issue's size) were not",
       'generated here: filling Azurite one PUT per blob slows down as the container grows (5,000 in 14 s, 20,000 in ~200 s on this',
       'machine); `BENCH_AZURE_BLOBS=10000,100000 npm run bench` runs it where that is affordable.',

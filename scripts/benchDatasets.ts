@@ -128,7 +128,8 @@ function main(): void {
       };
       rows.push(row);
       process.stdout.write(
-        `${kind.label}: ${row.seconds.toFixed(2)} s (runs: ${row.all.map((s) => s.toFixed(2)).join(', ')}), peak RSS ${row.rssMb.toFixed(1)} MB\n`,
+        `${kind.label}: ${row.seconds.toFixed(2)} s (runs: ${row.all.map((s) => s.toFixed(2)).join(', ')}), peak RSS ` +
+          `${row.rssMb.toFixed(1)} MB\n`,
       );
     }
     const baseline = measure(['--version'], tmp, n++);
@@ -136,10 +137,13 @@ function main(): void {
     const section = [
       '## Datasets: report',
       '',
-      `Last run: ${new Date().toISOString().replace('T', ' ').slice(0, 19)} UTC, on a shared ${os.cpus().length}-core machine, so the times are approximate.`,
-      `\`exit-plan datasets report\` over ${DATASETS} datasets × ${PARCELS.toLocaleString('en-US')} parcels each in export_manager's layout: per parcel a data file`,
+      `Last run: ${new Date().toISOString().replace('T', ' ').slice(0, 19)} UTC, on a shared ${os.cpus().length}-core machine, so the ` +
+        `times are approximate.`,
+      `\`exit-plan datasets report\` over ${DATASETS} datasets × ${PARCELS.toLocaleString('en-US')} parcels each in export_manager's ` +
+        `layout: per parcel a data file`,
       'and `.out`/`.err` logs, and a `metrics.csv` row with a custom metric; every 10th dataset failing, every 20th overdue',
-      `(${files.toLocaleString('en-US')} files, generated in ${generateSeconds.toFixed(0)} s, not counted). The report reads three folder listings, config.toml`,
+      `(${files.toLocaleString('en-US')} files, generated in ${generateSeconds.toFixed(0)} s, not counted). The report reads three ` +
+        `folder listings, config.toml`,
       'and metrics.csv per dataset (16 datasets at a time) and never opens the data. Median of 3 runs; wall time includes Node.js',
       `start-up (\`exit-plan --version\` alone: ${baseline.seconds.toFixed(2)} s, ${baseline.rssMb.toFixed(1)} MB).`,
       '',
@@ -147,7 +151,8 @@ function main(): void {
       '|---|---:|---:|---:|---:|',
       ...rows.map(
         (r) =>
-          `| ${r.label} | ${r.seconds.toFixed(2)} | ${Math.round((DATASETS * PARCELS) / r.seconds).toLocaleString('en-US')} | ${r.rssMb.toFixed(1)} | ${r.outKb.toFixed(0)} |`,
+          `| ${r.label} | ${r.seconds.toFixed(2)} | ${Math.round((DATASETS * PARCELS) / r.seconds).toLocaleString('en-US')} | ` +
+          `${r.rssMb.toFixed(1)} | ${r.outKb.toFixed(0)} |`,
       ),
     ];
     writeDocSection('datasets-report-bench', section);

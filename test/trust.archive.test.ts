@@ -105,7 +105,8 @@ function runCli(source: PgConnectionOptions, args: string[]) {
 
 describe('trust: the warehouse archive always extracts and reloads', () => {
   describe('generated columns', () => {
-    const SQL = String.raw`
+    const SQL =
+      String.raw`
       CREATE FUNCTION public.twice(x integer) RETURNS integer LANGUAGE sql IMMUTABLE AS 'SELECT x * 2';
       CREATE TABLE public.orders (
         id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -120,7 +121,8 @@ describe('trust: the warehouse archive always extracts and reloads', () => {
       );
       INSERT INTO public.orders (price, qty, email, note) VALUES
         (1.50, 3, 'a@example.org', 'first'), (2.25, 0, NULL, NULL), (0, 7, 'b@example.com', E'two\nlines');
-      CREATE TABLE public.readings (day date NOT NULL, celsius numeric, fahrenheit numeric GENERATED ALWAYS AS (celsius * 9 / 5 + 32) STORED)
+      CREATE TABLE public.readings (day date NOT NULL, celsius numeric, fahrenheit numeric ` +
+      String.raw`GENERATED ALWAYS AS (celsius * 9 / 5 + 32) STORED)
         PARTITION BY RANGE (day);
       CREATE TABLE public.readings_2024 PARTITION OF public.readings FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
       INSERT INTO public.readings (day, celsius) VALUES ('2024-05-01', 20), ('2024-06-01', -40);
@@ -390,8 +392,12 @@ break" VALUES (1, 'a'), (2, E'b\nc');
   });
 
   describe('types and constraints', () => {
-    it('schema.sql creates composite, nested composite, range and multirange types with qualified names, and leaves out checks calling user functions or NOT VALID', async () => {
-      const source = await sourceDatabase(String.raw`
+    const typesTitle =
+      'schema.sql creates composite, nested composite, range and multirange types with qualified names, and leaves out checks calling ' +
+      'user functions or NOT VALID';
+    it(typesTitle, async () => {
+      const source = await sourceDatabase(
+        String.raw`
         CREATE SCHEMA kinds;
         CREATE TYPE kinds.mood AS ENUM ('sad', 'ok');
         CREATE DOMAIN kinds.positive AS integer CHECK (VALUE > 0);
@@ -419,7 +425,8 @@ break" VALUES (1, 'a'), (2, E'b\nc');
         INSERT INTO public.older VALUES (-5), (5);
         ALTER TABLE public.older ADD CONSTRAINT positive CHECK (v > 0) NOT VALID;
         INSERT INTO public.things VALUES
-          (2, ROW('a', ROW(1.5, -2)::kinds.point2, 'ok', '{1,2}', ARRAY[ROW(0,0)::kinds.point2]), ARRAY[ROW('b', NULL, 'sad', NULL, NULL)::public.tagged],
+          (2, ROW('a', ROW(1.5, -2)::kinds.point2, 'ok', '{1,2}', ARRAY[ROW(0,0)::kinds.point2]), ` +
+          String.raw`ARRAY[ROW('b', NULL, 'sad', NULL, NULL)::public.tagged],
            '[1.5,2.5)', ARRAY['[0,1]'::public.floatrange, 'empty'], '{[1,2), [3,4]}', '[1,5)', 7),
           (4, NULL, '{}', NULL, NULL, NULL, NULL, NULL);
         -- A column whose type is another table's row type: that table first, or a composite type when it is not exported.
@@ -429,7 +436,8 @@ break" VALUES (1, 'a'), (2, E'b\nc');
         INSERT INTO public.a_uses_z VALUES (ROW(1, 'sad', 2), ARRAY[ROW(2, NULL, NULL)::public.z_row]);
         -- The exporting role finds kinds' types without a schema name; the role that reloads may not.
         DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET search_path = kinds, public', current_database()); END $$;
-      `);
+      `,
+      );
       const result = await exportWarehouse({ connection: source, outDir: tempDir() });
       await roundTrip(source, result.archive);
       const { dirs } = extractBoth(result.archive);
@@ -445,7 +453,8 @@ break" VALUES (1, 'a'), (2, E'b\nc');
       );
       assert.ok(at('CREATE TYPE "kinds"."mood" AS ENUM') < at('CREATE TYPE "public"."tagged" AS'));
       at(
-        'CREATE TYPE "public"."floatrange" AS RANGE (SUBTYPE = double precision, SUBTYPE_DIFF = float8mi, MULTIRANGE_TYPE_NAME = "public"."floatmultirange");',
+        'CREATE TYPE "public"."floatrange" AS RANGE (SUBTYPE = double precision, SUBTYPE_DIFF = float8mi, MULTIRANGE_TYPE_NAME = ' +
+          '"public"."floatmultirange");',
       );
       at('CREATE TYPE "kinds"."pointrange" AS RANGE (SUBTYPE = integer');
       assert.match(
@@ -475,7 +484,7 @@ break" VALUES (1, 'a'), (2, E'b\nc');
       );
       assert.match(
         fs.readFileSync(path.join(extractBoth(without.archive).dirs[0], 'schema.sql'), 'utf8'),
-        /CREATE TYPE "public"."z_row" AS \(\n  "id" integer,\n  "mood" kinds\.mood,\n  "p" integer\n\);/,
+        /CREATE TYPE "public"."z_row" AS \(\n {2}"id" integer,\n {2}"mood" kinds\.mood,\n {2}"p" integer\n\);/,
       );
     });
   });

@@ -110,7 +110,8 @@ describe('trust: backups', () => {
       assert.deepEqual(backupNames(dir), [path.basename(plain)]);
     });
 
-    it('orders backups within a minute as restic orders snapshots (by their precise time), checked against restic forget', async function () {
+    const orderTitle = 'orders backups within a minute as restic orders snapshots (by their precise time), checked against restic forget';
+    it(orderTitle, async function () {
       // Backups as an older version named them: within a minute the later one under the plain name.
       const times = [
         '2024-06-01T02:00:40Z',
@@ -415,7 +416,9 @@ describe('trust: backups', () => {
       }
     }
 
-    it('backups create --lock-timeout: pg_dump gives up with one sentence naming the table and the session, and leaves nothing', async () => {
+    const createLockTitle =
+      'backups create --lock-timeout: pg_dump gives up with one sentence naming the table and the session, and leaves nothing';
+    it(createLockTitle, async () => {
       const dir = tempDir('exit-plan-trust-locked-');
       const r = await whileLocked(() =>
         runCli(['backups', 'create', '--db', dbUrl(source), '--dir', dir, '--lock-timeout', '1', '--quiet'], env),
@@ -472,7 +475,8 @@ describe('trust: backups', () => {
         assert.match(
           seen,
           new RegExp(
-            `Drill: counting — Waiting for a lock on public\\.locked visits held by session ${holderPid} \\(trust-holder, idle in transaction\\)…`,
+            `Drill: counting — Waiting for a lock on public\\.locked visits held by session ${holderPid} \\(trust-holder, idle in ` +
+              `transaction\\)…`,
           ),
         );
         await holder.query('ROLLBACK');
@@ -485,7 +489,9 @@ describe('trust: backups', () => {
       }
     });
 
-    it('backups drill --lock-timeout: counting the source gives up with one sentence naming the table, and drops the scratch database', async () => {
+    const drillLockTitle =
+      'backups drill --lock-timeout: counting the source gives up with one sentence naming the table, and drops the scratch database';
+    it(drillLockTitle, async () => {
       const dir = tempDir('exit-plan-trust-locked-');
       const made = await runCli(['backups', 'create', '--db', dbUrl(source), '--dir', dir, '--quiet'], env);
       assert.equal(made.code, 0, made.stderr);
@@ -526,7 +532,10 @@ describe('trust: backups', () => {
         ...extraEnv,
       });
 
-    it('refuses what cron rejects (L, W, ?, seconds, steps after a single value), lower-cases @DAILY, and every line it prints passes crontab -n', async () => {
+    const cronTitle =
+      'refuses what cron rejects (L, W, ?, seconds, steps after a single value), lower-cases @DAILY, and every line it prints passes ' +
+      'crontab -n';
+    it(cronTitle, async () => {
       const good = [
         '0 2 * * 0',
         '*/5 * * * *',

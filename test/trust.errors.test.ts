@@ -91,7 +91,8 @@ describe('trust: errors a user can act on (CLI)', () => {
     const cases: [string[], string][] = [
       [
         ['warehouse', 'export', '--jobs', 'x'],
-        `error: option '--jobs <n>' argument 'x' is invalid. expected a whole number from 1 to 16.\nRun 'exit-plan warehouse export --help' for usage.\n`,
+        `error: option '--jobs <n>' argument 'x' is invalid. expected a whole number from 1 to 16.\nRun 'exit-plan warehouse export ` +
+          `--help' for usage.\n`,
       ],
       [
         ['warehouse', 'export', '--jbos', '2'],
@@ -99,7 +100,8 @@ describe('trust: errors a user can act on (CLI)', () => {
       ],
       [
         ['warehouse', 'export', '--jobs', '\x1b[2Jx'],
-        `error: option '--jobs <n>' argument '\\x1b[2Jx' is invalid. expected a whole number from 1 to 16.\nRun 'exit-plan warehouse export --help' for usage.\n`,
+        `error: option '--jobs <n>' argument '\\x1b[2Jx' is invalid. expected a whole number from 1 to 16.\nRun 'exit-plan warehouse ` +
+          `export --help' for usage.\n`,
       ],
       [['warehouse', 'tables', '--bogus'], `error: unknown option '--bogus'\nRun 'exit-plan warehouse tables --help' for usage.\n`],
       [
@@ -108,11 +110,13 @@ describe('trust: errors a user can act on (CLI)', () => {
       ],
       [
         ['datasets', 'report', '--shrink-alert', '2', 'dir'],
-        `error: option '--shrink-alert <share>' argument '2' is invalid. expected a share from 0 to 1 (e.g. 0.2) or a percentage (e.g. 20%).\nRun 'exit-plan datasets report --help' for usage.\n`,
+        `error: option '--shrink-alert <share>' argument '2' is invalid. expected a share from 0 to 1 (e.g. 0.2) or a percentage (e.g. ` +
+          `20%).\nRun 'exit-plan datasets report --help' for usage.\n`,
       ],
       [
         ['backups', 'rotate', '--dir', 'd', '--keep-last', 'x'],
-        `error: option '--keep-last <n>' argument 'x' is invalid. expected a whole number from 0 up, or "unlimited".\nRun 'exit-plan backups rotate --help' for usage.\n`,
+        `error: option '--keep-last <n>' argument 'x' is invalid. expected a whole number from 0 up, or "unlimited".\nRun 'exit-plan ` +
+          `backups rotate --help' for usage.\n`,
       ],
       [['nope'], `error: unknown command 'nope'\nRun 'exit-plan --help' for usage.\n`],
     ];
@@ -141,7 +145,8 @@ describe('trust: errors a user can act on (CLI)', () => {
       assert.equal(r.code, 0, r.stderr);
       assert.equal(
         r.stderr,
-        'exit-plan: warning: the --db URL holds a password, which other users can see in `ps` and which stays in the shell history; give it in PGPASSWORD instead.\n',
+        'exit-plan: warning: the --db URL holds a password, which other users can see in `ps` and which stays in the shell history; give ' +
+          'it in PGPASSWORD instead.\n',
       );
       assert.ok(r.stdout.includes(`public.${EVIL_SHOWN}`));
     });
@@ -209,7 +214,9 @@ describe('trust: errors a user can act on (datasets CLI)', () => {
     const first = await runCli(['datasets', 'process', root]);
     assert.equal(first.code, 0, first.stderr);
     fs.writeFileSync(path.join(alpha, 'config.toml'), 'cmd = "echo a > $PARCEL_PATH.txt"\ninterval = "9999999999 weeks"\n');
-    const sentence = `${path.join(alpha, 'config.toml')}, line 2: "interval": "9999999999 weeks" is too long: a duration can be at most 36500 days (100 years).`;
+    const sentence =
+      `${path.join(alpha, 'config.toml')}, line 2: "interval": "9999999999 weeks" is too long: a duration can be at most ` +
+      `36500 days (100 years).`;
 
     const report = await runCli(['datasets', 'report', root]);
     assert.equal(report.code, 0, report.stderr);
@@ -237,7 +244,7 @@ describe('trust: errors a user can act on (datasets CLI)', () => {
     assert.equal(report.code, 0, report.stderr);
     assert.doesNotMatch(report.stdout, RAW_CONTROL);
     assert.ok(
-      report.stdout.split('\n').some((l) => /^clear\\x1b\[2Jscreen  \d{4}-/.test(l)),
+      report.stdout.split('\n').some((l) => /^clear\\x1b\[2Jscreen {2}\d{4}-/.test(l)),
       report.stdout,
     );
     assert.ok(report.stdout.includes('Metrics for clear\\x1b[2Jscreen:'), report.stdout);
@@ -251,7 +258,8 @@ describe('trust: errors a user can act on (datasets CLI)', () => {
     assert.equal(r.code, 2);
     assert.equal(
       r.stderr,
-      `gamma: ${path.join(gamma, 'config.toml')}: ingest.paths "../*" matches ${gamma}, which is the dataset folder itself; a folder cannot be ingested into itself, so nothing was moved (make the glob match only the files to ingest).\n`,
+      `gamma: ${path.join(gamma, 'config.toml')}: ingest.paths "../*" matches ${gamma}, which is the dataset folder itself; a folder ` +
+        `cannot be ingested into itself, so nothing was moved (make the glob match only the files to ingest).\n`,
     );
     assert.deepEqual(listFiles(root).sort(), ['drop.csv', 'gamma/config.toml', 'gamma/metrics.csv'].sort());
 
@@ -334,7 +342,8 @@ describe('trust: export errors name the view or table, and SQL_ASCII text (CLI)'
     assert.equal(r.code, 1);
     assert.equal(
       r.stderr,
-      `exit-plan: The view "public"."locked" cannot be read: permission denied for table base (a view reads its tables with its owner's rights, so its owner needs SELECT on them); no archive was written.\n`,
+      `exit-plan: The view "public"."locked" cannot be read: permission denied for table base (a view reads its tables with its owner's ` +
+        `rights, so its owner needs SELECT on them); no archive was written.\n`,
     );
     assert.deepEqual(listFiles(out), []);
   });
@@ -345,8 +354,10 @@ describe('trust: export errors name the view or table, and SQL_ASCII text (CLI)'
     assert.equal(r.code, 1);
     assert.equal(
       r.stderr,
-      'exit-plan: Table "public"."people" holds text that is not valid UTF-8 (invalid byte sequence for encoding "UTF8": 0xe9), as a SQL_ASCII database allows: ' +
-        'name the encoding its text is written in with --encoding, e.g. LATIN1 or WIN1252 (as pg_dump --encoding); no archive was written and the partial file was removed.\n',
+      'exit-plan: Table "public"."people" holds text that is not valid UTF-8 (invalid byte sequence for encoding "UTF8": 0xe9), as a ' +
+        'SQL_ASCII database allows: ' +
+        'name the encoding its text is written in with --encoding, e.g. LATIN1 or WIN1252 (as pg_dump --encoding); no archive was ' +
+        'written and the partial file was removed.\n',
     );
     assert.deepEqual(listFiles(out), []);
   });
@@ -387,7 +398,8 @@ describe('trust: export errors name the view or table, and SQL_ASCII text (CLI)'
       assert.equal(r.code, 1);
       assert.equal(
         r.stderr,
-        'exit-plan: The database "trust_ascii_names" has names or definitions (of schemas, tables, columns, defaults or constraints) that are not valid UTF-8 (invalid byte sequence for encoding "UTF8": 0xe9), ' +
+        'exit-plan: The database "trust_ascii_names" has names or definitions (of schemas, tables, columns, defaults or constraints) ' +
+          'that are not valid UTF-8 (invalid byte sequence for encoding "UTF8": 0xe9), ' +
           'as a SQL_ASCII database allows: rename or redefine them in ASCII or UTF-8; no archive was written.\n',
       );
     }
@@ -401,7 +413,8 @@ describe('trust: export errors name the view or table, and SQL_ASCII text (CLI)'
     assert.equal(utf8.code, 1);
     assert.equal(
       utf8.stderr,
-      'exit-plan: The database "trust_views" is UTF8, not SQL_ASCII: its server converts the text to UTF-8 itself, so no encoding needs to be named; nothing was exported.\n',
+      'exit-plan: The database "trust_views" is UTF8, not SQL_ASCII: its server converts the text to UTF-8 itself, so no encoding needs ' +
+        'to be named; nothing was exported.\n',
     );
     const unknown = await runCli(
       ['warehouse', 'export', '--db', db(ascii), '--out', tempDir('exit-plan-trust-'), '--encoding', 'EBCDIC', '--quiet'],
@@ -410,7 +423,8 @@ describe('trust: export errors name the view or table, and SQL_ASCII text (CLI)'
     assert.equal(unknown.code, 1);
     assert.equal(
       unknown.stderr,
-      'exit-plan: Unknown encoding "EBCDIC": give the encoding the text is written in as PostgreSQL names it, e.g. LATIN1, WIN1252, LATIN9, KOI8R or SJIS.\n',
+      'exit-plan: Unknown encoding "EBCDIC": give the encoding the text is written in as PostgreSQL names it, e.g. LATIN1, WIN1252, ' +
+        'LATIN9, KOI8R or SJIS.\n',
     );
   });
 });

@@ -45,7 +45,9 @@ describe('Memory flat in the number of parts', function () {
     }
   });
 
-  it(`exports ${ROWS.toLocaleString('en-US')} one-row parts with a 96 MB heap, and the archive verifies and lists every part`, async function () {
+  const partsTitle =
+    `exports ${ROWS.toLocaleString('en-US')} one-row parts with a 96 MB heap, and the archive verifies and lists every ` + `part`;
+  it(partsTitle, async function () {
     const pg = await postgres();
     const db = await pg.createDatabase('trust_memory_parts');
     const client = await pg.client(db.database);

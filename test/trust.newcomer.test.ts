@@ -66,7 +66,9 @@ describe('Newcomer on a root container', function () {
       env: { ...process.env, TMPDIR: tmp },
     });
 
-  it('starts the embedded PostgreSQL from a checkout in a mode-700 folder, two processes at once sharing one copy of the binaries', async function () {
+  const sharedBinariesTitle =
+    'starts the embedded PostgreSQL from a checkout in a mode-700 folder, two processes at once sharing one copy of the binaries';
+  it(sharedBinariesTitle, async function () {
     assert.equal(fs.statSync(checkout).mode & 0o777, 0o700);
     const tmp = tempDir('exit-plan-newcomer-tmp-');
     temps.push(tmp);

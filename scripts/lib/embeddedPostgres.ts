@@ -159,7 +159,8 @@ async function binaries(ids: Ids, work: string): Promise<string> {
   }
   if (!runs(bin, work)) {
     throw new Error(
-      `PostgreSQL runs as the postgres user when started as root, and that user cannot reach ${bin === own ? '' : `${bin} or `}${work}; set TMPDIR to a folder every user can reach (such as /tmp), or run as a user other than root.`,
+      `PostgreSQL runs as the postgres user when started as root, and that user cannot reach ${bin === own ? '' : `${bin} or `}${work}; ` +
+        `set TMPDIR to a folder every user can reach (such as /tmp), or run as a user other than root.`,
     );
   }
   return bin;

@@ -1,56 +1,20 @@
 import * as vscode from 'vscode';
 import { webviewPage } from './webviewPage';
+import { isBackupReportMessage, type BackupReportToWebview, type BackupTargetView, type ReportAction } from './webviewMessages';
+import { executeCommand, type BackupsCommandArgs } from '../commands/invoke';
 import { backups, errorMessage } from '../exporters';
 import type { BackupService } from '../services/backupService';
 import type { BackupTarget } from '../services/backupTargets';
 
 export const BACKUP_REPORT_VIEW = 'exitPlan.backupReport';
 
-// Messages between the sidebar report and its webview, defined here only (media/backupReport.js
-// mirrors them). The webview gets facts to show; it asks the extension to run commands by name.
-
-export const REPORT_ACTIONS = ['backUpNow', 'verify', 'drill', 'rotate'] as const;
-export type ReportAction = (typeof REPORT_ACTIONS)[number];
-
-const ACTION_COMMANDS: Record<ReportAction, string> = {
+/** The command each report button runs, on the target it names. */
+const ACTION_COMMANDS = {
   backUpNow: 'exitPlan.backUpNow',
   verify: 'exitPlan.verifyBackups',
   drill: 'exitPlan.restoreDrill',
   rotate: 'exitPlan.rotateBackups',
-};
-
-export type FromWebview = { type: 'ready' } | { type: 'run'; action: ReportAction; target: string } | { type: 'addTarget' };
-
-export interface TargetDto {
-  name: string;
-  dir: string;
-  busy?: string;
-  canDrill: boolean;
-  problems: string[];
-  count: number;
-  totalBytes: number;
-  counts: { verified: number; failed: number; unverified: number };
-  lastBackup?: { name: string; at: string; bytes: number; state: string };
-  schedule?: { expression: string; previous?: string; next?: string; overdue: boolean };
-  lastSuccessfulDrill?: { at: string; file: string };
-  lastDrill?: { at: string; ok: boolean; message: string };
-  /** Per group: label and [unix seconds, bytes] points, oldest first. */
-  series: { label: string; points: [number, number][] }[];
-  rotation?: { policy: string; removeBytes: number; suspects: number; remove: { name: string; at: string; bytes: number }[] };
-}
-
-export type ToWebview = { type: 'render'; targets: TargetDto[]; generatedAt: string };
-
-function parseMessage(value: unknown): FromWebview | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const m = value as Record<string, unknown>;
-  if (m.type === 'ready') return { type: 'ready' };
-  if (m.type === 'addTarget') return { type: 'addTarget' };
-  if (m.type === 'run' && REPORT_ACTIONS.includes(m.action as ReportAction) && typeof m.target === 'string' && m.target.length <= 1000) {
-    return { type: 'run', action: m.action as ReportAction, target: m.target };
-  }
-  return undefined;
-}
+} as const satisfies Record<ReportAction, keyof BackupsCommandArgs>;
 
 /**
  * The sidebar backup report: a webview view in the Exit Plan container showing, per target, the last
@@ -91,30 +55,24 @@ export class BackupReportProvider implements vscode.WebviewViewProvider, vscode.
     }, 60_000);
   }
 
-  /** Shows the view (Show Backup Report). */
-  async reveal(): Promise<void> {
-    await vscode.commands.executeCommand(`${BACKUP_REPORT_VIEW}.focus`);
-  }
-
   dispose(): void {
     clearTimeout(this.pending);
     clearInterval(this.ticker);
     for (const d of this.disposables) d.dispose();
   }
 
-  private receive(value: unknown): void {
-    const message = parseMessage(value);
-    if (!message) return;
+  private receive(message: unknown): void {
+    if (!isBackupReportMessage(message)) return;
     if (message.type === 'ready') {
       void this.render();
       return;
     }
     if (message.type === 'addTarget') {
-      void vscode.commands.executeCommand('exitPlan.addBackupTarget');
+      void executeCommand('exitPlan.addBackupTarget');
       return;
     }
-    const target = this.service.get(message.target);
-    if (target) void vscode.commands.executeCommand(ACTION_COMMANDS[message.action], { kind: 'target', target });
+    // Only targets of the settings: the page cannot name any other.
+    if (this.service.get(message.target)) void executeCommand(ACTION_COMMANDS[message.action], { targetName: message.target });
   }
 
   private scheduleRender(): void {
@@ -125,13 +83,13 @@ export class BackupReportProvider implements vscode.WebviewViewProvider, vscode.
   private async render(): Promise<void> {
     const view = this.view;
     if (!view?.visible) return;
-    const targets = await Promise.all(this.service.list().map((t) => this.dto(t)));
-    const message: ToWebview = { type: 'render', targets, generatedAt: new Date().toISOString() };
+    const targets = await Promise.all(this.service.list().map((t) => this.targetView(t)));
+    const message: BackupReportToWebview = { type: 'render', targets, generatedAt: new Date().toISOString() };
     await view.webview.postMessage(message);
   }
 
-  private async dto(target: BackupTarget): Promise<TargetDto> {
-    const base: TargetDto = {
+  private async targetView(target: BackupTarget): Promise<BackupTargetView> {
+    const base: BackupTargetView = {
       name: target.name,
       dir: target.dir,
       busy: this.service.busy(target.name),
@@ -188,7 +146,8 @@ function reportHtml(webview: vscode.Webview, dist: vscode.Uri): string {
     script: vscode.Uri.joinPath(dist, 'backupReport.js'),
     body: `<main id="targets" aria-live="polite"><p class="muted">Loading…</p></main>
 <template id="empty">
-  <p>No backup target yet. A target is a backup folder plus what goes into it: a saved warehouse connection (pg_dump) and folders of files (tar).</p>
+  <p>No backup target yet. A target is a backup folder plus what goes into it: a saved warehouse connection (pg_dump) and folders of files \
+(tar).</p>
   <p><button type="button" data-add-target>Add Backup Target</button></p>
 </template>`,
   });

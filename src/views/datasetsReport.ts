@@ -1,60 +1,9 @@
 import * as vscode from 'vscode';
 import { webviewPage } from './webviewPage';
+import { isDatasetsReportMessage, type DatasetView, type DatasetsReportToWebview } from './webviewMessages';
 import { datasets } from '../exporters';
+import { executeCommand } from '../commands/invoke';
 import type { DatasetsService, DatasetsState } from '../services/datasets';
-
-// Messages between the report panel and its webview, defined here only (media/datasetsReport.js mirrors
-// them). The webview gets plain data and asks the extension to act; it never gets a command line.
-
-/** One dataset as the page shows it. */
-export interface DatasetView {
-  name: string;
-  path: string;
-  error?: string;
-  lastSuccess?: string;
-  lastSuccessGone: boolean;
-  overdue: boolean;
-  failing: boolean;
-  running: boolean;
-  interval?: string;
-  nextDue?: string;
-  keep?: number;
-  shrinkAlert: number;
-  warnings: datasets.ReportWarning[];
-  /** Metric columns: files, bytes, then custom ones. */
-  columns: string[];
-  highlights: datasets.Highlight[];
-  /** Every metrics.csv row with a parcel time: seconds since the epoch, success, one value per column. */
-  history: { times: number[]; success: boolean[]; values: Record<string, (number | null)[]> };
-}
-
-export type ToWebview =
-  | { type: 'render'; generatedAt: string; shrinkAlert: number; datasets: DatasetView[]; problems: string[]; roots: number }
-  | { type: 'busy'; busy: boolean };
-
-export type FromWebview =
-  | { type: 'ready' }
-  | { type: 'refresh' }
-  | { type: 'exportNow'; dataset: string }
-  | { type: 'openLog'; dataset: string }
-  | { type: 'openConfig'; dataset: string };
-
-/** Checks what the webview sent; anything else is ignored. */
-function parseMessage(value: unknown): FromWebview | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const m = value as Record<string, unknown>;
-  switch (m.type) {
-    case 'ready':
-    case 'refresh':
-      return { type: m.type };
-    case 'exportNow':
-    case 'openLog':
-    case 'openConfig':
-      return typeof m.dataset === 'string' && m.dataset.length < 4096 ? { type: m.type, dataset: m.dataset } : undefined;
-    default:
-      return undefined;
-  }
-}
 
 export function toView(d: datasets.DatasetReport, active: boolean): DatasetView {
   const history = d.history ?? [];
@@ -125,18 +74,16 @@ export class DatasetsReportPanel {
     for (const d of this.disposables) d.dispose();
   }
 
-  private async receive(value: unknown): Promise<void> {
-    const message = parseMessage(value);
-    if (!message) return;
+  private async receive(message: unknown): Promise<void> {
+    if (!isDatasetsReportMessage(message)) return;
     if (message.type === 'ready') return this.render();
     if (message.type === 'refresh') return this.deps.service.refresh();
     // Only datasets of the current report: the page cannot name any other folder.
     const state = await this.deps.service.state();
     const dataset = state.report.datasets.find((d) => d.path === message.dataset);
     if (!dataset) return;
-    const node = { kind: 'dataset' as const, dataset };
-    if (message.type === 'exportNow') void vscode.commands.executeCommand('exitPlan.exportDatasetNow', node);
-    if (message.type === 'openLog') void vscode.commands.executeCommand('exitPlan.openDatasetLog', node);
+    if (message.type === 'exportNow') void executeCommand('exitPlan.exportDatasetNow', { dataset: dataset.path });
+    if (message.type === 'openLog') void executeCommand('exitPlan.openDatasetLog', { dataset: dataset.path });
     if (message.type === 'openConfig') void vscode.window.showTextDocument(vscode.Uri.file(datasets.datasetPaths(dataset.path).config));
   }
 
@@ -159,7 +106,7 @@ export class DatasetsReportPanel {
     });
   }
 
-  private post(message: ToWebview): Thenable<boolean> {
+  private post(message: DatasetsReportToWebview): Thenable<boolean> {
     return this.panel.webview.postMessage(message);
   }
 }

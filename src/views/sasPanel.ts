@@ -1,65 +1,9 @@
 import * as vscode from 'vscode';
 import { webviewPage } from './webviewPage';
+import { isSasMessage, type CopyTarget, type DestinationKey, type RunTarget, type SasToWebview } from './webviewMessages';
 import { azure, findOnPath, maskSecrets } from '../exporters';
 
-// Messages between the panel and its webview, defined here only (media/sas.js mirrors them).
-// The webview never receives the SAS URL or a full command line: only masked text. It asks the
-// extension to copy or run the real one.
-
-export const DESTINATION_KEYS = ['local', 'azure', 's3', 'gcs'] as const;
-export type DestinationKey = (typeof DESTINATION_KEYS)[number];
-/** Commands with a "Copy" button, plus the URL itself. */
-export const COPY_TARGETS = ['url', ...DESTINATION_KEYS, 's3TwoStep', 'gcsTwoStep'] as const;
-export type CopyTarget = (typeof COPY_TARGETS)[number];
-/** Commands that are one program and its arguments, so they can run without a shell. */
-export type RunTarget = DestinationKey;
-const SHELLS = ['posix', 'powershell'] as const satisfies readonly azure.Shell[];
-
-export type FromWebview =
-  | { type: 'ready' }
-  | { type: 'copy'; what: CopyTarget }
-  | { type: 'setShell'; shell: azure.Shell }
-  | { type: 'setDestination'; key: DestinationKey; value: string }
-  | { type: 'run'; what: RunTarget };
-
-export type ToWebview =
-  | {
-      type: 'render';
-      shell: azure.Shell;
-      destinations: Record<DestinationKey, string>;
-      /** Masked command lines, one per card. */
-      lines: Record<Exclude<CopyTarget, 'url'>, string>;
-      /** Which commands get a "Run in Terminal" button. */
-      runnable: Record<RunTarget, boolean>;
-    }
-  | { type: 'expired' };
-
-/** A destination typed in the webview is at most this long. */
-const MAX_DESTINATION_LENGTH = 4096;
-
-const isOneOf = <T extends string>(values: readonly T[], value: unknown): value is T => values.includes(value as T);
-
-/** Checks what the webview sent; anything else is ignored. */
-function parseMessage(value: unknown): FromWebview | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const m = value as Record<string, unknown>;
-  switch (m.type) {
-    case 'ready':
-      return { type: 'ready' };
-    case 'copy':
-      return isOneOf(COPY_TARGETS, m.what) ? { type: 'copy', what: m.what } : undefined;
-    case 'setShell':
-      return isOneOf(SHELLS, m.shell) ? { type: 'setShell', shell: m.shell } : undefined;
-    case 'setDestination':
-      return isOneOf(DESTINATION_KEYS, m.key) && typeof m.value === 'string' && m.value.length <= MAX_DESTINATION_LENGTH
-        ? { type: 'setDestination', key: m.key, value: m.value }
-        : undefined;
-    case 'run':
-      return isOneOf(DESTINATION_KEYS, m.what) ? { type: 'run', what: m.what } : undefined;
-    default:
-      return undefined;
-  }
-}
+// The page never receives the SAS URL or a full command line, only masked text (see webviewMessages.ts).
 
 export interface SasPanelOptions {
   extensionUri: vscode.Uri;
@@ -135,9 +79,8 @@ export class SasPanel {
     void this.post({ type: 'expired' });
   }
 
-  private receive(value: unknown): void {
-    const message = parseMessage(value);
-    if (!message) return;
+  private receive(message: unknown): void {
+    if (!isSasMessage(message)) return;
     switch (message.type) {
       case 'ready':
         break;
@@ -162,7 +105,7 @@ export class SasPanel {
     return azure.transferCommands(link, { shell: this.shell, isEmulator: this.isEmulator, destinations: this.destinations });
   }
 
-  private render(link: azure.SasLink): ToWebview {
+  private render(link: azure.SasLink): SasToWebview {
     const plan = this.plan(link);
     const azcopy = this.program('azcopy') !== undefined;
     const rclone = this.program('rclone') !== undefined;
@@ -228,7 +171,7 @@ export class SasPanel {
     return this.programs.get(name);
   }
 
-  private post(message: ToWebview): Thenable<boolean> {
+  private post(message: SasToWebview): Thenable<boolean> {
     return this.panel.webview.postMessage(message);
   }
 }
@@ -241,7 +184,8 @@ function sasHtml(webview: vscode.Webview, { link, size, extensionUri }: SasPanel
   const runButton = (what: RunTarget) => `<button type="button" class="secondary" data-run="${what}" hidden>Run in Terminal</button>`;
   const command = (what: Exclude<CopyTarget, 'url'>) => `<pre class="line"><code id="line-${what}"></code></pre>`;
   const destination = (key: DestinationKey, label: string, placeholder: string) =>
-    `<label class="destination">${label}<input type="text" data-destination="${key}" placeholder="${esc(placeholder)}" spellcheck="false"></label>`;
+    `<label class="destination">${label}` +
+    `<input type="text" data-destination="${key}" placeholder="${esc(placeholder)}" spellcheck="false"></label>`;
   const rcloneNote = '<p class="note">azcopy cannot copy from Blob Storage to S3 or GCS, so this uses rclone.</p>';
 
   return webviewPage(webview, {
@@ -256,7 +200,8 @@ function sasHtml(webview: vscode.Webview, { link, size, extensionUri }: SasPanel
   <dt>Size</dt><dd>${sizeCell}</dd>
   <dt>Permissions</dt><dd>read and list, signed with the ${esc(link.signedWith)}</dd>
   <dt>Expires</dt>
-  <dd><time id="expiry" datetime="${link.expiresOn.toISOString()}">${esc(link.expiresOn.toLocaleString())}</time> <span id="countdown" class="countdown"></span></dd>
+  <dd><time id="expiry" datetime="${link.expiresOn.toISOString()}">${esc(link.expiresOn.toLocaleString())}</time> \
+<span id="countdown" class="countdown"></span></dd>
 </dl>
 <p class="warning">Anyone holding this link can read the data until it expires.</p>
 

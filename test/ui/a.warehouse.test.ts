@@ -108,7 +108,9 @@ describe('UI flow a: add a warehouse connection, export it from the palette into
     await assertNoErrorNotification(page);
   });
 
-  it('exports it: palette, connection pick, folder dialog, progress, completion; the zip verifies and reloads to the same rows', async () => {
+  const exportTitle =
+    'exports it: palette, connection pick, folder dialog, progress, completion; the zip verifies and reloads to the same rows';
+  it(exportTitle, async () => {
     const { page, scratch, workspace } = await workbench();
     const pg = await postgres();
     const outDir = path.join(scratch, 'flow-a-exports');
@@ -141,7 +143,8 @@ describe('UI flow a: add a warehouse connection, export it from the palette into
       const progress = await notification(
         page,
         new RegExp(
-          `Exit Plan: exporting ${CONNECTION}: Waiting for a lock on ${GATED_TABLE.replace('.', '\\.')} held by session \\d+ \\(${GATE_APPLICATION}\\)`,
+          `Exit Plan: exporting ${CONNECTION}: Waiting for a lock on ${GATED_TABLE.replace('.', '\\.')} held by session \\d+ ` +
+            `\\(${GATE_APPLICATION}\\)`,
         ),
       );
       await step(page, 'a5-progress', progress.locator('.monaco-progress-container'));

@@ -207,7 +207,7 @@ function parsePosixWords(line: string): string[] {
         word += "'";
         i += 2;
       } else {
-        assert.match(line[i]!, /[A-Za-z0-9_.\/:-]/, `unexpected ${JSON.stringify(line[i])} in ${line}`);
+        assert.match(line[i]!, /[A-Za-z0-9_./:-]/, `unexpected ${JSON.stringify(line[i])} in ${line}`);
         word += line[i];
         i++;
       }

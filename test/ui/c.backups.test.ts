@@ -73,7 +73,10 @@ describe('UI: backups (flow c)', () => {
     if (lockFile) fs.rmSync(lockFile, { force: true });
   });
 
-  it('shows both targets in the Backup Report (overdue in the warning colour, size charts), and Back Up Now adds a verified backup to the tree and the disk', async () => {
+  const reportTitle =
+    'shows both targets in the Backup Report (overdue in the warning colour, size charts), and Back Up Now adds a verified backup to the ' +
+    'tree and the disk';
+  it(reportTitle, async () => {
     const { page, scratch } = await workbench();
 
     // An existing setup, made outside the UI: folders of files, backup folders with earlier backups.

@@ -53,7 +53,10 @@ describe('UI: datasets (flow d)', () => {
     if (this.currentTest?.state === 'failed') await screenshotOnFailure('d-failed');
   });
 
-  it('shows the datasets and the overdue count, Process Due Datasets exports the due one (status bar and tree follow), and the report charts every metric', async () => {
+  const processTitle =
+    'shows the datasets and the overdue count, Process Due Datasets exports the due one (status bar and tree follow), and the report ' +
+    'charts every metric';
+  it(processTitle, async () => {
     const { page, scratch } = await workbench();
 
     // Existing datasets, made outside the UI: "todoist" last exported 2 days ago (due, daily), "feeds" 1 hour ago.

@@ -56,6 +56,7 @@ export class ScriptedUser {
   constructor() {
     // A test that failed before its done() must not leave its stubs (and their script) to the next one.
     activeUser?.restore();
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the module remembers the one user whose stubs are in place
     activeUser = this;
     const win = vscode.window as unknown as Record<string, unknown>;
     for (const name of STUBBED) this.originals.set(name, win[name]);

@@ -42,7 +42,8 @@ async function main(): Promise<number> {
         fs.mkdirSync(path.join(ROOT, 'test-results'), { recursive: true });
         await page.screenshot({ path: path.join(ROOT, 'test-results', 'vscode-timeout.png') });
         throw new Error(
-          `The suite did not finish within ${TIMEOUT_MS / 60_000} minutes (screenshot: test-results/vscode-timeout.png). code-server said:\n${server.output().slice(-4000)}`,
+          `The suite did not finish within ${TIMEOUT_MS / 60_000} minutes (screenshot: test-results/vscode-timeout.png). code-server ` +
+            `said:\n${server.output().slice(-4000)}`,
         );
       }
       await new Promise((r) => setTimeout(r, 250));

@@ -33,7 +33,8 @@ main().then(
     const offline = /ENOTFOUND|ECONNREFUSED|EAI_AGAIN|ETIMEDOUT/.test(message);
     process.stderr.write(
       offline
-        ? `VS Code desktop could not be downloaded (${message}); on a machine without that access run \`npm run test:vscode\` (code-server) instead.\n`
+        ? `VS Code desktop could not be downloaded (${message}); on a machine without that access run \`npm run test:vscode\` ` +
+            `(code-server) instead.\n`
         : `The integration suite failed under VS Code desktop: ${message}\n`,
     );
     process.exit(1);

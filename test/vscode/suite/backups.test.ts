@@ -76,7 +76,8 @@ describe('Backups (real VS Code, real pg_dump and tar)', function () {
       user: 'backup_owner',
       sql: `CREATE SCHEMA "Field Data";
             CREATE TABLE "Field Data"."Visits ""2024""" (id int PRIMARY KEY, village text, at timestamptz);
-            INSERT INTO "Field Data"."Visits ""2024""" SELECT g, 'village ' || g, timestamptz '2024-01-01' + g * interval '1 hour' FROM generate_series(1, 500) g;`,
+            INSERT INTO "Field Data"."Visits ""2024""" SELECT g, 'village ' || g, timestamptz '2024-01-01' + g * interval '1 hour' \
+FROM generate_series(1, 500) g;`,
     });
   });
 
