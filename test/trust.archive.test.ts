@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { exportWarehouse, type PgConnectionOptions } from '../src/exporters';
 import { qualifiedName } from '../src/exporters/warehouse/catalog';
 import * as warehouseExport from '../src/exporters/warehouse/export';
-import type { Manifest } from '../src/exporters/warehouse/manifest';
+import type { Manifest } from '../src/exporters/warehouse/model';
 import { connectionUrl } from '../scripts/lib/embeddedPostgres';
 import { listFiles, tableFingerprint, tempDir } from './helpers/archive';
 import { databaseWith, postgres } from './helpers/postgres';

@@ -5,6 +5,7 @@ export * from './shared/format';
 export * from './shared/paths';
 export * from './postgres/connection';
 export * from './warehouse/catalog';
+export * from './warehouse/model';
 export * from './warehouse/export';
 export * from './warehouse/locks';
 export * from './shared/lockTimeout';

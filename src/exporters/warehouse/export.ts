@@ -15,8 +15,18 @@ import { listRelations, qualifiedName, quoteIdent, serverFacts, type RelationInf
 import { connect, describeConnection, describePgError, type PgConnectionOptions } from '../postgres/connection';
 import { CsvRowScanner } from './csvRows';
 import { LockWatcher, SelfBlockedError, backendPid, describeLockWait, lockSql, lockTimeoutSql, type LockWait } from './locks';
-import { CSV_DIALECT, SESSION_SETTINGS, buildLoadSql, buildReadme, type Manifest, type ManifestTable } from './manifest';
-import { buildSchemaSql, commentText, csvColumns, type ExportedColumn, type ExportedRelation } from './schemaSql';
+import { buildLoadSql, buildReadme } from './manifest';
+import {
+  CSV_DIALECT,
+  SESSION_SETTINGS,
+  type ExportedColumn,
+  type ExportedFile,
+  type ExportedRelation,
+  type ExportedTable,
+  type Manifest,
+  type ManifestTable,
+} from './model';
+import { buildSchemaSql, commentText, csvColumns } from './schemaSql';
 import { RAW_CLIENT_ENCODING, UTF8_CLIENT_ENCODING, checkSqlAscii, sourceEncoding, toUtf8, type SourceEncoding } from './textEncoding';
 import { verifyArchive } from './verify';
 
@@ -71,23 +81,6 @@ export interface ExportProgress {
   bytes: number;
   /** While the export waits for a lock: the table, and the session that holds it. */
   waiting?: LockWait;
-}
-
-export interface ExportedFile {
-  /** Path inside the archive. */
-  name: string;
-  rows: number;
-  bytes: number;
-  sha256: string;
-}
-
-export interface ExportedTable {
-  schema: string;
-  name: string;
-  kind: RelationInfo['kind'];
-  rows: number;
-  bytes: number;
-  files: ExportedFile[];
 }
 
 export interface ExportResult {

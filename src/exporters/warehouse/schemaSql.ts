@@ -1,33 +1,6 @@
 import type { Client } from 'pg';
-import {
-  FIRST_NORMAL_OID,
-  RESOLVED_TYPES_SQL,
-  TYPES_INSIDE,
-  qualifiedName,
-  withQualifiedNames,
-  quoteIdent,
-  quoteLiteral,
-  type RelationInfo,
-} from './catalog';
-
-/** A column as the archive has it. */
-export interface ExportedColumn {
-  name: string;
-  type: string;
-  notNull: boolean;
-  /** Recreated by schema.sql as `GENERATED ALWAYS AS (expression) STORED`; not in the CSV files or load.sql. */
-  generated?: string;
-  /** Why this column differs from the source, as a comment in schema.sql. */
-  note?: string;
-}
-
-/** A relation as exported: the columns kept (scrubbed ones removed). */
-export interface ExportedRelation {
-  relation: RelationInfo;
-  /** The columns schema.sql creates, in order. */
-  columns: ExportedColumn[];
-  excludedColumns: string[];
-}
+import { FIRST_NORMAL_OID, RESOLVED_TYPES_SQL, TYPES_INSIDE, qualifiedName, withQualifiedNames, quoteIdent, quoteLiteral } from './catalog';
+import type { ExportedRelation } from './model';
 
 /** The columns the CSV files hold, in order: every kept column but the generated ones. */
 export function csvColumns(exported: { columns: { name: string; generated?: unknown }[] }): string[] {

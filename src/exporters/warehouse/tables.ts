@@ -3,7 +3,7 @@ import { DEFAULT_LOCK_TIMEOUT_SECONDS, checkLockTimeout } from '../shared/lockTi
 import { listRelations, relationSizes, type RelationInfo } from './catalog';
 import { connect, describePgError, type PgConnectionOptions } from '../postgres/connection';
 import { LockWatcher, lockTimeoutSql, type LockWait } from './locks';
-import { SESSION_SETTINGS } from './manifest';
+import { SESSION_SETTINGS } from './model';
 
 export interface ListTablesOptions {
   includeViews?: boolean;
