@@ -308,7 +308,7 @@ describe('trust: a lock held by another session', () => {
   it('warehouse tables likewise names the holder while waiting, and a cancel stops the waiting server query', async () => {
     const waits: (LockWait | undefined)[] = [];
     const controller = new AbortController();
-    const listing = listWarehouseTables(db, { signal: controller.signal, lockTimeoutSeconds: 0, onWaiting: (w) => waits.push(w) });
+    const listing = listWarehouseTables(db, { signal: controller.signal, lockTimeoutSeconds: 0, onProgress: (p) => waits.push(p.waiting) });
     listing.catch(() => undefined);
     await waitFor('the listing names the holder', () => waits.length > 0, 15_000);
     assert.equal(waits[0]?.table, 'public.orders');

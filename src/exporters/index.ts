@@ -7,6 +7,7 @@ export * from './postgres/connection';
 export * from './warehouse/catalog';
 export * from './warehouse/model';
 export * from './warehouse/export';
+export * from './warehouse/progress';
 export * from './warehouse/locks';
 export * from './shared/lockTimeout';
 export * from './warehouse/tables';

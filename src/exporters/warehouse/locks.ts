@@ -76,7 +76,7 @@ function toWait(r: WaitRow): LockWait {
 }
 
 /** `session 1234 (psql, idle in transaction)`. */
-export function describeHolder(w: Pick<LockWait, 'pid' | 'application' | 'state'>): string {
+function describeHolder(w: Pick<LockWait, 'pid' | 'application' | 'state'>): string {
   const about = [w.application ? quoteIdentIfOdd(w.application) : 'no application name', w.state].filter(Boolean).join(', ');
   return `session ${w.pid} (${about})`;
 }
