@@ -55,7 +55,7 @@ function checkEndpoint(value: string, setting: string): string {
 }
 
 /** Parses `Key=Value;…`; values may contain `=` (keys end in `==`). */
-export function parseConnectionString(cs: string): Record<string, string> {
+function parseConnectionString(cs: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const part of cs.split(';')) {
     const at = part.indexOf('=');

@@ -3,7 +3,7 @@ import type { SasLink } from './sas';
 export type Shell = 'posix' | 'powershell';
 
 /** A POSIX shell word: single quotes, with each `'` written as `'\''`. */
-export function quotePosix(word: string): string {
+function quotePosix(word: string): string {
   return `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
