@@ -5,8 +5,8 @@ import {
   describeLockWait,
   errorMessage,
   formatBytes,
-  formatCount,
   listWarehouseTables,
+  plural,
   type RelationInfo,
 } from '../exporters';
 import type { ConnectionStore, WarehouseProfile } from '../services/connectionStore';
@@ -156,7 +156,7 @@ export class WarehouseTreeProvider implements vscode.TreeDataProvider<WarehouseN
           lockTimeoutSeconds: vscode.workspace
             .getConfiguration('exitPlan.export')
             .get<number>('lockTimeoutSeconds', DEFAULT_LOCK_TIMEOUT_SECONDS),
-          onWaiting: (wait) => wait && this.log.info(`Listing "${profile.name}": ${describeLockWait(wait)}`),
+          onProgress: (p) => p.waiting && this.log.info(`Listing "${profile.name}": ${describeLockWait(p.waiting)}`),
         }),
       );
       this.log.info(`Listed ${plural(tables.length, 'relation')} of "${profile.name}" (${describeConnection(profile)})`);
@@ -167,10 +167,6 @@ export class WarehouseTreeProvider implements vscode.TreeDataProvider<WarehouseN
       return { ok: false, message };
     }
   }
-}
-
-function plural(n: number, noun: string): string {
-  return `${formatCount(n)} ${noun}${n === 1 ? '' : 's'}`;
 }
 
 function rowsText(estimatedRows: number): string {
