@@ -112,7 +112,8 @@ export class WarehouseTreeProvider implements vscode.TreeDataProvider<WarehouseN
         const { table } = node;
         const item = new vscode.TreeItem(table.name, vscode.TreeItemCollapsibleState.None);
         item.id = id(table.schema, table.name);
-        item.description = `${rowsText(table.estimatedRows)}, ${formatBytes(table.sizeBytes)}${table.canSelect ? '' : ', no SELECT permission'}`;
+        const denied = table.canSelect ? '' : ', no SELECT permission';
+        item.description = `${rowsText(table.estimatedRows)}, ${formatBytes(table.sizeBytes)}${denied}`;
         item.tooltip = tableTooltip(table);
         item.iconPath = new vscode.ThemeIcon(table.kind === 'view' || table.kind === 'materialized view' ? 'eye' : 'table');
         item.contextValue = 'warehouseTable';

@@ -176,7 +176,8 @@ export function assignBases(relations: readonly (readonly [schema: string, name:
 
 /**
  * The columns of a relation as the archive has them. Scrubbed columns are left out, and so are columns
- * whose composite values hold a field of a scrubbed name and generated columns computed from a scrubbed one. Generated columns are recreated by schema.sql and not copied;
+ * whose composite values hold a field of a scrubbed name and generated columns computed from a scrubbed one.
+ * Generated columns are recreated by schema.sql and not copied;
  * those whose expression calls a function or operator that is not built in become plain columns holding
  * their values, so that schema.sql loads without that function.
  */
@@ -192,7 +193,9 @@ function exportedColumns(rel: RelationInfo, excludeColumn: (name: string) => boo
       const column: ExportedColumn = { name: c.name, type: c.type, notNull: c.notNull };
       if (c.generated && !c.generated.usesUserObjects) column.generated = c.generated.expression;
       if (c.generated?.usesUserObjects) {
-        column.note = `${quoteIdent(c.name)} is GENERATED ALWAYS AS (${c.generated.expression}) STORED in the source; it calls a function or operator that is not in this archive, so here it is a plain column holding the exported values.`;
+        column.note =
+          `${quoteIdent(c.name)} is GENERATED ALWAYS AS (${c.generated.expression}) STORED in the source; ` +
+          `it calls a function or operator that is not in this archive, so here it is a plain column holding the exported values.`;
       }
       return column;
     });
@@ -679,7 +682,8 @@ function checkAccess(relations: RelationInfo[], user: string, excludeColumn: (na
   const noUsage = relations.find((r) => !r.canUseSchema);
   if (noUsage) {
     throw new ExitPlanError(
-      `User "${user}" has no USAGE permission on schema ${quoteIdent(noUsage.schema)}, which it needs to read table ${qualifiedName(noUsage.schema, noUsage.name)}; nothing was exported.`,
+      `User "${user}" has no USAGE permission on schema ${quoteIdent(noUsage.schema)}, ` +
+        `which it needs to read table ${qualifiedName(noUsage.schema, noUsage.name)}; nothing was exported.`,
       '42501',
     );
   }
@@ -695,7 +699,9 @@ function checkAccess(relations: RelationInfo[], user: string, excludeColumn: (na
     const more = denied.length > 1 ? ` (and ${denied.length - 1} more)` : '';
     throw new ExitPlanError(
       some
-        ? `User "${user}" may read only some columns of table ${qualifiedName(first.schema, first.name)}${more}, not ${hidden.join(', ')}: leave those out with --exclude-columns (exitPlan.export.excludeColumns) or grant SELECT; nothing was exported.`
+        ? `User "${user}" may read only some columns of table ${qualifiedName(first.schema, first.name)}${more}, ` +
+            `not ${hidden.join(', ')}: leave those out with --exclude-columns (exitPlan.export.excludeColumns) ` +
+            `or grant SELECT; nothing was exported.`
         : `User "${user}" has no SELECT permission on table ${qualifiedName(first.schema, first.name)}${more}; nothing was exported.`,
       '42501',
     );
@@ -707,7 +713,9 @@ function checkAccess(relations: RelationInfo[], user: string, excludeColumn: (na
 /** Up front it ends `nothing was exported`; while exporting, finalError adds what was left instead. */
 function rowSecurityError(table: string, user: string, upFront = true): ExitPlanError {
   return new ExitPlanError(
-    `Table ${table} has row-level security and user "${user}" cannot bypass it, so only part of its rows would be exported; export as the table owner or a role with BYPASSRLS${upFront ? '; nothing was exported' : ''}.`,
+    `Table ${table} has row-level security and user "${user}" cannot bypass it, ` +
+      `so only part of its rows would be exported; ` +
+      `export as the table owner or a role with BYPASSRLS${upFront ? '; nothing was exported' : ''}.`,
     '42501',
   );
 }
@@ -848,7 +856,8 @@ async function exportRelation({ client, plan, zip, date, limit, signal, activeCo
   const serverRows = (copy as unknown as { rowCount: number }).rowCount;
   if (rows !== serverRows) {
     throw new ExitPlanError(
-      `Row count check failed for ${qualifiedName(rel.schema, rel.name)}: the server sent ${serverRows} rows but ${rows} were written (the CSV framing is off).`,
+      `Row count check failed for ${qualifiedName(rel.schema, rel.name)}: the server sent ${serverRows} rows ` +
+        `but ${rows} were written (the CSV framing is off).`,
     );
   }
   return { schema: rel.schema, name: rel.name, kind: rel.kind, rows, bytes: files.reduce((n, f) => n + f.bytes, 0), files };

@@ -24,7 +24,8 @@ export function buildLoadSql(manifest: Manifest): string {
     const staged = [t.schema, t.name, ...csvColumns(t)].some((n) => COPY_CANNOT_PARSE.test(n));
     if (staged) {
       lines.push(
-        `-- ${commentText(t.schema)}.${commentText(t.name)}: \\copy cannot parse a name with a line break, so its files load through a temporary table.`,
+        `-- ${commentText(t.schema)}.${commentText(t.name)}: \\copy cannot parse a name with a line break, ` +
+          `so its files load through a temporary table.`,
       );
       lines.push(`CREATE TEMP TABLE exit_plan_load AS SELECT ${columns.join(', ')} FROM ${table} WITH NO DATA;`);
     }
