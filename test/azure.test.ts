@@ -203,7 +203,8 @@ describe('Azure Storage (real Azurite, azcopy and rclone)', () => {
           res.writeHead(200, { 'content-type': 'application/xml', 'x-ms-request-id': '1', 'x-ms-version': '2025-01-05' });
           res.end(
             '<?xml version="1.0" encoding="utf-8"?><UserDelegationKey><SignedOid>oid-1</SignedOid><SignedTid>tid-1</SignedTid>' +
-              '<SignedStart>2026-01-01T00:00:00Z</SignedStart><SignedExpiry>2026-01-02T00:00:00Z</SignedExpiry><SignedService>b</SignedService>' +
+              '<SignedStart>2026-01-01T00:00:00Z</SignedStart><SignedExpiry>2026-01-02T00:00:00Z</SignedExpiry>' +
+              '<SignedService>b</SignedService>' +
               '<SignedVersion>2025-01-05</SignedVersion><Value>' +
               Buffer.from('k'.repeat(32)).toString('base64') +
               '</Value></UserDelegationKey>',

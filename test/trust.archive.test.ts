@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { exportWarehouse, type PgConnectionOptions } from '../src/exporters';
 import { qualifiedName } from '../src/exporters/warehouse/catalog';
 import * as warehouseExport from '../src/exporters/warehouse/export';
-import type { Manifest } from '../src/exporters/warehouse/manifest';
+import type { Manifest } from '../src/exporters/warehouse/model';
 import { connectionUrl } from '../scripts/lib/embeddedPostgres';
 import { listFiles, tableFingerprint, tempDir } from './helpers/archive';
 import { databaseWith, postgres } from './helpers/postgres';
@@ -105,8 +105,7 @@ function runCli(source: PgConnectionOptions, args: string[]) {
 
 describe('trust: the warehouse archive always extracts and reloads', () => {
   describe('generated columns', () => {
-    const SQL =
-      String.raw`
+    const SQL = String.raw`
       CREATE FUNCTION public.twice(x integer) RETURNS integer LANGUAGE sql IMMUTABLE AS 'SELECT x * 2';
       CREATE TABLE public.orders (
         id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -121,8 +120,8 @@ describe('trust: the warehouse archive always extracts and reloads', () => {
       );
       INSERT INTO public.orders (price, qty, email, note) VALUES
         (1.50, 3, 'a@example.org', 'first'), (2.25, 0, NULL, NULL), (0, 7, 'b@example.com', E'two\nlines');
-      CREATE TABLE public.readings (day date NOT NULL, celsius numeric, fahrenheit numeric ` +
-      String.raw`GENERATED ALWAYS AS (celsius * 9 / 5 + 32) STORED)
+      CREATE TABLE public.readings (day date NOT NULL, celsius numeric,
+                                    fahrenheit numeric GENERATED ALWAYS AS (celsius * 9 / 5 + 32) STORED)
         PARTITION BY RANGE (day);
       CREATE TABLE public.readings_2024 PARTITION OF public.readings FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
       INSERT INTO public.readings (day, celsius) VALUES ('2024-05-01', 20), ('2024-06-01', -40);
@@ -392,12 +391,11 @@ break" VALUES (1, 'a'), (2, E'b\nc');
   });
 
   describe('types and constraints', () => {
-    const typesTitle =
-      'schema.sql creates composite, nested composite, range and multirange types with qualified names, and leaves out checks calling ' +
-      'user functions or NOT VALID';
-    it(typesTitle, async () => {
-      const source = await sourceDatabase(
-        String.raw`
+    it(
+      'schema.sql creates composite, nested composite, range and multirange types with qualified names, ' +
+        'and leaves out checks calling user functions or NOT VALID',
+      async () => {
+        const source = await sourceDatabase(String.raw`
         CREATE SCHEMA kinds;
         CREATE TYPE kinds.mood AS ENUM ('sad', 'ok');
         CREATE DOMAIN kinds.positive AS integer CHECK (VALUE > 0);
@@ -425,8 +423,8 @@ break" VALUES (1, 'a'), (2, E'b\nc');
         INSERT INTO public.older VALUES (-5), (5);
         ALTER TABLE public.older ADD CONSTRAINT positive CHECK (v > 0) NOT VALID;
         INSERT INTO public.things VALUES
-          (2, ROW('a', ROW(1.5, -2)::kinds.point2, 'ok', '{1,2}', ARRAY[ROW(0,0)::kinds.point2]), ` +
-          String.raw`ARRAY[ROW('b', NULL, 'sad', NULL, NULL)::public.tagged],
+          (2, ROW('a', ROW(1.5, -2)::kinds.point2, 'ok', '{1,2}', ARRAY[ROW(0,0)::kinds.point2]),
+              ARRAY[ROW('b', NULL, 'sad', NULL, NULL)::public.tagged],
            '[1.5,2.5)', ARRAY['[0,1]'::public.floatrange, 'empty'], '{[1,2), [3,4]}', '[1,5)', 7),
           (4, NULL, '{}', NULL, NULL, NULL, NULL, NULL);
         -- A column whose type is another table's row type: that table first, or a composite type when it is not exported.
@@ -436,56 +434,56 @@ break" VALUES (1, 'a'), (2, E'b\nc');
         INSERT INTO public.a_uses_z VALUES (ROW(1, 'sad', 2), ARRAY[ROW(2, NULL, NULL)::public.z_row]);
         -- The exporting role finds kinds' types without a schema name; the role that reloads may not.
         DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET search_path = kinds, public', current_database()); END $$;
-      `,
-      );
-      const result = await exportWarehouse({ connection: source, outDir: tempDir() });
-      await roundTrip(source, result.archive);
-      const { dirs } = extractBoth(result.archive);
-      const schemaSql = fs.readFileSync(path.join(dirs[0], 'schema.sql'), 'utf8');
-      const at = (text: string) => {
-        const i = schemaSql.indexOf(text);
-        assert.ok(i >= 0, `schema.sql has ${text}`);
-        return i;
-      };
-      assert.ok(
-        at('CREATE TYPE "kinds"."point2" AS') < at('CREATE TYPE "public"."tagged" AS'),
-        'a composite comes after the types it holds',
-      );
-      assert.ok(at('CREATE TYPE "kinds"."mood" AS ENUM') < at('CREATE TYPE "public"."tagged" AS'));
-      at(
-        'CREATE TYPE "public"."floatrange" AS RANGE (SUBTYPE = double precision, SUBTYPE_DIFF = float8mi, MULTIRANGE_TYPE_NAME = ' +
-          '"public"."floatmultirange");',
-      );
-      at('CREATE TYPE "kinds"."pointrange" AS RANGE (SUBTYPE = integer');
-      assert.match(
-        schemaSql,
-        /-- left out: constraint "things_id_check" CHECK \(public\.is_even\(id\)\) \(it calls a function or operator that is not in this archive\)/,
-      );
-      assert.match(schemaSql, /CHECK \(\(id < 1000\)\)/, 'a check that calls only built-in functions stays');
-      assert.match(
-        schemaSql,
-        /-- left out: constraint "positive" CHECK \(\(v > 0\)\) NOT VALID \(NOT VALID: existing rows may break it; after load\.sql, ALTER TABLE "public"\."older" ADD CONSTRAINT "positive" CHECK \(\(v > 0\)\) NOT VALID;\)/,
-      );
-      assert.match(
-        fs.readFileSync(path.join(dirs[0], 'README.txt'), 'utf8'),
-        /check constraint that calls\s+a function or operator that is not built in is left out/,
-      );
-      assert.ok(!schemaSql.includes(qualifiedName('kinds', 'positive')), 'domains are written as their base types');
-      assert.ok(
-        at('CREATE TABLE "public"."z_row"') < at('CREATE TABLE "public"."a_uses_z"'),
-        'a table comes after the tables whose row types it holds',
-      );
+      `);
+        const result = await exportWarehouse({ connection: source, outDir: tempDir() });
+        await roundTrip(source, result.archive);
+        const { dirs } = extractBoth(result.archive);
+        const schemaSql = fs.readFileSync(path.join(dirs[0], 'schema.sql'), 'utf8');
+        const at = (text: string) => {
+          const i = schemaSql.indexOf(text);
+          assert.ok(i >= 0, `schema.sql has ${text}`);
+          return i;
+        };
+        assert.ok(
+          at('CREATE TYPE "kinds"."point2" AS') < at('CREATE TYPE "public"."tagged" AS'),
+          'a composite comes after the types it holds',
+        );
+        assert.ok(at('CREATE TYPE "kinds"."mood" AS ENUM') < at('CREATE TYPE "public"."tagged" AS'));
+        at(
+          'CREATE TYPE "public"."floatrange" AS RANGE (SUBTYPE = double precision, ' +
+            'SUBTYPE_DIFF = float8mi, MULTIRANGE_TYPE_NAME = "public"."floatmultirange");',
+        );
+        at('CREATE TYPE "kinds"."pointrange" AS RANGE (SUBTYPE = integer');
+        assert.match(
+          schemaSql,
+          /-- left out: constraint "things_id_check" CHECK \(public\.is_even\(id\)\) \(it calls a function or operator that is not in this archive\)/,
+        );
+        assert.match(schemaSql, /CHECK \(\(id < 1000\)\)/, 'a check that calls only built-in functions stays');
+        assert.match(
+          schemaSql,
+          /-- left out: constraint "positive" CHECK \(\(v > 0\)\) NOT VALID \(NOT VALID: existing rows may break it; after load\.sql, ALTER TABLE "public"\."older" ADD CONSTRAINT "positive" CHECK \(\(v > 0\)\) NOT VALID;\)/,
+        );
+        assert.match(
+          fs.readFileSync(path.join(dirs[0], 'README.txt'), 'utf8'),
+          /check constraint that calls\s+a function or operator that is not built in is left out/,
+        );
+        assert.ok(!schemaSql.includes(qualifiedName('kinds', 'positive')), 'domains are written as their base types');
+        assert.ok(
+          at('CREATE TABLE "public"."z_row"') < at('CREATE TABLE "public"."a_uses_z"'),
+          'a table comes after the tables whose row types it holds',
+        );
 
-      const without = await exportWarehouse({ connection: source, outDir: tempDir(), tables: ['a_uses_z'] });
-      const reloaded = await roundTrip(source, without.archive);
-      assert.deepEqual(
-        reloaded.tables.map((t) => t.name),
-        ['a_uses_z'],
-      );
-      assert.match(
-        fs.readFileSync(path.join(extractBoth(without.archive).dirs[0], 'schema.sql'), 'utf8'),
-        /CREATE TYPE "public"."z_row" AS \(\n {2}"id" integer,\n {2}"mood" kinds\.mood,\n {2}"p" integer\n\);/,
-      );
-    });
+        const without = await exportWarehouse({ connection: source, outDir: tempDir(), tables: ['a_uses_z'] });
+        const reloaded = await roundTrip(source, without.archive);
+        assert.deepEqual(
+          reloaded.tables.map((t) => t.name),
+          ['a_uses_z'],
+        );
+        assert.match(
+          fs.readFileSync(path.join(extractBoth(without.archive).dirs[0], 'schema.sql'), 'utf8'),
+          /CREATE TYPE "public"."z_row" AS \(\n {2}"id" integer,\n {2}"mood" kinds\.mood,\n {2}"p" integer\n\);/,
+        );
+      },
+    );
   });
 });

@@ -51,8 +51,8 @@ describe('trust: Azure Storage through the CLI (real Azurite and azcopy)', () =>
       db = await pg.createDatabase('trust_azure_upload');
       const c = await pg.client('trust_azure_upload');
       await c.query(
-        `CREATE TABLE public.readings (id int, value numeric); INSERT INTO public.readings SELECT g, g / 7.0 FROM generate_series(1, ` +
-          `5000) g;`,
+        `CREATE TABLE public.readings (id int, value numeric); ` +
+          `INSERT INTO public.readings SELECT g, g / 7.0 FROM generate_series(1, 5000) g;`,
       );
       await c.end();
       await account.service.getContainerClient('upload-perms').createIfNotExists();
@@ -67,8 +67,9 @@ describe('trust: Azure Storage through the CLI (real Azurite and azcopy)', () =>
       assert.equal(r.code, 1);
       assert.equal(
         r.stderr,
-        'exit-plan: The upload SAS allows only "cw" but needs read, create and write (sp=rcw): the archive is written with create + ' +
-          'write and verified by reading it back; nothing was exported.\n',
+        'exit-plan: The upload SAS allows only "cw" ' +
+          'but needs read, create and write (sp=rcw): the archive is written with create + write and ' +
+          'verified by reading it back; nothing was exported.\n',
       );
       assert.equal(r.stdout, '');
       assert.deepEqual(listFiles(out), []);

@@ -237,8 +237,8 @@ describe('trust: a lock held by another session', () => {
     const lines = r.stderr.trim().split('\n');
     assert.equal(
       lines[lines.length - 1],
-      `exit-plan: Timed out after 2 s waiting for a lock on "public"."orders" held by session ${holder.pid} (trust-holder, idle in ` +
-        `transaction); nothing was exported.`,
+      `exit-plan: Timed out after 2 s waiting for a lock on "public"."orders" held by session ${holder.pid} ` +
+        `(trust-holder, idle in transaction); nothing was exported.`,
     );
     assert.deepEqual(listFiles(out), []);
   });
@@ -250,8 +250,8 @@ describe('trust: a lock held by another session', () => {
     const lines = r.stderr.trim().split('\n');
     assert.equal(
       lines[lines.length - 1],
-      `exit-plan: Timed out after 2 s waiting for a lock on "public"."orders" held by session ${holder.pid} (trust-holder, idle in ` +
-        `transaction); no tables were listed.`,
+      `exit-plan: Timed out after 2 s waiting for a lock on "public"."orders" held by session ${holder.pid} ` +
+        `(trust-holder, idle in transaction); no tables were listed.`,
     );
   });
 
@@ -261,8 +261,8 @@ describe('trust: a lock held by another session', () => {
       exportWarehouse({ connection: db, outDir: out, tables: ['order_total'], includeViews: true, lockTimeoutSeconds: 1 }),
       {
         message:
-          'Timed out after 1 s waiting for a lock while reading "public"."order_total"; no archive was written and the partial file was ' +
-          'removed.',
+          'Timed out after 1 s waiting for a lock while reading "public"."order_total"; ' +
+          'no archive was written and the partial file was removed.',
       },
     );
     assert.deepEqual(listFiles(out), []);
@@ -311,7 +311,7 @@ describe('trust: a lock held by another session', () => {
   it('warehouse tables likewise names the holder while waiting, and a cancel stops the waiting server query', async () => {
     const waits: (LockWait | undefined)[] = [];
     const controller = new AbortController();
-    const listing = listWarehouseTables(db, { signal: controller.signal, lockTimeoutSeconds: 0, onWaiting: (w) => waits.push(w) });
+    const listing = listWarehouseTables(db, { signal: controller.signal, lockTimeoutSeconds: 0, onProgress: (p) => waits.push(p.waiting) });
     listing.catch(() => undefined);
     await waitFor('the listing names the holder', () => waits.length > 0, 15_000);
     assert.equal(waits[0]?.table, 'public.orders');
@@ -359,8 +359,8 @@ describe('trust: row-level security and privileges', () => {
     const out = tempDir();
     await assert.rejects(exportWarehouse({ connection: as('trust_filtered'), outDir: out, tables: ['notes'] }), {
       message:
-        'Table "public"."notes" has row-level security and user "trust_filtered" cannot bypass it, so only part of its rows would be ' +
-        'exported; ' +
+        'Table "public"."notes" has row-level security and user "trust_filtered" cannot bypass it, ' +
+        'so only part of its rows would be exported; ' +
         'export as the table owner or a role with BYPASSRLS; nothing was exported.',
     });
     assert.deepEqual(listFiles(out), []);
@@ -370,8 +370,8 @@ describe('trust: row-level security and privileges', () => {
     const out = tempDir();
     await assert.rejects(exportWarehouse({ connection: as('trust_filtered'), outDir: out, tables: ['my_notes'], includeViews: true }), {
       message:
-        'Table "notes" (read by "public"."my_notes") has row-level security and user "trust_filtered" cannot bypass it, so only part of ' +
-        'its rows would be exported; ' +
+        'Table "notes" (read by "public"."my_notes") has row-level security and user "trust_filtered" cannot bypass it, ' +
+        'so only part of its rows would be exported; ' +
         'export as the table owner or a role with BYPASSRLS; no archive was written and the partial file was removed.',
     });
     assert.deepEqual(listFiles(out), []);
@@ -414,8 +414,8 @@ describe('trust: row-level security and privileges', () => {
   it('says which columns are unreadable when they are not excluded', async () => {
     await assert.rejects(exportWarehouse({ connection: as('trust_columns'), outDir: tempDir(), tables: ['people'] }), {
       message:
-        'User "trust_columns" may read only some columns of table "public"."people", not "ssn": leave those out with --exclude-columns ' +
-        '(exitPlan.export.excludeColumns) or grant SELECT; nothing was exported.',
+        'User "trust_columns" may read only some columns of table "public"."people", not "ssn": ' +
+        'leave those out with --exclude-columns (exitPlan.export.excludeColumns) or grant SELECT; nothing was exported.',
     });
   });
 });

@@ -61,7 +61,9 @@ describe('warehouse export errors: one clear sentence, nothing half-written left
     const out = tempDir();
     const port = await freePort();
     await assert.rejects(exportWarehouse({ connection: { ...big, port }, outDir: out }), {
-      message: `Cannot reach PostgreSQL at 127.0.0.1:${port}: the connection was refused (is the server running on that port?); no archive was written.`,
+      message:
+        `Cannot reach PostgreSQL at 127.0.0.1:${port}: the connection was refused ` +
+        `(is the server running on that port?); no archive was written.`,
     });
     assert.deepEqual(listFiles(out), []);
   });

@@ -91,6 +91,16 @@ export function cancelOnSignals(): AbortController & { dispose(): void } {
   });
 }
 
+/** Runs `work` with a signal that Ctrl-C or SIGTERM aborts (as `cancelOnSignals`), and stops listening when it ends. */
+export async function withCancelOnSignals<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = cancelOnSignals();
+  try {
+    return await work(controller.signal);
+  } finally {
+    controller.dispose();
+  }
+}
+
 /** Progress on stderr: a redrawn line on a terminal; plain lines (one per `key`, then every 10 s) otherwise. */
 export class ProgressLine {
   private readonly tty = Boolean(process.stderr.isTTY);

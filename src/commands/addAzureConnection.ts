@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { azure, errorMessage, maskSecrets } from '../exporters';
+import { CancelledError, azure, errorMessage, maskSecrets, throwIfAborted } from '../exporters';
 import {
   STORAGE_SCOPES,
   describeAzureProfile,
@@ -8,6 +8,7 @@ import {
   type AzureProfileKind,
 } from '../services/azureConnections';
 import type { CommandContext } from './context';
+import { runOperation } from './runOperation';
 
 const TITLE = 'Add Azure Storage Connection';
 
@@ -145,14 +146,13 @@ async function askDetails(
 async function testConnection(ctx: CommandContext, profile: AzureProfile, connection: azure.AzureConnection): Promise<boolean | undefined> {
   const target = describeAzureProfile(profile);
   try {
-    await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Exit Plan: connecting to ${target}…` },
-      async () => {
-        await azure.listContainers(azure.openStorageAccount(connection), undefined, 1);
-      },
-    );
+    await runOperation(ctx, `connecting to ${target}…`, async (op) => {
+      await azure.listContainers(azure.openStorageAccount(connection), undefined, 1);
+      throwIfAborted(op.signal, 'Test connection cancelled; nothing was saved.');
+    });
     return true;
   } catch (err) {
+    if (err instanceof CancelledError) throw err;
     const message = maskSecrets(errorMessage(err));
     ctx.log.warn(`Test connection to ${target} failed: ${message}`);
     const save = 'Save Anyway';

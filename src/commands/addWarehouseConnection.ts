@@ -1,7 +1,8 @@
 import * as vscode from 'vscode';
-import { SSL_MODES, connect, describeConnection, errorMessage, type SslMode } from '../exporters';
+import { CancelledError, SSL_MODES, connect, describeConnection, errorMessage, throwIfAborted, type SslMode } from '../exporters';
 import type { WarehouseProfile } from '../services/connectionStore';
 import type { CommandContext } from './context';
+import { runOperation } from './runOperation';
 
 const TITLE = 'Add Warehouse Connection';
 const STEPS = 7;
@@ -83,15 +84,14 @@ export async function addWarehouseConnection(ctx: CommandContext): Promise<void>
 async function testConnection(ctx: CommandContext, profile: WarehouseProfile, password: string | undefined): Promise<boolean | undefined> {
   const target = describeConnection(profile);
   try {
-    await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Exit Plan: connecting to ${target}…` },
-      async () => {
-        const client = await connect({ ...profile, password });
-        await client.end();
-      },
-    );
+    await runOperation(ctx, `connecting to ${target}…`, async (op) => {
+      const client = await connect({ ...profile, password });
+      await client.end();
+      throwIfAborted(op.signal, 'Test connection cancelled; nothing was saved.');
+    });
     return true;
   } catch (err) {
+    if (err instanceof CancelledError) throw err;
     ctx.log.warn(`Test connection to ${target} failed: ${errorMessage(err)}`);
     const save = 'Save Anyway';
     const choice = await vscode.window.showWarningMessage(

@@ -1,7 +1,8 @@
 import * as vscode from 'vscode';
-import { ExitPlanError, azure, formatBytes, formatCount } from '../exporters';
+import { ExitPlanError, azure } from '../exporters';
 import { isAzureNode, prefixOf } from '../views/azureTree';
 import type { CommandContext } from './context';
+import { runOperation } from './runOperation';
 
 /** Counts the blobs and bytes of a container or folder (its context menu), cancellable; the tree remembers the result. */
 export async function computeSize(ctx: CommandContext, arg?: unknown): Promise<void> {
@@ -11,24 +12,12 @@ export async function computeSize(ctx: CommandContext, arg?: unknown): Promise<v
   const prefix = prefixOf(node);
   const where = `${node.container}/${prefix}`;
 
-  const size = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: `Exit Plan: computing the size of ${where}`, cancellable: true },
-    async (progress, token) => {
-      const abort = new AbortController();
-      const onCancel = token.onCancellationRequested(() => abort.abort());
-      try {
-        return await ctx.tasks.run(
-          (signal) =>
-            azure.computeSize(account, node.container, prefix, {
-              signal,
-              onProgress: (p) => progress.report({ message: `${formatCount(p.blobs)} blobs, ${formatBytes(p.bytes)} so far` }),
-            }),
-          abort.signal,
-        );
-      } finally {
-        onCancel.dispose();
-      }
-    },
+  const size = await runOperation(ctx, `computing the size of ${where}`, (op) =>
+    azure.computeSize(account, node.container, prefix, {
+      signal: op.signal,
+      log: op.log,
+      onProgress: (p) => op.report(azure.describeSizeProgress(p)),
+    }),
   );
 
   ctx.azureTree.rememberSize(node, size);

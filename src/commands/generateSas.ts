@@ -5,6 +5,7 @@ import { isAzureNode, prefixOf } from '../views/azureTree';
 import { SasPanel } from '../views/sasPanel';
 import type { CommandContext } from './context';
 import { azureConnectionFromArg, pickContainer } from './pickAzure';
+import { runOperation } from './runOperation';
 
 const EXPIRY_SETTING = 'exitPlan.sas.expiryMinutes';
 
@@ -29,9 +30,8 @@ export async function generateSas(ctx: CommandContext, arg?: unknown): Promise<v
   const { profile, account, container, folder } = target;
   const where = `${container}/${folder}`;
 
-  const link = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: `Exit Plan: signing a link to ${where}…` },
-    () => azure.generateSas(account, { container, folder, expiryMinutes }),
+  const link = await runOperation(ctx, `signing a link to ${where}…`, (op) =>
+    azure.generateSas(account, { container, folder, expiryMinutes, signal: op.signal, log: op.log }),
   );
   ctx.log.info(
     `Generated a read/list SAS for ${where} in ${azure.describeStorageAccount(account)}, ` +

@@ -3,6 +3,7 @@ import { azure } from '../exporters';
 import { describeAzureProfile, type AzureProfile } from '../services/azureConnections';
 import { isAzureNode, type AzureNode } from '../views/azureTree';
 import type { CommandContext } from './context';
+import { executeCommand } from './invoke';
 
 /** The quick pick lists at most this many pages of containers, then offers to type a name. */
 const MAX_CONTAINER_PAGES = 20;
@@ -17,7 +18,7 @@ export async function azureConnectionFromArg(ctx: CommandContext, arg: unknown, 
   if (profiles.length === 0) {
     const add = 'Add Azure Storage Connection';
     void vscode.window.showInformationMessage('There is no Azure Storage connection yet.', add).then((choice) => {
-      if (choice === add) void vscode.commands.executeCommand('exitPlan.addAzureConnection');
+      if (choice === add) void executeCommand('exitPlan.addAzureConnection');
     });
     return undefined;
   }

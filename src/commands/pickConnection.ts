@@ -3,6 +3,7 @@ import { describeConnection } from '../exporters';
 import type { WarehouseProfile } from '../services/connectionStore';
 import { isWarehouseNode } from '../views/warehouseTree';
 import type { CommandContext } from './context';
+import { executeCommand } from './invoke';
 
 /** The connection a command was run on (tree node), or one the user picks; undefined if they back out. */
 export async function connectionFromArg(ctx: CommandContext, arg: unknown, placeHolder: string): Promise<WarehouseProfile | undefined> {
@@ -11,7 +12,7 @@ export async function connectionFromArg(ctx: CommandContext, arg: unknown, place
   if (profiles.length === 0) {
     const add = 'Add Warehouse Connection';
     void vscode.window.showInformationMessage('There is no warehouse connection yet.', add).then((choice) => {
-      if (choice === add) void vscode.commands.executeCommand('exitPlan.addWarehouseConnection');
+      if (choice === add) void executeCommand('exitPlan.addWarehouseConnection');
     });
     return undefined;
   }

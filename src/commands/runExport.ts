@@ -1,22 +1,22 @@
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import {
   DEFAULT_LOCK_TIMEOUT_SECONDS,
   DEFAULT_MAX_ROWS_PER_FILE,
-  describeLockWait,
   ExitPlanError,
   azure,
   describeConnection,
+  describeExportProgress,
+  expandHome,
+  exportProgressFraction,
   exportWarehouse,
   formatBytes,
-  formatCount,
-  maskSecrets,
-  type ExportProgress,
+  plural,
   type ExportResult,
 } from '../exporters';
 import type { WarehouseProfile } from '../services/connectionStore';
 import type { CommandContext } from './context';
+import { runOperation } from './runOperation';
 
 /** What to export; shared by Export Warehouse and Export Table. */
 export interface ExportRequest {
@@ -32,8 +32,8 @@ export interface ExportRequest {
 }
 
 /**
- * Runs one export with a cancellable progress notification. Errors (including cancellation) propagate to
- * the command wrapper, which shows them.
+ * Runs one export with a cancellable progress notification (runOperation). Errors (including cancellation)
+ * propagate to the command wrapper, which shows them.
  */
 export async function runExport(ctx: CommandContext, request: ExportRequest): Promise<void> {
   const { upload } = request;
@@ -45,40 +45,19 @@ export async function runExport(ctx: CommandContext, request: ExportRequest): Pr
   const destination = upload ? `container "${upload.container}" in ${azure.describeStorageAccount(upload.account)}` : outDir;
   ctx.log.info(`Exporting ${request.label} from ${target} to ${destination}`);
 
-  const result = await vscode.window.withProgress(
-    {
-      location: vscode.ProgressLocation.Notification,
-      title: `Exit Plan: exporting ${request.label}${upload ? ` to ${upload.container}` : ''}`,
-      cancellable: true,
-    },
-    async (progress, token) => {
-      const abort = new AbortController();
-      const onCancel = token.onCancellationRequested(() => abort.abort());
-      let shown = 0;
-      try {
-        return await ctx.tasks.run(
-          (signal) =>
-            exportWarehouse({
-              connection,
-              outDir,
-              upload,
-              relations: request.relations,
-              ...settings,
-              includeViews: request.includeViews ?? settings.includeViews,
-              signal,
-              log: (line) => ctx.log.info(maskSecrets(line)),
-              onProgress: (p) => {
-                const percent = percentDone(p);
-                progress.report({ message: progressMessage(p, target), increment: Math.max(0, percent - shown) });
-                shown = Math.max(shown, percent);
-              },
-            }),
-          abort.signal,
-        );
-      } finally {
-        onCancel.dispose();
-      }
-    },
+  const title = `exporting ${request.label}${upload ? ` to ${upload.container}` : ''}`;
+  const result = await runOperation(ctx, title, (op) =>
+    exportWarehouse({
+      connection,
+      outDir,
+      upload,
+      relations: request.relations,
+      ...settings,
+      includeViews: request.includeViews ?? settings.includeViews,
+      signal: op.signal,
+      log: op.log,
+      onProgress: (p) => op.report(describeExportProgress(p), exportProgressFraction(p)),
+    }),
   );
 
   const tables = plural(result.tables.length, 'table');
@@ -110,31 +89,6 @@ function showUploaded(uploaded: NonNullable<ExportResult['uploaded']>, tables: s
     });
 }
 
-function plural(n: number, noun: string): string {
-  return `${formatCount(n)} ${noun}${n === 1 ? '' : 's'}`;
-}
-
-function progressMessage(p: ExportProgress, target: string): string {
-  if (p.waiting) return `${describeLockWait(p.waiting)}…`;
-  switch (p.phase) {
-    case 'connecting':
-      return `connecting to ${target}…`;
-    case 'exporting':
-      return `table ${p.tableIndex}/${p.tableCount} ${p.table ?? ''} — ${formatCount(p.rows)} rows, ${formatBytes(p.bytes)}`;
-    case 'verifying':
-      return `verifying the archive — ${formatBytes(p.bytes)} checked`;
-    case 'done':
-      return 'done';
-  }
-}
-
-/** Rough share of the work done: tables started count up to 90 %, verifying is the rest. */
-function percentDone(p: ExportProgress): number {
-  if (p.phase === 'exporting' && p.tableCount > 0) return (90 * (p.tableIndex - 1)) / p.tableCount;
-  if (p.phase === 'verifying') return 90;
-  return p.phase === 'done' ? 100 : 0;
-}
-
 /** `exitPlan.exportFolder` (`~` expanded, relative to the first workspace folder), or a folder the user picks. */
 async function exportFolder(): Promise<string | undefined> {
   const setting = vscode.workspace.getConfiguration('exitPlan').get<string>('exportFolder', '').trim();
@@ -148,7 +102,7 @@ async function exportFolder(): Promise<string | undefined> {
     });
     return picked?.[0]?.fsPath;
   }
-  const expanded = /^~(?=$|[\\/])/.test(setting) ? path.join(os.homedir(), setting.slice(1)) : setting;
+  const expanded = expandHome(setting);
   if (path.isAbsolute(expanded)) return expanded;
   const workspace = vscode.workspace.workspaceFolders?.[0];
   if (!workspace) {

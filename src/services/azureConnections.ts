@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import { ExitPlanError, azure } from '../exporters';
 import { UserSettingList, settingText } from './userSettingList';
 
-export const AZURE_PROFILE_KINDS = ['connectionString', 'accountKey', 'emulator', 'microsoft'] as const;
+const AZURE_PROFILE_KINDS = ['connectionString', 'accountKey', 'emulator', 'microsoft'] as const;
 export type AzureProfileKind = (typeof AZURE_PROFILE_KINDS)[number];
 
 /** A saved Azure Storage connection. Never holds the connection string or key: those live in SecretStorage. */
@@ -19,7 +19,7 @@ type TokenCredential = Extract<azure.AzureConnection, { kind: 'token' }>['creden
 
 const SECTION = 'exitPlan';
 const KEY = 'azure.connections';
-export const AZURE_CONNECTIONS_SETTING = `${SECTION}.${KEY}`;
+const AZURE_CONNECTIONS_SETTING = `${SECTION}.${KEY}`;
 /** The scope for Blob Storage data access with a Microsoft Entra account. */
 export const STORAGE_SCOPES = ['https://storage.azure.com/user_impersonation'];
 /**

@@ -14,7 +14,7 @@ export interface WarehouseProfile {
 
 const SECTION = 'exitPlan';
 const KEY = 'warehouse.connections';
-export const CONNECTIONS_SETTING = `${SECTION}.${KEY}`;
+const CONNECTIONS_SETTING = `${SECTION}.${KEY}`;
 
 const passwordKey = (name: string) => `exitPlan.warehouse.password.${name}`;
 

@@ -5,8 +5,8 @@ import {
   describeLockWait,
   errorMessage,
   formatBytes,
-  formatCount,
   listWarehouseTables,
+  plural,
   type RelationInfo,
 } from '../exporters';
 import type { ConnectionStore, WarehouseProfile } from '../services/connectionStore';
@@ -112,7 +112,8 @@ export class WarehouseTreeProvider implements vscode.TreeDataProvider<WarehouseN
         const { table } = node;
         const item = new vscode.TreeItem(table.name, vscode.TreeItemCollapsibleState.None);
         item.id = id(table.schema, table.name);
-        item.description = `${rowsText(table.estimatedRows)}, ${formatBytes(table.sizeBytes)}${table.canSelect ? '' : ', no SELECT permission'}`;
+        const denied = table.canSelect ? '' : ', no SELECT permission';
+        item.description = `${rowsText(table.estimatedRows)}, ${formatBytes(table.sizeBytes)}${denied}`;
         item.tooltip = tableTooltip(table);
         item.iconPath = new vscode.ThemeIcon(table.kind === 'view' || table.kind === 'materialized view' ? 'eye' : 'table');
         item.contextValue = 'warehouseTable';
@@ -156,7 +157,7 @@ export class WarehouseTreeProvider implements vscode.TreeDataProvider<WarehouseN
           lockTimeoutSeconds: vscode.workspace
             .getConfiguration('exitPlan.export')
             .get<number>('lockTimeoutSeconds', DEFAULT_LOCK_TIMEOUT_SECONDS),
-          onWaiting: (wait) => wait && this.log.info(`Listing "${profile.name}": ${describeLockWait(wait)}`),
+          onProgress: (p) => p.waiting && this.log.info(`Listing "${profile.name}": ${describeLockWait(p.waiting)}`),
         }),
       );
       this.log.info(`Listed ${plural(tables.length, 'relation')} of "${profile.name}" (${describeConnection(profile)})`);
@@ -167,10 +168,6 @@ export class WarehouseTreeProvider implements vscode.TreeDataProvider<WarehouseN
       return { ok: false, message };
     }
   }
-}
-
-function plural(n: number, noun: string): string {
-  return `${formatCount(n)} ${noun}${n === 1 ? '' : 's'}`;
 }
 
 function rowsText(estimatedRows: number): string {

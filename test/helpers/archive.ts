@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Client } from 'pg';
-import type { Manifest } from '../../src/exporters/warehouse/manifest';
+import type { Manifest } from '../../src/exporters/warehouse/model';
 import { qualifiedName } from '../../src/exporters/warehouse/catalog';
 
 export function tempDir(prefix = 'exit-plan-test-'): string {

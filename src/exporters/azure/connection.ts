@@ -55,7 +55,7 @@ function checkEndpoint(value: string, setting: string): string {
 }
 
 /** Parses `Key=Value;…`; values may contain `=` (keys end in `==`). */
-export function parseConnectionString(cs: string): Record<string, string> {
+function parseConnectionString(cs: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const part of cs.split(';')) {
     const at = part.indexOf('=');
@@ -77,7 +77,8 @@ function fromConnectionString(cs: string): StorageAccount {
   if (!accountName || !accountKey) {
     throw new ExitPlanError(
       kv.sharedaccesssignature
-        ? 'This connection string holds a SAS, not an account key: Exit Plan needs AccountName and AccountKey to sign links (or sign in with Microsoft).'
+        ? 'This connection string holds a SAS, not an account key: ' +
+            'Exit Plan needs AccountName and AccountKey to sign links (or sign in with Microsoft).'
         : 'The connection string needs AccountName and AccountKey (or UseDevelopmentStorage=true for the emulator).',
     );
   }
@@ -144,7 +145,9 @@ export function containerFromSasUrl(url: string): { containerUrl: string; contai
   const sp = parsed.searchParams.get('sp');
   if (sp !== null && (!sp.includes('r') || !(sp.includes('c') || sp.includes('w')))) {
     throw new ExitPlanError(
-      `The upload SAS allows only "${sp}" but needs read, create and write (sp=rcw): the archive is written with create + write and verified by reading it back; nothing was exported.`,
+      `The upload SAS allows only "${sp}" ` +
+        `but needs read, create and write (sp=rcw): the archive is written with create + write and ` +
+        `verified by reading it back; nothing was exported.`,
     );
   }
   const segments = parsed.pathname.split('/').filter(Boolean);

@@ -1,5 +1,6 @@
 import { CancelledError, ExitPlanError, throwIfAborted } from '../shared/errors';
 import { formatBytes, plural } from '../shared/format';
+import type { OperationOptions } from '../shared/operation';
 import type { StorageAccount } from './connection';
 
 export const PAGE_SIZE = 100;
@@ -77,7 +78,7 @@ export async function computeSize(
   account: StorageAccount,
   container: string,
   prefix = '',
-  options: { signal?: AbortSignal; onProgress?: (p: SizeProgress) => void } = {},
+  options: OperationOptions<SizeProgress> = {},
 ): Promise<SizeProgress> {
   const total = { blobs: 0, bytes: 0 };
   const client = account.service.getContainerClient(container);
@@ -121,4 +122,9 @@ export function describeAzureError(err: unknown, account: StorageAccount, contai
 /** `1 blob, 2.1 MB`, `12,345 blobs, 3.4 GB`. */
 export function describeSize(size: SizeProgress): string {
   return `${plural(size.blobs, 'blob')}, ${formatBytes(size.bytes)}`;
+}
+
+/** `12,345 blobs, 3.4 GB so far`: what a size count shows while it runs. */
+export function describeSizeProgress(p: SizeProgress): string {
+  return `${describeSize(p)} so far`;
 }

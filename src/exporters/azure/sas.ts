@@ -1,14 +1,17 @@
 import { ContainerSASPermissions, SASProtocol, generateBlobSASQueryParameters, type UserDelegationKey } from '@azure/storage-blob';
-import { ExitPlanError } from '../shared/errors';
+import { CancelledError, ExitPlanError, throwIfAborted } from '../shared/errors';
+import type { OperationOptions } from '../shared/operation';
 import type { StorageAccount } from './connection';
 import { describeAzureError } from './listing';
 
 export const SAS_EXPIRY_DEFAULT_MINUTES = 120;
 export const SAS_EXPIRY_MAX_MINUTES = 10080;
 /** Start time this far back, for clocks that run behind. */
-export const CLOCK_SKEW_MS = 5 * 60_000;
+const CLOCK_SKEW_MS = 5 * 60_000;
+const CANCELLED = 'Signing cancelled; no link was made.';
 
-export interface SasRequest {
+/** What to sign; `signal` (the operation contract) stops the requests it makes. Signing reports no progress. */
+export interface SasRequest extends OperationOptions<never> {
   container: string;
   /** A virtual folder (prefix) inside the container, e.g. `photos/2024/`. */
   folder?: string;
@@ -53,7 +56,7 @@ export function normaliseFolder(folder: string | undefined): string {
  * Encodes a blob path for a URL, keeping the `/` separators. `!'()*` are encoded too: azcopy reads a bare `*`
  * in the path as a wildcard (and asks for `%2A`); Azure decodes them all alike.
  */
-export function encodeBlobPath(path: string): string {
+function encodeBlobPath(path: string): string {
   return path
     .split('/')
     .map((segment) => encodeURIComponent(segment).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`))
@@ -66,16 +69,19 @@ export function encodeBlobPath(path: string): string {
  * shared-key access is disabled, with a user delegation key (Microsoft Entra ID).
  */
 export async function generateSas(account: StorageAccount, request: SasRequest): Promise<SasLink> {
+  const { signal } = request;
   const minutes = checkExpiryMinutes(request.expiryMinutes ?? SAS_EXPIRY_DEFAULT_MINUTES);
   const now = request.now ?? new Date();
   const startsOn = new Date(now.getTime() - CLOCK_SKEW_MS);
   const expiresOn = new Date(now.getTime() + minutes * 60_000);
   const folder = normaliseFolder(request.folder);
   // A link to a container that does not exist reads nothing: say so instead.
+  throwIfAborted(signal, CANCELLED);
   let exists: boolean;
   try {
-    exists = await account.service.getContainerClient(request.container).exists();
+    exists = await account.service.getContainerClient(request.container).exists({ abortSignal: signal });
   } catch (err) {
+    if (signal?.aborted) throw new CancelledError(CANCELLED);
     throw describeAzureError(err, account, request.container);
   }
   if (!exists) throw new ExitPlanError(`The container "${request.container}" does not exist in ${account.accountName}; no link was made.`);
@@ -94,8 +100,9 @@ export async function generateSas(account: StorageAccount, request: SasRequest):
   } else if (account.token) {
     let key: UserDelegationKey;
     try {
-      key = await account.service.getUserDelegationKey(startsOn, expiresOn);
+      key = await account.service.getUserDelegationKey(startsOn, expiresOn, { abortSignal: signal });
     } catch (err) {
+      if (signal?.aborted) throw new CancelledError(CANCELLED);
       throw describeAzureError(err, account, request.container);
     }
     query = generateBlobSASQueryParameters(values, key, account.accountName).toString();

@@ -3,7 +3,7 @@ import type { SasLink } from './sas';
 export type Shell = 'posix' | 'powershell';
 
 /** A POSIX shell word: single quotes, with each `'` written as `'\''`. */
-export function quotePosix(word: string): string {
+function quotePosix(word: string): string {
   return `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
@@ -13,7 +13,7 @@ export function quotePowerShell(word: string): string {
 }
 
 /** Words that mean the same to every shell when left bare (no quotes, globs, variables or separators). */
-const BARE = /^[A-Za-z0-9_.][A-Za-z0-9_.\/:-]*$|^--?[A-Za-z][A-Za-z-]*$/;
+const BARE = /^[A-Za-z0-9_.][A-Za-z0-9_./:-]*$|^--?[A-Za-z][A-Za-z-]*$/;
 
 /** A command line for the shell: plain words stay bare (the program name too, so PATH finds it). */
 export function commandLine(argv: readonly string[], shell: Shell): string {

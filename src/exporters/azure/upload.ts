@@ -1,7 +1,8 @@
 import { PassThrough, Readable } from 'node:stream';
 import { ContainerClient, type BlockBlobClient } from '@azure/storage-blob';
 import yauzl from 'yauzl';
-import { ExitPlanError } from '../shared/errors';
+import { CancelledError, ExitPlanError, throwIfAborted } from '../shared/errors';
+import type { OperationOptions } from '../shared/operation';
 import { maskSecrets } from '../shared/mask';
 import { containerFromSasUrl, type StorageAccount } from './connection';
 
@@ -49,14 +50,23 @@ export class BlobUpload {
     );
   }
 
-  static async start(target: UploadTarget, wantedName: string): Promise<BlobUpload> {
+  /**
+   * Picks a free name (`wantedName`, else `-2`, `-3`, …) and starts the upload. The operation contract: `signal`
+   * stops the name checks (the upload itself stops with `discard`), `log` says when the wanted name was taken.
+   */
+  static async start(target: UploadTarget, wantedName: string, options: OperationOptions<never> = {}): Promise<BlobUpload> {
+    const { signal, log } = options;
     const { client, label } = containerClient(target);
     let name = wantedName;
     try {
-      for (let n = 2; await client.getBlockBlobClient(name).exists(); n++) name = wantedName.replace(/(\.zip)?$/, `-${n}$1`);
+      throwIfAborted(signal);
+      const exists = (blob: string) => client.getBlockBlobClient(blob).exists({ abortSignal: signal });
+      for (let n = 2; await exists(name); n++) name = wantedName.replace(/(\.zip)?$/, `-${n}$1`);
     } catch (err) {
+      if (signal?.aborted) throw new CancelledError(`The upload to ${label} was cancelled before it started.`);
       throw uploadError(err, label);
     }
+    if (name !== wantedName) log?.(`${wantedName} is taken in ${label}: uploading as ${name}`);
     return new BlobUpload(client.getBlockBlobClient(name), label);
   }
 

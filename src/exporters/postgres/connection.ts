@@ -186,7 +186,8 @@ export function describePgError(err: unknown, c: PgConnectionOptions, context?: 
     case '42501':
       if (context?.table && context.kind === 'view') {
         return make(
-          `The view ${context.table} cannot be read: ${message} (a view reads its tables with its owner's rights, so its owner needs SELECT on them).`,
+          `The view ${context.table} cannot be read: ${message} ` +
+            `(a view reads its tables with its owner's rights, so its owner needs SELECT on them).`,
         );
       }
       return make(
@@ -199,11 +200,13 @@ export function describePgError(err: unknown, c: PgConnectionOptions, context?: 
       if (!context?.table) {
         // Outside a table's rows: a name or a definition read from the catalog, which --encoding does not convert.
         return make(
-          `The database "${c.database}" has names or definitions (of schemas, tables, columns, defaults or constraints) that are not valid UTF-8 (${message}), as a SQL_ASCII database allows: rename or redefine them in ASCII or UTF-8.`,
+          `The database "${c.database}" has names or definitions (of schemas, tables, columns, defaults or constraints) ` +
+            `that are not valid UTF-8 (${message}), as a SQL_ASCII database allows: rename or redefine them in ASCII or UTF-8.`,
         );
       }
       return make(
-        `${context.kind === 'view' ? 'The view' : 'Table'} ${context.table} holds text that is not valid UTF-8 (${message}), as a SQL_ASCII database allows: ` +
+        `${context.kind === 'view' ? 'The view' : 'Table'} ${context.table} holds text that is not valid UTF-8 (${message}), ` +
+          `as a SQL_ASCII database allows: ` +
           'name the encoding its text is written in with --encoding, e.g. LATIN1 or WIN1252 (as pg_dump --encoding).',
       );
     case '57P01':

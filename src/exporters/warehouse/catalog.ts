@@ -265,7 +265,13 @@ async function readColumns(client: Client, oids: number[], result: Map<number, C
 }
 
 /** Server facts recorded in the manifest. */
-export async function serverFacts(client: Client): Promise<{ serverVersion: string; database: string }> {
+/** The database's name and the server's version, as the manifest has them. */
+export interface ServerFacts {
+  serverVersion: string;
+  database: string;
+}
+
+export async function serverFacts(client: Client): Promise<ServerFacts> {
   const r = await client.query<{ v: string; db: string }>(`SELECT current_setting('server_version') AS v, current_database() AS db`);
   return { serverVersion: r.rows[0].v, database: r.rows[0].db };
 }

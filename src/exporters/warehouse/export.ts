@@ -11,21 +11,35 @@ import { ZipWriter, writeChunk } from '../shared/zipWriter';
 import { BlobUpload, type UploadTarget } from '../azure/upload';
 import { TOOL_NAME, TOOL_VERSION } from '../version';
 import { DEFAULT_LOCK_TIMEOUT_SECONDS, checkLockTimeout } from '../shared/lockTimeout';
-import { listRelations, qualifiedName, quoteIdent, serverFacts, type RelationInfo } from './catalog';
+import { listRelations, qualifiedName, quoteIdent, serverFacts, type RelationInfo, type ServerFacts } from './catalog';
+import { runPool } from '../shared/pool';
 import { connect, describeConnection, describePgError, type PgConnectionOptions } from '../postgres/connection';
 import { CsvRowScanner } from './csvRows';
-import { LockWatcher, SelfBlockedError, backendPid, describeLockWait, lockSql, lockTimeoutSql, type LockWait } from './locks';
-import { CSV_DIALECT, SESSION_SETTINGS, buildLoadSql, buildReadme, type Manifest, type ManifestTable } from './manifest';
-import { buildSchemaSql, commentText, csvColumns, type ExportedColumn, type ExportedRelation } from './schemaSql';
+import { LockWatcher, SelfBlockedError, backendPid, describeLockWait, lockSql, lockTimeoutSql } from './locks';
+import { buildLoadSql, buildReadme } from './manifest';
+import {
+  CSV_DIALECT,
+  SESSION_SETTINGS,
+  type ExportedColumn,
+  type ExportedFile,
+  type ExportedRelation,
+  type ExportedTable,
+  type Manifest,
+  type ManifestTable,
+} from './model';
+import { buildSchemaSql, commentText, csvColumns } from './schemaSql';
 import { RAW_CLIENT_ENCODING, UTF8_CLIENT_ENCODING, checkSqlAscii, sourceEncoding, toUtf8, type SourceEncoding } from './textEncoding';
 import { verifyArchive } from './verify';
+import type { OperationOptions } from '../shared/operation';
+import type { ExportProgress } from './progress';
 
 export const DEFAULT_MAX_ROWS_PER_FILE = 1_000_000;
 export const MAX_JOBS = 16;
 /** Times the export lists, locks and re-lists when tables are created, dropped or renamed meanwhile. */
 const LOCK_ATTEMPTS = 3;
 
-export interface WarehouseExportOptions {
+/** The operation contract's signal, onProgress and log (diagnostic lines, never secrets), and what to export. */
+export interface WarehouseExportOptions extends OperationOptions<ExportProgress> {
   connection: PgConnectionOptions;
   /** Folder for the archive; created if missing. Optional when uploading. */
   outDir?: string;
@@ -54,40 +68,6 @@ export interface WarehouseExportOptions {
   compressionLevel?: number;
   /** Seconds to wait for a lock another session holds on a table (default 60); 0 waits as long as it takes. */
   lockTimeoutSeconds?: number;
-  signal?: AbortSignal;
-  onProgress?: (progress: ExportProgress) => void;
-  /** Diagnostic lines (never secrets). */
-  log?: (line: string) => void;
-}
-
-export interface ExportProgress {
-  phase: 'connecting' | 'exporting' | 'verifying' | 'done';
-  /** 1-based number of the table being exported. */
-  tableIndex: number;
-  tableCount: number;
-  table?: string;
-  rows: number;
-  /** Bytes of CSV written so far (or verified, while verifying). */
-  bytes: number;
-  /** While the export waits for a lock: the table, and the session that holds it. */
-  waiting?: LockWait;
-}
-
-export interface ExportedFile {
-  /** Path inside the archive. */
-  name: string;
-  rows: number;
-  bytes: number;
-  sha256: string;
-}
-
-export interface ExportedTable {
-  schema: string;
-  name: string;
-  kind: RelationInfo['kind'];
-  rows: number;
-  bytes: number;
-  files: ExportedFile[];
 }
 
 export interface ExportResult {
@@ -117,7 +97,7 @@ interface Plan {
 }
 
 /** Picks the relations the user asked for. */
-export function selectRelations(
+function selectRelations(
   relations: RelationInfo[],
   filter: Pick<WarehouseExportOptions, 'schemas' | 'tables' | 'relations'>,
 ): RelationInfo[] {
@@ -134,7 +114,7 @@ export function selectRelations(
 }
 
 /** A name that is safe as one path segment in a zip on every OS (no separators, no `..`, no device names). */
-export function safeSegment(name: string): string {
+function safeSegment(name: string): string {
   let s = name.replace(/[/\\<>:"|?*\x00-\x1f\x7f]/g, '_').replace(/[. ]+$/, (m) => '_'.repeat(m.length));
   if (s === '' || s === '.' || s === '..') s = `_${s}`;
   // Windows opens a device for these names, with or without an extension.
@@ -196,11 +176,12 @@ export function assignBases(relations: readonly (readonly [schema: string, name:
 
 /**
  * The columns of a relation as the archive has them. Scrubbed columns are left out, and so are columns
- * whose composite values hold a field of a scrubbed name and generated columns computed from a scrubbed one. Generated columns are recreated by schema.sql and not copied;
+ * whose composite values hold a field of a scrubbed name and generated columns computed from a scrubbed one.
+ * Generated columns are recreated by schema.sql and not copied;
  * those whose expression calls a function or operator that is not built in become plain columns holding
  * their values, so that schema.sql loads without that function.
  */
-export function exportedColumns(rel: RelationInfo, excludeColumn: (name: string) => boolean): ExportedRelation {
+function exportedColumns(rel: RelationInfo, excludeColumn: (name: string) => boolean): ExportedRelation {
   // A column whose composite values hold a scrubbed field (e.g. a `users` row with its password) goes too.
   const scrubbed = new Set(rel.columns.filter((c) => excludeColumn(c.name) || (c.fields ?? []).some(excludeColumn)).map((c) => c.name));
   for (const c of rel.columns) {
@@ -212,7 +193,9 @@ export function exportedColumns(rel: RelationInfo, excludeColumn: (name: string)
       const column: ExportedColumn = { name: c.name, type: c.type, notNull: c.notNull };
       if (c.generated && !c.generated.usesUserObjects) column.generated = c.generated.expression;
       if (c.generated?.usesUserObjects) {
-        column.note = `${quoteIdent(c.name)} is GENERATED ALWAYS AS (${c.generated.expression}) STORED in the source; it calls a function or operator that is not in this archive, so here it is a plain column holding the exported values.`;
+        column.note =
+          `${quoteIdent(c.name)} is GENERATED ALWAYS AS (${c.generated.expression}) STORED in the source; ` +
+          `it calls a function or operator that is not in this archive, so here it is a plain column holding the exported values.`;
       }
       return column;
     });
@@ -238,13 +221,17 @@ function planRelation(rel: RelationInfo, base: string, excludeColumn: (name: str
   };
 }
 
-/**
- * Exports every selected table of a PostgreSQL warehouse as CSV into one zip, from one snapshot,
- * streaming (COPY → zip entry, no temp files). The archive is written as `<name>.zip.partial`, verified,
- * and only then renamed; on error or cancel the partial file is removed and the error says so.
- */
-export async function exportWarehouse(options: WarehouseExportOptions): Promise<ExportResult> {
-  const started = Date.now();
+/** The options, checked before anything is opened. */
+interface ExportSettings {
+  limit: number;
+  jobs: number;
+  level: number;
+  lockTimeout: number;
+  /** A SQL_ASCII database's text encoding (`--encoding`). */
+  encoding?: SourceEncoding;
+}
+
+function checkOptions(options: WarehouseExportOptions): ExportSettings {
   const limit = options.maxRowsPerFile ?? DEFAULT_MAX_ROWS_PER_FILE;
   if (!Number.isInteger(limit) || limit < 1)
     throw new ExitPlanError(`The rows per file limit must be a whole number of at least 1 (got ${limit}).`);
@@ -253,277 +240,35 @@ export async function exportWarehouse(options: WarehouseExportOptions): Promise<
     throw new ExitPlanError(`Jobs must be a whole number from 1 to ${MAX_JOBS} (got ${jobs}).`);
   const level = options.compressionLevel ?? 6;
   const lockTimeout = checkLockTimeout(options.lockTimeoutSeconds ?? DEFAULT_LOCK_TIMEOUT_SECONDS);
-  const log = options.log ?? (() => undefined);
-  const conn = options.connection;
   if (options.outDir === undefined && !options.upload)
     throw new ExitPlanError('Choose where the archive goes: a folder, an upload, or both.');
   const encoding = options.encoding ? sourceEncoding(options.encoding) : undefined;
+  return { limit, jobs, level, lockTimeout, encoding };
+}
+
+/**
+ * Exports every selected table of a PostgreSQL warehouse as CSV into one zip, from one snapshot,
+ * streaming (COPY → zip entry, no temp files). The archive is written as `<name>.zip.partial`, verified,
+ * and only then renamed; on error or cancel the partial file is removed and the error says so.
+ */
+export async function exportWarehouse(options: WarehouseExportOptions): Promise<ExportResult> {
+  const started = Date.now();
+  const settings = checkOptions(options);
   throwIfAborted(options.signal, 'Export cancelled before it started; nothing was written.');
-
-  // One controller stops everything: the user's cancel, or the first failure anywhere.
-  const stop = new AbortController();
-  const onUserAbort = () => stop.abort(new CancelledError());
-  options.signal?.addEventListener('abort', onUserAbort, { once: true });
-
-  const progress = {
-    phase: 'connecting' as ExportProgress['phase'],
-    tableIndex: 0,
-    tableCount: 0,
-    table: undefined as string | undefined,
-    rows: 0,
-    bytes: 0,
-    waiting: undefined as LockWait | undefined,
-  };
-  const report = throttle<void>(() => options.onProgress?.({ ...progress }), 200);
-  const reportNow = () => {
-    report();
-    report.flush();
-  };
-  reportNow();
-
-  const clients: Client[] = [];
-  const activeCopies = new Set<NodeJS.ReadableStream & { destroy(err?: Error): void }>();
-  let partial: PartialFile | undefined;
-  let upload: BlobUpload | undefined;
-  let zip: ZipWriter | undefined;
-  let currentTable: string | undefined;
-  let watcher: LockWatcher | undefined;
-
-  const killConnections = () => {
-    for (const copy of activeCopies) copy.destroy(new CancelledError());
-    for (const client of clients) {
-      // Closing the socket ends the server's COPY at once; a polite cancel could wait behind a full socket.
-      (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
-    }
-  };
-  stop.signal.addEventListener('abort', killConnections, { once: true });
-
+  const run = new ExportRun(options, settings);
   try {
-    log(`Connecting to ${describeConnection(conn)}`);
-    const main = await connect(conn);
-    clients.push(main);
-    throwIfAborted(stop.signal);
-    // As pg_dump: every lock wait is bounded, and row-level security makes PostgreSQL refuse rather than filter.
-    const sessionSql = [SESSION_SETTINGS, lockTimeoutSql(lockTimeout), 'SET row_security = off'];
-    for (const sql of sessionSql) await main.query(sql);
-    const facts = await serverFacts(main);
-    if (encoding) await checkSqlAscii(main, facts.database);
-    const excludeColumn = globMatcher(options.excludeColumns ?? []);
-    const noTables = () =>
-      new ExitPlanError(
-        `No tables to export in ${facts.database}${options.schemas?.length || options.tables?.length || options.relations ? ' match the chosen schemas and tables' : ''}.`,
-      );
-
-    // Lock every relation (ACCESS SHARE, as pg_dump) before the snapshot: LOCK takes no snapshot, so the
-    // transaction's first query comes after the locks, and no TRUNCATE, rewriting ALTER TABLE or new column
-    // can slip in between the snapshot and the COPY. The catalog is then read again under the locks.
-    let locked: { relations: RelationInfo[]; snapshotTime: Date } | undefined;
-    watcher = await LockWatcher.open(conn);
-    const watch = (client: Client, sql: string, candidates: number[]) =>
-      watcher!.run(client, () => client.query(sql), {
-        timeoutSeconds: lockTimeout,
-        signal: stop.signal,
-        candidates,
-        ownPids: clients.map(backendPid),
-        tail: 'nothing was exported',
-        onWaiting: (wait) => {
-          progress.waiting = wait;
-          if (wait) log(describeLockWait(wait));
-          reportNow();
-        },
-      });
-    for (let attempt = 1; !locked; attempt++) {
-      const listed = selectRelations(await listRelations(main, { includeViews: options.includeViews, sizes: false }), options);
-      if (listed.length === 0) throw noTables();
-      checkAccess(listed, conn.user, excludeColumn);
-      while (clients.length < Math.min(jobs, listed.length)) {
-        const worker = await connect(conn);
-        clients.push(worker);
-        for (const sql of sessionSql) await worker.query(sql);
-      }
-      throwIfAborted(stop.signal);
-      // LOCK TABLE takes tables and views, with table-level SELECT; a materialized view, or a table readable
-      // through column grants, gets the same lock from a read of no rows, just after the snapshot.
-      const lockable = listed.filter((r) => r.canSelect && r.kind !== 'materialized view');
-      const oids = listed.map((r) => r.oid);
-      // A refusal must name the relation: PostgreSQL's message names the table a view reads, not the view.
-      const named = async (r: RelationInfo, run: () => Promise<unknown>) => {
-        try {
-          await run();
-        } catch (err) {
-          throw systemCode(err) === '42501' ? describePgError(err, conn, { table: qualifiedName(r.schema, r.name), kind: r.kind }) : err;
-        }
-      };
-      const tablesToLock = lockable.filter((r) => r.kind !== 'view');
-      const lockAll = async (client: Client) => {
-        if (tablesToLock.length > 0) await watch(client, lockSql(tablesToLock), oids);
-        // A view one at a time: LOCK on a view locks the tables it reads, with its owner's rights.
-        for (const view of lockable.filter((r) => r.kind === 'view')) await named(view, () => watch(client, lockSql([view]), oids));
-      };
-      try {
-        await main.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-        await lockAll(main);
-        const snap = await main.query<{ at: Date; id: string | null }>(
-          `SELECT clock_timestamp() AS at, ${clients.length > 1 ? 'pg_export_snapshot()' : 'NULL::text'} AS id`,
-        );
-        // Workers hold the locks too: a worker's first COPY would otherwise queue behind a DDL that waits for us.
-        for (const worker of clients.slice(1)) {
-          await worker.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-          await lockAll(worker);
-          await worker.query(`SET TRANSACTION SNAPSHOT '${snap.rows[0].id}'`);
-        }
-        const byLock = new Set(lockable);
-        for (const r of listed.filter((rel) => !byLock.has(rel))) {
-          const kept = r.columns.filter((c) => !excludeColumn(c.name)).map((c) => quoteIdent(c.name));
-          await named(r, () => watch(main, `SELECT ${kept.join(', ')} FROM ${qualifiedName(r.schema, r.name)} LIMIT 0`, [r.oid]));
-        }
-        const current = selectRelations(await listRelations(main, { includeViews: options.includeViews, sizes: false }), options);
-        const key = (rels: RelationInfo[]) => JSON.stringify(rels.map((r) => [r.oid, r.schema, r.name]));
-        if (key(current) === key(listed)) {
-          checkAccess(current, conn.user, excludeColumn);
-          locked = { relations: current, snapshotTime: snap.rows[0].at };
-          break;
-        }
-        throw new ExitPlanError(
-          `The tables of ${facts.database} changed while the export was locking them (created, dropped or renamed each time it tried); nothing was exported.`,
-          'RELIST',
-        );
-      } catch (err) {
-        await Promise.all(clients.map((c) => c.query('ROLLBACK').catch(() => undefined)));
-        if (stop.signal.aborted) throw stop.signal.reason;
-        const code = systemCode(err);
-        const retry = err instanceof SelfBlockedError || code === '42P01' || code === 'RELIST';
-        if (!retry || attempt >= LOCK_ATTEMPTS) throw err;
-        log(`Starting over: ${errorMessage(err)}`);
-      }
-    }
-    await watcher.close();
-    watcher = undefined;
-    const { relations, snapshotTime } = locked;
-    const bases = assignBases(relations.map((r) => [r.schema, r.name] as const));
-    const plans = relations.map((r, i) => planRelation(r, bases[i], excludeColumn, limit));
-    if (encoding) for (const plan of plans) plan.encoding = encoding;
-    progress.tableCount = plans.length;
-    throwIfAborted(stop.signal);
-
-    const archiveName = `${safeSegment(facts.database)}_${utcStamp(snapshotTime)}.zip`;
-    if (options.outDir !== undefined) partial = await PartialFile.create(path.resolve(options.outDir, archiveName), { log });
-    if (options.upload) {
-      upload = await BlobUpload.start(options.upload, partial ? path.basename(partial.finalPath) : archiveName);
-      upload.failed.catch((err: unknown) => stop.abort(err));
-    }
-    zip = new ZipWriter(
-      [partial?.stream, upload?.stream].filter((s) => s !== undefined),
-      level,
-    );
-    zip.failed.catch((err: unknown) => stop.abort(err));
-    const targets = [partial?.partialPath, upload && `${upload.publicUrl} (uncommitted until complete)`].filter(Boolean).join(' and ');
-    log(`Writing ${targets} (${plans.length} tables, snapshot ${snapshotTime.toISOString()})`);
-    progress.phase = 'exporting';
-
-    let next = 0;
-    const runWorker = async (client: Client) => {
-      while (next < plans.length && !stop.signal.aborted) {
-        const plan = plans[next++];
-        const label = `${plan.exported.relation.schema}.${plan.exported.relation.name}`;
-        currentTable = label;
-        progress.tableIndex++;
-        progress.table = label;
-        reportNow();
-        try {
-          plan.result = await exportRelation(client, plan, zip!, snapshotTime, limit, stop.signal, activeCopies, (rows, bytes) => {
-            progress.rows += rows;
-            progress.bytes += bytes;
-            report();
-          });
-        } catch (err) {
-          // A view that reads a table whose row-level security filters this user: PostgreSQL refuses (row_security = off).
-          const rls = systemCode(err) === '42501' && /row-level security policy for table "(.*)"$/.exec(errorMessage(err));
-          const table = qualifiedName(plan.exported.relation.schema, plan.exported.relation.name);
-          // Locks the export did not take up front (e.g. a table a view's function reads) are bounded by lock_timeout too.
-          const timedOut =
-            systemCode(err) === '55P03' &&
-            new ExitPlanError(`Timed out after ${lockTimeout} s waiting for a lock while reading ${table}.`, '55P03', { cause: err });
-          if (!stop.signal.aborted) {
-            stop.abort(
-              rls
-                ? rowSecurityError(`${quoteIdent(rls[1])} (read by ${table})`, conn.user, false)
-                : timedOut || describePgError(err, conn, { table, kind: plan.exported.relation.kind }),
-            );
-          }
-          throw stop.signal.reason;
-        }
-        log(`${label}: ${plan.result.rows} rows in ${plan.result.files.length} file(s)`);
-      }
-    };
-    await Promise.all(clients.map((c) => runWorker(c)));
-    throwIfAborted(stop.signal);
-    currentTable = undefined;
-
+    const { main, facts } = await run.openSession();
+    const { relations, snapshotTime } = await run.lockAndSnapshot(main, facts.database);
+    const plans = run.planTables(relations);
+    await run.openOutputs(`${safeSegment(facts.database)}_${utcStamp(snapshotTime)}.zip`, plans.length, snapshotTime);
+    await run.exportTables(plans, snapshotTime);
+    const manifest = buildManifest(facts, snapshotTime, plans, settings.limit, options.excludeColumns ?? []);
+    const archiveBytes = await run.finishArchive(main, manifest, plans, snapshotTime);
+    const archive = await run.verifyAndCommit(archiveBytes);
     const tables = plans.map((p) => p.result!);
-    const manifest: Manifest = {
-      tool: { name: TOOL_NAME, version: TOOL_VERSION },
-      createdAt: new Date().toISOString(),
-      database: facts.database,
-      serverVersion: facts.serverVersion,
-      snapshotTime: snapshotTime.toISOString(),
-      csv: CSV_DIALECT,
-      maxRowsPerFile: limit,
-      excludeColumnPatterns: options.excludeColumns ?? [],
-      tables: plans.map((p): ManifestTable => ({
-        schema: p.exported.relation.schema,
-        name: p.exported.relation.name,
-        kind: p.exported.relation.kind,
-        rows: p.result!.rows,
-        bytes: p.result!.bytes,
-        files: p.result!.files,
-        columns: p.exported.columns.map((c) => ({
-          name: c.name,
-          type: c.type,
-          notNull: c.notNull,
-          ...(c.generated ? { generated: true as const } : {}),
-        })),
-        excludedColumns: p.exported.excludedColumns,
-      })),
-    };
-    const header = `-- ${TOOL_NAME} ${TOOL_VERSION}: tables of "${commentText(facts.database)}" at ${manifest.snapshotTime} (PostgreSQL ${facts.serverVersion})`;
-    const schemaSql = await buildSchemaSql(
-      main,
-      plans.map((p) => p.exported),
-      header,
-    );
-    zip.text('manifest.json', `${JSON.stringify(manifest, null, 2)}\n`, snapshotTime);
-    zip.text('schema.sql', schemaSql, snapshotTime);
-    zip.text('load.sql', buildLoadSql(manifest), snapshotTime);
-    zip.text('README.txt', buildReadme(manifest), snapshotTime);
-    const archiveBytes = await zip.finish();
-    await partial?.closed();
-    await upload?.finished();
-    await main.query('COMMIT').catch(() => undefined);
-
-    progress.phase = 'verifying';
-    progress.bytes = 0;
-    reportNow();
-    const verifyOptions = {
-      signal: stop.signal,
-      onBytes: (n: number) => {
-        progress.bytes += n;
-        report();
-      },
-    };
-    // The local file when there is one (the blob holds the same bytes); else the blob, read by ranges.
-    if (partial) await verifyArchive(partial.partialPath, verifyOptions);
-    else if (upload) await verifyArchive({ label: upload.publicUrl, open: () => upload!.openZip() }, verifyOptions);
-    if (upload && (await upload.size()) !== archiveBytes) {
-      throw new ExitPlanError(`The uploaded blob ${upload.publicUrl} is not the size of the archive (${archiveBytes} bytes).`);
-    }
-    const archive = partial ? await partial.commit() : upload!.publicUrl;
-    progress.phase = 'done';
-    reportNow();
-    log(`Archive verified and saved: ${[partial && archive, upload?.publicUrl].filter(Boolean).join(' and ')}`);
     return {
       archive,
-      uploaded: upload && { container: upload.blob.containerName, blob: upload.name, url: upload.publicUrl },
+      uploaded: run.upload && { container: run.upload.blob.containerName, blob: run.upload.name, url: run.upload.publicUrl },
       database: facts.database,
       serverVersion: facts.serverVersion,
       snapshotTime: manifest.snapshotTime,
@@ -534,9 +279,348 @@ export async function exportWarehouse(options: WarehouseExportOptions): Promise<
       durationMs: Date.now() - started,
     };
   } catch (err) {
-    const reason = stop.signal.aborted ? stop.signal.reason : err;
+    throw await run.fail(err);
+  } finally {
+    await run.close();
+  }
+}
+
+type CopyStream = NodeJS.ReadableStream & { destroy(err?: Error): void };
+
+/**
+ * One export under way: its connections, outputs and progress, and the steps `exportWarehouse` takes in turn.
+ * One controller (`stop`) stops everything: the user's cancel, or the first failure anywhere.
+ */
+class ExportRun {
+  private readonly stop = new AbortController();
+  private readonly onUserAbort = () => this.stop.abort(new CancelledError());
+  private readonly log: (line: string) => void;
+  private readonly conn: PgConnectionOptions;
+  /** As pg_dump: every lock wait is bounded, and row-level security makes PostgreSQL refuse rather than filter. */
+  private readonly sessionSql: string[];
+  private readonly excludeColumn: (name: string) => boolean;
+  private readonly progress: ExportProgress = {
+    phase: 'connecting',
+    tableIndex: 0,
+    tableCount: 0,
+    table: undefined,
+    rows: 0,
+    bytes: 0,
+    waiting: undefined,
+  };
+  private readonly report = throttle<void>(() => this.options.onProgress?.({ ...this.progress }), 200);
+  private readonly clients: Client[] = [];
+  private readonly activeCopies = new Set<CopyStream>();
+  private partial: PartialFile | undefined;
+  upload: BlobUpload | undefined;
+  private zip: ZipWriter | undefined;
+  /** The table being read, named in the error. */
+  private currentTable: string | undefined;
+  private watcher: LockWatcher | undefined;
+
+  constructor(
+    private readonly options: WarehouseExportOptions,
+    private readonly settings: ExportSettings,
+  ) {
+    this.log = options.log ?? (() => undefined);
+    this.conn = options.connection;
+    this.sessionSql = [SESSION_SETTINGS, lockTimeoutSql(settings.lockTimeout), 'SET row_security = off'];
+    this.excludeColumn = globMatcher(options.excludeColumns ?? []);
+    options.signal?.addEventListener('abort', this.onUserAbort, { once: true });
+    this.reportNow();
+    this.stop.signal.addEventListener('abort', () => this.killConnections(), { once: true });
+  }
+
+  private reportNow(): void {
+    this.report();
+    this.report.flush();
+  }
+
+  private killConnections(): void {
+    for (const copy of this.activeCopies) copy.destroy(new CancelledError());
+    for (const client of this.clients) {
+      // Closing the socket ends the server's COPY at once; a polite cancel could wait behind a full socket.
+      (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+    }
+  }
+
+  /** Connects the main session with the export's settings, and learns the database's name and version. */
+  async openSession(): Promise<{ main: Client; facts: ServerFacts }> {
+    this.log(`Connecting to ${describeConnection(this.conn)}`);
+    const main = await connect(this.conn);
+    this.clients.push(main);
+    throwIfAborted(this.stop.signal);
+    for (const sql of this.sessionSql) await main.query(sql);
+    const facts = await serverFacts(main);
+    if (this.settings.encoding) await checkSqlAscii(main, facts.database);
+    return { main, facts };
+  }
+
+  /**
+   * Locks every relation (ACCESS SHARE, as pg_dump) before the snapshot: LOCK takes no snapshot, so the
+   * transaction's first query comes after the locks, and no TRUNCATE, rewriting ALTER TABLE or new column
+   * can slip in between the snapshot and the COPY. The catalog is then read again under the locks; when the
+   * tables changed meanwhile, it starts over (up to LOCK_ATTEMPTS times).
+   */
+  async lockAndSnapshot(main: Client, database: string): Promise<{ relations: RelationInfo[]; snapshotTime: Date }> {
+    let locked: { relations: RelationInfo[]; snapshotTime: Date } | undefined;
+    this.watcher = await LockWatcher.open(this.conn);
+    for (let attempt = 1; !locked; attempt++) {
+      const listed = await this.listTables(main, database);
+      await this.openWorkers(listed.length);
+      throwIfAborted(this.stop.signal);
+      try {
+        locked = await this.lockOnce(main, listed, database);
+      } catch (err) {
+        await Promise.all(this.clients.map((c) => c.query('ROLLBACK').catch(() => undefined)));
+        if (this.stop.signal.aborted) throw this.stop.signal.reason;
+        const code = systemCode(err);
+        const retry = err instanceof SelfBlockedError || code === '42P01' || code === 'RELIST';
+        if (!retry || attempt >= LOCK_ATTEMPTS) throw err;
+        this.log(`Starting over: ${errorMessage(err)}`);
+      }
+    }
+    await this.watcher.close();
+    this.watcher = undefined;
+    return locked;
+  }
+
+  /** The relations the user asked for, refused up front when any cannot be read in full. */
+  private async listTables(main: Client, database: string): Promise<RelationInfo[]> {
+    const { options } = this;
+    const listed = selectRelations(await listRelations(main, { includeViews: options.includeViews, sizes: false }), options);
+    if (listed.length === 0) {
+      const chosen = options.schemas?.length || options.tables?.length || options.relations;
+      throw new ExitPlanError(`No tables to export in ${database}${chosen ? ' match the chosen schemas and tables' : ''}.`);
+    }
+    checkAccess(listed, this.conn.user, this.excludeColumn);
+    return listed;
+  }
+
+  /** Connects the workers (`jobs`, no more than there are tables), with the export's settings. */
+  private async openWorkers(tableCount: number): Promise<void> {
+    while (this.clients.length < Math.min(this.settings.jobs, tableCount)) {
+      const worker = await connect(this.conn);
+      this.clients.push(worker);
+      for (const sql of this.sessionSql) await worker.query(sql);
+    }
+  }
+
+  /** Runs a statement that may wait for a lock, telling who holds it and stopping after the lock timeout. */
+  private watch(client: Client, sql: string, candidates: number[]): Promise<unknown> {
+    return this.watcher!.run(client, () => client.query(sql), {
+      timeoutSeconds: this.settings.lockTimeout,
+      signal: this.stop.signal,
+      candidates,
+      ownPids: this.clients.map(backendPid),
+      tail: 'nothing was exported',
+      onWaiting: (wait) => {
+        this.progress.waiting = wait;
+        if (wait) this.log(describeLockWait(wait));
+        this.reportNow();
+      },
+    });
+  }
+
+  /** One attempt: begin, lock, take the snapshot (shared with the workers), and check the list did not change. */
+  private async lockOnce(
+    main: Client,
+    listed: RelationInfo[],
+    database: string,
+  ): Promise<{ relations: RelationInfo[]; snapshotTime: Date }> {
+    const { clients, conn, excludeColumn } = this;
+    // LOCK TABLE takes tables and views, with table-level SELECT; a materialized view, or a table readable
+    // through column grants, gets the same lock from a read of no rows, just after the snapshot.
+    const lockable = listed.filter((r) => r.canSelect && r.kind !== 'materialized view');
+    const oids = listed.map((r) => r.oid);
+    // A refusal must name the relation: PostgreSQL's message names the table a view reads, not the view.
+    const named = async (r: RelationInfo, run: () => Promise<unknown>) => {
+      try {
+        await run();
+      } catch (err) {
+        throw systemCode(err) === '42501' ? describePgError(err, conn, { table: qualifiedName(r.schema, r.name), kind: r.kind }) : err;
+      }
+    };
+    const tablesToLock = lockable.filter((r) => r.kind !== 'view');
+    const lockAll = async (client: Client) => {
+      if (tablesToLock.length > 0) await this.watch(client, lockSql(tablesToLock), oids);
+      // A view one at a time: LOCK on a view locks the tables it reads, with its owner's rights.
+      for (const view of lockable.filter((r) => r.kind === 'view')) await named(view, () => this.watch(client, lockSql([view]), oids));
+    };
+    await main.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    await lockAll(main);
+    const snap = await main.query<{ at: Date; id: string | null }>(
+      `SELECT clock_timestamp() AS at, ${clients.length > 1 ? 'pg_export_snapshot()' : 'NULL::text'} AS id`,
+    );
+    // Workers hold the locks too: a worker's first COPY would otherwise queue behind a DDL that waits for us.
+    for (const worker of clients.slice(1)) {
+      await worker.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      await lockAll(worker);
+      await worker.query(`SET TRANSACTION SNAPSHOT '${snap.rows[0].id}'`);
+    }
+    const byLock = new Set(lockable);
+    for (const r of listed.filter((rel) => !byLock.has(rel))) {
+      const kept = r.columns.filter((c) => !excludeColumn(c.name)).map((c) => quoteIdent(c.name));
+      await named(r, () => this.watch(main, `SELECT ${kept.join(', ')} FROM ${qualifiedName(r.schema, r.name)} LIMIT 0`, [r.oid]));
+    }
+    const current = selectRelations(await listRelations(main, { includeViews: this.options.includeViews, sizes: false }), this.options);
+    const key = (rels: RelationInfo[]) => JSON.stringify(rels.map((r) => [r.oid, r.schema, r.name]));
+    if (key(current) !== key(listed)) {
+      throw new ExitPlanError(
+        `The tables of ${database} changed while the export was locking them (created, dropped or renamed each time it tried); ` +
+          'nothing was exported.',
+        'RELIST',
+      );
+    }
+    checkAccess(current, conn.user, excludeColumn);
+    return { relations: current, snapshotTime: snap.rows[0].at };
+  }
+
+  /** Where each relation goes in the archive, and the COPY that reads it. */
+  planTables(relations: RelationInfo[]): Plan[] {
+    const bases = assignBases(relations.map((r) => [r.schema, r.name] as const));
+    const plans = relations.map((r, i) => planRelation(r, bases[i], this.excludeColumn, this.settings.limit));
+    if (this.settings.encoding) for (const plan of plans) plan.encoding = this.settings.encoding;
+    this.progress.tableCount = plans.length;
+    throwIfAborted(this.stop.signal);
+    return plans;
+  }
+
+  /** The partial file and/or the blob upload, and the zip writing into both. */
+  async openOutputs(archiveName: string, tableCount: number, snapshotTime: Date): Promise<void> {
+    const { options, log } = this;
+    if (options.outDir !== undefined) this.partial = await PartialFile.create(path.resolve(options.outDir, archiveName), { log });
+    const partial = this.partial;
+    if (options.upload) {
+      const upload = await BlobUpload.start(options.upload, partial ? path.basename(partial.finalPath) : archiveName, {
+        signal: this.stop.signal,
+        log,
+      });
+      this.upload = upload;
+      upload.failed.catch((err: unknown) => this.stop.abort(err));
+    }
+    const upload = this.upload;
+    this.zip = new ZipWriter(
+      [partial?.stream, upload?.stream].filter((s) => s !== undefined),
+      this.settings.level,
+    );
+    this.zip.failed.catch((err: unknown) => this.stop.abort(err));
+    const targets = [partial?.partialPath, upload && `${upload.publicUrl} (uncommitted until complete)`].filter(Boolean).join(' and ');
+    log(`Writing ${targets} (${tableCount} tables, snapshot ${snapshotTime.toISOString()})`);
+    this.progress.phase = 'exporting';
+  }
+
+  /** Every table into the zip, one worker per connection, tables taken in order. */
+  async exportTables(plans: Plan[], snapshotTime: Date): Promise<void> {
+    await runPool(
+      plans,
+      this.clients.length,
+      (plan, _, worker) => this.exportTable(plan, this.clients[worker], snapshotTime),
+      this.stop.signal,
+    );
+    throwIfAborted(this.stop.signal);
+    this.currentTable = undefined;
+  }
+
+  private async exportTable(plan: Plan, client: Client, snapshotTime: Date): Promise<void> {
+    const { progress, stop } = this;
+    const rel = plan.exported.relation;
+    const label = `${rel.schema}.${rel.name}`;
+    this.currentTable = label;
+    progress.tableIndex++;
+    progress.table = label;
+    this.reportNow();
+    try {
+      plan.result = await exportRelation({
+        client,
+        plan,
+        zip: this.zip!,
+        date: snapshotTime,
+        limit: this.settings.limit,
+        signal: stop.signal,
+        activeCopies: this.activeCopies,
+        onData: (rows, bytes) => {
+          progress.rows += rows;
+          progress.bytes += bytes;
+          this.report();
+        },
+      });
+    } catch (err) {
+      if (!stop.signal.aborted) stop.abort(this.tableError(err, rel));
+      throw stop.signal.reason;
+    }
+    this.log(`${label}: ${plan.result.rows} rows in ${plan.result.files.length} file(s)`);
+  }
+
+  /** One sentence for a failure while reading a relation. */
+  private tableError(err: unknown, rel: RelationInfo): ExitPlanError {
+    // A view that reads a table whose row-level security filters this user: PostgreSQL refuses (row_security = off).
+    const rls = systemCode(err) === '42501' && /row-level security policy for table "(.*)"$/.exec(errorMessage(err));
+    const table = qualifiedName(rel.schema, rel.name);
+    if (rls) return rowSecurityError(`${quoteIdent(rls[1])} (read by ${table})`, this.conn.user, false);
+    // Locks the export did not take up front (e.g. a table a view's function reads) are bounded by lock_timeout too.
+    if (systemCode(err) === '55P03') {
+      return new ExitPlanError(`Timed out after ${this.settings.lockTimeout} s waiting for a lock while reading ${table}.`, '55P03', {
+        cause: err,
+      });
+    }
+    return describePgError(err, this.conn, { table, kind: rel.kind });
+  }
+
+  /** The archive's own files (manifest.json, schema.sql, load.sql, README.txt), then the zip's end; returns its size. */
+  async finishArchive(main: Client, manifest: Manifest, plans: Plan[], date: Date): Promise<number> {
+    const zip = this.zip!;
+    const header =
+      `-- ${TOOL_NAME} ${TOOL_VERSION}: tables of "${commentText(manifest.database)}" at ${manifest.snapshotTime} ` +
+      `(PostgreSQL ${manifest.serverVersion})`;
+    const schemaSql = await buildSchemaSql(
+      main,
+      plans.map((p) => p.exported),
+      header,
+    );
+    zip.text('manifest.json', `${JSON.stringify(manifest, null, 2)}\n`, date);
+    zip.text('schema.sql', schemaSql, date);
+    zip.text('load.sql', buildLoadSql(manifest), date);
+    zip.text('README.txt', buildReadme(manifest), date);
+    const archiveBytes = await zip.finish();
+    await this.partial?.closed();
+    await this.upload?.finished();
+    await main.query('COMMIT').catch(() => undefined);
+    return archiveBytes;
+  }
+
+  /** Reads the archive back and checks it; only then is the partial file renamed. Returns the archive's path (or URL). */
+  async verifyAndCommit(archiveBytes: number): Promise<string> {
+    const { progress, partial, upload } = this;
+    progress.phase = 'verifying';
+    progress.bytes = 0;
+    this.reportNow();
+    const verifyOptions = {
+      signal: this.stop.signal,
+      onBytes: (n: number) => {
+        progress.bytes += n;
+        this.report();
+      },
+    };
+    // The local file when there is one (the blob holds the same bytes); else the blob, read by ranges.
+    if (partial) await verifyArchive(partial.partialPath, verifyOptions);
+    else if (upload) await verifyArchive({ label: upload.publicUrl, open: () => upload.openZip() }, verifyOptions);
+    if (upload && (await upload.size()) !== archiveBytes) {
+      throw new ExitPlanError(`The uploaded blob ${upload.publicUrl} is not the size of the archive (${archiveBytes} bytes).`);
+    }
+    const archive = partial ? await partial.commit() : upload!.publicUrl;
+    progress.phase = 'done';
+    this.reportNow();
+    this.log(`Archive verified and saved: ${[partial && archive, upload?.publicUrl].filter(Boolean).join(' and ')}`);
+    return archive;
+  }
+
+  /** Stops everything, removes what was half-written, and returns the one sentence to throw. */
+  async fail(err: unknown): Promise<ExitPlanError> {
+    const { stop, partial, upload } = this;
+    const reason: unknown = stop.signal.aborted ? stop.signal.reason : err;
     if (!stop.signal.aborted) stop.abort(reason);
-    zip?.abort();
+    this.zip?.abort();
     const removed = partial
       ? await partial.discard().then(
           () => true,
@@ -544,12 +628,49 @@ export async function exportWarehouse(options: WarehouseExportOptions): Promise<
         )
       : true;
     await upload?.discard();
-    throw finalError(reason, conn, partial, removed, currentTable, upload !== undefined);
-  } finally {
-    options.signal?.removeEventListener('abort', onUserAbort);
-    await watcher?.close();
-    await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+    return finalError(reason, this.conn, partial, removed, this.currentTable, upload !== undefined);
   }
+
+  async close(): Promise<void> {
+    this.options.signal?.removeEventListener('abort', this.onUserAbort);
+    await this.watcher?.close();
+    await Promise.all(this.clients.map((c) => c.end().catch(() => undefined)));
+  }
+}
+
+/** manifest.json: what the archive holds, table by table, file by file. */
+function buildManifest(
+  facts: ServerFacts,
+  snapshotTime: Date,
+  plans: Plan[],
+  maxRowsPerFile: number,
+  excludeColumnPatterns: string[],
+): Manifest {
+  return {
+    tool: { name: TOOL_NAME, version: TOOL_VERSION },
+    createdAt: new Date().toISOString(),
+    database: facts.database,
+    serverVersion: facts.serverVersion,
+    snapshotTime: snapshotTime.toISOString(),
+    csv: CSV_DIALECT,
+    maxRowsPerFile,
+    excludeColumnPatterns,
+    tables: plans.map((p): ManifestTable => ({
+      schema: p.exported.relation.schema,
+      name: p.exported.relation.name,
+      kind: p.exported.relation.kind,
+      rows: p.result!.rows,
+      bytes: p.result!.bytes,
+      files: p.result!.files,
+      columns: p.exported.columns.map((c) => ({
+        name: c.name,
+        type: c.type,
+        notNull: c.notNull,
+        ...(c.generated ? { generated: true as const } : {}),
+      })),
+      excludedColumns: p.exported.excludedColumns,
+    })),
+  };
 }
 
 /**
@@ -561,7 +682,8 @@ function checkAccess(relations: RelationInfo[], user: string, excludeColumn: (na
   const noUsage = relations.find((r) => !r.canUseSchema);
   if (noUsage) {
     throw new ExitPlanError(
-      `User "${user}" has no USAGE permission on schema ${quoteIdent(noUsage.schema)}, which it needs to read table ${qualifiedName(noUsage.schema, noUsage.name)}; nothing was exported.`,
+      `User "${user}" has no USAGE permission on schema ${quoteIdent(noUsage.schema)}, ` +
+        `which it needs to read table ${qualifiedName(noUsage.schema, noUsage.name)}; nothing was exported.`,
       '42501',
     );
   }
@@ -577,7 +699,9 @@ function checkAccess(relations: RelationInfo[], user: string, excludeColumn: (na
     const more = denied.length > 1 ? ` (and ${denied.length - 1} more)` : '';
     throw new ExitPlanError(
       some
-        ? `User "${user}" may read only some columns of table ${qualifiedName(first.schema, first.name)}${more}, not ${hidden.join(', ')}: leave those out with --exclude-columns (exitPlan.export.excludeColumns) or grant SELECT; nothing was exported.`
+        ? `User "${user}" may read only some columns of table ${qualifiedName(first.schema, first.name)}${more}, ` +
+            `not ${hidden.join(', ')}: leave those out with --exclude-columns (exitPlan.export.excludeColumns) ` +
+            `or grant SELECT; nothing was exported.`
         : `User "${user}" has no SELECT permission on table ${qualifiedName(first.schema, first.name)}${more}; nothing was exported.`,
       '42501',
     );
@@ -589,7 +713,9 @@ function checkAccess(relations: RelationInfo[], user: string, excludeColumn: (na
 /** Up front it ends `nothing was exported`; while exporting, finalError adds what was left instead. */
 function rowSecurityError(table: string, user: string, upFront = true): ExitPlanError {
   return new ExitPlanError(
-    `Table ${table} has row-level security and user "${user}" cannot bypass it, so only part of its rows would be exported; export as the table owner or a role with BYPASSRLS${upFront ? '; nothing was exported' : ''}.`,
+    `Table ${table} has row-level security and user "${user}" cannot bypass it, ` +
+      `so only part of its rows would be exported; ` +
+      `export as the table owner or a role with BYPASSRLS${upFront ? '; nothing was exported' : ''}.`,
     '42501',
   );
 }
@@ -624,20 +750,28 @@ function finalError(
   return new ExitPlanError(text, code ?? (err instanceof ExitPlanError ? err.code : undefined), { cause: err });
 }
 
+/** What `exportRelation` reads, where it writes, and whom it tells. */
+interface RelationJob {
+  /** A connection inside the export's snapshot. */
+  client: Client;
+  plan: Plan;
+  zip: ZipWriter;
+  /** The zip entries' date: the snapshot's time. */
+  date: Date;
+  /** Rows per file. */
+  limit: number;
+  signal: AbortSignal;
+  /** The COPY streams under way, which a cancel destroys. */
+  activeCopies: Set<CopyStream>;
+  /** Rows and bytes written since the last call. */
+  onData: (rows: number, bytes: number) => void;
+}
+
 /**
  * Streams one relation into one or more zip entries, counting rows and hashing each file, then checks
  * the row count against what the server reported for the COPY.
  */
-async function exportRelation(
-  client: Client,
-  plan: Plan,
-  zip: ZipWriter,
-  date: Date,
-  limit: number,
-  signal: AbortSignal,
-  activeCopies: Set<NodeJS.ReadableStream & { destroy(err?: Error): void }>,
-  onData: (rows: number, bytes: number) => void,
-): Promise<ExportedTable> {
+async function exportRelation({ client, plan, zip, date, limit, signal, activeCopies, onData }: RelationJob): Promise<ExportedTable> {
   const rel = plan.exported.relation;
   const split = (await client.query(plan.overLimitSql)).rowCount! > 0;
   const files: ExportedFile[] = [];
@@ -722,7 +856,8 @@ async function exportRelation(
   const serverRows = (copy as unknown as { rowCount: number }).rowCount;
   if (rows !== serverRows) {
     throw new ExitPlanError(
-      `Row count check failed for ${qualifiedName(rel.schema, rel.name)}: the server sent ${serverRows} rows but ${rows} were written (the CSV framing is off).`,
+      `Row count check failed for ${qualifiedName(rel.schema, rel.name)}: the server sent ${serverRows} rows ` +
+        `but ${rows} were written (the CSV framing is off).`,
     );
   }
   return { schema: rel.schema, name: rel.name, kind: rel.kind, rows, bytes: files.reduce((n, f) => n + f.bytes, 0), files };

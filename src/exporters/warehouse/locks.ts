@@ -42,7 +42,8 @@ SELECT n.nspname AS schema, c.relname AS name, b.pid, coalesce(a.application_nam
   CROSS JOIN LATERAL unnest(pg_blocking_pids(l.pid)) AS b(pid)
   LEFT JOIN pg_stat_activity a ON a.pid = b.pid
  WHERE l.pid = $1 AND NOT l.granted AND l.locktype = 'relation'
- ORDER BY EXISTS (SELECT 1 FROM pg_locks h WHERE h.pid = b.pid AND h.locktype = 'relation' AND h.relation = l.relation AND h.granted) DESC, b.pid`;
+ ORDER BY EXISTS (SELECT 1 FROM pg_locks h
+                  WHERE h.pid = b.pid AND h.locktype = 'relation' AND h.relation = l.relation AND h.granted) DESC, b.pid`;
 
 /** The same, for the sessions with an application name (a program of ours such as pg_dump, named so that it can be found). */
 const WAITING_BY_APPLICATION_SQL = WAITING_SQL.replace(
@@ -76,7 +77,7 @@ function toWait(r: WaitRow): LockWait {
 }
 
 /** `session 1234 (psql, idle in transaction)`. */
-export function describeHolder(w: Pick<LockWait, 'pid' | 'application' | 'state'>): string {
+function describeHolder(w: Pick<LockWait, 'pid' | 'application' | 'state'>): string {
   const about = [w.application ? quoteIdentIfOdd(w.application) : 'no application name', w.state].filter(Boolean).join(', ');
   return `session ${w.pid} (${about})`;
 }
@@ -165,7 +166,8 @@ function quoteIdentIfOdd(text: string): string {
 export class SelfBlockedError extends ExitPlanError {
   constructor(readonly wait: LockWait | undefined) {
     super(
-      `Session ${wait?.pid ?? '?'} kept asking for an exclusive lock on ${wait ? qualifiedName(wait.schema, wait.name) : 'a table'} while the export was taking its locks; nothing was exported.`,
+      `Session ${wait?.pid ?? '?'} kept asking for an exclusive lock on ${wait ? qualifiedName(wait.schema, wait.name) : 'a table'} ` +
+        `while the export was taking its locks; nothing was exported.`,
       '55P03',
     );
     this.name = 'SelfBlockedError';

@@ -1,58 +1,6 @@
 import { quoteIdent } from './catalog';
 import { commentText, csvColumns } from './schemaSql';
-import type { ExportedFile, ExportedTable } from './export';
-
-/** Session settings for every export connection: output that reloads exactly, whatever the server's defaults. */
-export const SESSION_SETTINGS = [
-  "SET client_encoding = 'UTF8'",
-  "SET TIME ZONE 'UTC'",
-  "SET DateStyle = 'ISO, YMD'",
-  "SET IntervalStyle = 'postgres'",
-  "SET bytea_output = 'hex'",
-  'SET extra_float_digits = 3',
-  'SET statement_timeout = 0',
-  'SET idle_in_transaction_session_timeout = 0',
-].join('; ');
-
-/** PostgreSQL's own CSV conventions: NULL is an unquoted empty field, the empty string is `""`. */
-export const CSV_DIALECT = {
-  format: 'csv',
-  encoding: 'UTF-8',
-  delimiter: ',',
-  quote: '"',
-  escape: '"',
-  header: true,
-  lineTerminator: '\n',
-  null: 'unquoted empty field',
-  emptyString: '""',
-  timeZone: 'UTC',
-  dateStyle: 'ISO, YMD',
-  byteaOutput: 'hex',
-} as const;
-
-export interface ManifestTable {
-  schema: string;
-  name: string;
-  kind: ExportedTable['kind'];
-  rows: number;
-  bytes: number;
-  files: ExportedFile[];
-  /** Every column schema.sql creates; `generated: true` ones are recreated by it and not in the CSV files. */
-  columns: { name: string; type: string; notNull: boolean; generated?: true }[];
-  excludedColumns: string[];
-}
-
-export interface Manifest {
-  tool: { name: string; version: string };
-  createdAt: string;
-  database: string;
-  serverVersion: string;
-  snapshotTime: string;
-  csv: typeof CSV_DIALECT;
-  maxRowsPerFile: number;
-  excludeColumnPatterns: string[];
-  tables: ManifestTable[];
-}
+import type { Manifest } from './model';
 
 /** psql's \copy reads its arguments up to the end of the line, so a quoted name cannot hold a line break. */
 const COPY_CANNOT_PARSE = /[\n\r]/;
@@ -76,7 +24,8 @@ export function buildLoadSql(manifest: Manifest): string {
     const staged = [t.schema, t.name, ...csvColumns(t)].some((n) => COPY_CANNOT_PARSE.test(n));
     if (staged) {
       lines.push(
-        `-- ${commentText(t.schema)}.${commentText(t.name)}: \\copy cannot parse a name with a line break, so its files load through a temporary table.`,
+        `-- ${commentText(t.schema)}.${commentText(t.name)}: \\copy cannot parse a name with a line break, ` +
+          `so its files load through a temporary table.`,
       );
       lines.push(`CREATE TEMP TABLE exit_plan_load AS SELECT ${columns.join(', ')} FROM ${table} WITH NO DATA;`);
     }

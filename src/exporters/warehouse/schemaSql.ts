@@ -1,33 +1,6 @@
 import type { Client } from 'pg';
-import {
-  FIRST_NORMAL_OID,
-  RESOLVED_TYPES_SQL,
-  TYPES_INSIDE,
-  qualifiedName,
-  withQualifiedNames,
-  quoteIdent,
-  quoteLiteral,
-  type RelationInfo,
-} from './catalog';
-
-/** A column as the archive has it. */
-export interface ExportedColumn {
-  name: string;
-  type: string;
-  notNull: boolean;
-  /** Recreated by schema.sql as `GENERATED ALWAYS AS (expression) STORED`; not in the CSV files or load.sql. */
-  generated?: string;
-  /** Why this column differs from the source, as a comment in schema.sql. */
-  note?: string;
-}
-
-/** A relation as exported: the columns kept (scrubbed ones removed). */
-export interface ExportedRelation {
-  relation: RelationInfo;
-  /** The columns schema.sql creates, in order. */
-  columns: ExportedColumn[];
-  excludedColumns: string[];
-}
+import { FIRST_NORMAL_OID, RESOLVED_TYPES_SQL, TYPES_INSIDE, qualifiedName, withQualifiedNames, quoteIdent, quoteLiteral } from './catalog';
+import type { ExportedRelation } from './model';
 
 /** The columns the CSV files hold, in order: every kept column but the generated ones. */
 export function csvColumns(exported: { columns: { name: string; generated?: unknown }[] }): string[] {
@@ -113,12 +86,15 @@ async function schemaStatements(client: Client, exported: ExportedRelation[], he
         if (con.oid !== rel.oid || con.columns.some((c) => excluded.has(c))) continue;
         if (con.user_objects) {
           notes.push(
-            `-- left out: constraint ${commentText(quoteIdent(con.name))} ${commentText(con.def)} (it calls a function or operator that is not in this archive)`,
+            `-- left out: constraint ${commentText(quoteIdent(con.name))} ${commentText(con.def)} ` +
+              `(it calls a function or operator that is not in this archive)`,
           );
         } else if (!con.validated) {
           // Rows from before a NOT VALID constraint may break it; pg_dump too adds these after the data.
           notes.push(
-            `-- left out: constraint ${commentText(quoteIdent(con.name))} ${commentText(con.def)} (NOT VALID: existing rows may break it; after load.sql, ALTER TABLE ${commentText(name)} ADD CONSTRAINT ${commentText(quoteIdent(con.name))} ${commentText(con.def)};)`,
+            `-- left out: constraint ${commentText(quoteIdent(con.name))} ${commentText(con.def)} ` +
+              `(NOT VALID: existing rows may break it; after load.sql, ALTER TABLE ${commentText(name)} ` +
+              `ADD CONSTRAINT ${commentText(quoteIdent(con.name))} ${commentText(con.def)};)`,
           );
         } else lines.push(`  ${con.def}`);
       }
@@ -222,10 +198,13 @@ async function userTypes(client: Client, exported: ExportedRelation[]): Promise<
             CASE WHEN t.typcategory = 'A' AND t.typlen = -1 THEN t.typelem ELSE 0 END::int AS elem,
             t.typbasetype::int AS base, format_type(t.oid, NULL) AS formatted,
             t.oid >= ${FIRST_NORMAL_OID} AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-              AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid AND d.deptype = 'e') AS user,
-            CASE WHEN t.typtype = 'e' THEN ARRAY(SELECT e.enumlabel::text FROM pg_enum e WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder) END AS labels,
+              AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                              WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid AND d.deptype = 'e') AS user,
+            CASE WHEN t.typtype = 'e'
+                 THEN ARRAY(SELECT e.enumlabel::text FROM pg_enum e WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder) END AS labels,
             r.rngsubtype::int AS subtype,
-            CASE WHEN NOT oc.opcdefault AND oc.oid < ${FIRST_NORMAL_OID} THEN quote_ident(ocn.nspname) || '.' || quote_ident(oc.opcname) END AS opclass,
+            CASE WHEN NOT oc.opcdefault AND oc.oid < ${FIRST_NORMAL_OID}
+                 THEN quote_ident(ocn.nspname) || '.' || quote_ident(oc.opcname) END AS opclass,
             CASE WHEN r.rngcollation <> 0 AND r.rngcollation <> st.typcollation AND co.oid < ${FIRST_NORMAL_OID}
                  THEN quote_ident(con.nspname) || '.' || quote_ident(co.collname) END AS collation,
             CASE WHEN r.rngsubdiff <> 0 AND r.rngsubdiff < ${FIRST_NORMAL_OID} THEN r.rngsubdiff::regproc::text END AS subdiff,
@@ -319,7 +298,8 @@ async function userTypes(client: Client, exported: ExportedRelation[]): Promise<
     return deps;
   };
   const columnTypes = await client.query<{ relid: number; typid: number }>(
-    `SELECT attrelid::int AS relid, atttypid::int AS typid FROM pg_attribute WHERE attrelid = ANY($1::oid[]) AND attnum > 0 AND NOT attisdropped`,
+    `SELECT attrelid::int AS relid, atttypid::int AS typid FROM pg_attribute WHERE attrelid = ANY($1::oid[]) ` +
+      `AND attnum > 0 AND NOT attisdropped`,
     [oids],
   );
   const columnDeps = new Map<number, Set<number>>();

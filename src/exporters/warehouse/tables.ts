@@ -2,16 +2,16 @@ import { CancelledError, throwIfAborted } from '../shared/errors';
 import { DEFAULT_LOCK_TIMEOUT_SECONDS, checkLockTimeout } from '../shared/lockTimeout';
 import { listRelations, relationSizes, type RelationInfo } from './catalog';
 import { connect, describePgError, type PgConnectionOptions } from '../postgres/connection';
-import { LockWatcher, lockTimeoutSql, type LockWait } from './locks';
-import { SESSION_SETTINGS } from './manifest';
+import { LockWatcher, lockTimeoutSql } from './locks';
+import type { OperationOptions } from '../shared/operation';
+import type { TablesProgress } from './progress';
+import { SESSION_SETTINGS } from './model';
 
-export interface ListTablesOptions {
+/** The operation contract: `onProgress` tells which lock the listing waits for. */
+export interface ListTablesOptions extends Omit<OperationOptions<TablesProgress>, 'log'> {
   includeViews?: boolean;
   /** Seconds to wait for a lock another session holds (the sizes need a brief one per table); 0 waits as long as it takes. Default 60. */
   lockTimeoutSeconds?: number;
-  signal?: AbortSignal;
-  /** Which table and session the listing waits for (undefined when it no longer waits). */
-  onWaiting?: (wait: LockWait | undefined) => void;
 }
 
 /** Connects, lists the exportable relations (with columns, estimated rows and size), and disconnects. */
@@ -31,7 +31,7 @@ export async function listWarehouseTables(connection: PgConnectionOptions, optio
     const sizes = await watcher.run(client, () => relationSizes(client, oids), {
       timeoutSeconds: lockTimeout,
       signal: options.signal,
-      onWaiting: options.onWaiting,
+      onWaiting: options.onProgress && ((waiting) => options.onProgress?.({ waiting })),
       candidates: oids,
       tail: 'no tables were listed',
     });

@@ -61,7 +61,8 @@ export function sourceEncoding(name: string): SourceEncoding {
     new TextDecoder(label);
   } catch {
     throw new ExitPlanError(
-      `Unknown encoding "${name}": give the encoding the text is written in as PostgreSQL names it, e.g. LATIN1, WIN1252, LATIN9, KOI8R or SJIS.`,
+      `Unknown encoding "${name}": give the encoding the text is written in as PostgreSQL names it, ` +
+        `e.g. LATIN1, WIN1252, LATIN9, KOI8R or SJIS.`,
     );
   }
   return { name: trimmed, decoder: () => new TextDecoder(label, { fatal: true }) };
@@ -73,7 +74,8 @@ export async function checkSqlAscii(client: Client, database: string): Promise<v
   const encoding = r.rows[0].e;
   if (encoding !== 'SQL_ASCII') {
     throw new ExitPlanError(
-      `The database "${database}" is ${encoding}, not SQL_ASCII: its server converts the text to UTF-8 itself, so no encoding needs to be named; nothing was exported.`,
+      `The database "${database}" is ${encoding}, not SQL_ASCII: its server converts the text to UTF-8 itself, ` +
+        `so no encoding needs to be named; nothing was exported.`,
     );
   }
 }

@@ -7,7 +7,7 @@ import yauzl from 'yauzl';
 import { crc32 } from '../shared/crc32';
 import { ExitPlanError, throwIfAborted } from '../shared/errors';
 import { CsvRowScanner } from './csvRows';
-import type { Manifest } from './manifest';
+import type { Manifest } from './model';
 
 export interface VerifyOptions {
   signal?: AbortSignal;
