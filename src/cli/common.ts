@@ -23,7 +23,8 @@ export function connectionOption(db: string | undefined): PgConnectionOptions {
   if (urlHasPassword(db) && !warnedPasswordInUrl) {
     warnedPasswordInUrl = true;
     process.stderr.write(
-      'exit-plan: warning: the --db URL holds a password, which other users can see in `ps` and which stays in the shell history; give it in PGPASSWORD instead.\n',
+      'exit-plan: warning: the --db URL holds a password, which other users can see in `ps` and which stays in the shell history; ' +
+        'give it in PGPASSWORD instead.\n',
     );
   }
   return connection;

@@ -13,7 +13,8 @@ const MAX_LOCK_TIMEOUT_SECONDS = Math.floor(2_147_483_647 / 1000);
 export function checkLockTimeout(seconds: number): number {
   if (!Number.isInteger(seconds) || seconds < 0 || seconds > MAX_LOCK_TIMEOUT_SECONDS) {
     throw new ExitPlanError(
-      `The lock timeout must be a whole number of seconds from 0 (wait as long as it takes) to ${MAX_LOCK_TIMEOUT_SECONDS} (got ${seconds}).`,
+      `The lock timeout must be a whole number of seconds from 0 (wait as long as it takes) to ${MAX_LOCK_TIMEOUT_SECONDS} ` +
+        `(got ${seconds}).`,
     );
   }
   return seconds;
