@@ -5,8 +5,6 @@ import { ExitPlanError } from '../shared/errors';
 /** What a backup file holds: a PostgreSQL custom-format dump, or a tar of a folder of files. */
 export type BackupKind = 'postgres' | 'files';
 
-export const BACKUP_KINDS: readonly BackupKind[] = ['postgres', 'files'];
-
 /** The parts of a backup's file name. */
 export interface BackupName {
   kind: BackupKind;

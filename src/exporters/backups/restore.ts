@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { CancelledError, ExitPlanError, systemCode, throwIfAborted } from '../shared/errors';
+import { formatBytes, plural } from '../shared/format';
 import { listRelations } from '../warehouse/catalog';
 import { connect, describeConnection, describePgError, type PgConnectionOptions } from '../postgres/connection';
 import { parseBackupName } from './names';
@@ -50,6 +51,25 @@ export interface RestoreProgress {
   total?: number;
 }
 
+/** A restore's progress line (the CLI's): `Verifying — 41 MB`, `Restoring — 3 tables loaded, public.orders`. */
+export function describeRestoreProgress(p: RestoreProgress): string {
+  if (p.phase === 'verifying') return `Verifying — ${formatBytes(p.bytes ?? 0)}`;
+  if (p.phase === 'restoring') return `Restoring — ${plural(p.tables, 'table')} loaded${p.table ? `, ${p.table}` : ''}`;
+  return p.phase;
+}
+
+/** A pre-flight's progress line: `Verifying — 41 MB of 120 MB`, then `Listing the tables it would replace…`. */
+export function describePreflightProgress(p: RestoreProgress): string {
+  return p.phase === 'verifying'
+    ? `Verifying — ${formatBytes(p.bytes ?? 0)} of ${formatBytes(p.total ?? 0)}`
+    : 'Listing the tables it would replace…';
+}
+
+/** The share of a pre-flight's verification done (0..1), when its size is known. */
+export function preflightProgressFraction(p: RestoreProgress): number | undefined {
+  return p.phase === 'verifying' && p.total ? (p.bytes ?? 0) / p.total : undefined;
+}
+
 export interface PreflightOptions extends PgToolsOptions {
   signal?: AbortSignal;
   onProgress?: (p: RestoreProgress) => void;
@@ -77,6 +97,7 @@ export async function preflightRestore(
     ...options,
     onProgress: (p) => options.onProgress?.({ phase: 'verifying', tables: 0, bytes: p.bytes, total: p.total }),
   });
+  if (!verification.checked) throw new ExitPlanError(verification.message);
   if (verification.state !== 'verified') {
     throw new ExitPlanError(
       `The backup ${verification.name} failed verification and will not be restored: ${verification.message.replace(/\.$/, '')}; nothing was changed.`,

@@ -113,8 +113,7 @@ export function scheduleStatus(expression: string, lastBackup: Date | undefined,
   const next = nextRun(expression, now);
   const interval = previous && next ? next.getTime() - previous.getTime() : 86_400_000;
   const graceMs = Math.min(3_600_000, interval / 2);
-  // Backup names are to the minute: a backup started within the scheduled minute counts.
-  const due = previous !== undefined && (!lastBackup || lastBackup.getTime() < Math.floor(previous.getTime() / 60_000) * 60_000);
+  const due = previous !== undefined && !doneSince(lastBackup, previous);
   return {
     schedule: validateSchedule(expression),
     previousRun: previous,
@@ -122,6 +121,22 @@ export function scheduleStatus(expression: string, lastBackup: Date | undefined,
     overdue: due && now.getTime() - previous!.getTime() > graceMs,
     graceMs,
   };
+}
+
+/** Whether a backup was made for the scheduled time `slot`; backup names are to the minute, so one started within that minute counts. */
+function doneSince(lastBackup: Date | undefined, slot: Date): boolean {
+  return lastBackup !== undefined && lastBackup.getTime() >= Math.floor(slot.getTime() / 60_000) * 60_000;
+}
+
+/**
+ * Whether a scheduled run should back up now, given the newest backup's time. When the schedule fires
+ * (`catchingUp: false`), it is due unless a backup was made for this scheduled time already (another window
+ * or cron made it); when catching up after start-up, only if it is overdue (past the grace period).
+ */
+export function isDue(expression: string, newest: Date | undefined, options: { catchingUp: boolean; now?: Date }): boolean {
+  const status = scheduleStatus(expression, newest, options.now);
+  if (options.catchingUp) return status.overdue;
+  return !status.previousRun || !doneSince(newest, status.previousRun);
 }
 
 /** Quotes a word for a POSIX shell (as cron runs its lines with /bin/sh). */
