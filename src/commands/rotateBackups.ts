@@ -1,14 +1,14 @@
 import * as vscode from 'vscode';
-import { backups, formatBytes, formatCount, localTime } from '../exporters';
-
+import { backups, formatBytes, formatCount, localTime, plural } from '../exporters';
 import type { CommandContext } from './context';
 import { targetFromArg } from './pickBackup';
 
 type Item = vscode.QuickPickItem & { remove?: true };
 
 /**
- * Rotation: always a preview first (every backup with keep/remove and the rules that keep it), then a
- * modal confirmation naming what will be deleted; only the confirmed files are removed.
+ * Rotation of a target (its tree node, or a `BackupTargetRef`): always a preview first (every backup with
+ * keep/remove and the rules that keep it), then a modal confirmation naming what will be deleted; only the
+ * confirmed files are removed.
  */
 export async function rotateBackups(ctx: CommandContext, arg?: unknown): Promise<void> {
   const target = await targetFromArg(ctx, arg, 'Backup target to rotate');
@@ -67,8 +67,4 @@ export async function rotateBackups(ctx: CommandContext, arg?: unknown): Promise
   void vscode.window.showInformationMessage(
     `Rotation of "${target.name}" removed ${plural(result.removed.length, 'backup')}${result.removed.length < removing.length ? ` (${removing.length - result.removed.length} had changed since the preview and were left)` : ''}.`,
   );
-}
-
-function plural(n: number, noun: string): string {
-  return `${formatCount(n)} ${noun}${n === 1 ? '' : 's'}`;
 }
