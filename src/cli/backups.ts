@@ -1,28 +1,33 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { ProgressLine, cancelOnSignals, connectionOption, lockTimeoutOption, plural } from './common';
+import { ProgressLine, cancelOnSignals, connectionOption, lockTimeoutOption } from './common';
 import {
   ExitPlanError,
   backups,
   describeConnection,
-  describeLockWait,
   formatBytes,
   formatCount,
   jsonText,
+  plural,
   printable,
   type PgConnectionOptions,
 } from '../exporters';
 
-/** `exit-plan backups …`: a thin layer over src/exporters/backups. */
+/** `exit-plan backups …`: a thin layer over src/exporters/backups, one function per command. */
 export function addBackupsCommands(program: Command): void {
   const cmd = program
     .command('backups')
     .description('Backups: PostgreSQL dumps and file archives with checksums, rotation, verification, restore and restore drills.');
-  const dbOption = () =>
-    new Option('--db <url>', 'postgres://user@host:port/database (password in PGPASSWORD; default: the PG* environment variables)');
-  const pgDumpOption = () => new Option('--pg-dump <path>', 'pg_dump to use (pg_restore is taken from the same folder; default: PATH)');
+  for (const add of [addCreate, addCreateFiles, addList, addRotate, addVerify, addRestore, addDrill, addCron]) add(cmd);
+}
 
+const dbOption = () =>
+  new Option('--db <url>', 'postgres://user@host:port/database (password in PGPASSWORD; default: the PG* environment variables)');
+const pgDumpOption = () => new Option('--pg-dump <path>', 'pg_dump to use (pg_restore is taken from the same folder; default: PATH)');
+
+/** `backups create`: one database with pg_dump. */
+function addCreate(cmd: Command): void {
   cmd
     .command('create')
     .description(
@@ -36,18 +41,16 @@ export function addBackupsCommands(program: Command): void {
     .option('--json', 'print { "file", "bytes", "sha256" }')
     .option('--quiet', 'no progress on stderr')
     .action((opts: { db?: string; dir: string; pgDump?: string; lockTimeout: number; verify?: boolean; json?: boolean; quiet?: boolean }) =>
-      createAndPrint(opts, (signal, onProgress) =>
-        backups.createPostgresBackup({
-          connection: connectionOption(opts.db),
-          dir: opts.dir,
-          pgDumpPath: opts.pgDump,
-          lockTimeoutSeconds: opts.lockTimeout,
-          signal,
-          onProgress,
-        }),
-      ),
+      createAndPrint(opts, {
+        target: { name: opts.dir, dir: opts.dir, folders: [], gzip: false, blocking: [] },
+        database: () => connectionOption(opts.db),
+        lockTimeoutSeconds: opts.lockTimeout,
+      }),
     );
+}
 
+/** `backups create-files`: one folder as a tar. */
+function addCreateFiles(cmd: Command): void {
   cmd
     .command('create-files')
     .description('Archive a folder into DIR/<name>_media__<YYYY.MM.DD.HH_MM>.tar (or .tar.gz with --gzip), with a .json sidecar.')
@@ -59,11 +62,20 @@ export function addBackupsCommands(program: Command): void {
     .option('--json', 'print { "file", "bytes", "sha256" }')
     .option('--quiet', 'no progress on stderr')
     .action((opts: { source: string; name: string; dir: string; gzip?: boolean; verify?: boolean; json?: boolean; quiet?: boolean }) =>
-      createAndPrint(opts, (signal, onProgress) =>
-        backups.createFilesBackup({ source: opts.source, name: opts.name, dir: opts.dir, gzip: opts.gzip, signal, onProgress }),
-      ),
+      createAndPrint(opts, {
+        target: {
+          name: opts.dir,
+          dir: opts.dir,
+          folders: [{ name: opts.name, path: opts.source }],
+          gzip: Boolean(opts.gzip),
+          blocking: [],
+        },
+      }),
     );
+}
 
+/** `backups list`: the backups in a folder, newest first. */
+function addList(cmd: Command): void {
   cmd
     .command('list')
     .description('List the backups in a folder, newest first, with size and verified state.')
@@ -96,7 +108,10 @@ export function addBackupsCommands(program: Command): void {
         process.stdout.write(`${stamp(e.time)}  ${formatBytes(e.bytes).padStart(8)}  ${e.state.padEnd(10)}  ${printable(e.name)}\n`);
       }
     });
+}
 
+/** `backups rotate`: remove old backups by the rules given (or only show what would go). */
+function addRotate(cmd: Command): void {
   withRotationOptions(
     cmd
       .command('rotate')
@@ -160,7 +175,10 @@ export function addBackupsCommands(program: Command): void {
         `\n${verb} ${plural(removedCount, 'backup')} (${formatBytes(s.removeBytes)}), keeping ${formatCount(s.keep)}${s.suspects ? `, ${plural(s.suspects, 'suspect backup')} flagged` : ''}.\n`,
       );
     });
+}
 
+/** `backups verify`: every backup in a folder, or one; a failed one makes it exit 1. */
+function addVerify(cmd: Command): void {
   cmd
     .command('verify')
     .description(
@@ -173,23 +191,16 @@ export function addBackupsCommands(program: Command): void {
     .option('--quiet', 'no progress on stderr')
     .action(async (opts: { dir: string; file?: string; pgDump?: string; json?: boolean; quiet?: boolean }) => {
       const printer = new ProgressLine(!opts.quiet);
-      const controller = cancelOnSignals();
-      let results: backups.VerifyResult[];
-      try {
-        const onProgress = (p: { file: string; bytes: number; total: number }) =>
-          printer.line(p.file, `Verifying ${path.basename(p.file)} — ${formatBytes(p.bytes)} of ${formatBytes(p.total)}`);
-        results = opts.file
-          ? [
-              await backups.verifyBackup(path.resolve(opts.dir, opts.file), {
-                pgDumpPath: opts.pgDump,
-                signal: controller.signal,
-                onProgress,
-              }),
-            ]
-          : await backups.verifyBackups(opts.dir, { pgDumpPath: opts.pgDump, signal: controller.signal, onProgress });
-      } finally {
-        printer.end();
-      }
+      const results = await withSignals((signal) =>
+        backups.verifyBackups(opts.dir, {
+          files: opts.file ? [path.resolve(opts.dir, opts.file)] : undefined,
+          pgDumpPath: opts.pgDump,
+          signal,
+          onProgress: (p) => printer.line(p.file, backups.describeVerifyProgress(p)),
+        }),
+      ).finally(() => printer.end());
+      // A --file it could not check at all (not a backup's name, missing) is an error, as it always was.
+      if (opts.file && !results[0].checked) throw new ExitPlanError(results[0].message);
       const failed = results.filter((r) => r.state === 'failed');
       if (opts.json) {
         const out = results.map((r) => ({
@@ -214,7 +225,10 @@ export function addBackupsCommands(program: Command): void {
         );
       }
     });
+}
 
+/** `backups restore FILE`: over a database, with --yes. */
+function addRestore(cmd: Command): void {
   cmd
     .command('restore')
     .description(
@@ -234,40 +248,34 @@ export function addBackupsCommands(program: Command): void {
         );
       }
       const printer = new ProgressLine(!opts.quiet);
-      const controller = cancelOnSignals();
-      try {
-        const result = await backups.restoreBackup({
+      const result = await withSignals((signal) =>
+        backups.restoreBackup({
           file,
           connection,
           confirmDatabase: connection.database,
           pgDumpPath: opts.pgDump,
-          signal: controller.signal,
-          onProgress: (p) =>
-            printer.line(
-              p.phase,
-              p.phase === 'verifying'
-                ? `Verifying — ${formatBytes(p.bytes ?? 0)}`
-                : p.phase === 'restoring'
-                  ? `Restoring — ${plural(p.tables, 'table')} loaded${p.table ? `, ${p.table}` : ''}`
-                  : p.phase,
-            ),
-        });
-        printer.end();
-        const before = result.preflight.target;
-        if (opts.json) {
-          process.stdout.write(
-            `${jsonText({ file: result.file, target: result.target, tables: result.tables, replaced: { relations: before.tables.length, bytes: before.sizeBytes }, durationMs: result.durationMs })}\n`,
-          );
-        } else {
-          process.stdout.write(
-            `${printable(`Restored ${result.file} into ${result.target}`)} (${plural(result.tables, 'table')} loaded; it held ${plural(before.tables.length, 'relation')}, ${formatBytes(before.sizeBytes)} before) in ${(result.durationMs / 1000).toFixed(1)} s.\n`,
-          );
-        }
-      } finally {
-        printer.end();
+          signal,
+          onProgress: (p) => printer.line(p.phase, backups.describeRestoreProgress(p)),
+        }),
+      ).finally(() => printer.end());
+      const before = result.preflight.target;
+      if (opts.json) {
+        const replaced = { relations: before.tables.length, bytes: before.sizeBytes };
+        process.stdout.write(
+          `${jsonText({ file: result.file, target: result.target, tables: result.tables, replaced, durationMs: result.durationMs })}\n`,
+        );
+      } else {
+        process.stdout.write(
+          `${printable(`Restored ${result.file} into ${result.target}`)} (${plural(result.tables, 'table')} loaded; ` +
+            `it held ${plural(before.tables.length, 'relation')}, ${formatBytes(before.sizeBytes)} before) ` +
+            `in ${(result.durationMs / 1000).toFixed(1)} s.\n`,
+        );
       }
     });
+}
 
+/** `backups drill FILE`: restore into a scratch database and compare row counts. */
+function addDrill(cmd: Command): void {
   cmd
     .command('drill')
     .description(
@@ -281,23 +289,18 @@ export function addBackupsCommands(program: Command): void {
     .option('--quiet', 'no progress on stderr')
     .action(async (file: string, opts: { db?: string; pgDump?: string; lockTimeout: number; json?: boolean; quiet?: boolean }) => {
       const printer = new ProgressLine(!opts.quiet);
-      const controller = cancelOnSignals();
-      let report: backups.DrillReport;
-      try {
-        report = await backups.restoreDrill({
+      const report = await withSignals((signal) =>
+        backups.restoreDrill({
           file,
           connection: connectionOption(opts.db),
           pgDumpPath: opts.pgDump,
           lockTimeoutSeconds: opts.lockTimeout,
-          signal: controller.signal,
-          onProgress: (p) =>
-            p.waitingFor
-              ? printer.line('waiting', `Drill: counting — ${describeLockWait(p.waitingFor)}…`)
-              : printer.line(p.phase, `Drill: ${p.phase}${p.table ? ` ${p.table}` : ''}${p.tables ? ` (${p.tables})` : ''}`),
-        });
-      } finally {
-        printer.end();
-      }
+          signal,
+          onProgress: (p) => printer.line(p.waitingFor ? 'waiting' : p.phase, backups.describeDrillProgress(p)),
+        }),
+      ).finally(() => printer.end());
+      // A backup that failed verification was not restored: its one sentence, as an error (as it always was).
+      if (!report.restored) throw new ExitPlanError(report.message);
       if (opts.json) {
         process.stdout.write(`${jsonText(report)}\n`);
       } else {
@@ -314,7 +317,10 @@ export function addBackupsCommands(program: Command): void {
       }
       if (!report.ok) throw new ExitPlanError(report.message);
     });
+}
 
+/** `backups cron`: the crontab line for scheduled backups. */
+function addCron(cmd: Command): void {
   withRotationOptions(
     cmd
       .command('cron')
@@ -444,58 +450,44 @@ function cliPath(): string {
   }
 }
 
-/** Runs one backup with progress on stderr and Ctrl-C to cancel, then prints what it made. */
-async function createAndPrint(
-  opts: { json?: boolean; verify?: boolean; pgDump?: string; quiet?: boolean },
-  create: (signal: AbortSignal, onProgress: (p: backups.BackupProgress) => void) => Promise<backups.BackupResult>,
-): Promise<void> {
-  const printer = new ProgressLine(!opts.quiet);
+/** Runs work with Ctrl-C and SIGTERM cancelling its signal, and stops listening for them when it ends. */
+async function withSignals<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = cancelOnSignals();
   try {
-    const result = await create(controller.signal, (p) => printer.line(p.waitingFor ? 'waiting' : p.phase, backupProgressText(p)));
-    printer.end();
-    if (result.skipped?.length) {
-      const shown = result.skipped.slice(0, 10).join(', ');
-      process.stderr.write(
-        `Warning: skipped ${plural(result.skipped.length, 'special file')} that tar does not archive as files: ${shown}${result.skipped.length > 10 ? `, and ${result.skipped.length - 10} more` : ''}.\n`,
-      );
-    }
-    await printCreated(result, opts, controller.signal);
+    return await work(controller.signal);
   } finally {
-    printer.end();
+    controller.dispose();
   }
 }
 
-async function printCreated(
-  result: backups.BackupResult,
-  opts: { json?: boolean; verify?: boolean; pgDump?: string },
-  signal: AbortSignal,
+/** Runs one backup (the core's backUpTarget, verifying with --verify) with progress on stderr and Ctrl-C to cancel, then prints what it made. */
+async function createAndPrint(
+  opts: { json?: boolean; verify?: boolean; pgDump?: string; quiet?: boolean },
+  what: Pick<backups.TargetBackupOptions, 'target' | 'database' | 'lockTimeoutSeconds'>,
 ): Promise<void> {
-  if (opts.verify) {
-    const v = await backups.verifyBackup(result.file, { pgDumpPath: opts.pgDump, signal });
-    if (v.state !== 'verified') throw new ExitPlanError(`The backup ${result.file} was written but failed verification: ${v.message}`);
+  const printer = new ProgressLine(!opts.quiet);
+  const result = await withSignals((signal) =>
+    backups.backUpTarget({
+      ...what,
+      pgDumpPath: opts.pgDump,
+      verify: opts.verify,
+      signal,
+      onProgress: (p) =>
+        p.backup && printer.line(p.backup.waitingFor ? 'waiting' : p.backup.phase, backups.describeBackupProgress(p.backup)),
+    }),
+  ).finally(() => printer.end());
+  const backup = result.backups[0];
+  if (backup.skipped?.length) {
+    const shown = backup.skipped.slice(0, 10).join(', ');
+    const more = backup.skipped.length > 10 ? `, and ${backup.skipped.length - 10} more` : '';
+    process.stderr.write(
+      `Warning: skipped ${plural(backup.skipped.length, 'special file')} that tar does not archive as files: ${shown}${more}.\n`,
+    );
   }
-  if (opts.json) process.stdout.write(`${jsonText({ file: result.file, bytes: result.bytes, sha256: result.sha256 })}\n`);
-  else process.stdout.write(`${printable(result.file)}\n`);
-}
-
-function backupProgressText(p: backups.BackupProgress): string {
-  switch (p.phase) {
-    case 'connecting':
-      return 'Connecting…';
-    case 'dumping':
-      if (p.waitingFor) {
-        const w = p.waitingFor;
-        return `pg_dump: ${describeLockWait(w)}…`;
-      }
-      return `pg_dump: table ${p.tableIndex ?? 0}/${p.tableCount ?? '?'} ${p.table ?? ''} — ${formatBytes(p.bytes)} written`;
-    case 'archiving':
-      return `Archiving — ${formatCount(p.entries ?? 0)} entries, ${formatBytes(p.bytes)} written`;
-    case 'checksum':
-      return `Checksum — ${formatBytes(p.bytes)} read`;
-    case 'done':
-      return 'Done';
-  }
+  const failed = result.verifications.find((v) => v.state !== 'verified');
+  if (failed) throw new ExitPlanError(`The backup ${backup.file} was written but failed verification: ${failed.message}`);
+  if (opts.json) process.stdout.write(`${jsonText({ file: backup.file, bytes: backup.bytes, sha256: backup.sha256 })}\n`);
+  else process.stdout.write(`${printable(backup.file)}\n`);
 }
 
 function stamp(d: Date): string {

@@ -141,7 +141,8 @@ function postgresBackup(file: string): BackupName {
   const parsed = parseBackupName(path.basename(file));
   if (!parsed || parsed.kind !== 'postgres') {
     throw new ExitPlanError(
-      `${path.basename(file)} is not a PostgreSQL backup made by Exit Plan; ` + 'a restore drill needs a postgres_backup_….pg_restore file.',
+      `${path.basename(file)} is not a PostgreSQL backup made by Exit Plan; ` +
+        'a restore drill needs a postgres_backup_….pg_restore file.',
     );
   }
   return parsed;
@@ -176,7 +177,10 @@ async function inScratchDatabase(drill: Drill, admin: Client, pgRestore: string)
   } catch (err) {
     failure = err;
   } finally {
-    if (drill.created) failure ??= await dropScratch(drill, admin);
+    if (drill.created) {
+      const dropFailure = await dropScratch(drill, admin);
+      failure ??= dropFailure;
+    }
     await admin.end().catch(() => undefined);
   }
   if (failure !== undefined || !report) throw failure ?? new ExitPlanError('The drill did not finish.');
@@ -213,7 +217,15 @@ async function restoreIntoScratch(drill: Drill, pgRestore: string): Promise<void
   drill.progress({ phase: 'restoring', tables: 0 });
   const result = await runTool(
     pgRestore,
-    ['--no-owner', '--no-acl', '--exit-on-error', '--no-password', '--verbose', `--dbname=${conninfo(drill.conn, drill.scratch)}`, drill.file],
+    [
+      '--no-owner',
+      '--no-acl',
+      '--exit-on-error',
+      '--no-password',
+      '--verbose',
+      `--dbname=${conninfo(drill.conn, drill.scratch)}`,
+      drill.file,
+    ],
     {
       env: toolEnv(drill.conn),
       signal: drill.options.signal,
@@ -370,7 +382,12 @@ async function dropDatabase(admin: Client, name: string): Promise<void> {
 
 /** Records a drill's outcome in the backup's sidecar and the folder's record of drills per database. */
 async function recordDrill(drill: Drill, outcome: { ok: boolean; message: string }, tables: number, mismatches: number): Promise<void> {
-  const summary: DrillSummary = { at: drill.started.toISOString(), file: path.basename(drill.file), ok: outcome.ok, message: outcome.message };
+  const summary: DrillSummary = {
+    at: drill.started.toISOString(),
+    file: path.basename(drill.file),
+    ok: outcome.ok,
+    message: outcome.message,
+  };
   await updateSidecar(drill.file, (s) => {
     s.drill = {
       at: summary.at,
