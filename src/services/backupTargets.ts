@@ -7,9 +7,9 @@ export type BackupTarget = backups.BackupTarget;
 
 const SECTION = 'exitPlan';
 const KEY = 'backups.targets';
-export const TARGETS_SETTING = `${SECTION}.${KEY}`;
-export const PG_DUMP_SETTING = 'exitPlan.pgDumpPath';
-export const VERIFY_AFTER_SETTING = 'exitPlan.backups.verifyAfterBackup';
+const TARGETS_SETTING = `${SECTION}.${KEY}`;
+const PG_DUMP_SETTING = 'exitPlan.pgDumpPath';
+const VERIFY_AFTER_SETTING = 'exitPlan.backups.verifyAfterBackup';
 
 /**
  * Targets in the user setting `exitPlan.backups.targets` (global scope only, so a workspace can never

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { backups, errorMessage, formatBytes, formatCount, localTime } from '../exporters';
+import { backups, errorMessage, formatBytes, formatCount, localTime, plural } from '../exporters';
 import type { BackupService } from '../services/backupService';
 import type { BackupTarget } from '../services/backupTargets';
 
@@ -141,12 +141,6 @@ export class BackupsTreeProvider implements vscode.TreeDataProvider<BackupNode>,
     this.changed.dispose();
   }
 }
-
-function plural(n: number, noun: string): string {
-  return `${formatCount(n)} ${noun}${n === 1 ? '' : 's'}`;
-}
-
-/** `2024-05-15 02:00` in the local time zone (names are UTC; people read local time). */
 
 function targetTooltip(target: BackupTarget, report: backups.TargetReport | undefined): vscode.MarkdownString {
   const md = new vscode.MarkdownString();

@@ -23,7 +23,7 @@ const PG_RE = new RegExp(String.raw`^postgres_backup_(.+)__${STAMP}(?:-(\d+))?\.
 const FILES_RE = new RegExp(String.raw`^(.+)_media__${STAMP}(?:-(\d+))?\.(tar|tar\.gz)$`);
 
 /** `YYYY.MM.DD.HH_MM` in UTC, as in KoboToolbox's backup names. */
-export function backupStamp(date: Date): string {
+function backupStamp(date: Date): string {
   const p = (n: number) => String(n).padStart(2, '0');
   return `${date.getUTCFullYear()}.${p(date.getUTCMonth() + 1)}.${p(date.getUTCDate())}.${p(date.getUTCHours())}_${p(date.getUTCMinutes())}`;
 }
@@ -88,7 +88,7 @@ function build(kind: BackupKind, source: string, stamp: string[], copy: string |
 }
 
 /** 1 for a plain name, n for a `-n` copy (a later backup in the same minute). */
-export function copyNumber(fileName: string): number {
+function copyNumber(fileName: string): number {
   return Number(/-(\d+)\.(?:pg_restore|tar|tar\.gz)$/.exec(fileName)?.[1] ?? 1);
 }
 

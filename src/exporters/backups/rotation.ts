@@ -85,7 +85,7 @@ function isZero(d: Duration): boolean {
 }
 
 /** `t` minus the duration, with calendar arithmetic (as Go's AddDate: 31 March − 1 month = 3 March). */
-export function subtractDuration(t: Date, d: Duration): Date {
+function subtractDuration(t: Date, d: Duration): Date {
   const r = new Date(t.getTime());
   r.setUTCFullYear(r.getUTCFullYear() - d.years, r.getUTCMonth() - d.months, r.getUTCDate() - d.days);
   return new Date(r.getTime() - d.hours * 3_600_000);

@@ -140,7 +140,7 @@ export function isDue(expression: string, newest: Date | undefined, options: { c
 }
 
 /** Quotes a word for a POSIX shell (as cron runs its lines with /bin/sh). */
-export function shellQuote(word: string): string {
+function shellQuote(word: string): string {
   if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return word;
   return `'${word.replace(/'/g, `'\\''`)}'`;
 }
