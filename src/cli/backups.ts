@@ -31,7 +31,8 @@ function addCreate(cmd: Command): void {
   cmd
     .command('create')
     .description(
-      'Back up a database with pg_dump --format=custom into DIR/postgres_backup_<db>__<YYYY.MM.DD.HH_MM>.pg_restore, with a .json sidecar (size, SHA-256).',
+      'Back up a database with pg_dump --format=custom into DIR/postgres_backup_<db>__<YYYY.MM.DD.HH_MM>.pg_restore, ' +
+        'with a .json sidecar (size, SHA-256).',
     )
     .addOption(dbOption())
     .requiredOption('--dir <dir>', 'backup folder (created if missing)')
@@ -116,7 +117,8 @@ function addRotate(cmd: Command): void {
     cmd
       .command('rotate')
       .description(
-        "Remove old backups with restic's forget rules (ORed; calendar periods in UTC, weeks Monday to Sunday). The newest and the newest verified backup are never removed.",
+        "Remove old backups with restic's forget rules (ORed; calendar periods in UTC, weeks Monday to Sunday). " +
+          'The newest and the newest verified backup are never removed.',
       )
       .requiredOption('--dir <dir>', 'backup folder'),
     {
@@ -172,7 +174,8 @@ function addRotate(cmd: Command): void {
       const verb = opts.dryRun ? 'Would remove' : 'Removed';
       const removedCount = opts.dryRun ? s.remove : plan.removed.length;
       process.stdout.write(
-        `\n${verb} ${plural(removedCount, 'backup')} (${formatBytes(s.removeBytes)}), keeping ${formatCount(s.keep)}${s.suspects ? `, ${plural(s.suspects, 'suspect backup')} flagged` : ''}.\n`,
+        `\n${verb} ${plural(removedCount, 'backup')} (${formatBytes(s.removeBytes)}), keeping ${formatCount(s.keep)}` +
+          `${s.suspects ? `, ${plural(s.suspects, 'suspect backup')} flagged` : ''}.\n`,
       );
     });
 }
@@ -182,7 +185,8 @@ function addVerify(cmd: Command): void {
   cmd
     .command('verify')
     .description(
-      'Verify every backup in a folder (sidecar checksum, plus pg_restore --list or a full read of the tar) and record the result in its sidecar.',
+      'Verify every backup in a folder (sidecar checksum, plus pg_restore --list or a full read of the tar) ' +
+        'and record the result in its sidecar.',
     )
     .requiredOption('--dir <dir>', 'backup folder')
     .option('--file <file>', 'only this backup')
@@ -232,7 +236,8 @@ function addRestore(cmd: Command): void {
   cmd
     .command('restore')
     .description(
-      'Restore a PostgreSQL backup over a database (pg_restore --clean --if-exists --no-owner --no-acl, in one transaction). Verifies it first. Refuses without --yes.',
+      'Restore a PostgreSQL backup over a database (pg_restore --clean --if-exists --no-owner --no-acl, in one transaction). ' +
+        'Verifies it first. Refuses without --yes.',
     )
     .argument('<file>', 'a postgres_backup_….pg_restore file')
     .addOption(dbOption())
@@ -244,7 +249,9 @@ function addRestore(cmd: Command): void {
       const connection = connectionOption(opts.db);
       if (!opts.yes) {
         throw new ExitPlanError(
-          `Restoring replaces the contents of database "${connection.database}" on ${connection.host}:${connection.port}: run again with --yes to confirm (a restore drill, "exit-plan backups drill FILE --db URL", tries the backup without touching it); nothing was changed.`,
+          `Restoring replaces the contents of database "${connection.database}" on ${connection.host}:${connection.port}: ` +
+            'run again with --yes to confirm ' +
+            `(a restore drill, "exit-plan backups drill FILE --db URL", tries the backup without touching it); nothing was changed.`,
         );
       }
       const printer = new ProgressLine(!opts.quiet);
@@ -279,7 +286,8 @@ function addDrill(cmd: Command): void {
   cmd
     .command('drill')
     .description(
-      'Restore drill: restore a backup into a new scratch database on the same server, compare row counts with the --db database, report, drop the scratch database.',
+      'Restore drill: restore a backup into a new scratch database on the same server, compare row counts with the --db database, ' +
+        'report, drop the scratch database.',
     )
     .argument('<file>', 'a postgres_backup_….pg_restore file')
     .addOption(dbOption())
@@ -306,13 +314,16 @@ function addDrill(cmd: Command): void {
       } else {
         const shown = (t: { schema: string; name: string }) => printable(`${t.schema}.${t.name}`);
         const width = Math.max(5, ...report.tables.map((t) => shown(t).length));
+        const rows = (n: number | null) => (n === null ? 'missing' : formatCount(n));
         const lines = report.tables.map(
           (t) =>
-            `  ${shown(t).padEnd(width)}  ${(t.backupRows === null ? 'missing' : formatCount(t.backupRows)).padStart(12)}  ${(t.sourceRows === null ? 'missing' : formatCount(t.sourceRows)).padStart(12)}  ${t.match ? 'same' : 'DIFFERENT'}`,
+            `  ${shown(t).padEnd(width)}  ${rows(t.backupRows).padStart(12)}  ${rows(t.sourceRows).padStart(12)}  ` +
+            (t.match ? 'same' : 'DIFFERENT'),
         );
         process.stdout.write(
           `${printable(`Drill of ${report.file} against ${report.source} (scratch database ${report.scratchDatabase}, dropped)`)}\n` +
-            `  ${'table'.padEnd(width)}  ${'backup rows'.padStart(12)}  ${'source rows'.padStart(12)}\n${lines.join('\n')}\n${printable(report.message)}\n`,
+            `  ${'table'.padEnd(width)}  ${'backup rows'.padStart(12)}  ${'source rows'.padStart(12)}\n` +
+            `${lines.join('\n')}\n${printable(report.message)}\n`,
         );
       }
       if (!report.ok) throw new ExitPlanError(report.message);
@@ -356,7 +367,8 @@ function addCron(cmd: Command): void {
     const next = backups.nextRun(schedule);
     process.stdout.write(
       `# Exit Plan: back up ${describeConnection(connection)} into ${dir} on "${schedule}"${next ? ` (next: ${next.toString()})` : ''}.\n` +
-        `# The password is not in this line: put it in ~${path.sep}.pgpass of the crontab's user (${connection.host}:${connection.port}:${connection.database}:${connection.user}:PASSWORD, chmod 600).\n` +
+        `# The password is not in this line: put it in ~${path.sep}.pgpass of the crontab's user ` +
+        `(${connection.host}:${connection.port}:${connection.database}:${connection.user}:PASSWORD, chmod 600).\n` +
         (rotating ? `# After a successful backup, rotation removes what "${backups.describePolicy(policy)}" does not keep.\n` : '') +
         `${line}\n`,
     );
@@ -460,7 +472,10 @@ async function withSignals<T>(work: (signal: AbortSignal) => Promise<T>): Promis
   }
 }
 
-/** Runs one backup (the core's backUpTarget, verifying with --verify) with progress on stderr and Ctrl-C to cancel, then prints what it made. */
+/**
+ * Runs one backup (the core's backUpTarget, verifying it with --verify) with progress on stderr and Ctrl-C to
+ * cancel, then prints what it made.
+ */
 async function createAndPrint(
   opts: { json?: boolean; verify?: boolean; pgDump?: string; quiet?: boolean },
   what: Pick<backups.TargetBackupOptions, 'target' | 'database' | 'lockTimeoutSeconds'>,

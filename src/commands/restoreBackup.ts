@@ -82,7 +82,8 @@ export async function restoreBackup(ctx: CommandContext, arg?: unknown): Promise
       modal: true,
       detail:
         `Verified: ${preflight.verification.message}\n\n` +
-        `It replaces what "${connection.database}" holds now: ${plural(tables.length, 'relation')}, ${formatBytes(preflight.target.sizeBytes)} in all.\n\n${listed || '(no tables)'}${more}\n\n` +
+        `It replaces what "${connection.database}" holds now: ${plural(tables.length, 'relation')}, ` +
+        `${formatBytes(preflight.target.sizeBytes)} in all.\n\n${listed || '(no tables)'}${more}\n\n` +
         'The restore runs in one transaction: if it fails, the database is left as it was. Tables that are not in the backup are kept.',
     },
     proceed,

@@ -45,7 +45,8 @@ export async function runDrill(ctx: CommandContext, target: BackupTarget, file: 
       report.tables
         .map(
           (t) =>
-            `  ${`${t.schema}.${t.name}`.padEnd(width)}  backup ${String(t.backupRows ?? 'missing').padStart(10)}  source ${String(t.sourceRows ?? 'missing').padStart(10)}  ${t.match ? 'same' : 'DIFFERENT'}`,
+            `  ${`${t.schema}.${t.name}`.padEnd(width)}  backup ${String(t.backupRows ?? 'missing').padStart(10)}  ` +
+            `source ${String(t.sourceRows ?? 'missing').padStart(10)}  ${t.match ? 'same' : 'DIFFERENT'}`,
         )
         .join('\n'),
   );

@@ -55,7 +55,9 @@ export async function rotateBackups(ctx: CommandContext, arg?: unknown): Promise
     `Remove ${plural(removing.length, 'backup')} of "${target.name}" (${formatBytes(plan.summary.removeBytes)})?`,
     {
       modal: true,
-      detail: `Policy: ${policy}. Each backup and its .json sidecar will be deleted from ${target.dir}; this cannot be undone. The newest backup and the newest verified one are always kept.\n\n${shown}`,
+      detail:
+        `Policy: ${policy}. Each backup and its .json sidecar will be deleted from ${target.dir}; this cannot be undone. ` +
+        `The newest backup and the newest verified one are always kept.\n\n${shown}`,
     },
     confirm,
   );
@@ -64,7 +66,9 @@ export async function rotateBackups(ctx: CommandContext, arg?: unknown): Promise
     target,
     removing.map((d) => d.item.file),
   );
+  const left = removing.length - result.removed.length;
   void vscode.window.showInformationMessage(
-    `Rotation of "${target.name}" removed ${plural(result.removed.length, 'backup')}${result.removed.length < removing.length ? ` (${removing.length - result.removed.length} had changed since the preview and were left)` : ''}.`,
+    `Rotation of "${target.name}" removed ${plural(result.removed.length, 'backup')}` +
+      `${left > 0 ? ` (${left} had changed since the preview and were left)` : ''}.`,
   );
 }

@@ -37,7 +37,8 @@ export async function verifyBackups(ctx: CommandContext, arg?: unknown): Promise
   const show = 'Show Log';
   void vscode.window
     .showWarningMessage(
-      `${formatCount(failed.length)} of ${formatCount(results.length)} backups of "${target.name}" failed verification; first: ${failed[0].name}: ${failed[0].message}`,
+      `${formatCount(failed.length)} of ${formatCount(results.length)} backups of "${target.name}" failed verification; ` +
+        `first: ${failed[0].name}: ${failed[0].message}`,
       show,
     )
     .then((choice) => {

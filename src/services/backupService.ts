@@ -89,7 +89,8 @@ export class BackupService implements vscode.Disposable {
     const profile = this.connections.get(target.warehouseConnection);
     if (!profile) {
       throw new ExitPlanError(
-        `Backup target "${target.name}" names the warehouse connection "${target.warehouseConnection}", which does not exist: add it with Exit Plan: Add Warehouse Connection or fix the target.`,
+        `Backup target "${target.name}" names the warehouse connection "${target.warehouseConnection}", which does not exist: ` +
+          `add it with Exit Plan: Add Warehouse Connection or fix the target.`,
       );
     }
     return this.connections.connectionOptions(profile);
@@ -135,7 +136,9 @@ export class BackupService implements vscode.Disposable {
   previewRotation(target: BackupTarget): Promise<backups.RotationPlan> {
     if (!target.rotation) {
       throw new ExitPlanError(
-        `Backup target "${target.name}" has no rotation policy: set "rotation" (for example { "keepDaily": 7, "keepWeekly": 4, "keepMonthly": 12 }) in exitPlan.backups.targets.`,
+        `Backup target "${target.name}" has no rotation policy: ` +
+          'set "rotation" (for example { "keepDaily": 7, "keepWeekly": 4, "keepMonthly": 12 }) ' +
+          `in exitPlan.backups.targets.`,
       );
     }
     return backups.previewRotation(target.dir, target.rotation);

@@ -105,7 +105,8 @@ export class BackupsTreeProvider implements vscode.TreeDataProvider<BackupNode>,
         const item = new vscode.TreeItem(localTime(entry.time), vscode.TreeItemCollapsibleState.None);
         item.id = id(entry.name);
         const small = node.target.minSizeBytes !== undefined && entry.bytes < node.target.minSizeBytes;
-        item.description = `${backups.formatAge(Date.now() - entry.time.getTime())} ago · ${formatBytes(entry.bytes)} · ${entry.state}${small ? ' · suspiciously small' : ''}`;
+        const age = backups.formatAge(Date.now() - entry.time.getTime());
+        item.description = `${age} ago · ${formatBytes(entry.bytes)} · ${entry.state}${small ? ' · suspiciously small' : ''}`;
         item.iconPath =
           entry.state === 'verified'
             ? new vscode.ThemeIcon('pass', new vscode.ThemeColor('testing.iconPassed'))

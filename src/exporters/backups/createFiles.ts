@@ -47,7 +47,8 @@ export async function createFilesBackup(options: FilesBackupOptions): Promise<Ba
   if (inside === '' || (!inside.startsWith('..') && !path.isAbsolute(inside))) {
     const really = (given: string, real: string) => (real !== given ? `${given} (really ${real})` : given);
     throw new ExitPlanError(
-      `The backup folder ${really(dir, realDir)} is inside the folder being backed up (${really(source, realSource)}): choose a backup folder outside it; no backup was written.`,
+      `The backup folder ${really(dir, realDir)} is inside the folder being backed up (${really(source, realSource)}): ` +
+        `choose a backup folder outside it; no backup was written.`,
     );
   }
   throwIfAborted(options.signal, 'Backup cancelled; no backup was written.');

@@ -226,7 +226,8 @@ async function serverFacts(
       `SELECT current_setting('server_version') AS v, current_setting('server_version_num') AS n, current_database() AS db,
               (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                 WHERE c.relkind = 'r' AND ${SYSTEM_SCHEMA_FILTER}
-                  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'))::text AS tables`,
+                  AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                                   WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'))::text AS tables`,
     );
     const row = r.rows[0];
     return { serverVersion: row.v.split(' ')[0], serverVersionNum: Number(row.n), database: row.db, tables: Number(row.tables) };
@@ -247,7 +248,10 @@ function lockedTable(stderr: readonly string[]): string | undefined {
 /** Sentences for the pg_dump failures people meet most. */
 function explainDumpFailure(message: string, conn: PgConnectionOptions): string {
   if (/no password supplied/i.test(message)) {
-    return `PostgreSQL asked pg_dump for a password for user "${conn.user}" and none was given (set PGPASSWORD, or save the password with the connection)`;
+    return (
+      `PostgreSQL asked pg_dump for a password for user "${conn.user}" and none was given ` +
+      `(set PGPASSWORD, or save the password with the connection)`
+    );
   }
   if (/permission denied/i.test(message)) {
     return `${message} (user "${conn.user}" needs to read every table, sequence and schema to back up the whole database)`;

@@ -25,7 +25,8 @@ const FILES_RE = new RegExp(String.raw`^(.+)_media__${STAMP}(?:-(\d+))?\.(tar|ta
 /** `YYYY.MM.DD.HH_MM` in UTC, as in KoboToolbox's backup names. */
 function backupStamp(date: Date): string {
   const p = (n: number) => String(n).padStart(2, '0');
-  return `${date.getUTCFullYear()}.${p(date.getUTCMonth() + 1)}.${p(date.getUTCDate())}.${p(date.getUTCHours())}_${p(date.getUTCMinutes())}`;
+  const day = `${date.getUTCFullYear()}.${p(date.getUTCMonth() + 1)}.${p(date.getUTCDate())}`;
+  return `${day}.${p(date.getUTCHours())}_${p(date.getUTCMinutes())}`;
 }
 
 /**
@@ -64,7 +65,8 @@ export function checkFilesName(name: string): string {
   const trimmed = name.trim();
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(trimmed) || trimmed.length > 100) {
     throw new ExitPlanError(
-      `The name "${name}" cannot be used in a backup file name: use letters, digits, ".", "-" and "_" (at most 100, starting with a letter or digit).`,
+      `The name "${name}" cannot be used in a backup file name: use letters, digits, ".", "-" and "_" ` +
+        `(at most 100, starting with a letter or digit).`,
     );
   }
   return trimmed;

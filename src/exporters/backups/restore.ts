@@ -169,7 +169,8 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
   const { connection } = options;
   if (options.confirmDatabase !== connection.database) {
     throw new ExitPlanError(
-      `Restoring replaces the contents of database "${connection.database}" on ${connection.host}:${connection.port}, so it needs that name as confirmation; nothing was changed.`,
+      `Restoring replaces the contents of database "${connection.database}" on ${connection.host}:${connection.port}, ` +
+        `so it needs that name as confirmation; nothing was changed.`,
       'NOT_CONFIRMED',
     );
   }
@@ -179,7 +180,8 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
   const pgRestore = await checkedPgRestore(preflight.file, options);
   const log = options.log ?? (() => undefined);
   log(
-    `Restoring ${preflight.file} into ${describeConnection(connection)} (it holds ${preflight.target.tables.length} relation(s) now) with ${pgRestore}`,
+    `Restoring ${preflight.file} into ${describeConnection(connection)} (it holds ${preflight.target.tables.length} relation(s) now) ` +
+      `with ${pgRestore}`,
   );
   let tables = 0;
   const report = (table?: string) => options.onProgress?.({ phase: 'restoring', tables, table });
@@ -216,7 +218,8 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
   }
   if (result.code !== 0 || result.signal) {
     throw new ExitPlanError(
-      `${explainRestoreFailure(toolFailure('pg_restore', result))}; the restore ran in one transaction, so database "${connection.database}" was left as it was.`,
+      `${explainRestoreFailure(toolFailure('pg_restore', result))}; the restore ran in one transaction, ` +
+        `so database "${connection.database}" was left as it was.`,
     );
   }
   options.onProgress?.({ phase: 'done', tables });
@@ -233,7 +236,8 @@ export async function checkedPgRestore(file: string, options: PgToolsOptions): P
     const restoreVersion = await toolVersion(pgRestore);
     if (majorKey(restoreVersion.num) < majorKey(dumpedWith.num)) {
       throw new ExitPlanError(
-        `pg_restore ${restoreVersion.text} (${pgRestore}) cannot read a backup written by pg_dump ${dumpedWith.text}: install the PostgreSQL ${majorText(dumpedWith.num)} client tools or newer; nothing was changed.`,
+        `pg_restore ${restoreVersion.text} (${pgRestore}) cannot read a backup written by pg_dump ${dumpedWith.text}: ` +
+          `install the PostgreSQL ${majorText(dumpedWith.num)} client tools or newer; nothing was changed.`,
       );
     }
   }

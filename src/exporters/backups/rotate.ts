@@ -43,7 +43,8 @@ export async function applyRotation(
     } catch (err) {
       if (systemCode(err) === 'ENOENT') continue;
       throw new ExitPlanError(
-        `Cannot remove ${d.item.file}: ${errorMessage(err)}${removed.length > 0 ? ` (${removed.length} other backups were removed before this)` : ''}.`,
+        `Cannot remove ${d.item.file}: ${errorMessage(err)}` +
+          `${removed.length > 0 ? ` (${removed.length} other backups were removed before this)` : ''}.`,
         systemCode(err),
         { cause: err },
       );

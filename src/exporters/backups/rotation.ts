@@ -105,7 +105,9 @@ export function checkPolicy(policy: RotationPolicy): void {
   const within = policy.keepWithin?.trim() ? parseDuration(policy.keepWithin) : undefined;
   if (COUNT_RULES.every((r) => !policy[r]) && (!within || isZero(within))) {
     throw new ExitPlanError(
-      'The rotation policy is empty: give at least one of keep-last, keep-hourly, keep-daily, keep-weekly, keep-monthly, keep-yearly or keep-within (an empty policy would remove every backup, so it is refused).',
+      'The rotation policy is empty: give at least one of keep-last, keep-hourly, keep-daily, keep-weekly, keep-monthly, ' +
+        'keep-yearly or keep-within ' +
+        '(an empty policy would remove every backup, so it is refused).',
     );
   }
 }
@@ -228,12 +230,21 @@ function suspectReason(item: RotationCandidate, policy: RotationPolicy, now: Dat
   if (item.state === 'failed') return 'it failed verification; kept for inspection and not counted by the policy';
   const future = datedInFuture(item, now);
   if (future)
-    return `dated in the future (${future.toISOString().slice(0, 16).replace('T', ' ')} UTC); kept for inspection and not counted by the policy`;
+    return (
+      `dated in the future (${future.toISOString().slice(0, 16).replace('T', ' ')} UTC); ` +
+      `kept for inspection and not counted by the policy`
+    );
   if (item.recorded === false && anyRecorded) {
-    return 'no sidecar (.json) records it, while other backups of the same source have one; kept for inspection and not counted by the policy';
+    return (
+      'no sidecar (.json) records it, while other backups of the same source have one; ' +
+      'kept for inspection and not counted by the policy'
+    );
   }
   if (policy.minSizeBytes && item.bytes < policy.minSizeBytes) {
-    return `smaller than the minimum size (${formatBytes(item.bytes)} < ${formatBytes(policy.minSizeBytes)}); kept for inspection and not counted by the policy`;
+    return (
+      `smaller than the minimum size (${formatBytes(item.bytes)} < ${formatBytes(policy.minSizeBytes)}); ` +
+      `kept for inspection and not counted by the policy`
+    );
   }
   return undefined;
 }

@@ -167,7 +167,8 @@ export function cronLine(options: CronLineOptions): string {
   const unfit = [...options.command, ...options.createArgs, ...(options.rotateArgs ?? [])].find((arg) => /[\x00-\x1f\x7f]/.test(arg));
   if (unfit !== undefined) {
     throw new ExitPlanError(
-      `A crontab line cannot hold a line break or another control character, as ${printable(JSON.stringify(unfit))} does: choose a folder (and database) whose name has none.`,
+      `A crontab line cannot hold a line break or another control character, as ${printable(JSON.stringify(unfit))} does: ` +
+        `choose a folder (and database) whose name has none.`,
     );
   }
   const run = (args: string[]) => [...options.command, ...args].map(shellQuote).join(' ');

@@ -139,7 +139,8 @@ async function check(
     const want = sidecar.files;
     if (want && (want.entries !== read.entries || want.contentBytes !== read.contentBytes)) {
       return failed(
-        `The archive holds ${formatCount(read.entries)} entries (${formatBytes(read.contentBytes)}) but ${formatCount(want.entries)} (${formatBytes(want.contentBytes)}) were written.`,
+        `The archive holds ${formatCount(read.entries)} entries (${formatBytes(read.contentBytes)}) ` +
+          `but ${formatCount(want.entries)} (${formatBytes(want.contentBytes)}) were written.`,
       );
     }
     return {
