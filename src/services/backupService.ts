@@ -148,11 +148,8 @@ export class BackupService implements vscode.Disposable {
   applyRotation(target: BackupTarget, confirmed: string[]): Promise<backups.RotationResult> {
     const policy = target.rotation;
     if (!policy) return Promise.reject(new ExitPlanError(`Backup target "${target.name}" has no rotation policy.`));
-    return this.exclusive(target, 'rotating', undefined, async () => {
-      const result = await backups.applyRotation(target.dir, policy, {
-        confirmed,
-        onRemoved: (file) => this.log.info(`Rotation removed ${file}`),
-      });
+    return this.exclusive(target, 'rotating', undefined, async (signal) => {
+      const result = await backups.applyRotation(target.dir, policy, { confirmed, signal, log: this.logLine });
       this.log.info(
         `Rotation of "${target.name}" (${backups.describePolicy(policy)}): removed ${formatCount(result.removed.length)} backups`,
       );

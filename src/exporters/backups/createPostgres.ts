@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CancelledError, ExitPlanError, describeWriteError, systemCode, throwIfAborted } from '../shared/errors';
 import { formatBytes, formatCount, throttle } from '../shared/format';
+import type { OperationOptions } from '../shared/operation';
 import { DEFAULT_LOCK_TIMEOUT_SECONDS, checkLockTimeout } from '../shared/lockTimeout';
 import { SYSTEM_SCHEMA_FILTER } from '../warehouse/catalog';
 import { connect, describeConnection, describePgError, type PgConnectionOptions } from '../postgres/connection';
@@ -49,16 +50,12 @@ export interface BackupResult {
   skipped?: string[];
 }
 
-export interface PostgresBackupOptions extends PgToolsOptions {
+export interface PostgresBackupOptions extends PgToolsOptions, OperationOptions<BackupProgress> {
   connection: PgConnectionOptions;
   /** The backup folder; created if missing. */
   dir: string;
   /** How long pg_dump waits for a table's lock before it gives up (`--lock-wait-timeout`); 0 waits for ever. Default 60. */
   lockTimeoutSeconds?: number;
-  signal?: AbortSignal;
-  onProgress?: (progress: BackupProgress) => void;
-  /** Diagnostic lines (never secrets). */
-  log?: (line: string) => void;
 }
 
 /**

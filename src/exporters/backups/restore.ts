@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { CancelledError, ExitPlanError, systemCode, throwIfAborted } from '../shared/errors';
 import { formatBytes, plural } from '../shared/format';
+import type { OperationOptions } from '../shared/operation';
 import { listRelations } from '../warehouse/catalog';
 import { connect, describeConnection, describePgError, type PgConnectionOptions } from '../postgres/connection';
 import { parseBackupName } from './names';
@@ -70,10 +71,7 @@ export function preflightProgressFraction(p: RestoreProgress): number | undefine
   return p.phase === 'verifying' && p.total ? (p.bytes ?? 0) / p.total : undefined;
 }
 
-export interface PreflightOptions extends PgToolsOptions {
-  signal?: AbortSignal;
-  onProgress?: (p: RestoreProgress) => void;
-}
+export interface PreflightOptions extends PgToolsOptions, OperationOptions<RestoreProgress> {}
 
 /**
  * Before a restore: verifies the backup (refusing one that fails) and lists what the target database
@@ -147,7 +145,6 @@ export interface RestoreOptions extends PreflightOptions {
    * contents, so without the exact name nothing happens.
    */
   confirmDatabase: string | undefined;
-  log?: (line: string) => void;
 }
 
 export interface RestoreResult {
