@@ -124,7 +124,9 @@ describe('backups: CLI contract', () => {
       assert.equal(refused.code, 1);
       assert.equal(
         refused.stderr,
-        `exit-plan: Restoring replaces the contents of database "backups_cli_target" on 127.0.0.1:${target.port}: run again with --yes to confirm (a restore drill, "exit-plan backups drill FILE --db URL", tries the backup without touching it); nothing was changed.\n`,
+        `exit-plan: Restoring replaces the contents of database "backups_cli_target" on 127.0.0.1:${target.port}: ` +
+          'run again with --yes to confirm ' +
+          `(a restore drill, "exit-plan backups drill FILE --db URL", tries the backup without touching it); nothing was changed.\n`,
       );
       assert.equal(refused.stdout, '');
       assert.deepEqual(await databaseFingerprints(t), before);

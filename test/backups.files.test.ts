@@ -97,7 +97,9 @@ describe('backups: folders of files (tar)', () => {
   it('refuses a backup folder inside the folder being backed up, and a name unfit for a file name', async () => {
     const source = mediaFolder();
     await assert.rejects(backups.createFilesBackup({ source, name: 'media', dir: path.join(source, 'backups') }), {
-      message: `The backup folder ${path.join(source, 'backups')} is inside the folder being backed up (${source}): choose a backup folder outside it; no backup was written.`,
+      message:
+        `The backup folder ${path.join(source, 'backups')} is inside the folder being backed up (${source}): ` +
+        `choose a backup folder outside it; no backup was written.`,
     });
     assert.ok(!fs.existsSync(path.join(source, 'backups')));
     await assert.rejects(backups.createFilesBackup({ source, name: '../up', dir: tempDir() }), /cannot be used in a backup file name/);

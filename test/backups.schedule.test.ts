@@ -12,11 +12,13 @@ describe('backups: schedules', () => {
   it('refuses a bad cron expression with a clear sentence', () => {
     assert.throws(() => backups.validateSchedule('61 * * * *'), {
       message:
-        'The schedule "61 * * * *" is not a valid cron expression (Invalid value for minute: 61): use five fields (minute hour day-of-month month day-of-week), e.g. "0 2 * * 0" for Sundays at 02:00.',
+        'The schedule "61 * * * *" is not a valid cron expression (Invalid value for minute: 61): ' +
+        'use five fields (minute hour day-of-month month day-of-week), e.g. "0 2 * * 0" for Sundays at 02:00.',
     });
     assert.throws(() => backups.validateSchedule('0 2 * *'), {
       message:
-        'The schedule "0 2 * *" is not a cron expression crontab understands: use five fields (minute hour day-of-month month day-of-week), e.g. "0 2 * * 0" for Sundays at 02:00.',
+        'The schedule "0 2 * *" is not a cron expression crontab understands: ' +
+        'use five fields (minute hour day-of-month month day-of-week), e.g. "0 2 * * 0" for Sundays at 02:00.',
     });
     // Six fields (seconds) work in croner but not in crontab, where the line must also run.
     assert.throws(() => backups.validateSchedule('0 0 2 * * *'), /is not a cron expression crontab understands/);

@@ -110,45 +110,47 @@ describe('trust: backups', () => {
       assert.deepEqual(backupNames(dir), [path.basename(plain)]);
     });
 
-    const orderTitle = 'orders backups within a minute as restic orders snapshots (by their precise time), checked against restic forget';
-    it(orderTitle, async function () {
-      // Backups as an older version named them: within a minute the later one under the plain name.
-      const times = [
-        '2024-06-01T02:00:40Z',
-        '2024-06-01T02:00:10Z',
-        '2024-06-01T01:59:30Z',
-        '2024-05-31T02:00:50Z',
-        '2024-05-31T02:00:05Z',
-        '2024-05-30T23:10:00Z',
-      ];
-      const items: backups.RotationCandidate[] = times.map((iso) => {
-        const t = new Date(iso);
-        const minute = new Date(Math.floor(t.getTime() / 60_000) * 60_000);
-        const sameMinute = times.filter((o) => Math.floor(Date.parse(o) / 60_000) * 60_000 === minute.getTime());
-        const copy = sameMinute.length > 1 && iso === sameMinute[sameMinute.length - 1] ? 2 : 1; // the earlier one is "-2"
-        const name = backups.postgresBackupName('kobo', minute).replace('.pg_restore', copy > 1 ? `-${copy}.pg_restore` : '.pg_restore');
-        return { name, group: 'postgres:kobo', time: minute, createdAt: t, bytes: 10_000_000, state: 'unverified' };
-      });
-      const repo = tempDir('exit-plan-trust-restic-');
-      const data = tempDir('exit-plan-trust-restic-data-');
-      fs.writeFileSync(path.join(data, 'a'), 'a');
-      const resticEnv = { ...process.env, RESTIC_PASSWORD: 'trust', RESTIC_REPOSITORY: repo, TZ: 'UTC' };
-      const restic = (args: string[]) =>
-        execFileSync('restic', args, { env: resticEnv, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-      restic(['init', '-q']);
-      for (const iso of times) restic(['backup', '-q', '--host', 'trust', '--time', iso.replace('T', ' ').replace('Z', ''), data]);
-      const policies: backups.RotationPolicy[] = [{ keepLast: 1 }, { keepLast: 2 }, { keepLast: 4 }, { keepDaily: 2 }, { keepHourly: 2 }];
-      for (const policy of policies) {
-        const flags = Object.entries(policy).flatMap(([rule, n]) => [`--${backups.ruleFlag(rule as backups.CountRule)}`, String(n)]);
-        const out = JSON.parse(restic(['forget', '--dry-run', '--json', ...flags])) as { keep: { time: string }[] }[];
-        const resticKept = out[0].keep.map((k) => new Date(k.time).toISOString()).sort();
-        const now = new Date('2024-06-02T00:00:00Z');
-        const ours = backups
-          .planRotation(items, policy, now)
-          .filter((d) => d.action === 'keep' && d.reasons.some((r) => r.startsWith('keep-')));
-        assert.deepEqual(ours.map((d) => d.item.createdAt!.toISOString()).sort(), resticKept, JSON.stringify(policy));
-      }
-    });
+    it(
+      'orders backups within a minute as restic orders snapshots (by their precise time), ' + 'checked against restic forget',
+      async function () {
+        // Backups as an older version named them: within a minute the later one under the plain name.
+        const times = [
+          '2024-06-01T02:00:40Z',
+          '2024-06-01T02:00:10Z',
+          '2024-06-01T01:59:30Z',
+          '2024-05-31T02:00:50Z',
+          '2024-05-31T02:00:05Z',
+          '2024-05-30T23:10:00Z',
+        ];
+        const items: backups.RotationCandidate[] = times.map((iso) => {
+          const t = new Date(iso);
+          const minute = new Date(Math.floor(t.getTime() / 60_000) * 60_000);
+          const sameMinute = times.filter((o) => Math.floor(Date.parse(o) / 60_000) * 60_000 === minute.getTime());
+          const copy = sameMinute.length > 1 && iso === sameMinute[sameMinute.length - 1] ? 2 : 1; // the earlier one is "-2"
+          const name = backups.postgresBackupName('kobo', minute).replace('.pg_restore', copy > 1 ? `-${copy}.pg_restore` : '.pg_restore');
+          return { name, group: 'postgres:kobo', time: minute, createdAt: t, bytes: 10_000_000, state: 'unverified' };
+        });
+        const repo = tempDir('exit-plan-trust-restic-');
+        const data = tempDir('exit-plan-trust-restic-data-');
+        fs.writeFileSync(path.join(data, 'a'), 'a');
+        const resticEnv = { ...process.env, RESTIC_PASSWORD: 'trust', RESTIC_REPOSITORY: repo, TZ: 'UTC' };
+        const restic = (args: string[]) =>
+          execFileSync('restic', args, { env: resticEnv, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+        restic(['init', '-q']);
+        for (const iso of times) restic(['backup', '-q', '--host', 'trust', '--time', iso.replace('T', ' ').replace('Z', ''), data]);
+        const policies: backups.RotationPolicy[] = [{ keepLast: 1 }, { keepLast: 2 }, { keepLast: 4 }, { keepDaily: 2 }, { keepHourly: 2 }];
+        for (const policy of policies) {
+          const flags = Object.entries(policy).flatMap(([rule, n]) => [`--${backups.ruleFlag(rule as backups.CountRule)}`, String(n)]);
+          const out = JSON.parse(restic(['forget', '--dry-run', '--json', ...flags])) as { keep: { time: string }[] }[];
+          const resticKept = out[0].keep.map((k) => new Date(k.time).toISOString()).sort();
+          const now = new Date('2024-06-02T00:00:00Z');
+          const ours = backups
+            .planRotation(items, policy, now)
+            .filter((d) => d.action === 'keep' && d.reasons.some((r) => r.startsWith('keep-')));
+          assert.deepEqual(ours.map((d) => d.item.createdAt!.toISOString()).sort(), resticKept, JSON.stringify(policy));
+        }
+      },
+    );
 
     it('keeps each database apart when their names are not Latin letters', async () => {
       const pg = await postgres();
@@ -416,23 +418,24 @@ describe('trust: backups', () => {
       }
     }
 
-    const createLockTitle =
-      'backups create --lock-timeout: pg_dump gives up with one sentence naming the table and the session, and leaves nothing';
-    it(createLockTitle, async () => {
-      const dir = tempDir('exit-plan-trust-locked-');
-      const r = await whileLocked(() =>
-        runCli(['backups', 'create', '--db', dbUrl(source), '--dir', dir, '--lock-timeout', '1', '--quiet'], env),
-      );
-      assert.equal(r.code, 1, r.stdout);
-      assert.match(
-        r.stderr,
-        /^exit-plan: Timed out after 1 s waiting for a lock on "public"\."locked visits" held by session \d+ \(trust-holder, idle in transaction\); no backup was written and the partial file was removed\.$/m,
-      );
-      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
-      assert.deepEqual(fs.readdirSync(dir), []);
-      const help = await runCli(['backups', 'create', '--help']);
-      assert.match(help.stdout, /--lock-timeout <seconds>[\s\S]*default: 60/);
-    });
+    it(
+      'backups create --lock-timeout: pg_dump gives up with one sentence naming the table and the session, ' + 'and leaves nothing',
+      async () => {
+        const dir = tempDir('exit-plan-trust-locked-');
+        const r = await whileLocked(() =>
+          runCli(['backups', 'create', '--db', dbUrl(source), '--dir', dir, '--lock-timeout', '1', '--quiet'], env),
+        );
+        assert.equal(r.code, 1, r.stdout);
+        assert.match(
+          r.stderr,
+          /^exit-plan: Timed out after 1 s waiting for a lock on "public"\."locked visits" held by session \d+ \(trust-holder, idle in transaction\); no backup was written and the partial file was removed\.$/m,
+        );
+        assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+        assert.deepEqual(fs.readdirSync(dir), []);
+        const help = await runCli(['backups', 'create', '--help']);
+        assert.match(help.stdout, /--lock-timeout <seconds>[\s\S]*default: 60/);
+      },
+    );
 
     it('backups create says while it waits which table and which session hold the lock, and finishes once it is released', async () => {
       const dir = tempDir('exit-plan-trust-locked-');
@@ -475,8 +478,8 @@ describe('trust: backups', () => {
         assert.match(
           seen,
           new RegExp(
-            `Drill: counting — Waiting for a lock on public\\.locked visits held by session ${holderPid} \\(trust-holder, idle in ` +
-              `transaction\\)…`,
+            `Drill: counting — Waiting for a lock on public\\.locked visits held by session ${holderPid} ` +
+              `\\(trust-holder, idle in transaction\\)…`,
           ),
         );
         await holder.query('ROLLBACK');
@@ -489,28 +492,31 @@ describe('trust: backups', () => {
       }
     });
 
-    const drillLockTitle =
-      'backups drill --lock-timeout: counting the source gives up with one sentence naming the table, and drops the scratch database';
-    it(drillLockTitle, async () => {
-      const dir = tempDir('exit-plan-trust-locked-');
-      const made = await runCli(['backups', 'create', '--db', dbUrl(source), '--dir', dir, '--quiet'], env);
-      assert.equal(made.code, 0, made.stderr);
-      const file = made.stdout.trim();
-      const pg = await postgres();
-      const admin = await pg.client('postgres');
-      try {
-        const r = await whileLocked(() => runCli(['backups', 'drill', file, '--db', dbUrl(source), '--lock-timeout', '1', '--quiet'], env));
-        assert.equal(r.code, 1, r.stdout);
-        assert.match(
-          r.stderr,
-          /^exit-plan: Timed out after 1 s waiting for a lock on "public"\."locked visits" held by session \d+ \(trust-holder, idle in transaction\) while counting the source's rows; the scratch database exit_plan_drill_\w+ was dropped\.$/m,
-        );
-        const left = await admin.query(`SELECT datname FROM pg_database WHERE datname LIKE 'exit_plan_drill_%'`);
-        assert.deepEqual(left.rows, []);
-      } finally {
-        await admin.end();
-      }
-    });
+    it(
+      'backups drill --lock-timeout: counting the source gives up with one sentence naming the table, ' + 'and drops the scratch database',
+      async () => {
+        const dir = tempDir('exit-plan-trust-locked-');
+        const made = await runCli(['backups', 'create', '--db', dbUrl(source), '--dir', dir, '--quiet'], env);
+        assert.equal(made.code, 0, made.stderr);
+        const file = made.stdout.trim();
+        const pg = await postgres();
+        const admin = await pg.client('postgres');
+        try {
+          const r = await whileLocked(() =>
+            runCli(['backups', 'drill', file, '--db', dbUrl(source), '--lock-timeout', '1', '--quiet'], env),
+          );
+          assert.equal(r.code, 1, r.stdout);
+          assert.match(
+            r.stderr,
+            /^exit-plan: Timed out after 1 s waiting for a lock on "public"\."locked visits" held by session \d+ \(trust-holder, idle in transaction\) while counting the source's rows; the scratch database exit_plan_drill_\w+ was dropped\.$/m,
+          );
+          const left = await admin.query(`SELECT datname FROM pg_database WHERE datname LIKE 'exit_plan_drill_%'`);
+          assert.deepEqual(left.rows, []);
+        } finally {
+          await admin.end();
+        }
+      },
+    );
   });
 
   describe('backups cron prints only what cron runs', () => {
@@ -532,56 +538,57 @@ describe('trust: backups', () => {
         ...extraEnv,
       });
 
-    const cronTitle =
-      'refuses what cron rejects (L, W, ?, seconds, steps after a single value), lower-cases @DAILY, and every line it prints passes ' +
-      'crontab -n';
-    it(cronTitle, async () => {
-      const good = [
-        '0 2 * * 0',
-        '*/5 * * * *',
-        '0 0 * JAN MON',
-        '0 0 * jan-mar mon-fri',
-        '0 0 * * 7',
-        '0-59/15 * * * *',
-        '0 0 * * sun,Mon',
-        '0 0 1,15 * *',
-        '0 0 * * MON-FRI/2',
-        '@daily',
-        '@midnight',
-        '@hourly',
-      ];
-      const bad = [
-        '5L * * * *',
-        '0 0 L * *',
-        '0 0 ? * *',
-        '0 0 1W * *',
-        '0 0 0 * * *',
-        '5/10 * * * *',
-        '0 24 * * *',
-        '*/0 * * * *',
-        '0 0 * * L',
-        '0 0 * * 5L',
-        '60 * * * *',
-        '@every 5m',
-      ];
-      for (const schedule of good) {
-        assert.ok(crontabAccepts(`${schedule} true`), `crontab accepts "${schedule}"`);
-        const r = await cron(schedule);
-        assert.equal(r.code, 0, `${schedule}: ${r.stderr}`);
-        assert.ok(crontabAccepts(r.stdout), `crontab accepts what was printed for "${schedule}":\n${r.stdout}`);
-      }
-      for (const schedule of bad) {
-        assert.ok(!crontabAccepts(`${schedule} true`), `crontab rejects "${schedule}"`);
-        const r = await cron(schedule);
-        assert.equal(r.code, 1, `"${schedule}" was accepted:\n${r.stdout}`);
-        assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
-        assert.match(r.stderr, /schedule/);
-      }
-      const upper = await cron('@DAILY');
-      assert.equal(upper.code, 0, upper.stderr);
-      assert.match(upper.stdout.trim().split('\n').pop()!, /^@daily /);
-      assert.ok(crontabAccepts(upper.stdout));
-    });
+    it(
+      'refuses what cron rejects (L, W, ?, seconds, steps after a single value), lower-cases @DAILY, ' +
+        'and every line it prints passes crontab -n',
+      async () => {
+        const good = [
+          '0 2 * * 0',
+          '*/5 * * * *',
+          '0 0 * JAN MON',
+          '0 0 * jan-mar mon-fri',
+          '0 0 * * 7',
+          '0-59/15 * * * *',
+          '0 0 * * sun,Mon',
+          '0 0 1,15 * *',
+          '0 0 * * MON-FRI/2',
+          '@daily',
+          '@midnight',
+          '@hourly',
+        ];
+        const bad = [
+          '5L * * * *',
+          '0 0 L * *',
+          '0 0 ? * *',
+          '0 0 1W * *',
+          '0 0 0 * * *',
+          '5/10 * * * *',
+          '0 24 * * *',
+          '*/0 * * * *',
+          '0 0 * * L',
+          '0 0 * * 5L',
+          '60 * * * *',
+          '@every 5m',
+        ];
+        for (const schedule of good) {
+          assert.ok(crontabAccepts(`${schedule} true`), `crontab accepts "${schedule}"`);
+          const r = await cron(schedule);
+          assert.equal(r.code, 0, `${schedule}: ${r.stderr}`);
+          assert.ok(crontabAccepts(r.stdout), `crontab accepts what was printed for "${schedule}":\n${r.stdout}`);
+        }
+        for (const schedule of bad) {
+          assert.ok(!crontabAccepts(`${schedule} true`), `crontab rejects "${schedule}"`);
+          const r = await cron(schedule);
+          assert.equal(r.code, 1, `"${schedule}" was accepted:\n${r.stdout}`);
+          assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+          assert.match(r.stderr, /schedule/);
+        }
+        const upper = await cron('@DAILY');
+        assert.equal(upper.code, 0, upper.stderr);
+        assert.match(upper.stdout.trim().split('\n').pop()!, /^@daily /);
+        assert.ok(crontabAccepts(upper.stdout));
+      },
+    );
 
     it('refuses, in one sentence, a folder whose name holds a line break, which would end the crontab line', async () => {
       const dir = path.join(tempDir('exit-plan-trust-cron-'), 'nightly\n* * * * * rm -rf ~');

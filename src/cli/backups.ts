@@ -1,32 +1,38 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { ProgressLine, cancelOnSignals, connectionOption, lockTimeoutOption, plural } from './common';
+import { ProgressLine, cancelOnSignals, connectionOption, lockTimeoutOption } from './common';
 import {
   ExitPlanError,
   backups,
   describeConnection,
-  describeLockWait,
   formatBytes,
   formatCount,
   jsonText,
+  plural,
   printable,
   type PgConnectionOptions,
 } from '../exporters';
 
-/** `exit-plan backups …`: a thin layer over src/exporters/backups. */
+/** `exit-plan backups …`: a thin layer over src/exporters/backups, one function per command. */
 export function addBackupsCommands(program: Command): void {
   const cmd = program
     .command('backups')
     .description('Backups: PostgreSQL dumps and file archives with checksums, rotation, verification, restore and restore drills.');
-  const dbOption = () =>
-    new Option('--db <url>', 'postgres://user@host:port/database (password in PGPASSWORD; default: the PG* environment variables)');
-  const pgDumpOption = () => new Option('--pg-dump <path>', 'pg_dump to use (pg_restore is taken from the same folder; default: PATH)');
+  for (const add of [addCreate, addCreateFiles, addList, addRotate, addVerify, addRestore, addDrill, addCron]) add(cmd);
+}
 
+const dbOption = () =>
+  new Option('--db <url>', 'postgres://user@host:port/database (password in PGPASSWORD; default: the PG* environment variables)');
+const pgDumpOption = () => new Option('--pg-dump <path>', 'pg_dump to use (pg_restore is taken from the same folder; default: PATH)');
+
+/** `backups create`: one database with pg_dump. */
+function addCreate(cmd: Command): void {
   cmd
     .command('create')
     .description(
-      'Back up a database with pg_dump --format=custom into DIR/postgres_backup_<db>__<YYYY.MM.DD.HH_MM>.pg_restore, with a .json sidecar (size, SHA-256).',
+      'Back up a database with pg_dump --format=custom into DIR/postgres_backup_<db>__<YYYY.MM.DD.HH_MM>.pg_restore, ' +
+        'with a .json sidecar (size, SHA-256).',
     )
     .addOption(dbOption())
     .requiredOption('--dir <dir>', 'backup folder (created if missing)')
@@ -36,18 +42,16 @@ export function addBackupsCommands(program: Command): void {
     .option('--json', 'print { "file", "bytes", "sha256" }')
     .option('--quiet', 'no progress on stderr')
     .action((opts: { db?: string; dir: string; pgDump?: string; lockTimeout: number; verify?: boolean; json?: boolean; quiet?: boolean }) =>
-      createAndPrint(opts, (signal, onProgress) =>
-        backups.createPostgresBackup({
-          connection: connectionOption(opts.db),
-          dir: opts.dir,
-          pgDumpPath: opts.pgDump,
-          lockTimeoutSeconds: opts.lockTimeout,
-          signal,
-          onProgress,
-        }),
-      ),
+      createAndPrint(opts, {
+        target: { name: opts.dir, dir: opts.dir, folders: [], gzip: false, blocking: [] },
+        database: () => connectionOption(opts.db),
+        lockTimeoutSeconds: opts.lockTimeout,
+      }),
     );
+}
 
+/** `backups create-files`: one folder as a tar. */
+function addCreateFiles(cmd: Command): void {
   cmd
     .command('create-files')
     .description('Archive a folder into DIR/<name>_media__<YYYY.MM.DD.HH_MM>.tar (or .tar.gz with --gzip), with a .json sidecar.')
@@ -59,11 +63,20 @@ export function addBackupsCommands(program: Command): void {
     .option('--json', 'print { "file", "bytes", "sha256" }')
     .option('--quiet', 'no progress on stderr')
     .action((opts: { source: string; name: string; dir: string; gzip?: boolean; verify?: boolean; json?: boolean; quiet?: boolean }) =>
-      createAndPrint(opts, (signal, onProgress) =>
-        backups.createFilesBackup({ source: opts.source, name: opts.name, dir: opts.dir, gzip: opts.gzip, signal, onProgress }),
-      ),
+      createAndPrint(opts, {
+        target: {
+          name: opts.dir,
+          dir: opts.dir,
+          folders: [{ name: opts.name, path: opts.source }],
+          gzip: Boolean(opts.gzip),
+          blocking: [],
+        },
+      }),
     );
+}
 
+/** `backups list`: the backups in a folder, newest first. */
+function addList(cmd: Command): void {
   cmd
     .command('list')
     .description('List the backups in a folder, newest first, with size and verified state.')
@@ -96,12 +109,16 @@ export function addBackupsCommands(program: Command): void {
         process.stdout.write(`${stamp(e.time)}  ${formatBytes(e.bytes).padStart(8)}  ${e.state.padEnd(10)}  ${printable(e.name)}\n`);
       }
     });
+}
 
+/** `backups rotate`: remove old backups by the rules given (or only show what would go). */
+function addRotate(cmd: Command): void {
   withRotationOptions(
     cmd
       .command('rotate')
       .description(
-        "Remove old backups with restic's forget rules (ORed; calendar periods in UTC, weeks Monday to Sunday). The newest and the newest verified backup are never removed.",
+        "Remove old backups with restic's forget rules (ORed; calendar periods in UTC, weeks Monday to Sunday). " +
+          'The newest and the newest verified backup are never removed.',
       )
       .requiredOption('--dir <dir>', 'backup folder'),
     {
@@ -157,14 +174,19 @@ export function addBackupsCommands(program: Command): void {
       const verb = opts.dryRun ? 'Would remove' : 'Removed';
       const removedCount = opts.dryRun ? s.remove : plan.removed.length;
       process.stdout.write(
-        `\n${verb} ${plural(removedCount, 'backup')} (${formatBytes(s.removeBytes)}), keeping ${formatCount(s.keep)}${s.suspects ? `, ${plural(s.suspects, 'suspect backup')} flagged` : ''}.\n`,
+        `\n${verb} ${plural(removedCount, 'backup')} (${formatBytes(s.removeBytes)}), keeping ${formatCount(s.keep)}` +
+          `${s.suspects ? `, ${plural(s.suspects, 'suspect backup')} flagged` : ''}.\n`,
       );
     });
+}
 
+/** `backups verify`: every backup in a folder, or one; a failed one makes it exit 1. */
+function addVerify(cmd: Command): void {
   cmd
     .command('verify')
     .description(
-      'Verify every backup in a folder (sidecar checksum, plus pg_restore --list or a full read of the tar) and record the result in its sidecar.',
+      'Verify every backup in a folder (sidecar checksum, plus pg_restore --list or a full read of the tar) ' +
+        'and record the result in its sidecar.',
     )
     .requiredOption('--dir <dir>', 'backup folder')
     .option('--file <file>', 'only this backup')
@@ -173,23 +195,16 @@ export function addBackupsCommands(program: Command): void {
     .option('--quiet', 'no progress on stderr')
     .action(async (opts: { dir: string; file?: string; pgDump?: string; json?: boolean; quiet?: boolean }) => {
       const printer = new ProgressLine(!opts.quiet);
-      const controller = cancelOnSignals();
-      let results: backups.VerifyResult[];
-      try {
-        const onProgress = (p: { file: string; bytes: number; total: number }) =>
-          printer.line(p.file, `Verifying ${path.basename(p.file)} — ${formatBytes(p.bytes)} of ${formatBytes(p.total)}`);
-        results = opts.file
-          ? [
-              await backups.verifyBackup(path.resolve(opts.dir, opts.file), {
-                pgDumpPath: opts.pgDump,
-                signal: controller.signal,
-                onProgress,
-              }),
-            ]
-          : await backups.verifyBackups(opts.dir, { pgDumpPath: opts.pgDump, signal: controller.signal, onProgress });
-      } finally {
-        printer.end();
-      }
+      const results = await withSignals((signal) =>
+        backups.verifyBackups(opts.dir, {
+          files: opts.file ? [path.resolve(opts.dir, opts.file)] : undefined,
+          pgDumpPath: opts.pgDump,
+          signal,
+          onProgress: (p) => printer.line(p.file, backups.describeVerifyProgress(p)),
+        }),
+      ).finally(() => printer.end());
+      // A --file it could not check at all (not a backup's name, missing) is an error, as it always was.
+      if (opts.file && !results[0].checked) throw new ExitPlanError(results[0].message);
       const failed = results.filter((r) => r.state === 'failed');
       if (opts.json) {
         const out = results.map((r) => ({
@@ -214,11 +229,15 @@ export function addBackupsCommands(program: Command): void {
         );
       }
     });
+}
 
+/** `backups restore FILE`: over a database, with --yes. */
+function addRestore(cmd: Command): void {
   cmd
     .command('restore')
     .description(
-      'Restore a PostgreSQL backup over a database (pg_restore --clean --if-exists --no-owner --no-acl, in one transaction). Verifies it first. Refuses without --yes.',
+      'Restore a PostgreSQL backup over a database (pg_restore --clean --if-exists --no-owner --no-acl, in one transaction). ' +
+        'Verifies it first. Refuses without --yes.',
     )
     .argument('<file>', 'a postgres_backup_….pg_restore file')
     .addOption(dbOption())
@@ -230,48 +249,45 @@ export function addBackupsCommands(program: Command): void {
       const connection = connectionOption(opts.db);
       if (!opts.yes) {
         throw new ExitPlanError(
-          `Restoring replaces the contents of database "${connection.database}" on ${connection.host}:${connection.port}: run again with --yes to confirm (a restore drill, "exit-plan backups drill FILE --db URL", tries the backup without touching it); nothing was changed.`,
+          `Restoring replaces the contents of database "${connection.database}" on ${connection.host}:${connection.port}: ` +
+            'run again with --yes to confirm ' +
+            `(a restore drill, "exit-plan backups drill FILE --db URL", tries the backup without touching it); nothing was changed.`,
         );
       }
       const printer = new ProgressLine(!opts.quiet);
-      const controller = cancelOnSignals();
-      try {
-        const result = await backups.restoreBackup({
+      const result = await withSignals((signal) =>
+        backups.restoreBackup({
           file,
           connection,
           confirmDatabase: connection.database,
           pgDumpPath: opts.pgDump,
-          signal: controller.signal,
-          onProgress: (p) =>
-            printer.line(
-              p.phase,
-              p.phase === 'verifying'
-                ? `Verifying — ${formatBytes(p.bytes ?? 0)}`
-                : p.phase === 'restoring'
-                  ? `Restoring — ${plural(p.tables, 'table')} loaded${p.table ? `, ${p.table}` : ''}`
-                  : p.phase,
-            ),
-        });
-        printer.end();
-        const before = result.preflight.target;
-        if (opts.json) {
-          process.stdout.write(
-            `${jsonText({ file: result.file, target: result.target, tables: result.tables, replaced: { relations: before.tables.length, bytes: before.sizeBytes }, durationMs: result.durationMs })}\n`,
-          );
-        } else {
-          process.stdout.write(
-            `${printable(`Restored ${result.file} into ${result.target}`)} (${plural(result.tables, 'table')} loaded; it held ${plural(before.tables.length, 'relation')}, ${formatBytes(before.sizeBytes)} before) in ${(result.durationMs / 1000).toFixed(1)} s.\n`,
-          );
-        }
-      } finally {
-        printer.end();
+          signal,
+          onProgress: (p) => printer.line(p.phase, backups.describeRestoreProgress(p)),
+        }),
+      ).finally(() => printer.end());
+      const before = result.preflight.target;
+      if (opts.json) {
+        const replaced = { relations: before.tables.length, bytes: before.sizeBytes };
+        process.stdout.write(
+          `${jsonText({ file: result.file, target: result.target, tables: result.tables, replaced, durationMs: result.durationMs })}\n`,
+        );
+      } else {
+        process.stdout.write(
+          `${printable(`Restored ${result.file} into ${result.target}`)} (${plural(result.tables, 'table')} loaded; ` +
+            `it held ${plural(before.tables.length, 'relation')}, ${formatBytes(before.sizeBytes)} before) ` +
+            `in ${(result.durationMs / 1000).toFixed(1)} s.\n`,
+        );
       }
     });
+}
 
+/** `backups drill FILE`: restore into a scratch database and compare row counts. */
+function addDrill(cmd: Command): void {
   cmd
     .command('drill')
     .description(
-      'Restore drill: restore a backup into a new scratch database on the same server, compare row counts with the --db database, report, drop the scratch database.',
+      'Restore drill: restore a backup into a new scratch database on the same server, compare row counts with the --db database, ' +
+        'report, drop the scratch database.',
     )
     .argument('<file>', 'a postgres_backup_….pg_restore file')
     .addOption(dbOption())
@@ -281,40 +297,41 @@ export function addBackupsCommands(program: Command): void {
     .option('--quiet', 'no progress on stderr')
     .action(async (file: string, opts: { db?: string; pgDump?: string; lockTimeout: number; json?: boolean; quiet?: boolean }) => {
       const printer = new ProgressLine(!opts.quiet);
-      const controller = cancelOnSignals();
-      let report: backups.DrillReport;
-      try {
-        report = await backups.restoreDrill({
+      const report = await withSignals((signal) =>
+        backups.restoreDrill({
           file,
           connection: connectionOption(opts.db),
           pgDumpPath: opts.pgDump,
           lockTimeoutSeconds: opts.lockTimeout,
-          signal: controller.signal,
-          onProgress: (p) =>
-            p.waitingFor
-              ? printer.line('waiting', `Drill: counting — ${describeLockWait(p.waitingFor)}…`)
-              : printer.line(p.phase, `Drill: ${p.phase}${p.table ? ` ${p.table}` : ''}${p.tables ? ` (${p.tables})` : ''}`),
-        });
-      } finally {
-        printer.end();
-      }
+          signal,
+          onProgress: (p) => printer.line(p.waitingFor ? 'waiting' : p.phase, backups.describeDrillProgress(p)),
+        }),
+      ).finally(() => printer.end());
+      // A backup that failed verification was not restored: its one sentence, as an error (as it always was).
+      if (!report.restored) throw new ExitPlanError(report.message);
       if (opts.json) {
         process.stdout.write(`${jsonText(report)}\n`);
       } else {
         const shown = (t: { schema: string; name: string }) => printable(`${t.schema}.${t.name}`);
         const width = Math.max(5, ...report.tables.map((t) => shown(t).length));
+        const rows = (n: number | null) => (n === null ? 'missing' : formatCount(n));
         const lines = report.tables.map(
           (t) =>
-            `  ${shown(t).padEnd(width)}  ${(t.backupRows === null ? 'missing' : formatCount(t.backupRows)).padStart(12)}  ${(t.sourceRows === null ? 'missing' : formatCount(t.sourceRows)).padStart(12)}  ${t.match ? 'same' : 'DIFFERENT'}`,
+            `  ${shown(t).padEnd(width)}  ${rows(t.backupRows).padStart(12)}  ${rows(t.sourceRows).padStart(12)}  ` +
+            (t.match ? 'same' : 'DIFFERENT'),
         );
         process.stdout.write(
           `${printable(`Drill of ${report.file} against ${report.source} (scratch database ${report.scratchDatabase}, dropped)`)}\n` +
-            `  ${'table'.padEnd(width)}  ${'backup rows'.padStart(12)}  ${'source rows'.padStart(12)}\n${lines.join('\n')}\n${printable(report.message)}\n`,
+            `  ${'table'.padEnd(width)}  ${'backup rows'.padStart(12)}  ${'source rows'.padStart(12)}\n` +
+            `${lines.join('\n')}\n${printable(report.message)}\n`,
         );
       }
       if (!report.ok) throw new ExitPlanError(report.message);
     });
+}
 
+/** `backups cron`: the crontab line for scheduled backups. */
+function addCron(cmd: Command): void {
   withRotationOptions(
     cmd
       .command('cron')
@@ -350,7 +367,8 @@ export function addBackupsCommands(program: Command): void {
     const next = backups.nextRun(schedule);
     process.stdout.write(
       `# Exit Plan: back up ${describeConnection(connection)} into ${dir} on "${schedule}"${next ? ` (next: ${next.toString()})` : ''}.\n` +
-        `# The password is not in this line: put it in ~${path.sep}.pgpass of the crontab's user (${connection.host}:${connection.port}:${connection.database}:${connection.user}:PASSWORD, chmod 600).\n` +
+        `# The password is not in this line: put it in ~${path.sep}.pgpass of the crontab's user ` +
+        `(${connection.host}:${connection.port}:${connection.database}:${connection.user}:PASSWORD, chmod 600).\n` +
         (rotating ? `# After a successful backup, rotation removes what "${backups.describePolicy(policy)}" does not keep.\n` : '') +
         `${line}\n`,
     );
@@ -444,58 +462,47 @@ function cliPath(): string {
   }
 }
 
-/** Runs one backup with progress on stderr and Ctrl-C to cancel, then prints what it made. */
-async function createAndPrint(
-  opts: { json?: boolean; verify?: boolean; pgDump?: string; quiet?: boolean },
-  create: (signal: AbortSignal, onProgress: (p: backups.BackupProgress) => void) => Promise<backups.BackupResult>,
-): Promise<void> {
-  const printer = new ProgressLine(!opts.quiet);
+/** Runs work with Ctrl-C and SIGTERM cancelling its signal, and stops listening for them when it ends. */
+async function withSignals<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = cancelOnSignals();
   try {
-    const result = await create(controller.signal, (p) => printer.line(p.waitingFor ? 'waiting' : p.phase, backupProgressText(p)));
-    printer.end();
-    if (result.skipped?.length) {
-      const shown = result.skipped.slice(0, 10).join(', ');
-      process.stderr.write(
-        `Warning: skipped ${plural(result.skipped.length, 'special file')} that tar does not archive as files: ${shown}${result.skipped.length > 10 ? `, and ${result.skipped.length - 10} more` : ''}.\n`,
-      );
-    }
-    await printCreated(result, opts, controller.signal);
+    return await work(controller.signal);
   } finally {
-    printer.end();
+    controller.dispose();
   }
 }
 
-async function printCreated(
-  result: backups.BackupResult,
-  opts: { json?: boolean; verify?: boolean; pgDump?: string },
-  signal: AbortSignal,
+/**
+ * Runs one backup (the core's backUpTarget, verifying it with --verify) with progress on stderr and Ctrl-C to
+ * cancel, then prints what it made.
+ */
+async function createAndPrint(
+  opts: { json?: boolean; verify?: boolean; pgDump?: string; quiet?: boolean },
+  what: Pick<backups.TargetBackupOptions, 'target' | 'database' | 'lockTimeoutSeconds'>,
 ): Promise<void> {
-  if (opts.verify) {
-    const v = await backups.verifyBackup(result.file, { pgDumpPath: opts.pgDump, signal });
-    if (v.state !== 'verified') throw new ExitPlanError(`The backup ${result.file} was written but failed verification: ${v.message}`);
+  const printer = new ProgressLine(!opts.quiet);
+  const result = await withSignals((signal) =>
+    backups.backUpTarget({
+      ...what,
+      pgDumpPath: opts.pgDump,
+      verify: opts.verify,
+      signal,
+      onProgress: (p) =>
+        p.backup && printer.line(p.backup.waitingFor ? 'waiting' : p.backup.phase, backups.describeBackupProgress(p.backup)),
+    }),
+  ).finally(() => printer.end());
+  const backup = result.backups[0];
+  if (backup.skipped?.length) {
+    const shown = backup.skipped.slice(0, 10).join(', ');
+    const more = backup.skipped.length > 10 ? `, and ${backup.skipped.length - 10} more` : '';
+    process.stderr.write(
+      `Warning: skipped ${plural(backup.skipped.length, 'special file')} that tar does not archive as files: ${shown}${more}.\n`,
+    );
   }
-  if (opts.json) process.stdout.write(`${jsonText({ file: result.file, bytes: result.bytes, sha256: result.sha256 })}\n`);
-  else process.stdout.write(`${printable(result.file)}\n`);
-}
-
-function backupProgressText(p: backups.BackupProgress): string {
-  switch (p.phase) {
-    case 'connecting':
-      return 'Connecting…';
-    case 'dumping':
-      if (p.waitingFor) {
-        const w = p.waitingFor;
-        return `pg_dump: ${describeLockWait(w)}…`;
-      }
-      return `pg_dump: table ${p.tableIndex ?? 0}/${p.tableCount ?? '?'} ${p.table ?? ''} — ${formatBytes(p.bytes)} written`;
-    case 'archiving':
-      return `Archiving — ${formatCount(p.entries ?? 0)} entries, ${formatBytes(p.bytes)} written`;
-    case 'checksum':
-      return `Checksum — ${formatBytes(p.bytes)} read`;
-    case 'done':
-      return 'Done';
-  }
+  const failed = result.verifications.find((v) => v.state !== 'verified');
+  if (failed) throw new ExitPlanError(`The backup ${backup.file} was written but failed verification: ${failed.message}`);
+  if (opts.json) process.stdout.write(`${jsonText({ file: backup.file, bytes: backup.bytes, sha256: backup.sha256 })}\n`);
+  else process.stdout.write(`${printable(backup.file)}\n`);
 }
 
 function stamp(d: Date): string {

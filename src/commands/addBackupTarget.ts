@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { backups, describeConnection, errorMessage } from '../exporters';
 import type { WarehouseProfile } from '../services/connectionStore';
 import type { CommandContext } from './context';
+import { executeCommand } from './invoke';
 
 const ROTATIONS: { label: string; description: string; rotation?: Record<string, number> }[] = [
   { label: '7 daily, 4 weekly, 12 monthly', description: 'recommended', rotation: { keepDaily: 7, keepWeekly: 4, keepMonthly: 12 } },
@@ -115,7 +116,6 @@ export async function addBackupTarget(ctx: CommandContext): Promise<void> {
   ctx.log.info(`Added backup target "${entry.name as string}" → ${dir}`);
   const now = 'Back Up Now';
   void vscode.window.showInformationMessage(`Backup target "${entry.name as string}" added.`, now).then((choice) => {
-    if (choice === now)
-      void vscode.commands.executeCommand('exitPlan.backUpNow', { kind: 'target', target: ctx.backups.get(entry.name as string) });
+    if (choice === now) void executeCommand('exitPlan.backUpNow', { targetName: entry.name as string });
   });
 }

@@ -1,25 +1,35 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { formatBytes } from '../exporters';
+import { ExitPlanError, backups, formatBytes } from '../exporters';
 import type { CommandContext } from './context';
-import { targetFromArg, withCancellableProgress } from './pickBackup';
+import { executeCommand } from './invoke';
+import { targetFromArg } from './pickBackup';
+import { runOperation } from './runOperation';
 
-/** Backs up a target now: its database with pg_dump and each of its folders as a tar, then verifies them. */
+/**
+ * Backs up a target now (its tree node, or a `BackupTargetRef`): its database with pg_dump and each of its
+ * folders as a tar, then verifies them.
+ */
 export async function backUpNow(ctx: CommandContext, arg?: unknown): Promise<void> {
   const target = await targetFromArg(ctx, arg, 'Backup target to back up now');
   if (!target) return;
-  const results = await withCancellableProgress(`Exit Plan: backing up ${target.name}`, (report, controller) =>
-    ctx.backups.backUp(target, { progress: report, controller }),
+  const result = await runOperation(ctx, `backing up ${target.name}`, (op) =>
+    ctx.backups.backUp(target, {
+      signal: op.signal,
+      onProgress: (p) => op.report(backups.describeTargetBackupProgress(p), backups.targetBackupProgressFraction(p)),
+    }),
   );
-  const verified = ctx.backups.targets.verifyAfterBackup() ? ', verified' : '';
-  const list = results.map((r) => `${path.basename(r.file)} (${formatBytes(r.bytes)})`).join(', ');
-  ctx.log.info(`Backed up "${target.name}": ${results.map((r) => r.file).join(', ')}`);
+  if (!result.ok) throw new ExitPlanError(result.message);
+  const verified = result.verifications.length > 0 ? ', verified' : '';
+  const list = result.backups.map((r) => `${path.basename(r.file)} (${formatBytes(r.bytes)})`).join(', ');
+  ctx.log.info(`Backed up "${target.name}": ${result.backups.map((r) => r.file).join(', ')}`);
   const reveal = 'Reveal in File Explorer';
   const rotate = 'Review Rotation…';
   const plan = target.rotation ? await ctx.backups.previewRotation(target).catch(() => undefined) : undefined;
   const buttons = plan && plan.summary.remove > 0 ? [reveal, rotate] : [reveal];
   void vscode.window.showInformationMessage(`Backed up "${target.name}"${verified}: ${list}.`, ...buttons).then((choice) => {
-    if (choice === reveal && results[0]) void vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(results[0].file));
-    if (choice === rotate) void vscode.commands.executeCommand('exitPlan.rotateBackups', { kind: 'target', target });
+    const first = result.backups[0];
+    if (choice === reveal && first) void vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(first.file));
+    if (choice === rotate) void executeCommand('exitPlan.rotateBackups', { targetName: target.name });
   });
 }

@@ -1,11 +1,20 @@
 import * as vscode from 'vscode';
-import { backups, formatBytes, localTime } from '../exporters';
+import { ExitPlanError, backups, formatBytes, localTime } from '../exporters';
 import type { BackupTarget } from '../services/backupTargets';
 import { isBackupNode } from '../views/backupsTree';
 import type { CommandContext } from './context';
+import { executeCommand, isRef } from './invoke';
 
-/** The target a command was run on (tree node, sidebar report), or one the user picks; undefined if they back out. */
+/**
+ * The target a command was run on (a tree node, or a `BackupTargetRef` { targetName } from code: the sidebar
+ * report, a notification, the scheduler), or one the user picks; undefined if they back out.
+ */
 export async function targetFromArg(ctx: CommandContext, arg: unknown, placeHolder: string): Promise<BackupTarget | undefined> {
+  if (isRef(arg, 'targetName')) {
+    const target = ctx.backups.get(arg.targetName);
+    if (!target) throw new ExitPlanError(`There is no backup target "${arg.targetName}" in exitPlan.backups.targets.`);
+    return target;
+  }
   for (const kind of ['target', 'group', 'backup', 'message'] as const) {
     if (isBackupNode(arg, kind)) return ctx.backups.get(arg.target.name) ?? arg.target;
   }
@@ -13,7 +22,7 @@ export async function targetFromArg(ctx: CommandContext, arg: unknown, placeHold
   if (targets.length === 0) {
     const add = 'Add Backup Target';
     void vscode.window.showInformationMessage('There is no backup target yet.', add).then((choice) => {
-      if (choice === add) void vscode.commands.executeCommand('exitPlan.addBackupTarget');
+      if (choice === add) void executeCommand('exitPlan.addBackupTarget');
     });
     return undefined;
   }
@@ -53,25 +62,6 @@ export async function backupFromArg(
   return picked && { target, entry: picked.entry };
 }
 
-export function stateIcon(state: backups.VerificationState): string {
+function stateIcon(state: backups.VerificationState): string {
   return state === 'verified' ? '$(pass)' : state === 'failed' ? '$(error)' : '$(circle-large-outline)';
-}
-
-/** Runs `work` under a cancellable progress notification; cancelling aborts its controller. */
-export function withCancellableProgress<T>(
-  title: string,
-  work: (report: (message: string) => void, controller: AbortController) => Promise<T>,
-): Thenable<T> {
-  return vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title, cancellable: true },
-    async (progress, token) => {
-      const controller = new AbortController();
-      const onCancel = token.onCancellationRequested(() => controller.abort());
-      try {
-        return await work((message) => progress.report({ message }), controller);
-      } finally {
-        onCancel.dispose();
-      }
-    },
-  );
 }

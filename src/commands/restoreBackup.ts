@@ -1,10 +1,11 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { describeConnection, formatBytes, formatCount } from '../exporters';
+import { backups, describeConnection, formatBytes, formatCount, plural } from '../exporters';
 import type { WarehouseProfile } from '../services/connectionStore';
 import type { CommandContext } from './context';
-import { backupFromArg, withCancellableProgress } from './pickBackup';
+import { backupFromArg } from './pickBackup';
 import { runDrill } from './restoreDrill';
+import { runOperation } from './runOperation';
 
 type Choice = vscode.QuickPickItem & { drill?: true; profile?: WarehouseProfile };
 
@@ -62,8 +63,11 @@ export async function restoreBackup(ctx: CommandContext, arg?: unknown): Promise
   const connection = await ctx.connections.connectionOptions(profile);
   const where = describeConnection(connection);
 
-  const preflight = await withCancellableProgress(`Exit Plan: checking ${entry.name} before restoring`, (progress, controller) =>
-    ctx.backups.preflight(target, entry.file, connection, { progress, controller }),
+  const preflight = await runOperation(ctx, `checking ${entry.name} before restoring`, (op) =>
+    ctx.backups.preflight(target, entry.file, connection, {
+      signal: op.signal,
+      onProgress: (p) => op.report(backups.describePreflightProgress(p), backups.preflightProgressFraction(p)),
+    }),
   );
   const tables = preflight.target.tables;
   const listed = tables
@@ -78,7 +82,8 @@ export async function restoreBackup(ctx: CommandContext, arg?: unknown): Promise
       modal: true,
       detail:
         `Verified: ${preflight.verification.message}\n\n` +
-        `It replaces what "${connection.database}" holds now: ${plural(tables.length, 'relation')}, ${formatBytes(preflight.target.sizeBytes)} in all.\n\n${listed || '(no tables)'}${more}\n\n` +
+        `It replaces what "${connection.database}" holds now: ${plural(tables.length, 'relation')}, ` +
+        `${formatBytes(preflight.target.sizeBytes)} in all.\n\n${listed || '(no tables)'}${more}\n\n` +
         'The restore runs in one transaction: if it fails, the database is left as it was. Tables that are not in the backup are kept.',
     },
     proceed,
@@ -93,9 +98,11 @@ export async function restoreBackup(ctx: CommandContext, arg?: unknown): Promise
   });
   if (typed !== connection.database) return;
   ctx.log.info(`Restoring ${entry.file} into ${where}, confirmed by typing the database name`);
-  const result = await withCancellableProgress(
-    `Exit Plan: restoring ${path.basename(entry.file)} into ${connection.database}`,
-    (progress, controller) => ctx.backups.restore(target, entry.file, connection, typed, { progress, controller }),
+  const result = await runOperation(ctx, `restoring ${path.basename(entry.file)} into ${connection.database}`, (op) =>
+    ctx.backups.restore(target, entry.file, connection, typed, {
+      signal: op.signal,
+      onProgress: (p) => op.report(backups.describeRestoreProgress(p)),
+    }),
   );
   ctx.log.info(
     `Restored ${result.file} into ${result.target}: ${plural(result.tables, 'table')} in ${(result.durationMs / 1000).toFixed(1)} s`,
@@ -103,8 +110,4 @@ export async function restoreBackup(ctx: CommandContext, arg?: unknown): Promise
   void vscode.window.showInformationMessage(
     `Restored ${entry.name} into "${connection.database}" (${plural(result.tables, 'table')} loaded).`,
   );
-}
-
-function plural(n: number, noun: string): string {
-  return `${formatCount(n)} ${noun}${n === 1 ? '' : 's'}`;
 }

@@ -1,14 +1,16 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { backups, formatCount } from '../exporters';
+import { backups, plural } from '../exporters';
 import type { BackupTarget } from '../services/backupTargets';
 import { isBackupNode } from '../views/backupsTree';
 import type { CommandContext } from './context';
-import { backupFromArg, targetFromArg, withCancellableProgress } from './pickBackup';
+import { backupFromArg, targetFromArg } from './pickBackup';
+import { runOperation } from './runOperation';
 
 /**
- * Restore drill: restores a database backup (the one it was run on, or the target's newest verified one)
- * into a scratch database on the same server, compares row counts with the source, drops it and reports.
+ * Restore drill: restores a database backup (the one it was run on, or the newest verified one of the target
+ * it was run on or named by a `BackupTargetRef`) into a scratch database on the same server, compares row
+ * counts with the source, drops it and reports.
  */
 export async function restoreDrill(ctx: CommandContext, arg?: unknown): Promise<void> {
   let picked: { target: BackupTarget; entry: backups.BackupEntry } | undefined;
@@ -29,26 +31,33 @@ export async function restoreDrill(ctx: CommandContext, arg?: unknown): Promise<
 }
 
 export async function runDrill(ctx: CommandContext, target: BackupTarget, file: string): Promise<void> {
-  const report = await withCancellableProgress(`Exit Plan: restore drill of ${path.basename(file)}`, (progress, controller) =>
-    ctx.backups.drill(target, file, { progress, controller }),
+  const report = await runOperation(ctx, `restore drill of ${path.basename(file)}`, (op) =>
+    ctx.backups.drill(target, file, { signal: op.signal, onProgress: (p) => op.report(backups.describeDrillProgress(p)) }),
   );
+  if (!report.restored) {
+    // The backup failed verification: a partial outcome, shown as one (the CLI prints the same sentence).
+    showDrillOutcome(ctx, `Restore drill of "${target.name}": ${report.message}`, false, 'Show Log');
+    return;
+  }
   const width = Math.max(5, ...report.tables.map((t) => `${t.schema}.${t.name}`.length));
   ctx.log.info(
     `Restore drill of ${report.file} against ${report.source} (scratch database ${report.scratchDatabase}, dropped):\n` +
       report.tables
         .map(
           (t) =>
-            `  ${`${t.schema}.${t.name}`.padEnd(width)}  backup ${String(t.backupRows ?? 'missing').padStart(10)}  source ${String(t.sourceRows ?? 'missing').padStart(10)}  ${t.match ? 'same' : 'DIFFERENT'}`,
+            `  ${`${t.schema}.${t.name}`.padEnd(width)}  backup ${String(t.backupRows ?? 'missing').padStart(10)}  ` +
+            `source ${String(t.sourceRows ?? 'missing').padStart(10)}  ${t.match ? 'same' : 'DIFFERENT'}`,
         )
         .join('\n'),
   );
-  const show = 'Show Counts';
-  const message = `Restore drill of "${target.name}": ${report.message}`;
-  const shown = report.ok ? vscode.window.showInformationMessage(message, show) : vscode.window.showWarningMessage(message, show);
+  showDrillOutcome(ctx, `Restore drill of "${target.name}": ${report.message}`, report.ok, 'Show Counts');
+  ctx.log.info(`Drill ${report.ok ? 'passed' : 'found differences'}: ${plural(report.tables.length, 'table')} compared`);
+}
+
+/** The drill's sentence, as information when it passed and as a warning when not; the button shows the log. */
+function showDrillOutcome(ctx: CommandContext, message: string, ok: boolean, button: string): void {
+  const shown = ok ? vscode.window.showInformationMessage(message, button) : vscode.window.showWarningMessage(message, button);
   void shown.then((choice) => {
-    if (choice === show) ctx.log.show();
+    if (choice === button) ctx.log.show();
   });
-  ctx.log.info(
-    `Drill ${report.ok ? 'passed' : 'found differences'}: ${formatCount(report.tables.length)} table${report.tables.length === 1 ? '' : 's'} compared`,
-  );
 }

@@ -1,14 +1,14 @@
 import * as vscode from 'vscode';
-import { backups, formatBytes, formatCount, localTime } from '../exporters';
-
+import { backups, formatBytes, formatCount, localTime, plural } from '../exporters';
 import type { CommandContext } from './context';
 import { targetFromArg } from './pickBackup';
 
 type Item = vscode.QuickPickItem & { remove?: true };
 
 /**
- * Rotation: always a preview first (every backup with keep/remove and the rules that keep it), then a
- * modal confirmation naming what will be deleted; only the confirmed files are removed.
+ * Rotation of a target (its tree node, or a `BackupTargetRef`): always a preview first (every backup with
+ * keep/remove and the rules that keep it), then a modal confirmation naming what will be deleted; only the
+ * confirmed files are removed.
  */
 export async function rotateBackups(ctx: CommandContext, arg?: unknown): Promise<void> {
   const target = await targetFromArg(ctx, arg, 'Backup target to rotate');
@@ -55,7 +55,9 @@ export async function rotateBackups(ctx: CommandContext, arg?: unknown): Promise
     `Remove ${plural(removing.length, 'backup')} of "${target.name}" (${formatBytes(plan.summary.removeBytes)})?`,
     {
       modal: true,
-      detail: `Policy: ${policy}. Each backup and its .json sidecar will be deleted from ${target.dir}; this cannot be undone. The newest backup and the newest verified one are always kept.\n\n${shown}`,
+      detail:
+        `Policy: ${policy}. Each backup and its .json sidecar will be deleted from ${target.dir}; this cannot be undone. ` +
+        `The newest backup and the newest verified one are always kept.\n\n${shown}`,
     },
     confirm,
   );
@@ -64,11 +66,9 @@ export async function rotateBackups(ctx: CommandContext, arg?: unknown): Promise
     target,
     removing.map((d) => d.item.file),
   );
+  const left = removing.length - result.removed.length;
   void vscode.window.showInformationMessage(
-    `Rotation of "${target.name}" removed ${plural(result.removed.length, 'backup')}${result.removed.length < removing.length ? ` (${removing.length - result.removed.length} had changed since the preview and were left)` : ''}.`,
+    `Rotation of "${target.name}" removed ${plural(result.removed.length, 'backup')}` +
+      `${left > 0 ? ` (${left} had changed since the preview and were left)` : ''}.`,
   );
-}
-
-function plural(n: number, noun: string): string {
-  return `${formatCount(n)} ${noun}${n === 1 ? '' : 's'}`;
 }

@@ -1,19 +1,24 @@
 import * as vscode from 'vscode';
-import { formatCount } from '../exporters';
+import { backups, formatCount } from '../exporters';
 import { isBackupNode } from '../views/backupsTree';
 import type { CommandContext } from './context';
-import { targetFromArg, withCancellableProgress } from './pickBackup';
+import { targetFromArg } from './pickBackup';
+import { runOperation } from './runOperation';
 
 /**
- * Verifies backups (a file, a group, or a whole target): sidecar checksum, then pg_restore --list or a
- * full read of the tar; each result is recorded in the backup's sidecar and shown in the tree.
+ * Verifies backups (a file, a group, or a whole target, from its tree node or a `BackupTargetRef`): sidecar
+ * checksum, then pg_restore --list or a full read of the tar; each result is recorded in the backup's sidecar
+ * and shown in the tree.
  */
 export async function verifyBackups(ctx: CommandContext, arg?: unknown): Promise<void> {
   const target = await targetFromArg(ctx, arg, 'Backup target to verify');
   if (!target) return;
   const files = isBackupNode(arg, 'backup') ? [arg.entry.file] : isBackupNode(arg, 'group') ? arg.entries.map((e) => e.file) : undefined;
-  const results = await withCancellableProgress(`Exit Plan: verifying backups of ${target.name}`, (report, controller) =>
-    ctx.backups.verify(target, files, { progress: report, controller }),
+  const results = await runOperation(ctx, `verifying backups of ${target.name}`, (op) =>
+    ctx.backups.verify(target, files, {
+      signal: op.signal,
+      onProgress: (p) => op.report(backups.describeVerifyProgress(p), backups.verifyProgressFraction(p)),
+    }),
   );
   const failed = results.filter((r) => r.state === 'failed');
   if (results.length === 0) {
@@ -32,7 +37,8 @@ export async function verifyBackups(ctx: CommandContext, arg?: unknown): Promise
   const show = 'Show Log';
   void vscode.window
     .showWarningMessage(
-      `${formatCount(failed.length)} of ${formatCount(results.length)} backups of "${target.name}" failed verification; first: ${failed[0].name}: ${failed[0].message}`,
+      `${formatCount(failed.length)} of ${formatCount(results.length)} backups of "${target.name}" failed verification; ` +
+        `first: ${failed[0].name}: ${failed[0].message}`,
       show,
     )
     .then((choice) => {

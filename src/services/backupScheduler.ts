@@ -1,6 +1,7 @@
 import { Cron } from 'croner';
 import * as vscode from 'vscode';
 import { backups, errorMessage, formatBytes, isCancelled, maskSecrets } from '../exporters';
+import { executeCommand } from '../commands/invoke';
 import type { BackupService } from './backupService';
 import type { BackupTarget } from './backupTargets';
 
@@ -69,11 +70,7 @@ export class BackupScheduler implements vscode.Disposable {
     try {
       const outcome = await backups.withFolderLock(target.dir, async () => {
         const newest = backups.newestBackup(await backups.listBackups(target.dir));
-        const status = backups.scheduleStatus(target.schedule!, newest?.time);
-        const due = catchingUp
-          ? status.overdue
-          : !newest || !status.previousRun || newest.time.getTime() < Math.floor(status.previousRun.getTime() / 60_000) * 60_000;
-        if (!due) return undefined;
+        if (!backups.isDue(target.schedule!, newest?.time, { catchingUp })) return undefined;
         log.info(`${catchingUp ? 'Catching up on the missed' : 'Running the scheduled'} backup of "${name}"`);
         return this.service.backUp(target);
       });
@@ -81,13 +78,17 @@ export class BackupScheduler implements vscode.Disposable {
         log.info(`Scheduled backup of "${name}" skipped: another window or process holds the lock of ${target.dir}.`);
         return;
       }
-      const results = outcome.value;
-      if (!results) {
+      const result = outcome.value;
+      if (!result) {
         log.info(`Scheduled backup of "${name}" skipped: ${catchingUp ? 'not overdue' : 'already done for this run'}.`);
         return;
       }
-      const bytes = results.reduce((n, r) => n + r.bytes, 0);
-      log.info(`Scheduled backup of "${name}" done: ${results.map((r) => r.file).join(', ')}`);
+      if (!result.ok) {
+        this.failed(name, result.message);
+        return;
+      }
+      const bytes = result.backups.reduce((n, r) => n + r.bytes, 0);
+      log.info(`Scheduled backup of "${name}" done: ${result.backups.map((r) => r.file).join(', ')}`);
       vscode.window.setStatusBarMessage(`$(check) Exit Plan: backed up "${name}" (${formatBytes(bytes)})`, 15_000);
       void this.offerRotation(target);
     } catch (err) {
@@ -95,13 +96,19 @@ export class BackupScheduler implements vscode.Disposable {
         log.info(`Scheduled backup of "${name}" cancelled.`);
         return;
       }
-      const message = maskSecrets(errorMessage(err));
-      log.error(`Scheduled backup of "${name}" failed: ${message}`);
-      const show = 'Show Log';
-      void vscode.window.showWarningMessage(`Exit Plan: the scheduled backup of "${name}" failed: ${message}`, show).then((choice) => {
-        if (choice === show) log.show();
-      });
+      this.failed(name, errorMessage(err));
     }
+  }
+
+  /** A scheduled backup that failed (or failed verification): logged, and a warning with Show Log. */
+  private failed(name: string, sentence: string): void {
+    const log = this.service.log;
+    const message = maskSecrets(sentence);
+    log.error(`Scheduled backup of "${name}" failed: ${message}`);
+    const show = 'Show Log';
+    void vscode.window.showWarningMessage(`Exit Plan: the scheduled backup of "${name}" failed: ${message}`, show).then((choice) => {
+      if (choice === show) log.show();
+    });
   }
 
   /** Rotation never runs unattended: when it has something to remove, the user is asked to review it. */
@@ -111,9 +118,10 @@ export class BackupScheduler implements vscode.Disposable {
     if (!plan || plan.summary.remove === 0) return;
     const review = 'Review Rotation…';
     const choice = await vscode.window.showInformationMessage(
-      `Exit Plan: rotation of "${target.name}" would remove ${plan.summary.remove} old backup${plan.summary.remove === 1 ? '' : 's'} (${formatBytes(plan.summary.removeBytes)}).`,
+      `Exit Plan: rotation of "${target.name}" would remove ${plan.summary.remove} old backup${plan.summary.remove === 1 ? '' : 's'} ` +
+        `(${formatBytes(plan.summary.removeBytes)}).`,
       review,
     );
-    if (choice === review) await vscode.commands.executeCommand('exitPlan.rotateBackups', { kind: 'target', target });
+    if (choice === review) await executeCommand('exitPlan.rotateBackups', { targetName: target.name });
   }
 }

@@ -4,19 +4,17 @@ import {
   DEFAULT_LOCK_TIMEOUT_SECONDS,
   ExitPlanError,
   backups,
-  describeConnection,
-  describeLockWait,
-  formatBytes,
   formatCount,
   maskSecrets,
+  type OperationOptions,
   type PgConnectionOptions,
 } from '../exporters';
 import type { ConnectionStore } from './connectionStore';
 import type { RunningTasks } from './runningTasks';
 import { BackupTargetStore, type BackupTarget } from './backupTargets';
 
-/** Progress for people: one line, e.g. "pg_dump: table 3/12 public.orders — 41 MB written". */
-export type ProgressText = (message: string) => void;
+/** What a caller gives an operation of the service: a signal (never an AbortController) and the core's structured progress. */
+export type ServiceOptions<P> = Pick<OperationOptions<P>, 'signal' | 'onProgress'>;
 
 /**
  * Backups in VS Code: the targets from settings, the reports the tree and the sidebar show (cached until
@@ -33,6 +31,8 @@ export class BackupService implements vscode.Disposable {
   private watchers: vscode.Disposable[] = [];
   private readonly debounce = new Map<string, NodeJS.Timeout>();
   private readonly disposables: vscode.Disposable[];
+  /** Lines for the Exit Plan log, secrets masked. */
+  private readonly logLine = (line: string) => this.log.info(maskSecrets(line));
 
   constructor(
     private readonly connections: ConnectionStore,
@@ -89,92 +89,56 @@ export class BackupService implements vscode.Disposable {
     const profile = this.connections.get(target.warehouseConnection);
     if (!profile) {
       throw new ExitPlanError(
-        `Backup target "${target.name}" names the warehouse connection "${target.warehouseConnection}", which does not exist: add it with Exit Plan: Add Warehouse Connection or fix the target.`,
+        `Backup target "${target.name}" names the warehouse connection "${target.warehouseConnection}", which does not exist: ` +
+          `add it with Exit Plan: Add Warehouse Connection or fix the target.`,
       );
     }
     return this.connections.connectionOptions(profile);
   }
 
-  /** Backs up everything a target holds: the database first, then each folder; verifies each if set to. */
-  backUp(target: BackupTarget, options: { progress?: ProgressText; controller?: AbortController } = {}): Promise<backups.BackupResult[]> {
-    return this.exclusive(target, 'backing up', options.controller, async (signal) => {
-      checkRunnable(target);
-      const progress = options.progress ?? (() => undefined);
-      const pgDumpPath = this.targets.pgDumpPath();
-      const log = (line: string) => this.log.info(maskSecrets(line));
-      const results: backups.BackupResult[] = [];
-      if (target.warehouseConnection) {
-        const connection = await this.connectionFor(target);
-        progress(`connecting to ${describeConnection(connection)}…`);
-        results.push(
-          await backups.createPostgresBackup({
-            connection,
-            dir: target.dir,
-            pgDumpPath,
-            lockTimeoutSeconds: lockTimeoutSetting(),
-            signal,
-            log,
-            onProgress: (p) => progress(backupProgressText(p)),
-          }),
-        );
-        this.refresh(target.name);
-      }
-      for (const folder of target.folders) {
-        progress(`archiving ${folder.path}…`);
-        results.push(
-          await backups.createFilesBackup({
-            source: folder.path,
-            name: folder.name,
-            dir: target.dir,
-            gzip: target.gzip,
-            signal,
-            log,
-            onProgress: (p) => progress(backupProgressText(p)),
-          }),
-        );
-        this.refresh(target.name);
-      }
-      if (this.targets.verifyAfterBackup()) {
-        for (const r of results) {
-          progress(`verifying ${path.basename(r.file)}…`);
-          const v = await backups.verifyBackup(r.file, { pgDumpPath, signal });
-          this.log.info(`Verified ${r.file}: ${v.state}, ${v.message}`);
-          if (v.state !== 'verified')
-            throw new ExitPlanError(`The backup ${path.basename(r.file)} was written but failed verification: ${v.message}`);
-        }
-      }
-      return results;
-    });
+  /**
+   * Backs up everything a target holds (the core's `backups.backUpTarget`): the database first, then each
+   * folder; verifies each if `exitPlan.backups.verifyAfterBackup` says so. A failed verification is in the result.
+   */
+  backUp(target: BackupTarget, options: ServiceOptions<backups.TargetBackupProgress> = {}): Promise<backups.TargetBackupResult> {
+    return this.exclusive(target, 'backing up', options.signal, (signal) =>
+      backups.backUpTarget({
+        target,
+        database: target.warehouseConnection ? () => this.connectionFor(target) : undefined,
+        pgDumpPath: this.targets.pgDumpPath(),
+        lockTimeoutSeconds: lockTimeoutSetting(),
+        verify: this.targets.verifyAfterBackup(),
+        signal,
+        log: this.logLine,
+        onProgress: options.onProgress,
+        onBackup: () => this.refresh(target.name),
+      }),
+    );
   }
 
-  /** Verifies some (or all) backups of a target and records each result in its sidecar. */
+  /** Verifies some (or all) backups of a target (the core's `backups.verifyBackups`); each result is recorded in its sidecar. */
   verify(
     target: BackupTarget,
     files: string[] | undefined,
-    options: { progress?: ProgressText; controller?: AbortController } = {},
+    options: ServiceOptions<backups.VerifyProgress> = {},
   ): Promise<backups.VerifyResult[]> {
-    return this.exclusive(target, 'verifying', options.controller, async (signal) => {
-      const list = files ?? (await backups.listBackups(target.dir)).map((b) => b.file);
-      const results: backups.VerifyResult[] = [];
-      for (const [i, file] of list.entries()) {
-        options.progress?.(`${i + 1}/${list.length} ${path.basename(file)}`);
-        const r = await backups.verifyBackup(file, {
-          pgDumpPath: this.targets.pgDumpPath(),
-          signal,
-          onProgress: (p) =>
-            options.progress?.(`${i + 1}/${list.length} ${path.basename(file)} — ${formatBytes(p.bytes)} of ${formatBytes(p.total)}`),
-        });
-        this.log.info(`Verified ${file}: ${r.state}, ${r.message}`);
-        results.push(r);
-      }
-      return results;
-    });
+    return this.exclusive(target, 'verifying', options.signal, (signal) =>
+      backups.verifyBackups(target.dir, {
+        files,
+        pgDumpPath: this.targets.pgDumpPath(),
+        signal,
+        log: this.logLine,
+        onProgress: options.onProgress,
+      }),
+    );
   }
 
   previewRotation(target: BackupTarget): Promise<backups.RotationPlan> {
     if (!target.rotation) {
       throw new ExitPlanError(
-        `Backup target "${target.name}" has no rotation policy: set "rotation" (for example { "keepDaily": 7, "keepWeekly": 4, "keepMonthly": 12 }) in exitPlan.backups.targets.`,
+        `Backup target "${target.name}" has no rotation policy: ` +
+          'set "rotation" (for example { "keepDaily": 7, "keepWeekly": 4, "keepMonthly": 12 }) ' +
+          `in exitPlan.backups.targets.`,
       );
     }
     return backups.previewRotation(target.dir, target.rotation);
@@ -184,11 +148,8 @@ export class BackupService implements vscode.Disposable {
   applyRotation(target: BackupTarget, confirmed: string[]): Promise<backups.RotationResult> {
     const policy = target.rotation;
     if (!policy) return Promise.reject(new ExitPlanError(`Backup target "${target.name}" has no rotation policy.`));
-    return this.exclusive(target, 'rotating', undefined, async () => {
-      const result = await backups.applyRotation(target.dir, policy, {
-        confirmed,
-        onRemoved: (file) => this.log.info(`Rotation removed ${file}`),
-      });
+    return this.exclusive(target, 'rotating', undefined, async (signal) => {
+      const result = await backups.applyRotation(target.dir, policy, { confirmed, signal, log: this.logLine });
       this.log.info(
         `Rotation of "${target.name}" (${backups.describePolicy(policy)}): removed ${formatCount(result.removed.length)} backups`,
       );
@@ -196,12 +157,8 @@ export class BackupService implements vscode.Disposable {
     });
   }
 
-  drill(
-    target: BackupTarget,
-    file: string,
-    options: { progress?: ProgressText; controller?: AbortController } = {},
-  ): Promise<backups.DrillReport> {
-    return this.exclusive(target, 'running a restore drill', options.controller, async (signal) => {
+  drill(target: BackupTarget, file: string, options: ServiceOptions<backups.DrillProgress> = {}): Promise<backups.DrillReport> {
+    return this.exclusive(target, 'running a restore drill', options.signal, async (signal) => {
       const connection = await this.connectionFor(target);
       return backups.restoreDrill({
         file,
@@ -209,13 +166,8 @@ export class BackupService implements vscode.Disposable {
         pgDumpPath: this.targets.pgDumpPath(),
         lockTimeoutSeconds: lockTimeoutSetting(),
         signal,
-        log: (line) => this.log.info(maskSecrets(line)),
-        onProgress: (p) =>
-          options.progress?.(
-            p.waitingFor
-              ? `counting — ${describeLockWait(p.waitingFor)}…`
-              : `${p.phase}${p.table ? ` ${p.table}` : ''}${p.tables ? ` (${formatCount(p.tables)} tables)` : ''}`,
-          ),
+        log: this.logLine,
+        onProgress: options.onProgress,
       });
     });
   }
@@ -224,19 +176,10 @@ export class BackupService implements vscode.Disposable {
     target: BackupTarget,
     file: string,
     connection: PgConnectionOptions,
-    options: { progress?: ProgressText; controller?: AbortController } = {},
+    options: ServiceOptions<backups.RestoreProgress> = {},
   ): Promise<backups.RestorePreflight> {
-    return this.exclusive(target, 'checking a backup before a restore', options.controller, (signal) =>
-      backups.preflightRestore(file, connection, {
-        pgDumpPath: this.targets.pgDumpPath(),
-        signal,
-        onProgress: (p) =>
-          options.progress?.(
-            p.phase === 'verifying'
-              ? `verifying — ${formatBytes(p.bytes ?? 0)} of ${formatBytes(p.total ?? 0)}`
-              : 'listing the tables it would replace…',
-          ),
-      }),
+    return this.exclusive(target, 'checking a backup before a restore', options.signal, (signal) =>
+      backups.preflightRestore(file, connection, { pgDumpPath: this.targets.pgDumpPath(), signal, onProgress: options.onProgress }),
     );
   }
 
@@ -245,20 +188,17 @@ export class BackupService implements vscode.Disposable {
     file: string,
     connection: PgConnectionOptions,
     confirmDatabase: string,
-    options: { progress?: ProgressText; controller?: AbortController } = {},
+    options: ServiceOptions<backups.RestoreProgress> = {},
   ): Promise<backups.RestoreResult> {
-    return this.exclusive(target, 'restoring', options.controller, (signal) =>
+    return this.exclusive(target, 'restoring', options.signal, (signal) =>
       backups.restoreBackup({
         file,
         connection,
         confirmDatabase,
         pgDumpPath: this.targets.pgDumpPath(),
         signal,
-        log: (line) => this.log.info(maskSecrets(line)),
-        onProgress: (p) =>
-          options.progress?.(
-            p.phase === 'restoring' ? `restoring — ${formatCount(p.tables)} tables loaded${p.table ? `, ${p.table}` : ''}` : p.phase,
-          ),
+        log: this.logLine,
+        onProgress: options.onProgress,
       }),
     );
   }
@@ -273,7 +213,7 @@ export class BackupService implements vscode.Disposable {
   private async exclusive<T>(
     target: BackupTarget,
     label: string,
-    controller: AbortController | undefined,
+    signal: AbortSignal | undefined,
     work: (signal: AbortSignal) => Promise<T>,
   ): Promise<T> {
     const running = this.busyWith.get(target.name);
@@ -281,7 +221,7 @@ export class BackupService implements vscode.Disposable {
     this.busyWith.set(target.name, label);
     this.changed.fire(target.name);
     try {
-      return await this.tasks.run(work, controller?.signal);
+      return await this.tasks.run(work, signal);
     } finally {
       this.busyWith.delete(target.name);
       this.refresh(target.name);
@@ -310,27 +250,4 @@ export class BackupService implements vscode.Disposable {
 /** `exitPlan.export.lockTimeoutSeconds`: how long pg_dump and a drill's count wait for a locked table, as an export does. */
 function lockTimeoutSetting(): number {
   return vscode.workspace.getConfiguration('exitPlan.export').get<number>('lockTimeoutSeconds', DEFAULT_LOCK_TIMEOUT_SECONDS);
-}
-
-function checkRunnable(target: BackupTarget): void {
-  if (target.blocking.length > 0) throw new ExitPlanError(target.blocking[0]);
-}
-
-export function backupProgressText(p: backups.BackupProgress): string {
-  switch (p.phase) {
-    case 'connecting':
-      return 'connecting…';
-    case 'dumping':
-      if (p.waitingFor) {
-        const w = p.waitingFor;
-        return `pg_dump: ${describeLockWait(w)}…`;
-      }
-      return `pg_dump: table ${p.tableIndex ?? 0}/${p.tableCount ?? '?'} ${p.table ?? ''} — ${formatBytes(p.bytes)} written`;
-    case 'archiving':
-      return `archiving — ${formatCount(p.entries ?? 0)} files, ${formatBytes(p.bytes)} written`;
-    case 'checksum':
-      return `checksum — ${formatBytes(p.bytes)} read`;
-    case 'done':
-      return 'done';
-  }
 }

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { backups, errorMessage, formatBytes, formatCount, localTime } from '../exporters';
+import { backups, errorMessage, formatBytes, formatCount, localTime, plural } from '../exporters';
 import type { BackupService } from '../services/backupService';
 import type { BackupTarget } from '../services/backupTargets';
 
@@ -105,7 +105,8 @@ export class BackupsTreeProvider implements vscode.TreeDataProvider<BackupNode>,
         const item = new vscode.TreeItem(localTime(entry.time), vscode.TreeItemCollapsibleState.None);
         item.id = id(entry.name);
         const small = node.target.minSizeBytes !== undefined && entry.bytes < node.target.minSizeBytes;
-        item.description = `${backups.formatAge(Date.now() - entry.time.getTime())} ago · ${formatBytes(entry.bytes)} · ${entry.state}${small ? ' · suspiciously small' : ''}`;
+        const age = backups.formatAge(Date.now() - entry.time.getTime());
+        item.description = `${age} ago · ${formatBytes(entry.bytes)} · ${entry.state}${small ? ' · suspiciously small' : ''}`;
         item.iconPath =
           entry.state === 'verified'
             ? new vscode.ThemeIcon('pass', new vscode.ThemeColor('testing.iconPassed'))
@@ -141,12 +142,6 @@ export class BackupsTreeProvider implements vscode.TreeDataProvider<BackupNode>,
     this.changed.dispose();
   }
 }
-
-function plural(n: number, noun: string): string {
-  return `${formatCount(n)} ${noun}${n === 1 ? '' : 's'}`;
-}
-
-/** `2024-05-15 02:00` in the local time zone (names are UTC; people read local time). */
 
 function targetTooltip(target: BackupTarget, report: backups.TargetReport | undefined): vscode.MarkdownString {
   const md = new vscode.MarkdownString();

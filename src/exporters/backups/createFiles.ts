@@ -4,22 +4,20 @@ import * as path from 'node:path';
 import * as tar from 'tar';
 import { ExitPlanError, throwIfAborted } from '../shared/errors';
 import { throttle } from '../shared/format';
+import type { OperationOptions } from '../shared/operation';
 import { endStream, writeChunk } from '../shared/zipWriter';
 import { backupError, type BackupProgress, type BackupResult } from './createPostgres';
 import { checkFilesName, filesBackupName } from './names';
 import { commitWithSidecar, createBackupFile } from './backupFile';
 import { newSidecar, type Sidecar } from './sidecar';
 
-export interface FilesBackupOptions {
+export interface FilesBackupOptions extends OperationOptions<BackupProgress> {
   /** The folder to archive; its contents go into the tar as `./…` (extract with `tar -xf FILE -C FOLDER`). */
   source: string;
   /** Names the backup: `<name>_media__<YYYY.MM.DD.HH_MM>.tar`. */
   name: string;
   dir: string;
   gzip?: boolean;
-  signal?: AbortSignal;
-  onProgress?: (progress: BackupProgress) => void;
-  log?: (line: string) => void;
 }
 
 /**
@@ -47,7 +45,8 @@ export async function createFilesBackup(options: FilesBackupOptions): Promise<Ba
   if (inside === '' || (!inside.startsWith('..') && !path.isAbsolute(inside))) {
     const really = (given: string, real: string) => (real !== given ? `${given} (really ${real})` : given);
     throw new ExitPlanError(
-      `The backup folder ${really(dir, realDir)} is inside the folder being backed up (${really(source, realSource)}): choose a backup folder outside it; no backup was written.`,
+      `The backup folder ${really(dir, realDir)} is inside the folder being backed up (${really(source, realSource)}): ` +
+        `choose a backup folder outside it; no backup was written.`,
     );
   }
   throwIfAborted(options.signal, 'Backup cancelled; no backup was written.');

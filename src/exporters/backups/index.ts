@@ -11,5 +11,7 @@ export * from './verify';
 export * from './restore';
 export * from './drill';
 export * from './schedule';
+export * from './targets';
+export * from './backUpTarget';
 export * from './report';
 export * from './lock';

@@ -108,7 +108,7 @@ function stateOf(
 }
 
 /** Newest first; within the same minute by the sidecars' precise times, else the later copy (`-2`) first. */
-export function sortNewestFirst<T extends { time: Date; name: string; createdAt?: Date }>(entries: T[]): T[] {
+function sortNewestFirst<T extends { time: Date; name: string; createdAt?: Date }>(entries: T[]): T[] {
   return entries.sort(compareNewestFirst);
 }
 

@@ -5,8 +5,6 @@ import { ExitPlanError } from '../shared/errors';
 /** What a backup file holds: a PostgreSQL custom-format dump, or a tar of a folder of files. */
 export type BackupKind = 'postgres' | 'files';
 
-export const BACKUP_KINDS: readonly BackupKind[] = ['postgres', 'files'];
-
 /** The parts of a backup's file name. */
 export interface BackupName {
   kind: BackupKind;
@@ -25,9 +23,10 @@ const PG_RE = new RegExp(String.raw`^postgres_backup_(.+)__${STAMP}(?:-(\d+))?\.
 const FILES_RE = new RegExp(String.raw`^(.+)_media__${STAMP}(?:-(\d+))?\.(tar|tar\.gz)$`);
 
 /** `YYYY.MM.DD.HH_MM` in UTC, as in KoboToolbox's backup names. */
-export function backupStamp(date: Date): string {
+function backupStamp(date: Date): string {
   const p = (n: number) => String(n).padStart(2, '0');
-  return `${date.getUTCFullYear()}.${p(date.getUTCMonth() + 1)}.${p(date.getUTCDate())}.${p(date.getUTCHours())}_${p(date.getUTCMinutes())}`;
+  const day = `${date.getUTCFullYear()}.${p(date.getUTCMonth() + 1)}.${p(date.getUTCDate())}`;
+  return `${day}.${p(date.getUTCHours())}_${p(date.getUTCMinutes())}`;
 }
 
 /**
@@ -66,7 +65,8 @@ export function checkFilesName(name: string): string {
   const trimmed = name.trim();
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(trimmed) || trimmed.length > 100) {
     throw new ExitPlanError(
-      `The name "${name}" cannot be used in a backup file name: use letters, digits, ".", "-" and "_" (at most 100, starting with a letter or digit).`,
+      `The name "${name}" cannot be used in a backup file name: use letters, digits, ".", "-" and "_" ` +
+        `(at most 100, starting with a letter or digit).`,
     );
   }
   return trimmed;
@@ -90,7 +90,7 @@ function build(kind: BackupKind, source: string, stamp: string[], copy: string |
 }
 
 /** 1 for a plain name, n for a `-n` copy (a later backup in the same minute). */
-export function copyNumber(fileName: string): number {
+function copyNumber(fileName: string): number {
   return Number(/-(\d+)\.(?:pg_restore|tar|tar\.gz)$/.exec(fileName)?.[1] ?? 1);
 }
 

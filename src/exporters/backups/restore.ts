@@ -1,5 +1,7 @@
 import * as path from 'node:path';
 import { CancelledError, ExitPlanError, systemCode, throwIfAborted } from '../shared/errors';
+import { formatBytes, plural } from '../shared/format';
+import type { OperationOptions } from '../shared/operation';
 import { listRelations } from '../warehouse/catalog';
 import { connect, describeConnection, describePgError, type PgConnectionOptions } from '../postgres/connection';
 import { parseBackupName } from './names';
@@ -50,10 +52,26 @@ export interface RestoreProgress {
   total?: number;
 }
 
-export interface PreflightOptions extends PgToolsOptions {
-  signal?: AbortSignal;
-  onProgress?: (p: RestoreProgress) => void;
+/** A restore's progress line (the CLI's): `Verifying — 41 MB`, `Restoring — 3 tables loaded, public.orders`. */
+export function describeRestoreProgress(p: RestoreProgress): string {
+  if (p.phase === 'verifying') return `Verifying — ${formatBytes(p.bytes ?? 0)}`;
+  if (p.phase === 'restoring') return `Restoring — ${plural(p.tables, 'table')} loaded${p.table ? `, ${p.table}` : ''}`;
+  return p.phase;
 }
+
+/** A pre-flight's progress line: `Verifying — 41 MB of 120 MB`, then `Listing the tables it would replace…`. */
+export function describePreflightProgress(p: RestoreProgress): string {
+  return p.phase === 'verifying'
+    ? `Verifying — ${formatBytes(p.bytes ?? 0)} of ${formatBytes(p.total ?? 0)}`
+    : 'Listing the tables it would replace…';
+}
+
+/** The share of a pre-flight's verification done (0..1), when its size is known. */
+export function preflightProgressFraction(p: RestoreProgress): number | undefined {
+  return p.phase === 'verifying' && p.total ? (p.bytes ?? 0) / p.total : undefined;
+}
+
+export interface PreflightOptions extends PgToolsOptions, OperationOptions<RestoreProgress> {}
 
 /**
  * Before a restore: verifies the backup (refusing one that fails) and lists what the target database
@@ -77,6 +95,7 @@ export async function preflightRestore(
     ...options,
     onProgress: (p) => options.onProgress?.({ phase: 'verifying', tables: 0, bytes: p.bytes, total: p.total }),
   });
+  if (!verification.checked) throw new ExitPlanError(verification.message);
   if (verification.state !== 'verified') {
     throw new ExitPlanError(
       `The backup ${verification.name} failed verification and will not be restored: ${verification.message.replace(/\.$/, '')}; nothing was changed.`,
@@ -126,7 +145,6 @@ export interface RestoreOptions extends PreflightOptions {
    * contents, so without the exact name nothing happens.
    */
   confirmDatabase: string | undefined;
-  log?: (line: string) => void;
 }
 
 export interface RestoreResult {
@@ -148,7 +166,8 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
   const { connection } = options;
   if (options.confirmDatabase !== connection.database) {
     throw new ExitPlanError(
-      `Restoring replaces the contents of database "${connection.database}" on ${connection.host}:${connection.port}, so it needs that name as confirmation; nothing was changed.`,
+      `Restoring replaces the contents of database "${connection.database}" on ${connection.host}:${connection.port}, ` +
+        `so it needs that name as confirmation; nothing was changed.`,
       'NOT_CONFIRMED',
     );
   }
@@ -158,7 +177,8 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
   const pgRestore = await checkedPgRestore(preflight.file, options);
   const log = options.log ?? (() => undefined);
   log(
-    `Restoring ${preflight.file} into ${describeConnection(connection)} (it holds ${preflight.target.tables.length} relation(s) now) with ${pgRestore}`,
+    `Restoring ${preflight.file} into ${describeConnection(connection)} (it holds ${preflight.target.tables.length} relation(s) now) ` +
+      `with ${pgRestore}`,
   );
   let tables = 0;
   const report = (table?: string) => options.onProgress?.({ phase: 'restoring', tables, table });
@@ -195,7 +215,8 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
   }
   if (result.code !== 0 || result.signal) {
     throw new ExitPlanError(
-      `${explainRestoreFailure(toolFailure('pg_restore', result))}; the restore ran in one transaction, so database "${connection.database}" was left as it was.`,
+      `${explainRestoreFailure(toolFailure('pg_restore', result))}; the restore ran in one transaction, ` +
+        `so database "${connection.database}" was left as it was.`,
     );
   }
   options.onProgress?.({ phase: 'done', tables });
@@ -212,7 +233,8 @@ export async function checkedPgRestore(file: string, options: PgToolsOptions): P
     const restoreVersion = await toolVersion(pgRestore);
     if (majorKey(restoreVersion.num) < majorKey(dumpedWith.num)) {
       throw new ExitPlanError(
-        `pg_restore ${restoreVersion.text} (${pgRestore}) cannot read a backup written by pg_dump ${dumpedWith.text}: install the PostgreSQL ${majorText(dumpedWith.num)} client tools or newer; nothing was changed.`,
+        `pg_restore ${restoreVersion.text} (${pgRestore}) cannot read a backup written by pg_dump ${dumpedWith.text}: ` +
+          `install the PostgreSQL ${majorText(dumpedWith.num)} client tools or newer; nothing was changed.`,
       );
     }
   }

@@ -85,7 +85,7 @@ function isZero(d: Duration): boolean {
 }
 
 /** `t` minus the duration, with calendar arithmetic (as Go's AddDate: 31 March − 1 month = 3 March). */
-export function subtractDuration(t: Date, d: Duration): Date {
+function subtractDuration(t: Date, d: Duration): Date {
   const r = new Date(t.getTime());
   r.setUTCFullYear(r.getUTCFullYear() - d.years, r.getUTCMonth() - d.months, r.getUTCDate() - d.days);
   return new Date(r.getTime() - d.hours * 3_600_000);
@@ -105,7 +105,9 @@ export function checkPolicy(policy: RotationPolicy): void {
   const within = policy.keepWithin?.trim() ? parseDuration(policy.keepWithin) : undefined;
   if (COUNT_RULES.every((r) => !policy[r]) && (!within || isZero(within))) {
     throw new ExitPlanError(
-      'The rotation policy is empty: give at least one of keep-last, keep-hourly, keep-daily, keep-weekly, keep-monthly, keep-yearly or keep-within (an empty policy would remove every backup, so it is refused).',
+      'The rotation policy is empty: give at least one of keep-last, keep-hourly, keep-daily, keep-weekly, keep-monthly, ' +
+        'keep-yearly or keep-within ' +
+        '(an empty policy would remove every backup, so it is refused).',
     );
   }
 }
@@ -228,12 +230,21 @@ function suspectReason(item: RotationCandidate, policy: RotationPolicy, now: Dat
   if (item.state === 'failed') return 'it failed verification; kept for inspection and not counted by the policy';
   const future = datedInFuture(item, now);
   if (future)
-    return `dated in the future (${future.toISOString().slice(0, 16).replace('T', ' ')} UTC); kept for inspection and not counted by the policy`;
+    return (
+      `dated in the future (${future.toISOString().slice(0, 16).replace('T', ' ')} UTC); ` +
+      `kept for inspection and not counted by the policy`
+    );
   if (item.recorded === false && anyRecorded) {
-    return 'no sidecar (.json) records it, while other backups of the same source have one; kept for inspection and not counted by the policy';
+    return (
+      'no sidecar (.json) records it, while other backups of the same source have one; ' +
+      'kept for inspection and not counted by the policy'
+    );
   }
   if (policy.minSizeBytes && item.bytes < policy.minSizeBytes) {
-    return `smaller than the minimum size (${formatBytes(item.bytes)} < ${formatBytes(policy.minSizeBytes)}); kept for inspection and not counted by the policy`;
+    return (
+      `smaller than the minimum size (${formatBytes(item.bytes)} < ${formatBytes(policy.minSizeBytes)}); ` +
+      `kept for inspection and not counted by the policy`
+    );
   }
   return undefined;
 }

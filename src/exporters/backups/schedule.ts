@@ -113,8 +113,7 @@ export function scheduleStatus(expression: string, lastBackup: Date | undefined,
   const next = nextRun(expression, now);
   const interval = previous && next ? next.getTime() - previous.getTime() : 86_400_000;
   const graceMs = Math.min(3_600_000, interval / 2);
-  // Backup names are to the minute: a backup started within the scheduled minute counts.
-  const due = previous !== undefined && (!lastBackup || lastBackup.getTime() < Math.floor(previous.getTime() / 60_000) * 60_000);
+  const due = previous !== undefined && !doneSince(lastBackup, previous);
   return {
     schedule: validateSchedule(expression),
     previousRun: previous,
@@ -124,8 +123,24 @@ export function scheduleStatus(expression: string, lastBackup: Date | undefined,
   };
 }
 
+/** Whether a backup was made for the scheduled time `slot`; backup names are to the minute, so one started within that minute counts. */
+function doneSince(lastBackup: Date | undefined, slot: Date): boolean {
+  return lastBackup !== undefined && lastBackup.getTime() >= Math.floor(slot.getTime() / 60_000) * 60_000;
+}
+
+/**
+ * Whether a scheduled run should back up now, given the newest backup's time. When the schedule fires
+ * (`catchingUp: false`), it is due unless a backup was made for this scheduled time already (another window
+ * or cron made it); when catching up after start-up, only if it is overdue (past the grace period).
+ */
+export function isDue(expression: string, newest: Date | undefined, options: { catchingUp: boolean; now?: Date }): boolean {
+  const status = scheduleStatus(expression, newest, options.now);
+  if (options.catchingUp) return status.overdue;
+  return !status.previousRun || !doneSince(newest, status.previousRun);
+}
+
 /** Quotes a word for a POSIX shell (as cron runs its lines with /bin/sh). */
-export function shellQuote(word: string): string {
+function shellQuote(word: string): string {
   if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return word;
   return `'${word.replace(/'/g, `'\\''`)}'`;
 }
@@ -152,7 +167,8 @@ export function cronLine(options: CronLineOptions): string {
   const unfit = [...options.command, ...options.createArgs, ...(options.rotateArgs ?? [])].find((arg) => /[\x00-\x1f\x7f]/.test(arg));
   if (unfit !== undefined) {
     throw new ExitPlanError(
-      `A crontab line cannot hold a line break or another control character, as ${printable(JSON.stringify(unfit))} does: choose a folder (and database) whose name has none.`,
+      `A crontab line cannot hold a line break or another control character, as ${printable(JSON.stringify(unfit))} does: ` +
+        `choose a folder (and database) whose name has none.`,
     );
   }
   const run = (args: string[]) => [...options.command, ...args].map(shellQuote).join(' ');

@@ -6,7 +6,7 @@ import { writeSynced } from '../shared/partialFile';
 import { TOOL_NAME, TOOL_VERSION } from '../version';
 import type { BackupKind } from './names';
 
-export const SIDECAR_FORMAT = 'exit-plan-backup';
+const SIDECAR_FORMAT = 'exit-plan-backup';
 
 export type VerificationState = 'verified' | 'failed' | 'unverified';
 
@@ -177,7 +177,7 @@ export interface DrillSummary {
   message: string;
 }
 
-export const FOLDER_STATE_FILE = '.exit-plan-backups.json';
+const FOLDER_STATE_FILE = '.exit-plan-backups.json';
 
 export async function readFolderState(dir: string): Promise<FolderState> {
   const empty: FolderState = { format: 'exit-plan-backups-folder', version: 1, drills: {} };

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tar from 'tar';
-import { ExitPlanError, errorMessage, throwIfAborted } from '../shared/errors';
+import { errorMessage, throwIfAborted } from '../shared/errors';
+import type { OperationOptions } from '../shared/operation';
 import { formatBytes, formatCount, throttle } from '../shared/format';
 import { listBackups } from './list';
 import { parseBackupName, type BackupKind } from './names';
@@ -12,7 +13,8 @@ import { hashFile, readSidecar, updateSidecar, type Sidecar } from './sidecar';
 export interface VerifyResult {
   file: string;
   name: string;
-  kind: BackupKind;
+  /** Undefined when the file's name is not a backup's (then `checked` is false). */
+  kind?: BackupKind;
   state: 'verified' | 'failed';
   /** One sentence: what was checked, or what is wrong. */
   message: string;
@@ -21,35 +23,72 @@ export interface VerifyResult {
   bytes: number;
   /** Whether the result was written into the sidecar (not possible when there is none). */
   recorded: boolean;
+  /**
+   * False when the file could not be checked at all: its name is not a backup's, or it does not exist
+   * (`message` says which). A restore or a drill refuses such a file as bad input.
+   */
+  checked: boolean;
 }
 
-export interface VerifyOptions extends PgToolsOptions {
-  signal?: AbortSignal;
-  /** Bytes read so far of `total`. */
-  onProgress?: (p: { file: string; bytes: number; total: number }) => void;
+/** Bytes read so far of `total` of one backup; with `index` (1-based) of `count` when verifying several. */
+export interface VerifyProgress {
+  file: string;
+  bytes: number;
+  total: number;
+  index?: number;
+  count?: number;
+}
+
+export interface VerifyOptions extends PgToolsOptions, OperationOptions<VerifyProgress> {}
+
+/** A verification's progress line: `Verifying postgres_backup_…pg_restore — 41 MB of 120 MB`. */
+export function describeVerifyProgress(p: VerifyProgress): string {
+  return `Verifying ${path.basename(p.file)} — ${formatBytes(p.bytes)} of ${formatBytes(p.total)}`;
+}
+
+/** The share of a verification done (0..1): files done, plus the share of the current one read. */
+export function verifyProgressFraction(p: VerifyProgress): number {
+  const count = p.count ?? 1;
+  const done = (p.index ?? 1) - 1 + (p.total > 0 ? p.bytes / p.total : 1);
+  return Math.min(1, done / count);
 }
 
 /**
  * Verifies one backup and records the outcome in its sidecar: the size and SHA-256 against the sidecar,
  * then `pg_restore --list` for a PostgreSQL dump, or a full read of every entry for a tar archive (with
  * the entry count and content bytes against the sidecar). A backup without a sidecar fails: nothing
- * says what it should contain.
+ * says what it should contain. A file it cannot check at all (not a backup's name, missing) fails too,
+ * with `checked: false`: a partial outcome, never a throw.
  */
 export async function verifyBackup(file: string, options: VerifyOptions = {}): Promise<VerifyResult> {
   const abs = path.resolve(file);
   const name = path.basename(abs);
+  const at = new Date().toISOString();
+  const unchecked = (kind: BackupKind | undefined, message: string): VerifyResult => ({
+    file: abs,
+    name,
+    kind,
+    state: 'failed',
+    message,
+    at,
+    bytes: 0,
+    recorded: false,
+    checked: false,
+  });
   const parsed = parseBackupName(name);
-  if (!parsed)
-    throw new ExitPlanError(
-      `${abs} is not a backup made by Exit Plan (its name is not postgres_backup_<db>__<time>.pg_restore or <name>_media__<time>.tar).`,
+  if (!parsed) {
+    return unchecked(
+      undefined,
+      `${abs} is not a backup made by Exit Plan ` +
+        '(its name is not postgres_backup_<db>__<time>.pg_restore or <name>_media__<time>.tar).',
     );
+  }
   let st: fs.Stats;
   try {
     st = await fs.promises.stat(abs);
   } catch {
-    throw new ExitPlanError(`The backup ${abs} does not exist.`);
+    return unchecked(parsed.kind, `The backup ${abs} does not exist.`);
   }
-  const at = new Date().toISOString();
   const result = (state: VerifyResult['state'], message: string, recorded: boolean): VerifyResult => ({
     file: abs,
     name,
@@ -59,6 +98,7 @@ export async function verifyBackup(file: string, options: VerifyOptions = {}): P
     at,
     bytes: st.size,
     recorded,
+    checked: true,
   });
 
   let sidecar: Sidecar | undefined;
@@ -99,7 +139,8 @@ async function check(
     const want = sidecar.files;
     if (want && (want.entries !== read.entries || want.contentBytes !== read.contentBytes)) {
       return failed(
-        `The archive holds ${formatCount(read.entries)} entries (${formatBytes(read.contentBytes)}) but ${formatCount(want.entries)} (${formatBytes(want.contentBytes)}) were written.`,
+        `The archive holds ${formatCount(read.entries)} entries (${formatBytes(read.contentBytes)}) ` +
+          `but ${formatCount(want.entries)} (${formatBytes(want.contentBytes)}) were written.`,
       );
     }
     return {
@@ -183,17 +224,22 @@ async function readTar(
   return { sha256: hash.digest('hex'), entries, contentBytes, error };
 }
 
-/** Verifies every backup in a folder, newest first. */
-export async function verifyBackups(
-  dir: string,
-  options: VerifyOptions & { onFile?: (index: number, count: number, name: string) => void } = {},
-): Promise<VerifyResult[]> {
-  const entries = await listBackups(dir);
+/**
+ * Verifies every backup in a folder, newest first (or only `files`, in their order), one after another; each
+ * result is recorded in its sidecar. A backup that fails is a result with `state: 'failed'`, never a throw.
+ */
+export async function verifyBackups(dir: string, options: VerifyOptions & { files?: string[] } = {}): Promise<VerifyResult[]> {
+  const files = options.files ?? (await listBackups(dir)).map((e) => e.file);
   const results: VerifyResult[] = [];
-  for (const [i, entry] of entries.entries()) {
+  for (const [i, file] of files.entries()) {
     throwIfAborted(options.signal);
-    options.onFile?.(i + 1, entries.length, entry.name);
-    results.push(await verifyBackup(entry.file, options));
+    const index = i + 1;
+    const result = await verifyBackup(file, {
+      ...options,
+      onProgress: (p) => options.onProgress?.({ ...p, index, count: files.length }),
+    });
+    options.log?.(`Verified ${result.file}: ${result.state}, ${result.message}`);
+    results.push(result);
   }
   return results;
 }
