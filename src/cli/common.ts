@@ -1,14 +1,6 @@
 // Pieces every `exit-plan` command group shares.
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import {
-  CancelledError,
-  connectionFromEnv,
-  connectionFromUrl,
-  formatCount,
-  printable,
-  urlHasPassword,
-  type PgConnectionOptions,
-} from '../exporters';
+import { CancelledError, connectionFromEnv, connectionFromUrl, printable, urlHasPassword, type PgConnectionOptions } from '../exporters';
 import { DEFAULT_LOCK_TIMEOUT_SECONDS, checkLockTimeout } from '../exporters/shared/lockTimeout';
 
 let warnedPasswordInUrl = false;
@@ -129,8 +121,4 @@ export class ProgressLine {
     if (this.enabled && this.tty && this.last) process.stderr.write('\n');
     this.last = '';
   }
-}
-
-export function plural(n: number, noun: string): string {
-  return `${formatCount(n)} ${noun}${n === 1 ? '' : 's'}`;
 }
