@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { ProgressLine, cancelOnSignals, connectionOption, lockTimeoutOption } from './common';
+import { ProgressLine, connectionOption, lockTimeoutOption, withCancelOnSignals } from './common';
 import {
   ExitPlanError,
   backups,
@@ -195,7 +195,7 @@ function addVerify(cmd: Command): void {
     .option('--quiet', 'no progress on stderr')
     .action(async (opts: { dir: string; file?: string; pgDump?: string; json?: boolean; quiet?: boolean }) => {
       const printer = new ProgressLine(!opts.quiet);
-      const results = await withSignals((signal) =>
+      const results = await withCancelOnSignals((signal) =>
         backups.verifyBackups(opts.dir, {
           files: opts.file ? [path.resolve(opts.dir, opts.file)] : undefined,
           pgDumpPath: opts.pgDump,
@@ -255,7 +255,7 @@ function addRestore(cmd: Command): void {
         );
       }
       const printer = new ProgressLine(!opts.quiet);
-      const result = await withSignals((signal) =>
+      const result = await withCancelOnSignals((signal) =>
         backups.restoreBackup({
           file,
           connection,
@@ -297,7 +297,7 @@ function addDrill(cmd: Command): void {
     .option('--quiet', 'no progress on stderr')
     .action(async (file: string, opts: { db?: string; pgDump?: string; lockTimeout: number; json?: boolean; quiet?: boolean }) => {
       const printer = new ProgressLine(!opts.quiet);
-      const report = await withSignals((signal) =>
+      const report = await withCancelOnSignals((signal) =>
         backups.restoreDrill({
           file,
           connection: connectionOption(opts.db),
@@ -462,16 +462,6 @@ function cliPath(): string {
   }
 }
 
-/** Runs work with Ctrl-C and SIGTERM cancelling its signal, and stops listening for them when it ends. */
-async function withSignals<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const controller = cancelOnSignals();
-  try {
-    return await work(controller.signal);
-  } finally {
-    controller.dispose();
-  }
-}
-
 /**
  * Runs one backup (the core's backUpTarget, verifying it with --verify) with progress on stderr and Ctrl-C to
  * cancel, then prints what it made.
@@ -481,7 +471,7 @@ async function createAndPrint(
   what: Pick<backups.TargetBackupOptions, 'target' | 'database' | 'lockTimeoutSeconds'>,
 ): Promise<void> {
   const printer = new ProgressLine(!opts.quiet);
-  const result = await withSignals((signal) =>
+  const result = await withCancelOnSignals((signal) =>
     backups.backUpTarget({
       ...what,
       pgDumpPath: opts.pgDump,

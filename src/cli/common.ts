@@ -68,7 +68,7 @@ export function lockTimeoutOption(what = 'the export'): Option {
  * Ctrl-C or SIGTERM (cron, systemd) cancels cleanly: the core stops its work and removes what it half-wrote.
  * A second signal exits at once. `dispose` stops listening.
  */
-export function cancelOnSignals(): AbortController & { dispose(): void } {
+function cancelOnSignals(): AbortController & { dispose(): void } {
   const controller = new AbortController();
   const onSignal = () => {
     if (controller.signal.aborted) process.exit(130);

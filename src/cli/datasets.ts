@@ -3,7 +3,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { ExitPlanError } from '../exporters/shared/errors';
 import { jsonText, printable } from '../exporters/shared/format';
 import * as datasets from '../exporters/datasets';
-import { cancelOnSignals } from './common';
+import { withCancelOnSignals } from './common';
 
 /** Exit code of `process` and `export` when a dataset failed (as export_manager's `process`). */
 const EXIT_DATASET_FAILED = 2;
@@ -67,14 +67,9 @@ export function addDatasetsCommands(program: Command): void {
     .action(async (dirs: string[]) => {
       const { datasets: found, problems } = await datasets.findDatasets(dirs);
       for (const p of problems) process.stderr.write(`${printable(p.message)}\n`);
-      const cancel = cancelOnSignals();
-      try {
-        const results = await datasets.processDatasets(found, { signal: cancel.signal, onProgress: progressPrinter() });
-        results.forEach(printResult);
-        if (problems.length > 0 || results.some((r) => !r.ok)) exitWith(EXIT_DATASET_FAILED);
-      } finally {
-        cancel.dispose();
-      }
+      const results = await withCancelOnSignals((signal) => datasets.processDatasets(found, { signal, onProgress: progressPrinter() }));
+      results.forEach(printResult);
+      if (problems.length > 0 || results.some((r) => !r.ok)) exitWith(EXIT_DATASET_FAILED);
     });
 
   cmd
@@ -82,15 +77,10 @@ export function addDatasetsCommands(program: Command): void {
     .description('Export one dataset now, whatever its schedule (then metrics, git and clean as process does). Exit 2 if it failed.')
     .argument('<dir>', 'the dataset folder')
     .action(async (dir: string) => {
-      const cancel = cancelOnSignals();
-      try {
-        const result = await datasets.exportDataset(dir, { signal: cancel.signal, onProgress: progressPrinter() });
-        if (result.outcome === 'busy') throw new ExitPlanError(`${result.name} is ${result.message.replace(/^skipped: /, 'busy: ')}`);
-        printResult(result);
-        if (!result.ok) exitWith(EXIT_DATASET_FAILED);
-      } finally {
-        cancel.dispose();
-      }
+      const result = await withCancelOnSignals((signal) => datasets.exportDataset(dir, { signal, onProgress: progressPrinter() }));
+      if (result.outcome === 'busy') throw new ExitPlanError(`${result.name} is ${result.message.replace(/^skipped: /, 'busy: ')}`);
+      printResult(result);
+      if (!result.ok) exitWith(EXIT_DATASET_FAILED);
     });
 
   cmd
