@@ -5,7 +5,7 @@ import { datasets } from '../exporters';
 import { executeCommand } from '../commands/invoke';
 import type { DatasetsService, DatasetsState } from '../services/datasets';
 
-export function toView(d: datasets.DatasetReport, active: boolean): DatasetView {
+function toView(d: datasets.DatasetReport, active: boolean): DatasetView {
   const history = d.history ?? [];
   return {
     name: d.name,

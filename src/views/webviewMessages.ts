@@ -17,7 +17,7 @@ const isText = (value: unknown, maxLength: number): value is string => typeof va
 // Backup report (the sidebar view exitPlan.backupReport; media/backupReport.js)
 
 /** What a report button asks the extension to run on a target. */
-export const REPORT_ACTIONS = ['backUpNow', 'verify', 'drill', 'rotate'] as const;
+const REPORT_ACTIONS = ['backUpNow', 'verify', 'drill', 'rotate'] as const;
 export type ReportAction = (typeof REPORT_ACTIONS)[number];
 
 /** One backup target as the report shows it. */
@@ -134,15 +134,15 @@ export function isDatasetsReportMessage(value: unknown): value is DatasetsReport
 // SAS panel (exitPlan.sas; media/sas.js). The page never receives the SAS URL or a full command line: only
 // masked text. It asks the extension to copy or run the real one.
 
-export const DESTINATION_KEYS = ['local', 'azure', 's3', 'gcs'] as const;
+const DESTINATION_KEYS = ['local', 'azure', 's3', 'gcs'] as const;
 export type DestinationKey = (typeof DESTINATION_KEYS)[number];
 /** Commands with a "Copy" button, plus the URL itself. */
-export const COPY_TARGETS = ['url', ...DESTINATION_KEYS, 's3TwoStep', 'gcsTwoStep'] as const;
+const COPY_TARGETS = ['url', ...DESTINATION_KEYS, 's3TwoStep', 'gcsTwoStep'] as const;
 export type CopyTarget = (typeof COPY_TARGETS)[number];
 /** Commands that are one program and its arguments, so they can run without a shell. */
 export type RunTarget = DestinationKey;
 /** The shells the commands are written for (the core's azure.Shell). */
-export const SHELLS = ['posix', 'powershell'] as const;
+const SHELLS = ['posix', 'powershell'] as const;
 export type SasShell = (typeof SHELLS)[number];
 
 export type SasToWebview =
@@ -165,7 +165,7 @@ export type SasFromWebview =
   | { type: 'run'; what: RunTarget };
 
 /** A destination typed in the page is at most this long. */
-export const MAX_DESTINATION_LENGTH = 4096;
+const MAX_DESTINATION_LENGTH = 4096;
 
 /** Whether the SAS panel's page sent one of its messages. */
 export function isSasMessage(value: unknown): value is SasFromWebview {

@@ -96,7 +96,7 @@ export function isLive(info: LockInfo): boolean {
  * reboot; or from another host and over a day old) is moved aside, checked to be the same stale one, and
  * taken over; a lock taken by someone else meanwhile is put back.
  */
-export async function acquireLock(file: string, what: string, now: Date = new Date()): Promise<{ lock: HeldLock } | { heldBy: LockInfo }> {
+async function acquireLock(file: string, what: string, now: Date = new Date()): Promise<{ lock: HeldLock } | { heldBy: LockInfo }> {
   const info = ownLockInfo(now);
   const text = `${JSON.stringify(info)}\n`;
   for (let attempt = 0; attempt < 5; attempt++) {

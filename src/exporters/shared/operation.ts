@@ -24,8 +24,3 @@ export interface OperationOptions<P> {
   log?: (line: string) => void;
 }
 
-/** One item of a partial outcome: whether it is fine, and one sentence saying what was found. */
-export interface ItemOutcome {
-  ok: boolean;
-  message: string;
-}
