@@ -23,4 +23,3 @@ export interface OperationOptions<P> {
   /** Lines worth keeping in a log (what was done, what was cleaned up). */
   log?: (line: string) => void;
 }
-
