@@ -164,6 +164,8 @@ describe('UI: backups (flow c)', () => {
     await kRow.hover();
     await kRow.locator('.actions .action-label[aria-label^="Back Up Now"]').click();
     const done = await notification(page, new RegExp(`Backed up "${OVERDUE}", verified: attachments_media__\\S+\\.tar \\(`));
+    // The progress notification ends with the work: only the result is left.
+    await page.locator('.notification-toast-container', { hasText: `backing up ${OVERDUE}` }).waitFor({ state: 'hidden', timeout: 30_000 });
     await step(page, 'c-2-backed-up-notification', done);
 
     // On disk: one new archive with its sidecar, whose checksum is the file's and which says verified.

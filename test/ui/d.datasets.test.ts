@@ -100,6 +100,8 @@ describe('UI: datasets (flow d)', () => {
     const statusAfter = (await status.innerText()).trim();
     assert.equal(statusAfter, 'Datasets');
     assert.notEqual(statusAfter, statusBefore);
+    // The progress notification ends with the work: only the result is left.
+    await page.locator('.notification-toast-container', { hasText: 'processing datasets' }).waitFor({ state: 'hidden', timeout: 30_000 });
     await step(page, 'd-2-processed', done);
 
     // On disk: one new complete parcel for todoist (with its metrics row), none for feeds.
