@@ -5,10 +5,10 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CancelledError, ExitPlanError, backups, datasets, type PgConnectionOptions } from '../src/exporters';
-import { runBackupsPart } from '../src/exporters/exit/parts/backups';
-import { runCommandPart } from '../src/exporters/exit/parts/command';
-import { runDatasetsPart } from '../src/exporters/exit/parts/datasets';
-import { runFolderPart } from '../src/exporters/exit/parts/folder';
+import { backupsPartProgressFraction, describeBackupsPartProgress, runBackupsPart } from '../src/exporters/exit/parts/backups';
+import { commandPartProgressFraction, describeCommandPartProgress, runCommandPart } from '../src/exporters/exit/parts/command';
+import { datasetsPartProgressFraction, describeDatasetsPartProgress, runDatasetsPart } from '../src/exporters/exit/parts/datasets';
+import { describeFolderPartProgress, folderPartProgressFraction, runFolderPart } from '../src/exporters/exit/parts/folder';
 import type { PartContext, PartOutcome, PartProgress } from '../src/exporters/exit/types';
 import { listFiles, tempDir } from './helpers/archive';
 import { Clock, eventually, processGone, writeExportManagerDataset } from './helpers/datasets';
@@ -57,6 +57,41 @@ function snapshot(dir: string): Record<string, string> {
 }
 
 describe('exit parts: folder, command, backups, datasets', () => {
+  it('each kind has one progress line and a share done', () => {
+    const archiving = { phase: 'archiving' as const, backup: { phase: 'archiving' as const, bytes: 3_100_000, entries: 1204 } };
+    assert.equal(describeFolderPartProgress(archiving), 'Archiving — 1,204 entries, 3.1 MB written');
+    assert.equal(folderPartProgressFraction(archiving), undefined);
+    const verifying = { phase: 'verifying' as const, verify: { file: '/x/media_media__2026.11.30.02_00.tar', bytes: 50, total: 100 } };
+    assert.equal(describeFolderPartProgress(verifying), 'Verifying media_media__2026.11.30.02_00.tar — 50 B of 100 B');
+    assert.equal(folderPartProgressFraction(verifying), 0.75);
+
+    assert.equal(
+      describeCommandPartProgress({ phase: 'running', lines: 12, elapsedMs: 41_400 }),
+      'Running the command — 12 lines of output, 41 s',
+    );
+    assert.equal(commandPartProgressFraction({ phase: 'running', lines: 1, elapsedMs: 0 }), undefined);
+    const hashing = { phase: 'hashing' as const, files: 3, file: 2, bytes: 3_000_000, total: 9_000_000 };
+    assert.equal(describeCommandPartProgress(hashing), 'Recording checksums of 2/3 files — 3.0 MB of 9.0 MB');
+    assert.equal(commandPartProgressFraction({ ...hashing, phase: 'verifying' }), 0.5 + 0.5 / 3);
+    assert.equal(commandPartProgressFraction({ ...hashing, bytes: 0, total: 0 }), 0.5, 'no bytes to read: that pass is done');
+
+    const copying = {
+      phase: 'copying' as const,
+      index: 2,
+      count: 3,
+      file: 'postgres_backup_app__2026.11.30.02_00.pg_restore',
+      bytes: 41e6,
+      total: 120e6,
+    };
+    assert.equal(describeBackupsPartProgress(copying), 'Copying 2/3 postgres_backup_app__2026.11.30.02_00.pg_restore — 41.0 MB of 120 MB');
+    assert.equal(describeBackupsPartProgress({ ...copying, phase: 'verifying' }).startsWith('Verifying the copy of 2/3 '), true);
+    assert.equal(backupsPartProgressFraction(copying), 41 / 120);
+
+    const dataset = { index: 2, count: 5, dataset: 'photos', parcel: '2025-03-01T021500Z', bytes: 0, total: 0 };
+    assert.equal(describeDatasetsPartProgress(dataset), 'Copying dataset 2/5 photos, parcel 2025-03-01T021500Z — 0 B of 0 B');
+    assert.equal(datasetsPartProgressFraction(dataset), 1);
+  });
+
   describe('folder', () => {
     it('archives the folder as a files backup with its sidecar, verified by reading it back', async () => {
       const source = tempDir('exit-plan-folder-');

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { findDatasets } from '../../datasets/discover';
 import { readMetrics } from '../../datasets/metrics';
 import { datasetPaths, isComplete, listParcels, type Parcel } from '../../datasets/parcels';
-import { CancelledError, ExitPlanError, isCancelled, throwIfAborted } from '../../shared/errors';
+import { CancelledError, ExitPlanError, errorMessage, isCancelled, systemCode, throwIfAborted } from '../../shared/errors';
 import { formatBytes, formatCount, plural } from '../../shared/format';
 import type { DatasetsPart, PartFile, PartRunner } from '../types';
 import { clearPartDir, copyFileSynced, shareOf, toRel, totalBytes, walkFiles, type WalkedFile } from './files';
@@ -33,6 +33,8 @@ interface Planned {
   name: string;
   parcel: Parcel;
   files: WalkedFile[];
+  /** Names in data/ that are folders (a parcel that is a folder). */
+  folders: string[];
   /** What metrics.csv records for the parcel. */
   want: { files: number; bytes: number };
 }
@@ -68,20 +70,28 @@ export const runDatasetsPart: PartRunner<DatasetsPart> = async (part, ctx) => {
       continue;
     }
     const files: WalkedFile[] = [];
+    const folders: string[] = [];
     for (const name of parcel.data) {
-      const abs = path.join(datasetPaths(dir).data, name);
-      const st = await fs.promises.stat(abs);
-      if (st.isDirectory()) {
-        const walked = await walkFiles(abs, { followLinks: true });
-        files.push(...walked.files.map((f) => ({ ...f, rel: `${name}/${f.rel}` })));
-      } else {
-        files.push({ abs, rel: name, bytes: st.size });
+      try {
+        const abs = path.join(datasetPaths(dir).data, name);
+        const st = await fs.promises.stat(abs);
+        if (st.isDirectory()) {
+          folders.push(name);
+          const walked = await walkFiles(abs, { followLinks: true });
+          files.push(...walked.files.map((f) => ({ ...f, rel: `${name}/${f.rel}` })));
+        } else {
+          files.push({ abs, rel: name, bytes: st.size });
+        }
+      } catch (err) {
+        throw new ExitPlanError(`Cannot read parcel ${parcel.id} of ${dir}: ${errorMessage(err).replace(/\.$/, '')}.`, systemCode(err), {
+          cause: err,
+        });
       }
     }
     let name = path.basename(dir);
     for (let n = 2; used.has(name); n++) name = `${path.basename(dir)}-${n}`;
     used.add(name);
-    planned.push({ dir, name, parcel, files, want });
+    planned.push({ dir, name, parcel, files, folders, want });
   }
   if (missing.length > 0) throw new ExitPlanError(`The datasets part "${part.name}" cannot be taken: ${missing.join('; ')}.`);
 
@@ -117,8 +127,8 @@ export const runDatasetsPart: PartRunner<DatasetsPart> = async (part, ctx) => {
         copiedBytes += copied.bytes;
         files.push({ path: toRel(ctx.dir, to), bytes: copied.bytes, sha256: copied.sha256 });
       }
-      // An empty parcel folder is still the parcel: it is kept as a folder.
-      for (const name of plan.parcel.data) await fs.promises.mkdir(path.dirname(path.join(target, 'data', name)), { recursive: true });
+      // A parcel folder is kept as a folder, even an empty one.
+      for (const name of plan.folders) await fs.promises.mkdir(path.join(target, 'data', name), { recursive: true });
       // Counted again from the disk, as export_manager counted the parcel.
       const onDisk = (await walkFiles(path.join(target, 'data'))).files;
       const diskBytes = totalBytes(onDisk);
