@@ -51,7 +51,7 @@ export const runBackupsPart: PartRunner<BackupsPart> = async (part, ctx) => {
 
   await clearPartDir(ctx.dir);
   const notes: string[] = [];
-  const failures: string[] = [];
+  const failures: { label: string; why: string }[] = [];
   const files: PartFile[] = [];
   const taken: { group: string; file: string; createdAt: string; bytes: number; message: string }[] = [];
   // Each group's newest candidate is counted up front, for progress; older ones only when it fails.
@@ -64,9 +64,16 @@ export const runBackupsPart: PartRunner<BackupsPart> = async (part, ctx) => {
     for (const [group, list] of groups) {
       index++;
       let found = false;
+      /** Why the group's newest backup was passed over, for the failure's sentence. */
+      let firstProblem: string | undefined;
+      const passOver = (note: string, name: string, why: string) => {
+        notes.push(note);
+        ctx.log?.(note);
+        firstProblem ??= `${name}: ${lowerFirst(why).replace(/\.$/, '')}`;
+      };
       for (const entry of list) {
         if (!usable(entry)) {
-          notes.push(`${entry.name} was passed over: ${entry.stateMessage}`);
+          passOver(`${entry.name} was passed over: ${entry.stateMessage}`, entry.name, entry.stateMessage);
           continue;
         }
         if (entry !== list.find(usable)) total += 2 * entry.bytes;
@@ -83,7 +90,7 @@ export const runBackupsPart: PartRunner<BackupsPart> = async (part, ctx) => {
         const sidecar = entry.sidecar!;
         let message: string;
         if (copied.bytes !== sidecar.bytes || copied.sha256 !== sidecar.sha256) {
-          message = `its copy does not match the size and SHA-256 its sidecar records`;
+          message = 'The size or SHA-256 of the copy does not match its sidecar: the backup is corrupt or was changed.';
         } else {
           const verified = await verifyBackup(copy, { signal: ctx.signal, onProgress: (p) => report('verifying', p.bytes) });
           message = verified.message;
@@ -100,12 +107,12 @@ export const runBackupsPart: PartRunner<BackupsPart> = async (part, ctx) => {
           }
         }
         // A bad backup: its copy goes, the next older one of the group is tried.
-        notes.push(`${entry.name} failed verification and was passed over: ${message.replace(/\.$/, '')}.`);
+        passOver(`${entry.name} failed verification and was passed over: ${message.replace(/\.$/, '')}.`, entry.name, message);
         await fs.promises.rm(copy, { force: true });
         await fs.promises.rm(sidecarPath(copy), { force: true });
         done += copied.bytes;
       }
-      if (!found) failures.push(groupLabel(group));
+      if (!found) failures.push({ label: groupLabel(group), why: firstProblem ?? 'no backup' });
     }
   } catch (err) {
     if (isCancelled(err)) throw new CancelledError(cancelled);
@@ -113,8 +120,8 @@ export const runBackupsPart: PartRunner<BackupsPart> = async (part, ctx) => {
   }
   if (failures.length > 0) {
     throw new ExitPlanError(
-      `In the backup folder ${source}, no backup of ${failures.join(', ')} passes verification ` +
-        `(each needs its sidecar and a matching SHA-256${notes.length > 0 ? '; see the notes' : ''}).`,
+      `In the backup folder ${source}, no backup of ${failures.map((f) => f.label).join(' or of ')} passes verification ` +
+        `(${failures.map((f) => `the newest, ${f.why}`).join('; ')}).`,
     );
   }
   return {
@@ -133,6 +140,10 @@ function backupsVerification(count: number, kinds: Set<string>): string {
   ];
   const which = count === 1 ? 'The copied backup' : `Each of the ${formatCount(count)} copied backups`;
   return `${which} matches the size and SHA-256 its sidecar records, and ${how.join(', and ')}.`;
+}
+
+function lowerFirst(text: string): string {
+  return /^[A-Z][a-z]/.test(text) ? text[0].toLowerCase() + text.slice(1) : text;
 }
 
 /** A backup worth copying: its sidecar is there, matches its size and records no failed verification. */

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CancelledError, ExitPlanError, describeWriteError, errorMessage, systemCode, throwIfAborted } from '../../shared/errors';
-import { formatBytes, formatCount, plural } from '../../shared/format';
+import { formatBytes, formatCount, plural, throttle } from '../../shared/format';
 import { maskSecrets } from '../../shared/mask';
 import { runProcess } from '../../shared/process';
 import type { CommandPart, PartFile, PartRunner } from '../types';
@@ -94,13 +94,16 @@ export const runCommandPart: PartRunner<CommandPart> = async (part, ctx) => {
   }
   // Recorded right after the command, then read again: a file changed by something the command left running fails.
   const total = totalBytes(written);
+  const throttled = throttle(report, 200);
   const pass = async (phase: 'hashing' | 'verifying'): Promise<PartFile[]> => {
     const out: PartFile[] = [];
     let done = 0;
     for (const [i, file] of written.entries()) {
       throwIfAborted(ctx.signal, `The command part "${part.name}" was cancelled.`);
-      report({ phase, files: written.length, file: i + 1, bytes: done, total });
-      const recorded = await partFileOf(ctx.dir, file.abs, ctx.signal);
+      throttled({ phase, files: written.length, file: i + 1, bytes: done, total });
+      const recorded = await partFileOf(ctx.dir, file.abs, ctx.signal, (b) =>
+        throttled({ phase, files: written.length, file: i + 1, bytes: done + b, total }),
+      );
       done += recorded.bytes;
       out.push(recorded);
     }

@@ -111,8 +111,13 @@ export async function walkFiles(root: string, options: { followLinks?: boolean }
 }
 
 /** A file of the part's folder as part.json records it: its path relative to the folder, size and SHA-256 (streamed). */
-export async function partFileOf(partDir: string, file: string, signal?: AbortSignal): Promise<PartFile> {
-  const { sha256, bytes } = await hashFile(file, { signal });
+export async function partFileOf(
+  partDir: string,
+  file: string,
+  signal?: AbortSignal,
+  onBytes?: (bytes: number) => void,
+): Promise<PartFile> {
+  const { sha256, bytes } = await hashFile(file, { signal, onBytes });
   return { path: toRel(partDir, file), bytes, sha256 };
 }
 
