@@ -320,6 +320,21 @@ describe('exit parts: folder, command, backups, datasets', () => {
       assert.ok(ctx.progress.some((p) => p.text.startsWith('Copying dataset 2/2 photos')));
     });
 
+    it('a cancel while copying a parcel removes the unfinished copy', async () => {
+      const root = tempDir('exit-plan-datasets-');
+      const dir = writeExportManagerDataset(path.join(root, 'big'), 'cmd = "head -c 40000000 /dev/zero > \\"$PARCEL_PATH.bin\\""\n');
+      assert.equal((await datasets.exportDataset(dir, { now: new Clock().now })).outcome, 'exported');
+      const controller = new AbortController();
+      const ctx = context({
+        signal: controller.signal,
+        onProgress: (p) => {
+          if (!p.text.endsWith('— 0 B of 40.0 MB')) controller.abort();
+        },
+      });
+      await assert.rejects(runDatasetsPart({ kind: 'datasets', name: 'exports', dirs: [root] }, ctx), CancelledError);
+      assert.deepEqual(listFiles(ctx.dir), []);
+    });
+
     it('fails naming a dataset without a complete parcel, and one whose copy does not match metrics.csv', async () => {
       const root = tempDir('exit-plan-datasets-');
       writeExportManagerDataset(path.join(root, 'empty'), 'cmd = "exit 1"\n');
