@@ -1,7 +1,7 @@
 // The azure part of an exit run: every blob of a container (or of a folder of it) copied under `blobs/<name>`,
 // with files-manifest.csv (the listing taken at the start), copied by azcopy when there is one, else by the SDK,
 // resumable, and verified blob by blob against the listing. See README "Exit runs".
-import { once } from 'node:events';
+import { once, setMaxListeners } from 'node:events';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -37,6 +37,8 @@ const HASH_CONCURRENCY = 4;
 const SAS_EXPIRY_MINUTES = 8 * 60;
 /** The SDK's downloads in progress, outside `blobs/` so no blob name can meet them. */
 const PARTIAL_DIR = '.partial';
+/** azcopy's name for a file it is downloading: `.azDownload-<job id>-<name>`, renamed when complete. */
+const AZCOPY_TEMPORARY = /^\.azDownload-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}-/;
 /** Names quoted in a failure sentence at most. */
 const NAMES_SHOWN = 3;
 
@@ -106,6 +108,7 @@ export const runAzurePart: PartRunner<AzurePart> = async (part, ctx) => {
   const container = account.service.getContainerClient(part.container);
   await fs.promises.mkdir(path.join(ctx.dir, BLOBS_DIR), { recursive: true });
   await fs.promises.rm(path.join(ctx.dir, PARTIAL_DIR), { recursive: true, force: true });
+  await removeAzcopyTemporaries(path.join(ctx.dir, BLOBS_DIR), AZCOPY_TEMPORARY, ctx.log);
 
   // 1. The listing, streamed to files-manifest.csv.
   const manifestFile = path.join(ctx.dir, FILES_MANIFEST);
@@ -341,6 +344,12 @@ async function copyWithSdk(
   const partialDir = path.join(ctx.dir, PARTIAL_DIR);
   await fs.promises.mkdir(partialDir, { recursive: true });
   const problems = new Map<string, string>();
+  // One listener on the run's signal; the downloads (two listeners each) listen to this one.
+  const inner = new AbortController();
+  setMaxListeners(4 * SDK_CONCURRENCY + 8, inner.signal);
+  const stop = () => inner.abort();
+  signal?.addEventListener('abort', stop, { once: true });
+  if (signal?.aborted) inner.abort();
   try {
     await runPool(
       blobs,
@@ -349,11 +358,11 @@ async function copyWithSdk(
         const partial = path.join(partialDir, `${index}.partial`);
         const target = blobFile(ctx.dir, blob.name);
         try {
-          const response = await container.getBlobClient(blob.name).download(0, undefined, { abortSignal: signal });
+          const response = await container.getBlobClient(blob.name).download(0, undefined, { abortSignal: inner.signal });
           const body = response.readableStreamBody as Readable | undefined;
           if (!body) throw new Error('the download has no body');
           body.on('data', (chunk: Buffer) => onBytes(chunk.length, 0));
-          await pipeline(body, fs.createWriteStream(partial), { signal });
+          await pipeline(body, fs.createWriteStream(partial), { signal: inner.signal });
           await fs.promises.mkdir(path.dirname(target), { recursive: true });
           await fs.promises.rename(partial, target);
           onBytes(0, 1);
@@ -374,6 +383,8 @@ async function copyWithSdk(
     );
   } catch (err) {
     if (!signal?.aborted) throw err;
+  } finally {
+    signal?.removeEventListener('abort', stop);
   }
   return { problems, cancelled: signal?.aborted === true };
 }
@@ -401,6 +412,7 @@ async function copyWithAzcopy(
   const work = path.dirname(listFile);
   let copied = 0;
   let toolError: string | undefined;
+  let jobId: string | undefined;
   const result = await runProcess(
     azcopy,
     [
@@ -434,10 +446,12 @@ async function copyWithAzcopy(
         if (message.MessageType === 'Progress' || message.MessageType === 'EndOfJob') {
           try {
             const p = JSON.parse(message.MessageContent ?? '{}') as {
+              JobID?: string;
               TransfersCompleted?: string;
               TotalBytesTransferred?: string;
               ErrorMsg?: string;
             };
+            if (p.JobID && /^[0-9a-f-]{36}$/.test(p.JobID)) jobId = p.JobID;
             copied = Number(p.TransfersCompleted ?? 0);
             if (p.ErrorMsg) toolError = maskSecrets(p.ErrorMsg).split('\n')[0];
             report({
@@ -459,6 +473,8 @@ async function copyWithAzcopy(
       },
     },
   );
+  // Stopped, azcopy may leave the files it was downloading under their temporary names: this job's are removed.
+  if (jobId) await removeAzcopyTemporaries(path.join(ctx.dir, BLOBS_DIR), new RegExp(`^\\.azDownload-${jobId}-`), ctx.log);
   if (result.cancelled)
     throw new CancelledError(`The copy of container "${containerName}" was cancelled; a re-run keeps the blobs already copied.`);
   if (result.code !== 0) {
@@ -494,4 +510,30 @@ async function blobsAddedSince(
     }
   }
   return { count, names };
+}
+
+/**
+ * Removes the temporary files a stopped azcopy left under `blobs/` (walked folder by folder, never listed whole).
+ * A blob whose own name looks like one is removed too, and copied again by the run.
+ */
+async function removeAzcopyTemporaries(dir: string, pattern: RegExp, log: ((line: string) => void) | undefined): Promise<void> {
+  let removed = 0;
+  const walk = async (folder: string): Promise<void> => {
+    let handle: fs.Dir;
+    try {
+      handle = await fs.promises.opendir(folder);
+    } catch {
+      return;
+    }
+    for await (const entry of handle) {
+      const full = path.join(folder, entry.name);
+      if (entry.isDirectory()) await walk(full);
+      else if (entry.isFile() && pattern.test(entry.name)) {
+        await fs.promises.rm(full, { force: true });
+        removed++;
+      }
+    }
+  };
+  await walk(dir);
+  if (removed > 0) log?.(`Removed ${plural(removed, 'partial download')} azcopy left when it was stopped.`);
 }

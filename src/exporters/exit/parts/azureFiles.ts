@@ -74,7 +74,8 @@ export class ManifestWriter {
   }
 
   async discard(): Promise<void> {
-    this.stream.destroy();
+    this.stream.end();
+    await once(this.stream, 'close').catch(() => undefined);
     await fs.promises.rm(this.partial, { force: true });
   }
 }
