@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { azcopyPath } from '../scripts/lib/azurite';
 import { azure } from '../src/exporters';
 import { describeAzurePartProgress, runAzurePart } from '../src/exporters/exit/parts/azure';
-import { readManifest } from '../src/exporters/exit/parts/azureFiles';
+import { readManifest, unsafeBlobName } from '../src/exporters/exit/parts/azureFiles';
 import type { AzurePart, PartContext, PartOutcome } from '../src/exporters/exit/types';
 import { listFiles, tempDir } from './helpers/archive';
 import { azurite } from './helpers/azure';
@@ -62,15 +62,15 @@ describe('exit runs: the azure part (real Azurite, with azcopy and with the SDK)
 
   let connectionString: string;
 
-  /** Changes a blob of exit-changing before returning (progress callbacks are synchronous). */
-  function blobSync(action: 'upload' | 'delete', name: string) {
+  /** Changes a blob before returning (progress callbacks are synchronous). */
+  function blobSync(containerName: string, action: 'upload' | 'delete', name: string) {
     const script =
       `const { BlobServiceClient } = require(${JSON.stringify(require.resolve('@azure/storage-blob'))});` +
-      `const c = BlobServiceClient.fromConnectionString(process.env.CS).getContainerClient('exit-changing');` +
+      `const c = BlobServiceClient.fromConnectionString(process.env.CS).getContainerClient(process.env.CONTAINER);` +
       `const b = c.getBlockBlobClient(process.env.NAME);` +
       `(process.env.ACTION === 'upload' ? b.upload('late', 4) : b.delete()).catch((e) => { console.error(e); process.exit(1); });`;
     execFileSync(process.execPath, ['-e', script], {
-      env: { ...process.env, CS: connectionString, NAME: name, ACTION: action },
+      env: { ...process.env, CS: connectionString, CONTAINER: containerName, NAME: name, ACTION: action },
       stdio: 'pipe',
     });
   }
@@ -217,36 +217,65 @@ describe('exit runs: the azure part (real Azurite, with azcopy and with the SDK)
     }
   });
 
-  it('notes a blob added after the listing, and fails naming a blob that vanished during the copy', async () => {
-    const container = account.service.getContainerClient('exit-changing');
-    await container.createIfNotExists();
-    for (const name of ['a.txt', 'b.txt', 'c.txt']) await container.getBlockBlobClient(name).upload(name, name.length);
-    let added = false;
-    const dir = tempDir('exit-plan-azure-part-');
-    const onText = (text: string) => {
-      if (!added && text.startsWith('Listing')) {
-        added = true;
-        blobSync('upload', 'late arrival.txt');
-      }
-    };
-    // The blob is uploaded on the listing's progress: after the listing (one page) was taken.
-    const outcome = await runAzurePart(part('exit-changing'), context(dir, { azcopy: false, onText }).ctx);
-    assert.equal(outcome.details?.blobs, 3);
-    assert.deepEqual(outcome.notes, ['1 blob appeared after the listing was taken and was not copied: "late arrival.txt".']);
+  for (const withAzcopy of [true, false]) {
+    const tool = withAzcopy ? 'azcopy' : 'SDK';
+    it(`notes a blob added after the listing, and fails naming a blob that vanished during the copy (${tool})`, async () => {
+      const name = withAzcopy ? 'exit-changing-azcopy' : 'exit-changing-sdk';
+      const container = account.service.getContainerClient(name);
+      await container.createIfNotExists();
+      for (const blob of ['a.txt', 'b.txt', 'c.txt']) await container.getBlockBlobClient(blob).upload(blob, blob.length);
+      // Changed on the listing's progress (synchronously): after the listing (one page) was taken, before the copy.
+      const changeOnce = (action: 'upload' | 'delete', blob: string) => {
+        let done = false;
+        return (text: string) => {
+          if (!done && text.startsWith('Listing')) {
+            done = true;
+            blobSync(name, action, blob);
+          }
+        };
+      };
+      const dir = tempDir('exit-plan-azure-part-');
+      const outcome = await runAzurePart(
+        part(name),
+        context(dir, { azcopy: withAzcopy, onText: changeOnce('upload', 'late arrival.txt') }).ctx,
+      );
+      assert.equal(outcome.details?.blobs, 3);
+      assert.deepEqual(outcome.notes, ['1 blob appeared after the listing was taken and was not copied: "late arrival.txt".']);
 
-    let deleted = false;
-    const gone = (text: string) => {
-      if (!deleted && text.startsWith('Listing')) {
-        deleted = true;
-        blobSync('delete', 'b.txt');
-      }
-    };
-    const fresh = tempDir('exit-plan-azure-part-');
-    await assert.rejects(runAzurePart(part('exit-changing'), context(fresh, { azcopy: false, onText: gone }).ctx), {
-      name: 'ExitPlanError',
-      message:
-        '1 blob of container "exit-changing" in devstoreaccount1 is not verified: "b.txt": it vanished from the container during the copy.',
+      const fresh = tempDir('exit-plan-azure-part-');
+      await assert.rejects(runAzurePart(part(name), context(fresh, { azcopy: withAzcopy, onText: changeOnce('delete', 'b.txt') }).ctx), {
+        name: 'ExitPlanError',
+        message:
+          `1 blob of container "${name}" in devstoreaccount1 is not verified: ` +
+          '"b.txt": it vanished from the container during the copy.',
+      });
+      assert.deepEqual(listFiles(path.join(fresh, 'blobs')), ['a.txt', 'c.txt', 'late arrival.txt']);
     });
+  }
+
+  it('refuses blob names that cannot be file names, copies the others, and fails naming them', async () => {
+    const container = account.service.getContainerClient('exit-odd');
+    await container.createIfNotExists();
+    for (const name of ['100% *star*?.txt', '/lead.txt', 'dir//double.txt'])
+      await container.getBlockBlobClient(name).upload(name, name.length);
+    for (const withAzcopy of [true, false]) {
+      const dir = tempDir('exit-plan-azure-part-');
+      await assert.rejects(runAzurePart(part('exit-odd'), context(dir, { azcopy: withAzcopy }).ctx), {
+        name: 'ExitPlanError',
+        message:
+          '2 blobs of container "exit-odd" in devstoreaccount1 are not verified: "/lead.txt": its name is refused as a file name, ' +
+          'having an empty path segment (a leading, trailing or double "/"); and 1 other blob: "dir//double.txt".',
+      });
+      assert.deepEqual(listFiles(dir), ['blobs/100% *star*?.txt', 'files-manifest.csv']);
+      assert.equal(fs.readFileSync(path.join(dir, 'blobs', '100% *star*?.txt'), 'utf8'), '100% *star*?.txt');
+    }
+  });
+
+  it('tells which blob names cannot be file names', () => {
+    for (const bad of ['../up.txt', 'a/../b', './a', 'a/./b', '/abs', 'a//b', 'dir/', 'nul\0byte', 'line\nbreak', `${'x'.repeat(256)}/y`])
+      assert.ok(unsafeBlobName(bad), bad);
+    for (const good of ['a', 'a/b/c.txt', '..hidden', 'x..y', 'été/щука.jpg', 'a b/c,d "e".txt', '100% *star*?.txt'])
+      assert.equal(unsafeBlobName(good), undefined, good);
   });
 
   it('describes its progress in one line per phase', () => {

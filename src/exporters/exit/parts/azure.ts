@@ -163,7 +163,7 @@ export const runAzurePart: PartRunner<AzurePart> = async (part, ctx) => {
           const why = unsafeBlobName(blob.name);
           if (why) {
             refused.add(blob.name);
-            failures.push({ name: blob.name, why: `its name cannot be a file name (${why})` });
+            failures.push({ name: blob.name, why: `its name is refused as a file name, having ${why}` });
             return;
           }
           const present = await matches(ctx.dir, blob);
@@ -196,6 +196,7 @@ export const runAzurePart: PartRunner<AzurePart> = async (part, ctx) => {
       const result = await copyWithAzcopy(azcopy, account, part.container, ctx, listFile, alreadyPresent, copyBytes.done, totals, report);
       copiedNow = result.copied;
       toolError = result.toolError;
+      for (const [name, why] of result.problems) problems.set(name, why);
     }
   } finally {
     list?.destroy();
@@ -405,9 +406,11 @@ async function copyWithAzcopy(
   presentBytes: number,
   totals: { totalBlobs: number; totalBytes: number; tool: AzurePartTool },
   report: (p: AzurePartProgress) => void,
-): Promise<{ copied: number; toolError?: string }> {
+): Promise<{ copied: number; toolError?: string; problems: Map<string, string> }> {
   const { signal } = ctx;
-  if ((await fs.promises.stat(listFile)).size === 0) return { copied: 0 };
+  const problems = new Map<string, string>();
+  const blobsDir = path.join(ctx.dir, BLOBS_DIR);
+  if ((await fs.promises.stat(listFile)).size === 0) return { copied: 0, problems };
   const link = await generateSas(account, { container: containerName, expiryMinutes: SAS_EXPIRY_MINUTES, signal });
   const work = path.dirname(listFile);
   let copied = 0;
@@ -443,17 +446,24 @@ async function copyWithAzcopy(
           if (line.trim()) ctx.log?.(`azcopy: ${maskSecrets(line)}`);
           return;
         }
-        if (message.MessageType === 'Progress' || message.MessageType === 'EndOfJob') {
+        if (message.MessageType === 'Init' || message.MessageType === 'Progress' || message.MessageType === 'EndOfJob') {
           try {
             const p = JSON.parse(message.MessageContent ?? '{}') as {
               JobID?: string;
               TransfersCompleted?: string;
               TotalBytesTransferred?: string;
               ErrorMsg?: string;
+              FailedTransfers?: { Dst?: string; ErrorCode?: number }[] | null;
             };
             if (p.JobID && /^[0-9a-f-]{36}$/.test(p.JobID)) jobId = p.JobID;
+            if (message.MessageType === 'Init') return;
             copied = Number(p.TransfersCompleted ?? 0);
             if (p.ErrorMsg) toolError = maskSecrets(p.ErrorMsg).split('\n')[0];
+            for (const failed of p.FailedTransfers ?? []) {
+              if (!failed.Dst) continue;
+              const name = path.relative(blobsDir, failed.Dst).split(path.sep).join('/');
+              problems.set(name, `azcopy could not copy it${failed.ErrorCode ? ` (HTTP ${failed.ErrorCode})` : ''}`);
+            }
             report({
               phase: 'copying',
               blobs: alreadyPresent + copied,
@@ -481,7 +491,7 @@ async function copyWithAzcopy(
     toolError ??= `exited with code ${result.code ?? result.signal}`;
     ctx.log?.(`azcopy ${toolError}; verification names the blobs that did not arrive.`);
   }
-  return { copied, toolError };
+  return { copied, toolError, problems };
 }
 
 /**

@@ -29,11 +29,11 @@ export interface ListedBlob {
  * or LF (not a file name, or not a line of azcopy's list of files).
  */
 export function unsafeBlobName(name: string): string | undefined {
-  if (/[\0\r\n]/.test(name)) return 'it holds a NUL or line break';
+  if (/[\0\r\n]/.test(name)) return 'a NUL or a line break';
   for (const segment of name.split('/')) {
-    if (segment === '') return 'it has an empty path segment (a leading, trailing or double "/")';
-    if (segment === '.' || segment === '..') return `it has a "${segment}" path segment`;
-    if (Buffer.byteLength(segment) > 255) return 'a path segment is longer than 255 bytes';
+    if (segment === '') return 'an empty path segment (a leading, trailing or double "/")';
+    if (segment === '.' || segment === '..') return `a "${segment}" path segment`;
+    if (Buffer.byteLength(segment) > 255) return 'a path segment longer than 255 bytes';
   }
   return undefined;
 }
