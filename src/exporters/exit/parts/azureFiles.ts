@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream/promises';
 /** The blobs' folder inside the part folder. */
 export const BLOBS_DIR = 'blobs';
 export const FILES_MANIFEST = 'files-manifest.csv';
-export const MANIFEST_HEADER = ['path', 'bytes', 'content_md5', 'last_modified'] as const;
+const MANIFEST_HEADER = ['path', 'bytes', 'content_md5', 'last_modified'] as const;
 
 /** One blob of the listing taken at the start of the part, as files-manifest.csv records it. */
 export interface ListedBlob {
@@ -48,7 +48,7 @@ function csvField(value: string): string {
   return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 
-export function manifestRow(blob: ListedBlob): string {
+function manifestRow(blob: ListedBlob): string {
   return `${[blob.name, String(blob.bytes), blob.md5 ?? '', blob.lastModified ?? ''].map(csvField).join(',')}\r\n`;
 }
 
