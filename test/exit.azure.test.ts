@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { azcopyPath } from '../scripts/lib/azurite';
 import { azure } from '../src/exporters';
 import { describeAzurePartProgress, runAzurePart } from '../src/exporters/exit/parts/azure';
-import { readManifest, unsafeBlobName } from '../src/exporters/exit/parts/azureFiles';
+import { ManifestWriter, readManifest, unsafeBlobName } from '../src/exporters/exit/parts/azureFiles';
 import type { AzurePart, PartContext, PartOutcome } from '../src/exporters/exit/types';
 import { listFiles, tempDir } from './helpers/archive';
 import { azurite } from './helpers/azure';
@@ -269,6 +269,22 @@ describe('exit runs: the azure part (real Azurite, with azcopy and with the SDK)
       assert.deepEqual(listFiles(dir), ['blobs/100% *star*?.txt', 'files-manifest.csv']);
       assert.equal(fs.readFileSync(path.join(dir, 'blobs', '100% *star*?.txt'), 'utf8'), '100% *star*?.txt');
     }
+  });
+
+  it('writes and reads back files-manifest.csv as RFC 4180 (commas, quotes and line breaks in names)', async () => {
+    const file = path.join(tempDir('exit-plan-azure-manifest-'), 'files-manifest.csv');
+    const rows = [
+      { name: 'plain.txt', bytes: 1, md5: 'AAAA', lastModified: '2026-01-01T00:00:00.000Z' },
+      { name: 'a, "b"\r\nc\nd.txt', bytes: 0, md5: undefined, lastModified: undefined },
+      { name: 'été/щука.jpg', bytes: 12345678901, md5: 'x+y/z==', lastModified: '2026-02-03T04:05:06.000Z' },
+    ];
+    const writer = new ManifestWriter(file);
+    for (const row of rows) await writer.add(row);
+    await writer.finish();
+    assert.ok(fs.readFileSync(file, 'utf8').includes('\r\n"a, ""b""\r\nc\nd.txt",0,,\r\n'));
+    const back = [];
+    for await (const row of readManifest(file)) back.push(row);
+    assert.deepEqual(back, rows);
   });
 
   it('tells which blob names cannot be file names', () => {
