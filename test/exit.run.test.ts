@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import { CancelledError, exit, type PgConnectionOptions } from '../src/exporters';
 import { ownLockInfo } from '../src/exporters/shared/lock';
 import { tempDir } from './helpers/archive';
-import { runCli } from './helpers/backups';
+import { CLI, runCli, until } from './helpers/backups';
+import { startCapture } from '../scripts/lib/capture';
 import { databaseWith } from './helpers/postgres';
 
 const HOUR = 3600_000;
@@ -252,6 +253,44 @@ describe('exit runs (real PostgreSQL)', () => {
   });
 
   describe('CLI', () => {
+    it('Ctrl-C stops a run: exit 130, nothing half-written is left, and the next run continues the same folder', async () => {
+      const big = await databaseWith(
+        'exitbig',
+        'CREATE TABLE events AS SELECT g AS id, repeat(md5(g::text), 8) AS payload FROM generate_series(1, 900000) g;',
+      );
+      const dir = tempDir();
+      const file = path.join(dir, 'exit-plan.toml');
+      fs.writeFileSync(file, `[[warehouse]]\nname = "big"\ndb = "postgres://${big.user}@${big.host}:${big.port}/${big.database}"\n`);
+      const env = { ...process.env, PGPASSWORD: big.password };
+      const run = startCapture(process.execPath, [CLI, 'run', file], { env });
+      const partials = () => {
+        const runs = fs.existsSync(path.join(dir, 'exits'))
+          ? fs.readdirSync(path.join(dir, 'exits')).filter((n) => n.startsWith('exit_'))
+          : [];
+        return runs.flatMap((r) =>
+          fs.existsSync(path.join(dir, 'exits', r, 'big'))
+            ? fs.readdirSync(path.join(dir, 'exits', r, 'big')).filter((f) => f.endsWith('.partial'))
+            : [],
+        );
+      };
+      await until(() => partials().length > 0);
+      run.child.kill('SIGINT');
+      const done = await run.done;
+      assert.equal(done.code, 130, done.stderr);
+      assert.match(
+        done.stderr,
+        /\nexit-plan: Export cancelled during public\.events; no archive was written and the partial file was removed\.\n$/,
+      );
+      const [unfinished] = await exit.listRuns(path.join(dir, 'exits'));
+      assert.equal(unfinished.complete, false);
+      assert.deepEqual(filesUnder(unfinished.folder), [], 'no partial, no part.json');
+
+      const again = await runCli(['run', file, '--json', '--quiet'], { PGPASSWORD: big.password });
+      assert.equal(again.code, 0, again.stdout + again.stderr);
+      const out = JSON.parse(again.stdout) as { folder: string; complete: boolean };
+      assert.deepEqual([out.folder, out.complete], [unfinished.folder, true]);
+    });
+
     it('plan init writes the template once; run and status keep their exit codes and --json shapes; no secret in the run', async () => {
       const dir = tempDir();
       const file = path.join(dir, 'exit-plan.toml');
