@@ -252,6 +252,20 @@ describe('exit runs (real PostgreSQL)', () => {
     assert.equal((await exit.listRuns(plan.out)).length, 4);
   });
 
+  it('verifies a warehouse whose archive holds more than one entry over 1 MiB (each read from the one open file)', async () => {
+    const two = await databaseWith(
+      'exittwo',
+      'CREATE TABLE a AS SELECT g AS id, repeat(md5(g::text), 8) AS payload FROM generate_series(1, 200000) g; ' +
+        'CREATE TABLE b AS SELECT * FROM a;',
+    );
+    const plan = writePlan(`[[warehouse]]\nname = "wh"\ndb = "postgres://${two.user}@${two.host}:${two.port}/${two.database}"\n`);
+    const result = await exit.runExitPlan(plan, { resolvers: exit.envResolvers({ PGPASSWORD: two.password }) });
+    assert.deepEqual(
+      result.parts.map((p) => [p.name, p.status, p.error]),
+      [['wh', 'verified', undefined]],
+    );
+  });
+
   describe('CLI', () => {
     it('Ctrl-C stops a run: exit 130, nothing half-written is left, and the next run continues the same folder', async () => {
       const big = await databaseWith(
