@@ -75,6 +75,11 @@ export function buildManifest(input: {
   });
 }
 
+/** How long a part took: `240 ms`, `3 minutes 5 seconds`. */
+function took(ms: number): string {
+  return ms < 1000 ? `${Math.max(0, Math.round(ms))} ms` : formatDuration(ms);
+}
+
 /** A Markdown table cell: one line, no `|`. */
 function cell(text: string): string {
   return text.replace(/[\r\n]+/g, ' ').replace(/\|/g, '\\|');
@@ -118,12 +123,10 @@ export function reportText(m: ExitManifest): string {
     if (p.status === 'verified') {
       lines.push(
         `| ${cell(p.name)} | ${p.kind} | ${cell(what(p))} | \`${cell(p.name)}/\` | ${formatCount(p.files.length)} | ` +
-          `${formatBytes(p.bytes)} | ${cell(p.verification)} | ${formatDuration(p.durationMs)} |`,
+          `${formatBytes(p.bytes)} | ${cell(p.verification)} | ${took(p.durationMs)} |`,
       );
     } else {
-      lines.push(
-        `| ${cell(p.name)} | ${p.kind} | **failed** | \`${cell(p.name)}/\` | – | – | ${cell(p.error)} | ${formatDuration(p.durationMs)} |`,
-      );
+      lines.push(`| ${cell(p.name)} | ${p.kind} | **failed** | \`${cell(p.name)}/\` | – | – | ${cell(p.error)} | ${took(p.durationMs)} |`);
     }
   }
   if (failed.length > 0) {
@@ -136,7 +139,10 @@ export function reportText(m: ExitManifest): string {
   if (m.notIncluded.length > 0) for (const n of m.notIncluded) lines.push(`- ${n}`);
   else lines.push('Nothing was declared as left out (`not_included` in the plan).');
   lines.push('', '## Versions', '', `- ${m.tool.name} ${m.tool.version}`);
-  for (const [name, v] of Object.entries(m.serverVersions)) lines.push(`- ${name}: ${v}`);
+  for (const [name, v] of Object.entries(m.serverVersions)) {
+    const kind = m.parts.find((p) => p.name === name)?.kind;
+    lines.push(`- ${name}: ${kind === 'warehouse' ? `PostgreSQL ${v}` : v}`);
+  }
   lines.push('', `Each part's files and checksums are in \`<part>/${RUN_FILES.part}\`; the whole run in \`${RUN_FILES.manifest}\`.`, '');
   return maskSecrets(lines.join('\n'));
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import * as fs from 'node:fs';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import yauzl from 'yauzl';
 import { crc32 } from '../shared/crc32';
@@ -107,6 +107,17 @@ async function* entriesOf(zip: yauzl.ZipFile): AsyncGenerator<yauzl.Entry> {
 
 const WINDOW = 1 << 20;
 
+/** The bytes from start to end of an open file, in chunks of INFLATE_CHUNK, by positional reads. */
+async function* readRange(handle: fs.promises.FileHandle, start: number, end: number): AsyncGenerator<Buffer> {
+  for (let position = start; position < end;) {
+    const chunk = Buffer.allocUnsafe(Math.min(INFLATE_CHUNK, end - position));
+    const { bytesRead } = await handle.read(chunk, 0, chunk.length, position);
+    if (bytesRead === 0) return;
+    position += bytesRead;
+    yield chunk.subarray(0, bytesRead);
+  }
+}
+
 /** A local archive read through ReadAheadReader. */
 async function openFile(file: string): Promise<yauzl.ZipFile> {
   const handle = await fs.promises.open(file, 'r');
@@ -146,7 +157,9 @@ class ReadAheadReader extends yauzl.RandomAccessReader {
   }
 
   _readStreamForRange(start: number, end: number): Readable {
-    if (end - start > WINDOW) return this.handle.createReadStream({ start, end: end - 1, autoClose: false, highWaterMark: INFLATE_CHUNK });
+    // Positional reads of the shared handle, never handle.createReadStream: an fs stream closes its file when it
+    // is destroyed (whatever autoClose says), and the next entry's read would fail with EBADF ("file closed").
+    if (end - start > WINDOW) return Readable.from(readRange(this.handle, start, end), { objectMode: false });
     const out = new PassThrough();
     this.slice(start, end).then(
       (data) => out.end(data),
