@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { azcopyPath } from '../scripts/lib/azurite';
 import { azure } from '../src/exporters';
 import { describeAzurePartProgress, runAzurePart } from '../src/exporters/exit/parts/azure';
-import { ManifestWriter, readManifest, unsafeBlobName } from '../src/exporters/exit/parts/azureFiles';
+import { ManifestWriter, readCsvRows, readManifest, unsafeBlobName } from '../src/exporters/exit/parts/azureFiles';
 import type { AzurePart, PartContext, PartOutcome } from '../src/exporters/exit/types';
 import { listFiles, tempDir } from './helpers/archive';
 import { azurite } from './helpers/azure';
@@ -113,16 +113,23 @@ describe('exit runs: the azure part (real Azurite, with azcopy and with the SDK)
       else assert.equal(row.md5, createHash('md5').update(BLOBS[row.name]).digest('base64'), row.name);
       assert.ok(row.lastModified && !Number.isNaN(Date.parse(row.lastModified)));
     }
-    // The outcome: every blob with bytes and hashes, plus the manifest.
-    const byPath = new Map(outcome.files.map((f) => [f.path, f]));
-    assert.equal(outcome.files.length, Object.keys(BLOBS).length + 1);
+    // files-verified.csv: every blob with bytes and hashes; the outcome names the two lists and counts everything.
+    const verified = new Map<string, string[]>();
+    for await (const row of readCsvRows(path.join(dir, 'files-verified.csv'))) verified.set(row[0], row);
+    assert.equal(verified.size, Object.keys(BLOBS).length);
     for (const [name, body] of Object.entries(BLOBS)) {
-      const f = byPath.get(`blobs/${name}`);
-      assert.ok(f, name);
-      assert.equal(f.bytes, Buffer.byteLength(body));
-      assert.equal(f.sha256, sha(body));
-      assert.equal(f.md5, name === NO_MD5 ? undefined : createHash('md5').update(body).digest('base64'));
+      const row = verified.get(`blobs/${name}`);
+      assert.ok(row, name);
+      assert.equal(Number(row[1]), Buffer.byteLength(body));
+      assert.equal(row[2], sha(body));
+      assert.equal(row[3], name === NO_MD5 ? '' : createHash('md5').update(body).digest('base64'));
     }
+    const byPath = new Map(outcome.files.map((f) => [f.path, f]));
+    assert.deepEqual([...byPath.keys()], ['files-manifest.csv', 'files-verified.csv']);
+    assert.equal(byPath.get('files-verified.csv')?.sha256, sha(fs.readFileSync(path.join(dir, 'files-verified.csv'))));
+    const csvBytes = outcome.files.reduce((n, f) => n + f.bytes, 0);
+    const blobBytes = Object.values(BLOBS).reduce((n, body) => n + Buffer.byteLength(body), 0);
+    assert.deepEqual(outcome.totals, { files: Object.keys(BLOBS).length + 2, bytes: blobBytes + csvBytes });
     assert.equal(byPath.get('files-manifest.csv')?.sha256, sha(csv));
     assert.match(
       outcome.verification,
@@ -266,7 +273,7 @@ describe('exit runs: the azure part (real Azurite, with azcopy and with the SDK)
           '2 blobs of container "exit-odd" in devstoreaccount1 are not verified: "/lead.txt": its name is refused as a file name, ' +
           'having an empty path segment (a leading, trailing or double "/"); and 1 other blob: "dir//double.txt".',
       });
-      assert.deepEqual(listFiles(dir), ['blobs/100% *star*?.txt', 'files-manifest.csv']);
+      assert.deepEqual(listFiles(dir), ['blobs/100% *star*?.txt', 'files-manifest.csv', 'files-verified.csv']);
       assert.equal(fs.readFileSync(path.join(dir, 'blobs', '100% *star*?.txt'), 'utf8'), '100% *star*?.txt');
     }
   });

@@ -104,7 +104,7 @@ export function reportText(m: ExitManifest): string {
   const verified = m.parts.filter((p): p is PartRecord => p.status === 'verified');
   const failed = m.parts.filter((p): p is FailedPartRecord => p.status === 'failed');
   const bytes = verified.reduce((n, p) => n + p.bytes, 0);
-  const files = verified.reduce((n, p) => n + p.files.length, 0);
+  const files = verified.reduce((n, p) => n + p.fileCount, 0);
   const lines = [
     `# Exit report: ${path.basename(m.folder)}`,
     '',
@@ -122,7 +122,7 @@ export function reportText(m: ExitManifest): string {
   for (const p of m.parts) {
     if (p.status === 'verified') {
       lines.push(
-        `| ${cell(p.name)} | ${p.kind} | ${cell(what(p))} | \`${cell(p.name)}/\` | ${formatCount(p.files.length)} | ` +
+        `| ${cell(p.name)} | ${p.kind} | ${cell(what(p))} | \`${cell(p.name)}/\` | ${formatCount(p.fileCount)} | ` +
           `${formatBytes(p.bytes)} | ${cell(p.verification)} | ${took(p.durationMs)} |`,
       );
     } else {

@@ -115,7 +115,7 @@ async function runLocked(plan: ExitPlan, options: ExitRunOptions & { now: () => 
     const kept = resuming ? await readPartRecord(dir, part) : undefined;
     if (kept) {
       records.set(part.name, kept);
-      results.push({ name: part.name, kind: part.kind, status: 'verified', files: kept.files.length, bytes: kept.bytes, kept: true });
+      results.push({ name: part.name, kind: part.kind, status: 'verified', files: kept.fileCount, bytes: kept.bytes, kept: true });
       log(`${part.name}: verified in an earlier attempt of this run, kept.`);
       continue;
     }
@@ -143,15 +143,16 @@ async function runLocked(plan: ExitPlan, options: ExitRunOptions & { now: () => 
         kind: part.kind,
         status: 'verified',
         ...outcome,
-        bytes: outcome.files.reduce((n, f) => n + f.bytes, 0),
+        fileCount: outcome.totals?.files ?? outcome.files.length,
+        bytes: outcome.totals?.bytes ?? outcome.files.reduce((n, f) => n + f.bytes, 0),
         startedAt: startedAt.toISOString(),
         finishedAt: finishedAt.toISOString(),
         durationMs: finishedAt.getTime() - startedAt.getTime(),
       });
       await writeFileAtomic(path.join(dir, RUN_FILES.part), `${JSON.stringify(record, null, 2)}\n`);
       records.set(part.name, record);
-      results.push({ name: part.name, kind: part.kind, status: 'verified', files: record.files.length, bytes: record.bytes });
-      log(`${part.name}: verified, ${record.files.length} files, ${record.bytes} bytes.`);
+      results.push({ name: part.name, kind: part.kind, status: 'verified', files: record.fileCount, bytes: record.bytes });
+      log(`${part.name}: verified, ${record.fileCount} files, ${record.bytes} bytes.`);
     } catch (err) {
       if (isCancelled(err) || options.signal?.aborted) {
         log(`${part.name}: cancelled; the run ${folder} stays unfinished and is resumed by the next run.`);
@@ -179,7 +180,7 @@ async function runLocked(plan: ExitPlan, options: ExitRunOptions & { now: () => 
     const kept = await readPartRecord(path.join(folder, part.name), part);
     if (kept) {
       records.set(part.name, kept);
-      results.push({ name: part.name, kind: part.kind, status: 'verified', files: kept.files.length, bytes: kept.bytes, kept: true });
+      results.push({ name: part.name, kind: part.kind, status: 'verified', files: kept.fileCount, bytes: kept.bytes, kept: true });
     } else {
       results.push({ name: part.name, kind: part.kind, status: 'skipped', files: 0, bytes: 0 });
     }

@@ -69,6 +69,7 @@ export async function readPartRecord(partDir: string, expected?: { name: string;
     typeof r.name !== 'string' ||
     !(PART_KINDS as readonly unknown[]).includes(r.kind) ||
     !Array.isArray(r.files) ||
+    typeof r.fileCount !== 'number' ||
     typeof r.bytes !== 'number' ||
     typeof r.finishedAt !== 'string'
   )

@@ -49,7 +49,7 @@ export async function exitStatus(plan: ExitPlan, options: { now?: Date } = {}): 
       if (status.lastVerified === undefined || Date.parse(record.finishedAt) > Date.parse(status.lastVerified)) {
         status.lastVerified = record.finishedAt;
         status.bytes = record.bytes;
-        status.files = record.files.length;
+        status.files = record.fileCount;
         status.folder = run.folder;
       }
     }

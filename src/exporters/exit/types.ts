@@ -125,6 +125,11 @@ export interface PartContext extends OperationOptions<PartProgress> {
 /** What a verified part returns; `part.json` records it. A part that fails throws an ExitPlanError. */
 export interface PartOutcome {
   files: PartFile[];
+  /**
+   * When a part holds more files than part.json should list (a container's blobs), `files` names the lists that
+   * record them (the azure part: files-manifest.csv and files-verified.csv) and this counts everything.
+   */
+  totals?: { files: number; bytes: number };
   /** One sentence: how it was verified (e.g. "every CSV's CRC-32, SHA-256 and rows checked against the manifest"). */
   verification: string;
   /** Facts for the report and the manifest (e.g. database, snapshot time, server version, blob count). */
@@ -141,6 +146,8 @@ export interface PartRecord extends PartOutcome {
   name: string;
   kind: PartKind;
   status: 'verified';
+  /** Every file of the part (`totals.files`, else the length of `files`). */
+  fileCount: number;
   bytes: number;
   startedAt: string;
   finishedAt: string;

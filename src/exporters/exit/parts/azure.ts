@@ -19,7 +19,9 @@ import type { AzurePart, PartContext, PartFile, PartOutcome, PartRunner } from '
 import {
   BLOBS_DIR,
   FILES_MANIFEST,
+  FILES_VERIFIED,
   ManifestWriter,
+  VerifiedWriter,
   blobFile,
   localFile,
   readManifest,
@@ -141,7 +143,6 @@ export const runAzurePart: PartRunner<AzurePart> = async (part, ctx) => {
   const totals = { totalBlobs: total.blobs, totalBytes: total.bytes, tool };
 
   // 2. What is already there (resume); the SDK copies the rest page by page, azcopy gets them as one list.
-  const files: (PartFile | undefined)[] = new Array<PartFile | undefined>(total.blobs);
   const failures: Failure[] = [];
   const refused = new Set<string>();
   let alreadyPresent = 0;
@@ -166,9 +167,7 @@ export const runAzurePart: PartRunner<AzurePart> = async (part, ctx) => {
             failures.push({ name: blob.name, why: `its name is refused as a file name, having ${why}` });
             return;
           }
-          const present = await matches(ctx.dir, blob);
-          if (present) {
-            files[index] = present;
+          if (await matches(ctx.dir, blob)) {
             alreadyPresent++;
             copyBytes.done += blob.bytes;
           } else needed.push({ blob, index });
@@ -204,38 +203,49 @@ export const runAzurePart: PartRunner<AzurePart> = async (part, ctx) => {
     await fs.promises.rm(path.join(ctx.dir, PARTIAL_DIR), { recursive: true, force: true });
   }
 
-  // 3. Verification of every blob of the listing not already checked, against the local file.
+  // 3. Verification of every blob of the listing against its local file (also those a resume kept: what is on disk
+  // at the end is what counts), recorded in files-verified.csv in listing order, a page at a time.
   let verifiedBytes = 0;
   let verifiedBlobs = 0;
-  for await (const page of pages(manifestFile)) {
-    await runPool(
-      page,
-      HASH_CONCURRENCY,
-      async ({ blob, index }) => {
-        if (!files[index] && !refused.has(blob.name)) {
-          const local = await localFile(blobFile(ctx.dir, blob.name), true);
-          const why = !local
-            ? !(await container
-                .getBlobClient(blob.name)
-                .exists({ abortSignal: signal })
-                .catch(() => true))
-              ? 'it vanished from the container during the copy'
-              : (problems.get(blob.name) ?? `it did not arrive${toolError ? ` (azcopy: ${toolError})` : ''}`)
-            : local.bytes !== blob.bytes
-              ? `${formatCount(local.bytes)} bytes on disk, ${formatCount(blob.bytes)} in the listing`
-              : blob.md5 && blob.md5 !== local.md5
-                ? 'its MD5 differs from its Content-MD5'
-                : undefined;
-          if (why) failures.push({ name: blob.name, why });
-          else if (local) files[index] = partFile(blob, local);
-        }
-        verifiedBlobs++;
-        verifiedBytes += blob.bytes;
-        report({ phase: 'verifying', blobs: verifiedBlobs, bytes: verifiedBytes, ...totals });
-      },
-      signal,
-    );
-    if (signal?.aborted) throw cancelled();
+  const verifiedFile = path.join(ctx.dir, FILES_VERIFIED);
+  const verified = new VerifiedWriter(verifiedFile);
+  try {
+    for await (const page of pages(manifestFile)) {
+      const rows: (PartFile | undefined)[] = new Array<PartFile | undefined>(page.length);
+      await runPool(
+        page,
+        HASH_CONCURRENCY,
+        async ({ blob }, at) => {
+          if (!refused.has(blob.name)) {
+            const local = await localFile(blobFile(ctx.dir, blob.name), true);
+            const why = !local
+              ? !(await container
+                  .getBlobClient(blob.name)
+                  .exists({ abortSignal: signal })
+                  .catch(() => true))
+                ? 'it vanished from the container during the copy'
+                : (problems.get(blob.name) ?? `it did not arrive${toolError ? ` (azcopy: ${toolError})` : ''}`)
+              : local.bytes !== blob.bytes
+                ? `${formatCount(local.bytes)} bytes on disk, ${formatCount(blob.bytes)} in the listing`
+                : blob.md5 && blob.md5 !== local.md5
+                  ? 'its MD5 differs from its Content-MD5'
+                  : undefined;
+            if (why) failures.push({ name: blob.name, why });
+            else if (local) rows[at] = partFile(blob, local);
+          }
+          verifiedBlobs++;
+          verifiedBytes += blob.bytes;
+          report({ phase: 'verifying', blobs: verifiedBlobs, bytes: verifiedBytes, ...totals });
+        },
+        signal,
+      );
+      if (signal?.aborted) throw cancelled();
+      for (const row of rows) if (row) await verified.add(row);
+    }
+    await verified.finish();
+  } catch (err) {
+    await verified.discard();
+    throw err;
   }
   report.flush();
 
@@ -271,11 +281,15 @@ export const runAzurePart: PartRunner<AzurePart> = async (part, ctx) => {
     );
   }
 
-  const manifest = await localFile(manifestFile, true);
-  const outFiles: PartFile[] = files.filter((f): f is PartFile => f !== undefined);
-  outFiles.push({ path: FILES_MANIFEST, bytes: manifest?.bytes ?? 0, sha256: manifest?.sha256 });
+  // The blobs are listed in the two CSV files, not one by one in part.json: a container may hold millions.
+  const lists: PartFile[] = [];
+  for (const name of [FILES_MANIFEST, FILES_VERIFIED]) {
+    const local = await localFile(path.join(ctx.dir, name), true);
+    lists.push({ path: name, bytes: local?.bytes ?? 0, sha256: local?.sha256 });
+  }
   const outcome: PartOutcome = {
-    files: outFiles,
+    files: lists,
+    totals: { files: total.blobs + lists.length, bytes: total.bytes + lists.reduce((n, f) => n + f.bytes, 0) },
     verification:
       `every blob of the listing taken at the start (${plural(total.blobs, 'blob')}, ${formatBytes(total.bytes)}) ` +
       'checked against its copy: ' +

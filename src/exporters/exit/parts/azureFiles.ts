@@ -9,7 +9,10 @@ import { pipeline } from 'node:stream/promises';
 /** The blobs' folder inside the part folder. */
 export const BLOBS_DIR = 'blobs';
 export const FILES_MANIFEST = 'files-manifest.csv';
-const MANIFEST_HEADER = ['path', 'bytes', 'content_md5', 'last_modified'] as const;
+const MANIFEST_HEADER = ['path', 'bytes', 'content_md5', 'last_modified'];
+/** Every blob verified, with its local copy's SHA-256 (written during verification, in listing order). */
+export const FILES_VERIFIED = 'files-verified.csv';
+const VERIFIED_HEADER = ['path', 'bytes', 'sha256', 'content_md5'];
 
 /** One blob of the listing taken at the start of the part, as files-manifest.csv records it. */
 export interface ListedBlob {
@@ -48,23 +51,26 @@ function csvField(value: string): string {
   return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 
-function manifestRow(blob: ListedBlob): string {
-  return `${[blob.name, String(blob.bytes), blob.md5 ?? '', blob.lastModified ?? ''].map(csvField).join(',')}\r\n`;
+function csvRow(fields: string[]): string {
+  return `${fields.map(csvField).join(',')}\r\n`;
 }
 
-/** Writes files-manifest.csv row by row (under a `.partial` name until `finish`), waiting when the disk is behind. */
-export class ManifestWriter {
+/** Writes a CSV file row by row (under a `.partial` name until `finish`), waiting when the disk is behind. */
+class CsvWriter {
   private readonly stream: fs.WriteStream;
   private readonly partial: string;
 
-  constructor(readonly file: string) {
+  constructor(
+    readonly file: string,
+    header: string[],
+  ) {
     this.partial = `${file}.partial`;
     this.stream = fs.createWriteStream(this.partial, { flags: 'w' });
-    this.stream.write(`${MANIFEST_HEADER.join(',')}\r\n`);
+    this.stream.write(csvRow(header));
   }
 
-  async add(blob: ListedBlob): Promise<void> {
-    if (!this.stream.write(manifestRow(blob))) await once(this.stream, 'drain');
+  protected async row(fields: string[]): Promise<void> {
+    if (!this.stream.write(csvRow(fields))) await once(this.stream, 'drain');
   }
 
   async finish(): Promise<void> {
@@ -80,19 +86,42 @@ export class ManifestWriter {
   }
 }
 
+/** files-manifest.csv: the listing taken at the start of the part. */
+export class ManifestWriter extends CsvWriter {
+  constructor(file: string) {
+    super(file, MANIFEST_HEADER);
+  }
+
+  add(blob: ListedBlob): Promise<void> {
+    return this.row([blob.name, String(blob.bytes), blob.md5 ?? '', blob.lastModified ?? '']);
+  }
+}
+
+/** files-verified.csv: each verified blob's local file, size, SHA-256 and Content-MD5. */
+export class VerifiedWriter extends CsvWriter {
+  constructor(file: string) {
+    super(file, VERIFIED_HEADER);
+  }
+
+  add(file: { path: string; bytes: number; sha256?: string; md5?: string }): Promise<void> {
+    return this.row([file.path, String(file.bytes), file.sha256 ?? '', file.md5 ?? '']);
+  }
+}
+
 /** The rows of files-manifest.csv, read as a stream (RFC 4180: quoted fields may hold commas, quotes, line breaks). */
 export async function* readManifest(file: string): AsyncGenerator<ListedBlob> {
+  for await (const fields of readCsvRows(file)) {
+    yield { name: fields[0], bytes: Number(fields[1]), md5: fields[2] || undefined, lastModified: fields[3] || undefined };
+  }
+}
+
+/** The rows after the header of a CSV file this part wrote, read as a stream (RFC 4180 quoting). */
+export async function* readCsvRows(file: string): AsyncGenerator<string[]> {
   let field = '';
   let row: string[] = [];
   let quoted = false;
   let afterQuote = false;
   let header = true;
-  const toBlob = (fields: string[]): ListedBlob => ({
-    name: fields[0],
-    bytes: Number(fields[1]),
-    md5: fields[2] || undefined,
-    lastModified: fields[3] || undefined,
-  });
   for await (const chunk of fs.createReadStream(file, { encoding: 'utf8' }) as AsyncIterable<string>) {
     const rows: string[][] = [];
     for (let i = 0; i < chunk.length; i++) {
@@ -123,12 +152,12 @@ export async function* readManifest(file: string): AsyncGenerator<ListedBlob> {
     }
     for (const r of rows) {
       if (header) header = false;
-      else yield toBlob(r);
+      else yield r;
     }
   }
   if (field !== '' || row.length > 0) {
     row.push(field);
-    if (!header) yield toBlob(row);
+    if (!header) yield row;
   }
 }
 
