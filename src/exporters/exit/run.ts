@@ -128,6 +128,7 @@ async function runLocked(plan: ExitPlan, options: ExitRunOptions & { now: () => 
       const outcome = await runPart(part, {
         dir,
         resuming,
+        planDir: path.dirname(plan.file),
         resolvers: options.resolvers,
         now: options.now,
         signal: options.signal,

@@ -118,6 +118,8 @@ export interface PartContext extends OperationOptions<PartProgress> {
   dir: string;
   /** True when this run folder was started earlier and is being resumed. */
   resuming: boolean;
+  /** The plan file's folder, where a command part runs (as paths in the plan are relative to it); default: the current folder. */
+  planDir?: string;
   resolvers: PartResolvers;
   now: () => Date;
 }

@@ -63,6 +63,7 @@ export const runCommandPart: PartRunner<CommandPart> = async (part, ctx) => {
     result = await runProcess(part.cmd, [], {
       shell: true,
       group: true,
+      cwd: ctx.planDir,
       envAdd: { OUTPUT_DIR: outputDir },
       timeoutMs: part.timeout?.ms,
       signal: ctx.signal,
