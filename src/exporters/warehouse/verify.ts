@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import * as fs from 'node:fs';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import yauzl from 'yauzl';
 import { crc32 } from '../shared/crc32';
@@ -146,7 +146,9 @@ class ReadAheadReader extends yauzl.RandomAccessReader {
   }
 
   _readStreamForRange(start: number, end: number): Readable {
-    if (end - start > WINDOW) return this.handle.createReadStream({ start, end: end - 1, autoClose: false, highWaterMark: INFLATE_CHUNK });
+    // Not handle.createReadStream: destroying such a stream (as its consumer does at the end) closes the shared
+    // handle whatever autoClose says (Node 20), and the next entry's read fails with "file closed".
+    if (end - start > WINDOW) return Readable.from(this.chunks(start, end), { objectMode: false });
     const out = new PassThrough();
     this.slice(start, end).then(
       (data) => out.end(data),
@@ -157,6 +159,17 @@ class ReadAheadReader extends yauzl.RandomAccessReader {
 
   close(callback: (err: Error | null) => void): void {
     this.handle.close().then(() => callback(null), callback);
+  }
+
+  /** The bytes from start to end in chunks of INFLATE_CHUNK, read from the shared handle (which stays open). */
+  private async *chunks(start: number, end: number): AsyncGenerator<Buffer> {
+    for (let position = start; position < end;) {
+      const data = Buffer.allocUnsafe(Math.min(INFLATE_CHUNK, end - position));
+      const { bytesRead } = await this.handle.read(data, 0, data.length, position);
+      if (bytesRead === 0) return;
+      position += bytesRead;
+      yield data.subarray(0, bytesRead);
+    }
   }
 
   /** The bytes from start to end (fewer at the end of the file). */
