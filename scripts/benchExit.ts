@@ -321,7 +321,8 @@ async function main(): Promise<void> {
       manuals.push(r);
       log(
         `by hand ${i + 1}: warehouse export ${f1(r.export.ms / 1000)} s + azcopy ${f1(r.azcopy.ms / 1000)} s = ` +
-          `${f1((r.export.ms + r.azcopy.ms) / 1000)} s`,
+          `${f1((r.export.ms + r.azcopy.ms) / 1000)} s, peak RSS ${f1(r.export.treeRss / MB)} MB and ` +
+          `${f1(r.azcopy.treeRss / MB)} MB (trees)`,
       );
     };
     // Alternating, and swapping which goes first in each pair, so neither always gets a warmer cache.
