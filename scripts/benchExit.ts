@@ -288,8 +288,9 @@ async function main(): Promise<void> {
     const azcopyLogs = path.join(tmp, 'azcopy');
     fs.mkdirSync(azcopyLogs);
     const url = connectionUrl(conn);
+    const { EXIT_PLAN_AZCOPY: _ignored, ...inherited } = process.env;
     const env: NodeJS.ProcessEnv = {
-      ...process.env,
+      ...inherited,
       PATH: `${bin}${path.delimiter}${process.env.PATH ?? ''}`,
       PGPASSWORD: conn.password,
       AZURE_STORAGE_CONNECTION_STRING: emu.connectionString,
@@ -336,7 +337,8 @@ async function main(): Promise<void> {
       }
     }
     // The same exit run with the SDK copying the blobs (no azcopy on PATH), once.
-    const sdkEnv = { ...env, PATH: process.env.PATH ?? '' };
+    const withoutAzcopy = (process.env.PATH ?? '').split(path.delimiter).filter((dir) => dir && !fs.existsSync(path.join(dir, 'azcopy')));
+    const sdkEnv = { ...env, PATH: withoutAzcopy.join(path.delimiter) };
     const sdkDir = path.join(tmp, 'exit-sdk');
     const sdk = await exitRun(sdkDir, url, sdkEnv);
     fs.rmSync(sdkDir, { recursive: true, force: true });
