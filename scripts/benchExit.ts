@@ -192,6 +192,8 @@ interface RunJson {
 
 interface ExitRun extends Measured {
   result: RunJson;
+  /** Each part's own time, from its part.json (durationMs). */
+  partMs: Record<string, number>;
 }
 
 interface ManualRun {
@@ -233,7 +235,12 @@ async function exitRun(dir: string, url: string, env: NodeJS.ProcessEnv): Promis
     throw new Error(`the exit run did not verify every part: ${failed.map((p) => `${p.name}: ${p.error ?? p.status}`).join('; ')}`);
   const blobs = filesUnder(path.join(result.folder, 'datalake')).filter((f) => f.endsWith('.jpg')).length;
   if (blobs !== blobCount) throw new Error(`the exit run copied ${blobs} blobs, expected ${blobCount}`);
-  return { ...m, result };
+  const partMs: Record<string, number> = {};
+  for (const p of result.parts) {
+    const record = JSON.parse(fs.readFileSync(path.join(result.folder, p.name, 'part.json'), 'utf8')) as { durationMs: number };
+    partMs[p.name] = record.durationMs;
+  }
+  return { ...m, result, partMs };
 }
 
 /** By hand: `exit-plan warehouse export`, then the azcopy command `exit-plan azure sas` printed, one after the other. */
@@ -311,9 +318,8 @@ async function main(): Promise<void> {
       const r = await exitRun(dir, url, env);
       fs.rmSync(dir, { recursive: true, force: true });
       exits.push(r);
-      log(
-        `exit run ${i + 1}: ${f1(r.ms / 1000)} s, peak RSS ${f1(r.treeRss / MB)} MB (tree), ${f1(r.processRss / MB)} MB (largest process)`,
-      );
+      const each = Object.entries(r.partMs).map(([name, ms]) => `${name} ${f1(ms / 1000)} s`);
+      log(`exit run ${i + 1}: ${f1(r.ms / 1000)} s (${each.join(', ')}), peak RSS ${f1(r.treeRss / MB)} MB (tree)`);
     };
     const doManual = async (i: number) => {
       const dir = path.join(tmp, `manual-${i}`);
@@ -352,10 +358,21 @@ async function main(): Promise<void> {
     const csvBytes = manuals[0].csvBytes;
     const small = csvBytes < GB;
     const mbs = (x: number) => f1(x / MB);
-    const list = (xs: number[]) => xs.map((x) => f1(x / 1000)).join(', ');
-    const peak = (xs: Measured[], key: 'treeRss' | 'processRss') => Math.max(...xs.map((x) => x[key]));
+    const secs = (xs: number[]) => xs.map((x) => f1(x / 1000)).join(', ');
+    const peaks = (xs: Measured[]) => ({
+      tree: Math.max(...xs.map((x) => x.treeRss)),
+      process: Math.max(...xs.map((x) => x.processRss)),
+    });
+    /** One row: label, the runs' times, their peaks, and the ratio to the by-hand median when given. */
+    const row = (label: string, times: number[], peak?: { tree: number; process: number }, byHand?: boolean) =>
+      `| ${label} | ${f1(median(times) / 1000)} | ${secs(times)} | ${peak ? mbs(peak.tree) : ''} | ${peak ? mbs(peak.process) : ''} | ` +
+      `${byHand ? f2(median(times) / manualMs) : ''} |`;
+    const byHandPeak = peaks([...manuals.map((m) => m.export), ...manuals.map((m) => m.azcopy)]);
+    const partTimes = (name: string) => exits.map((r) => r.partMs[name] ?? 0);
+    const rest = exits.map((r) => r.ms - Object.values(r.partMs).reduce((a, b) => a + b, 0));
     const cpu = os.cpus()[0]?.model ?? 'unknown';
     const parts = exits[0].result.parts;
+    const files = (n: number) => `${int(n)} file${n === 1 ? '' : 's'}`;
     const section = [
       '## Exit run: `exit-plan run` against the parts run by hand',
       '',
@@ -368,69 +385,43 @@ async function main(): Promise<void> {
         '`exit-plan azure sas --json` prints (`commands.local`, run with bash as pasted; making the link is not timed), one after the ' +
         'other, and nothing else.',
       `Each way ran ${runs} time${runs === 1 ? '' : 's'}, alternating (and swapping which goes first in each pair); times are medians of ` +
-        'wall time, including Node.js start-up. Peak RSS: the highest sum of the resident memory of the process and everything it ' +
-        'started (azcopy, bash), sampled every 50 ms, and the largest single process (its kernel peak, VmHWM).',
+        "wall time, including Node.js start-up; the exit run's parts are the times in their `part.json`. Peak RSS: the highest sum of " +
+        'the resident memory of the process and everything it started (azcopy, bash), sampled every 50 ms, and the largest single ' +
+        'process (its kernel peak, VmHWM).',
       '',
       '| Method | Wall time (s, median) | Runs (s) | Peak RSS, process tree (MB) | Peak RSS, largest process (MB) | Time / by hand |',
       '|---|---:|---|---:|---:|---:|',
-      `| \`exit-plan run plan.toml --json --quiet\` (azcopy on PATH) | ${f1(exitMs / 1000)} | ${list(exits.map((r) => r.ms))} | ` +
-        `${mbs(peak(exits, 'treeRss'))} | ${mbs(peak(exits, 'processRss'))} | ${f2(ratio)} |`,
-      `| by hand: warehouse export + azcopy | ${f1(manualMs / 1000)} | ${list(manuals.map((m) => m.export.ms + m.azcopy.ms))} | ` +
-        `${mbs(
-          Math.max(
-            peak(
-              manuals.map((m) => m.export),
-              'treeRss',
-            ),
-            peak(
-              manuals.map((m) => m.azcopy),
-              'treeRss',
-            ),
-          ),
-        )} | ` +
-        `${mbs(
-          Math.max(
-            peak(
-              manuals.map((m) => m.export),
-              'processRss',
-            ),
-            peak(
-              manuals.map((m) => m.azcopy),
-              'processRss',
-            ),
-          ),
-        )} | 1.00 |`,
-      `| … of which \`exit-plan warehouse export\` | ${f1(exportMs / 1000)} | ${list(manuals.map((m) => m.export.ms))} | ` +
-        `${mbs(
-          peak(
-            manuals.map((m) => m.export),
-            'treeRss',
-          ),
-        )} | ${mbs(
-          peak(
-            manuals.map((m) => m.export),
-            'processRss',
-          ),
-        )} | |`,
-      `| … of which \`azcopy copy\` | ${f1(azcopyMs / 1000)} | ${list(manuals.map((m) => m.azcopy.ms))} | ` +
-        `${mbs(
-          peak(
-            manuals.map((m) => m.azcopy),
-            'treeRss',
-          ),
-        )} | ${mbs(
-          peak(
-            manuals.map((m) => m.azcopy),
-            'processRss',
-          ),
-        )} | |`,
-      `| \`exit-plan run\`, blobs copied with the SDK (no azcopy), once | ${f1(sdk.ms / 1000)} | ${f1(sdk.ms / 1000)} | ` +
-        `${mbs(sdk.treeRss)} | ${mbs(sdk.processRss)} | ${f2(sdk.ms / manualMs)} |`,
+      row(
+        '`exit-plan run plan.toml --json --quiet` (azcopy on PATH)',
+        exits.map((r) => r.ms),
+        peaks(exits),
+        true,
+      ),
+      row('… of which the warehouse part', partTimes('warehouse')),
+      row('… of which the datalake part (azcopy)', partTimes('datalake')),
+      row('… of which the rest (start-up, plan, report, manifest)', rest),
+      row(
+        'by hand: warehouse export + azcopy',
+        manuals.map((m) => m.export.ms + m.azcopy.ms),
+        byHandPeak,
+        true,
+      ),
+      row(
+        '… of which `exit-plan warehouse export`',
+        manuals.map((m) => m.export.ms),
+        peaks(manuals.map((m) => m.export)),
+      ),
+      row(
+        '… of which `azcopy copy`',
+        manuals.map((m) => m.azcopy.ms),
+        peaks(manuals.map((m) => m.azcopy)),
+      ),
+      row('`exit-plan run`, blobs copied with the SDK (no azcopy), once', [sdk.ms], peaks([sdk]), true),
+      row('… of which the datalake part (SDK)', [sdk.partMs.datalake ?? 0]),
       '',
-      `The exit run wrote ${parts.map((p) => `${p.name}: ${int(p.files)} files, ${mbs(p.bytes)} MB`).join('; ')}. ` +
-        'On top of the two copies it verifies every blob against the listing taken at the start of its part, writes ' +
-        '`files-manifest.csv`, each `part.json`, `exit-manifest.json` and `EXIT-REPORT.md`; by hand, nothing checks that every ' +
-        'blob arrived.',
+      `The exit run wrote ${parts.map((p) => `${p.name}: ${files(p.files)}, ${mbs(p.bytes)} MB`).join('; ')}. ` +
+        'On top of the two copies it lists the container into `files-manifest.csv`, verifies every blob against that listing, and ' +
+        'writes each `part.json`, `EXIT-REPORT.md` and `exit-manifest.json`; by hand, nothing checks that every blob arrived.',
     ];
     writeDocSection('exit-bench', section);
     log(
