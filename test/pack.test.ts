@@ -124,4 +124,41 @@ describe('npm pack: the exit-plan command on a server', () => {
     );
     assert.equal(fs.readFileSync(path.join(dir, 'public', 'sites.csv'), 'utf8'), 'id,name\n1,Nairobi\n2,Kisumu\n');
   });
+
+  it('the installed exit-plan writes a plan template, runs an exit plan from cron-like surroundings, and status says ready', async () => {
+    const init = await exitPlan(['plan', 'init', 'template.toml']);
+    assert.equal(init.code, 0, init.stderr);
+    assert.ok(fs.existsSync(path.join(elsewhere, 'template.toml')));
+
+    const db = await databaseWith(
+      'pack_exit',
+      `CREATE TABLE sites (id int PRIMARY KEY, name text); INSERT INTO sites VALUES (1, 'Nairobi');`,
+    );
+    const plan = path.join(elsewhere, 'exit-plan.toml');
+    fs.writeFileSync(
+      plan,
+      [
+        'out = "exits"',
+        'max_age = "1 day"',
+        '[[warehouse]]',
+        'name = "warehouse"',
+        `db = "${connectionUrl(db)}"`,
+        'password_env = "WAREHOUSE_PASSWORD"',
+        '',
+      ].join('\n'),
+    );
+    // As cron runs it: the secret from the environment, no terminal, --quiet.
+    const run = await exitPlan(['run', plan, '--json', '--quiet'], { WAREHOUSE_PASSWORD: db.password! });
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stderr, '');
+    const result = JSON.parse(run.stdout) as { folder: string; complete: boolean; parts: { name: string; status: string }[] };
+    assert.equal(result.complete, true);
+    assert.deepEqual(
+      result.parts.map((p) => [p.name, p.status]),
+      [['warehouse', 'verified']],
+    );
+    assert.ok(fs.existsSync(path.join(result.folder, 'EXIT-REPORT.md')));
+    const status = await exitPlan(['status', plan]);
+    assert.equal(status.code, 0, status.stdout + status.stderr);
+  });
 });
