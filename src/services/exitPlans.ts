@@ -1,0 +1,289 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { azure, connectionFromUrl, ExitPlanError, errorMessage, expandHome, findOnPath } from '../exporters';
+import type { AzurePart, ExitPlan, ExitRunResult, PartRecord, PartResolvers, WarehousePart } from '../exporters/exit/types';
+import { RUN_FILES } from '../exporters/exit/types';
+import type { AzureConnectionStore } from './azureConnections';
+import type { ConnectionStore } from './connectionStore';
+import { exitStatus, readPlan, runExitPlan, type ExitRunOptions, type ExitStatus } from './exitCore';
+
+export const PLAN_FILE_SETTING = 'exitPlan.planFile';
+export const AZCOPY_SETTING = 'exitPlan.azcopyPath';
+/** The plan file's name in the first workspace folder when the setting is empty. */
+export const PLAN_FILE_NAME = 'exit-plan.toml';
+
+/** A run folder under the plan's `out`. */
+export interface ExitRunInfo {
+  folder: string;
+  name: string;
+  /** exit-manifest.json is there. */
+  complete: boolean;
+}
+
+/** What the view shows: the plan file, the plan (or the one sentence why not), the status, the newest run. */
+export interface ExitPlanState {
+  /** Absolute path of the plan file; undefined when there is no workspace folder and no setting. */
+  file?: string;
+  exists: boolean;
+  plan?: ExitPlan;
+  /** Why the plan could not be read, or its status not found. */
+  error?: string;
+  status?: ExitStatus;
+  lastRun?: ExitRunInfo;
+  /** Parts that failed in the newest run. */
+  failed: string[];
+}
+
+/** A run folder as the report shows it: every part's record, the failures and what was not included. */
+export interface ExitRunReport {
+  run: ExitRunInfo;
+  plan?: ExitPlan;
+  records: PartRecord[];
+  failures: { name: string; kind?: string; error: string }[];
+  /** Parts of the plan with neither a record nor a failure (an unfinished run). */
+  missing: string[];
+  notIncluded: string[];
+}
+
+/**
+ * The exit plan of the workspace: `exit-plan.toml` in the first workspace folder, or the setting exitPlan.planFile.
+ * Watches the file and the run folders, caches the state for the view, and runs the plan with VS Code's resolvers
+ * (saved connections by name, azcopy from exitPlan.azcopyPath or PATH).
+ */
+export class ExitPlanService implements vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChange = this.changed.event;
+  private readonly disposables: vscode.Disposable[] = [];
+  private watchers: vscode.Disposable[] = [];
+  private watchedOut: string | undefined;
+  private cached: Promise<ExitPlanState> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+
+  constructor(
+    private readonly connections: ConnectionStore,
+    private readonly azureConnections: AzureConnectionStore,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
+    this.disposables.push(
+      this.changed,
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration(PLAN_FILE_SETTING)) this.refresh();
+      }),
+      vscode.workspace.onDidChangeWorkspaceFolders(() => this.refresh()),
+    );
+    this.watchPlan();
+  }
+
+  /** The plan file's path (it may not exist yet). */
+  planFile(): string | undefined {
+    const setting = vscode.workspace.getConfiguration().get<string>(PLAN_FILE_SETTING)?.trim();
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    if (setting) {
+      const file = expandHome(setting);
+      if (path.isAbsolute(file)) return file;
+      return folder ? path.resolve(folder, file) : undefined;
+    }
+    return folder ? path.join(folder, PLAN_FILE_NAME) : undefined;
+  }
+
+  get busy(): boolean {
+    return this.running;
+  }
+
+  state(): Promise<ExitPlanState> {
+    this.cached ??= this.load();
+    return this.cached;
+  }
+
+  /** Reads everything again (soon, once for a burst of changes). */
+  refresh(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.cached = undefined;
+      this.watchPlan();
+      this.changed.fire();
+    }, 100);
+  }
+
+  /** The plan as it is on disk now (one sentence when it cannot be read). */
+  async plan(): Promise<ExitPlan> {
+    const file = this.planFile();
+    if (!file) throw new ExitPlanError('Exit Plan: open a folder first; the exit plan is exit-plan.toml in the workspace folder.');
+    if (!fs.existsSync(file)) throw new ExitPlanError(`Exit Plan: there is no exit plan at ${file}; create one with "Create Exit Plan".`);
+    return readPlan(file);
+  }
+
+  /** Runs the plan (the caller's progress and cancel), then refreshes the view. */
+  async run(plan: ExitPlan, options: Omit<ExitRunOptions, 'resolvers'>): Promise<ExitRunResult> {
+    if (this.running) throw new ExitPlanError('Exit Plan: an exit run is already running in this window.');
+    this.running = true;
+    this.changed.fire();
+    try {
+      return await runExitPlan(plan, { ...options, resolvers: this.resolvers() });
+    } finally {
+      this.running = false;
+      this.cached = undefined;
+      this.changed.fire();
+    }
+  }
+
+  /** How a run reaches connections in VS Code: saved connections by name, else the environment as the CLI does. */
+  resolvers(): PartResolvers {
+    return {
+      warehouse: (part) => this.warehouse(part),
+      azure: (part) => this.azure(part),
+      azcopy: () => Promise.resolve(this.azcopy()),
+    };
+  }
+
+  /** azcopy from the setting exitPlan.azcopyPath, else PATH; undefined copies with the SDK. */
+  azcopy(): string | undefined {
+    const setting = vscode.workspace.getConfiguration().get<string>(AZCOPY_SETTING)?.trim();
+    return setting ? expandHome(setting) : findOnPath('azcopy');
+  }
+
+  /** The run folders under the plan's `out`, newest first. */
+  runs(plan: ExitPlan): ExitRunInfo[] {
+    let names: string[];
+    try {
+      names = fs
+        .readdirSync(plan.out, { withFileTypes: true })
+        .filter((e) => e.isDirectory() && e.name.startsWith(RUN_FILES.prefix))
+        .map((e) => e.name);
+    } catch {
+      return [];
+    }
+    return names
+      .sort()
+      .reverse()
+      .map((name) => {
+        const folder = path.join(plan.out, name);
+        return { folder, name, complete: fs.existsSync(path.join(folder, RUN_FILES.manifest)) };
+      });
+  }
+
+  /** A run folder's parts as its files say: part.json of each verified part, failures from the manifest. */
+  async report(folder: string): Promise<ExitRunReport> {
+    const run: ExitRunInfo = { folder, name: path.basename(folder), complete: fs.existsSync(path.join(folder, RUN_FILES.manifest)) };
+    let plan: ExitPlan | undefined;
+    try {
+      plan = await this.plan();
+    } catch {
+      plan = undefined;
+    }
+    const manifest = run.complete ? readJson(path.join(folder, RUN_FILES.manifest)) : undefined;
+    const manifestParts = Array.isArray(manifest?.parts) ? (manifest.parts as Record<string, unknown>[]) : [];
+    const names = new Set<string>(plan?.parts.map((p) => p.name) ?? []);
+    for (const p of manifestParts) if (typeof p.name === 'string') names.add(p.name);
+    for (const entry of safeReaddir(folder)) if (fs.existsSync(path.join(folder, entry, RUN_FILES.part))) names.add(entry);
+    const records: PartRecord[] = [];
+    const failures: ExitRunReport['failures'] = [];
+    const missing: string[] = [];
+    for (const name of names) {
+      const record = readJson(path.join(folder, name, RUN_FILES.part)) as PartRecord | undefined;
+      if (record && record.status === 'verified') {
+        records.push({ ...record, name: record.name ?? name });
+        continue;
+      }
+      const failed = manifestParts.find((p) => p.name === name && typeof p.error === 'string');
+      if (failed) failures.push({ name, kind: typeof failed.kind === 'string' ? failed.kind : undefined, error: String(failed.error) });
+      else missing.push(name);
+    }
+    const fromManifest = manifest?.notIncluded ?? manifest?.not_included;
+    const notIncluded = Array.isArray(fromManifest) ? fromManifest.map(String) : (plan?.notIncluded ?? []);
+    return { run, plan, records, failures, missing, notIncluded };
+  }
+
+  dispose(): void {
+    if (this.timer) clearTimeout(this.timer);
+    for (const d of [...this.watchers, ...this.disposables]) d.dispose();
+  }
+
+  private async load(): Promise<ExitPlanState> {
+    const file = this.planFile();
+    if (!file || !fs.existsSync(file)) return { file, exists: false, failed: [] };
+    let plan: ExitPlan;
+    try {
+      plan = await readPlan(file);
+    } catch (err) {
+      return { file, exists: true, error: errorMessage(err), failed: [] };
+    }
+    this.watchOut(plan.out);
+    const lastRun = this.runs(plan)[0];
+    const failed = lastRun ? (await this.report(lastRun.folder)).failures.map((f) => f.name) : [];
+    try {
+      return { file, exists: true, plan, status: await exitStatus(plan), lastRun, failed };
+    } catch (err) {
+      this.log.warn(`Exit plan status: ${errorMessage(err)}`);
+      return { file, exists: true, plan, error: errorMessage(err), lastRun, failed };
+    }
+  }
+
+  private watchPlan(): void {
+    for (const w of this.watchers) w.dispose();
+    this.watchers = [];
+    this.watchedOut = undefined;
+    const file = this.planFile();
+    if (!file) return;
+    this.addWatcher(new vscode.RelativePattern(vscode.Uri.file(path.dirname(file)), path.basename(file)));
+  }
+
+  /** The run folders: a part.json or a manifest appearing or going changes what the view shows. */
+  private watchOut(out: string): void {
+    if (this.watchedOut === out) return;
+    this.watchedOut = out;
+    this.addWatcher(new vscode.RelativePattern(vscode.Uri.file(out), `**/{${RUN_FILES.part},${RUN_FILES.manifest}}`));
+  }
+
+  private addWatcher(pattern: vscode.RelativePattern): void {
+    const watcher = vscode.workspace.createFileSystemWatcher(pattern);
+    const later = () => this.refresh();
+    this.watchers.push(watcher, watcher.onDidChange(later), watcher.onDidCreate(later), watcher.onDidDelete(later));
+  }
+
+  private async warehouse(part: WarehousePart) {
+    if (part.connection) {
+      const profile = this.connections.get(part.connection);
+      if (!profile) {
+        throw new ExitPlanError(`Part "${part.name}": there is no saved warehouse connection named "${part.connection}".`);
+      }
+      return this.connections.connectionOptions(profile);
+    }
+    if (!part.db) throw new ExitPlanError(`Part "${part.name}": neither db nor connection is given.`);
+    const env = { ...process.env };
+    if (part.passwordEnv) env.PGPASSWORD = process.env[part.passwordEnv];
+    return connectionFromUrl(part.db, env);
+  }
+
+  private async azure(part: AzurePart): Promise<azure.StorageAccount> {
+    if (part.connection) {
+      const profile = this.azureConnections.get(part.connection);
+      if (!profile) throw new ExitPlanError(`Part "${part.name}": there is no saved Azure Storage connection named "${part.connection}".`);
+      return this.azureConnections.open(profile);
+    }
+    const variable = part.connectionStringEnv ?? 'AZURE_STORAGE_CONNECTION_STRING';
+    const connectionString = process.env[variable];
+    if (!connectionString) throw new ExitPlanError(`Part "${part.name}": the environment variable ${variable} is not set.`);
+    return azure.openStorageAccount({ kind: 'connectionString', connectionString });
+  }
+}
+
+function readJson(file: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function safeReaddir(folder: string): string[] {
+  try {
+    return fs.readdirSync(folder);
+  } catch {
+    return [];
+  }
+}
