@@ -31,16 +31,16 @@
     return node;
   }
 
-  /** @param {number} bytes */
+  /** @param {number} bytes As the core's formatBytes (src/exporters/shared/format.ts): 1 KB = 1000 bytes. */
   function formatBytes(bytes) {
-    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+    const units = ['B', 'KB', 'MB', 'GB', 'TB'];
     let value = bytes;
     let unit = 0;
-    while (value >= 1024 && unit < units.length - 1) {
-      value /= 1024;
+    while (Math.abs(value) >= 1000 && unit < units.length - 1) {
+      value /= 1000;
       unit++;
     }
-    return unit === 0 ? `${bytes} B` : `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+    return `${unit === 0 ? value : value.toFixed(Math.abs(value) >= 100 ? 0 : 1)} ${units[unit]}`;
   }
 
   /** @param {number} ms */
