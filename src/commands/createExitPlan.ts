@@ -65,6 +65,7 @@ export async function createExitPlan(ctx: CommandContext): Promise<void> {
   }
   const parts = await knownParts(ctx);
   if (parts.length === 0) {
+    await fs.promises.mkdir(path.dirname(file), { recursive: true });
     await initPlan(file);
     ctx.log.info(`Wrote the exit plan template ${file} (no connection, backup target or dataset root to take from the sidebar)`);
   } else {

@@ -1,12 +1,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { azure, connectionFromUrl, ExitPlanError, errorMessage, expandHome, findOnPath } from '../exporters';
+import { azure, ExitPlanError, errorMessage, expandHome, findOnPath, type PgConnectionOptions } from '../exporters';
 import type { AzurePart, ExitPlan, ExitRunResult, PartRecord, PartResolvers, WarehousePart } from '../exporters/exit/types';
 import { RUN_FILES } from '../exporters/exit/types';
 import type { AzureConnectionStore } from './azureConnections';
 import type { ConnectionStore } from './connectionStore';
-import { exitStatus, readPlan, runExitPlan, type ExitRunOptions, type ExitStatus } from './exitCore';
+import { envResolvers, exitStatus, readPlan, runExitPlan, type ExitRunOptions, type ExitStatus } from './exitCore';
 
 export const PLAN_FILE_SETTING = 'exitPlan.planFile';
 export const AZCOPY_SETTING = 'exitPlan.azcopyPath';
@@ -135,14 +135,15 @@ export class ExitPlanService implements vscode.Disposable {
     return {
       warehouse: (part) => this.warehouse(part),
       azure: (part) => this.azure(part),
-      azcopy: () => Promise.resolve(this.azcopy()),
+      azcopy: () => this.azcopy(),
     };
   }
 
-  /** azcopy from the setting exitPlan.azcopyPath, else PATH; undefined copies with the SDK. */
-  azcopy(): string | undefined {
+  /** azcopy from the setting exitPlan.azcopyPath, else as the CLI finds it (EXIT_PLAN_AZCOPY, PATH); undefined copies with the SDK. */
+  async azcopy(): Promise<string | undefined> {
     const setting = vscode.workspace.getConfiguration().get<string>(AZCOPY_SETTING)?.trim();
-    return setting ? expandHome(setting) : findOnPath('azcopy');
+    if (setting) return expandHome(setting);
+    return envResolvers().azcopy?.() ?? findOnPath('azcopy');
   }
 
   /** The run folders under the plan's `out`, newest first. */
@@ -244,30 +245,28 @@ export class ExitPlanService implements vscode.Disposable {
     this.watchers.push(watcher, watcher.onDidChange(later), watcher.onDidCreate(later), watcher.onDidDelete(later));
   }
 
-  private async warehouse(part: WarehousePart) {
-    if (part.connection) {
-      const profile = this.connections.get(part.connection);
-      if (!profile) {
-        throw new ExitPlanError(`Part "${part.name}": there is no saved warehouse connection named "${part.connection}".`);
-      }
-      return this.connections.connectionOptions(profile);
+  private async warehouse(part: WarehousePart): Promise<PgConnectionOptions> {
+    if (part.connection === undefined) return envResolvers().warehouse(part);
+    const profile = this.connections.get(part.connection);
+    if (!profile) {
+      throw new ExitPlanError(
+        `The warehouse part "${part.name}" uses the saved connection "${part.connection}", which is not in the Warehouse view: ` +
+          'add it there, or change the part.',
+      );
     }
-    if (!part.db) throw new ExitPlanError(`Part "${part.name}": neither db nor connection is given.`);
-    const env = { ...process.env };
-    if (part.passwordEnv) env.PGPASSWORD = process.env[part.passwordEnv];
-    return connectionFromUrl(part.db, env);
+    return this.connections.connectionOptions(profile);
   }
 
   private async azure(part: AzurePart): Promise<azure.StorageAccount> {
-    if (part.connection) {
-      const profile = this.azureConnections.get(part.connection);
-      if (!profile) throw new ExitPlanError(`Part "${part.name}": there is no saved Azure Storage connection named "${part.connection}".`);
-      return this.azureConnections.open(profile);
+    if (part.connection === undefined) return envResolvers().azure(part);
+    const profile = this.azureConnections.get(part.connection);
+    if (!profile) {
+      throw new ExitPlanError(
+        `The azure part "${part.name}" uses the saved connection "${part.connection}", which is not in the Azure Storage view: ` +
+          'add it there, or change the part.',
+      );
     }
-    const variable = part.connectionStringEnv ?? 'AZURE_STORAGE_CONNECTION_STRING';
-    const connectionString = process.env[variable];
-    if (!connectionString) throw new ExitPlanError(`Part "${part.name}": the environment variable ${variable} is not set.`);
-    return azure.openStorageAccount({ kind: 'connectionString', connectionString });
+    return this.azureConnections.open(profile);
   }
 }
 

@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { backups, formatBytes } from '../exporters';
 import type { PartKind, PlanPart } from '../exporters/exit/types';
-import type { ExitPartStatus } from '../services/exitCore';
+import type { PartStatus } from '../services/exitCore';
 import type { ExitPlanService, ExitRunInfo } from '../services/exitPlans';
 
 export const EXIT_PLAN_VIEW = 'exitPlan.plan';
@@ -10,7 +10,7 @@ export const EXIT_PLAN_VIEW = 'exitPlan.plan';
 export type ExitPlanNode =
   | { kind: 'planFile'; file: string; error?: string }
   | { kind: 'lastRun'; run: ExitRunInfo; failed: number }
-  | { kind: 'part'; part: PlanPart; status?: ExitPartStatus; stale: boolean; failed: boolean; maxAge?: string };
+  | { kind: 'part'; part: PlanPart; status?: PartStatus; stale: boolean; failed: boolean; maxAge?: string };
 
 /** Commands get whatever VS Code passes them; this tells a tree node of one kind from anything else. */
 export function isExitPlanNode<K extends ExitPlanNode['kind']>(value: unknown, kind: K): value is Extract<ExitPlanNode, { kind: K }> {
@@ -48,12 +48,10 @@ export class ExitPlanTreeProvider implements vscode.TreeDataProvider<ExitPlanNod
     const nodes: ExitPlanNode[] = [{ kind: 'planFile', file: state.file, error: state.plan ? undefined : state.error }];
     if (!state.plan) return nodes;
     if (state.lastRun) nodes.push({ kind: 'lastRun', run: state.lastRun, failed: state.failed.length });
-    const now = Date.now();
     for (const part of state.plan.parts) {
       const status = state.status?.parts.find((p) => p.name === part.name);
-      const verified = status?.lastVerified ? Date.parse(status.lastVerified) : undefined;
-      const stale = verified === undefined || (state.plan.maxAge !== undefined && now - verified > state.plan.maxAge.ms);
-      nodes.push({ kind: 'part', part, status, stale, failed: state.failed.includes(part.name), maxAge: state.plan.maxAge?.text });
+      const failed = state.failed.includes(part.name) || status?.lastError !== undefined;
+      nodes.push({ kind: 'part', part, status, stale: status?.stale ?? true, failed, maxAge: state.plan.maxAge?.text });
     }
     return nodes;
   }
@@ -102,7 +100,11 @@ export class ExitPlanTreeProvider implements vscode.TreeDataProvider<ExitPlanNod
         if (failed) facts.push('failed in the last run');
         else if (stale && verified !== undefined) facts.push(`older than ${node.maxAge ?? 'max_age'}`);
         item.description = facts.join(' · ');
-        item.tooltip = [`${part.kind} part "${part.name}"`, status?.folder ? `newest verified copy in ${status.folder}` : undefined]
+        item.tooltip = [
+          `${part.kind} part "${part.name}"`,
+          status?.folder ? `newest verified copy in ${status.folder}` : undefined,
+          status?.lastError ? `failed in the newest run: ${status.lastError}` : undefined,
+        ]
           .filter(Boolean)
           .join('\n');
         item.iconPath =
