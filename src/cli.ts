@@ -7,6 +7,7 @@ import { addAzureCommands } from './cli/azure';
 import { addBackupsCommands } from './cli/backups';
 import { oneLineUsageErrors } from './cli/common';
 import { addDatasetsCommands } from './cli/datasets';
+import { addExitCommands } from './cli/exit';
 import { addWarehouseCommands } from './cli/warehouse';
 
 function buildProgram(): Command {
@@ -15,6 +16,7 @@ function buildProgram(): Command {
   addAzureCommands(program);
   addDatasetsCommands(program);
   addBackupsCommands(program);
+  addExitCommands(program);
   oneLineUsageErrors(program);
   return program;
 }

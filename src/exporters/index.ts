@@ -18,3 +18,4 @@ export { findOnPath } from './shared/programs';
 export * as azure from './azure';
 export * as datasets from './datasets';
 export * as backups from './backups';
+export * as exit from './exit';

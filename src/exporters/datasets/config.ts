@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
-import TOML from '@iarna/toml';
 import { ExitPlanError, errorMessage } from '../shared/errors';
+import { lowerFirst, parseToml, tomlProblem } from '../shared/toml';
 import { DAY, formatDuration, parseInterval } from './interval';
 import { datasetPaths } from './parcels';
 
@@ -64,22 +64,8 @@ export async function readConfig(dir: string): Promise<DatasetConfig> {
 
 /** Checks config.toml's text; `file` names it in errors. */
 export function parseConfig(text: string, file: string): DatasetConfig {
-  let raw: Record<string, unknown>;
-  try {
-    raw = TOML.parse(text) as Record<string, unknown>;
-  } catch (err) {
-    const e = err as { line?: number; col?: number; message?: string };
-    const reason = (e.message ?? String(err))
-      .split('\n')[0]
-      .replace(/\s+at row \d+, col \d+, pos \d+:?$/, '')
-      .replace(/[.:]$/, '');
-    const where = typeof e.line === 'number' ? `, line ${e.line + 1}${typeof e.col === 'number' ? `, column ${e.col + 1}` : ''}` : '';
-    throw new ExitPlanError(`${file}${where} is not valid TOML: ${lowerFirst(reason)}.`, 'CONFIG', { cause: err });
-  }
-  const fail = (keyPath: string[], problem: string): never => {
-    const line = findKeyLine(text, keyPath);
-    throw new ExitPlanError(`${file}${line ? `, line ${line}` : ''}: ${problem}.`, 'CONFIG');
-  };
+  const raw = parseToml(text, file);
+  const fail = tomlProblem(text, file);
 
   for (const key of Object.keys(raw)) {
     if (!(TOP_KEYS as readonly string[]).includes(key)) fail([key], `unknown key "${key}" (known keys: ${TOP_KEYS.join(', ')})`);
@@ -193,34 +179,4 @@ function integer(value: unknown): number | undefined {
 
 function isTable(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
-}
-
-function lowerFirst(text: string): string {
-  return text.length > 1 && /^[A-Z][a-z]/.test(text) ? text[0].toLowerCase() + text.slice(1) : text;
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-/**
- * The 1-based line where a key is written (the TOML parser gives positions for syntax errors only):
- * `a.b.c = …`, `c = …` under `[a.b]`, or a `[a.b.c]` header. Best effort; undefined when not found.
- */
-function findKeyLine(text: string, keyPath: string[]): number | undefined {
-  const lines = text.split(/\r?\n/);
-  const key = (k: string) => `(?:${escapeRegExp(k)}|"${escapeRegExp(k)}"|'${escapeRegExp(k)}')`;
-  const dotted = keyPath.map(key).join('\\s*\\.\\s*');
-  const last = key(keyPath[keyPath.length - 1]);
-  const patterns = [
-    new RegExp(`^\\s*${dotted}\\s*=`),
-    new RegExp(`^\\s*\\[\\[?\\s*${dotted}\\s*\\]`),
-    new RegExp(`^\\s*(?:[^=#\\[]*\\.\\s*)?${last}\\s*=`),
-    new RegExp(`^\\s*\\[\\[?[^\\]]*${last}\\s*\\]`),
-  ];
-  for (const pattern of patterns) {
-    const index = lines.findIndex((l) => pattern.test(l));
-    if (index >= 0) return index + 1;
-  }
-  return undefined;
 }
