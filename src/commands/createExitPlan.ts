@@ -1,8 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { azure, errorMessage, ExitPlanError } from '../exporters';
-import { initPlan, planText, type PlanTextPart } from '../services/exitCore';
+import { azure, errorMessage, exit, ExitPlanError } from '../exporters';
 import type { CommandContext } from './context';
 
 /** A part name the plan accepts: letters, digits, `.`, `-`, `_`, not `.` or `..`; unique in the plan. */
@@ -16,9 +15,9 @@ function partName(wanted: string, taken: Set<string>): string {
 }
 
 /** The parts the sidebar knows: warehouse connections, Azure containers, backup targets, dataset roots. */
-async function knownParts(ctx: CommandContext): Promise<PlanTextPart[]> {
+async function knownParts(ctx: CommandContext): Promise<exit.PlanTextPart[]> {
   const taken = new Set<string>();
-  const parts: PlanTextPart[] = [];
+  const parts: exit.PlanTextPart[] = [];
   for (const profile of ctx.connections.list()) {
     parts.push({ kind: 'warehouse', name: partName(profile.name, taken), connection: profile.name });
   }
@@ -66,10 +65,10 @@ export async function createExitPlan(ctx: CommandContext): Promise<void> {
   const parts = await knownParts(ctx);
   if (parts.length === 0) {
     await fs.promises.mkdir(path.dirname(file), { recursive: true });
-    await initPlan(file);
+    await exit.initPlan(file);
     ctx.log.info(`Wrote the exit plan template ${file} (no connection, backup target or dataset root to take from the sidebar)`);
   } else {
-    const text = planText({ out: './exits', keep: 3, maxAge: '7 days', notIncluded: [], parts });
+    const text = exit.planText({ out: './exits', keep: 3, maxAge: '7 days', notIncluded: [], parts });
     await fs.promises.mkdir(path.dirname(file), { recursive: true });
     // `wx`: never over a file that appeared meanwhile.
     await fs.promises.writeFile(file, text, { flag: 'wx' });

@@ -9,7 +9,7 @@ export async function exitRunFolder(ctx: CommandContext, arg: unknown): Promise<
   if (isRef(arg, 'folder')) return arg.folder;
   if (isExitPlanNode(arg, 'lastRun')) return arg.run.folder;
   const plan = await ctx.exitPlans.plan();
-  const newest = ctx.exitPlans.runs(plan)[0];
+  const newest = (await ctx.exitPlans.runs(plan))[0];
   if (!newest) throw new ExitPlanError(`Exit Plan: there is no exit run yet in ${plan.out}; run the plan first.`);
   return newest.folder;
 }

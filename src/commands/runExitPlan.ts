@@ -1,6 +1,5 @@
 import * as vscode from 'vscode';
-import { formatBytes, plural } from '../exporters';
-import { describeExitProgress, exitProgressFraction } from '../services/exitCore';
+import { exit, formatBytes, plural } from '../exporters';
 import type { CommandContext } from './context';
 import { executeCommand } from './invoke';
 import { runOperation } from './runOperation';
@@ -14,7 +13,7 @@ export async function runExitPlan(ctx: CommandContext): Promise<void> {
   const result = await runOperation(ctx, 'running the exit plan', (op) =>
     ctx.exitPlans.run(plan, {
       signal: op.signal,
-      onProgress: (p) => op.report(describeExitProgress(p), exitProgressFraction(p)),
+      onProgress: (p) => op.report(exit.describeExitProgress(p), exit.exitProgressFraction(p)),
       log: op.log,
     }),
   );

@@ -1,12 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { azure, ExitPlanError, errorMessage, expandHome, findOnPath, type PgConnectionOptions } from '../exporters';
-import type { AzurePart, ExitPlan, ExitRunResult, PartRecord, PartResolvers, WarehousePart } from '../exporters/exit/types';
-import { RUN_FILES } from '../exporters/exit/types';
+import { azure, exit, ExitPlanError, errorMessage, expandHome, type PgConnectionOptions } from '../exporters';
 import type { AzureConnectionStore } from './azureConnections';
 import type { ConnectionStore } from './connectionStore';
-import { envResolvers, exitStatus, readPlan, runExitPlan, type ExitRunOptions, type ExitStatus } from './exitCore';
 
 export const PLAN_FILE_SETTING = 'exitPlan.planFile';
 export const AZCOPY_SETTING = 'exitPlan.azcopyPath';
@@ -26,11 +23,11 @@ export interface ExitPlanState {
   /** Absolute path of the plan file; undefined when there is no workspace folder and no setting. */
   file?: string;
   exists: boolean;
-  plan?: ExitPlan;
+  plan?: exit.ExitPlan;
   /** Why the plan could not be read, or its status not found. */
   error?: string;
-  status?: ExitStatus;
-  lastRun?: ExitRunInfo;
+  status?: exit.ExitStatus;
+  lastRun?: exit.RunFolder;
   /** Parts that failed in the newest run. */
   failed: string[];
 }
@@ -38,8 +35,8 @@ export interface ExitPlanState {
 /** A run folder as the report shows it: every part's record, the failures and what was not included. */
 export interface ExitRunReport {
   run: ExitRunInfo;
-  plan?: ExitPlan;
-  records: PartRecord[];
+  plan?: exit.ExitPlan;
+  records: exit.PartRecord[];
   failures: { name: string; kind?: string; error: string }[];
   /** Parts of the plan with neither a record nor a failure (an unfinished run). */
   missing: string[];
@@ -109,20 +106,20 @@ export class ExitPlanService implements vscode.Disposable {
   }
 
   /** The plan as it is on disk now (one sentence when it cannot be read). */
-  async plan(): Promise<ExitPlan> {
+  async plan(): Promise<exit.ExitPlan> {
     const file = this.planFile();
     if (!file) throw new ExitPlanError('Exit Plan: open a folder first; the exit plan is exit-plan.toml in the workspace folder.');
     if (!fs.existsSync(file)) throw new ExitPlanError(`Exit Plan: there is no exit plan at ${file}; create one with "Create Exit Plan".`);
-    return readPlan(file);
+    return exit.readPlan(file);
   }
 
   /** Runs the plan (the caller's progress and cancel), then refreshes the view. */
-  async run(plan: ExitPlan, options: Omit<ExitRunOptions, 'resolvers'>): Promise<ExitRunResult> {
+  async run(plan: exit.ExitPlan, options: Omit<exit.ExitRunOptions, 'resolvers'>): Promise<exit.ExitRunResult> {
     if (this.running) throw new ExitPlanError('Exit Plan: an exit run is already running in this window.');
     this.running = true;
     this.changed.fire();
     try {
-      return await runExitPlan(plan, { ...options, resolvers: this.resolvers() });
+      return await exit.runExitPlan(plan, { ...options, resolvers: this.resolvers() });
     } finally {
       this.running = false;
       this.cached = undefined;
@@ -131,7 +128,7 @@ export class ExitPlanService implements vscode.Disposable {
   }
 
   /** How a run reaches connections in VS Code: saved connections by name, else the environment as the CLI does. */
-  resolvers(): PartResolvers {
+  resolvers(): exit.PartResolvers {
     return {
       warehouse: (part) => this.warehouse(part),
       azure: (part) => this.azure(part),
@@ -143,59 +140,35 @@ export class ExitPlanService implements vscode.Disposable {
   async azcopy(): Promise<string | undefined> {
     const setting = vscode.workspace.getConfiguration().get<string>(AZCOPY_SETTING)?.trim();
     if (setting) return expandHome(setting);
-    return envResolvers().azcopy?.() ?? findOnPath('azcopy');
+    return exit.envResolvers().azcopy?.();
   }
 
   /** The run folders under the plan's `out`, newest first. */
-  runs(plan: ExitPlan): ExitRunInfo[] {
-    let names: string[];
-    try {
-      names = fs
-        .readdirSync(plan.out, { withFileTypes: true })
-        .filter((e) => e.isDirectory() && e.name.startsWith(RUN_FILES.prefix))
-        .map((e) => e.name);
-    } catch {
-      return [];
-    }
-    return names
-      .sort()
-      .reverse()
-      .map((name) => {
-        const folder = path.join(plan.out, name);
-        return { folder, name, complete: fs.existsSync(path.join(folder, RUN_FILES.manifest)) };
-      });
+  async runs(plan: exit.ExitPlan): Promise<exit.RunFolder[]> {
+    return (await exit.listRuns(plan.out)).reverse();
   }
 
   /** A run folder's parts as its files say: part.json of each verified part, failures from the manifest. */
-  async report(folder: string): Promise<ExitRunReport> {
-    const run: ExitRunInfo = { folder, name: path.basename(folder), complete: fs.existsSync(path.join(folder, RUN_FILES.manifest)) };
-    let plan: ExitPlan | undefined;
-    try {
-      plan = await this.plan();
-    } catch {
-      plan = undefined;
-    }
-    const manifest = run.complete ? readJson(path.join(folder, RUN_FILES.manifest)) : undefined;
-    const manifestParts = Array.isArray(manifest?.parts) ? (manifest.parts as Record<string, unknown>[]) : [];
+  async report(folder: string, plan?: exit.ExitPlan): Promise<ExitRunReport> {
+    const manifest = await exit.readRunManifest(folder);
+    const run: ExitRunInfo = { folder, name: path.basename(folder), complete: manifest !== undefined };
+    plan ??= await this.plan().catch(() => undefined);
     const names = new Set<string>(plan?.parts.map((p) => p.name) ?? []);
-    for (const p of manifestParts) if (typeof p.name === 'string') names.add(p.name);
-    for (const entry of safeReaddir(folder)) if (fs.existsSync(path.join(folder, entry, RUN_FILES.part))) names.add(entry);
-    const records: PartRecord[] = [];
+    for (const p of manifest?.parts ?? []) names.add(p.name);
+    const records: exit.PartRecord[] = [];
     const failures: ExitRunReport['failures'] = [];
     const missing: string[] = [];
     for (const name of names) {
-      const record = readJson(path.join(folder, name, RUN_FILES.part)) as PartRecord | undefined;
-      if (record && record.status === 'verified') {
-        records.push({ ...record, name: record.name ?? name });
+      const record = await exit.readPartRecord(path.join(folder, name));
+      if (record) {
+        records.push(record);
         continue;
       }
-      const failed = manifestParts.find((p) => p.name === name && typeof p.error === 'string');
-      if (failed) failures.push({ name, kind: typeof failed.kind === 'string' ? failed.kind : undefined, error: String(failed.error) });
+      const failed = manifest?.parts.find((p) => p.name === name && p.status === 'failed');
+      if (failed && 'error' in failed) failures.push({ name, kind: failed.kind, error: failed.error });
       else missing.push(name);
     }
-    const fromManifest = manifest?.notIncluded ?? manifest?.not_included;
-    const notIncluded = Array.isArray(fromManifest) ? fromManifest.map(String) : (plan?.notIncluded ?? []);
-    return { run, plan, records, failures, missing, notIncluded };
+    return { run, plan, records, failures, missing, notIncluded: manifest?.notIncluded ?? plan?.notIncluded ?? [] };
   }
 
   dispose(): void {
@@ -206,17 +179,17 @@ export class ExitPlanService implements vscode.Disposable {
   private async load(): Promise<ExitPlanState> {
     const file = this.planFile();
     if (!file || !fs.existsSync(file)) return { file, exists: false, failed: [] };
-    let plan: ExitPlan;
+    let plan: exit.ExitPlan;
     try {
-      plan = await readPlan(file);
+      plan = await exit.readPlan(file);
     } catch (err) {
       return { file, exists: true, error: errorMessage(err), failed: [] };
     }
     this.watchOut(plan.out);
-    const lastRun = this.runs(plan)[0];
-    const failed = lastRun ? (await this.report(lastRun.folder)).failures.map((f) => f.name) : [];
+    const lastRun = (await this.runs(plan))[0];
+    const failed = lastRun ? (await this.report(lastRun.folder, plan)).failures.map((f) => f.name) : [];
     try {
-      return { file, exists: true, plan, status: await exitStatus(plan), lastRun, failed };
+      return { file, exists: true, plan, status: await exit.exitStatus(plan), lastRun, failed };
     } catch (err) {
       this.log.warn(`Exit plan status: ${errorMessage(err)}`);
       return { file, exists: true, plan, error: errorMessage(err), lastRun, failed };
@@ -236,7 +209,7 @@ export class ExitPlanService implements vscode.Disposable {
   private watchOut(out: string): void {
     if (this.watchedOut === out) return;
     this.watchedOut = out;
-    this.addWatcher(new vscode.RelativePattern(vscode.Uri.file(out), `**/{${RUN_FILES.part},${RUN_FILES.manifest}}`));
+    this.addWatcher(new vscode.RelativePattern(vscode.Uri.file(out), `**/{${exit.RUN_FILES.part},${exit.RUN_FILES.manifest}}`));
   }
 
   private addWatcher(pattern: vscode.RelativePattern): void {
@@ -245,8 +218,8 @@ export class ExitPlanService implements vscode.Disposable {
     this.watchers.push(watcher, watcher.onDidChange(later), watcher.onDidCreate(later), watcher.onDidDelete(later));
   }
 
-  private async warehouse(part: WarehousePart): Promise<PgConnectionOptions> {
-    if (part.connection === undefined) return envResolvers().warehouse(part);
+  private async warehouse(part: exit.WarehousePart): Promise<PgConnectionOptions> {
+    if (part.connection === undefined) return exit.envResolvers().warehouse(part);
     const profile = this.connections.get(part.connection);
     if (!profile) {
       throw new ExitPlanError(
@@ -257,8 +230,8 @@ export class ExitPlanService implements vscode.Disposable {
     return this.connections.connectionOptions(profile);
   }
 
-  private async azure(part: AzurePart): Promise<azure.StorageAccount> {
-    if (part.connection === undefined) return envResolvers().azure(part);
+  private async azure(part: exit.AzurePart): Promise<azure.StorageAccount> {
+    if (part.connection === undefined) return exit.envResolvers().azure(part);
     const profile = this.azureConnections.get(part.connection);
     if (!profile) {
       throw new ExitPlanError(
@@ -267,22 +240,5 @@ export class ExitPlanService implements vscode.Disposable {
       );
     }
     return this.azureConnections.open(profile);
-  }
-}
-
-function readJson(file: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
-    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function safeReaddir(folder: string): string[] {
-  try {
-    return fs.readdirSync(folder);
-  } catch {
-    return [];
   }
 }

@@ -1,8 +1,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { backups, formatBytes } from '../exporters';
+import { backups, formatBytes, type exit } from '../exporters';
 import type { PartKind, PlanPart } from '../exporters/exit/types';
-import type { PartStatus } from '../services/exitCore';
 import type { ExitPlanService, ExitRunInfo } from '../services/exitPlans';
 
 export const EXIT_PLAN_VIEW = 'exitPlan.plan';
@@ -10,7 +9,7 @@ export const EXIT_PLAN_VIEW = 'exitPlan.plan';
 export type ExitPlanNode =
   | { kind: 'planFile'; file: string; error?: string }
   | { kind: 'lastRun'; run: ExitRunInfo; failed: number }
-  | { kind: 'part'; part: PlanPart; status?: PartStatus; stale: boolean; failed: boolean; maxAge?: string };
+  | { kind: 'part'; part: PlanPart; status?: exit.PartStatus; stale: boolean; failed: boolean; maxAge?: string };
 
 /** Commands get whatever VS Code passes them; this tells a tree node of one kind from anything else. */
 export function isExitPlanNode<K extends ExitPlanNode['kind']>(value: unknown, kind: K): value is Extract<ExitPlanNode, { kind: K }> {
