@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import { errorMessage, maskSecrets } from '../exporters';
 import { RUN_FILES } from '../exporters/exit/types';
 import type { ExitPlanService, ExitRunReport } from '../services/exitPlans';
+import { executeCommand } from '../commands/invoke';
 import { webviewPage } from './webviewPage';
 import { isExitReportMessage, type ExitReportToWebview, type ExitReportView } from './webviewMessages';
 
@@ -92,7 +93,7 @@ export class ExitReportPanel {
       case 'refresh':
         return this.render();
       case 'revealFolder':
-        void vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(this.folder));
+        void executeCommand('exitPlan.revealExitFolder', { folder: this.folder });
         return;
       case 'openMarkdown': {
         const file = path.join(this.folder, RUN_FILES.report);
