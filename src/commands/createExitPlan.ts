@@ -44,7 +44,8 @@ async function knownParts(ctx: CommandContext): Promise<exit.PlanTextPart[]> {
     parts.push({ kind: 'backups', name: partName(`backups-${target.name}`, taken), dir: target.dir });
   }
   for (const root of ctx.datasets.roots()) {
-    parts.push({ kind: 'datasets', name: partName(`datasets-${path.basename(root)}`, taken), dirs: [root] });
+    const base = path.basename(root);
+    parts.push({ kind: 'datasets', name: partName(/^datasets?\b/i.test(base) ? base : `datasets-${base}`, taken), dirs: [root] });
   }
   return parts;
 }
