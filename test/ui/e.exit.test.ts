@@ -55,7 +55,7 @@ describe('UI: exit plan (flow e)', () => {
     await page
       .locator('.notification-toast-container', { hasText: 'running the exit plan' })
       .waitFor({ state: 'visible', timeout: 30_000 });
-    const done = await notification(page, /^Exit run/, 600_000);
+    const done = await notification(page, /Exit run(:| complete:)/, 240_000);
     const message = await done.locator('.notification-list-item-message').innerText();
     assert.match(message, new RegExp(`^Exit run complete: all ${parts.length} parts verified \\([\\d.]+ \\w+\\)\\.$`), message);
     await page.locator('.notification-toast-container', { hasText: 'running the exit plan' }).waitFor({ state: 'hidden', timeout: 30_000 });
