@@ -6,12 +6,15 @@ import { BackupService } from './services/backupService';
 import { ConnectionStore } from './services/connectionStore';
 import { DatasetsService } from './services/datasets';
 import { DatasetsAutoProcess } from './services/datasetsAutoProcess';
+import { ExitPlanService } from './services/exitPlans';
 import { RunningTasks } from './services/runningTasks';
 import { AZURE_VIEW, AzureTreeProvider } from './views/azureTree';
 import { BACKUP_REPORT_VIEW, BackupReportProvider } from './views/backupReport';
 import { BACKUPS_VIEW, BackupsTreeProvider } from './views/backupsTree';
 import { DatasetsStatus } from './views/datasetsStatus';
 import { DATASETS_VIEW, DatasetsTreeProvider } from './views/datasetsTree';
+import { EXIT_PLAN_VIEW, ExitPlanTreeProvider } from './views/exitPlanTree';
+import { ExitReportPanel } from './views/exitReport';
 import { SasPanel } from './views/sasPanel';
 import { WAREHOUSE_VIEW, WarehouseTreeProvider } from './views/warehouseTree';
 
@@ -26,6 +29,8 @@ export interface ExitPlanTestApi {
   azureTree: AzureTreeProvider;
   datasetsTree: DatasetsTreeProvider;
   backupsTree: BackupsTreeProvider;
+  exitPlanTree: ExitPlanTreeProvider;
+  latestExitReport(): ExitReportPanel | undefined;
   latestSasPanel(): SasPanel | undefined;
 }
 
@@ -41,6 +46,8 @@ export function activate(context: vscode.ExtensionContext): ExitPlanTestApi | un
   const backups = new BackupService(connections, tasks, log);
   const backupsTree = new BackupsTreeProvider(backups);
   const backupReport = new BackupReportProvider(backups, context.extensionUri);
+  const exitPlans = new ExitPlanService(connections, azureConnections, log);
+  const exitPlanTree = new ExitPlanTreeProvider(exitPlans);
   context.subscriptions.push(
     log,
     connections,
@@ -60,6 +67,9 @@ export function activate(context: vscode.ExtensionContext): ExitPlanTestApi | un
     vscode.window.createTreeView(BACKUPS_VIEW, { treeDataProvider: backupsTree, showCollapseAll: true }),
     vscode.window.registerWebviewViewProvider(BACKUP_REPORT_VIEW, backupReport),
     new BackupScheduler(backups),
+    exitPlans,
+    exitPlanTree,
+    vscode.window.createTreeView(EXIT_PLAN_VIEW, { treeDataProvider: exitPlanTree }),
     ...registerCommands({
       log,
       connections,
@@ -68,12 +78,21 @@ export function activate(context: vscode.ExtensionContext): ExitPlanTestApi | un
       azureTree,
       datasets,
       backups,
+      exitPlans,
       tasks,
       extensionUri: context.extensionUri,
     }),
   );
   if (context.extensionMode !== vscode.ExtensionMode.Test) return undefined;
-  return { warehouseTree, azureTree, datasetsTree, backupsTree, latestSasPanel: () => SasPanel.latest };
+  return {
+    warehouseTree,
+    azureTree,
+    datasetsTree,
+    backupsTree,
+    exitPlanTree,
+    latestExitReport: () => ExitReportPanel.latest,
+    latestSasPanel: () => SasPanel.latest,
+  };
 }
 
 /** Cancels running exports and waits for their clean-up, so no half-written file outlives VS Code. */

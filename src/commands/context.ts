@@ -3,6 +3,7 @@ import type { AzureConnectionStore } from '../services/azureConnections';
 import type { BackupService } from '../services/backupService';
 import type { ConnectionStore } from '../services/connectionStore';
 import type { DatasetsService } from '../services/datasets';
+import type { ExitPlanService } from '../services/exitPlans';
 import type { RunningTasks } from '../services/runningTasks';
 import type { AzureTreeProvider } from '../views/azureTree';
 import type { WarehouseTreeProvider } from '../views/warehouseTree';
@@ -20,6 +21,8 @@ export interface CommandContext {
   readonly datasets: DatasetsService;
   /** Backup targets from `exitPlan.backups.targets`: cached reports, and operations through `tasks`. */
   readonly backups: BackupService;
+  /** The workspace's exit plan (exit-plan.toml or exitPlan.planFile): state for the view, and runs through `tasks`. */
+  readonly exitPlans: ExitPlanService;
   /** Where media/ (the SAS panel's script and styles) is found. */
   readonly extensionUri: vscode.Uri;
 }

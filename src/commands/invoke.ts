@@ -45,12 +45,25 @@ export interface BackupTargetRef {
   targetName: string;
 }
 
+/** Exit plan commands. */
+export interface ExitCommandArgs {
+  'exitPlan.createExitPlan': undefined;
+  'exitPlan.runExitPlan': undefined;
+  'exitPlan.openExitReport': ExitRunRef;
+  'exitPlan.revealExitFolder': ExitRunRef;
+}
+
+/** An exit run named by its folder (absolute), as code passes it to a command. */
+export interface ExitRunRef {
+  folder: string;
+}
+
 /** Whether a command's argument is a typed reference made by `executeCommand` (rather than a tree node). */
 export function isRef<K extends string>(value: unknown, key: K): value is Record<K, string> {
   return typeof value === 'object' && value !== null && !('kind' in value) && typeof (value as Record<string, unknown>)[key] === 'string';
 }
 
-export interface CommandArgs extends WarehouseCommandArgs, AzureCommandArgs, DatasetsCommandArgs, BackupsCommandArgs {}
+export interface CommandArgs extends WarehouseCommandArgs, AzureCommandArgs, DatasetsCommandArgs, BackupsCommandArgs, ExitCommandArgs {}
 
 /** Runs one of the extension's commands with its typed argument (`undefined`: the command takes none). */
 export function executeCommand<Id extends keyof CommandArgs & CommandId>(

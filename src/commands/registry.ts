@@ -29,6 +29,10 @@ import { restoreDrill } from './restoreDrill';
 import { rotateBackups } from './rotateBackups';
 import { showBackupReport } from './showBackupReport';
 import { verifyBackups } from './verifyBackups';
+import { createExitPlan } from './createExitPlan';
+import { openExitReport } from './openExitReport';
+import { revealExitFolder } from './revealExitFolder';
+import { runExitPlan } from './runExitPlan';
 
 /** A command: `arg` is whatever VS Code passes (a tree node from a menu, nothing from the palette). */
 export type CommandHandler = (ctx: CommandContext, arg?: unknown) => Promise<void> | void;
@@ -63,6 +67,10 @@ export const COMMANDS = {
   'exitPlan.refreshBackups': refreshBackups,
   'exitPlan.addBackupTarget': addBackupTarget,
   'exitPlan.removeBackupTarget': removeBackupTarget,
+  'exitPlan.createExitPlan': createExitPlan,
+  'exitPlan.runExitPlan': runExitPlan,
+  'exitPlan.openExitReport': openExitReport,
+  'exitPlan.revealExitFolder': revealExitFolder,
 } as const satisfies Record<`exitPlan.${string}`, CommandHandler>;
 
 export type CommandId = keyof typeof COMMANDS;

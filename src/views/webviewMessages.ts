@@ -185,3 +185,42 @@ export function isSasMessage(value: unknown): value is SasFromWebview {
       return false;
   }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Exit report (the panel exitPlan.exitReport; media/exitReport.js): one run folder of an exit plan.
+
+/** One verified part as the report shows it (from its part.json). */
+export interface ExitPartView {
+  name: string;
+  kind: string;
+  files: number;
+  bytes: number;
+  /** One sentence: how it was verified. */
+  verification: string;
+  durationMs: number;
+  finishedAt: string;
+  notes: string[];
+}
+
+export interface ExitReportView {
+  /** The run folder's name (exit_<stamp>) and path. */
+  run: string;
+  folder: string;
+  /** exit-manifest.json is there. */
+  complete: boolean;
+  parts: ExitPartView[];
+  failures: { name: string; kind?: string; error: string }[];
+  /** Parts of the plan not run in this folder yet (an unfinished run). */
+  missing: string[];
+  notIncluded: string[];
+}
+
+export type ExitReportToWebview = { type: 'render'; report: ExitReportView; generatedAt: string };
+
+export type ExitReportFromWebview = { type: 'ready' } | { type: 'refresh' } | { type: 'revealFolder' } | { type: 'openMarkdown' };
+
+/** Whether the exit report's page sent one of its messages. */
+export function isExitReportMessage(value: unknown): value is ExitReportFromWebview {
+  if (!isObject(value)) return false;
+  return isOneOf(['ready', 'refresh', 'revealFolder', 'openMarkdown'] as const, value.type);
+}
