@@ -306,7 +306,7 @@ const KIND_COMMENTS: Record<PartKind, string[]> = {
     "Anything else (dashboards, configs, another database's dump): a shell command that writes into $OUTPUT_DIR;",
     'exit 0 and at least one file, else the part failed.',
   ],
-  backups: ['The newest verified backup of each database and files source in a backup folder.'],
+  backups: ['The newest backup of each database and files source in a backup folder that verifies, copied and verified again.'],
   datasets: ['The newest complete parcel of each dataset, with metrics.csv and config.toml.'],
 };
 
