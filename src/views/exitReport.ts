@@ -18,7 +18,7 @@ function toView(r: ExitRunReport): ExitReportView {
     parts: r.records.map((p) => ({
       name: p.name,
       kind: p.kind,
-      files: Array.isArray(p.files) ? p.files.length : 0,
+      files: p.fileCount,
       bytes: p.bytes,
       verification: maskSecrets(p.verification ?? ''),
       durationMs: p.durationMs,
