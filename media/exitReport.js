@@ -1,7 +1,10 @@
 // @ts-check
 // The exit report's page: one run folder of an exit plan, sent by the extension as `render`. A bar per part for
 // its size (plain elements, no chart library), a table of parts, failures with their sentence, and what the plan
-// deliberately leaves out. Message shapes: src/views/webviewMessages.ts.
+// deliberately leaves out. Bundled by esbuild into dist/webview/ with the core's formatBytes. Message shapes:
+// src/views/webviewMessages.ts.
+import { formatBytes } from '../src/exporters/shared/format';
+import './exitReport.css';
 
 /** @typedef {import('../src/views/webviewMessages').ExitReportToWebview} ExitToWebview */
 /** @typedef {import('../src/views/webviewMessages').ExitReportFromWebview} ExitFromWebview */
@@ -29,18 +32,6 @@
     if (text !== undefined) node.textContent = text;
     if (className) node.className = className;
     return node;
-  }
-
-  /** @param {number} bytes As the core's formatBytes (src/exporters/shared/format.ts): 1 KB = 1000 bytes. */
-  function formatBytes(bytes) {
-    const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-    let value = bytes;
-    let unit = 0;
-    while (Math.abs(value) >= 1000 && unit < units.length - 1) {
-      value /= 1000;
-      unit++;
-    }
-    return `${unit === 0 ? value : value.toFixed(Math.abs(value) >= 100 ? 0 : 1)} ${units[unit]}`;
   }
 
   /** @param {number} ms */

@@ -46,7 +46,7 @@ const node = {
 /** @type {import('esbuild').BuildOptions} */
 const webview = {
   ...common,
-  entryPoints: ['media/datasetsReport.js', 'media/backupReport.js'],
+  entryPoints: ['media/datasetsReport.js', 'media/backupReport.js', 'media/exitReport.js'],
   outdir: 'dist/webview',
   platform: 'browser',
   target: 'es2020',

@@ -62,7 +62,7 @@ export class ExitReportPanel {
     const panel = vscode.window.createWebviewPanel(EXIT_REPORT_PANEL, `Exit Report: ${path.basename(folder)}`, vscode.ViewColumn.Active, {
       enableScripts: true,
       enableCommandUris: false,
-      localResourceRoots: [vscode.Uri.joinPath(deps.extensionUri, 'media')],
+      localResourceRoots: [vscode.Uri.joinPath(deps.extensionUri, 'dist', 'webview')],
     });
     ExitReportPanel.current = new ExitReportPanel(panel, deps, folder);
   }
@@ -120,11 +120,11 @@ export class ExitReportPanel {
 
 /** The page: a shell the script fills in from `render` messages. */
 function reportHtml(webview: vscode.Webview, extensionUri: vscode.Uri): string {
-  const media = (file: string) => vscode.Uri.joinPath(extensionUri, 'media', file);
+  const dist = (file: string) => vscode.Uri.joinPath(extensionUri, 'dist', 'webview', file);
   return webviewPage(webview, {
     title: 'Exit Report',
-    stylesheet: media('exitReport.css'),
-    script: media('exitReport.js'),
+    stylesheet: dist('exitReport.css'),
+    script: dist('exitReport.js'),
     body: `<header class="top">
   <h1>Exit Report</h1>
   <span id="run" class="muted"></span>
