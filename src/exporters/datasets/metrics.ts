@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ExitPlanError, describeWriteError, errorMessage, systemCode } from '../shared/errors';
+import { ExitPlanError, errorMessage, systemCode } from '../shared/errors';
 import { maskSecrets } from '../shared/mask';
+import { writeFileAtomic } from '../shared/partialFile';
 import { BASE_COLUMNS, type DatasetConfig } from './config';
 import { formatCsv, parseCsv } from './csv';
 import { datasetPaths } from './parcels';
@@ -68,21 +68,7 @@ export async function updateMetrics(dir: string, updates: MetricsRow[]): Promise
   }
   const ids = [...table.rows.keys()].sort();
   const records = [table.columns, ...ids.map((id) => table.columns.map((c) => table.rows.get(id)![c] ?? ''))];
-  await writeAtomically(datasetPaths(dir).metrics, formatCsv(records, table.eol));
-}
-
-/** Writes `file` through `<file>.<random>.tmp` and a rename, so a reader never sees half of it. */
-async function writeAtomically(file: string, content: string): Promise<void> {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    await fs.promises.writeFile(tmp, content, { flag: 'wx' });
-    await fs.promises.rename(tmp, file);
-  } catch (err) {
-    await fs.promises.rm(tmp, { force: true });
-    throw new ExitPlanError(describeWriteError(err, file) ?? `Cannot write ${file}: ${errorMessage(err)}.`, systemCode(err), {
-      cause: err,
-    });
-  }
+  await writeFileAtomic(datasetPaths(dir).metrics, formatCsv(records, table.eol));
 }
 
 /** Number of files and their total bytes under a file or folder (recursive; symbolic links followed to files). */

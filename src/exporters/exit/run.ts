@@ -9,7 +9,8 @@ import { maskSecrets } from '../shared/mask';
 import type { OperationOptions } from '../shared/operation';
 import { runPart } from './parts';
 import { buildManifest, maskDeep, reportText, type FailedPartRecord } from './report';
-import { listRuns, readPartRecord, writeFileAtomic } from './runs';
+import { writeFileAtomic } from '../shared/partialFile';
+import { listRuns, readPartRecord } from './runs';
 import {
   RUN_FILES,
   type ExitPlan,

@@ -2,7 +2,7 @@
 // run writes its records (temp file, fsync, rename), so a record is either whole or absent.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ExitPlanError, describeWriteError, errorMessage, systemCode } from '../shared/errors';
+import { ExitPlanError, errorMessage, systemCode } from '../shared/errors';
 import { PART_KINDS, RUN_FILES, type PartKind, type PartRecord } from './types';
 
 /** exit_2026-11-30T023826Z */
@@ -76,24 +76,4 @@ export async function readPartRecord(partDir: string, expected?: { name: string;
     return undefined;
   if (expected && (r.name !== expected.name || r.kind !== expected.kind)) return undefined;
   return r as PartRecord;
-}
-
-/** Writes `file` whole or not at all: a temp file beside it, fsynced, renamed over it. */
-export async function writeFileAtomic(file: string, content: string): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
-  try {
-    const fd = await fs.promises.open(tmp, 'w', 0o644);
-    try {
-      await fd.writeFile(content, 'utf8');
-      await fd.sync();
-    } finally {
-      await fd.close();
-    }
-    await fs.promises.rename(tmp, file);
-  } catch (err) {
-    await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
-    throw new ExitPlanError(describeWriteError(err, file) ?? `Cannot write ${file}: ${errorMessage(err)}.`, systemCode(err), {
-      cause: err,
-    });
-  }
 }

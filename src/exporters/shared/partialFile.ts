@@ -340,3 +340,26 @@ async function removeStalePartials(dir: string, log: (line: string) => void): Pr
     if (existed) log(`${LEFTOVER_REMOVED}${partial}`);
   }
 }
+
+/**
+ * Writes `file` whole or not at all: a temporary file beside it (`.<name>.<random>.tmp`, created exclusively),
+ * fsynced, renamed over it, so a reader never sees half of it; a failure is one sentence and leaves no temporary.
+ */
+export async function writeFileAtomic(file: string, content: string): Promise<void> {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    const fd = await fs.promises.open(tmp, 'wx', 0o644);
+    try {
+      await fd.writeFile(content, 'utf8');
+      await fd.sync();
+    } finally {
+      await fd.close();
+    }
+    await fs.promises.rename(tmp, file);
+  } catch (err) {
+    await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
+    throw new ExitPlanError(describeWriteError(err, file) ?? `Cannot write ${file}: ${errorMessage(err)}.`, systemCode(err), {
+      cause: err,
+    });
+  }
+}
