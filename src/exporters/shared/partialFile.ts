@@ -347,14 +347,8 @@ async function removeStalePartials(dir: string, log: (line: string) => void): Pr
  */
 export async function writeFileAtomic(file: string, content: string): Promise<void> {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
+  await writeSynced(tmp, content, file);
   try {
-    const fd = await fs.promises.open(tmp, 'wx', 0o644);
-    try {
-      await fd.writeFile(content, 'utf8');
-      await fd.sync();
-    } finally {
-      await fd.close();
-    }
     await fs.promises.rename(tmp, file);
   } catch (err) {
     await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
