@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { webviewPage } from './webviewPage';
+import { createReportPanel } from './webviewPage';
 import { isDatasetsReportMessage, type DatasetView, type DatasetsReportToWebview } from './webviewMessages';
 import { datasets } from '../exporters';
 import { executeCommand } from '../commands/invoke';
@@ -48,10 +48,13 @@ export class DatasetsReportPanel {
       deps.service.refresh();
       return;
     }
-    const panel = vscode.window.createWebviewPanel('exitPlan.datasetsReport', 'Datasets Report', vscode.ViewColumn.Active, {
-      enableScripts: true,
-      enableCommandUris: false,
-      localResourceRoots: [vscode.Uri.joinPath(deps.extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(deps.extensionUri, 'media')],
+    const panel = createReportPanel(deps.extensionUri, {
+      viewType: 'exitPlan.datasetsReport',
+      title: 'Datasets Report',
+      pageTitle: 'Datasets Report',
+      bundle: 'datasetsReport',
+      body: REPORT_BODY,
+      dataImages: true,
     });
     DatasetsReportPanel.current = new DatasetsReportPanel(panel, deps);
   }
@@ -60,8 +63,6 @@ export class DatasetsReportPanel {
     private readonly panel: vscode.WebviewPanel,
     private readonly deps: DatasetsReportDeps,
   ) {
-    panel.iconPath = vscode.Uri.joinPath(deps.extensionUri, 'media', 'exit-plan.svg');
-    panel.webview.html = reportHtml(panel.webview, deps.extensionUri);
     this.disposables.push(
       panel.webview.onDidReceiveMessage((m: unknown) => void this.receive(m)),
       panel.onDidDispose(() => this.dispose()),
@@ -112,20 +113,11 @@ export class DatasetsReportPanel {
 }
 
 /** The page: a shell the script fills in from `render` messages. uPlot and the script are bundled by esbuild. */
-function reportHtml(webview: vscode.Webview, extensionUri: vscode.Uri): string {
-  const asset = (file: string) => vscode.Uri.joinPath(extensionUri, 'dist', 'webview', file);
-  return webviewPage(webview, {
-    title: 'Datasets Report',
-    stylesheet: asset('datasetsReport.css'),
-    script: asset('datasetsReport.js'),
-    dataImages: true,
-    body: `<header class="top">
+const REPORT_BODY = `<header class="top">
   <h1>Datasets</h1>
   <span id="generated" class="muted"></span>
   <button type="button" id="refresh" class="secondary">Refresh</button>
 </header>
 <p id="summary" class="summary">Loading…</p>
 <ul id="warnings" class="warnings"></ul>
-<main id="datasets"></main>`,
-  });
-}
+<main id="datasets"></main>`;

@@ -5,7 +5,7 @@ import { errorMessage, maskSecrets } from '../exporters';
 import { RUN_FILES } from '../exporters/exit/types';
 import type { ExitPlanService, ExitRunReport } from '../services/exitPlans';
 import { executeCommand } from '../commands/invoke';
-import { webviewPage } from './webviewPage';
+import { createReportPanel } from './webviewPage';
 import { isExitReportMessage, type ExitReportToWebview, type ExitReportView } from './webviewMessages';
 
 export const EXIT_REPORT_PANEL = 'exitPlan.exitReport';
@@ -59,10 +59,12 @@ export class ExitReportPanel {
       void current.render();
       return;
     }
-    const panel = vscode.window.createWebviewPanel(EXIT_REPORT_PANEL, `Exit Report: ${path.basename(folder)}`, vscode.ViewColumn.Active, {
-      enableScripts: true,
-      enableCommandUris: false,
-      localResourceRoots: [vscode.Uri.joinPath(deps.extensionUri, 'dist', 'webview')],
+    const panel = createReportPanel(deps.extensionUri, {
+      viewType: EXIT_REPORT_PANEL,
+      title: `Exit Report: ${path.basename(folder)}`,
+      pageTitle: 'Exit Report',
+      bundle: 'exitReport',
+      body: REPORT_BODY,
     });
     ExitReportPanel.current = new ExitReportPanel(panel, deps, folder);
   }
@@ -72,8 +74,6 @@ export class ExitReportPanel {
     private readonly deps: ExitReportDeps,
     private folder: string,
   ) {
-    panel.iconPath = vscode.Uri.joinPath(deps.extensionUri, 'media', 'exit-plan.svg');
-    panel.webview.html = reportHtml(panel.webview, deps.extensionUri);
     this.disposables.push(
       panel.webview.onDidReceiveMessage((m: unknown) => void this.receive(m)),
       panel.onDidDispose(() => this.dispose()),
@@ -119,13 +119,7 @@ export class ExitReportPanel {
 }
 
 /** The page: a shell the script fills in from `render` messages. */
-function reportHtml(webview: vscode.Webview, extensionUri: vscode.Uri): string {
-  const dist = (file: string) => vscode.Uri.joinPath(extensionUri, 'dist', 'webview', file);
-  return webviewPage(webview, {
-    title: 'Exit Report',
-    stylesheet: dist('exitReport.css'),
-    script: dist('exitReport.js'),
-    body: `<header class="top">
+const REPORT_BODY = `<header class="top">
   <h1>Exit Report</h1>
   <span id="run" class="muted"></span>
   <button type="button" id="reveal" class="secondary">Reveal Exit Folder</button>
@@ -140,6 +134,4 @@ function reportHtml(webview: vscode.Webview, extensionUri: vscode.Uri): string {
 <th>Part</th><th>Kind</th><th>Status</th><th class="num">Files</th><th class="num">Size</th><th>Verified by</th><th class="num">Took</th>
 </tr></thead>
 <tbody id="parts"></tbody></table></section>
-<section><h2>Not included</h2><ul id="notIncluded"></ul></section>`,
-  });
-}
+<section><h2>Not included</h2><ul id="notIncluded"></ul></section>`;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type * as vscode from 'vscode';
+import * as vscode from 'vscode';
 
 /**
  * The page every Exit Plan webview uses: CSP `default-src 'none'`, styles only from the extension, the one
@@ -25,4 +25,29 @@ ${page.body}
 <script nonce="${nonce}" src="${webview.asWebviewUri(page.script).toString()}"></script>
 </body>
 </html>`;
+}
+
+/**
+ * A report panel (the datasets and exit reports): scripts on, command URIs off, only dist/webview/ readable, the
+ * Exit Plan icon, and the page of `bundle` (`dist/webview/<bundle>.js` and `.css`, made by scripts/build.mjs).
+ */
+export function createReportPanel(
+  extensionUri: vscode.Uri,
+  panel: { viewType: string; title: string; pageTitle: string; bundle: string; body: string; dataImages?: boolean },
+): vscode.WebviewPanel {
+  const dist = vscode.Uri.joinPath(extensionUri, 'dist', 'webview');
+  const created = vscode.window.createWebviewPanel(panel.viewType, panel.title, vscode.ViewColumn.Active, {
+    enableScripts: true,
+    enableCommandUris: false,
+    localResourceRoots: [dist],
+  });
+  created.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'exit-plan.svg');
+  created.webview.html = webviewPage(created.webview, {
+    title: panel.pageTitle,
+    stylesheet: vscode.Uri.joinPath(dist, `${panel.bundle}.css`),
+    script: vscode.Uri.joinPath(dist, `${panel.bundle}.js`),
+    body: panel.body,
+    dataImages: panel.dataImages,
+  });
+  return created;
 }
