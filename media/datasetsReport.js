@@ -5,6 +5,7 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { formatBytes } from '../src/exporters/shared/format';
+import './reportButtons.css';
 import './datasetsReport.css';
 
 /** @typedef {import('../src/views/webviewMessages').DatasetsReportToWebview} ToWebview */

@@ -4,6 +4,7 @@
 // deliberately leaves out. Bundled by esbuild into dist/webview/ with the core's formatBytes. Message shapes:
 // src/views/webviewMessages.ts.
 import { formatBytes } from '../src/exporters/shared/format';
+import './reportButtons.css';
 import './exitReport.css';
 
 /** @typedef {import('../src/views/webviewMessages').ExitReportToWebview} ExitToWebview */
