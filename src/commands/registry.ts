@@ -4,6 +4,7 @@ import { addAzureConnection } from './addAzureConnection';
 import { addWarehouseConnection } from './addWarehouseConnection';
 import { computeSize } from './computeSize';
 import type { CommandContext } from './context';
+import { errorActions } from './errorActions';
 import { exportTable } from './exportTable';
 import { exportWarehouse } from './exportWarehouse';
 import { exportWarehouseToAzure } from './exportWarehouseToAzure';
@@ -83,7 +84,8 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
 
 /**
  * The one wrapper around every command: logs start and finish, shows an ExitPlanError's sentence as-is,
- * any other error as "Exit Plan: …" with its stack in the log, and a cancellation as information.
+ * any other error as "Exit Plan: …" with its stack in the log, and a cancellation as information. An error's
+ * fixes (errorActions.ts, e.g. "Edit Connection") are offered as buttons before Show Log.
  * Everything shown or logged passes through maskSecrets (Azure SDK errors can echo signed URLs).
  * Never rejects.
  */
@@ -108,9 +110,11 @@ async function runCommand(ctx: CommandContext, id: CommandId, handler: CommandHa
       message = `Exit Plan: ${maskSecrets(errorMessage(err))}`;
       ctx.log.error(`${id} failed: ${err instanceof Error && err.stack ? maskSecrets(err.stack) : message}`);
     }
+    const actions = errorActions(err);
     const show = 'Show Log';
-    void vscode.window.showErrorMessage(message, show).then((choice) => {
+    void vscode.window.showErrorMessage(message, ...actions.map((a) => a.title), show).then((choice) => {
       if (choice === show) ctx.log.show();
+      else void actions.find((a) => a.title === choice)?.run();
     });
   }
 }

@@ -54,7 +54,7 @@ export class SasPanel {
     this.log = options.log;
     this.isEmulator = options.isEmulator;
     this.destinations = { local: azure.defaultLocalDestination(options.link.container), azure: '', s3: '', gcs: '' };
-    panel.iconPath = vscode.Uri.joinPath(options.extensionUri, 'media', 'exit-plan.svg');
+    panel.iconPath = vscode.Uri.joinPath(options.extensionUri, 'media', 'icons', 'exit-plan.svg');
     panel.webview.html = sasHtml(panel.webview, options);
     this.disposables.push(
       panel.webview.onDidReceiveMessage((message: unknown) => this.receive(message)),

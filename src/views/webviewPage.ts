@@ -41,7 +41,7 @@ export function createReportPanel(
     enableCommandUris: false,
     localResourceRoots: [dist],
   });
-  created.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'exit-plan.svg');
+  created.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'icons', 'exit-plan.svg');
   created.webview.html = webviewPage(created.webview, {
     title: panel.pageTitle,
     stylesheet: vscode.Uri.joinPath(dist, `${panel.bundle}.css`),

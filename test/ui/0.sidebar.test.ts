@@ -1,12 +1,27 @@
+import * as assert from 'node:assert/strict';
 import { openExitPlan, step, workbench } from './workbench';
 
 describe('UI: the Exit Plan side bar', () => {
-  it('opens from the activity bar with its four views and the backup report', async () => {
+  it('opens from the activity bar with the Exit Plan view expanded and the others collapsed, each welcome one sentence', async () => {
     const { page } = await workbench();
     await openExitPlan(page);
-    for (const view of ['Warehouse', 'Azure Storage', 'Datasets', 'Backups']) {
-      await page.locator('.part.sidebar .pane-header', { hasText: view }).first().waitFor({ state: 'visible' });
+    for (const [view, expanded] of [
+      ['Exit Plan', 'true'],
+      ['Warehouse', 'false'],
+      ['Azure Storage', 'false'],
+      ['Datasets', 'false'],
+      ['Backups', 'false'],
+      ['Backup Report', 'false'],
+    ]) {
+      const header = page.locator(`.part.sidebar .pane-header[aria-label="${view} Section"]`);
+      await header.waitFor({ state: 'visible' });
+      assert.equal(await header.getAttribute('aria-expanded'), expanded, `${view} expanded: ${expanded}`);
     }
+    // The first view's welcome: one sentence and one button, all on screen.
+    const welcome = page.locator('.part.sidebar .pane', { has: page.locator('.pane-header[aria-label="Exit Plan Section"]') });
+    const button = welcome.locator('.welcome-view-content .monaco-button', { hasText: 'Create Exit Plan' });
+    await button.waitFor({ state: 'visible' });
+    assert.equal(await welcome.locator('.welcome-view-content p').count(), 1, 'one sentence above the button');
     await step(page, '0-sidebar');
   });
 });

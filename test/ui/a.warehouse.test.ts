@@ -23,6 +23,7 @@ import {
   typeAnswer,
   workbench,
 } from './workbench';
+import { arrangePanes } from './webviewHelpers';
 
 const CONNECTION = 'ui-flow-a';
 const DATABASE = 'ui_flow_a';
@@ -70,6 +71,8 @@ describe('UI flow a: add a warehouse connection, export it from the palette into
   it('adds the connection through the input boxes, the password into a password box', async () => {
     const { page } = await workbench();
     await openExitPlan(page);
+    // Every view but Exit Plan starts collapsed: the user opens the one they want.
+    await arrangePanes(page, ['Warehouse'], ['Azure Storage', 'Datasets', 'Backups', 'Backup Report']);
     const warehouseView = page.locator('.part.sidebar .pane-header', { hasText: 'Warehouse' }).first();
     await warehouseView.waitFor({ state: 'visible' });
 

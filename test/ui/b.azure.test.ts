@@ -21,6 +21,7 @@ import {
   typeAnswer,
   workbench,
 } from './workbench';
+import { arrangePanes } from './webviewHelpers';
 
 const CONNECTION = 'Azurite flow b';
 const CONTAINER = 'flow-b-media';
@@ -54,6 +55,8 @@ describe('UI flow b: Azure connection, Generate SAS on a container, copy the loc
   it('adds the emulator connection from the Azure Storage view', async () => {
     const { page } = await workbench();
     await openExitPlan(page);
+    // Every view but Exit Plan starts collapsed: the user opens the one they want.
+    await arrangePanes(page, ['Azure Storage'], ['Warehouse', 'Datasets', 'Backups', 'Backup Report']);
     const view = azureView(page);
     await view.waitFor({ state: 'visible' });
     // The view's welcome button when there is no connection yet; its title bar's Add button otherwise.

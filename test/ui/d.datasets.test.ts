@@ -1,7 +1,7 @@
 // Flow d: datasets through the real UI. A root of two export_manager datasets with a history of parcels made
 // over simulated days (one of them overdue) shows in the Datasets view and the status bar; Process Due
 // Datasets from the view's title bar exports the overdue one (the status bar turns from a warning to a
-// check, a new parcel shows in the tree), and Open Report shows both datasets with a chart per metric.
+// check, a new parcel shows in the tree), and Open Datasets Report shows both datasets with a chart per metric.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -124,8 +124,8 @@ describe('UI: datasets (flow d)', () => {
     await parcelRow.locator('.codicon-pass').waitFor({ state: 'visible' });
     await step(page, 'd-3-new-parcel-in-tree', parcelRow);
 
-    // Open Report, from the view's title bar: both datasets, a chart per metric.
-    await clickViewAction(page, 'Datasets', 'Open Report');
+    // Open Datasets Report, from the view's title bar: both datasets, a chart per metric.
+    await clickViewAction(page, 'Datasets', 'Open Datasets Report');
     await page.locator('.tabs-container .tab.active', { hasText: 'Datasets Report' }).waitFor({ state: 'visible', timeout: 60_000 });
     const report = await webviewPanelWith(page, '#datasets details.dataset');
     await report.locator('#summary', { hasText: '2 datasets: 0 failing, 0 overdue.' }).waitFor({ state: 'visible', timeout: 60_000 });

@@ -25,9 +25,17 @@ export async function exitPlan(): Promise<ExitPlanTestApi> {
 /** One answer to the next prompt whose title, prompt or placeholder matches `when`. */
 export interface Answer {
   when: RegExp;
-  /** Text for an input box, a label for a quick pick or a message button, a path for an open dialog; undefined = Escape. */
+  /**
+   * Text for an input box, a label for a quick pick (labels joined by newlines for a multi-select one) or a
+   * message button, a path for an open dialog; undefined = Escape; BACK = the Back button of a wizard step.
+   */
   answer: string | undefined;
+  /** Instead of answering: press the title-bar button of the input box (a wizard step) with this tooltip. */
+  button?: string;
 }
+
+/** The answer that presses a wizard step's Back button. */
+export const BACK = '\u0000back';
 
 export interface Shown {
   severity: 'information' | 'warning' | 'error';
@@ -35,6 +43,8 @@ export interface Shown {
 }
 
 const STUBBED = [
+  'createInputBox',
+  'createQuickPick',
   'showInputBox',
   'showQuickPick',
   'showOpenDialog',
@@ -50,6 +60,8 @@ const STUBBED = [
 export class ScriptedUser {
   readonly shown: Shown[] = [];
   readonly asked: string[] = [];
+  /** Answers a wizard step refused (its validation message), reported by done(). */
+  readonly refused: string[] = [];
   private readonly originals = new Map<string, unknown>();
   private readonly script: Answer[] = [];
 
@@ -83,6 +95,8 @@ export class ScriptedUser {
         throw new Error(`No item "${answer}" at "${text}"; offered: ${list.map((i) => (typeof i === 'string' ? i : i.label)).join(', ')}`);
       return options?.canPickMany ? [found] : found;
     };
+    win.createInputBox = () => this.fakeInputBox();
+    win.createQuickPick = () => this.fakeQuickPick();
     win.showOpenDialog = async (options?: vscode.OpenDialogOptions) => {
       const answer = this.take([options?.title, options?.openLabel].filter(Boolean).join(' | '));
       return answer === undefined ? undefined : [vscode.Uri.file(answer)];
@@ -110,11 +124,68 @@ export class ScriptedUser {
   }
 
   private take(text: string): string | undefined {
+    return this.takeAnswer(text).answer;
+  }
+
+  private takeAnswer(text: string): Answer {
     this.asked.push(text);
     const next = this.script.shift();
     if (!next) throw new Error(`Unexpected prompt: "${text}"`);
     if (!next.when.test(text)) throw new Error(`Expected a prompt like ${next.when}, got "${text}"`);
-    return next.answer;
+    return next;
+  }
+
+  /**
+   * A stand-in for `createInputBox` (the wizard's steps): when shown, it takes the next answer for
+   * "<title> (<step>/<total>) | <prompt> | <placeholder>", as VS Code renders the title, and types it and
+   * presses Enter, Back, a title-bar button or Escape. A refused answer (validation message) ends the wizard
+   * and fails done().
+   */
+  private fakeInputBox(): vscode.InputBox {
+    const box = new FakeQuickInput(this) as FakeQuickInput & Record<string, unknown>;
+    Object.assign(box, { value: '', prompt: undefined, password: false, validationMessage: undefined, valueSelection: undefined });
+    box.respond = (answer) => {
+      if (answer.button !== undefined) {
+        const button = (box.buttons as vscode.QuickInputButton[]).find((b) => b.tooltip === answer.button);
+        if (!button) return box.fail(`no button "${answer.button}"`);
+        box.triggerButton.fire(button);
+        return;
+      }
+      const text = answer.answer as string;
+      box.value = text;
+      box.changeValue.fire(text);
+      box.accept.fire();
+      // Still showing after Enter: the step refused the value.
+      if (box.showing && !box.disposed) box.fail(`"${text}" is refused: ${String(box.validationMessage)}`);
+    };
+    return box as unknown as vscode.InputBox;
+  }
+
+  /** A stand-in for `createQuickPick`, answered like showQuickPick (a label, or labels joined by newlines). */
+  private fakeQuickPick(): vscode.QuickPick<vscode.QuickPickItem> {
+    const pick = new FakeQuickInput(this) as FakeQuickInput & Record<string, unknown>;
+    Object.assign(pick, { items: [], selectedItems: [], activeItems: [], canSelectMany: false, matchOnDescription: false, value: '' });
+    const changeSelection = new vscode.EventEmitter<readonly vscode.QuickPickItem[]>();
+    pick.onDidChangeSelection = changeSelection.event;
+    pick.onDidChangeActive = new vscode.EventEmitter<readonly vscode.QuickPickItem[]>().event;
+    pick.respond = (answer) => {
+      const items = pick.items as vscode.QuickPickItem[];
+      const labels = (answer.answer as string).split('\n');
+      const found = labels.map((label) => items.find((i) => i.label === label));
+      if (found.some((i) => !i)) return pick.fail(`no item "${labels.join('", "')}"; offered: ${items.map((i) => i.label).join(', ')}`);
+      if (pick.canSelectMany) {
+        pick.selectedItems = found;
+        changeSelection.fire(found as vscode.QuickPickItem[]);
+      } else pick.activeItems = found;
+      pick.accept.fire();
+      if (pick.showing && !pick.disposed) pick.fail(`"${labels.join('", "')}" is refused: ${String(pick.placeholder)}`);
+    };
+    return pick as unknown as vscode.QuickPick<vscode.QuickPickItem>;
+  }
+
+  /** Called by a fake quick input when it is shown: the next answer for `text`. */
+  answerFor(text: string): Answer {
+    return this.takeAnswer(text);
   }
 
   /** Puts the real functions back (once). */
@@ -136,12 +207,86 @@ export class ScriptedUser {
 
   done(): void {
     this.restore();
+    assert.deepEqual(this.refused, [], 'a wizard step refused an answer');
     const left = this.script.splice(0);
     assert.deepEqual(
       left.map((a) => String(a.when)),
       [],
       'answers left unused: the command did not ask what was expected',
     );
+  }
+}
+
+/**
+ * What the fakes of createInputBox and createQuickPick share: the properties and events of a quick input.
+ * Showing it answers it from the script on the next turn of the event loop, as a person would.
+ */
+class FakeQuickInput {
+  title: string | undefined;
+  step: number | undefined;
+  totalSteps: number | undefined;
+  placeholder: string | undefined;
+  prompt: string | undefined;
+  buttons: readonly vscode.QuickInputButton[] = [];
+  busy = false;
+  enabled = true;
+  ignoreFocusOut = false;
+  showing = false;
+  disposed = false;
+  readonly changeValue = new vscode.EventEmitter<string>();
+  readonly accept = new vscode.EventEmitter<void>();
+  readonly hide = new vscode.EventEmitter<void>();
+  readonly triggerButton = new vscode.EventEmitter<vscode.QuickInputButton>();
+  readonly onDidChangeValue = this.changeValue.event;
+  readonly onDidAccept = this.accept.event;
+  readonly onDidHide = this.hide.event;
+  readonly onDidTriggerButton = this.triggerButton.event;
+  respond: (answer: Answer) => void = () => undefined;
+
+  constructor(private readonly user: ScriptedUser) {}
+
+  /** The text a test's `when` matches: the title as VS Code shows it (with "(n/total)"), prompt, placeholder. */
+  text(): string {
+    const title = this.title && this.step ? `${this.title} (${this.step}${this.totalSteps ? `/${this.totalSteps}` : ''})` : this.title;
+    return [title, this.prompt, this.placeholder].filter(Boolean).join(' | ');
+  }
+
+  show(): void {
+    if (this.showing || this.disposed) return;
+    this.showing = true;
+    setTimeout(() => {
+      let answer: Answer;
+      try {
+        answer = this.user.answerFor(this.text());
+      } catch (err) {
+        this.fail(err instanceof Error ? err.message : String(err));
+        return;
+      }
+      if (answer.answer === undefined && answer.button === undefined) this.hideNow();
+      else if (answer.answer === BACK) this.triggerButton.fire(vscode.QuickInputButtons.Back);
+      else {
+        // A button (a dialog) hides the box until the handler shows it again.
+        if (answer.button !== undefined) this.showing = false;
+        this.respond(answer);
+      }
+    }, 0);
+  }
+
+  /** Records why the script could not go on and leaves the step, as Escape would. */
+  fail(problem: string): void {
+    this.user.refused.push(`${this.text()}: ${problem}`);
+    this.hideNow();
+  }
+
+  hideNow(): void {
+    if (!this.showing) return;
+    this.showing = false;
+    this.hide.fire();
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.hideNow();
   }
 }
 

@@ -77,3 +77,16 @@ export function localTime(d: Date): string {
   const p = (n: number) => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
 }
+
+/**
+ * How long ago, for people, the one way every view says it: `just now` (under a minute, or a time in the
+ * future after a clock jump), `5 min ago`, `3 h ago`, `2 days ago` (from 48 hours).
+ */
+export function formatAgo(ms: number): string {
+  if (!(ms >= 60_000)) return 'just now';
+  const min = Math.round(ms / 60_000);
+  if (min < 60) return `${min} min ago`;
+  const h = Math.round(min / 60);
+  if (h < 48) return `${h} h ago`;
+  return `${Math.round(h / 24)} days ago`;
+}
