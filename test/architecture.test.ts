@@ -1,4 +1,5 @@
 import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -46,6 +47,24 @@ describe('architecture', () => {
       .filter((l) => l.trim() && !l.startsWith('#'));
     assert.equal(lines[0], '**');
     assert.ok(lines.includes('!dist/extension.js'));
+  });
+
+  it('ships every file package.json points at (the activity-bar and view icons): vsce lists them in the package', function () {
+    this.timeout(60_000);
+    const c = pkg.contributes ?? {};
+    const icons: string[] = [
+      ...(c.viewsContainers?.activitybar ?? []).map((v: { icon: string }) => v.icon),
+      ...Object.values(c.views ?? {}).flatMap((views) => (views as { icon?: string }[]).map((v) => v.icon)),
+    ].filter((icon): icon is string => typeof icon === 'string' && !icon.startsWith('$('));
+    assert.ok(icons.length >= 2, 'package.json names its icons');
+    const listed = execFileSync(process.execPath, [require.resolve('@vscode/vsce/vsce'), 'ls', '--no-dependencies'], {
+      cwd: root,
+      encoding: 'utf8',
+    }).split('\n');
+    for (const icon of new Set(icons)) {
+      assert.ok(fs.existsSync(path.join(root, icon)), `${icon} does not exist`);
+      assert.ok(listed.includes(icon), `${icon} is not in the packaged extension (.vscodeignore)`);
+    }
   });
 
   it('keeps settings free of secrets: no password, key or connection string setting', () => {

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { backups, formatBytes, type exit } from '../exporters';
+import { formatAgo, formatBytes, type exit } from '../exporters';
 import type { PartKind, PlanPart } from '../exporters/exit/types';
 import type { ExitPlanService, ExitRunInfo } from '../services/exitPlans';
 
@@ -93,7 +93,7 @@ export class ExitPlanTreeProvider implements vscode.TreeDataProvider<ExitPlanNod
         const verified = status?.lastVerified ? Date.parse(status.lastVerified) : undefined;
         const facts: string[] = [part.kind];
         if (verified !== undefined) {
-          facts.push(`verified ${backups.formatAge(Date.now() - verified)} ago`);
+          facts.push(`verified ${formatAgo(Date.now() - verified)}`);
           if (status?.bytes !== undefined) facts.push(formatBytes(status.bytes));
         } else facts.push('no verified copy');
         if (failed) facts.push('failed in the last run');
