@@ -129,7 +129,7 @@ export async function connectionWizard(
   title: string,
   state: ConnectionAnswers,
   password: () => Promise<string | undefined>,
-): Promise<{ profile: WarehouseProfile; serverVersion: string | undefined } | undefined> {
+): Promise<{ profile: WarehouseProfile; serverVersion: string | undefined; error?: unknown } | undefined> {
   const taken = new Set(ctx.connections.list().map((p) => p.name));
   const steps = connectionSteps(taken);
   for (;;) {
@@ -153,7 +153,7 @@ export async function connectionWizard(
         edit,
         save,
       );
-      if (choice === save) return { profile, serverVersion: undefined };
+      if (choice === save) return { profile, serverVersion: undefined, error: err };
       if (choice !== edit) return undefined;
     }
   }
@@ -164,10 +164,11 @@ export async function addWarehouseConnection(ctx: CommandContext): Promise<void>
   const state: ConnectionAnswers = { mode: 'add', name: '', host: '', port: '', user: '', database: '', sslmode: 'prefer', password: '' };
   const result = await connectionWizard(ctx, ADD_TITLE, state, async () => state.password);
   if (!result) return;
-  const { profile, serverVersion } = result;
+  const { profile, serverVersion, error } = result;
   await ctx.connections.add(profile, state.password || undefined);
   ctx.log.info(`Saved warehouse connection "${profile.name}" (${describeConnection(profile)})`);
-  ctx.warehouseTree.reveal(profile, serverVersion);
+  if (error !== undefined) ctx.warehouseTree.noteFailed(profile, error);
+  await ctx.warehouseTree.reveal(profile, serverVersion);
   if (serverVersion !== undefined)
     void vscode.window.showInformationMessage(`Connected to ${describeConnection(profile)} and saved it as "${profile.name}".`);
 }

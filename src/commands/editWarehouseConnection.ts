@@ -25,10 +25,11 @@ export async function editWarehouseConnection(ctx: CommandContext, arg?: unknown
     return (await ctx.connections.connectionOptions(saved)).password;
   });
   if (!result) return;
-  const { profile, serverVersion } = result;
+  const { profile, serverVersion, error } = result;
   await ctx.connections.update(profile);
   ctx.log.info(`Updated warehouse connection "${profile.name}": ${describeConnection(saved)} → ${describeConnection(profile)}`);
-  ctx.warehouseTree.reveal(profile, serverVersion);
+  if (error !== undefined) ctx.warehouseTree.noteFailed(profile, error);
+  await ctx.warehouseTree.reveal(profile, serverVersion);
   if (serverVersion !== undefined)
     void vscode.window.showInformationMessage(`Connected to ${describeConnection(profile)} and saved the changes to "${profile.name}".`);
 }

@@ -11,5 +11,5 @@ export async function testWarehouseConnection(ctx: CommandContext, arg?: unknown
   const target = describeConnection(profile);
   const version = await checkConnection(ctx, profile, { title: `testing ${target}…` });
   ctx.log.info(`Test connection to ${target}: connected (PostgreSQL ${version})`);
-  void vscode.window.showInformationMessage(`Connected to ${target} as "${profile.name}": PostgreSQL ${version}.`);
+  void vscode.window.showInformationMessage(`Connected to "${profile.name}": PostgreSQL ${version} at ${target}.`);
 }

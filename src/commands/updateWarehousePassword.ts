@@ -23,7 +23,7 @@ export async function updateWarehousePassword(ctx: CommandContext, arg?: unknown
   const version = await checkConnection(ctx, profile, { password, title: `testing the new password for ${target}…` });
   await ctx.connections.setPassword(profile.name, password || undefined);
   ctx.log.info(`Updated the password of warehouse connection "${profile.name}" (${target})`);
-  ctx.warehouseTree.reveal(profile, version);
+  await ctx.warehouseTree.reveal(profile, version);
   void vscode.window.showInformationMessage(
     `Connected to ${target} (PostgreSQL ${version}) and saved the new password of "${profile.name}".`,
   );

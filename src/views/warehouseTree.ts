@@ -173,7 +173,7 @@ export class WarehouseTreeProvider implements vscode.TreeDataProvider<WarehouseN
       case 'recentExports': {
         const item = new vscode.TreeItem('Recent Exports', vscode.TreeItemCollapsibleState.Collapsed);
         item.id = id('recent');
-        item.description = `${node.exports.length} · last ${formatAgo(Date.now() - node.exports[0].at)}`;
+        item.description = `${plural(node.exports.length, 'archive')}, latest ${formatAgo(Date.now() - node.exports[0].at)}`;
         item.tooltip = `The last exports of "${node.profile.name}" to a folder, the newest first: right-click one to reveal or verify it.`;
         item.iconPath = new vscode.ThemeIcon('history');
         item.contextValue = 'warehouseRecentExports';

@@ -194,13 +194,13 @@ describe('Warehouse (real VS Code, real PostgreSQL)', function () {
     user.done();
     const target = `${warehouse.user}@${warehouse.host}:${warehouse.port}/${warehouse.database}`;
     assert.equal(user.shown.length, 1);
-    assert.match(user.shown[0].message, new RegExp(`^Connected to ${escape(target)} as "${escape(NAME)}": PostgreSQL \\d+(\\.\\d+)*\\.$`));
+    assert.match(user.shown[0].message, new RegExp(`^Connected to "${escape(NAME)}": PostgreSQL \\d+(\\.\\d+)* at ${escape(target)}\\.$`));
     const node = await connectionNode();
     assert.equal(node.description, target);
     assert.match(node.tooltip, /Connected to PostgreSQL \d+/);
   });
 
-  it('Recent Exports under the connection: Copy Path, Verify Again, Reveal; the next export opens its dialog in the last folder', async () => {
+  it('Recent Exports: Copy Path, Verify Again, Reveal; the next export dialog opens in the last folder', async () => {
     const api = await exitPlan();
     const connection = await connectionNode();
     const children = await treeItems(api.warehouseTree, connection.node);
@@ -315,7 +315,7 @@ describe('Warehouse (real VS Code, real PostgreSQL)', function () {
     warehouse.password = changed;
   });
 
-  it('Edit: the saved values in every box, the name kept; a failing test defaults to Edit Connection, which goes back with the values kept', async () => {
+  it('Edit: saved values in every box, name kept; a failing test defaults to Edit Connection, back with the values kept', async () => {
     const before = vscode.workspace
       .getConfiguration('exitPlan')
       .get<{ name: string }[]>('warehouse.connections')!
