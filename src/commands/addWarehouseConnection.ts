@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { CancelledError, SSL_MODES, describeConnection, errorMessage, type SslMode } from '../exporters';
+import { CancelledError, SSL_MODES, connectionFromUrl, describeConnection, errorMessage, type SslMode } from '../exporters';
 import type { WarehouseProfile } from '../services/connectionStore';
 import type { CommandContext } from './context';
 import { runOperation } from './runOperation';
@@ -28,6 +28,20 @@ export interface ConnectionAnswers {
   sslmode: SslMode;
   /** Add only: Edit keeps the saved password (Update Warehouse Password changes it). */
   password: string;
+  /** A postgres:// URL was pasted into the host box: it gave the port, user and database, whose steps are skipped. */
+  fromUrl?: boolean;
+}
+
+const isUrl = (value: string) => /^postgres(ql)?:\/\//i.test(value.trim());
+
+/** The sentence saying what is wrong with a pasted URL (never its value: it may hold the password), or undefined. */
+function urlProblem(value: string): string | undefined {
+  try {
+    connectionFromUrl(value.trim(), {});
+    return undefined;
+  } catch (err) {
+    return errorMessage(err);
+  }
 }
 
 const required = (what: string) => (value: string) => (value.trim() === '' ? `Enter ${what}.` : undefined);
@@ -58,15 +72,26 @@ export function connectionSteps(taken: Set<string>): WizardStep<ConnectionAnswer
       title: 'Host',
       prompt: (s) =>
         s.mode === 'edit'
-          ? `Host name or IP address of the PostgreSQL server (the name "${s.name}" stays: backup targets and exit plans use it)`
-          : 'Host name or IP address of the PostgreSQL server',
+          ? `Host name or IP address of the PostgreSQL server, or a postgres:// URL (the name "${s.name}" stays: backup targets and exit plans use it)`
+          : 'Host name or IP address of the PostgreSQL server, or paste a postgres://user@host:port/database URL to fill in the rest',
       value: (s) => s.host || 'localhost',
-      validate: required('a host'),
-      apply: (v, s) => (s.host = v.trim()),
+      validate: (v) => required('a host')(v) ?? (isUrl(v) ? urlProblem(v) : undefined),
+      apply: (v, s) => {
+        s.fromUrl = isUrl(v);
+        if (!s.fromUrl) {
+          s.host = v.trim();
+          return;
+        }
+        const url = connectionFromUrl(v.trim(), {});
+        Object.assign(s, { host: url.host, port: String(url.port), user: url.user, database: url.database });
+        if (url.sslmode) s.sslmode = url.sslmode;
+        if (url.password !== undefined && s.mode === 'add') s.password = url.password;
+      },
     },
     {
       kind: 'input',
       title: 'Port',
+      when: (s) => !s.fromUrl,
       prompt: 'Port of the PostgreSQL server (5432 unless it was changed)',
       value: (s) => s.port || '5432',
       validate: (v) => (parsePort(v) ? undefined : 'Enter a port number from 1 to 65535.'),
@@ -75,6 +100,7 @@ export function connectionSteps(taken: Set<string>): WizardStep<ConnectionAnswer
     {
       kind: 'input',
       title: 'User',
+      when: (s) => !s.fromUrl,
       prompt: 'User name to log in as (a read-only user is enough to export)',
       placeholder: 'postgres',
       value: (s) => s.user,
@@ -88,6 +114,7 @@ export function connectionSteps(taken: Set<string>): WizardStep<ConnectionAnswer
     {
       kind: 'input',
       title: 'Database',
+      when: (s) => !s.fromUrl,
       prompt: 'Database name (PostgreSQL clients default to the user name)',
       placeholder: 'warehouse',
       value: (s) => s.database,

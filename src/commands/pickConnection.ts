@@ -10,7 +10,8 @@ import { executeCommand, isRef } from './invoke';
  * Connection"), or one the user picks; undefined if they back out.
  */
 export async function connectionFromArg(ctx: CommandContext, arg: unknown, placeHolder: string): Promise<WarehouseProfile | undefined> {
-  if (isWarehouseNode(arg, 'connection')) return ctx.connections.get(arg.profile.name) ?? arg.profile;
+  // A connection, or the error shown under it (its context menu offers the fixes too).
+  if (isWarehouseNode(arg, 'connection') || isWarehouseNode(arg, 'message')) return ctx.connections.get(arg.profile.name) ?? arg.profile;
   if (isRef(arg, 'name')) {
     const named = ctx.connections.get(arg.name);
     if (!named) throw new ExitPlanError(`There is no warehouse connection named "${arg.name}" any more.`);

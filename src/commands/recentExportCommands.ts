@@ -69,8 +69,8 @@ export async function verifyExport(ctx: CommandContext, arg?: unknown): Promise<
     }),
   );
   const message =
-    `Verified ${name}: ${plural(result.files, 'CSV file')}, ${formatCount(result.rows)} rows, ` +
-    'every checksum and row count matches its manifest.';
+    `${name} verified: every checksum and row count matches its manifest ` +
+    `(${plural(result.files, 'CSV file')}, ${formatCount(result.rows)} rows).`;
   ctx.log.info(`${message} (${entry.archive})`);
   void vscode.window.showInformationMessage(message);
 }

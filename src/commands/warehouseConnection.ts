@@ -15,6 +15,8 @@ import { runOperation } from './runOperation';
 /** What kind of connection problem an error is, or undefined when it is about something else. */
 export type ConnectionProblem = 'password' | 'unreachable' | 'database';
 
+const CANCELLED = 'Cancelled while connecting; nothing was changed.';
+
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 export function connectionProblem(err: unknown): ConnectionProblem | undefined {
@@ -68,7 +70,7 @@ export function withConnectionFixes<E>(err: E, profile: WarehouseProfile): E {
 export async function probeConnection(options: PgConnectionOptions, signal?: AbortSignal): Promise<string> {
   const client = await connect(options);
   try {
-    if (signal?.aborted) throw new CancelledError('Test connection cancelled.');
+    if (signal?.aborted) throw new CancelledError(CANCELLED);
     const r = await client.query<{ server_version: string }>('SHOW server_version');
     return String(r.rows[0]?.server_version ?? '').split(' ')[0];
   } finally {
@@ -105,7 +107,7 @@ export async function checkConnection(
 /** The work's result, or CancelledError as soon as `signal` aborts (a connect can take its 15 s timeout). */
 function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new CancelledError('Test connection cancelled.'));
+    const onAbort = () => reject(new CancelledError(CANCELLED));
     if (signal.aborted) return onAbort();
     signal.addEventListener('abort', onAbort, { once: true });
     work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));

@@ -277,7 +277,7 @@ describe('UI flow a: add a warehouse connection, export it from the palette into
     await archiveRow.first().waitFor({ state: 'visible', timeout: 30_000 });
     assert.match(await archiveRow.first().innerText(), /just now · 4 tables/);
     await contextMenu(page, archiveRow.first(), 'Verify Export Archive', 'a7-recent-export-menu');
-    const verifiedToast = await notification(page, `Verified ${path.basename(match[3]!)}:`);
+    const verifiedToast = await notification(page, `${path.basename(match[3]!)} verified: every checksum`);
     await step(page, 'a7-verified-again', verifiedToast);
 
     // The next export of this connection: the folder dialog opens where the last one went.

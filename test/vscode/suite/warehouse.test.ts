@@ -136,6 +136,47 @@ describe('Warehouse (real VS Code, real PostgreSQL)', function () {
     }
   });
 
+  it('Add: a postgres:// URL pasted into the host box fills the port, user and database, whose steps are skipped', async () => {
+    const api = await exitPlan();
+    const url = `postgres://${warehouse.user}@${warehouse.host}:${warehouse.port}/${encodeURIComponent(warehouse.database)}?sslmode=disable`;
+    const user = new ScriptedUser().answer(
+      { when: /^Add Warehouse Connection: Name \(1\/7\)/, answer: 'From a URL' },
+      {
+        when: /^Add Warehouse Connection: Host \(2\/7\) \| .*paste a postgres:\/\/user@host:port\/database URL/,
+        answer: 'postgres://x:notaport/db',
+      },
+    );
+    await vscode.commands.executeCommand('exitPlan.addWarehouseConnection');
+    const reason = (user.refused[0] ?? '').split(' is refused: ')[1] ?? '';
+    assert.match(reason, /^The database URL is not valid/, 'a bad URL is refused with the reason');
+    assert.ok(!reason.includes('notaport'), 'the reason does not repeat the URL (it may hold a password)');
+    user.refused.splice(0);
+    user.done();
+
+    const again = new ScriptedUser().answer(
+      { when: /^Add Warehouse Connection: Name \(1\/7\)/, answer: 'From a URL' },
+      { when: /^Add Warehouse Connection: Host \(2\/7\)/, answer: url },
+      { when: /^Add Warehouse Connection: TLS \(3\/4\)/, answer: 'disable' },
+      { when: /^Add Warehouse Connection: Password \(4\/4\)/, answer: warehouse.password },
+    );
+    await vscode.commands.executeCommand('exitPlan.addWarehouseConnection');
+    again.assertNoErrors();
+    again.done();
+    const saved = vscode.workspace.getConfiguration('exitPlan').get<{ name: string }[]>('warehouse.connections') ?? [];
+    assert.deepEqual(
+      saved.find((p) => p.name === 'From a URL'),
+      {
+        name: 'From a URL',
+        host: warehouse.host,
+        port: warehouse.port,
+        database: warehouse.database,
+        user: warehouse.user,
+        sslmode: 'disable',
+      },
+    );
+    await removeThroughTree(api.warehouseTree, 'From a URL', 'exitPlan.removeWarehouseConnection', /^Remove the warehouse connection/);
+  });
+
   it('exports every table to a zip in the chosen folder that verifies and matches the database row for row', async () => {
     const out = temp.make('export');
     const user = new ScriptedUser().answer(
@@ -222,7 +263,8 @@ describe('Warehouse (real VS Code, real PostgreSQL)', function () {
     assert.match(
       user.shown[0].message,
       new RegExp(
-        `^Verified ${escape(path.basename(archive))}: \\d+ CSV files, [\\d,]+ rows, every checksum and row count matches its manifest\\.$`,
+        `^${escape(path.basename(archive))} verified: every checksum and row count matches its manifest ` +
+          `\\(\\d+ CSV files, [\\d,]+ rows\\)\\.$`,
       ),
     );
     if (user.shown[1]) assert.equal(user.shown[1].message, `The archive is ${archive}.`);
