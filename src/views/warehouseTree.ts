@@ -245,28 +245,22 @@ export class WarehouseTreeProvider implements vscode.TreeDataProvider<WarehouseN
     const target = describeConnection(profile);
     const state = this.states.get(profile.name);
     const known = state && state.key === stateKey(profile) ? state : undefined;
-    const md = new vscode.MarkdownString();
-    md.appendMarkdown('**');
-    md.appendText(profile.name);
-    md.appendMarkdown('**\n\n');
-    md.appendText(`${target} (sslmode ${profile.sslmode})`);
-    md.appendMarkdown('\n\n');
+    // Plain text: Markdown would turn user@host into a mail link.
+    const lines = [profile.name, `${target} (sslmode ${profile.sslmode})`, ''];
     if (known && !known.ok) {
       item.description = `cannot connect: ${known.short}`;
       item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('errorForeground'));
-      md.appendText(`Cannot connect (${formatAgo(Date.now() - known.at)}): ${known.message}`);
+      lines.push(`Cannot connect (${formatAgo(Date.now() - known.at)}): ${known.message}`);
     } else if (known?.ok) {
       item.description = target;
       item.iconPath = new vscode.ThemeIcon('database', new vscode.ThemeColor('testing.iconPassed'));
-      md.appendText(
-        `Connected${known.serverVersion ? ` to PostgreSQL ${known.serverVersion}` : ''} (${formatAgo(Date.now() - known.at)}).`,
-      );
+      lines.push(`Connected${known.serverVersion ? ` to PostgreSQL ${known.serverVersion}` : ''} (${formatAgo(Date.now() - known.at)}).`);
     } else {
       item.description = target;
       item.iconPath = new vscode.ThemeIcon('database');
-      md.appendText('Not connected yet: expand it or run Test Warehouse Connection.');
+      lines.push('Not connected yet: expand it or run Test Warehouse Connection.');
     }
-    item.tooltip = md;
+    item.tooltip = lines.join('\n');
     item.contextValue = 'warehouseConnection';
     return item;
   }

@@ -185,6 +185,12 @@ describe('UI flow a: add a warehouse connection, export it from the palette into
     const row = treeRow(page, 'Warehouse', CONNECTION);
     await row.filter({ hasText: 'cannot connect: wrong password' }).first().waitFor({ state: 'visible', timeout: 30_000 });
     await step(page, 'a1-cannot-connect', row.first());
+    // Its tooltip has the whole sentence.
+    await row.first().hover();
+    const tooltip = page.locator('.monaco-hover, .workbench-hover').filter({ hasText: 'refused the password' }).first();
+    await tooltip.waitFor({ state: 'visible', timeout: 30_000 });
+    await step(page, 'a1-cannot-connect-tooltip', tooltip);
+    await page.mouse.move(800, 500);
 
     // Update Warehouse Password from the connection's context menu: tested, saved, and the tree says so.
     await contextMenu(page, row.first(), 'Update Warehouse Password', 'a1-connection-menu');
