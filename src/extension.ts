@@ -7,6 +7,7 @@ import { ConnectionStore } from './services/connectionStore';
 import { DatasetsService } from './services/datasets';
 import { DatasetsAutoProcess } from './services/datasetsAutoProcess';
 import { ExitPlanService } from './services/exitPlans';
+import { RecentExports } from './services/recentExports';
 import { RunningTasks } from './services/runningTasks';
 import { AZURE_VIEW, AzureTreeProvider } from './views/azureTree';
 import { BACKUP_REPORT_VIEW, BackupReportProvider } from './views/backupReport';
@@ -16,7 +17,7 @@ import { DATASETS_VIEW, DatasetsTreeProvider } from './views/datasetsTree';
 import { EXIT_PLAN_VIEW, ExitPlanTreeProvider } from './views/exitPlanTree';
 import { ExitReportPanel } from './views/exitReport';
 import { SasPanel } from './views/sasPanel';
-import { WAREHOUSE_VIEW, WarehouseTreeProvider } from './views/warehouseTree';
+import { WarehouseTreeProvider } from './views/warehouseTree';
 
 const tasks = new RunningTasks();
 
@@ -38,7 +39,8 @@ export interface ExitPlanTestApi {
 export function activate(context: vscode.ExtensionContext): ExitPlanTestApi | undefined {
   const log = vscode.window.createOutputChannel('Exit Plan', { log: true });
   const connections = new ConnectionStore(context.secrets);
-  const warehouseTree = new WarehouseTreeProvider(connections, log);
+  const recentExports = new RecentExports(context.globalState);
+  const warehouseTree = new WarehouseTreeProvider(connections, log, recentExports);
   const azureConnections = new AzureConnectionStore(context.secrets);
   const azureTree = new AzureTreeProvider(azureConnections, log);
   const datasets = new DatasetsService(log, tasks);
@@ -51,10 +53,11 @@ export function activate(context: vscode.ExtensionContext): ExitPlanTestApi | un
   context.subscriptions.push(
     log,
     connections,
+    recentExports,
     warehouseTree,
     azureConnections,
     azureTree,
-    vscode.window.createTreeView(WAREHOUSE_VIEW, { treeDataProvider: warehouseTree, showCollapseAll: true }),
+    warehouseTree.createView(),
     vscode.window.createTreeView(AZURE_VIEW, { treeDataProvider: azureTree, showCollapseAll: true }),
     datasets,
     datasetsTree,
@@ -74,6 +77,7 @@ export function activate(context: vscode.ExtensionContext): ExitPlanTestApi | un
       log,
       connections,
       warehouseTree,
+      recentExports,
       azureConnections,
       azureTree,
       datasets,

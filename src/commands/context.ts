@@ -4,6 +4,7 @@ import type { BackupService } from '../services/backupService';
 import type { ConnectionStore } from '../services/connectionStore';
 import type { DatasetsService } from '../services/datasets';
 import type { ExitPlanService } from '../services/exitPlans';
+import type { RecentExports } from '../services/recentExports';
 import type { RunningTasks } from '../services/runningTasks';
 import type { AzureTreeProvider } from '../views/azureTree';
 import type { WarehouseTreeProvider } from '../views/warehouseTree';
@@ -15,6 +16,8 @@ export interface CommandContext {
   /** Exports and other long work; cancelled when the extension deactivates. */
   readonly tasks: RunningTasks;
   readonly warehouseTree: WarehouseTreeProvider;
+  /** The last exports of each warehouse connection, and the folder each last exported to. */
+  readonly recentExports: RecentExports;
   readonly azureConnections: AzureConnectionStore;
   readonly azureTree: AzureTreeProvider;
   /** Datasets under `exitPlan.datasets.roots`: the cached report, and runs through `tasks`. */

@@ -11,6 +11,20 @@ import type { CommandId } from './registry';
 export interface WarehouseCommandArgs {
   'exitPlan.showLog': undefined;
   'exitPlan.addWarehouseConnection': undefined;
+  'exitPlan.editWarehouseConnection': WarehouseConnectionRef;
+  'exitPlan.updateWarehousePassword': WarehouseConnectionRef;
+  'exitPlan.testWarehouseConnection': WarehouseConnectionRef;
+  'exitPlan.revealExport': ExportArchiveRef;
+}
+
+/** An export's archive by its absolute path, as code passes it to a command. */
+export interface ExportArchiveRef {
+  archive: string;
+}
+
+/** A warehouse connection named by its name in exitPlan.warehouse.connections, as code passes it to a command. */
+export interface WarehouseConnectionRef {
+  name: string;
 }
 
 /** Azure Storage commands. */

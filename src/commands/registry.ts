@@ -2,6 +2,10 @@ import * as vscode from 'vscode';
 import { ExitPlanError, errorMessage, isCancelled, maskSecrets } from '../exporters';
 import { addAzureConnection } from './addAzureConnection';
 import { addWarehouseConnection } from './addWarehouseConnection';
+import { copyExportPath, revealExport, verifyExport } from './recentExportCommands';
+import { editWarehouseConnection } from './editWarehouseConnection';
+import { testWarehouseConnection } from './testWarehouseConnection';
+import { updateWarehousePassword } from './updateWarehousePassword';
 import { computeSize } from './computeSize';
 import type { CommandContext } from './context';
 import { errorActions } from './errorActions';
@@ -45,6 +49,12 @@ export const COMMANDS = {
   'exitPlan.exportWarehouse': exportWarehouse,
   'exitPlan.exportTable': exportTable,
   'exitPlan.refreshWarehouse': refreshWarehouse,
+  'exitPlan.editWarehouseConnection': editWarehouseConnection,
+  'exitPlan.updateWarehousePassword': updateWarehousePassword,
+  'exitPlan.testWarehouseConnection': testWarehouseConnection,
+  'exitPlan.revealExport': revealExport,
+  'exitPlan.copyExportPath': copyExportPath,
+  'exitPlan.verifyExport': verifyExport,
   'exitPlan.showLog': showLog,
   'exitPlan.exportWarehouseToAzure': exportWarehouseToAzure,
   'exitPlan.addAzureConnection': addAzureConnection,

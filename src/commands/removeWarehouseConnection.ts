@@ -18,5 +18,6 @@ export async function removeWarehouseConnection(ctx: CommandContext, arg?: unkno
   );
   if (choice !== remove) return;
   await ctx.connections.remove(profile.name);
+  await ctx.recentExports.forget(profile.name);
   ctx.log.info(`Removed warehouse connection "${profile.name}" (${describeConnection(profile)})`);
 }

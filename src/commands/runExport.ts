@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import {
@@ -16,7 +17,9 @@ import {
 } from '../exporters';
 import type { WarehouseProfile } from '../services/connectionStore';
 import type { CommandContext } from './context';
+import { executeCommand } from './invoke';
 import { runOperation } from './runOperation';
+import { checkConnection, withConnectionFixes } from './warehouseConnection';
 
 /** What to export; shared by Export Warehouse and Export Table. */
 export interface ExportRequest {
@@ -29,15 +32,20 @@ export interface ExportRequest {
   includeViews?: boolean;
   /** Streams the archive into this container instead of a local folder. */
   upload?: { account: azure.StorageAccount; container: string };
+  /** The caller has just tested the connection (checkConnection) before its own questions. */
+  connectionChecked?: boolean;
 }
 
 /**
- * Runs one export with a cancellable progress notification (runOperation). Errors (including cancellation)
- * propagate to the command wrapper, which shows them.
+ * Runs one export with a cancellable progress notification (runOperation): the connection is tested first,
+ * before any question (a wrong password is said at once, with Edit Connection and Update Password), then the
+ * folder is asked (the dialog opens where this connection last exported to). Errors (including cancellation)
+ * propagate to the command wrapper, which shows them; those about the connection carry its fixes.
  */
 export async function runExport(ctx: CommandContext, request: ExportRequest): Promise<void> {
-  const { upload } = request;
-  const outDir = upload ? undefined : await exportFolder();
+  const { upload, profile } = request;
+  if (!request.connectionChecked) await checkConnection(ctx, profile);
+  const outDir = upload ? undefined : await exportFolder(ctx.recentExports.lastFolder(profile.name));
   if (!upload && !outDir) return;
   const settings = exportSettings();
   const connection = await ctx.connections.connectionOptions(request.profile);
@@ -58,7 +66,10 @@ export async function runExport(ctx: CommandContext, request: ExportRequest): Pr
       log: op.log,
       onProgress: (p) => op.report(describeExportProgress(p), exportProgressFraction(p)),
     }),
-  );
+  ).catch((err: unknown) => {
+    throw withConnectionFixes(err, profile);
+  });
+  ctx.warehouseTree.noteConnected(profile, result.serverVersion);
 
   const tables = plural(result.tables.length, 'table');
   const rows = plural(result.rows, 'row');
@@ -70,11 +81,22 @@ export async function runExport(ctx: CommandContext, request: ExportRequest): Pr
     showUploaded(result.uploaded, tables, rows);
     return;
   }
+  await ctx.recentExports.add(
+    {
+      connection: profile.name,
+      archive: result.archive,
+      at: Date.now(),
+      tables: result.tables.length,
+      rows: result.rows,
+      archiveBytes: result.archiveBytes,
+    },
+    outDir!,
+  );
   const reveal = 'Reveal in File Explorer';
   const copy = 'Copy Path';
   // Not awaited: the command is done; the buttons stay usable as long as the notification is shown.
   void vscode.window.showInformationMessage(`Exported ${tables} (${rows}) to ${result.archive}`, reveal, copy).then((choice) => {
-    if (choice === reveal) void vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(result.archive));
+    if (choice === reveal) void executeCommand('exitPlan.revealExport', { archive: result.archive });
     if (choice === copy) void vscode.env.clipboard.writeText(result.archive);
   });
 }
@@ -89,11 +111,15 @@ function showUploaded(uploaded: NonNullable<ExportResult['uploaded']>, tables: s
     });
 }
 
-/** `exitPlan.exportFolder` (`~` expanded, relative to the first workspace folder), or a folder the user picks. */
-async function exportFolder(): Promise<string | undefined> {
+/**
+ * `exitPlan.exportFolder` (`~` expanded, relative to the first workspace folder), or a folder the user picks,
+ * the dialog opening in `last` (where the connection last exported to) when it still exists.
+ */
+async function exportFolder(last: string | undefined): Promise<string | undefined> {
   const setting = vscode.workspace.getConfiguration('exitPlan').get<string>('exportFolder', '').trim();
   if (setting === '') {
     const picked = await vscode.window.showOpenDialog({
+      defaultUri: last && fs.existsSync(last) ? vscode.Uri.file(last) : undefined,
       canSelectFolders: true,
       canSelectFiles: false,
       canSelectMany: false,

@@ -49,6 +49,18 @@ export class ConnectionStore implements vscode.Disposable {
     await this.setting.put(profile);
   }
 
+  /** Saves changed values of a connection (same name); its password stays as it is. */
+  async update(profile: WarehouseProfile): Promise<void> {
+    await this.setting.put(profile);
+  }
+
+  /** Replaces a connection's saved password (none when empty), leaving its profile as it is. */
+  async setPassword(name: string, password: string | undefined): Promise<void> {
+    if (password) await this.secrets.store(passwordKey(name), password);
+    else await this.secrets.delete(passwordKey(name));
+    this.changed.fire();
+  }
+
   async remove(name: string): Promise<void> {
     await this.setting.remove(name);
     await this.secrets.delete(passwordKey(name));

@@ -23,7 +23,7 @@ import {
   typeAnswer,
   workbench,
 } from './workbench';
-import { arrangePanes } from './webviewHelpers';
+import { arrangePanes, exactTreeRow, expandRow, screenshotOnFailure } from './webviewHelpers';
 
 const CONNECTION = 'ui-flow-a';
 const DATABASE = 'ui_flow_a';
@@ -44,13 +44,46 @@ function visibleQuickInput(page: Page): Locator {
   return page.locator('.quick-input-widget:visible');
 }
 
-/** Types `text` into the input box of step `n` of Add Warehouse Connection and presses Enter. */
-function typeStep(page: Page, n: number, text: string, check?: (input: Locator) => Promise<void>): Promise<void> {
-  return typeAnswer(page, `${TITLE} (${n}/7)`, text, check);
+/** Types `text` into the input box of step `n` (titled `name`) of Add Warehouse Connection and presses Enter. */
+function typeStep(page: Page, name: string, n: number, text: string, check?: (input: Locator) => Promise<void>): Promise<void> {
+  return typeAnswer(page, `${TITLE}: ${name} (${n}/7)`, text, check);
+}
+
+/** The input box of a wizard step, once it shows. */
+async function stepInput(page: Page, title: string): Promise<Locator> {
+  const widget = await quickInput(page, title);
+  const input = widget.locator('.quick-input-box input');
+  await input.waitFor({ state: 'visible' });
+  return input;
+}
+
+/** Presses Enter on the step titled `title` (its value kept) and waits for the next. */
+async function acceptStep(page: Page, title: string): Promise<void> {
+  await quickInput(page, title);
+  await page.keyboard.press('Enter');
+  await page.locator('.quick-input-widget .quick-input-title', { hasText: title }).waitFor({ state: 'hidden', timeout: 30_000 });
+}
+
+/** Right-clicks a tree row and clicks the context menu's item `title`, after a screenshot of the menu when `shot` is given. */
+async function contextMenu(page: Page, row: Locator, title: string, shot?: string): Promise<void> {
+  await row.click({ button: 'right' });
+  const item = page.locator('.context-view .monaco-menu .action-item', { hasText: title }).first();
+  await item.waitFor({ state: 'visible', timeout: 30_000 });
+  if (shot) await step(page, shot, item);
+  await item.click();
+}
+
+/** The modal dialog VS Code shows for a modal message. */
+function modalDialog(page: Page): Locator {
+  return page.locator('.monaco-dialog-box');
 }
 
 describe('UI flow a: add a warehouse connection, export it from the palette into a folder picked in the dialog', () => {
   let source: PgConnectionOptions;
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') await screenshotOnFailure('a-failed');
+  });
 
   before(async () => {
     const pg = await postgres();
@@ -72,38 +105,111 @@ describe('UI flow a: add a warehouse connection, export it from the palette into
     const { page } = await workbench();
     await openExitPlan(page);
     // Every view but Exit Plan starts collapsed: the user opens the one they want.
-    await arrangePanes(page, ['Warehouse'], ['Azure Storage', 'Datasets', 'Backups', 'Backup Report']);
+    await arrangePanes(page, ['Warehouse'], ['Exit Plan', 'Azure Storage', 'Datasets', 'Backups', 'Backup Report']);
     const warehouseView = page.locator('.part.sidebar .pane-header', { hasText: 'Warehouse' }).first();
     await warehouseView.waitFor({ state: 'visible' });
 
     await openPalette(page, 'Exit Plan: Add Warehouse Connection');
     await page.keyboard.press('Enter');
-    await typeStep(page, 1, CONNECTION);
-    await typeStep(page, 2, source.host!, async (input) =>
+    await typeStep(page, 'Name', 1, CONNECTION);
+    await typeStep(page, 'Host', 2, source.host!, async (input) =>
       assert.equal(await input.inputValue(), 'localhost', 'host box offers localhost'),
     );
-    await typeStep(page, 3, String(source.port), async (input) => assert.equal(await input.inputValue(), '5432', 'port box offers 5432'));
-    await typeStep(page, 4, source.database!);
-    await typeStep(page, 5, READER);
-
-    const tls = await quickInput(page, `${TITLE} (6/7)`);
-    await tls
-      .locator('.monaco-list-row', { hasText: /^prefer/ })
+    // Back from the port: the host box shows what was typed.
+    const port = await stepInput(page, `${TITLE}: Port (3/7)`);
+    assert.equal(await port.inputValue(), '5432', 'port box offers 5432');
+    await visibleQuickInput(page)
+      .locator('.quick-input-titlebar .action-label[aria-label^="Back"], .quick-input-titlebar .codicon-quick-input-back')
       .first()
       .click();
+    const host = await stepInput(page, `${TITLE}: Host (2/7)`);
+    assert.equal(await host.inputValue(), source.host, 'Back keeps the host typed');
+    await step(page, 'a1-wizard-back', host);
+    await acceptStep(page, `${TITLE}: Host (2/7)`);
+    await typeStep(page, 'Port', 3, String(source.port));
+    await typeStep(page, 'User', 4, READER);
+    await typeStep(page, 'Database', 5, source.database!, async (input) =>
+      assert.equal(await input.inputValue(), READER, 'the database defaults to the user name, as PostgreSQL clients do'),
+    );
+
+    const tls = await quickInput(page, `${TITLE}: TLS (6/7)`);
+    const allow = tls.locator('.monaco-list-row', { hasText: /^allow/ }).first();
+    const prefer = tls.locator('.monaco-list-row', { hasText: /^prefer/ }).first();
+    await prefer.waitFor({ state: 'visible' });
+    assert.notEqual(
+      await allow.innerText(),
+      (await prefer.innerText()).replace('prefer', 'allow'),
+      'allow and prefer say different things',
+    );
+    await step(page, 'a1-tls-pick', prefer);
+    await prefer.click();
     await page
-      .locator('.quick-input-widget .quick-input-title', { hasText: `${TITLE} (6/7)` })
+      .locator('.quick-input-widget .quick-input-title', { hasText: `${TITLE}: TLS (6/7)` })
       .waitFor({ state: 'hidden', timeout: 30_000 });
 
-    await typeStep(page, 7, READER_PASSWORD, async (input) => {
+    // A mistyped password: the test fails, and the question's default button is Edit Connection.
+    await typeStep(page, 'Password', 7, 'mistyped', async (input) => {
       assert.equal(await input.getAttribute('type'), 'password', 'the password goes into a password box');
     });
-
-    const connected = await notification(page, `saved it as "${CONNECTION}"`);
-    assert.match(await connected.innerText(), new RegExp(`Connected to .*${DATABASE}`));
+    const dialog = modalDialog(page);
+    await dialog.waitFor({ state: 'visible', timeout: 60_000 });
+    assert.match(await dialog.innerText(), /Cannot connect to .*refused the password/s);
+    const buttons = dialog.locator('.dialog-buttons .monaco-button');
+    // The primary (default) button; VS Code lays the buttons out in its platform's order.
+    const primary = buttons.and(page.locator(':not(.secondary)'));
+    assert.deepEqual(
+      (await primary.allInnerTexts()).map((t) => t.trim()),
+      ['Edit Connection'],
+      'Edit Connection is the default button',
+    );
+    await step(page, 'a1-test-failed-modal', dialog);
+    // Enter takes the default: back into the wizard, every value kept.
+    await page.keyboard.press('Enter');
+    const name = await stepInput(page, `${TITLE}: Name (1/7)`);
+    assert.equal(await name.inputValue(), CONNECTION, 'Edit Connection keeps the name');
+    await step(page, 'a1-edit-connection-kept', name);
+    for (const [title, n] of [
+      ['Name', 1],
+      ['Host', 2],
+      ['Port', 3],
+      ['User', 4],
+      ['Database', 5],
+      ['TLS', 6],
+      ['Password', 7],
+    ] as const) {
+      await acceptStep(page, `${TITLE}: ${title} (${n}/7)`);
+    }
+    // Still the mistyped password: saved anyway, the tree says the connection cannot connect, and why.
+    await dialog.waitFor({ state: 'visible', timeout: 60_000 });
+    await dialog.locator('.dialog-buttons .monaco-button', { hasText: 'Save Anyway' }).click();
     const row = treeRow(page, 'Warehouse', CONNECTION);
-    await row.first().waitFor({ state: 'visible', timeout: 30_000 });
-    await step(page, 'a1-connection-added', row);
+    await row.filter({ hasText: 'cannot connect: wrong password' }).first().waitFor({ state: 'visible', timeout: 30_000 });
+    await step(page, 'a1-cannot-connect', row.first());
+    // Its tooltip has the whole sentence.
+    await row.first().hover();
+    const tooltip = page.locator('.monaco-hover, .workbench-hover').filter({ hasText: 'refused the password' }).first();
+    await tooltip.waitFor({ state: 'visible', timeout: 30_000 });
+    await step(page, 'a1-cannot-connect-tooltip', tooltip);
+    await page.mouse.move(800, 500);
+
+    // Update Warehouse Password from the connection's context menu: tested, saved, and the tree says so.
+    await contextMenu(page, row.first(), 'Update Warehouse Password', 'a1-connection-menu');
+    await typeAnswer(page, `Update Warehouse Password: "${CONNECTION}"`, READER_PASSWORD, async (input) => {
+      assert.equal(await input.getAttribute('type'), 'password');
+    });
+    const updated = await notification(page, `saved the new password of "${CONNECTION}"`);
+    await row.filter({ hasNotText: 'cannot connect' }).first().waitFor({ state: 'visible', timeout: 30_000 });
+    await step(page, 'a1-password-updated', updated);
+
+    // Test Warehouse Connection: one sentence with the server's version.
+    await openPalette(page, 'Exit Plan: Test Warehouse Connection');
+    await page.keyboard.press('Enter');
+    const testPick = visibleQuickInput(page).filter({ has: page.locator('input[placeholder="Warehouse connection to test"]') });
+    await testPick.locator('.monaco-list-row', { hasText: CONNECTION }).first().click();
+    const tested = await notification(page, new RegExp(`Connected to "${CONNECTION}": PostgreSQL \\d+`));
+    await step(page, 'a1-test-ok', tested);
+
+    await step(page, 'a1-zz-connection-added', row.first());
     // Saved in the user settings without its password (that went to VS Code's secret storage).
     const settings = readUserSettings();
     assert.ok(settings.includes(`"${CONNECTION}"`) && settings.includes(`"${READER}"`), 'the connection is in the user settings');
@@ -162,6 +268,36 @@ describe('UI flow a: add a warehouse connection, export it from the palette into
     assert.ok(match, `completion message: ${message}`);
     await step(page, 'a6-completion', done);
     await assertNoErrorNotification(page);
+
+    // Recent Exports under the connection: the archive, with Reveal, Copy Path and Verify Again.
+    await done
+      .locator('.codicon-notifications-clear, .codicon-close')
+      .first()
+      .click()
+      .catch(() => undefined);
+    const connectionRow = exactTreeRow(page, 'Warehouse', CONNECTION);
+    await expandRow(connectionRow.first());
+    const recentRow = exactTreeRow(page, 'Warehouse', 'Recent Exports');
+    await expandRow(recentRow.first());
+    const archiveRow = exactTreeRow(page, 'Warehouse', path.basename(match[3]!));
+    await archiveRow.first().waitFor({ state: 'visible', timeout: 30_000 });
+    assert.match(await archiveRow.first().innerText(), /just now · 4 tables/);
+    await contextMenu(page, archiveRow.first(), 'Verify Export Archive', 'a7-recent-export-menu');
+    const verifiedToast = await notification(page, `${path.basename(match[3]!)} verified: every checksum`);
+    await step(page, 'a7-verified-again', verifiedToast);
+
+    // The next export of this connection: the folder dialog opens where the last one went.
+    await connectionRow.first().hover();
+    await connectionRow.first().locator('.action-label[aria-label^="Export Warehouse"]').first().click();
+    const again = await quickInput(page, 'Exit Plan: folder for the export archive');
+    await page.waitForFunction(
+      `document.querySelector('.quick-input-widget .quick-input-box input')?.value === ${JSON.stringify(`${outDir}/`)}`,
+      undefined,
+      { timeout: 30_000 },
+    );
+    await step(page, 'a8-folder-remembered', again);
+    await page.keyboard.press('Escape');
+    await again.filter({ hasText: 'Exit Plan: folder for the export archive' }).waitFor({ state: 'hidden', timeout: 30_000 });
 
     const archive = match[3]!;
     assert.equal(path.dirname(archive), outDir, 'the archive is in the folder picked in the dialog');

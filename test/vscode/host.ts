@@ -32,6 +32,8 @@ export interface Answer {
   answer: string | undefined;
   /** Instead of answering: press the title-bar button of the input box (a wizard step) with this tooltip. */
   button?: string;
+  /** The value the input box (a wizard step) must show when it opens: a default, or the answer kept by Back or Edit. */
+  value?: string;
 }
 
 /** The answer that presses a wizard step's Back button. */
@@ -62,6 +64,10 @@ export class ScriptedUser {
   readonly asked: string[] = [];
   /** Answers a wizard step refused (its validation message), reported by done(). */
   readonly refused: string[] = [];
+  /** The buttons each notification offered (besides its message, in `shown`), in the same order. */
+  readonly offered: { message: string; buttons: string[] }[] = [];
+  /** The options of each open dialog shown (e.g. the folder it opens in, `defaultUri`). */
+  readonly dialogs: vscode.OpenDialogOptions[] = [];
   private readonly originals = new Map<string, unknown>();
   private readonly script: Answer[] = [];
 
@@ -98,6 +104,7 @@ export class ScriptedUser {
     win.createInputBox = () => this.fakeInputBox();
     win.createQuickPick = () => this.fakeQuickPick();
     win.showOpenDialog = async (options?: vscode.OpenDialogOptions) => {
+      this.dialogs.push(options ?? {});
       const answer = this.take([options?.title, options?.openLabel].filter(Boolean).join(' | '));
       return answer === undefined ? undefined : [vscode.Uri.file(answer)];
     };
@@ -106,9 +113,10 @@ export class ScriptedUser {
       async (text: string, ...rest: unknown[]) => {
         this.shown.push({ severity, message: text });
         const modal = typeof rest[0] === 'object' && rest[0] !== null && 'modal' in rest[0] && (rest[0] as vscode.MessageOptions).modal;
+        const buttons = rest.filter((r) => typeof r === 'string' || (typeof r === 'object' && r !== null && 'title' in r));
+        this.offered.push({ message: text, buttons: buttons.map((b) => (typeof b === 'string' ? b : (b as vscode.MessageItem).title)) });
         if (!modal) return undefined;
         // A modal question waits for the user: answer it from the script.
-        const buttons = rest.filter((r) => typeof r === 'string' || (typeof r === 'object' && r !== null && 'title' in r));
         const answer = this.take(text);
         return buttons.find((b) => (typeof b === 'string' ? b : (b as vscode.MessageItem).title) === answer);
       };
@@ -150,6 +158,9 @@ export class ScriptedUser {
         if (!button) return box.fail(`no button "${answer.button}"`);
         box.triggerButton.fire(button);
         return;
+      }
+      if (answer.value !== undefined && box.value !== answer.value) {
+        return box.fail(`the box shows "${String(box.value)}", expected "${answer.value}"`);
       }
       const text = answer.answer as string;
       box.value = text;
@@ -463,16 +474,17 @@ export async function makeWarehouse(options: { database: string; user: string; s
   return warehouse;
 }
 
-/** The seven answers of Add Warehouse Connection, in its order, each checked against its step's title. */
+/** The seven answers of Add Warehouse Connection, in its order, each checked against its step's title and count. */
 export function addWarehouseAnswers(name: string, w: Warehouse): Answer[] {
   return [
-    { when: /^Add Warehouse Connection \(1\/7\) \| A name for this connection/, answer: name },
-    { when: /^Add Warehouse Connection \(2\/7\) \| Host name/, answer: w.host },
-    { when: /^Add Warehouse Connection \(3\/7\) \| Port$/, answer: String(w.port) },
-    { when: /^Add Warehouse Connection \(4\/7\) \| Database name/, answer: w.database },
-    { when: /^Add Warehouse Connection \(5\/7\) \| User name/, answer: w.user },
-    { when: /^Add Warehouse Connection \(6\/7\) \| TLS \(sslmode\)$/, answer: 'disable' },
-    { when: /^Add Warehouse Connection \(7\/7\) \| Password for /, answer: w.password },
+    { when: /^Add Warehouse Connection: Name \(1\/7\) \| A name for this connection/, answer: name },
+    { when: /^Add Warehouse Connection: Host \(2\/7\) \| Host name/, answer: w.host, value: 'localhost' },
+    { when: /^Add Warehouse Connection: Port \(3\/7\) \| Port/, answer: String(w.port), value: '5432' },
+    { when: /^Add Warehouse Connection: User \(4\/7\) \| User name/, answer: w.user },
+    // The database defaults to the user's name, as PostgreSQL's clients do.
+    { when: /^Add Warehouse Connection: Database \(5\/7\) \| Database name/, answer: w.database, value: w.user },
+    { when: /^Add Warehouse Connection: TLS \(6\/7\) \| TLS \(sslmode\)$/, answer: 'disable' },
+    { when: /^Add Warehouse Connection: Password \(7\/7\) \| Password for /, answer: w.password },
   ];
 }
 

@@ -11,7 +11,7 @@ import { ZipWriter, writeChunk } from '../shared/zipWriter';
 import { BlobUpload, type UploadTarget } from '../azure/upload';
 import { TOOL_NAME, TOOL_VERSION } from '../version';
 import { DEFAULT_LOCK_TIMEOUT_SECONDS, checkLockTimeout } from '../shared/lockTimeout';
-import { listRelations, qualifiedName, quoteIdent, serverFacts, type RelationInfo, type ServerFacts } from './catalog';
+import { listRelations, qualifiedName, quoteIdent, relationSizes, serverFacts, type RelationInfo, type ServerFacts } from './catalog';
 import { runPool } from '../shared/pool';
 import { connect, describeConnection, describePgError, type PgConnectionOptions } from '../postgres/connection';
 import { CsvRowScanner } from './csvRows';
@@ -31,7 +31,7 @@ import { buildSchemaSql, commentText, csvColumns } from './schemaSql';
 import { RAW_CLIENT_ENCODING, UTF8_CLIENT_ENCODING, checkSqlAscii, sourceEncoding, toUtf8, type SourceEncoding } from './textEncoding';
 import { verifyArchive } from './verify';
 import type { OperationOptions } from '../shared/operation';
-import type { ExportProgress } from './progress';
+import { tableShare, type ExportProgress, type TableWeight } from './progress';
 
 export const DEFAULT_MAX_ROWS_PER_FILE = 1_000_000;
 export const MAX_JOBS = 16;
@@ -94,6 +94,8 @@ interface Plan {
   /** A SQL_ASCII database's text encoding: COPY is read raw and converted to UTF-8. */
   encoding?: SourceEncoding;
   result?: ExportedTable;
+  /** The relation's estimated size and the CSV bytes written so far: its weight in the progress (tableShare). */
+  weight: TableWeight;
 }
 
 /** Picks the relations the user asked for. */
@@ -218,6 +220,7 @@ function planRelation(rel: RelationInfo, base: string, excludeColumn: (name: str
     base,
     copySql: `COPY ${source} TO STDOUT WITH (FORMAT csv, HEADER)`,
     overLimitSql: `SELECT 1 FROM ${table} OFFSET ${limit} LIMIT 1`,
+    weight: { estimatedBytes: rel.sizeBytes, writtenBytes: 0, done: false },
   };
 }
 
@@ -260,6 +263,7 @@ export async function exportWarehouse(options: WarehouseExportOptions): Promise<
     const { main, facts } = await run.openSession();
     const { relations, snapshotTime } = await run.lockAndSnapshot(main, facts.database);
     const plans = run.planTables(relations);
+    await run.estimateSizes(main, plans);
     await run.openOutputs(`${safeSegment(facts.database)}_${utcStamp(snapshotTime)}.zip`, plans.length, snapshotTime);
     await run.exportTables(plans, snapshotTime);
     const manifest = buildManifest(facts, snapshotTime, plans, settings.limit, options.excludeColumns ?? []);
@@ -308,7 +312,10 @@ class ExportRun {
     bytes: 0,
     waiting: undefined,
   };
-  private readonly report = throttle<void>(() => this.options.onProgress?.({ ...this.progress }), 200);
+  // The weighted share is worked out only when progress is reported (at most every 200 ms), not per chunk.
+  private readonly report = throttle<void>(() => this.options.onProgress?.({ ...this.progress, tableShare: this.share() }), 200);
+  /** The tables being exported, once planned and sized: their weights make progress.tableShare. */
+  private plans: Plan[] = [];
   private readonly clients: Client[] = [];
   private readonly activeCopies = new Set<CopyStream>();
   private partial: PartialFile | undefined;
@@ -486,6 +493,22 @@ class ExportRun {
     return plans;
   }
 
+  /**
+   * Each relation's estimated size (as the Warehouse view shows it), so that the progress weighs tables by
+   * their data rather than counting them. The relations are locked by now, so the sizes wait for no one.
+   */
+  async estimateSizes(main: Client, plans: Plan[]): Promise<void> {
+    this.plans = plans;
+    if (plans.length === 0) return;
+    const sizes = await relationSizes(
+      main,
+      plans.map((p) => p.exported.relation.oid),
+    );
+    for (const plan of plans) plan.weight.estimatedBytes = sizes.get(plan.exported.relation.oid) ?? 0;
+    this.progress.tableShare = 0; // from now on, share() weighs the tables
+    throwIfAborted(this.stop.signal);
+  }
+
   /** The partial file and/or the blob upload, and the zip writing into both. */
   async openOutputs(archiveName: string, tableCount: number, snapshotTime: Date): Promise<void> {
     const { options, log } = this;
@@ -542,14 +565,21 @@ class ExportRun {
         onData: (rows, bytes) => {
           progress.rows += rows;
           progress.bytes += bytes;
+          plan.weight.writtenBytes += bytes;
           this.report();
         },
       });
+      plan.weight.done = true;
     } catch (err) {
       if (!stop.signal.aborted) stop.abort(this.tableError(err, rel));
       throw stop.signal.reason;
     }
     this.log(`${label}: ${plan.result.rows} rows in ${plan.result.files.length} file(s)`);
+  }
+
+  /** The weighted share of the tables' data exported (undefined until the sizes are known). */
+  private share(): number | undefined {
+    return this.progress.tableShare === undefined ? undefined : tableShare(this.plans.map((p) => p.weight));
   }
 
   /** One sentence for a failure while reading a relation. */

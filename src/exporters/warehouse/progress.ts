@@ -14,6 +14,38 @@ export interface ExportProgress {
   bytes: number;
   /** While the export waits for a lock: the table, and the session that holds it. */
   waiting?: LockWait;
+  /**
+   * The share of the tables' data exported so far (0..1), weighted by each table's estimated size
+   * (tableShare); absent until the sizes are known, when the count of tables stands in.
+   */
+  tableShare?: number;
+}
+
+/** One table of an export, for tableShare: its estimated size, the CSV bytes written so far, and whether it is done. */
+export interface TableWeight {
+  /** The catalog's estimate (pg_total_relation_size: table, indexes, TOAST), the size the Warehouse view shows. */
+  estimatedBytes: number;
+  writtenBytes: number;
+  done: boolean;
+}
+
+/** The least weight of a table: an empty or unanalysed table (or a view, which has no size) still takes a moment. */
+export const MIN_TABLE_WEIGHT = 64 * 1024;
+
+/**
+ * The share (0..1) of the export's tables done, each weighted by its estimated size, so that a table of 1 GB
+ * moves the bar a thousand times more than one of 1 MB. A finished table counts whole; one being read counts
+ * by the CSV bytes written against its estimate, short of whole until it is done (an estimate is only that).
+ */
+export function tableShare(tables: readonly TableWeight[]): number {
+  let total = 0;
+  let done = 0;
+  for (const t of tables) {
+    const weight = Math.max(MIN_TABLE_WEIGHT, t.estimatedBytes);
+    total += weight;
+    done += t.done ? weight : Math.min(0.95 * weight, t.writtenBytes);
+  }
+  return total > 0 ? done / total : 0;
 }
 
 /**
@@ -34,8 +66,12 @@ export function describeExportProgress(p: ExportProgress): string {
   }
 }
 
-/** Rough share of the work done (0..1): tables started count up to 90 %, verifying is the rest. */
+/**
+ * Rough share of the work done (0..1): the tables' data count up to 90 % (weighted by their estimated sizes
+ * when known, else by tables started), verifying is the rest.
+ */
 export function exportProgressFraction(p: ExportProgress): number {
+  if (p.phase === 'exporting' && p.tableShare !== undefined) return 0.9 * Math.min(1, Math.max(0, p.tableShare));
   if (p.phase === 'exporting' && p.tableCount > 0) return (0.9 * Math.max(0, p.tableIndex - 1)) / p.tableCount;
   if (p.phase === 'verifying') return 0.9;
   return p.phase === 'done' ? 1 : 0;
