@@ -18,7 +18,7 @@ import './datasetsReport.css';
   const CHART_HEIGHT = 160;
 
   const summary = /** @type {HTMLElement} */ (document.getElementById('summary'));
-  const warningsList = /** @type {HTMLElement} */ (document.getElementById('warnings'));
+  const problemsList = /** @type {HTMLElement} */ (document.getElementById('problems'));
   const main = /** @type {HTMLElement} */ (document.getElementById('datasets'));
   const generated = /** @type {HTMLElement} */ (document.getElementById('generated'));
 
@@ -64,6 +64,24 @@ import './datasetsReport.css';
     return new Date(iso).toLocaleString();
   }
 
+  const HOUR_S = 3600;
+  const DAY_S = 24 * HOUR_S;
+
+  /**
+   * The time axis fits the data: from the first parcel to the last, padded by 5 % (at least an hour either side
+   * of a single parcel), never years ahead of parcels made today.
+   * @param {number} min @param {number} max
+   * @returns {[number, number]}
+   */
+  function timeRange(min, max) {
+    if (!Number.isFinite(min) || !Number.isFinite(max)) {
+      const now = Date.now() / 1000;
+      return [now - DAY_S, now];
+    }
+    const pad = Math.max((max - min) * 0.05, min === max ? HOUR_S : 60);
+    return [min - pad, max + pad];
+  }
+
   /**
    * One chart: the metric over time. Successes are a line; failed parcels that left data are red points.
    * @param {HTMLElement} box
@@ -90,7 +108,7 @@ import './datasetsReport.css';
       width: Math.max(200, box.clientWidth),
       height: CHART_HEIGHT,
       cursor: { drag: { x: true, y: false } },
-      scales: { x: { time: true } },
+      scales: { x: { time: true, range: (_u, min, max) => timeRange(min, max) } },
       legend: { show: true },
       axes: [axis, { ...axis, size: 70, values: (_u, ticks) => ticks.map((t) => formatValue(column, t)) }],
       series: [
@@ -134,10 +152,12 @@ import './datasetsReport.css';
   /** @param {DatasetView} d */
   function badges(d) {
     const list = [];
-    if (d.running) list.push(el('span', { className: 'badge running', text: 'exporting…' }));
-    if (d.error) list.push(el('span', { className: 'badge error', text: 'config error' }));
-    if (d.failing) list.push(el('span', { className: 'badge failing', text: 'failing' }));
-    if (d.overdue) list.push(el('span', { className: 'badge overdue', text: 'overdue' }));
+    if (d.state === 'running') list.push(el('span', { className: 'badge running', text: 'exporting…' }));
+    if (d.state === 'error') list.push(el('span', { className: 'badge error', text: 'config error' }));
+    if (d.state === 'failing')
+      list.push(el('span', { className: 'badge failing', text: d.overdue ? 'failing (also overdue)' : 'failing' }));
+    if (d.state === 'overdue') list.push(el('span', { className: 'badge overdue', text: 'overdue' }));
+    if (d.state === 'neverRun') list.push(el('span', { className: 'badge never', text: 'never run' }));
     if (d.warnings.some((w) => w.kind === 'shrank')) list.push(el('span', { className: 'badge shrank', text: 'shrank' }));
     return list;
   }
@@ -169,12 +189,18 @@ import './datasetsReport.css';
     const attention = Boolean(d.error || d.failing || d.overdue || d.warnings.length > 0);
     const details = /** @type {HTMLDetailsElement} */ (el('details', { className: `dataset${attention ? ' attention' : ''}` }));
     details.open = open.get(d.path) ?? attention;
-    const last = d.lastSuccess ? `last success ${d.lastSuccess}${d.lastSuccessGone ? ' (gone)' : ''}` : 'no success yet';
+    const last =
+      d.state === 'neverRun'
+        ? ''
+        : d.lastSuccess
+          ? `last success ${d.lastSuccessAgo ?? d.lastSuccess}${d.lastSuccessGone ? ' (gone)' : ''}`
+          : 'no success yet';
     details.append(el('summary', {}, [el('h2', { text: d.name }), el('span', { className: 'muted', text: last }), ...badges(d)]));
 
     const facts = el('dl', { className: 'facts' });
     const fact = (/** @type {string} */ k, /** @type {string} */ v) => facts.append(el('dt', { text: k }), el('dd', { text: v }));
     fact('Folder', d.path);
+    if (d.lastSuccess) fact('Last success', `${d.lastSuccess}${d.lastSuccessAgo ? ` (${d.lastSuccessAgo})` : ''}`);
     fact('Interval', d.interval ?? 'none (never due)');
     fact('Next due', d.nextDue ? when(d.nextDue) : '—');
     fact('Keep', d.keep !== undefined ? `${d.keep} newest complete parcels` : 'all');
@@ -197,10 +223,22 @@ import './datasetsReport.css';
       b.addEventListener('click', () => send({ type, dataset: d.path }));
       return b;
     };
+    // Why it fails, where the failure is reported: the last line of the failed parcel's log, its log beside it.
+    if (d.lastError) {
+      details.append(
+        el('div', { className: 'last-error' }, [
+          el('div', {}, [
+            el('span', { className: 'label', text: `Last error (${d.lastError.parcelId}):` }),
+            el('code', { text: d.lastError.line ?? 'the log is empty' }),
+          ]),
+          button('Open Dataset Log', 'openLog'),
+        ]),
+      );
+    }
     details.append(
       el('div', { className: 'actions' }, [
-        button('Export Now', 'exportNow', false),
-        button('Open Log', 'openLog'),
+        button('Export Dataset Now', 'exportNow', false),
+        ...(d.lastError ? [] : [button('Open Dataset Log', 'openLog')]),
         button('Open config.toml', 'openConfig'),
       ]),
     );
@@ -235,19 +273,14 @@ import './datasetsReport.css';
     document.documentElement.classList.remove('busy');
     generated.textContent = `as of ${when(message.generatedAt)}`;
     const all = message.datasets;
-    const failing = all.filter((d) => d.failing || d.error).length;
-    const overdue = all.filter((d) => d.overdue).length;
     summary.textContent =
       message.roots === 0
-        ? 'No dataset folders yet: set exitPlan.datasets.roots, or run Exit Plan: Init Dataset.'
-        : `${all.length} dataset${all.length === 1 ? '' : 's'}: ${failing} failing, ${overdue} overdue. ` +
+        ? 'No dataset folders yet: run Exit Plan: Add Dataset Folder…, or Create Dataset.'
+        : `${message.summary}. ` +
           `Alerts when a metric drops by more than ${Math.round(message.shrinkAlert * 100)} % (unless a dataset sets shrink_alert).`;
-    warningsList.replaceChildren(
-      ...message.problems.map((p) => el('li', { className: 'error', text: p })),
-      ...all.flatMap((d) =>
-        d.warnings.map((w) => el('li', { className: w.kind === 'failing' || w.kind === 'config' ? 'error' : 'warning', text: w.message })),
-      ),
-    );
+    // Each warning once: a dataset's warnings are in its section (open when it needs attention); only the
+    // folders' own problems are listed here.
+    problemsList.replaceChildren(...message.problems.map((p) => el('li', { className: 'error', text: p })));
     main.replaceChildren(...all.map(datasetSection));
   }
 

@@ -38,3 +38,15 @@ export {
   type ShrinkAlert,
   type WarningKind,
 } from './report';
+export {
+  datasetState,
+  datasetsStatusText,
+  describeDatasetsSummary,
+  lastErrorLine,
+  needsAction,
+  summarizeDatasets,
+  type DatasetState,
+  type DatasetsSummary,
+  type StateFields,
+  type StatusText,
+} from './status';
