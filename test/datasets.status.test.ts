@@ -48,6 +48,14 @@ describe('datasets: one state per dataset', () => {
     );
   });
 
+  it('leaves out the warnings the state already says', () => {
+    const w = (...kinds: datasets.WarningKind[]) => kinds.map((kind) => ({ kind, message: kind }));
+    const kinds = (d: Fields & { warnings: { kind: datasets.WarningKind }[] }) => datasets.distinctWarnings(d).map((x) => x.kind);
+    assert.deepEqual(kinds({ ...failingAndOverdue, warnings: w('noComplete', 'overdue', 'failing') }), ['overdue', 'failing']);
+    assert.deepEqual(kinds({ ...neverRun, warnings: w('noComplete', 'overdue') }), []);
+    assert.deepEqual(kinds({ ...overdue, warnings: w('overdue', 'shrank') }), ['overdue', 'shrank']);
+  });
+
   it('names the state in the status bar', () => {
     const text = (...list: Fields[]) => {
       const t = datasets.datasetsStatusText(summary(...list));

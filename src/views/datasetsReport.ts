@@ -24,7 +24,7 @@ function toView(d: datasets.DatasetReport, active: boolean): DatasetView {
     nextDue: d.nextDue,
     keep: d.keep,
     shrinkAlert: d.shrinkAlert,
-    warnings: d.warnings,
+    warnings: datasets.distinctWarnings(d, datasets.datasetState(d, active)),
     columns: d.columns,
     highlights: d.highlights,
     history: {

@@ -254,7 +254,7 @@ function datasetTooltip(d: datasets.DatasetReport): vscode.MarkdownString {
     md.appendText(v);
     md.appendMarkdown('\n');
   }
-  for (const w of d.warnings) {
+  for (const w of datasets.distinctWarnings(d)) {
     md.appendMarkdown('\n\n$(warning) ');
     md.appendText(w.message);
   }

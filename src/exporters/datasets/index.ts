@@ -42,6 +42,7 @@ export {
   datasetState,
   datasetsStatusText,
   describeDatasetsSummary,
+  distinctWarnings,
   lastErrorLine,
   needsAction,
   summarizeDatasets,

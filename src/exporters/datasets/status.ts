@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { plural, printable } from '../shared/format';
 import { datasetPaths } from './parcels';
-import type { DatasetReport } from './report';
+import type { DatasetReport, WarningKind } from './report';
 
 /*
  * One state per dataset, so that every summary (the report's line, the status bar, the tree) counts each dataset
@@ -28,6 +28,19 @@ export function datasetState(d: StateFields, active = false): DatasetState {
   if (!d.lastParcel) return 'neverRun';
   if (d.overdue) return 'overdue';
   return 'ok';
+}
+
+/**
+ * A dataset's warnings without those its state already says, so nothing is said twice where the state is shown:
+ * "no complete parcel" of a failing dataset, and "no complete parcel" and "overdue: never exported" of one that
+ * never ran.
+ */
+export function distinctWarnings<W extends { kind: WarningKind }>(
+  d: StateFields & { warnings: readonly W[] },
+  state = datasetState(d),
+): W[] {
+  const implied: WarningKind[] = state === 'failing' ? ['noComplete'] : state === 'neverRun' ? ['noComplete', 'overdue'] : [];
+  return d.warnings.filter((w) => !implied.includes(w.kind));
 }
 
 /** Whether the state asks for the user's attention (a warning in the status bar and the tree). */
