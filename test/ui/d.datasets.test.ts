@@ -80,15 +80,27 @@ async function acceptFolder(page: Page, title: string, folder: string, okLabel: 
   await page.locator('.quick-input-widget', { hasText: title }).waitFor({ state: 'hidden', timeout: 30_000 });
 }
 
-/** Moves the pointer onto `target` in small steps and leaves it there, as a hand does, so its tooltip shows. */
-async function restOn(page: Page, target: Locator): Promise<void> {
-  await page.mouse.move(800, 500);
-  const box = await target.boundingBox();
-  assert.ok(box, 'the element is on screen');
-  const x = box.x + Math.min(20, box.width / 2);
-  const y = box.y + box.height / 2;
-  await page.mouse.move(x, y, { steps: 8 });
-  await page.mouse.move(x + 2, y + 1, { steps: 2 });
+/**
+ * Moves the pointer onto `target` in small steps and leaves it there, as a hand does, until the hover holding
+ * `text` shows (the pointer is moved away and back if the workbench missed it); returns that hover.
+ */
+async function hoverOf(page: Page, target: Locator, text: string): Promise<Locator> {
+  const hover = page.locator('.monaco-hover, .workbench-hover', { hasText: text }).first();
+  for (let attempt = 1; ; attempt++) {
+    await page.mouse.move(800, 500);
+    const box = await target.boundingBox();
+    assert.ok(box, 'the element is on screen');
+    const x = box.x + Math.min(20, box.width / 2);
+    const y = box.y + box.height / 2;
+    await page.mouse.move(x, y, { steps: 8 });
+    await page.mouse.move(x + 2, y + 1, { steps: 2 });
+    const shown = await hover.waitFor({ state: 'visible', timeout: 5_000 }).then(
+      () => true,
+      () => false,
+    );
+    if (shown) return hover;
+    assert.ok(attempt < 6, `no hover with "${text}" over the element`);
+  }
 }
 
 /** Picks `label` in the quick pick titled `title` (after a screenshot when `shot` is given). */
@@ -227,17 +239,13 @@ describe('UI: datasets (flow d)', () => {
     await status.locator('.codicon-warning').waitFor({ state: 'visible' });
     await notesRow.locator('.label-description', { hasText: /^no success yet · failing$/ }).waitFor({ timeout: 30_000 });
     // A tooltip shows when the pointer comes to rest on the label.
-    await restOn(page, notesRow.locator('.label-name'));
-    const hover = page.locator('.monaco-hover, .workbench-hover', { hasText: 'Last error:' }).first();
-    await hover.waitFor({ state: 'visible', timeout: 30_000 });
+    const hover = await hoverOf(page, notesRow.locator('.label-name'), 'Last error:');
     // MarkdownString.appendText keeps spaces as no-break spaces.
     const hoverText = (await hover.innerText()).replace(/\u00a0/g, ' ');
     assert.ok(hoverText.includes(`Last error: ${LAST_ERROR}`), hoverText);
     await hover.getByText('Open Dataset Log').waitFor({ state: 'visible' });
     await step(page, 'd-10-tooltip-last-error', hover);
-    await restOn(page, status);
-    const statusHover = page.locator('.monaco-hover, .workbench-hover', { hasText: 'notes: failing (also overdue)' }).first();
-    await statusHover.waitFor({ state: 'visible', timeout: 30_000 });
+    const statusHover = await hoverOf(page, status, 'notes: failing (also overdue)');
     await step(page, 'd-11-status-bar-failing', statusHover);
 
     // Open Datasets Report (the status bar item opens it): each dataset counted once, the failure's last line.
@@ -278,6 +286,25 @@ describe('UI: datasets (flow d)', () => {
     }
     await section('todoist').locator('.charts').scrollIntoViewIfNeeded();
     await step(page, 'd-13-report-charts', section('todoist').locator('summary h2'));
+
+    // At a narrow width (the report in a third of a small window) it reflows: nothing wider than the panel, the
+    // last error line above its button. Then the window is put back for what follows.
+    await page.setViewportSize({ width: 900, height: 1000 });
+    try {
+      await section('notes').locator('.last-error').scrollIntoViewIfNeeded();
+      const overflowBy = () =>
+        report.locator('body').evaluate((b) => {
+          const body = b as unknown as { scrollWidth: number; clientWidth: number };
+          return body.scrollWidth - body.clientWidth;
+        });
+      for (const deadline = Date.now() + 10_000; (await overflowBy()) > 1;) {
+        assert.ok(Date.now() < deadline, `the report is ${await overflowBy()} px wider than its panel at a narrow width`);
+        await page.waitForTimeout(100);
+      }
+      await step(page, 'd-13b-report-narrow', section('notes').locator('.last-error'));
+    } finally {
+      await page.setViewportSize({ width: 1600, height: 1000 });
+    }
 
     // Remove Dataset Folder on notes (its context menu): a confirmation that no file is deleted; then it is gone.
     await notesRow.click({ button: 'right' });
