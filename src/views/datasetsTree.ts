@@ -92,7 +92,7 @@ export class DatasetsTreeProvider implements vscode.TreeDataProvider<DatasetNode
 
   /** A failed parcel's tooltip gets the last line of its log when hovered (read then, not for every parcel). */
   async resolveTreeItem(item: vscode.TreeItem, node: DatasetNode): Promise<vscode.TreeItem> {
-    if (node.kind !== 'parcel' || node.parcel.complete || !(item.tooltip instanceof vscode.MarkdownString)) return item;
+    if (node.kind !== 'parcel' || item.tooltip !== undefined) return item;
     const line = await datasets.lastErrorLine(node.dataset.path, node.parcel.id);
     item.tooltip = parcelTooltip(node.dataset, node.parcel, line);
     return item;
@@ -190,8 +190,10 @@ function parcelItem(d: datasets.DatasetReport, p: datasets.ParcelSummary, active
     item.description = p.names.length > 0 ? `incomplete${size ? `, ${size}` : ''}` : 'failed, no data';
     item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('testing.iconFailed'));
   }
-  // A failed parcel's last log line comes with resolveTreeItem (on hover); the newest one's is in the report already.
-  item.tooltip = parcelTooltip(d, p, d.lastError?.parcelId === p.id ? d.lastError.line : undefined);
+  // The newest failed parcel's last log line is in the report already; an older one's is read on hover: its
+  // tooltip is left undefined here, so that VS Code asks resolveTreeItem for it.
+  const knownLine = d.lastError?.parcelId === p.id ? d.lastError.line : undefined;
+  item.tooltip = p.complete || knownLine ? parcelTooltip(d, p, knownLine) : undefined;
   item.contextValue = p.complete ? 'datasetParcel' : 'datasetParcelIncomplete';
   if (p.out || p.err)
     item.command = {

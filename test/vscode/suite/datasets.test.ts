@@ -157,6 +157,29 @@ describe('Datasets (real VS Code)', function () {
     assert.ok(plain.includes('**Last error:** curl: (6) Could not resolve host: api.example.com'), plain);
     assert.match(tooltip.value, /\[\$\(output\) Open Dataset Log\]\(command:exitPlan\.openDatasetLog\?/);
 
+    // Failed again: the older failed parcel's tooltip is made on hover (resolveTreeItem), with its own last line.
+    fs.writeFileSync(path.join(notes, 'config.toml'), FAILING.replace('api.example.com', 'api2.example.com'));
+    const twice = new ScriptedUser();
+    await vscode.commands.executeCommand('exitPlan.exportDatasetNow', { dataset: notes });
+    assert.match(twice.shown[0]?.message ?? '', /Last error: curl: \(6\) Could not resolve host: api2\.example\.com$/);
+    twice.done();
+    const failedParcels = await eventually('two failed parcels', async () => {
+      const node = (await treeItems(api.datasetsTree)).find((i) => i.label === 'notes');
+      const list = node && (await treeItems(api.datasetsTree, node.node));
+      return list?.length === 2 && list;
+    });
+    assert.deepEqual(
+      failedParcels.map((p) => p.contextValue),
+      ['datasetParcelIncomplete', 'datasetParcelIncomplete'],
+    );
+    const older = failedParcels[1].node;
+    const olderItem = await api.datasetsTree.getTreeItem(older);
+    assert.equal(olderItem.tooltip, undefined, 'left for resolveTreeItem');
+    const resolved = await api.datasetsTree.resolveTreeItem(olderItem, older);
+    assert.ok(resolved.tooltip instanceof vscode.MarkdownString);
+    const olderText = resolved.tooltip.value.replace(/&nbsp;/g, ' ').replace(/\\/g, '');
+    assert.ok(olderText.includes('**Last error:** curl: (6) Could not resolve host: api.example.com'), olderText);
+
     // Remove Dataset Folder on the dataset: the folder that shows it goes, after a confirmation; no file is deleted.
     const remove = new ScriptedUser().answer({
       when: new RegExp(`^Remove ${other.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} from`),
