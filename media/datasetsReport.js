@@ -5,6 +5,7 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { formatBytes } from '../src/exporters/shared/format';
+import { timeAxisRange } from '../src/exporters/datasets/chart';
 import './reportButtons.css';
 import './datasetsReport.css';
 
@@ -64,24 +65,6 @@ import './datasetsReport.css';
     return new Date(iso).toLocaleString();
   }
 
-  const HOUR_S = 3600;
-  const DAY_S = 24 * HOUR_S;
-
-  /**
-   * The time axis fits the data: from the first parcel to the last, padded by 5 % (at least an hour either side
-   * of a single parcel), never years ahead of parcels made today.
-   * @param {number} min @param {number} max
-   * @returns {[number, number]}
-   */
-  function timeRange(min, max) {
-    if (!Number.isFinite(min) || !Number.isFinite(max)) {
-      const now = Date.now() / 1000;
-      return [now - DAY_S, now];
-    }
-    const pad = Math.max((max - min) * 0.05, min === max ? HOUR_S : 60);
-    return [min - pad, max + pad];
-  }
-
   /**
    * One chart: the metric over time. Successes are a line; failed parcels that left data are red points.
    * @param {HTMLElement} box
@@ -108,7 +91,7 @@ import './datasetsReport.css';
       width: Math.max(200, box.clientWidth),
       height: CHART_HEIGHT,
       cursor: { drag: { x: true, y: false } },
-      scales: { x: { time: true, range: (_u, min, max) => timeRange(min, max) } },
+      scales: { x: { time: true, range: (_u, min, max) => timeAxisRange(min, max) } },
       legend: { show: true },
       axes: [axis, { ...axis, size: 70, values: (_u, ticks) => ticks.map((t) => formatValue(column, t)) }],
       series: [

@@ -4,6 +4,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { datasets } from '../src/exporters';
+import { timeAxisRange } from '../src/exporters/datasets/chart';
 import { removeTempDirs, tempDir, writeExportManagerDataset } from './helpers/datasets';
 
 type Fields = datasets.StateFields;
@@ -68,6 +69,21 @@ describe('datasets: one state per dataset', () => {
     assert.equal(text(neverRun), 'circle 1 dataset: never run', 'no check mark for a dataset that never ran');
     assert.equal(text(ok, neverRun), 'pass 2 datasets: 1 never run');
     assert.equal(text(ok, ok), 'pass 2 datasets ok');
+  });
+
+  it('fits the report chart’s time axis to the parcels: today’s parcels never show on an axis years ahead', () => {
+    const day = 24 * 3600;
+    const t = Date.parse('2026-11-30T02:00:00Z') / 1000;
+    // Six daily parcels: the axis spans them, padded by 5 % of six days.
+    const [from, to] = timeAxisRange(t - 5 * day, t);
+    assert.equal(to - t, 0.05 * 5 * day);
+    assert.equal(t - 5 * day - from, 0.05 * 5 * day);
+    // Parcels minutes apart today: the axis ends within minutes of the last one.
+    const [a, b] = timeAxisRange(t - 600, t);
+    assert.ok(b - t <= 60 && t - 600 - a <= 60, `${a} ${b}`);
+    // One parcel: an hour either side; none: the last day.
+    assert.deepEqual(timeAxisRange(t, t), [t - 3600, t + 3600]);
+    assert.deepEqual(timeAxisRange(null, null, t), [t - day, t]);
   });
 
   it('reads the last error line of a failed export: the command’s own last line on stderr, in the report too', async () => {

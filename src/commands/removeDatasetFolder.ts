@@ -41,7 +41,12 @@ export async function removeDatasetFolder(ctx: CommandContext, arg?: unknown): P
     remove,
   );
   if (choice !== remove) return;
-  if (await ctx.datasets.removeRoot(root)) ctx.log.info(`Removed ${root} from ${ROOTS_SETTING} (no file deleted)`);
+  if (await ctx.datasets.removeRoot(root)) {
+    ctx.log.info(`Removed ${root} from ${ROOTS_SETTING} (no file deleted)`);
+  } else {
+    // Listed somewhere the extension does not write (a default or policy): say so rather than nothing.
+    throw new ExitPlanError(`${root} is not in your ${ROOTS_SETTING} setting, so it cannot be removed here.`);
+  }
 }
 
 async function pickRoot(ctx: CommandContext): Promise<string | undefined> {
