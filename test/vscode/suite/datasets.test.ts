@@ -236,4 +236,18 @@ describe('Datasets (real VS Code)', function () {
     assert.deepEqual(fs.readdirSync(path.join(dataset, 'data')), data);
     assert.equal(metricsRows(dataset).length, 1);
   });
+  it('A folder that is gone shows as a row with Remove Dataset Folder, which takes it out of the setting', async () => {
+    const api = await exitPlan();
+    const gone = path.join(other, 'gone');
+    await setSetting(ROOTS, [root, gone]);
+    const row = await eventually('the gone folder in the tree', async () =>
+      (await treeItems(api.datasetsTree)).find((i) => i.contextValue === 'datasetRootProblem'),
+    );
+    assert.equal(row.label, `${gone} does not exist.`);
+    const user = new ScriptedUser().answer({ when: /^Remove .*gone from the Datasets view\?$/, answer: 'Remove Folder' });
+    await vscode.commands.executeCommand('exitPlan.removeDatasetFolder', row.node);
+    user.done();
+    assert.deepEqual(rootsSetting().global, [root]);
+    await eventually('the row gone', async () => !(await treeItems(api.datasetsTree)).some((i) => i.contextValue === 'datasetRootProblem'));
+  });
 });
