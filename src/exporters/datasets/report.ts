@@ -210,7 +210,9 @@ async function reportDataset(dir: string, now: Date, defaultShare: number, optio
         complete
           ? `${name}: overdue: the newest complete parcel, ${complete.id}, ` +
               `is ${formatDuration(now.getTime() - parseParcelId(complete.id)!.getTime())} old (interval ${config.interval.text}).`
-          : `${name}: overdue: it has never been exported (interval ${config.interval.text}).`,
+          : newest
+            ? `${name}: overdue: no export has succeeded yet (interval ${config.interval.text}).`
+            : `${name}: overdue: it has never been exported (interval ${config.interval.text}).`,
       );
     }
   }
