@@ -5,6 +5,7 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { formatBytes } from '../src/exporters/shared/format';
+import { timeAxisRange } from '../src/exporters/datasets/chart';
 import './reportButtons.css';
 import './datasetsReport.css';
 
@@ -18,7 +19,7 @@ import './datasetsReport.css';
   const CHART_HEIGHT = 160;
 
   const summary = /** @type {HTMLElement} */ (document.getElementById('summary'));
-  const warningsList = /** @type {HTMLElement} */ (document.getElementById('warnings'));
+  const problemsList = /** @type {HTMLElement} */ (document.getElementById('problems'));
   const main = /** @type {HTMLElement} */ (document.getElementById('datasets'));
   const generated = /** @type {HTMLElement} */ (document.getElementById('generated'));
 
@@ -90,7 +91,7 @@ import './datasetsReport.css';
       width: Math.max(200, box.clientWidth),
       height: CHART_HEIGHT,
       cursor: { drag: { x: true, y: false } },
-      scales: { x: { time: true } },
+      scales: { x: { time: true, range: (_u, min, max) => timeAxisRange(min, max) } },
       legend: { show: true },
       axes: [axis, { ...axis, size: 70, values: (_u, ticks) => ticks.map((t) => formatValue(column, t)) }],
       series: [
@@ -134,10 +135,12 @@ import './datasetsReport.css';
   /** @param {DatasetView} d */
   function badges(d) {
     const list = [];
-    if (d.running) list.push(el('span', { className: 'badge running', text: 'exporting…' }));
-    if (d.error) list.push(el('span', { className: 'badge error', text: 'config error' }));
-    if (d.failing) list.push(el('span', { className: 'badge failing', text: 'failing' }));
-    if (d.overdue) list.push(el('span', { className: 'badge overdue', text: 'overdue' }));
+    if (d.state === 'running') list.push(el('span', { className: 'badge running', text: 'exporting…' }));
+    if (d.state === 'error') list.push(el('span', { className: 'badge error', text: 'config error' }));
+    if (d.state === 'failing')
+      list.push(el('span', { className: 'badge failing', text: d.overdue ? 'failing (also overdue)' : 'failing' }));
+    if (d.state === 'overdue') list.push(el('span', { className: 'badge overdue', text: 'overdue' }));
+    if (d.state === 'neverRun') list.push(el('span', { className: 'badge never', text: 'never run' }));
     if (d.warnings.some((w) => w.kind === 'shrank')) list.push(el('span', { className: 'badge shrank', text: 'shrank' }));
     return list;
   }
@@ -169,12 +172,18 @@ import './datasetsReport.css';
     const attention = Boolean(d.error || d.failing || d.overdue || d.warnings.length > 0);
     const details = /** @type {HTMLDetailsElement} */ (el('details', { className: `dataset${attention ? ' attention' : ''}` }));
     details.open = open.get(d.path) ?? attention;
-    const last = d.lastSuccess ? `last success ${d.lastSuccess}${d.lastSuccessGone ? ' (gone)' : ''}` : 'no success yet';
+    const last =
+      d.state === 'neverRun'
+        ? ''
+        : d.lastSuccess
+          ? `last success ${d.lastSuccessAgo ?? d.lastSuccess}${d.lastSuccessGone ? ' (gone)' : ''}`
+          : 'no success yet';
     details.append(el('summary', {}, [el('h2', { text: d.name }), el('span', { className: 'muted', text: last }), ...badges(d)]));
 
     const facts = el('dl', { className: 'facts' });
     const fact = (/** @type {string} */ k, /** @type {string} */ v) => facts.append(el('dt', { text: k }), el('dd', { text: v }));
     fact('Folder', d.path);
+    if (d.lastSuccess) fact('Last success', `${d.lastSuccess}${d.lastSuccessAgo ? ` (${d.lastSuccessAgo})` : ''}`);
     fact('Interval', d.interval ?? 'none (never due)');
     fact('Next due', d.nextDue ? when(d.nextDue) : '—');
     fact('Keep', d.keep !== undefined ? `${d.keep} newest complete parcels` : 'all');
@@ -197,10 +206,22 @@ import './datasetsReport.css';
       b.addEventListener('click', () => send({ type, dataset: d.path }));
       return b;
     };
+    // Why it fails, where the failure is reported: the last line of the failed parcel's log, its log beside it.
+    if (d.lastError) {
+      details.append(
+        el('div', { className: 'last-error' }, [
+          el('div', {}, [
+            el('span', { className: 'label', text: `Last error (${d.lastError.parcelId}):` }),
+            el('code', { text: d.lastError.line ?? 'the log is empty' }),
+          ]),
+          button('Open Dataset Log', 'openLog'),
+        ]),
+      );
+    }
     details.append(
       el('div', { className: 'actions' }, [
-        button('Export Now', 'exportNow', false),
-        button('Open Log', 'openLog'),
+        button('Export Dataset Now', 'exportNow', false),
+        ...(d.lastError ? [] : [button('Open Dataset Log', 'openLog')]),
         button('Open config.toml', 'openConfig'),
       ]),
     );
@@ -235,19 +256,14 @@ import './datasetsReport.css';
     document.documentElement.classList.remove('busy');
     generated.textContent = `as of ${when(message.generatedAt)}`;
     const all = message.datasets;
-    const failing = all.filter((d) => d.failing || d.error).length;
-    const overdue = all.filter((d) => d.overdue).length;
     summary.textContent =
       message.roots === 0
-        ? 'No dataset folders yet: set exitPlan.datasets.roots, or run Exit Plan: Init Dataset.'
-        : `${all.length} dataset${all.length === 1 ? '' : 's'}: ${failing} failing, ${overdue} overdue. ` +
+        ? 'No dataset folders yet: run Exit Plan: Add Dataset Folder…, or Create Dataset.'
+        : `${message.summary}. ` +
           `Alerts when a metric drops by more than ${Math.round(message.shrinkAlert * 100)} % (unless a dataset sets shrink_alert).`;
-    warningsList.replaceChildren(
-      ...message.problems.map((p) => el('li', { className: 'error', text: p })),
-      ...all.flatMap((d) =>
-        d.warnings.map((w) => el('li', { className: w.kind === 'failing' || w.kind === 'config' ? 'error' : 'warning', text: w.message })),
-      ),
-    );
+    // Each warning once: a dataset's warnings are in its section (open when it needs attention); only the
+    // folders' own problems are listed here.
+    problemsList.replaceChildren(...message.problems.map((p) => el('li', { className: 'error', text: p })));
     main.replaceChildren(...all.map(datasetSection));
   }
 

@@ -13,7 +13,7 @@ import { AZURE_VIEW, AzureTreeProvider } from './views/azureTree';
 import { BACKUP_REPORT_VIEW, BackupReportProvider } from './views/backupReport';
 import { BACKUPS_VIEW, BackupsTreeProvider } from './views/backupsTree';
 import { DatasetsStatus } from './views/datasetsStatus';
-import { DATASETS_VIEW, DatasetsTreeProvider } from './views/datasetsTree';
+import { DatasetsTreeProvider } from './views/datasetsTree';
 import { EXIT_PLAN_VIEW, ExitPlanTreeProvider } from './views/exitPlanTree';
 import { ExitReportPanel } from './views/exitReport';
 import { SasPanel } from './views/sasPanel';
@@ -61,7 +61,6 @@ export function activate(context: vscode.ExtensionContext): ExitPlanTestApi | un
     vscode.window.createTreeView(AZURE_VIEW, { treeDataProvider: azureTree, showCollapseAll: true }),
     datasets,
     datasetsTree,
-    vscode.window.createTreeView(DATASETS_VIEW, { treeDataProvider: datasetsTree, showCollapseAll: true }),
     new DatasetsStatus(datasets),
     new DatasetsAutoProcess(datasets, log),
     backups,
@@ -81,6 +80,7 @@ export function activate(context: vscode.ExtensionContext): ExitPlanTestApi | un
       azureConnections,
       azureTree,
       datasets,
+      datasetsTree,
       backups,
       exitPlans,
       tasks,

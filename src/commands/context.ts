@@ -7,6 +7,7 @@ import type { ExitPlanService } from '../services/exitPlans';
 import type { RecentExports } from '../services/recentExports';
 import type { RunningTasks } from '../services/runningTasks';
 import type { AzureTreeProvider } from '../views/azureTree';
+import type { DatasetsTreeProvider } from '../views/datasetsTree';
 import type { WarehouseTreeProvider } from '../views/warehouseTree';
 
 /** What every command handler gets: the services built once in `activate`. */
@@ -22,6 +23,8 @@ export interface CommandContext {
   readonly azureTree: AzureTreeProvider;
   /** Datasets under `exitPlan.datasets.roots`: the cached report, and runs through `tasks`. */
   readonly datasets: DatasetsService;
+  /** The Datasets tree, to reveal what a command added or created. */
+  readonly datasetsTree: DatasetsTreeProvider;
   /** Backup targets from `exitPlan.backups.targets`: cached reports, and operations through `tasks`. */
   readonly backups: BackupService;
   /** The workspace's exit plan (exit-plan.toml or exitPlan.planFile): state for the view, and runs through `tasks`. */

@@ -23,11 +23,15 @@ export async function exportDatasetNow(ctx: CommandContext, arg?: unknown): Prom
     void vscode.window.showWarningMessage(`${result.name}: ${result.message}`);
     return;
   }
-  const openLog = 'Open Log';
+  const openLog = 'Open Dataset Log';
   const ref = { dataset: dataset.path };
   if (!result.ok) {
-    const choice = await vscode.window.showErrorMessage(`${result.name}: ${result.message}`, openLog);
-    if (choice === openLog) void executeCommand('exitPlan.openDatasetLog', ref);
+    // The line that says why (the command's last words on stderr), where the failure is reported.
+    const line = result.outcome === 'failed' && result.parcelId ? await datasets.lastErrorLine(dataset.path, result.parcelId) : undefined;
+    const why = line ? ` Last error: ${line}` : '';
+    const logRef = { dataset: dataset.path, parcel: result.parcelId };
+    const choice = await vscode.window.showErrorMessage(`${result.name}: ${result.message}${why}`, openLog);
+    if (choice === openLog) void executeCommand('exitPlan.openDatasetLog', logRef);
     return;
   }
   const warn = result.warnings.length > 0 ? ` ${result.warnings.join(' ')}` : '';

@@ -37,12 +37,27 @@ export interface DatasetsCommandArgs {
   'exitPlan.openDatasetReport': undefined;
   /** The dataset's folder (absolute). */
   'exitPlan.exportDatasetNow': DatasetRef;
-  'exitPlan.openDatasetLog': DatasetRef;
+  'exitPlan.openDatasetLog': DatasetLogRef;
+  'exitPlan.addDatasetFolder': undefined;
+  /** The folder to remove from the roots, or a dataset (the root that shows it is removed). */
+  'exitPlan.removeDatasetFolder': DatasetRef;
+  /** Where to create it (skips the Where step). */
+  'exitPlan.initDataset': DatasetParentRef | undefined;
 }
 
 /** A dataset named by its folder, as code passes it to a command. */
 export interface DatasetRef {
   dataset: string;
+}
+
+/** A dataset's log: of the parcel (an id), else of its newest parcel with a log. */
+export interface DatasetLogRef extends DatasetRef {
+  parcel?: string;
+}
+
+/** The folder a new dataset is created in. */
+export interface DatasetParentRef {
+  parent: string;
 }
 
 /** Backups commands. */

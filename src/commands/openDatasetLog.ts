@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import { datasets } from '../exporters';
 import { isDatasetNode } from '../views/datasetsTree';
 import type { CommandContext } from './context';
+import { isRef, type DatasetLogRef } from './invoke';
 import { datasetFromArg } from './pickDataset';
 
 /**
@@ -17,7 +18,10 @@ export async function openDatasetLog(ctx: CommandContext, arg?: unknown): Promis
   let parcelId: string | undefined;
   if (isDatasetNode(arg, 'parcel')) {
     parcelId = arg.parcel.id;
-  } else {
+  } else if (isRef(arg, 'dataset') && typeof (arg as Partial<DatasetLogRef>).parcel === 'string') {
+    parcelId = datasets.parseParcelId((arg as DatasetLogRef).parcel!) ? (arg as DatasetLogRef).parcel : undefined;
+  }
+  if (!parcelId) {
     // Fresh from disk: the cached report may be older than the last run.
     const parcels = await datasets.listParcels(dataset.path);
     parcelId = [...parcels].reverse().find((p) => p.out || p.err)?.id;

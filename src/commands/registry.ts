@@ -25,6 +25,8 @@ import { openDatasetLog } from './openDatasetLog';
 import { openDatasetReport } from './openDatasetReport';
 import { processDatasets } from './processDatasets';
 import { refreshDatasets } from './refreshDatasets';
+import { addDatasetFolder } from './addDatasetFolder';
+import { removeDatasetFolder } from './removeDatasetFolder';
 import { addBackupTarget } from './addBackupTarget';
 import { backUpNow } from './backUpNow';
 import { refreshBackups } from './refreshBackups';
@@ -69,6 +71,8 @@ export const COMMANDS = {
   'exitPlan.openDatasetReport': openDatasetReport,
   'exitPlan.openDatasetLog': openDatasetLog,
   'exitPlan.refreshDatasets': refreshDatasets,
+  'exitPlan.addDatasetFolder': addDatasetFolder,
+  'exitPlan.removeDatasetFolder': removeDatasetFolder,
   'exitPlan.backUpNow': backUpNow,
   'exitPlan.verifyBackups': verifyBackups,
   'exitPlan.rotateBackups': rotateBackups,

@@ -1,7 +1,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { datasets, errorMessage, expandHome } from '../exporters';
+import { ExitPlanError, datasets, errorMessage, expandHome } from '../exporters';
 import type { RunningTasks } from './runningTasks';
 
 export const ROOTS_SETTING = 'exitPlan.datasets.roots';
@@ -54,8 +54,60 @@ export class DatasetsService implements vscode.Disposable {
   roots(): string[] {
     const raw = vscode.workspace.getConfiguration().get<unknown>(ROOTS_SETTING, []);
     const list = Array.isArray(raw) ? raw.filter((r): r is string => typeof r === 'string' && r.trim() !== '') : [];
+    return [...new Set(list.map((r) => this.resolve(r)))];
+  }
+
+  private resolve(raw: string): string {
     const base = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? os.homedir();
-    return [...new Set(list.map((r) => path.resolve(base, expandHome(r.trim()))))];
+    return path.resolve(base, expandHome(raw.trim()));
+  }
+
+  /** The user's own entries as written (the user-level value: Remote settings in a remote window). */
+  private rawRoots(): string[] {
+    const raw = vscode.workspace.getConfiguration().inspect<unknown>(ROOTS_SETTING)?.globalValue;
+    return Array.isArray(raw) ? raw.filter((r): r is string => typeof r === 'string') : [];
+  }
+
+  private async saveRoots(list: string[]): Promise<void> {
+    try {
+      await vscode.workspace.getConfiguration().update(ROOTS_SETTING, list, vscode.ConfigurationTarget.Global);
+    } catch (err) {
+      throw new ExitPlanError(`Cannot save the setting ${ROOTS_SETTING}: ${errorMessage(err).replace(/\.$/, '')}.`);
+    }
+    // The configuration event refreshes too; this makes sure the next state() reads the new list.
+    this.watch();
+    this.refresh();
+  }
+
+  /**
+   * The folder of the roots that shows `dir` (a dataset): the root that is the dataset itself, or the one that
+   * holds it. Undefined when no root does.
+   */
+  rootOf(dir: string): string | undefined {
+    const roots = this.roots();
+    return roots.find((r) => r === dir) ?? roots.find((r) => path.dirname(dir) === r);
+  }
+
+  /**
+   * Adds a folder to `exitPlan.datasets.roots` (false when it is listed already). The setting is machine-scoped,
+   * so it is written with ConfigurationTarget.Global: VS Code puts it in the User settings of a local window and in
+   * the Remote settings of a remote one (code-server, SSH, WSL, containers), the only place it counts there.
+   */
+  async addRoot(dir: string): Promise<boolean> {
+    const folder = path.resolve(dir);
+    if (this.roots().includes(folder)) return false;
+    await this.saveRoots([...this.rawRoots(), folder]);
+    return true;
+  }
+
+  /** Removes a folder from `exitPlan.datasets.roots` (every entry that resolves to it); never touches its files. */
+  async removeRoot(dir: string): Promise<boolean> {
+    const folder = path.resolve(dir);
+    const raw = this.rawRoots();
+    const kept = raw.filter((r) => this.resolve(r) !== folder);
+    if (kept.length === raw.length) return false;
+    await this.saveRoots(kept);
+    return true;
   }
 
   /** The current state, computed once per refresh. */

@@ -3,6 +3,7 @@ import { createReportPanel } from './webviewPage';
 import { isDatasetsReportMessage, type DatasetView, type DatasetsReportToWebview } from './webviewMessages';
 import { datasets } from '../exporters';
 import { executeCommand } from '../commands/invoke';
+import { ago } from './datasetsTree';
 import type { DatasetsService, DatasetsState } from '../services/datasets';
 
 function toView(d: datasets.DatasetReport, active: boolean): DatasetView {
@@ -16,11 +17,14 @@ function toView(d: datasets.DatasetReport, active: boolean): DatasetView {
     overdue: d.overdue,
     failing: d.failing,
     running: active || d.running !== undefined,
+    state: datasets.datasetState(d, active),
+    lastError: d.lastError,
+    lastSuccessAgo: d.lastSuccess ? ago(d.lastSuccess) : undefined,
     interval: d.interval,
     nextDue: d.nextDue,
     keep: d.keep,
     shrinkAlert: d.shrinkAlert,
-    warnings: d.warnings,
+    warnings: datasets.distinctWarnings(d, datasets.datasetState(d, active)),
     columns: d.columns,
     highlights: d.highlights,
     history: {
@@ -104,6 +108,9 @@ export class DatasetsReportPanel {
       datasets: state.report.datasets.map((d) => toView(d, this.deps.service.isActive(d.path))),
       problems: state.problems.map((p) => p.message),
       roots: state.roots.length,
+      summary: datasets.describeDatasetsSummary(
+        datasets.summarizeDatasets(state.report.datasets, (d) => this.deps.service.isActive((d as datasets.DatasetReport).path)),
+      ),
     });
   }
 
@@ -119,5 +126,5 @@ const REPORT_BODY = `<header class="top">
   <button type="button" id="refresh" class="secondary">Refresh</button>
 </header>
 <p id="summary" class="summary">Loading…</p>
-<ul id="warnings" class="warnings"></ul>
+<ul id="problems" class="warnings"></ul>
 <main id="datasets"></main>`;

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { datasets, formatBytes, formatCount } from '../exporters';
+import { datasets, formatAgo, formatBytes, formatCount } from '../exporters';
 import type { DatasetsService } from '../services/datasets';
 
 export const DATASETS_VIEW = 'exitPlan.datasets';
@@ -12,7 +12,7 @@ export type DatasetNode =
   | { kind: 'dataset'; dataset: datasets.DatasetReport }
   | { kind: 'parcel'; dataset: datasets.DatasetReport; parcel: datasets.ParcelSummary }
   | { kind: 'more'; dataset: datasets.DatasetReport; count: number }
-  | { kind: 'message'; severity: 'error' | 'info'; text: string };
+  | { kind: 'message'; severity: 'error' | 'info'; text: string; root?: string };
 
 /** Commands get whatever VS Code passes them; this tells a tree node of one kind from anything else. */
 export function isDatasetNode<K extends DatasetNode['kind']>(value: unknown, kind: K): value is Extract<DatasetNode, { kind: K }> {
@@ -21,9 +21,12 @@ export function isDatasetNode<K extends DatasetNode['kind']>(value: unknown, kin
   );
 }
 
-type Health = 'error' | 'failing' | 'overdue' | 'running' | 'ok';
+type Health = datasets.DatasetState;
 
-/** Dataset → parcels (newest first), with status icons; overdue and failing datasets in warning colours. */
+/**
+ * Dataset → parcels (newest first), with status icons; overdue and failing datasets in warning colours. It owns
+ * its TreeView, so that what a command adds or creates is revealed and selected in it.
+ */
 export class DatasetsTreeProvider implements vscode.TreeDataProvider<DatasetNode>, vscode.FileDecorationProvider, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<DatasetNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
@@ -31,9 +34,12 @@ export class DatasetsTreeProvider implements vscode.TreeDataProvider<DatasetNode
   readonly onDidChangeFileDecorations = this.decorationsChanged.event;
   private readonly health = new Map<string, Health>();
   private readonly disposables: vscode.Disposable[];
+  readonly view: vscode.TreeView<DatasetNode>;
 
   constructor(private readonly service: DatasetsService) {
+    this.view = vscode.window.createTreeView(DATASETS_VIEW, { treeDataProvider: this, showCollapseAll: true });
     this.disposables = [
+      this.view,
       this.changed,
       this.decorationsChanged,
       service.onDidChange(() => {
@@ -48,7 +54,11 @@ export class DatasetsTreeProvider implements vscode.TreeDataProvider<DatasetNode
     if (!node) {
       const state = await this.service.state();
       if (state.roots.length === 0) return []; // the welcome view explains the setting
-      const nodes: DatasetNode[] = state.problems.map((p) => ({ kind: 'message', severity: 'error', text: p.message }));
+      const nodes: DatasetNode[] = state.problems.map((p) =>
+        p.empty
+          ? { kind: 'message', severity: 'info', text: `${p.root} holds no dataset yet: Create Dataset makes one.`, root: p.root }
+          : { kind: 'message', severity: 'error', text: p.message, root: state.roots.includes(p.root) ? p.root : undefined },
+      );
       for (const d of state.report.datasets) {
         this.health.set(d.path, this.healthOf(d));
         nodes.push({ kind: 'dataset', dataset: d });
@@ -60,8 +70,32 @@ export class DatasetsTreeProvider implements vscode.TreeDataProvider<DatasetNode
     const shown: DatasetNode[] = parcels.slice(0, MAX_PARCELS).map((parcel) => ({ kind: 'parcel', dataset: node.dataset, parcel }));
     if (parcels.length > MAX_PARCELS) shown.push({ kind: 'more', dataset: node.dataset, count: parcels.length - MAX_PARCELS });
     if (parcels.length === 0)
-      shown.push({ kind: 'message', severity: 'info', text: 'No parcels yet: run Export Now, or Process Due Datasets.' });
+      shown.push({ kind: 'message', severity: 'info', text: 'No parcels yet: run Export Dataset Now, or Process Due Datasets.' });
     return shown;
+  }
+
+  getParent(node: DatasetNode): DatasetNode | undefined {
+    return node.kind === 'parcel' || node.kind === 'more' ? { kind: 'dataset', dataset: node.dataset } : undefined;
+  }
+
+  /**
+   * Reveals, selects and focuses the dataset in `dir` (the view opens if it was collapsed). False when the
+   * Datasets view does not show it (its folder is not under the roots).
+   */
+  async reveal(dir: string): Promise<boolean> {
+    const state = await this.service.state();
+    const dataset = state.report.datasets.find((d) => d.path === dir);
+    if (!dataset) return false;
+    await this.view.reveal({ kind: 'dataset', dataset }, { select: true, focus: true });
+    return true;
+  }
+
+  /** A failed parcel's tooltip gets the last line of its log when hovered (read then, not for every parcel). */
+  async resolveTreeItem(item: vscode.TreeItem, node: DatasetNode): Promise<vscode.TreeItem> {
+    if (node.kind !== 'parcel' || item.tooltip !== undefined) return item;
+    const line = await datasets.lastErrorLine(node.dataset.path, node.parcel.id);
+    item.tooltip = parcelTooltip(node.dataset, node.parcel, line);
+    return item;
   }
 
   getTreeItem(node: DatasetNode): vscode.TreeItem {
@@ -77,7 +111,7 @@ export class DatasetsTreeProvider implements vscode.TreeDataProvider<DatasetNode
         );
         item.id = JSON.stringify(['more', node.dataset.path]);
         item.contextValue = 'datasetMore';
-        item.command = { command: 'exitPlan.openDatasetReport', title: 'Open Report' };
+        item.command = { command: 'exitPlan.openDatasetReport', title: 'Open Datasets Report' };
         return item;
       }
       case 'message': {
@@ -87,7 +121,8 @@ export class DatasetsTreeProvider implements vscode.TreeDataProvider<DatasetNode
           node.severity === 'error'
             ? new vscode.ThemeIcon('error', new vscode.ThemeColor('errorForeground'))
             : new vscode.ThemeIcon('info');
-        item.contextValue = node.severity === 'error' ? 'datasetError' : 'datasetInfo';
+        item.contextValue = node.root ? 'datasetRootProblem' : node.severity === 'error' ? 'datasetError' : 'datasetInfo';
+        if (node.root) item.id = JSON.stringify(['root', node.root]);
         return item;
       }
     }
@@ -98,6 +133,7 @@ export class DatasetsTreeProvider implements vscode.TreeDataProvider<DatasetNode
     if (uri.scheme !== DECORATION_SCHEME) return undefined;
     switch (this.health.get(decodeURIComponent(uri.path.slice(1)))) {
       case 'error':
+        return { color: new vscode.ThemeColor('list.errorForeground'), badge: '!', tooltip: 'config.toml cannot be read' };
       case 'failing':
         return { color: new vscode.ThemeColor('list.errorForeground'), badge: '!', tooltip: 'Failing' };
       case 'overdue':
@@ -112,11 +148,7 @@ export class DatasetsTreeProvider implements vscode.TreeDataProvider<DatasetNode
   }
 
   private healthOf(d: datasets.DatasetReport): Health {
-    if (this.service.isActive(d.path) || d.running) return 'running';
-    if (d.error) return 'error';
-    if (d.failing) return 'failing';
-    if (d.overdue) return 'overdue';
-    return 'ok';
+    return datasets.datasetState(d, this.service.isActive(d.path));
   }
 
   private datasetItem(d: datasets.DatasetReport): vscode.TreeItem {
@@ -125,8 +157,9 @@ export class DatasetsTreeProvider implements vscode.TreeDataProvider<DatasetNode
     const item = new vscode.TreeItem(d.name, vscode.TreeItemCollapsibleState.Collapsed);
     item.id = JSON.stringify(['dataset', d.path]);
     item.resourceUri = vscode.Uri.from({ scheme: DECORATION_SCHEME, path: `/${encodeURIComponent(d.path)}` });
-    const state = health === 'running' ? 'exporting…' : health === 'error' ? 'config error' : health === 'ok' ? '' : health;
-    item.description = [d.lastSuccess ? `last success ${ago(d.lastSuccess)}` : 'no success yet', state].filter(Boolean).join(' · ');
+    const state = STATE_WORDS[health];
+    const success = health === 'neverRun' ? '' : d.lastSuccess ? `last success ${ago(d.lastSuccess)}` : 'no success yet';
+    item.description = [success, state].filter(Boolean).join(' · ');
     item.iconPath =
       health === 'running'
         ? new vscode.ThemeIcon('sync~spin')
@@ -157,29 +190,51 @@ function parcelItem(d: datasets.DatasetReport, p: datasets.ParcelSummary, active
     item.description = p.names.length > 0 ? `incomplete${size ? `, ${size}` : ''}` : 'failed, no data';
     item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('testing.iconFailed'));
   }
+  // The newest failed parcel's last log line is in the report already; an older one's is read on hover: its
+  // tooltip is left undefined here, so that VS Code asks resolveTreeItem for it.
+  const knownLine = d.lastError?.parcelId === p.id ? d.lastError.line : undefined;
+  item.tooltip = p.complete || knownLine ? parcelTooltip(d, p, knownLine) : undefined;
+  item.contextValue = p.complete ? 'datasetParcel' : 'datasetParcelIncomplete';
+  if (p.out || p.err)
+    item.command = {
+      command: 'exitPlan.openDatasetLog',
+      title: 'Open Dataset Log',
+      arguments: [{ kind: 'parcel', dataset: d, parcel: p }],
+    };
+  return item;
+}
+
+/** What a parcel holds and its metrics; for a failed parcel, why it failed (the last line of its log) first. */
+function parcelTooltip(d: datasets.DatasetReport, p: datasets.ParcelSummary, errorLine: string | undefined): vscode.MarkdownString {
   const md = new vscode.MarkdownString();
   md.appendMarkdown('**');
   md.appendText(`${d.name} ${p.id}`);
   md.appendMarkdown('**\n\n');
-  md.appendText(
-    p.complete
-      ? `Complete: data/${p.names.join(', data/')}`
-      : p.names.length > 0
-        ? `Incomplete: incomplete/${p.names.join(', incomplete/')}`
-        : 'Failed without data',
-  );
+  if (p.complete) {
+    md.appendText(`Complete: data/${p.names.join(', data/')}`);
+  } else {
+    md.appendText(p.names.length > 0 ? `Failed; what it wrote is in incomplete/${p.names.join(', incomplete/')}` : 'Failed, no data kept');
+    if (errorLine) appendErrorLine(md, errorLine, d.path, p.id);
+  }
   md.appendMarkdown('\n\n');
-  for (const [k, v] of Object.entries(m ?? {})) {
-    if (k === 'parcel_id' || k === 'success') continue;
+  const shown = Object.entries(p.metrics ?? {}).filter(([k, v]) => k !== 'parcel_id' && k !== 'success' && (p.complete || v !== ''));
+  for (const [k, v] of shown) {
     md.appendMarkdown('- ');
     md.appendText(`${k}: ${k === 'bytes' && v !== '' && v !== 'ERROR' ? `${formatBytes(Number(v))} (${v})` : v || '—'}`);
     md.appendMarkdown('\n');
   }
-  item.tooltip = md;
-  item.contextValue = p.complete ? 'datasetParcel' : 'datasetParcelIncomplete';
-  if (p.out || p.err)
-    item.command = { command: 'exitPlan.openDatasetLog', title: 'Open Log', arguments: [{ kind: 'parcel', dataset: d, parcel: p }] };
-  return item;
+  return md;
+}
+
+/** "Last error: <line>" and an Open Dataset Log link to that parcel's log. */
+function appendErrorLine(md: vscode.MarkdownString, line: string, dataset: string, parcel: string): void {
+  md.appendMarkdown('\n\n**Last error:** ');
+  md.appendText(line);
+  md.appendMarkdown('\n\n');
+  const args = encodeURIComponent(JSON.stringify([{ dataset, parcel }]));
+  md.appendMarkdown(`[$(output) Open Dataset Log](command:exitPlan.openDatasetLog?${args})`);
+  md.isTrusted = { enabledCommands: ['exitPlan.openDatasetLog'] };
+  md.supportThemeIcons = true;
 }
 
 function datasetTooltip(d: datasets.DatasetReport): vscode.MarkdownString {
@@ -201,19 +256,27 @@ function datasetTooltip(d: datasets.DatasetReport): vscode.MarkdownString {
     md.appendText(v);
     md.appendMarkdown('\n');
   }
-  for (const w of d.warnings) {
-    md.appendMarkdown('\n$(warning) ');
+  for (const w of datasets.distinctWarnings(d)) {
+    md.appendMarkdown('\n\n$(warning) ');
     md.appendText(w.message);
   }
+  if (d.lastError?.line) appendErrorLine(md, d.lastError.line, d.path, d.lastError.parcelId);
   md.supportThemeIcons = true;
   return md;
 }
 
-/** "3 hours ago", "2 days ago" for a parcel id. */
+/** The state as the tree's description says it ("" when all is well: the last success says it). */
+const STATE_WORDS: Record<Health, string> = {
+  error: 'config error',
+  failing: 'failing',
+  overdue: 'overdue',
+  running: 'exporting…',
+  neverRun: 'never run',
+  ok: '',
+};
+
+/** "5 min ago", "3 h ago", "2 days ago" for a parcel id (formatAgo, as everywhere). */
 export function ago(parcelId: string): string {
   const at = datasets.parseParcelId(parcelId);
-  if (!at) return parcelId;
-  const ms = Date.now() - at.getTime();
-  if (ms < 60_000) return 'just now';
-  return `${datasets.formatDuration(ms).split(' ').slice(0, 2).join(' ')} ago`;
+  return at ? formatAgo(Date.now() - at.getTime()) : parcelId;
 }

@@ -88,6 +88,12 @@ export interface DatasetView {
   overdue: boolean;
   failing: boolean;
   running: boolean;
+  /** Its one state (the core's datasets.DatasetState): each dataset is counted once. */
+  state: 'error' | 'failing' | 'overdue' | 'running' | 'neverRun' | 'ok';
+  /** When failing: the failed parcel and the last line of its log. */
+  lastError?: { parcelId: string; line?: string };
+  /** "3 h ago" for the last success (formatAgo). */
+  lastSuccessAgo?: string;
   interval?: string;
   nextDue?: string;
   keep?: number;
@@ -101,7 +107,16 @@ export interface DatasetView {
 }
 
 export type DatasetsReportToWebview =
-  | { type: 'render'; generatedAt: string; shrinkAlert: number; datasets: DatasetView[]; problems: string[]; roots: number }
+  | {
+      type: 'render';
+      generatedAt: string;
+      shrinkAlert: number;
+      datasets: DatasetView[];
+      problems: string[];
+      roots: number;
+      /** "2 datasets: 1 failing (also overdue), 1 ok": each dataset counted once. */
+      summary: string;
+    }
   | { type: 'busy'; busy: boolean };
 
 export type DatasetsReportFromWebview =

@@ -6,6 +6,8 @@ import { expandHome } from '../shared/paths';
 export interface RootProblem {
   root: string;
   message: string;
+  /** The folder exists but holds no dataset (yet): not an error, Create Dataset can make one in it. */
+  empty?: boolean;
 }
 
 /**
@@ -41,7 +43,7 @@ export async function findDatasets(roots: readonly string[]): Promise<{ datasets
       .filter((e) => e.isDirectory() && !e.name.startsWith('.') && fs.existsSync(path.join(root, e.name, 'config.toml')))
       .map((e) => path.join(root, e.name))
       .sort();
-    if (children.length === 0) problems.push({ root, message: `${root} is not a dataset (no config.toml) and holds none.` });
+    if (children.length === 0) problems.push({ root, message: `${root} is not a dataset (no config.toml) and holds none.`, empty: true });
     datasets.push(...children);
   }
   return { datasets: [...new Set(datasets)], problems };

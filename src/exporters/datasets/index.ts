@@ -38,3 +38,16 @@ export {
   type ShrinkAlert,
   type WarningKind,
 } from './report';
+export {
+  datasetState,
+  datasetsStatusText,
+  describeDatasetsSummary,
+  distinctWarnings,
+  lastErrorLine,
+  needsAction,
+  summarizeDatasets,
+  type DatasetState,
+  type DatasetsSummary,
+  type StateFields,
+  type StatusText,
+} from './status';

@@ -8,6 +8,7 @@ import { lockHolder, type LockInfo } from './lock';
 import { METRIC_ERROR, readMetrics, type MetricsRow, type MetricsTable } from './metrics';
 import { isComplete, listParcels, parseParcelId, type Parcel } from './parcels';
 import { lastComplete } from './process';
+import { lastErrorLine } from './status';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** The report puts the newest success beside the values about this long before it. */
@@ -77,6 +78,8 @@ export interface DatasetReport {
   lastSuccessGone: boolean;
   overdue: boolean;
   failing: boolean;
+  /** Why the newest parcel failed (when failing): the last line of its log, and the parcel. */
+  lastError?: { parcelId: string; line?: string };
   /** A run holds the dataset's lock right now. */
   running?: LockInfo;
   nextDue?: string;
@@ -207,12 +210,15 @@ async function reportDataset(dir: string, now: Date, defaultShare: number, optio
         complete
           ? `${name}: overdue: the newest complete parcel, ${complete.id}, ` +
               `is ${formatDuration(now.getTime() - parseParcelId(complete.id)!.getTime())} old (interval ${config.interval.text}).`
-          : `${name}: overdue: it has never been exported (interval ${config.interval.text}).`,
+          : newest
+            ? `${name}: overdue: no export has succeeded yet (interval ${config.interval.text}).`
+            : `${name}: overdue: it has never been exported (interval ${config.interval.text}).`,
       );
     }
   }
   if (newest && !isComplete(newest) && !report.running) {
     report.failing = true;
+    report.lastError = { parcelId: newest.id, line: await lastErrorLine(dir, newest.id) };
     warn('failing', `${name}: the newest parcel, ${newest.id}, is incomplete (the export failed; see log/${newest.id}.err).`);
   }
 
