@@ -3,6 +3,11 @@ import { ExitPlanError, errorMessage, isCancelled, maskSecrets } from '../export
 import { addAzureConnection } from './addAzureConnection';
 import { addWarehouseConnection } from './addWarehouseConnection';
 import { computeSize } from './computeSize';
+import { copyBlobUrl } from './copyBlobUrl';
+import { downloadBlob } from './downloadBlob';
+import { editAzureConnection } from './editAzureConnection';
+import { testAzureConnection } from './testAzureConnection';
+import { updateAzureSecret } from './updateAzureSecret';
 import type { CommandContext } from './context';
 import { errorActions } from './errorActions';
 import { exportTable } from './exportTable';
@@ -53,6 +58,11 @@ export const COMMANDS = {
   'exitPlan.loadMoreAzure': loadMoreAzure,
   'exitPlan.computeSize': computeSize,
   'exitPlan.generateSas': generateSas,
+  'exitPlan.editAzureConnection': editAzureConnection,
+  'exitPlan.updateAzureSecret': updateAzureSecret,
+  'exitPlan.testAzureConnection': testAzureConnection,
+  'exitPlan.copyBlobUrl': copyBlobUrl,
+  'exitPlan.downloadBlob': downloadBlob,
   'exitPlan.initDataset': initDataset,
   'exitPlan.processDatasets': processDatasets,
   'exitPlan.exportDatasetNow': exportDatasetNow,

@@ -8,6 +8,8 @@ export const PAGE_SIZE = 100;
 export interface ContainerItem {
   name: string;
   lastModified?: Date;
+  /** Anonymous read access: `container` (list and read), `blob` (read by URL), undefined (private). */
+  publicAccess?: 'container' | 'blob';
 }
 
 export interface BlobItem {
@@ -27,7 +29,11 @@ export async function listContainers(account: StorageAccount, continuation?: str
   try {
     for await (const page of account.service.listContainers().byPage({ continuationToken: continuation, maxPageSize: pageSize })) {
       return {
-        items: page.containerItems.map((c) => ({ name: c.name, lastModified: c.properties.lastModified })),
+        items: page.containerItems.map((c) => ({
+          name: c.name,
+          lastModified: c.properties.lastModified,
+          ...(c.properties.publicAccess && { publicAccess: c.properties.publicAccess }),
+        })),
         continuation: page.continuationToken || undefined,
       };
     }
