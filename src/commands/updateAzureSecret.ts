@@ -5,7 +5,6 @@ import { checkConnectionString } from './addAzureConnection';
 import type { CommandContext } from './context';
 import { azureConnectionFromArg } from './pickAzure';
 import { runOperation } from './runOperation';
-import { runWizard } from './wizard';
 
 const TITLE = 'Update Azure Storage Secret';
 
@@ -41,38 +40,30 @@ export async function updateAzureSecret(ctx: CommandContext, arg?: unknown): Pro
 
 async function updateSecret(ctx: CommandContext, profile: AzureProfile): Promise<void> {
   const isString = profile.kind === 'connectionString';
-  const state = { secret: '' };
+  let secret = '';
   for (;;) {
-    const answered = await runWizard(
-      TITLE,
-      [
-        {
-          kind: 'input',
-          title: isString ? 'Connection String' : 'Account Key',
-          prompt: isString
-            ? `New connection string for "${profile.name}": kept in VS Code's secret storage, never in settings.`
-            : `New access key of ${profile.accountName ?? profile.name}: kept in VS Code's secret storage, never in settings.`,
-          password: true,
-          value: (s) => s.secret,
-          validate: (v) => (isString ? checkConnectionString(v) : v.trim() === '' ? 'Enter the account key.' : undefined),
-          apply: (v, s) => {
-            s.secret = v.trim();
-          },
-        },
-      ],
-      state,
-    );
-    if (!answered) return;
+    const answered = await vscode.window.showInputBox({
+      title: TITLE,
+      prompt: isString
+        ? `New connection string for "${profile.name}": kept in VS Code's secret storage, never in settings.`
+        : `New access key of ${profile.accountName ?? profile.name}: kept in VS Code's secret storage, never in settings.`,
+      password: true,
+      ignoreFocusOut: true,
+      value: secret,
+      validateInput: (v) => (isString ? checkConnectionString(v) : v.trim() === '' ? 'Enter the account key.' : undefined),
+    });
+    if (answered === undefined) return;
+    secret = answered.trim();
     const connection: azure.AzureConnection = isString
-      ? { kind: 'connectionString', connectionString: state.secret }
-      : { kind: 'accountKey', accountName: profile.accountName ?? '', accountKey: state.secret, endpoint: profile.endpoint };
+      ? { kind: 'connectionString', connectionString: secret }
+      : { kind: 'accountKey', accountName: profile.accountName ?? '', accountKey: secret, endpoint: profile.endpoint };
     const problem = await test(ctx, profile, connection);
     if (problem === 'again') continue;
     if (problem === 'stop') return;
     const accountName = isString ? azure.openStorageAccount(connection).accountName : profile.accountName;
     if (isString && accountName !== profile.accountName)
-      await ctx.azureConnections.update(profile.name, { ...profile, accountName }, state.secret);
-    else await ctx.azureConnections.setSecret(profile.name, state.secret);
+      await ctx.azureConnections.update(profile.name, { ...profile, accountName }, secret);
+    else await ctx.azureConnections.setSecret(profile.name, secret);
     ctx.azureConnections.reopen(profile.name);
     ctx.log.info(`Updated the ${isString ? 'connection string' : 'account key'} of Azure Storage connection "${profile.name}"`);
     if (problem === undefined) ctx.azureTree.markConnected(profile.name);

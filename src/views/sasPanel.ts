@@ -115,7 +115,7 @@ export class SasPanel {
         this.shell = message.shell;
         break;
       case 'setDestination':
-        this.destinations[message.key] = message.value;
+        this.setDestination(message.key, message.value);
         break;
       case 'copy':
         void this.copy(message.what);
@@ -129,6 +129,11 @@ export class SasPanel {
     }
     if (this.link) void this.post(this.render(this.link));
     else void this.post({ type: 'expired' });
+  }
+
+  /** A destination typed on a card (the page sends each edit). */
+  setDestination(key: DestinationKey, value: string): void {
+    this.destinations[key] = value;
   }
 
   private plan(link: azure.SasLink): azure.TransferPlan {
@@ -226,6 +231,7 @@ export class SasPanel {
     const to = { local: 'local disk', azure: 'another Azure account', s3: 'AWS S3', gcs: 'Google Cloud Storage' }[what];
     const { pty } = TransferTerminal.start({
       name: `${argv[0]}: ${this.where} to ${to}`,
+      tool: argv[0]!,
       program,
       args: argv.slice(1),
       line,

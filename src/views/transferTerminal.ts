@@ -6,6 +6,8 @@ import { maskSecrets } from '../exporters';
 export interface TransferRun {
   /** The terminal's tab: never holds a secret. */
   name: string;
+  /** The program as the user knows it ("azcopy", "rclone"), for messages. */
+  tool: string;
   /** The full path of the program. */
   program: string;
   /** The arguments after the program (they may hold a SAS: shown only masked). */
@@ -71,7 +73,7 @@ export class TransferTerminal implements vscode.Pseudoterminal {
     child.stdout?.on('data', (chunk: Buffer) => this.output(chunk));
     child.stderr?.on('data', (chunk: Buffer) => this.output(chunk));
     child.on('error', (err) => this.end(null, `Cannot start ${program}: ${maskSecrets(err.message)}`));
-    child.on('close', (code, signal) => this.end(code, signal ? `${this.programName()} was stopped (${signal}).` : undefined));
+    child.on('close', (code, signal) => this.end(code, signal ? `${this.run.tool} was stopped (${signal}).` : undefined));
   }
 
   handleInput(data: string): void {
@@ -90,11 +92,6 @@ export class TransferTerminal implements vscode.Pseudoterminal {
     if (!this.finished) this.child?.kill('SIGTERM');
   }
 
-  private programName(): string {
-    const base = this.run.program.split(/[\\/]/).pop() ?? this.run.program;
-    return base.replace(/\.exe$/i, '');
-  }
-
   private output(chunk: Buffer): void {
     this.pending += chunk.toString('utf8');
     const cut = Math.max(this.pending.lastIndexOf('\n'), this.pending.lastIndexOf('\r'));
@@ -109,7 +106,7 @@ export class TransferTerminal implements vscode.Pseudoterminal {
     this.finished = true;
     if (this.pending) this.write(toTerminal(maskSecrets(this.pending)) + '\r\n');
     this.pending = '';
-    const name = this.programName();
+    const name = this.run.tool;
     const colour = code === 0 ? GREEN : RED;
     const status = problem ?? `${name} exited with code ${code}.`;
     this.write(`\r\n${BOLD}${colour}${status}${RESET} Press any key to close the terminal.\r\n`);
