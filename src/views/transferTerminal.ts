@@ -34,8 +34,11 @@ const MAX_PENDING = 64 * 1024;
 export class TransferTerminal implements vscode.Pseudoterminal {
   private readonly written = new vscode.EventEmitter<string>();
   private readonly closed = new vscode.EventEmitter<number | void>();
+  private readonly renamed = new vscode.EventEmitter<string>();
   readonly onDidWrite = this.written.event;
   readonly onDidClose = this.closed.event;
+  /** The tab's name gets the outcome at the end, so a terminal in the background says how it ended. */
+  readonly onDidChangeName = this.renamed.event;
   private child: ChildProcess | undefined;
   private finished = false;
   /** Output not shown yet: the end of a line, kept until the line is complete so a secret is masked whole. */
@@ -111,6 +114,7 @@ export class TransferTerminal implements vscode.Pseudoterminal {
     const status = problem ?? `${name} exited with code ${code}.`;
     this.write(`\r\n${BOLD}${colour}${status}${RESET} Press any key to close the terminal.\r\n`);
     this.run.log[code === 0 ? 'info' : 'warn'](`${this.run.name}: ${maskSecrets(status)}`);
+    this.renamed.fire(`${this.run.name} (${code === null ? 'stopped' : `exit code ${code}`})`);
     this.resolveExit(code);
   }
 
