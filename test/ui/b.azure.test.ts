@@ -17,6 +17,7 @@ import {
   assertNoErrorNotification,
   notification,
   openExitPlan,
+  openPalette,
   quickInput,
   readUserSettings,
   step,
@@ -299,6 +300,13 @@ describe('UI flow b: Azure connection, Generate SAS on a container, copy the loc
   it('a blob has a context menu: Download…, Generate SAS Link (read only) and Copy Blob URL', async () => {
     const { page, scratch } = await workbench();
     await openExitPlan(page);
+    // Room for the tree: the Exit Plan view collapsed and the terminals hidden (both come back at the end).
+    await arrangePanes(page, ['Azure Storage'], ['Exit Plan']);
+    if (await page.locator('.part.panel').isVisible()) {
+      await openPalette(page, 'View: Hide Panel');
+      await page.keyboard.press('Enter');
+      await page.locator('.part.panel').waitFor({ state: 'hidden', timeout: 30_000 });
+    }
     await expandRow(exactTreeRow(page, 'Azure Storage', CONTAINER).first());
     const readme = exactTreeRow(page, 'Azure Storage', 'readme.txt').first();
     await readme.waitFor({ state: 'visible', timeout: 60_000 });
@@ -340,6 +348,7 @@ describe('UI flow b: Azure connection, Generate SAS on a container, copy the loc
     assert.equal(read.status, 200);
     assert.equal(Buffer.from(await read.arrayBuffer()).toString(), BLOBS['readme.txt']!.toString());
     await assertNoErrorNotification(page);
+    await arrangePanes(page, ['Exit Plan'], []);
   });
 });
 

@@ -119,7 +119,11 @@ export function describeAzureError(err: unknown, account: StorageAccount, contai
     case 403:
       return make(`Access to ${where} was refused (HTTP 403): check the account key, or that shared-key access is allowed.`);
     case 404:
-      return make(container ? `The container "${container}" does not exist in ${account.accountName}.` : `Not found: ${where}.`);
+      return make(
+        container
+          ? `The container "${container}" does not exist in ${account.accountName}.`
+          : `Nothing answers as a storage account at ${account.endpoint} (HTTP 404): check the account name or endpoint.`,
+      );
     default:
       return make(`Azure Storage error for ${where}: ${(e.message ?? String(err)).split('\n')[0]}`);
   }
