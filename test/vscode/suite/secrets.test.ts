@@ -213,5 +213,7 @@ describe('Secrets (real VS Code SecretStorage)', function () {
       !JSON.stringify(profileOf('azure.connections', AZURE)).includes(connectionString),
       'the connection string is not in settings',
     );
+    // Nor in any file VS Code wrote meanwhile (settings, logs, state), in any encoding.
+    assert.deepEqual(filesContaining([userDataDir(), workspaceDir()], [connectionString, EMULATOR_KEY]), [], 'files holding a secret');
   });
 });
