@@ -133,6 +133,12 @@ describe('UI flow b: Azure connection, Generate SAS on a container, copy the loc
     const tested = await notification(page, new RegExp(`Connected to "${CONNECTION}": emulator at .*, \\d+ containers?\\.`));
     await page.locator('.notification-toast-container', { hasText: 'Exit Plan: testing' }).waitFor({ state: 'hidden', timeout: 30_000 });
     await step(page, 'b2-test-connection', tested);
+    // The node's tooltip says how it stands.
+    await row.hover();
+    const tooltip = page.locator('.monaco-hover', { hasText: 'Connected just now' });
+    await tooltip.waitFor({ state: 'visible', timeout: 30_000 });
+    await step(page, 'b2-connection-tooltip', tooltip);
+    await page.mouse.move(700, 300);
 
     // Edit: the same wizard over the saved values (the emulator has no secret to ask).
     await row.click({ button: 'right' });
