@@ -267,7 +267,9 @@ export class SasPanel {
 /** The page: facts and masked text only, never the real URL. Commands arrive masked in `render` messages. */
 function sasHtml(webview: vscode.Webview, { link, size, extensionUri, expiryMinutes, regenerate }: SasPanelOptions): string {
   const media = (file: string) => vscode.Uri.joinPath(extensionUri, 'media', file);
-  const sizeCell = size ? esc(azure.describeSize(size)) : 'not computed yet: run <em>Compute Container or Folder Size</em> on it in the Azure Storage view';
+  const sizeCell = size
+    ? esc(azure.describeSize(size))
+    : 'not computed yet: run <em>Compute Container or Folder Size</em> on it in the Azure Storage view';
   const copyButton = (what: CopyTarget, label = 'Copy', primary = false) =>
     `<button type="button" ${primary ? '' : 'class="secondary" '}data-copy="${what}">${label}</button>`;
   const runButton = (what: RunTarget) => `<button type="button" class="secondary" data-run="${what}" hidden>Run in Terminal</button>`;
