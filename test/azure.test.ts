@@ -77,6 +77,66 @@ describe('Azure Storage (real Azurite, azcopy and rclone)', () => {
     await assert.rejects(azure.computeSize(account, 'many', '', { signal: controller.signal }), /cancelled/);
   });
 
+  it('signs a read-only link to one blob: it reads that blob, nothing else, and cannot list', async () => {
+    const link = await azure.generateSas(account, { container: 'field-media', blob: 'photos/2024/river bank #1.jpg', expiryMinutes: 5 });
+    assert.equal(link.permissions, 'r');
+    assert.equal(link.blob, 'photos/2024/river bank #1.jpg');
+    assert.equal(new URL(link.url).searchParams.get('sp'), 'r');
+    assert.equal(new URL(link.url).searchParams.get('sr'), 'b');
+    const read = await fetch(link.url);
+    assert.equal(read.status, 200);
+    assert.equal(await read.text(), BLOBS['photos/2024/river bank #1.jpg']);
+    const query = link.url.split('?')[1];
+    assert.equal((await fetch(`${azure.blobUrl(account, 'field-media', 'readme.txt')}?${query}`)).status, 403, 'another blob');
+    assert.equal((await fetch(`${account.endpoint}/field-media?restype=container&comp=list&${query}`)).status, 403, 'a listing');
+    await assert.rejects(
+      azure.generateSas(account, { container: 'field-media', blob: 'no such blob.txt' }),
+      /^ExitPlanError: The blob "no such blob.txt" does not exist in field-media; no link was made\.$/,
+    );
+  });
+
+  it('gives a blob URL without a SAS, each path segment encoded', () => {
+    assert.equal(
+      azure.blobUrl(account, 'field-media', 'photos/2024/river bank #1.jpg'),
+      `${account.endpoint}/field-media/photos/2024/river%20bank%20%231.jpg`,
+    );
+  });
+
+  it('lists whether a container is public', async () => {
+    const open = account.service.getContainerClient('public-read');
+    await open.createIfNotExists({ access: 'blob' });
+    try {
+      const listed = (await azure.listContainers(account)).items;
+      assert.equal(listed.find((c) => c.name === 'public-read')?.publicAccess, 'blob');
+      assert.equal(listed.find((c) => c.name === 'field-media')?.publicAccess, undefined);
+    } finally {
+      await open.delete();
+    }
+  });
+
+  it('downloads one blob through a partial file, never over an existing file, and removes the partial on cancel', async () => {
+    const dir = tempDir('exit-plan-download-');
+    const name = 'docs/report & summary (final).pdf';
+    const seen: number[] = [];
+    const first = await azure.downloadBlob(account, 'field-media', name, dir, { onProgress: (p) => seen.push(p.bytes) });
+    assert.equal(first.file, path.join(dir, 'report & summary (final).pdf'));
+    assert.equal(fs.readFileSync(first.file, 'utf8'), BLOBS[name]);
+    assert.equal(first.bytes, Buffer.byteLength(BLOBS[name]));
+    assert.ok(seen.length > 0, 'progress was reported');
+    const second = await azure.downloadBlob(account, 'field-media', name, dir);
+    assert.equal(second.file, path.join(dir, 'report & summary (final)-2.pdf'));
+    assert.equal(fs.readFileSync(first.file, 'utf8'), BLOBS[name], 'the first file is untouched');
+
+    const cancelled = new AbortController();
+    cancelled.abort();
+    await assert.rejects(
+      azure.downloadBlob(account, 'field-media', name, dir, { signal: cancelled.signal }),
+      /cancelled; the partial file was removed/,
+    );
+    await assert.rejects(azure.downloadBlob(account, 'field-media', 'gone.txt', dir), /The blob "gone.txt" does not exist in field-media/);
+    assert.deepEqual(listFiles(dir), ['report & summary (final)-2.pdf', 'report & summary (final).pdf']);
+  });
+
   it('refuses an expiry outside 1…10080 minutes in one sentence', () => {
     for (const bad of [0, 10081, 1.5, 'soon', -5]) {
       assert.throws(() => azure.checkExpiryMinutes(bad), /The SAS expiry must be a whole number of minutes from 1 to 10080 \(7 days\)/);

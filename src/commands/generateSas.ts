@@ -1,11 +1,12 @@
 import * as vscode from 'vscode';
 import { azure } from '../exporters';
 import type { AzureProfile } from '../services/azureConnections';
-import { isAzureNode, prefixOf } from '../views/azureTree';
+import { isAzureNode, prefixOf, type AzureNode } from '../views/azureTree';
 import { SasPanel } from '../views/sasPanel';
 import type { CommandContext } from './context';
 import { azureConnectionFromArg, pickContainer } from './pickAzure';
 import { runOperation } from './runOperation';
+import { openAzureAccount, withAzureAccount } from './azureAccount';
 
 const EXPIRY_SETTING = 'exitPlan.sas.expiryMinutes';
 
@@ -25,14 +26,17 @@ export async function generateSas(ctx: CommandContext, arg?: unknown): Promise<v
   const expiryMinutes = azure.checkExpiryMinutes(
     vscode.workspace.getConfiguration().get<unknown>(EXPIRY_SETTING, azure.SAS_EXPIRY_DEFAULT_MINUTES),
   );
+  if (isAzureNode(arg, 'blob')) return blobSas(ctx, arg, expiryMinutes);
   const target = await sasTarget(ctx, arg);
   if (!target) return;
   const { profile, account, container, folder } = target;
   const where = `${container}/${folder}`;
 
-  const link = await runOperation(ctx, `signing a link to ${where}…`, (op) =>
-    azure.generateSas(account, { container, folder, expiryMinutes, signal: op.signal, log: op.log }),
-  );
+  const sign = (minutes: number, signal?: AbortSignal) =>
+    withAzureAccount(ctx, profile, () =>
+      azure.generateSas(account, { container, folder, expiryMinutes: minutes, signal, log: (line) => ctx.log.info(line) }),
+    );
+  const link = await runOperation(ctx, `signing a link to ${where}…`, (op) => sign(expiryMinutes, op.signal));
   ctx.log.info(
     `Generated a read/list SAS for ${where} in ${azure.describeStorageAccount(account)}, ` +
       `signed with the ${link.signedWith}, expiring ${link.expiresOn.toISOString()}`,
@@ -41,20 +45,41 @@ export async function generateSas(ctx: CommandContext, arg?: unknown): Promise<v
     extensionUri: ctx.extensionUri,
     log: ctx.log,
     link,
+    expiryMinutes,
+    regenerate: (minutes) => sign(minutes),
     isEmulator: account.isEmulator,
     size: ctx.azureTree.knownSize(profile.name, container, folder),
   });
 }
 
+/** A read-only link to one blob (its context menu), copied to the clipboard: nothing else is reachable with it. */
+async function blobSas(ctx: CommandContext, node: Extract<AzureNode, { kind: 'blob' }>, expiryMinutes: number): Promise<void> {
+  const profile = ctx.azureConnections.get(node.profile.name) ?? node.profile;
+  const where = `${node.container}/${node.blob.name}`;
+  const link = await runOperation(ctx, `signing a link to ${where}…`, (op) =>
+    withAzureAccount(ctx, profile, (account) =>
+      azure.generateSas(account, { container: node.container, blob: node.blob.name, expiryMinutes, signal: op.signal, log: op.log }),
+    ),
+  );
+  await vscode.env.clipboard.writeText(link.url);
+  ctx.log.info(
+    `Generated a read-only SAS for ${where}, signed with the ${link.signedWith}, expiring ${link.expiresOn.toISOString()}; copied`,
+  );
+  void vscode.window.showInformationMessage(
+    `Copied a read-only link to ${node.blob.name}: anyone holding it can read this blob until ${link.expiresOn.toLocaleString()}.`,
+  );
+}
+
 async function sasTarget(ctx: CommandContext, arg: unknown): Promise<SasTarget | undefined> {
   if (isAzureNode(arg, 'container') || isAzureNode(arg, 'folder')) {
     const profile = ctx.azureConnections.get(arg.profile.name) ?? arg.profile;
-    return { profile, account: await ctx.azureConnections.open(profile), container: arg.container, folder: prefixOf(arg) };
+    const account = await openAzureAccount(ctx, profile);
+    return { profile, account, container: arg.container, folder: prefixOf(arg) };
   }
   const profile = await azureConnectionFromArg(ctx, arg, 'Storage account to share from');
   if (!profile) return undefined;
-  const account = await ctx.azureConnections.open(profile);
-  const container = await pickContainer(account, 'Container to share');
+  const account = await openAzureAccount(ctx, profile);
+  const container = await withAzureAccount(ctx, profile, () => pickContainer(account, 'Container to share'));
   if (container === undefined) return undefined;
   const folder = await vscode.window.showInputBox({
     title: `Generate SAS for ${container}`,

@@ -30,6 +30,14 @@ export interface WarehouseConnectionRef {
 /** Azure Storage commands. */
 export interface AzureCommandArgs {
   'exitPlan.addAzureConnection': undefined;
+  'exitPlan.editAzureConnection': AzureConnectionRef;
+  'exitPlan.updateAzureSecret': AzureConnectionRef;
+  'exitPlan.testAzureConnection': AzureConnectionRef;
+}
+
+/** An Azure Storage connection named by its name in exitPlan.azure.connections, as code passes it to a command. */
+export interface AzureConnectionRef {
+  connection: string;
 }
 
 /** Datasets commands. */

@@ -3,17 +3,21 @@ import { azure } from '../exporters';
 import { describeAzureProfile, type AzureProfile } from '../services/azureConnections';
 import { isAzureNode, type AzureNode } from '../views/azureTree';
 import type { CommandContext } from './context';
-import { executeCommand } from './invoke';
+import { executeCommand, isRef } from './invoke';
 
 /** The quick pick lists at most this many pages of containers, then offers to type a name. */
 const MAX_CONTAINER_PAGES = 20;
 
 /** The Azure connection of the node a command was run on, or one the user picks; undefined if they back out. */
 export async function azureConnectionFromArg(ctx: CommandContext, arg: unknown, placeHolder: string): Promise<AzureProfile | undefined> {
-  const node = (['connection', 'container', 'folder', 'blob'] as const).some((kind) => isAzureNode(arg, kind))
+  const node = (['connection', 'container', 'folder', 'blob', 'error'] as const).some((kind) => isAzureNode(arg, kind))
     ? (arg as AzureNode)
     : undefined;
   if (node) return ctx.azureConnections.get(node.profile.name) ?? node.profile;
+  if (isRef(arg, 'connection')) {
+    const named = ctx.azureConnections.get(arg.connection);
+    if (named) return named;
+  }
   const profiles = ctx.azureConnections.list();
   if (profiles.length === 0) {
     const add = 'Add Azure Storage Connection';

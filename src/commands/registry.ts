@@ -7,6 +7,11 @@ import { editWarehouseConnection } from './editWarehouseConnection';
 import { testWarehouseConnection } from './testWarehouseConnection';
 import { updateWarehousePassword } from './updateWarehousePassword';
 import { computeSize } from './computeSize';
+import { copyBlobUrl } from './copyBlobUrl';
+import { downloadBlob } from './downloadBlob';
+import { editAzureConnection } from './editAzureConnection';
+import { testAzureConnection } from './testAzureConnection';
+import { updateAzureSecret } from './updateAzureSecret';
 import type { CommandContext } from './context';
 import { errorActions } from './errorActions';
 import { exportTable } from './exportTable';
@@ -65,6 +70,11 @@ export const COMMANDS = {
   'exitPlan.loadMoreAzure': loadMoreAzure,
   'exitPlan.computeSize': computeSize,
   'exitPlan.generateSas': generateSas,
+  'exitPlan.editAzureConnection': editAzureConnection,
+  'exitPlan.updateAzureSecret': updateAzureSecret,
+  'exitPlan.testAzureConnection': testAzureConnection,
+  'exitPlan.copyBlobUrl': copyBlobUrl,
+  'exitPlan.downloadBlob': downloadBlob,
   'exitPlan.initDataset': initDataset,
   'exitPlan.processDatasets': processDatasets,
   'exitPlan.exportDatasetNow': exportDatasetNow,

@@ -30,6 +30,14 @@ const TOKEN_REUSE_MS = 10 * 60_000;
 
 const secretKey = (name: string) => `exitPlan.azure.secret.${name}`;
 
+/** The code of the error thrown when a connection's secret is not in SecretStorage. */
+export const NO_SECRET = 'NO_SECRET';
+
+/** Whether connections of this kind keep a secret (a connection string or an account key) in SecretStorage. */
+export function needsSecret(kind: AzureProfileKind): boolean {
+  return kind === 'connectionString' || kind === 'accountKey';
+}
+
 /**
  * Azure connection profiles in the user setting `exitPlan.azure.connections` (global scope only, so a
  * workspace can never point a saved key at another endpoint) and their secrets in SecretStorage.
@@ -67,6 +75,31 @@ export class AzureConnectionStore implements vscode.Disposable {
     if (secret) await this.secrets.store(secretKey(profile.name), secret);
     else await this.secrets.delete(secretKey(profile.name));
     await this.setting.put(profile);
+  }
+
+  /**
+   * Replaces the connection saved as `oldName` (an Edit, possibly renaming it). `secret` replaces the saved
+   * secret; without one, the saved secret is kept (moved to the new name) when the new kind needs one.
+   */
+  async update(oldName: string, profile: AzureProfile, secret?: string): Promise<void> {
+    const kept = secret ?? (needsSecret(profile.kind) ? await this.secrets.get(secretKey(oldName)) : undefined);
+    if (kept) await this.secrets.store(secretKey(profile.name), kept);
+    else await this.secrets.delete(secretKey(profile.name));
+    if (oldName !== profile.name) {
+      await this.setting.remove(oldName);
+      await this.secrets.delete(secretKey(oldName));
+    }
+    await this.setting.put(profile);
+  }
+
+  /** Saves a new connection string or account key for a saved connection (Update Azure Storage Secret). */
+  async setSecret(name: string, secret: string): Promise<void> {
+    await this.secrets.store(secretKey(name), secret);
+  }
+
+  /** Forgets the opened account of a connection, so the next use signs in (or reads its secret) again. */
+  reopen(name: string): void {
+    this.accounts.delete(name);
   }
 
   async remove(name: string): Promise<void> {
@@ -115,7 +148,8 @@ export class AzureConnectionStore implements vscode.Disposable {
     const secret = await this.secrets.get(secretKey(profile.name));
     if (!secret) {
       throw new ExitPlanError(
-        `The ${what} of "${profile.name}" is not in this machine's secret storage: remove the connection and add it again.`,
+        `The ${what} of "${profile.name}" is not in this machine's secret storage: enter it with Update Azure Storage Secret.`,
+        NO_SECRET,
       );
     }
     return secret;

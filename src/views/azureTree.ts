@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { azure, errorMessage, formatBytes, formatCount, maskSecrets } from '../exporters';
+import { azure, errorMessage, formatAgo, formatBytes, formatCount, maskSecrets } from '../exporters';
 import { describeAzureProfile, type AzureConnectionStore, type AzureProfile } from '../services/azureConnections';
 
 export const AZURE_VIEW = 'exitPlan.azure';
@@ -8,7 +8,7 @@ const LOAD_MORE_COMMAND = 'exitPlan.loadMoreAzure';
 
 export type AzureNode =
   | { kind: 'connection'; profile: AzureProfile }
-  | { kind: 'container'; profile: AzureProfile; container: string }
+  | { kind: 'container'; profile: AzureProfile; container: string; info?: azure.ContainerItem }
   | { kind: 'folder'; profile: AzureProfile; container: string; prefix: string }
   | { kind: 'blob'; profile: AzureProfile; container: string; blob: azure.BlobItem }
   | { kind: 'loadMore'; profile: AzureProfile; parent: AzureParent }
@@ -26,6 +26,9 @@ export function isAzureNode<K extends AzureNode['kind']>(value: unknown, kind: K
 export function prefixOf(node: Extract<AzureNode, { kind: 'container' | 'folder' }>): string {
   return node.kind === 'folder' ? node.prefix : '';
 }
+
+/** What the view last learned about a connection: it answered, or why it did not (masked). */
+type ConnectionState = { ok: true; at: number } | { ok: false; at: number; message: string };
 
 /** The children listed so far under one parent, and where the next page starts. */
 interface Pages {
@@ -46,13 +49,22 @@ export class AzureTreeProvider implements vscode.TreeDataProvider<AzureNode>, vs
   private roots: Extract<AzureNode, { kind: 'connection' }>[] | undefined;
   private readonly pages = new Map<string, Pages>();
   private readonly sizes = new Map<string, azure.SizeProgress>();
+  private readonly states = new Map<string, ConnectionState>();
   private readonly disposables: vscode.Disposable[];
 
   constructor(
     private readonly store: AzureConnectionStore,
     private readonly log: vscode.LogOutputChannel,
   ) {
-    this.disposables = [this.changed, store.onDidChange(() => this.refresh())];
+    this.disposables = [
+      this.changed,
+      store.onDidChange(() => {
+        // A connection removed or renamed is forgotten; the others keep what is known until listed again.
+        const names = new Set(store.list().map((p) => p.name));
+        for (const name of [...this.states.keys()]) if (!names.has(name)) this.states.delete(name);
+        this.refresh();
+      }),
+    ];
   }
 
   /** Lists one connection, container or folder again (dropping its pages and those below), or everything. */
@@ -65,6 +77,35 @@ export class AzureTreeProvider implements vscode.TreeDataProvider<AzureNode>, vs
     this.pages.clear();
     this.roots = undefined;
     this.changed.fire(undefined);
+  }
+
+  /**
+   * Lists a connection again by name (after a successful test, edit, upload or export to Azure): its
+   * containers, folders and state are read afresh.
+   */
+  refreshConnection(name: string): void {
+    const node = this.roots?.find((r) => r.profile.name === name);
+    if (node) this.refresh(node);
+    else this.refresh();
+  }
+
+  /** The connection answered (a listing, test or command worked): it shows as connected. */
+  markConnected(name: string): void {
+    const was = this.states.get(name);
+    this.states.set(name, { ok: true, at: Date.now() });
+    if (!was?.ok) this.fireConnection(name);
+  }
+
+  /** The connection could not be used: it shows the reason (short in its description, whole in its tooltip). */
+  markFailed(name: string, message: string): void {
+    const was = this.states.get(name);
+    this.states.set(name, { ok: false, at: Date.now(), message });
+    if (was?.ok !== false || was.message !== message) this.fireConnection(name);
+  }
+
+  private fireConnection(name: string): void {
+    const node = this.roots?.find((r) => r.profile.name === name);
+    if (node) this.changed.fire(node);
   }
 
   /** Appends the next page under a "Load more…" node's parent. */
@@ -112,9 +153,22 @@ export class AzureTreeProvider implements vscode.TreeDataProvider<AzureNode>, vs
       case 'connection': {
         const item = new vscode.TreeItem(node.profile.name, vscode.TreeItemCollapsibleState.Collapsed);
         item.id = JSON.stringify(['connection', node.profile.name]);
-        item.description = describeAzureProfile(node.profile);
-        item.tooltip = `${node.profile.name}\n${describeAzureProfile(node.profile)}`;
-        item.iconPath = new vscode.ThemeIcon(node.profile.kind === 'emulator' ? 'vm' : 'azure');
+        const described = describeAzureProfile(node.profile);
+        const state = this.states.get(node.profile.name);
+        const tooltip = new vscode.MarkdownString(undefined, true);
+        tooltip.appendMarkdown(`**${escapeMarkdown(node.profile.name)}**\n\n${escapeMarkdown(described)}\n\n`);
+        if (state?.ok === false) {
+          item.description = `${shortProblem(state.message)} · ${described}`;
+          tooltip.appendMarkdown(`$(error) Failed ${formatAgo(Date.now() - state.at)}: ${escapeMarkdown(state.message)}`);
+          item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('errorForeground'));
+        } else {
+          item.description = described;
+          tooltip.appendMarkdown(
+            state ? `$(pass) Connected ${formatAgo(Date.now() - state.at)}` : 'Not connected yet: expand it to list its containers.',
+          );
+          item.iconPath = new vscode.ThemeIcon(node.profile.kind === 'emulator' ? 'vm' : 'azure');
+        }
+        item.tooltip = tooltip;
         item.contextValue = 'azureConnection';
         return item;
       }
@@ -126,7 +180,7 @@ export class AzureTreeProvider implements vscode.TreeDataProvider<AzureNode>, vs
         item.id = JSON.stringify([node.kind, node.profile.name, node.container, prefix]);
         const size = this.knownSize(node.profile.name, node.container, prefix);
         item.description = size && azure.describeSize(size);
-        item.tooltip = `${node.container}/${prefix}${size ? `\n${azure.describeSize(size)}` : ''}`;
+        item.tooltip = nodeTooltip(node, size);
         item.iconPath = new vscode.ThemeIcon(node.kind === 'container' ? 'package' : 'folder');
         item.contextValue = node.kind === 'container' ? 'azureContainer' : 'azureFolder';
         return item;
@@ -185,10 +239,12 @@ export class AzureTreeProvider implements vscode.TreeDataProvider<AzureNode>, vs
       pages.items.push(...children.items);
       pages.continuation = children.continuation;
       pages.error = undefined;
+      this.markConnected(parent.profile.name);
       this.log.info(`Listed ${children.items.length} items of ${where}${children.continuation ? ' (more to load)' : ''}`);
     } catch (err) {
       pages.error = maskSecrets(errorMessage(err));
       this.log.warn(`Cannot list ${where}: ${pages.error}`);
+      if (parent.kind === 'connection') this.markFailed(parent.profile.name, pages.error);
     } finally {
       pages.loading = undefined;
     }
@@ -202,7 +258,7 @@ export class AzureTreeProvider implements vscode.TreeDataProvider<AzureNode>, vs
     const { profile } = parent;
     if (parent.kind === 'connection') {
       const page = await azure.listContainers(account, continuation);
-      return { ...page, items: page.items.map((c) => ({ kind: 'container', profile, container: c.name })) };
+      return { ...page, items: page.items.map((c) => ({ kind: 'container', profile, container: c.name, info: c })) };
     }
     const { container } = parent;
     const page = await azure.listFolder(account, container, prefixOf(parent), continuation);
@@ -244,4 +300,34 @@ function sizeKey(connection: string, container: string, prefix: string): string 
 function lastSegment(name: string): string {
   const trimmed = name.endsWith('/') ? name.slice(0, -1) : name;
   return trimmed.slice(trimmed.lastIndexOf('/') + 1) || name;
+}
+
+/** What a container or folder is, as far as the view knows: name, last change, public access, size. */
+function nodeTooltip(node: Extract<AzureNode, { kind: 'container' | 'folder' }>, size: azure.SizeProgress | undefined): string {
+  const lines = [`${node.container}/${prefixOf(node)}`];
+  if (node.kind === 'container') {
+    const { info } = node;
+    if (info?.lastModified) lines.push(`Modified ${info.lastModified.toLocaleString()}`);
+    lines.push(
+      info?.publicAccess === 'container'
+        ? 'Public access: anyone can list and read its blobs'
+        : info?.publicAccess === 'blob'
+          ? 'Public access: anyone can read a blob by its URL'
+          : 'Private: no anonymous access',
+    );
+  }
+  lines.push(size ? `Size: ${azure.describeSize(size)}` : 'Size: not computed (Compute Container or Folder Size)');
+  return lines.join('\n');
+}
+
+/** A few words for a connection's description: "unreachable", "access refused", "secret missing", "error". */
+function shortProblem(message: string): string {
+  if (/^Cannot reach /.test(message)) return 'unreachable';
+  if (/refused \(HTTP 403\)|not authori[sz]ed|AuthenticationFailed/i.test(message)) return 'access refused';
+  if (/secret storage/.test(message)) return 'secret missing';
+  return 'cannot connect';
+}
+
+function escapeMarkdown(text: string): string {
+  return text.replace(/[\\`*_{}[\]()#+\-.!|<>$]/g, (c) => `\\${c}`);
 }

@@ -1,7 +1,15 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as vscode from 'vscode';
 import { webviewPage } from './webviewPage';
 import { isSasMessage, type CopyTarget, type DestinationKey, type RunTarget, type SasToWebview } from './webviewMessages';
-import { azure, findOnPath, maskSecrets } from '../exporters';
+import { TransferTerminal } from './transferTerminal';
+import { ExitPlanError, azure, errorMessage, expandHome, findOnPath, maskSecrets } from '../exporters';
+
+/** The setting that names azcopy (also used by exit runs). */
+const AZCOPY_SETTING = 'exitPlan.azcopyPath';
+/** The expiries the panel offers, in minutes; the link's own is added when it is not one of them. */
+const EXPIRY_CHOICES = [15, 60, 120, 480, 1440, 10080];
 
 // The page never receives the SAS URL or a full command line, only masked text (see webviewMessages.ts).
 
@@ -12,6 +20,10 @@ export interface SasPanelOptions {
   isEmulator: boolean;
   /** From Compute Size, when it ran on the same container or folder. */
   size?: azure.SizeProgress;
+  /** What the link was made for (the expiry control starts there). */
+  expiryMinutes: number;
+  /** Signs a new link to the same place, valid for `minutes` (the panel's expiry control). */
+  regenerate?: (minutes: number) => Promise<azure.SasLink>;
 }
 
 /**
@@ -29,7 +41,11 @@ export class SasPanel {
   private readonly destinations: Record<DestinationKey, string>;
   /** Full paths of the programs found on PATH, looked up once per panel. */
   private readonly programs = new Map<string, string | undefined>();
-  private readonly expiryTimer: NodeJS.Timeout;
+  private expiryTimer: NodeJS.Timeout | undefined;
+  /** What the current link was made for, in minutes. */
+  private expiryMinutes: number;
+  private notice: string | undefined;
+  private readonly regenerate: SasPanelOptions['regenerate'];
   private readonly disposables: vscode.Disposable[] = [];
   /** The panel opened last while it is open (the integration suite copies from it). */
   static latest: SasPanel | undefined;
@@ -53,6 +69,8 @@ export class SasPanel {
     this.where = `${options.link.container}/${options.link.folder ?? ''}`;
     this.log = options.log;
     this.isEmulator = options.isEmulator;
+    this.regenerate = options.regenerate;
+    this.expiryMinutes = options.expiryMinutes;
     this.destinations = { local: azure.defaultLocalDestination(options.link.container), azure: '', s3: '', gcs: '' };
     panel.iconPath = vscode.Uri.joinPath(options.extensionUri, 'media', 'icons', 'exit-plan.svg');
     panel.webview.html = sasHtml(panel.webview, options);
@@ -60,10 +78,19 @@ export class SasPanel {
       panel.webview.onDidReceiveMessage((message: unknown) => this.receive(message)),
       panel.onDidDispose(() => this.dispose()),
     );
-    this.expiryTimer = setTimeout(() => this.expire(), Math.max(0, options.link.expiresOn.getTime() - Date.now()));
+    this.armExpiry(options.link);
   }
 
+  private armExpiry(link: azure.SasLink): void {
+    clearTimeout(this.expiryTimer);
+    // setTimeout holds at most 2^31-1 ms (24.8 days); a link lasts at most 7 days.
+    this.expiryTimer = setTimeout(() => this.expire(), Math.max(0, link.expiresOn.getTime() - Date.now()));
+  }
+
+  private disposed = false;
+
   private dispose(): void {
+    this.disposed = true;
     if (SasPanel.latest === this) SasPanel.latest = undefined;
     clearTimeout(this.expiryTimer);
     this.link = undefined;
@@ -88,24 +115,32 @@ export class SasPanel {
         this.shell = message.shell;
         break;
       case 'setDestination':
-        this.destinations[message.key] = message.value;
+        this.setDestination(message.key, message.value);
         break;
       case 'copy':
         void this.copy(message.what);
         return;
       case 'run':
-        this.run(message.what);
+        void this.run(message.what).catch((err: unknown) => void vscode.window.showErrorMessage(maskSecrets(errorMessage(err))));
+        return;
+      case 'setExpiry':
+        void this.setExpiry(message.minutes);
         return;
     }
     if (this.link) void this.post(this.render(this.link));
     else void this.post({ type: 'expired' });
   }
 
+  /** A destination typed on a card (the page sends each edit). */
+  setDestination(key: DestinationKey, value: string): void {
+    this.destinations[key] = value;
+  }
+
   private plan(link: azure.SasLink): azure.TransferPlan {
     return azure.transferCommands(link, { shell: this.shell, isEmulator: this.isEmulator, destinations: this.destinations });
   }
 
-  private render(link: azure.SasLink): SasToWebview {
+  private render(link: azure.SasLink): Extract<SasToWebview, { type: 'render' }> {
     const plan = this.plan(link);
     const azcopy = this.program('azcopy') !== undefined;
     const rclone = this.program('rclone') !== undefined;
@@ -114,6 +149,19 @@ export class SasPanel {
       type: 'render',
       shell: this.shell,
       destinations: { ...this.destinations },
+      url: maskSecrets(link.url),
+      expiresOn: link.expiresOn.toISOString(),
+      expiresText: link.expiresOn.toLocaleString(),
+      expiryMinutes: this.expiryMinutes,
+      notice: this.notice,
+      copyable: {
+        local: true,
+        azure: given('azure'),
+        s3: given('s3'),
+        gcs: given('gcs'),
+        s3TwoStep: given('s3'),
+        gcsTwoStep: given('gcs'),
+      },
       lines: {
         local: maskSecrets(plan.local.line),
         azure: maskSecrets(plan.azure.line),
@@ -126,6 +174,30 @@ export class SasPanel {
     };
   }
 
+  /** The expiry control changed: signs a new link to the same place and shows it (the old one stays valid until it expires). */
+  async setExpiry(minutes: number): Promise<void> {
+    if (!this.regenerate) return;
+    const previous = this.link;
+    void this.post({ type: 'signing' });
+    try {
+      const link = await this.regenerate(minutes);
+      if (this.disposed) return;
+      this.link = link;
+      this.expiryMinutes = minutes;
+      this.armExpiry(link);
+      this.notice = previous
+        ? `New link made; the previous one stays valid until ${previous.expiresOn.toLocaleString()}.`
+        : 'New link made.';
+      this.log.info(`Signed a new link to ${this.where}, expiring ${link.expiresOn.toISOString()}`);
+    } catch (err) {
+      this.notice = `No new link: ${maskSecrets(errorMessage(err))}`;
+      this.log.warn(`Cannot sign a new link to ${this.where}: ${this.notice}`);
+    }
+    if (this.disposed) return;
+    if (this.link) void this.post(this.render(this.link));
+    else void this.post({ type: 'expired' });
+  }
+
   /** Copies the real text, only on the user's click (the webview's Copy buttons). */
   async copy(what: CopyTarget): Promise<void> {
     const link = this.link;
@@ -133,41 +205,57 @@ export class SasPanel {
       this.expiredNotice();
       return;
     }
+    if (what !== 'url' && !this.render(link).copyable[what]) return;
     const plan = this.plan(link);
     const text = what === 'url' ? link.url : what === 's3TwoStep' || what === 'gcsTwoStep' ? plan[what] : plan[what].line;
     await vscode.env.clipboard.writeText(text);
     this.log.info(`Copied the ${what === 'url' ? 'SAS URL' : `${what} command`} for ${this.where} to the clipboard`);
+    void this.post({ type: 'copied', what });
     vscode.window.setStatusBarMessage(`Copied — anyone with this link can read the data until ${link.expiresOn.toLocaleString()}`, 5000);
   }
 
-  /** Starts the program itself as the terminal's process: no shell, so no quoting and no shell history. */
-  private run(what: RunTarget): void {
+  /**
+   * Runs the command in a terminal that starts the program itself (no shell, so no quoting and no shell
+   * history), shows its output masked and stays open with its exit code. Returns the terminal's process.
+   */
+  async run(what: RunTarget): Promise<TransferTerminal | undefined> {
     const link = this.link;
     if (!link) {
       this.expiredNotice();
-      return;
+      return undefined;
     }
+    if (!this.render(link).runnable[what]) return undefined;
     const { argv, line } = this.plan(link)[what];
     const program = this.program(argv[0]!);
-    if (!program) {
-      void vscode.window.showErrorMessage(`${argv[0]} is not on PATH: install it, or copy the command instead.`);
-      return;
-    }
-    this.log.info(`Running in a terminal: ${maskSecrets(line)}`);
-    const terminal = vscode.window.createTerminal({
-      name: `Exit Plan: ${argv[0]} (${what})`,
-      shellPath: program,
-      shellArgs: argv.slice(1),
+    if (!program) throw new ExitPlanError(`${argv[0]} is not on PATH: install it, or copy the command instead.`);
+    const to = { local: 'local disk', azure: 'another Azure account', s3: 'AWS S3', gcs: 'Google Cloud Storage' }[what];
+    const { pty } = TransferTerminal.start({
+      name: `${argv[0]}: ${this.where} to ${to}`,
+      tool: argv[0]!,
+      program,
+      args: argv.slice(1),
+      line,
+      cwd: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? os.homedir(),
+      log: this.log,
     });
-    terminal.show();
+    return pty;
   }
 
   private expiredNotice(): void {
     void vscode.window.showWarningMessage(`The link to ${this.where} has expired: generate a new one.`);
   }
 
+  /** The program's full path: azcopy from exitPlan.azcopyPath when set, else PATH. */
   private program(name: string): string | undefined {
-    if (!this.programs.has(name)) this.programs.set(name, findOnPath(name));
+    if (!this.programs.has(name)) {
+      const setting = name === 'azcopy' ? vscode.workspace.getConfiguration().get<string>(AZCOPY_SETTING)?.trim() : undefined;
+      if (setting) {
+        const file = expandHome(setting);
+        if (!isExecutableFile(file))
+          throw new ExitPlanError(`${AZCOPY_SETTING} names ${file}, which is not an executable file: fix the setting or clear it.`);
+        this.programs.set(name, file);
+      } else this.programs.set(name, findOnPath(name));
+    }
     return this.programs.get(name);
   }
 
@@ -177,16 +265,27 @@ export class SasPanel {
 }
 
 /** The page: facts and masked text only, never the real URL. Commands arrive masked in `render` messages. */
-function sasHtml(webview: vscode.Webview, { link, size, extensionUri }: SasPanelOptions): string {
+function sasHtml(webview: vscode.Webview, { link, size, extensionUri, expiryMinutes, regenerate }: SasPanelOptions): string {
   const media = (file: string) => vscode.Uri.joinPath(extensionUri, 'media', file);
-  const sizeCell = size ? esc(azure.describeSize(size)) : 'not computed yet: run <em>Compute Size</em> on the container or folder';
-  const copyButton = (what: CopyTarget, label = 'Copy') => `<button type="button" data-copy="${what}">${label}</button>`;
+  const sizeCell = size
+    ? esc(azure.describeSize(size))
+    : 'not computed yet: run <em>Compute Container or Folder Size</em> on it in the Azure Storage view';
+  const copyButton = (what: CopyTarget, label = 'Copy', primary = false) =>
+    `<button type="button" ${primary ? '' : 'class="secondary" '}data-copy="${what}">${label}</button>`;
   const runButton = (what: RunTarget) => `<button type="button" class="secondary" data-run="${what}" hidden>Run in Terminal</button>`;
+  const actions = (buttons: string, hint?: string) =>
+    `<div class="actions">${buttons}<span class="copied" role="status" aria-live="polite"></span>` +
+    `${hint ? `<span class="hint" hidden>${esc(hint)}</span>` : ''}</div>`;
   const command = (what: Exclude<CopyTarget, 'url'>) => `<pre class="line"><code id="line-${what}"></code></pre>`;
   const destination = (key: DestinationKey, label: string, placeholder: string) =>
     `<label class="destination">${label}` +
     `<input type="text" data-destination="${key}" placeholder="${esc(placeholder)}" spellcheck="false"></label>`;
-  const rcloneNote = '<p class="note">azcopy cannot copy from Blob Storage to S3 or GCS, so this uses rclone.</p>';
+  const choices = [...new Set([...EXPIRY_CHOICES, expiryMinutes])].sort((a, b) => a - b);
+  const expiryControl = regenerate
+    ? `<label class="validity">Valid for <select id="expiry-minutes">${choices
+        .map((m) => `<option value="${m}"${m === expiryMinutes ? ' selected' : ''}>${esc(describeMinutes(m))}</option>`)
+        .join('')}</select></label>`
+    : '';
 
   return webviewPage(webview, {
     title: `SAS: ${esc(link.container)}`,
@@ -201,14 +300,14 @@ function sasHtml(webview: vscode.Webview, { link, size, extensionUri }: SasPanel
   <dt>Permissions</dt><dd>read and list, signed with the ${esc(link.signedWith)}</dd>
   <dt>Expires</dt>
   <dd><time id="expiry" datetime="${link.expiresOn.toISOString()}">${esc(link.expiresOn.toLocaleString())}</time> \
-<span id="countdown" class="countdown"></span></dd>
+<span id="countdown" class="countdown"></span>${expiryControl}<p id="notice" class="notice" role="status" hidden></p></dd>
 </dl>
 <p class="warning">Anyone holding this link can read the data until it expires.</p>
 
 <section class="card">
   <h2>SAS URL</h2>
-  <pre class="line"><code>${esc(maskSecrets(link.url))}</code></pre>
-  <div class="actions">${copyButton('url', 'Copy SAS URL')}</div>
+  <pre class="line"><code id="url">${esc(maskSecrets(link.url))}</code></pre>
+  ${actions(copyButton('url', 'Copy SAS URL', true))}
 </section>
 
 <fieldset class="shell">
@@ -221,43 +320,61 @@ function sasHtml(webview: vscode.Webview, { link, size, extensionUri }: SasPanel
   <h2>Local disk</h2>
   ${destination('local', 'Destination folder', azure.defaultLocalDestination(link.container))}
   ${command('local')}
-  <div class="actions">${copyButton('local')}${runButton('local')}</div>
+  ${actions(copyButton('local') + runButton('local'))}
 </section>
 
 <section class="card">
   <h2>Another Azure account</h2>
   ${destination('azure', 'Destination URL with its own SAS (write permission)', azure.PLACEHOLDERS.azure)}
   ${command('azure')}
-  <div class="actions">${copyButton('azure')}${runButton('azure')}</div>
+  ${actions(copyButton('azure') + runButton('azure'), 'Enter the destination URL above to copy or run this command.')}
 </section>
+
+<p class="note">azcopy cannot copy from Blob Storage to S3 or Google Cloud Storage, so the next two use rclone.</p>
 
 <section class="card">
   <h2>AWS S3</h2>
-  ${rcloneNote}
   ${destination('s3', 'Bucket and path', azure.PLACEHOLDERS.s3)}
   ${command('s3')}
-  <div class="actions">${copyButton('s3')}${runButton('s3')}</div>
+  ${actions(copyButton('s3') + runButton('s3'), 'Enter the bucket and path above to copy or run this command.')}
   <h3>Or in two steps: azcopy to local disk, then the AWS CLI</h3>
   ${command('s3TwoStep')}
-  <div class="actions">${copyButton('s3TwoStep')}</div>
+  ${actions(copyButton('s3TwoStep'), 'Enter the bucket and path above to copy this command.')}
 </section>
 
 <section class="card">
   <h2>Google Cloud Storage</h2>
-  ${rcloneNote}
   ${destination('gcs', 'Bucket and path', azure.PLACEHOLDERS.gcs)}
   ${command('gcs')}
-  <div class="actions">${copyButton('gcs')}${runButton('gcs')}</div>
+  ${actions(copyButton('gcs') + runButton('gcs'), 'Enter the bucket and path above to copy or run this command.')}
   <h3>Or in two steps: azcopy to local disk, then the gcloud CLI</h3>
   ${command('gcsTwoStep')}
-  <div class="actions">${copyButton('gcsTwoStep')}</div>
+  ${actions(copyButton('gcsTwoStep'), 'Enter the bucket and path above to copy this command.')}
 </section>
 
 <p class="note">The link and commands are shown masked; Copy puts the real text on the clipboard.
-Run in Terminal starts the program directly, without a shell, so the link does not land in a shell history.</p>`,
+Run in Terminal starts the program directly, without a shell, so the link does not land in a shell history;
+the terminal stays open with the program's exit code.</p>`,
   });
+}
+
+/** `15 minutes`, `2 hours`, `1 day`, `7 days`. */
+function describeMinutes(minutes: number): string {
+  const unit = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
+  if (minutes % 1440 === 0) return unit(minutes / 1440, 'day');
+  if (minutes % 60 === 0) return unit(minutes / 60, 'hour');
+  return unit(minutes, 'minute');
 }
 
 function esc(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function isExecutableFile(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
 }

@@ -160,16 +160,32 @@ export type RunTarget = DestinationKey;
 const SHELLS = ['posix', 'powershell'] as const;
 export type SasShell = (typeof SHELLS)[number];
 
+/** How long a link may be made for, in minutes (the core's SAS_EXPIRY_MAX_MINUTES). */
+const MAX_EXPIRY_MINUTES = 10080;
+
 export type SasToWebview =
   | {
       type: 'render';
       shell: SasShell;
       destinations: Record<DestinationKey, string>;
+      /** The link, masked. */
+      url: string;
+      /** When the link expires: ISO time, and as the extension's locale shows it. */
+      expiresOn: string;
+      expiresText: string;
+      /** What the link was made for; the expiry control shows it. */
+      expiryMinutes: number;
       /** Masked command lines, one per card. */
       lines: Record<Exclude<CopyTarget, 'url'>, string>;
+      /** Which commands can be copied: false while their destination is still a placeholder. */
+      copyable: Record<Exclude<CopyTarget, 'url'>, boolean>;
       /** Which commands get a "Run in Terminal" button. */
       runnable: Record<RunTarget, boolean>;
+      /** One sentence about the last change of the link (a new link was made, or could not be). */
+      notice?: string;
     }
+  | { type: 'copied'; what: CopyTarget }
+  | { type: 'signing' }
   | { type: 'expired' };
 
 export type SasFromWebview =
@@ -177,6 +193,7 @@ export type SasFromWebview =
   | { type: 'copy'; what: CopyTarget }
   | { type: 'setShell'; shell: SasShell }
   | { type: 'setDestination'; key: DestinationKey; value: string }
+  | { type: 'setExpiry'; minutes: number }
   | { type: 'run'; what: RunTarget };
 
 /** A destination typed in the page is at most this long. */
@@ -194,6 +211,8 @@ export function isSasMessage(value: unknown): value is SasFromWebview {
       return isOneOf(SHELLS, value.shell);
     case 'setDestination':
       return isOneOf(DESTINATION_KEYS, value.key) && isText(value.value, MAX_DESTINATION_LENGTH);
+    case 'setExpiry':
+      return Number.isInteger(value.minutes) && (value.minutes as number) >= 1 && (value.minutes as number) <= MAX_EXPIRY_MINUTES;
     case 'run':
       return isOneOf(DESTINATION_KEYS, value.what);
     default:

@@ -3,3 +3,4 @@ export * from './listing';
 export * from './sas';
 export * from './transfer';
 export * from './upload';
+export * from './download';

@@ -8,6 +8,8 @@ export const PAGE_SIZE = 100;
 export interface ContainerItem {
   name: string;
   lastModified?: Date;
+  /** Anonymous read access: `container` (list and read), `blob` (read by URL), undefined (private). */
+  publicAccess?: 'container' | 'blob';
 }
 
 export interface BlobItem {
@@ -27,7 +29,11 @@ export async function listContainers(account: StorageAccount, continuation?: str
   try {
     for await (const page of account.service.listContainers().byPage({ continuationToken: continuation, maxPageSize: pageSize })) {
       return {
-        items: page.containerItems.map((c) => ({ name: c.name, lastModified: c.properties.lastModified })),
+        items: page.containerItems.map((c) => ({
+          name: c.name,
+          lastModified: c.properties.lastModified,
+          ...(c.properties.publicAccess && { publicAccess: c.properties.publicAccess }),
+        })),
         continuation: page.continuationToken || undefined,
       };
     }
@@ -113,7 +119,11 @@ export function describeAzureError(err: unknown, account: StorageAccount, contai
     case 403:
       return make(`Access to ${where} was refused (HTTP 403): check the account key, or that shared-key access is allowed.`);
     case 404:
-      return make(container ? `The container "${container}" does not exist in ${account.accountName}.` : `Not found: ${where}.`);
+      return make(
+        container
+          ? `The container "${container}" does not exist in ${account.accountName}.`
+          : `Nothing answers as a storage account at ${account.endpoint} (HTTP 404): check the account name or endpoint.`,
+      );
     default:
       return make(`Azure Storage error for ${where}: ${(e.message ?? String(err)).split('\n')[0]}`);
   }

@@ -1,4 +1,10 @@
-import { ContainerSASPermissions, SASProtocol, generateBlobSASQueryParameters, type UserDelegationKey } from '@azure/storage-blob';
+import {
+  BlobSASPermissions,
+  ContainerSASPermissions,
+  SASProtocol,
+  generateBlobSASQueryParameters,
+  type UserDelegationKey,
+} from '@azure/storage-blob';
 import { CancelledError, ExitPlanError, throwIfAborted } from '../shared/errors';
 import type { OperationOptions } from '../shared/operation';
 import type { StorageAccount } from './connection';
@@ -15,6 +21,8 @@ export interface SasRequest extends OperationOptions<never> {
   container: string;
   /** A virtual folder (prefix) inside the container, e.g. `photos/2024/`. */
   folder?: string;
+  /** One blob instead of a folder: the link reads only that blob (permission `r`). */
+  blob?: string;
   expiryMinutes?: number;
   /** The time the link is made (tests move it back to get an already-expiring link). */
   now?: Date;
@@ -28,9 +36,12 @@ export interface SasLink {
   account: string;
   container: string;
   folder?: string;
+  /** Set when the link is to one blob. */
+  blob?: string;
   startsOn: Date;
   expiresOn: Date;
-  permissions: 'rl';
+  /** Read and list for a container or folder; read only for one blob. */
+  permissions: 'rl' | 'r';
   /** How the link was signed. */
   signedWith: 'account key' | 'user delegation key';
 }
@@ -64,7 +75,7 @@ function encodeBlobPath(path: string): string {
 }
 
 /**
- * A read + list SAS for a container, time-limited, HTTPS only (HTTP allowed only for the local emulator),
+ * A read + list SAS for a container (or read only, for one blob), time-limited, HTTPS only (HTTP allowed only for the local emulator),
  * starting 5 minutes back for clock skew. Signed with the account key, or, for a signed-in account whose
  * shared-key access is disabled, with a user delegation key (Microsoft Entra ID).
  */
@@ -78,16 +89,25 @@ export async function generateSas(account: StorageAccount, request: SasRequest):
   // A link to a container that does not exist reads nothing: say so instead.
   throwIfAborted(signal, CANCELLED);
   let exists: boolean;
+  const containerClient = account.service.getContainerClient(request.container);
   try {
-    exists = await account.service.getContainerClient(request.container).exists({ abortSignal: signal });
+    exists = await (request.blob ? containerClient.getBlobClient(request.blob) : containerClient).exists({ abortSignal: signal });
   } catch (err) {
     if (signal?.aborted) throw new CancelledError(CANCELLED);
     throw describeAzureError(err, account, request.container);
   }
-  if (!exists) throw new ExitPlanError(`The container "${request.container}" does not exist in ${account.accountName}; no link was made.`);
+  if (!exists) {
+    throw new ExitPlanError(
+      request.blob
+        ? `The blob "${request.blob}" does not exist in ${request.container}; no link was made.`
+        : `The container "${request.container}" does not exist in ${account.accountName}; no link was made.`,
+    );
+  }
   const values = {
     containerName: request.container,
-    permissions: ContainerSASPermissions.parse('rl'),
+    ...(request.blob
+      ? { blobName: request.blob, permissions: BlobSASPermissions.parse('r') }
+      : { permissions: ContainerSASPermissions.parse('rl') }),
     startsOn,
     expiresOn,
     protocol: account.isEmulator ? SASProtocol.HttpsAndHttp : SASProtocol.Https,
@@ -111,15 +131,22 @@ export async function generateSas(account: StorageAccount, request: SasRequest):
     throw new ExitPlanError('This connection can neither sign with an account key nor with a user delegation key.');
   }
   const containerBase = `${account.endpoint}/${encodeBlobPath(request.container)}`;
+  const path = request.blob ?? folder;
   return {
-    url: `${containerBase}${folder ? `/${encodeBlobPath(folder)}` : ''}?${query}`,
+    url: `${containerBase}${path ? `/${encodeBlobPath(path)}` : ''}?${query}`,
     containerUrl: `${containerBase}?${query}`,
     account: account.accountName,
     container: request.container,
-    folder: folder || undefined,
+    folder: request.blob ? undefined : folder || undefined,
+    ...(request.blob && { blob: request.blob }),
     startsOn,
     expiresOn,
-    permissions: 'rl',
+    permissions: request.blob ? 'r' : 'rl',
     signedWith,
   };
+}
+
+/** The URL of a blob without any SAS: what "Copy URL" gives (it reads only where the container is public). */
+export function blobUrl(account: StorageAccount, container: string, blob: string): string {
+  return `${account.endpoint}/${encodeBlobPath(container)}/${encodeBlobPath(blob)}`;
 }

@@ -1,13 +1,34 @@
 // The Azure Storage view and Generate SAS in the real extension host, against the real Azurite of the unit
 // tests: a connection added through its command, the containers and blobs it lists, a link copied from the
-// SAS panel through VS Code's clipboard, and what that link can and cannot do over plain HTTP.
+// SAS panel through VS Code's clipboard, and what that link can and cannot do over plain HTTP; connections
+// corrected with Edit, Update Secret and Test Connection; the blob commands; Run in Terminal's exit code.
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
 import * as vscode from 'vscode';
+import { azcopyPath } from '../../../scripts/lib/azurite';
+import { listFiles } from '../../helpers/archive';
 import { azurite } from '../../helpers/azure';
-import { ScriptedUser, SettingsSnapshot, closeAllEditors, eventually, exitPlan, removeThroughTree, setSetting, treeItems } from '../host';
+import {
+  BACK,
+  ScriptedUser,
+  SettingsSnapshot,
+  TempDirs,
+  closeAllEditors,
+  eventually,
+  exitPlan,
+  exitPlanLogFile,
+  removeThroughTree,
+  setSetting,
+  treeItems,
+  workspaceDir,
+} from '../host';
 
 const NAME = 'Azurite (integration)';
+/** A second connection, added with a wrong key first, then corrected. */
+const OTHER = 'Azurite (corrected)';
+const RENAMED = 'Azurite (renamed)';
 const PHOTOS = 'vscode-field-photos';
 const EMPTY = 'vscode-empty';
 const BLOBS: Record<string, string> = {
@@ -21,10 +42,12 @@ describe('Azure Storage (real VS Code, real Azurite)', function () {
   let settings: SettingsSnapshot;
   let endpoint: string;
   let connectionString: string;
+  const temp = new TempDirs();
 
   before(async () => {
-    settings = new SettingsSnapshot(['exitPlan.azure.connections', 'exitPlan.sas.expiryMinutes']);
+    settings = new SettingsSnapshot(['exitPlan.azure.connections', 'exitPlan.sas.expiryMinutes', 'exitPlan.azcopyPath']);
     await setSetting('exitPlan.sas.expiryMinutes', undefined);
+    await setSetting('exitPlan.azcopyPath', azcopyPath());
     ({ endpoint, connectionString } = await azurite());
     const service = BlobServiceClient.fromConnectionString(connectionString);
     const photos = service.getContainerClient(PHOTOS);
@@ -36,8 +59,11 @@ describe('Azure Storage (real VS Code, real Azurite)', function () {
   after(async () => {
     await closeAllEditors();
     const api = await exitPlan();
-    await removeThroughTree(api.azureTree, NAME, 'exitPlan.removeAzureConnection', /^Remove the Azure Storage connection/);
+    for (const name of [NAME, OTHER, RENAMED])
+      await removeThroughTree(api.azureTree, name, 'exitPlan.removeAzureConnection', /^Remove the Azure Storage connection/);
     await settings.restore();
+    temp.removeAll();
+    fs.rmSync(path.join(workspaceDir(), `${PHOTOS}-export`), { recursive: true, force: true });
     const service = BlobServiceClient.fromConnectionString(connectionString);
     await Promise.all([PHOTOS, EMPTY].map((c) => service.getContainerClient(c).deleteIfExists()));
   });
@@ -45,9 +71,9 @@ describe('Azure Storage (real VS Code, real Azurite)', function () {
   it('adds a connection-string connection through its command; the tree shows containers, folders and blobs', async () => {
     const api = await exitPlan();
     const user = new ScriptedUser().answer(
-      { when: /^Add Azure Storage Connection \| How to connect$/, answer: 'Connection string' },
-      { when: /^Add Azure Storage Connection \(2\/3\) \| Connection string /, answer: connectionString },
-      { when: /^Add Azure Storage Connection \(3\/3\) \| A name for this connection/, answer: NAME },
+      { when: /^Add Azure Storage Connection: Connection Type \(1\/3\) \| How to connect/, answer: 'Connection string' },
+      { when: /^Add Azure Storage Connection: Connection String \(2\/3\) \| Connection string /, answer: connectionString },
+      { when: /^Add Azure Storage Connection: Name \(3\/3\) \| A name for this connection/, answer: NAME },
     );
     await vscode.commands.executeCommand('exitPlan.addAzureConnection');
     assert.deepEqual(user.shown, [
@@ -159,4 +185,204 @@ describe('Azure Storage (real VS Code, real Azurite)', function () {
     await closeAllEditors();
     await eventually('the panel to be forgotten', () => api.latestSasPanel() === undefined);
   });
+  it('the SAS panel: Copy waits for a destination, the expiry can be changed, Run in Terminal shows the exit code', async () => {
+    const api = await exitPlan();
+    const connection = (await treeItems(api.azureTree)).find((i) => i.label === NAME)!;
+    const photos = (await treeItems(api.azureTree, connection.node)).find((c) => c.label === PHOTOS)!;
+    const user = new ScriptedUser();
+    await vscode.commands.executeCommand('exitPlan.generateSas', photos.node);
+    const panel = await eventually('the SAS panel', () => api.latestSasPanel());
+
+    // The S3 card's command still holds <bucket>/<path>: nothing is copied until a bucket is given.
+    await vscode.env.clipboard.writeText('nothing copied yet');
+    await panel.copy('s3');
+    assert.equal(await vscode.env.clipboard.readText(), 'nothing copied yet', 'a command with placeholders was copied');
+    panel.setDestination('s3', 'my-bucket/field photos');
+    await panel.copy('s3');
+    const s3 = await vscode.env.clipboard.readText();
+    assert.match(s3, /^rclone copy ':azureblob,sas_url=.*:s3,provider=AWS,env_auth=true:my-bucket\/field photos'$/);
+
+    // A shorter expiry signs a new link.
+    await panel.setExpiry(15);
+    await panel.copy('url');
+    const expiry = Date.parse(new URL(await vscode.env.clipboard.readText()).searchParams.get('se')!);
+    assert.ok(expiry > Date.now() && expiry <= Date.now() + 16 * 60_000, 'the new link expires within 15 minutes');
+    const sig = new URL(await vscode.env.clipboard.readText()).searchParams.get('sig')!;
+
+    // Run in Terminal: azcopy (exitPlan.azcopyPath) downloads into the workspace; the terminal keeps its output
+    // and exit code, with the signature masked.
+    const run = await panel.run('local');
+    assert.ok(run, 'Run in Terminal did not start');
+    assert.equal(await run.exited, 0, run.transcript);
+    assert.match(plain(run.transcript), /azcopy exited with code 0\. Press any key to close the terminal\./);
+    assert.ok(!run.transcript.includes(sig) && run.transcript.includes('sig=…'), 'the terminal shows the command masked');
+    const got = path.join(workspaceDir(), `${PHOTOS}-export`, PHOTOS);
+    assert.deepEqual(listFiles(got), Object.keys(BLOBS).sort());
+    assert.equal(fs.readFileSync(path.join(got, 'readme.txt'), 'utf8'), BLOBS['readme.txt']);
+    const terminal = await eventually('the terminal', () =>
+      vscode.window.terminals.find((t) => t.name.startsWith(`azcopy: ${PHOTOS}/ to local disk`)),
+    );
+
+    // A run that fails (the destination is under a file) ends with its non-zero code, the terminal still open.
+    panel.setDestination('local', path.join(workspaceDir(), `${PHOTOS}-export`, PHOTOS, 'readme.txt', 'below a file'));
+    const failing = await panel.run('local');
+    assert.ok(failing);
+    const code = await failing.exited;
+    assert.notEqual(code, 0, failing.transcript);
+    assert.match(plain(failing.transcript), new RegExp(`azcopy exited with code ${code}\\. Press any key to close the terminal\\.`));
+    assert.ok(vscode.window.terminals.includes(terminal), 'the first terminal stays open');
+    user.assertNoErrors();
+    user.done();
+    for (const t of vscode.window.terminals.filter((t) => t.name.startsWith('azcopy: '))) t.dispose();
+    await closeAllEditors();
+    await eventually('the log to hold the exit codes', () => {
+      const log = fs.readFileSync(exitPlanLogFile()!, 'utf8');
+      return log.includes('azcopy exited with code 0.') && !log.includes(sig);
+    });
+  });
+
+  it('the blob commands: Copy Blob URL, Download Blob… (never over a file), Generate SAS Link for one blob', async () => {
+    const api = await exitPlan();
+    const connection = (await treeItems(api.azureTree)).find((i) => i.label === NAME)!;
+    const photos = (await treeItems(api.azureTree, connection.node)).find((c) => c.label === PHOTOS)!;
+    const readme = (await treeItems(api.azureTree, photos.node)).find((c) => c.label === 'readme.txt')!;
+    const item = await api.azureTree.getTreeItem(photos.node);
+    assert.match(String(item.tooltip), /^vscode-field-photos\/\nModified .*\nPrivate: no anonymous access\nSize: not computed/);
+
+    await vscode.commands.executeCommand('exitPlan.copyBlobUrl', readme.node);
+    assert.equal(await vscode.env.clipboard.readText(), `${endpoint}/${PHOTOS}/readme.txt`);
+
+    const folder = temp.make('download');
+    const user = new ScriptedUser().answer(
+      { when: /^Download readme\.txt to… \| Download Here$/, answer: folder },
+      { when: /^Download readme\.txt to… \| Download Here$/, answer: folder },
+    );
+    await vscode.commands.executeCommand('exitPlan.downloadBlob', readme.node);
+    await vscode.commands.executeCommand('exitPlan.downloadBlob', readme.node);
+    const size = Buffer.byteLength(BLOBS['readme.txt']);
+    assert.deepEqual(user.shown, [
+      { severity: 'information', message: `Downloaded readme.txt (${size} B) to ${folder}.` },
+      { severity: 'information', message: `Downloaded readme-2.txt (${size} B) to ${folder}.` },
+    ]);
+    user.done();
+    assert.deepEqual(listFiles(folder), ['readme-2.txt', 'readme.txt']);
+    assert.equal(fs.readFileSync(path.join(folder, 'readme-2.txt'), 'utf8'), BLOBS['readme.txt']);
+
+    const signing = new ScriptedUser();
+    await vscode.commands.executeCommand('exitPlan.generateSas', readme.node);
+    assert.match(signing.shown[0]?.message ?? '', /^Copied a read-only link to readme\.txt: anyone holding it can read this blob until /);
+    signing.done();
+    const url = await vscode.env.clipboard.readText();
+    assert.equal(new URL(url).searchParams.get('sp'), 'r');
+    const read = await fetch(url);
+    assert.equal(read.status, 200);
+    assert.equal(await read.text(), BLOBS['readme.txt']);
+    const [, query] = url.split('?');
+    const other = await fetch(
+      `${endpoint}/${PHOTOS}/${encodeURIComponent('2024')}/jan/${encodeURIComponent('river bank #1.jpg')}?${query}`,
+    );
+    assert.equal(other.status, 403, 'the link reads that one blob only');
+  });
+
+  it('Add with a wrong key: the failed test offers Edit Connection, which goes back into the wizard; Back keeps answers', async () => {
+    const api = await exitPlan();
+    const wrong = connectionString.replace(
+      /AccountKey=[^;]+/,
+      `AccountKey=${Buffer.from('not the key of this account').toString('base64')}`,
+    );
+    const user = new ScriptedUser().answer(
+      { when: /^Add Azure Storage Connection: Connection Type \(1\/3\)/, answer: 'Connection string' },
+      { when: /^Add Azure Storage Connection: Connection String \(2\/3\)/, answer: wrong },
+      { when: /^Add Azure Storage Connection: Name \(3\/3\)/, answer: BACK },
+      { when: /^Add Azure Storage Connection: Connection String \(2\/3\)/, answer: wrong },
+      { when: /^Add Azure Storage Connection: Name \(3\/3\)/, answer: OTHER },
+      { when: /^Cannot connect to devstoreaccount1 \(connection string\)\.$/, answer: 'Edit Connection' },
+      { when: /^Add Azure Storage Connection: Connection Type \(1\/3\)/, answer: 'Connection string' },
+      { when: /^Add Azure Storage Connection: Connection String \(2\/3\)/, answer: connectionString },
+      { when: /^Add Azure Storage Connection: Name \(3\/3\)/, answer: OTHER },
+    );
+    await vscode.commands.executeCommand('exitPlan.addAzureConnection');
+    assert.deepEqual(
+      user.shown.map((s) => [s.severity, s.message]),
+      [
+        ['warning', 'Cannot connect to devstoreaccount1 (connection string).'],
+        ['information', `Connected to devstoreaccount1 (connection string) and saved it as "${OTHER}".`],
+      ],
+    );
+    user.done();
+    const node = (await treeItems(api.azureTree)).find((i) => i.label === OTHER);
+    assert.ok(node, 'the corrected connection is in the tree');
+  });
+
+  it('Test Connection says in one sentence whether it works; a failure offers the fixes and shows on the node', async () => {
+    const api = await exitPlan();
+    const other = () => treeItems(api.azureTree).then((items) => items.find((i) => i.label === OTHER)!);
+    let user = new ScriptedUser();
+    await vscode.commands.executeCommand('exitPlan.testAzureConnection', (await other()).node);
+    assert.equal(user.shown.length, 1);
+    assert.match(
+      user.shown[0].message,
+      new RegExp(`^Connected to "${OTHER.replace(/[()]/g, '\\$&')}": devstoreaccount1 \\(connection string\\), \\d+ containers?\\.$`),
+    );
+    user.done();
+    const tooltip = (await api.azureTree.getTreeItem((await other()).node)).tooltip as vscode.MarkdownString;
+    assert.match(tooltip.value, /Connected just now/);
+
+    // A wrong key saved anyway through Update Secret: Test Connection fails, the node says so.
+    const wrong = connectionString.replace(/AccountKey=[^;]+/, `AccountKey=${Buffer.from('still not the key').toString('base64')}`);
+    user = new ScriptedUser().answer(
+      { when: /^Update Azure Storage Secret \| New connection string/, answer: wrong },
+      { when: /^Cannot connect to ".*" with the new secret\.$/, answer: 'Save Anyway' },
+    );
+    await vscode.commands.executeCommand('exitPlan.updateAzureSecret', { connection: OTHER });
+    user.done();
+    user = new ScriptedUser();
+    await vscode.commands.executeCommand('exitPlan.testAzureConnection', { connection: OTHER });
+    assert.deepEqual(user.errors().length, 1, JSON.stringify(user.shown));
+    assert.match(user.errors()[0].message, /^Access to storage account devstoreaccount1 was refused \(HTTP 403\)/);
+    user.done();
+    const failed = await api.azureTree.getTreeItem((await other()).node);
+    assert.match(String(failed.description), /^access refused · devstoreaccount1 \(connection string\)$/);
+    assert.match((failed.tooltip as vscode.MarkdownString).value, /Failed just now: Access to storage account/);
+
+    // Update Secret with the right one: the node is connected again.
+    user = new ScriptedUser().answer({ when: /^Update Azure Storage Secret \| New connection string/, answer: connectionString });
+    await vscode.commands.executeCommand('exitPlan.updateAzureSecret', { connection: OTHER });
+    assert.deepEqual(user.shown, [
+      { severity: 'information', message: 'Connected to devstoreaccount1 (connection string) with the new secret and saved it.' },
+    ]);
+    user.done();
+    assert.equal((await api.azureTree.getTreeItem((await other()).node)).description, 'devstoreaccount1 (connection string)');
+  });
+
+  it('Edit renames a connection over its saved values, without asking its secret again', async () => {
+    const api = await exitPlan();
+    const node = (await treeItems(api.azureTree)).find((i) => i.label === OTHER)!.node;
+    const user = new ScriptedUser().answer(
+      { when: /^Edit Azure Storage Connection: Connection Type \(1\/2\)/, answer: 'Connection string' },
+      { when: /^Edit Azure Storage Connection: Name \(2\/2\)/, answer: RENAMED },
+    );
+    await vscode.commands.executeCommand('exitPlan.editAzureConnection', node);
+    assert.deepEqual(user.shown, [
+      { severity: 'information', message: `Connected to devstoreaccount1 (connection string) and saved the changes to "${RENAMED}".` },
+    ]);
+    user.done();
+    const saved = vscode.workspace.getConfiguration('exitPlan').inspect<{ name: string }[]>('azure.connections')?.globalValue ?? [];
+    assert.deepEqual(
+      saved.filter((p) => p.name === OTHER || p.name === RENAMED),
+      [{ name: RENAMED, kind: 'connectionString', accountName: 'devstoreaccount1' }],
+    );
+    assert.ok(!JSON.stringify(saved).includes(connectionString), 'the connection string is not in settings');
+    const renamed = (await treeItems(api.azureTree)).find((i) => i.label === RENAMED)!;
+    const containers = await treeItems(api.azureTree, renamed.node);
+    assert.ok(
+      containers.some((c) => c.label === PHOTOS),
+      `the renamed connection lists with the moved secret: ${containers.map((c) => c.label).join(' | ')}`,
+    );
+  });
 });
+
+/** Terminal text without its colours. */
+function plain(text: string): string {
+  return text.replace(/\x1b\[[0-9;]*m/g, '');
+}

@@ -70,7 +70,7 @@ describe('Secrets (real VS Code SecretStorage)', function () {
     const api = await exitPlan();
     await addWarehouseConnection(WAREHOUSE, warehouse);
     const user = new ScriptedUser().answer(
-      { when: /How to connect$/, answer: 'Connection string' },
+      { when: /Connection Type \(1\/3\) \| How to connect/, answer: 'Connection string' },
       { when: /\(2\/3\) \| Connection string/, answer: connectionString },
       { when: /\(3\/3\) \| A name/, answer: AZURE },
     );
@@ -186,9 +186,34 @@ describe('Secrets (real VS Code SecretStorage)', function () {
       [
         [
           'azureError',
-          `The connection string of "${AZURE}" is not in this machine's secret storage: remove the connection and add it again.`,
+          `The connection string of "${AZURE}" is not in this machine's secret storage: enter it with Update Azure Storage Secret.`,
         ],
       ],
     );
+    const shownAccount = await api.azureTree.getTreeItem(account.node);
+    assert.match(String(shownAccount.description), /^secret missing · /, 'the connection node says what is wrong');
+
+    // Update Azure Storage Secret (the error node's connection) puts it back: the tree lists again, and the
+    // connection string is again in no setting.
+    const user = new ScriptedUser().answer({
+      when: /^Update Azure Storage Secret \| New connection string/,
+      answer: connectionString,
+    });
+    await vscode.commands.executeCommand('exitPlan.updateAzureSecret', accountChildren[0].node);
+    assert.deepEqual(user.shown, [
+      { severity: 'information', message: 'Connected to devstoreaccount1 (connection string) with the new secret and saved it.' },
+    ]);
+    user.done();
+    const again = (await treeItems(api.azureTree)).find((i) => i.label === AZURE)!;
+    assert.ok(
+      (await treeItems(api.azureTree, again.node)).every((c) => c.contextValue === 'azureContainer'),
+      'the connection lists its containers again',
+    );
+    assert.ok(
+      !JSON.stringify(profileOf('azure.connections', AZURE)).includes(connectionString),
+      'the connection string is not in settings',
+    );
+    // Nor in any file VS Code wrote meanwhile (settings, logs, state), in any encoding.
+    assert.deepEqual(filesContaining([userDataDir(), workspaceDir()], [connectionString, EMULATOR_KEY]), [], 'files holding a secret');
   });
 });
