@@ -1,3 +1,4 @@
+import { withAzureAccount } from './azureAccount';
 import type { CommandContext } from './context';
 import { azureConnectionFromArg, pickContainer } from './pickAzure';
 import { connectionFromArg } from './pickConnection';
@@ -12,8 +13,14 @@ export async function exportWarehouseToAzure(ctx: CommandContext, arg?: unknown)
   await checkConnection(ctx, profile);
   const azureProfile = await azureConnectionFromArg(ctx, undefined, 'Storage account to upload the archive to');
   if (!azureProfile) return;
-  const account = await ctx.azureConnections.open(azureProfile);
-  const container = await pickContainer(account, 'Container for the archive');
+  // Listing the containers is the Azure connection's test: its errors offer Edit Connection / Update Secret.
+  const { account, container } = await withAzureAccount(ctx, azureProfile, async (opened) => ({
+    account: opened,
+    container: await pickContainer(opened, 'Container for the archive'),
+  }));
   if (container === undefined) return;
   await runExport(ctx, { profile, label: profile.name, upload: { account, container }, connectionChecked: true });
+  // The archive is in the container now: the Azure Storage view shows it.
+  ctx.azureTree.markConnected(azureProfile.name);
+  ctx.azureTree.refreshConnection(azureProfile.name);
 }
