@@ -74,7 +74,13 @@ export class BackupService implements vscode.Disposable {
   report(target: BackupTarget): Promise<backups.TargetReport> {
     let report = this.reports.get(target.name);
     if (!report) {
-      report = backups.targetReport({ name: target.name, dir: target.dir, schedule: target.schedule, rotation: target.rotation });
+      report = backups.targetReport({
+        name: target.name,
+        dir: target.dir,
+        schedule: target.schedule,
+        rotation: target.rotation,
+        addedAt: target.addedAt,
+      });
       this.reports.set(target.name, report);
       report.catch(() => this.reports.delete(target.name));
     }
