@@ -20,14 +20,35 @@ export function isBackupNode<K extends BackupNode['kind']>(value: unknown, kind:
 export class BackupsTreeProvider implements vscode.TreeDataProvider<BackupNode>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<BackupNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
-  private readonly subscription: vscode.Disposable;
+  private readonly subscriptions: vscode.Disposable[];
   private readonly ageTimer: NodeJS.Timeout;
+  private view: vscode.TreeView<BackupNode> | undefined;
 
   constructor(private readonly service: BackupService) {
     // Targets are rebuilt on each change (they are cheap); their reports stay cached in the service.
-    this.subscription = service.onDidChange(() => this.changed.fire(undefined));
+    this.subscriptions = [
+      service.onDidChange(() => this.changed.fire(undefined)),
+      service.onDidAskReveal((name) => void this.reveal(name)),
+    ];
     // Ages ("3 h ago") and overdue states move with the clock.
     this.ageTimer = setInterval(() => this.changed.fire(undefined), 5 * 60_000);
+  }
+
+  /** The Backups view over this provider (made once, by the extension's composition). */
+  createView(viewId: string = BACKUPS_VIEW): vscode.TreeView<BackupNode> {
+    this.view = vscode.window.createTreeView(viewId, { treeDataProvider: this, showCollapseAll: true });
+    return this.view;
+  }
+
+  /** Selects a target's row, opening the view when it is collapsed. */
+  private async reveal(name: string): Promise<void> {
+    const target = this.service.get(name);
+    if (!target || !this.view) return;
+    await this.view.reveal({ kind: 'target', target }, { select: true, focus: false, expand: true }).then(undefined, () => undefined);
+  }
+
+  getParent(node: BackupNode): BackupNode | undefined {
+    return node.kind === 'target' ? undefined : { kind: 'target', target: node.target };
   }
 
   async getChildren(node?: BackupNode): Promise<BackupNode[]> {
@@ -138,7 +159,7 @@ export class BackupsTreeProvider implements vscode.TreeDataProvider<BackupNode>,
 
   dispose(): void {
     clearInterval(this.ageTimer);
-    this.subscription.dispose();
+    for (const s of this.subscriptions) s.dispose();
     this.changed.dispose();
   }
 }
