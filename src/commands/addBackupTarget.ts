@@ -158,7 +158,8 @@ function targetSteps(ctx: CommandContext, title: string): WizardStep<TargetAnswe
       items: (s) => {
         const items: WizardItem[] = [];
         const current = s.editing && s.schedule && !SCHEDULES.includes(s.schedule) ? s.schedule : undefined;
-        if (current) items.push({ id: current, label: capitalized(backups.describeSchedule(current)), description: `${current} · current` });
+        if (current)
+          items.push({ id: current, label: capitalized(backups.describeSchedule(current)), description: `${current} · current` });
         for (const cron of SCHEDULES) items.push({ id: cron, label: capitalized(backups.describeSchedule(cron)), description: cron });
         items.push(
           { id: CUSTOM_SCHEDULE, label: 'Custom cron expression…', description: 'minute hour day-of-month month day-of-week' },
@@ -221,7 +222,11 @@ async function foldersStep(frame: StepFrame, s: TargetAnswers): Promise<'next' |
       items: [
         ...s.folders.map((f, i) => ({ id: `folder:${i}`, label: `$(folder) ${f.name}`, description: f.path })),
         { id: 'add', label: '$(add) Add a folder of files…' },
-        { id: 'continue', label: '$(arrow-right) Continue', description: nothing ? 'add a folder first, or go back and pick a database' : '' },
+        {
+          id: 'continue',
+          label: '$(arrow-right) Continue',
+          description: nothing ? 'add a folder first, or go back and pick a database' : '',
+        },
       ],
       validate: (p) =>
         p[0]?.id === 'continue' && s.folders.length === 0 && !s.database

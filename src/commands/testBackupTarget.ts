@@ -35,11 +35,20 @@ export async function testBackupTarget(ctx: CommandContext, arg?: unknown): Prom
   );
   const connection = target.warehouseConnection;
   if (connection && failed.some((c) => c.kind === 'database')) {
-    err = withErrorAction(err, { title: 'Edit Connection', run: () => vscode.commands.executeCommand(EDIT_CONNECTION, { name: connection }) });
-    err = withErrorAction(err, { title: 'Update Password', run: () => vscode.commands.executeCommand(UPDATE_PASSWORD, { name: connection }) });
+    err = withErrorAction(err, {
+      title: 'Edit Connection',
+      run: () => vscode.commands.executeCommand(EDIT_CONNECTION, { name: connection }),
+    });
+    err = withErrorAction(err, {
+      title: 'Update Password',
+      run: () => vscode.commands.executeCommand(UPDATE_PASSWORD, { name: connection }),
+    });
   }
   if (failed.some((c) => c.kind !== 'database')) {
-    err = withErrorAction(err, { title: 'Edit Backup Target', run: () => executeCommand('exitPlan.editBackupTarget', { targetName: target.name }) });
+    err = withErrorAction(err, {
+      title: 'Edit Backup Target',
+      run: () => executeCommand('exitPlan.editBackupTarget', { targetName: target.name }),
+    });
   }
   throw err;
 }

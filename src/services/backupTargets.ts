@@ -42,9 +42,7 @@ export class BackupTargetStore implements vscode.Disposable {
 
   /** A target's entry as written in settings (for an edit that keeps what it does not change), or undefined. */
   entry(name: string): Record<string, unknown> | undefined {
-    const found = this.setting
-      .entries()
-      .find((e) => typeof e === 'object' && e !== null && (e as Record<string, unknown>).name === name);
+    const found = this.setting.entries().find((e) => typeof e === 'object' && e !== null && (e as Record<string, unknown>).name === name);
     return found ? { ...(found as Record<string, unknown>) } : undefined;
   }
 

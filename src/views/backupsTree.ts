@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { backups, errorMessage, formatBytes, formatCount, localTime, plural } from '../exporters';
+import { backups, errorMessage, formatAgo, formatBytes, formatCount, localTime, plural } from '../exporters';
 import type { BackupService } from '../services/backupService';
 import type { BackupTarget } from '../services/backupTargets';
 
@@ -9,7 +9,7 @@ export type BackupNode =
   | { kind: 'target'; target: BackupTarget }
   | { kind: 'group'; target: BackupTarget; key: string; label: string; sourceKind: backups.BackupKind; entries: backups.BackupEntry[] }
   | { kind: 'backup'; target: BackupTarget; entry: backups.BackupEntry }
-  | { kind: 'message'; target: BackupTarget; severity: 'error' | 'warning' | 'info'; text: string };
+  | { kind: 'message'; target: BackupTarget; severity: 'error' | 'warning' | 'info' | 'pending'; text: string };
 
 /** Commands get whatever VS Code passes them; this tells a tree node of one kind from anything else. */
 export function isBackupNode<K extends BackupNode['kind']>(value: unknown, kind: K): value is Extract<BackupNode, { kind: K }> {
@@ -47,6 +47,7 @@ export class BackupsTreeProvider implements vscode.TreeDataProvider<BackupNode>,
     await this.view.reveal({ kind: 'target', target }, { select: true, focus: false, expand: true }).then(undefined, () => undefined);
   }
 
+  /** Only targets are revealed; any other node's target stands for its parent. */
   getParent(node: BackupNode): BackupNode | undefined {
     return node.kind === 'target' ? undefined : { kind: 'target', target: node.target };
   }
@@ -66,11 +67,12 @@ export class BackupsTreeProvider implements vscode.TreeDataProvider<BackupNode>,
     for (const text of report.problems)
       if (!target.problems.some((p) => p.includes(text))) messages.push({ kind: 'message', target, severity: 'error', text });
     if (report.schedule?.overdue) {
+      const slot = report.schedule.previousRun?.toLocaleString() ?? 'run';
       messages.push({
         kind: 'message',
         target,
         severity: 'warning',
-        text: `Overdue: no backup since the scheduled ${report.schedule.previousRun?.toLocaleString() ?? 'run'}`,
+        text: `Overdue: no backup since the scheduled ${slot} (${backups.describeSchedule(report.schedule.schedule)})`,
       });
     }
     const groups: BackupNode[] = report.groups.map((g) => ({
@@ -81,7 +83,15 @@ export class BackupsTreeProvider implements vscode.TreeDataProvider<BackupNode>,
       sourceKind: g.backups[0].kind,
       entries: g.backups,
     }));
-    if (groups.length === 0) messages.push({ kind: 'message', target, severity: 'info', text: `No backups yet in ${target.dir}` });
+    if (report.schedule?.firstPending) {
+      const next = report.schedule.nextRun ? `, next ${localTime(report.schedule.nextRun)}` : '';
+      messages.push({
+        kind: 'message',
+        target,
+        severity: 'pending',
+        text: `First backup pending: ${backups.describeSchedule(report.schedule.schedule)}${next}`,
+      });
+    } else if (groups.length === 0) messages.push({ kind: 'message', target, severity: 'info', text: `No backups yet in ${target.dir}` });
     return [...messages, ...groups];
   }
 
@@ -97,9 +107,10 @@ export class BackupsTreeProvider implements vscode.TreeDataProvider<BackupNode>,
         const busy = this.service.busy(target.name);
         const parts: string[] = [];
         if (busy) parts.push(busy);
-        if (report) {
+        if (report?.schedule?.firstPending && report.backups.length === 0) parts.push('first backup pending');
+        else if (report) {
           parts.push(`${plural(report.backups.length, 'backup')}, ${formatBytes(report.totalBytes)}`);
-          if (report.newest) parts.push(`last ${backups.formatAge(Date.now() - report.newest.time.getTime())} ago`);
+          if (report.newest) parts.push(`last ${formatAgo(Date.now() - report.newest.time.getTime())}`);
         }
         item.description = parts.join(' · ');
         const overdue = report?.schedule?.overdue;
@@ -126,8 +137,8 @@ export class BackupsTreeProvider implements vscode.TreeDataProvider<BackupNode>,
         const item = new vscode.TreeItem(localTime(entry.time), vscode.TreeItemCollapsibleState.None);
         item.id = id(entry.name);
         const small = node.target.minSizeBytes !== undefined && entry.bytes < node.target.minSizeBytes;
-        const age = backups.formatAge(Date.now() - entry.time.getTime());
-        item.description = `${age} ago · ${formatBytes(entry.bytes)} · ${entry.state}${small ? ' · suspiciously small' : ''}`;
+        const age = formatAgo(Date.now() - entry.time.getTime());
+        item.description = `${age} · ${formatBytes(entry.bytes)} · ${entry.state}${small ? ' · suspiciously small' : ''}`;
         item.iconPath =
           entry.state === 'verified'
             ? new vscode.ThemeIcon('pass', new vscode.ThemeColor('testing.iconPassed'))
@@ -150,8 +161,10 @@ export class BackupsTreeProvider implements vscode.TreeDataProvider<BackupNode>,
             ? new vscode.ThemeIcon('error', new vscode.ThemeColor('errorForeground'))
             : node.severity === 'warning'
               ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'))
-              : new vscode.ThemeIcon('info');
-        item.contextValue = node.severity === 'info' ? 'backupInfo' : 'backupError';
+              : node.severity === 'pending'
+                ? new vscode.ThemeIcon('clock')
+                : new vscode.ThemeIcon('info');
+        item.contextValue = node.severity === 'info' || node.severity === 'pending' ? 'backupInfo' : 'backupError';
         return item;
       }
     }
@@ -172,11 +185,14 @@ function targetTooltip(target: BackupTarget, report: backups.TargetReport | unde
     md.appendMarkdown('  \n');
   };
   line('Folder', target.dir);
-  if (target.warehouseConnection) line('Database', `warehouse connection "${target.warehouseConnection}"`);
+  if (target.warehouseConnection) {
+    line('Database', `warehouse connection "${target.warehouseConnection}" (the password is the connection's: Update Warehouse Password)`);
+  }
   for (const f of target.folders) line('Files', `${f.name}: ${f.path}`);
   if (target.schedule) {
     const s = report?.schedule;
-    line('Schedule', `${target.schedule}${s?.nextRun ? `, next ${s.nextRun.toLocaleString()}` : ''}${s?.overdue ? ' (overdue)' : ''}`);
+    const state = s?.overdue ? ' (overdue)' : s?.firstPending ? ' (first backup pending)' : '';
+    line('Schedule', `${backups.scheduleText(target.schedule)}${s?.nextRun ? `, next ${s.nextRun.toLocaleString()}` : ''}${state}`);
   }
   if (target.rotation) line('Rotation', backups.describePolicy(target.rotation));
   if (report?.lastSuccessfulDrill) line('Last successful drill', new Date(report.lastSuccessfulDrill.at).toLocaleString());
