@@ -270,7 +270,7 @@ async function foldersStep(frame: StepFrame, s: TargetAnswers): Promise<'next' |
 async function addFolder(frame: StepFrame, s: TargetAnswers): Promise<true | undefined> {
   const last = s.folders[s.folders.length - 1];
   const picked = await vscode.window.showOpenDialog({
-    title: `${frame.title}: Add a Folder`,
+    title: frame.title,
     defaultUri: vscode.Uri.file(last ? path.dirname(last.path) : os.homedir()),
     canSelectFolders: true,
     canSelectFiles: false,
