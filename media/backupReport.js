@@ -103,6 +103,23 @@ import './backupReport.css';
   }
 
   /**
+   * Time axis labels on one line (uPlot's own put the year on a second line, cut off in a short chart): times of
+   * day when the chart spans up to two days, else dates, with the year once it spans most of a year.
+   * @param {uPlot} u @param {number[]} splits
+   */
+  function timeLabels(u, splits) {
+    const span = /** @type {number} */ (u.scales.x.max) - /** @type {number} */ (u.scales.x.min);
+    /** @type {Intl.DateTimeFormatOptions} */
+    const format =
+      span <= 2 * 86400
+        ? { hour: '2-digit', minute: '2-digit' }
+        : span <= 300 * 86400
+          ? { month: 'short', day: 'numeric' }
+          : { month: 'short', year: 'numeric' };
+    return splits.map((t) => new Date(t * 1000).toLocaleString(undefined, format));
+  }
+
+  /**
    * The time scale fits the backups: their first to last time with a little room, at least an hour either side
    * (a single backup, or several in one hour, would otherwise get an axis spanning years).
    * @param {uPlot} _u @param {number} min @param {number} max
@@ -137,7 +154,16 @@ import './backupReport.css';
       cursor: { points: { size: 5 } },
       scales: { x: { time: true, range: timeRange } },
       axes: [
-        { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, size: TICK }, gap: GAP, font, size: 28 },
+        {
+          stroke: fg,
+          grid: { stroke: grid, width: 1 },
+          ticks: { stroke: grid, size: TICK },
+          gap: GAP,
+          font,
+          size: 24,
+          space: 60,
+          values: timeLabels,
+        },
         {
           stroke: fg,
           grid: { stroke: grid, width: 1 },

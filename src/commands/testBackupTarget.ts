@@ -24,9 +24,11 @@ export async function testBackupTarget(ctx: CommandContext, arg?: unknown): Prom
     ctx.backups.check(target, { signal: op.signal, onProgress: (label) => op.report(label) }),
   );
   for (const c of result.checks) ctx.log.info(`Test of "${target.name}": ${c.ok ? 'ok' : 'FAILED'} ${c.kind}: ${c.message}`);
-  const lines = result.checks.map((c) => `${c.ok ? '✓' : '✗'} ${c.message}`);
   if (result.ok) {
-    void vscode.window.showInformationMessage(`Backup target "${target.name}" is ready to back up: ${lines.join(' ')}`);
+    // A short line per check; the full sentences are in the log.
+    void vscode.window.showInformationMessage(
+      `Backup target "${target.name}" is ready to back up: ${result.checks.map((c) => `✓ ${c.summary}`).join(' · ')}.`,
+    );
     return;
   }
   const failed = result.checks.filter((c) => !c.ok);

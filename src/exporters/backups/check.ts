@@ -13,7 +13,17 @@ export interface TargetCheck {
   /** What was checked: the backup folder, its free space, the database connection, pg_dump, a folder of files. */
   kind: 'folder' | 'space' | 'database' | 'pg_dump' | 'files';
   ok: boolean;
+  /** One sentence: what was found. */
   message: string;
+  /** A few words for a summary line ("folder writable", "70.0 GB free"); the message when it failed. */
+  summary: string;
+}
+
+/** A check as the steps below make it: the summary defaults to the message. */
+type Found = Omit<TargetCheck, 'summary'> & { summary?: string };
+
+function checked(c: Found): TargetCheck {
+  return { ...c, summary: c.ok && c.summary ? c.summary : c.message };
 }
 
 export interface TargetCheckResult {
@@ -36,7 +46,7 @@ export interface CheckTargetOptions extends PgToolsOptions, OperationOptions<str
  */
 export async function checkTarget(options: CheckTargetOptions): Promise<TargetCheckResult> {
   const { target, signal } = options;
-  const checks: TargetCheck[] = [];
+  const found: Found[] = [];
   const step = (label: string) => {
     throwIfAborted(signal, 'Test cancelled.');
     options.onProgress?.(label);
@@ -44,10 +54,10 @@ export async function checkTarget(options: CheckTargetOptions): Promise<TargetCh
 
   step(`Checking ${target.dir || 'the backup folder'}…`);
   const folder = await checkFolder(target);
-  checks.push(folder.check);
+  found.push(folder.check);
   if (folder.existing) {
     step('Checking free space…');
-    checks.push(await checkSpace(target.dir, folder.existing));
+    found.push(await checkSpace(target.dir, folder.existing));
   }
 
   if (options.database) {
@@ -67,38 +77,45 @@ export async function checkTarget(options: CheckTargetOptions): Promise<TargetCh
       } finally {
         await client.end().catch(() => undefined);
       }
-      checks.push({ kind: 'database', ok: true, message: `Connected to ${describeConnection(connection)} (PostgreSQL ${server.text}).` });
+      found.push({
+        kind: 'database',
+        ok: true,
+        message: `Connected to ${describeConnection(connection)} (PostgreSQL ${server.text}).`,
+        summary: `connected to PostgreSQL ${server.text}`,
+      });
     } catch (err) {
       throwIfAborted(signal, 'Test cancelled.');
-      checks.push({ kind: 'database', ok: false, message: errorMessage(err) });
+      found.push({ kind: 'database', ok: false, message: errorMessage(err) });
     }
     step('Checking pg_dump…');
     try {
       const pgDump = findPgTool('pg_dump', options);
       const version = await toolVersion(pgDump);
       if (server) checkPgDumpVersion(version, server);
-      checks.push({
+      found.push({
         kind: 'pg_dump',
         ok: true,
         message: server
           ? `pg_dump ${version.text} (${pgDump}) can back up PostgreSQL ${server.text}.`
           : `pg_dump ${version.text} found at ${pgDump} (its fit to the server is checked once the connection works).`,
+        summary: `pg_dump ${version.text}${server ? ' fits the server' : ' found'}`,
       });
     } catch (err) {
       throwIfAborted(signal, 'Test cancelled.');
-      checks.push({ kind: 'pg_dump', ok: false, message: errorMessage(err) });
+      found.push({ kind: 'pg_dump', ok: false, message: errorMessage(err) });
     }
   }
 
   for (const f of target.folders) {
     step(`Reading ${f.path}…`);
-    checks.push(await checkFiles(f));
+    found.push(await checkFiles(f));
   }
-  return { checks, ok: checks.every((c) => c.ok) };
+  const results = found.map(checked);
+  return { checks: results, ok: results.every((c) => c.ok) };
 }
 
 /** The backup folder: there and writable, or missing with a writable folder above it. */
-async function checkFolder(target: CheckTargetOptions['target']): Promise<{ check: TargetCheck; existing?: string }> {
+async function checkFolder(target: CheckTargetOptions['target']): Promise<{ check: Found; existing?: string }> {
   const fail = (message: string) => ({ check: { kind: 'folder' as const, ok: false, message } });
   if (target.blocking.length > 0) return fail(target.blocking[0]);
   const dir = target.dir;
@@ -128,12 +145,13 @@ async function checkFolder(target: CheckTargetOptions['target']): Promise<{ chec
         existing === dir
           ? `The folder ${dir} exists and is writable.`
           : `The folder ${dir} does not exist yet; the first backup creates it (${existing} is writable).`,
+      summary: existing === dir ? 'folder writable' : 'folder can be created',
     },
   };
 }
 
 /** Free space where the backups go, against the size of the newest backup of each database and folder. */
-async function checkSpace(dir: string, existing: string): Promise<TargetCheck> {
+async function checkSpace(dir: string, existing: string): Promise<Found> {
   let free: number;
   try {
     const s = await fs.promises.statfs(existing);
@@ -157,17 +175,23 @@ async function checkSpace(dir: string, existing: string): Promise<TargetCheck> {
     kind: 'space',
     ok: true,
     message: next > 0 ? `${formatBytes(free)} free (the last backups took ${formatBytes(next)}).` : `${formatBytes(free)} free.`,
+    summary: `${formatBytes(free)} free`,
   };
 }
 
 /** A folder of files: a folder, and its entries readable. */
-async function checkFiles(f: { name: string; path: string }): Promise<TargetCheck> {
+async function checkFiles(f: { name: string; path: string }): Promise<Found> {
   const label = `The folder of files "${f.name}" (${f.path})`;
   try {
     const stat = await fs.promises.stat(f.path);
     if (!stat.isDirectory()) return { kind: 'files', ok: false, message: `${label} is a file, not a folder.` };
     const entries = await fs.promises.readdir(f.path);
-    return { kind: 'files', ok: true, message: `${label} is readable (${plural(entries.length, 'entry', 'entries')} at its top).` };
+    return {
+      kind: 'files',
+      ok: true,
+      message: `${label} is readable (${plural(entries.length, 'entry', 'entries')} at its top).`,
+      summary: `"${f.name}" readable`,
+    };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     return {
