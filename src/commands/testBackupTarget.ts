@@ -26,9 +26,15 @@ export async function testBackupTarget(ctx: CommandContext, arg?: unknown): Prom
   for (const c of result.checks) ctx.log.info(`Test of "${target.name}": ${c.ok ? 'ok' : 'FAILED'} ${c.kind}: ${c.message}`);
   if (result.ok) {
     // A short line per check; the full sentences are in the log.
-    void vscode.window.showInformationMessage(
-      `Backup target "${target.name}" is ready to back up: ${result.checks.map((c) => `✓ ${c.summary}`).join(' · ')}.`,
-    );
+    const details = 'Show Log';
+    void vscode.window
+      .showInformationMessage(
+        `Backup target "${target.name}" is ready to back up: ${result.checks.map((c) => `✓ ${c.summary}`).join(' · ')}.`,
+        details,
+      )
+      .then((choice) => {
+        if (choice === details) ctx.log.show();
+      });
     return;
   }
   const failed = result.checks.filter((c) => !c.ok);
