@@ -381,7 +381,7 @@ describe('UI: backups (flow c)', () => {
     await test.waitFor({ state: 'visible', timeout: 30_000 });
     await step(page, 'c-11-target-context-menu', test);
     await runMenuItem(page, 'Test Backup Target');
-    const result = await notification(page, new RegExp(`^Backup target "${NEW_TARGET}" is ready to back up: `));
+    const result = await notification(page, new RegExp(`Backup target "${NEW_TARGET}" is ready to back up: `));
     const text = await result.locator('.notification-list-item-message').innerText();
     assert.match(text, /is ready to back up: ✓ folder writable · ✓ [\d.]+ [KMGT]?B free · ✓ "attachments" readable\.$/);
     // The progress notification ends with the work: only the result is left.
