@@ -5,7 +5,7 @@
 // dist/webview/. Message shapes: src/views/webviewMessages.ts. All text goes in through textContent.
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { formatBytes } from '../src/exporters/shared/format';
+import { formatAgo, formatBytes } from '../src/exporters/shared/format';
 import './backupReport.css';
 
 /** @typedef {import('../src/views/webviewMessages').BackupReportToWebview} ToWebview */
@@ -46,15 +46,6 @@ import './backupReport.css';
     return value || fallback;
   }
 
-  /** @param {number} ms */
-  function formatAge(ms) {
-    const min = Math.max(0, Math.round(ms / 60000));
-    if (min < 60) return `${min} min`;
-    const h = Math.round(min / 60);
-    if (h < 48) return `${h} h`;
-    return `${Math.round(h / 24)} d`;
-  }
-
   /** @param {string} iso */
   function when(iso) {
     return new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
@@ -92,20 +83,51 @@ import './backupReport.css';
     return b;
   }
 
+  /** A canvas to measure axis labels with, in CSS pixels. */
+  const measure = /** @type {CanvasRenderingContext2D} */ (document.createElement('canvas').getContext('2d'));
+  const TICK = 4;
+  const GAP = 4;
+
   /**
-   * The y axis's room: its ticks and gap plus its widest label (uPlot's axis autosize), so that "1.5 MB"
-   * or "1200 MB" is never cut off at the chart's left edge.
-   * @param {uPlot} u @param {string[]} values @param {number} axisIdx @param {number} cycleNum
+   * The y axis's room: its ticks and gap plus its widest label at the axis font, measured on every call (the
+   * labels change while uPlot settles the scale), so that "1.5 MB" or "100 MB" is never cut at the left edge.
+   * @param {string} font
+   * @returns {(u: uPlot, values: string[]) => number}
    */
-  function axisSize(u, values, axisIdx, cycleNum) {
-    // uPlot's resolved axis: its last size, font, tick length and gap (not in uPlot's public types).
-    const axis = /** @type {{ _size: number, font: string[], ticks: { size: number }, gap: number }} */ (
-      /** @type {unknown} */ (u.axes[axisIdx])
-    );
-    if (cycleNum > 1) return axis._size;
-    const widest = (values || []).reduce((w, v) => (v.length > w.length ? v : w), '');
-    u.ctx.font = axis.font[0];
-    return Math.ceil(axis.ticks.size + axis.gap + u.ctx.measureText(widest).width / devicePixelRatio);
+  function axisSize(font) {
+    return (_u, values) => {
+      measure.font = font;
+      const widest = (values || []).reduce((w, v) => Math.max(w, measure.measureText(v).width), 0);
+      return Math.ceil(TICK + GAP + widest + 6);
+    };
+  }
+
+  /**
+   * Time axis labels on one line (uPlot's own put the year on a second line, cut off in a short chart): times of
+   * day when the chart spans up to two days, else dates, with the year once it spans most of a year.
+   * @param {uPlot} u @param {number[]} splits
+   */
+  function timeLabels(u, splits) {
+    const span = /** @type {number} */ (u.scales.x.max) - /** @type {number} */ (u.scales.x.min);
+    /** @type {Intl.DateTimeFormatOptions} */
+    const format =
+      span <= 2 * 86400
+        ? { hour: '2-digit', minute: '2-digit' }
+        : span <= 300 * 86400
+          ? { month: 'short', day: 'numeric' }
+          : { month: 'short', year: 'numeric' };
+    return splits.map((t) => new Date(t * 1000).toLocaleString(undefined, format));
+  }
+
+  /**
+   * The time scale fits the backups: their first to last time with a little room, at least an hour either side
+   * (a single backup, or several in one hour, would otherwise get an axis spanning years).
+   * @param {uPlot} _u @param {number} min @param {number} max
+   * @returns {[number, number]}
+   */
+  function timeRange(_u, min, max) {
+    const pad = Math.max((max - min) * 0.05, 3600);
+    return [min - pad, max + pad];
   }
 
   /** A uPlot chart of backup sizes over time, one line per database / folder, in the theme's colours. */
@@ -127,17 +149,28 @@ import './backupReport.css';
     const opts = {
       width,
       height: CHART_HEIGHT,
-      legend: { show: series.length > 1 },
+      // Names only (no live values): at sidebar widths values would break the legend into fragments.
+      legend: { show: series.length > 1, live: false },
       cursor: { points: { size: 5 } },
-      scales: { x: { time: true } },
+      scales: { x: { time: true, range: timeRange } },
       axes: [
-        { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, font, size: 28 },
         {
           stroke: fg,
           grid: { stroke: grid, width: 1 },
-          ticks: { stroke: grid },
+          ticks: { stroke: grid, size: TICK },
+          gap: GAP,
           font,
-          size: axisSize,
+          size: 24,
+          space: 60,
+          values: timeLabels,
+        },
+        {
+          stroke: fg,
+          grid: { stroke: grid, width: 1 },
+          ticks: { stroke: grid, size: TICK },
+          gap: GAP,
+          font,
+          size: axisSize(font),
           values: (/** @type {uPlot} */ _u, /** @type {number[]} */ v) => v.map((n) => `${n < 10 ? n.toFixed(1) : Math.round(n)} MB`),
         },
       ],
@@ -172,7 +205,16 @@ import './backupReport.css';
     const summary = el('summary');
     summary.append(el('span', 'name', t.name));
     const overdue = t.schedule && t.schedule.overdue;
-    const status = t.busy ? t.busy : overdue ? 'overdue' : t.counts.failed > 0 ? `${t.counts.failed} failed` : '';
+    const pending = t.schedule && t.schedule.firstPending && t.count === 0;
+    const status = t.busy
+      ? t.busy
+      : overdue
+        ? 'overdue'
+        : t.counts.failed > 0
+          ? `${t.counts.failed} failed`
+          : pending
+            ? 'first backup pending'
+            : '';
     if (status) summary.append(el('span', `badge${overdue || t.counts.failed > 0 ? ' warn' : ''}`, status));
     details.append(summary);
 
@@ -180,23 +222,23 @@ import './backupReport.css';
 
     const dl = el('dl', 'facts');
     if (t.lastBackup) {
-      const age = formatAge(Date.now() - Date.parse(t.lastBackup.at));
-      const value = el('span', overdue ? 'warn' : '', `${age} ago`);
+      const value = el('span', overdue ? 'warn' : '', formatAgo(Date.now() - Date.parse(t.lastBackup.at)));
       value.title = `${t.lastBackup.name}\n${when(t.lastBackup.at)}, ${formatBytes(t.lastBackup.bytes)}, ${t.lastBackup.state}`;
       fact(dl, 'Last backup', value);
     } else {
-      fact(dl, 'Last backup', 'none yet', overdue ? 'warn' : '');
+      fact(dl, 'Last backup', pending ? 'none yet (first backup pending)' : 'none yet', overdue ? 'warn' : '');
     }
     if (t.schedule) {
       const s = t.schedule;
+      const plain = s.words === s.expression ? s.expression : `${s.words} (${s.expression})`;
       const text = overdue
-        ? `overdue: due ${s.previous ? when(s.previous) : ''} (${s.expression})`
-        : `${s.expression}${s.next ? `, next ${when(s.next)}` : ''}`;
+        ? `overdue: due ${s.previous ? when(s.previous) : ''}, ${plain}`
+        : `${plain}${s.next ? `, ${pending ? 'first' : 'next'} ${when(s.next)}` : ''}`;
       fact(dl, 'Schedule', text, overdue ? 'warn' : '');
     } else {
       fact(dl, 'Schedule', 'none (Back Up Now, or cron)');
     }
-    if (t.lastSuccessfulDrill) fact(dl, 'Last good drill', `${formatAge(Date.now() - Date.parse(t.lastSuccessfulDrill.at))} ago`);
+    if (t.lastSuccessfulDrill) fact(dl, 'Last good drill', formatAgo(Date.now() - Date.parse(t.lastSuccessfulDrill.at)));
     else fact(dl, 'Last good drill', t.canDrill ? 'never' : '—', t.canDrill ? 'warn' : '');
     if (t.lastDrill && !t.lastDrill.ok) fact(dl, 'Last drill', t.lastDrill.message, 'warn');
     fact(dl, 'Total', `${formatBytes(t.totalBytes)} in ${t.count} backup${t.count === 1 ? '' : 's'} (${t.counts.verified} verified)`);

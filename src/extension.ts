@@ -66,7 +66,7 @@ export function activate(context: vscode.ExtensionContext): ExitPlanTestApi | un
     backups,
     backupsTree,
     backupReport,
-    vscode.window.createTreeView(BACKUPS_VIEW, { treeDataProvider: backupsTree, showCollapseAll: true }),
+    backupsTree.createView(BACKUPS_VIEW),
     vscode.window.registerWebviewViewProvider(BACKUP_REPORT_VIEW, backupReport),
     new BackupScheduler(backups),
     exitPlans,

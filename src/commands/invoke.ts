@@ -75,6 +75,8 @@ export interface BackupsCommandArgs {
   'exitPlan.verifyBackups': BackupTargetRef;
   'exitPlan.restoreDrill': BackupTargetRef;
   'exitPlan.rotateBackups': BackupTargetRef;
+  'exitPlan.editBackupTarget': BackupTargetRef;
+  'exitPlan.testBackupTarget': BackupTargetRef;
 }
 
 /** A backup target named by its name in exitPlan.backups.targets, as code passes it to a command. */

@@ -35,7 +35,9 @@ import { removeDatasetFolder } from './removeDatasetFolder';
 import { addBackupTarget } from './addBackupTarget';
 import { backUpNow } from './backUpNow';
 import { refreshBackups } from './refreshBackups';
+import { editBackupTarget } from './editBackupTarget';
 import { removeBackupTarget } from './removeBackupTarget';
+import { testBackupTarget } from './testBackupTarget';
 import { restoreBackup } from './restoreBackup';
 import { restoreDrill } from './restoreDrill';
 import { rotateBackups } from './rotateBackups';
@@ -92,6 +94,8 @@ export const COMMANDS = {
   'exitPlan.refreshBackups': refreshBackups,
   'exitPlan.addBackupTarget': addBackupTarget,
   'exitPlan.removeBackupTarget': removeBackupTarget,
+  'exitPlan.editBackupTarget': editBackupTarget,
+  'exitPlan.testBackupTarget': testBackupTarget,
   'exitPlan.createExitPlan': createExitPlan,
   'exitPlan.runExitPlan': runExitPlan,
   'exitPlan.openExitReport': openExitReport,

@@ -43,7 +43,8 @@ export async function rotateBackups(ctx: CommandContext, arg?: unknown): Promise
   }
   const picked = await vscode.window.showQuickPick(items, {
     title: `Rotation preview for "${target.name}": ${policy}`,
-    placeHolder: `Select "${action.label}" to continue, Escape to keep everything`,
+    // Codicons do not render in a placeholder: it names the action without its icon.
+    placeHolder: `Select "${action.label.replace(/^\$\([\w-]+\)\s*/, '')}" to continue, Escape to keep everything`,
     matchOnDetail: true,
   });
   if (!picked?.remove) return;

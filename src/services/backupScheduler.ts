@@ -70,7 +70,7 @@ export class BackupScheduler implements vscode.Disposable {
     try {
       const outcome = await backups.withFolderLock(target.dir, async () => {
         const newest = backups.newestBackup(await backups.listBackups(target.dir));
-        if (!backups.isDue(target.schedule!, newest?.time, { catchingUp })) return undefined;
+        if (!backups.isDue(target.schedule!, newest?.time, { catchingUp, since: target.addedAt })) return undefined;
         log.info(`${catchingUp ? 'Catching up on the missed' : 'Running the scheduled'} backup of "${name}"`);
         return this.service.backUp(target);
       });

@@ -26,6 +26,9 @@ export class BackupService implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<string | undefined>();
   /** Fires with a target's name when its backups changed, or undefined when the targets did. */
   readonly onDidChange = this.changed.event;
+  private readonly revealing = new vscode.EventEmitter<string>();
+  /** Fires with a target's name when a command wants it shown in the Backups view (after Add or Edit). */
+  readonly onDidAskReveal = this.revealing.event;
   private readonly busyWith = new Map<string, string>();
   private readonly reports = new Map<string, Promise<backups.TargetReport>>();
   private watchers: vscode.Disposable[] = [];
@@ -42,6 +45,7 @@ export class BackupService implements vscode.Disposable {
     this.disposables = [
       this.targets,
       this.changed,
+      this.revealing,
       this.targets.onDidChange(() => {
         this.watch();
         this.refresh();
@@ -63,6 +67,11 @@ export class BackupService implements vscode.Disposable {
     return this.busyWith.get(name);
   }
 
+  /** Shows a target in the Backups view (selected, opening the view if it is collapsed). */
+  reveal(name: string): void {
+    this.revealing.fire(name);
+  }
+
   /** Forgets cached reports (one target's, or all) and tells the views. */
   refresh(name?: string): void {
     if (name) this.reports.delete(name);
@@ -74,7 +83,13 @@ export class BackupService implements vscode.Disposable {
   report(target: BackupTarget): Promise<backups.TargetReport> {
     let report = this.reports.get(target.name);
     if (!report) {
-      report = backups.targetReport({ name: target.name, dir: target.dir, schedule: target.schedule, rotation: target.rotation });
+      report = backups.targetReport({
+        name: target.name,
+        dir: target.dir,
+        schedule: target.schedule,
+        rotation: target.rotation,
+        addedAt: target.addedAt,
+      });
       this.reports.set(target.name, report);
       report.catch(() => this.reports.delete(target.name));
     }
@@ -113,6 +128,25 @@ export class BackupService implements vscode.Disposable {
         onProgress: options.onProgress,
         onBackup: () => this.refresh(target.name),
       }),
+    );
+  }
+
+  /**
+   * The pre-flight of a backup without backing up (the core's `backups.checkTarget`): folder, free space,
+   * database connection with its stored password, pg_dump, folders of files. Not exclusive: it writes nothing
+   * but a probe file.
+   */
+  check(target: BackupTarget, options: ServiceOptions<string> = {}): Promise<backups.TargetCheckResult> {
+    return this.tasks.run(
+      (signal) =>
+        backups.checkTarget({
+          target,
+          database: target.warehouseConnection ? () => this.connectionFor(target) : undefined,
+          pgDumpPath: this.targets.pgDumpPath(),
+          signal,
+          onProgress: options.onProgress,
+        }),
+      options.signal,
     );
   }
 

@@ -40,6 +40,22 @@ export class BackupTargetStore implements vscode.Disposable {
     await this.setting.put(entry);
   }
 
+  /** A target's entry as written in settings (for an edit that keeps what it does not change), or undefined. */
+  entry(name: string): Record<string, unknown> | undefined {
+    const found = this.setting.entries().find((e) => typeof e === 'object' && e !== null && (e as Record<string, unknown>).name === name);
+    return found ? { ...(found as Record<string, unknown>) } : undefined;
+  }
+
+  /** Replaces a target's entry where it stands in the list (an edit does not move it to the end). */
+  async replace(name: string, entry: Record<string, unknown>): Promise<void> {
+    const entries = this.setting.entries();
+    const at = entries.findIndex((e) => typeof e === 'object' && e !== null && (e as Record<string, unknown>).name === name);
+    if (at < 0) return this.add(entry);
+    const next = [...entries];
+    next[at] = entry;
+    await vscode.workspace.getConfiguration(SECTION).update(KEY, next, vscode.ConfigurationTarget.Global);
+  }
+
   /** Forgets a target; its backup folder and files stay. */
   async remove(name: string): Promise<void> {
     await this.setting.remove(name);

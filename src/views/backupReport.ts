@@ -117,9 +117,11 @@ export class BackupReportProvider implements vscode.WebviewViewProvider, vscode.
       lastBackup: newest && { name: newest.name, at: newest.time.toISOString(), bytes: newest.bytes, state: newest.state },
       schedule: report.schedule && {
         expression: report.schedule.schedule,
+        words: backups.describeSchedule(report.schedule.schedule),
         previous: report.schedule.previousRun?.toISOString(),
         next: report.schedule.nextRun?.toISOString(),
         overdue: report.schedule.overdue,
+        firstPending: report.schedule.firstPending,
       },
       lastSuccessfulDrill: report.lastSuccessfulDrill && { at: report.lastSuccessfulDrill.at, file: report.lastSuccessfulDrill.file },
       lastDrill: report.lastDrill && { at: report.lastDrill.at, ok: report.lastDrill.ok, message: report.lastDrill.message },
@@ -146,9 +148,7 @@ function reportHtml(webview: vscode.Webview, dist: vscode.Uri): string {
     script: vscode.Uri.joinPath(dist, 'backupReport.js'),
     body: `<main id="targets" aria-live="polite"><p class="muted">Loading…</p></main>
 <template id="empty">
-  <p>No backup target yet. A target is a backup folder plus what goes into it: a saved warehouse connection (pg_dump) and folders of files \
-(tar).</p>
-  <p><button type="button" data-add-target>Add Backup Target</button></p>
+  <p class="muted">No backup targets to report on.</p>
 </template>`,
   });
 }

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { backups, errorMessage, formatBytes, formatCount, localTime, plural } from '../exporters';
+import { backups, errorMessage, formatAgo, formatBytes, formatCount, localTime, plural } from '../exporters';
 import type { BackupService } from '../services/backupService';
 import type { BackupTarget } from '../services/backupTargets';
 
@@ -9,7 +9,7 @@ export type BackupNode =
   | { kind: 'target'; target: BackupTarget }
   | { kind: 'group'; target: BackupTarget; key: string; label: string; sourceKind: backups.BackupKind; entries: backups.BackupEntry[] }
   | { kind: 'backup'; target: BackupTarget; entry: backups.BackupEntry }
-  | { kind: 'message'; target: BackupTarget; severity: 'error' | 'warning' | 'info'; text: string };
+  | { kind: 'message'; target: BackupTarget; severity: 'error' | 'warning' | 'info' | 'pending'; text: string };
 
 /** Commands get whatever VS Code passes them; this tells a tree node of one kind from anything else. */
 export function isBackupNode<K extends BackupNode['kind']>(value: unknown, kind: K): value is Extract<BackupNode, { kind: K }> {
@@ -20,14 +20,36 @@ export function isBackupNode<K extends BackupNode['kind']>(value: unknown, kind:
 export class BackupsTreeProvider implements vscode.TreeDataProvider<BackupNode>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<BackupNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
-  private readonly subscription: vscode.Disposable;
+  private readonly subscriptions: vscode.Disposable[];
   private readonly ageTimer: NodeJS.Timeout;
+  private view: vscode.TreeView<BackupNode> | undefined;
 
   constructor(private readonly service: BackupService) {
     // Targets are rebuilt on each change (they are cheap); their reports stay cached in the service.
-    this.subscription = service.onDidChange(() => this.changed.fire(undefined));
+    this.subscriptions = [
+      service.onDidChange(() => this.changed.fire(undefined)),
+      service.onDidAskReveal((name) => void this.reveal(name)),
+    ];
     // Ages ("3 h ago") and overdue states move with the clock.
     this.ageTimer = setInterval(() => this.changed.fire(undefined), 5 * 60_000);
+  }
+
+  /** The Backups view over this provider (made once, by the extension's composition). */
+  createView(viewId: string = BACKUPS_VIEW): vscode.TreeView<BackupNode> {
+    this.view = vscode.window.createTreeView(viewId, { treeDataProvider: this, showCollapseAll: true });
+    return this.view;
+  }
+
+  /** Selects a target's row, opening the view when it is collapsed. */
+  private async reveal(name: string): Promise<void> {
+    const target = this.service.get(name);
+    if (!target || !this.view) return;
+    await this.view.reveal({ kind: 'target', target }, { select: true, focus: false, expand: true }).then(undefined, () => undefined);
+  }
+
+  /** Only targets are revealed; any other node's target stands for its parent. */
+  getParent(node: BackupNode): BackupNode | undefined {
+    return node.kind === 'target' ? undefined : { kind: 'target', target: node.target };
   }
 
   async getChildren(node?: BackupNode): Promise<BackupNode[]> {
@@ -45,11 +67,12 @@ export class BackupsTreeProvider implements vscode.TreeDataProvider<BackupNode>,
     for (const text of report.problems)
       if (!target.problems.some((p) => p.includes(text))) messages.push({ kind: 'message', target, severity: 'error', text });
     if (report.schedule?.overdue) {
+      const slot = report.schedule.previousRun?.toLocaleString() ?? 'run';
       messages.push({
         kind: 'message',
         target,
         severity: 'warning',
-        text: `Overdue: no backup since the scheduled ${report.schedule.previousRun?.toLocaleString() ?? 'run'}`,
+        text: `Overdue: no backup since the scheduled ${slot} (${backups.describeSchedule(report.schedule.schedule)})`,
       });
     }
     const groups: BackupNode[] = report.groups.map((g) => ({
@@ -60,7 +83,15 @@ export class BackupsTreeProvider implements vscode.TreeDataProvider<BackupNode>,
       sourceKind: g.backups[0].kind,
       entries: g.backups,
     }));
-    if (groups.length === 0) messages.push({ kind: 'message', target, severity: 'info', text: `No backups yet in ${target.dir}` });
+    if (report.schedule?.firstPending) {
+      const next = report.schedule.nextRun ? `, next ${localTime(report.schedule.nextRun)}` : '';
+      messages.push({
+        kind: 'message',
+        target,
+        severity: 'pending',
+        text: `First backup pending: ${backups.describeSchedule(report.schedule.schedule)}${next}`,
+      });
+    } else if (groups.length === 0) messages.push({ kind: 'message', target, severity: 'info', text: `No backups yet in ${target.dir}` });
     return [...messages, ...groups];
   }
 
@@ -76,9 +107,10 @@ export class BackupsTreeProvider implements vscode.TreeDataProvider<BackupNode>,
         const busy = this.service.busy(target.name);
         const parts: string[] = [];
         if (busy) parts.push(busy);
-        if (report) {
+        if (report?.schedule?.firstPending && report.backups.length === 0) parts.push('first backup pending');
+        else if (report) {
           parts.push(`${plural(report.backups.length, 'backup')}, ${formatBytes(report.totalBytes)}`);
-          if (report.newest) parts.push(`last ${backups.formatAge(Date.now() - report.newest.time.getTime())} ago`);
+          if (report.newest) parts.push(`last ${formatAgo(Date.now() - report.newest.time.getTime())}`);
         }
         item.description = parts.join(' · ');
         const overdue = report?.schedule?.overdue;
@@ -105,8 +137,8 @@ export class BackupsTreeProvider implements vscode.TreeDataProvider<BackupNode>,
         const item = new vscode.TreeItem(localTime(entry.time), vscode.TreeItemCollapsibleState.None);
         item.id = id(entry.name);
         const small = node.target.minSizeBytes !== undefined && entry.bytes < node.target.minSizeBytes;
-        const age = backups.formatAge(Date.now() - entry.time.getTime());
-        item.description = `${age} ago · ${formatBytes(entry.bytes)} · ${entry.state}${small ? ' · suspiciously small' : ''}`;
+        const age = formatAgo(Date.now() - entry.time.getTime());
+        item.description = `${age} · ${formatBytes(entry.bytes)} · ${entry.state}${small ? ' · suspiciously small' : ''}`;
         item.iconPath =
           entry.state === 'verified'
             ? new vscode.ThemeIcon('pass', new vscode.ThemeColor('testing.iconPassed'))
@@ -129,8 +161,10 @@ export class BackupsTreeProvider implements vscode.TreeDataProvider<BackupNode>,
             ? new vscode.ThemeIcon('error', new vscode.ThemeColor('errorForeground'))
             : node.severity === 'warning'
               ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'))
-              : new vscode.ThemeIcon('info');
-        item.contextValue = node.severity === 'info' ? 'backupInfo' : 'backupError';
+              : node.severity === 'pending'
+                ? new vscode.ThemeIcon('clock')
+                : new vscode.ThemeIcon('info');
+        item.contextValue = node.severity === 'info' || node.severity === 'pending' ? 'backupInfo' : 'backupError';
         return item;
       }
     }
@@ -138,7 +172,7 @@ export class BackupsTreeProvider implements vscode.TreeDataProvider<BackupNode>,
 
   dispose(): void {
     clearInterval(this.ageTimer);
-    this.subscription.dispose();
+    for (const s of this.subscriptions) s.dispose();
     this.changed.dispose();
   }
 }
@@ -151,11 +185,14 @@ function targetTooltip(target: BackupTarget, report: backups.TargetReport | unde
     md.appendMarkdown('  \n');
   };
   line('Folder', target.dir);
-  if (target.warehouseConnection) line('Database', `warehouse connection "${target.warehouseConnection}"`);
+  if (target.warehouseConnection) {
+    line('Database', `warehouse connection "${target.warehouseConnection}" (the password is the connection's: Update Warehouse Password)`);
+  }
   for (const f of target.folders) line('Files', `${f.name}: ${f.path}`);
   if (target.schedule) {
     const s = report?.schedule;
-    line('Schedule', `${target.schedule}${s?.nextRun ? `, next ${s.nextRun.toLocaleString()}` : ''}${s?.overdue ? ' (overdue)' : ''}`);
+    const state = s?.overdue ? ' (overdue)' : s?.firstPending ? ' (first backup pending)' : '';
+    line('Schedule', `${backups.scheduleText(target.schedule)}${s?.nextRun ? `, next ${s.nextRun.toLocaleString()}` : ''}${state}`);
   }
   if (target.rotation) line('Rotation', backups.describePolicy(target.rotation));
   if (report?.lastSuccessfulDrill) line('Last successful drill', new Date(report.lastSuccessfulDrill.at).toLocaleString());

@@ -31,7 +31,8 @@ export interface BackupTargetView {
   totalBytes: number;
   counts: { verified: number; failed: number; unverified: number };
   lastBackup?: { name: string; at: string; bytes: number; state: string };
-  schedule?: { expression: string; previous?: string; next?: string; overdue: boolean };
+  /** `words`: the schedule in plain words, or the expression when it has none; `firstPending`: no backup yet, none missed. */
+  schedule?: { expression: string; words: string; previous?: string; next?: string; overdue: boolean; firstPending: boolean };
   lastSuccessfulDrill?: { at: string; file: string };
   lastDrill?: { at: string; ok: boolean; message: string };
   /** Per group: label and [unix seconds, bytes] points, oldest first. */

@@ -14,4 +14,5 @@ export * from './schedule';
 export * from './targets';
 export * from './backUpTarget';
 export * from './report';
+export * from './check';
 export * from './lock';

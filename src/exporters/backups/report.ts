@@ -11,6 +11,8 @@ export interface ReportTarget {
   dir: string;
   schedule?: string;
   rotation?: RotationPolicy;
+  /** When the target was added: scheduled times before it were never missed. */
+  addedAt?: Date;
 }
 
 export interface TargetReport {
@@ -51,7 +53,7 @@ export async function targetReport(target: ReportTarget, now: Date = new Date())
   let schedule: ScheduleStatus | undefined;
   if (target.schedule?.trim()) {
     try {
-      schedule = scheduleStatus(target.schedule, newest?.time, now);
+      schedule = scheduleStatus(target.schedule, newest?.time, now, target.addedAt);
     } catch (err) {
       problems.push(errorMessage(err));
     }

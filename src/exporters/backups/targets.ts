@@ -16,6 +16,8 @@ export interface BackupTarget {
   folders: { name: string; path: string }[];
   /** Cron expression (local time) for scheduled backups. */
   schedule?: string;
+  /** When the target was added (`addedAt`): scheduled times before it were never missed. */
+  addedAt?: Date;
   gzip: boolean;
   /** Rotation policy (with minSizeBytes), when set. */
   rotation?: RotationPolicy;
@@ -64,7 +66,9 @@ export function parseBackupTarget(entry: unknown): BackupTarget | undefined {
   if (!warehouseConnection && folders.length === 0) {
     block(`Backup target "${name}" has nothing to back up: set "warehouseConnection" and/or "folders".`);
   }
-  return { name, dir, warehouseConnection, folders, schedule, gzip: e.gzip === true, rotation, minSizeBytes, problems, blocking };
+  const added = typeof e.addedAt === 'string' ? new Date(e.addedAt) : undefined;
+  const addedAt = added && !Number.isNaN(added.getTime()) ? added : undefined;
+  return { name, dir, warehouseConnection, folders, schedule, addedAt, gzip: e.gzip === true, rotation, minSizeBytes, problems, blocking };
 }
 
 /** The absolute backup folder (`~` expanded), or '' with a blocking problem. */
