@@ -2,14 +2,10 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { ExitPlanError, backups, formatBytes, isCancelled } from '../exporters';
 import type { CommandContext } from './context';
-import { withErrorAction } from './errorActions';
 import { executeCommand } from './invoke';
 import { targetFromArg } from './pickBackup';
 import { runOperation } from './runOperation';
-
-/** The warehouse connection commands (another area's), offered by id with `{ name }` when connecting fails. */
-const EDIT_CONNECTION = 'exitPlan.editWarehouseConnection';
-const UPDATE_PASSWORD = 'exitPlan.updateWarehousePassword';
+import { offerConnectionFixes } from './warehouseConnection';
 
 /**
  * Backs up a target now (its tree node, or a `BackupTargetRef`): its database with pg_dump and each of its
@@ -30,12 +26,12 @@ export async function backUpNow(ctx: CommandContext, arg?: unknown): Promise<voi
     }),
   ).catch((err: unknown) => {
     const connection = target.warehouseConnection;
-    if (connection && connecting && !isCancelled(err)) {
-      withErrorAction(err, { title: 'Edit Connection', run: () => vscode.commands.executeCommand(EDIT_CONNECTION, { name: connection }) });
-      withErrorAction(err, { title: 'Update Password', run: () => vscode.commands.executeCommand(UPDATE_PASSWORD, { name: connection }) });
-    }
+    if (connection && connecting && !isCancelled(err)) offerConnectionFixes(err, connection);
     throw err;
   });
+  // pg_dump got in: the Warehouse view shows that connection as working (even if it said otherwise before).
+  if (target.warehouseConnection && result.backups.some((b) => b.kind === 'postgres'))
+    ctx.warehouseTree.connectionSucceeded(target.warehouseConnection);
   if (!result.ok) throw new ExitPlanError(result.message);
   const verified = result.verifications.length > 0 ? ', verified' : '';
   const list = result.backups.map((r) => `${path.basename(r.file)} (${formatBytes(r.bytes)})`).join(', ');

@@ -17,6 +17,13 @@ export async function runExitPlan(ctx: CommandContext): Promise<void> {
       log: op.log,
     }),
   );
+  // Parts verified now through saved connections: those connections work, and their views say so.
+  for (const part of plan.parts) {
+    const done = result.parts.find((p) => p.name === part.name);
+    if (done?.status !== 'verified' || done.kept || !('connection' in part) || !part.connection) continue;
+    if (part.kind === 'warehouse') ctx.warehouseTree.connectionSucceeded(part.connection);
+    if (part.kind === 'azure') ctx.azureTree.markConnected(part.connection);
+  }
   const folder = { folder: result.folder };
   const report = 'Open Exit Report';
   const reveal = 'Reveal Exit Folder';

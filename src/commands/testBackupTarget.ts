@@ -5,10 +5,7 @@ import { withErrorAction } from './errorActions';
 import { executeCommand } from './invoke';
 import { targetFromArg } from './pickBackup';
 import { runOperation } from './runOperation';
-
-/** The warehouse connection commands (another area's); offered by id with `{ name }`. */
-const EDIT_CONNECTION = 'exitPlan.editWarehouseConnection';
-const UPDATE_PASSWORD = 'exitPlan.updateWarehousePassword';
+import { offerConnectionFixes } from './warehouseConnection';
 
 /**
  * Tests a backup target without backing up: the pre-flight a backup does (folder writable, free space, the
@@ -23,6 +20,8 @@ export async function testBackupTarget(ctx: CommandContext, arg?: unknown): Prom
   const result = await runOperation(ctx, `testing ${target.name}`, (op) =>
     ctx.backups.check(target, { signal: op.signal, onProgress: (label) => op.report(label) }),
   );
+  if (target.warehouseConnection && result.checks.some((c) => c.kind === 'database' && c.ok))
+    ctx.warehouseTree.connectionSucceeded(target.warehouseConnection);
   for (const c of result.checks) ctx.log.info(`Test of "${target.name}": ${c.ok ? 'ok' : 'FAILED'} ${c.kind}: ${c.message}`);
   if (result.ok) {
     // A short line per check; the full sentences are in the log.
@@ -42,16 +41,7 @@ export async function testBackupTarget(ctx: CommandContext, arg?: unknown): Prom
     `Backup target "${target.name}" failed ${failed.length} of ${result.checks.length} checks: ${failed.map((c) => c.message).join(' ')}`,
   );
   const connection = target.warehouseConnection;
-  if (connection && failed.some((c) => c.kind === 'database')) {
-    err = withErrorAction(err, {
-      title: 'Edit Connection',
-      run: () => vscode.commands.executeCommand(EDIT_CONNECTION, { name: connection }),
-    });
-    err = withErrorAction(err, {
-      title: 'Update Password',
-      run: () => vscode.commands.executeCommand(UPDATE_PASSWORD, { name: connection }),
-    });
-  }
+  if (connection && failed.some((c) => c.kind === 'database')) err = offerConnectionFixes(err, connection);
   if (failed.some((c) => c.kind !== 'database')) {
     err = withErrorAction(err, {
       title: 'Edit Backup Target',

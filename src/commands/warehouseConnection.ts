@@ -55,14 +55,17 @@ export function shortProblem(err: unknown): string {
 /** Adds the fixes of a connection problem to `err` (Edit Connection; Update Password for a refused login). */
 export function withConnectionFixes<E>(err: E, profile: WarehouseProfile): E {
   const problem = connectionProblem(err);
-  if (!problem) return err;
-  withErrorAction(err, { title: 'Edit Connection', run: () => executeCommand('exitPlan.editWarehouseConnection', { name: profile.name }) });
-  if (problem === 'password') {
-    withErrorAction(err, {
-      title: 'Update Password',
-      run: () => executeCommand('exitPlan.updateWarehousePassword', { name: profile.name }),
-    });
-  }
+  return problem ? offerConnectionFixes(err, profile.name, problem === 'password') : err;
+}
+
+/**
+ * Offers the fixes of the warehouse connection `name` on `err`: Edit Connection, and Update Password unless
+ * the problem is known not to be the password. For work that failed while connecting (a backup's pg_dump, a
+ * target's test), where the error does not always carry PostgreSQL's code.
+ */
+export function offerConnectionFixes<E>(err: E, name: string, password = true): E {
+  withErrorAction(err, { title: 'Edit Connection', run: () => executeCommand('exitPlan.editWarehouseConnection', { name }) });
+  if (password) withErrorAction(err, { title: 'Update Password', run: () => executeCommand('exitPlan.updateWarehousePassword', { name }) });
   return err;
 }
 

@@ -97,12 +97,3 @@ export async function targetReport(target: ReportTarget, now: Date = new Date())
     },
   };
 }
-
-/** `3 min`, `5 h`, `2 d`: an age for people. */
-export function formatAge(ms: number): string {
-  const min = Math.max(0, Math.round(ms / 60_000));
-  if (min < 60) return `${min} min`;
-  const h = Math.round(min / 60);
-  if (h < 48) return `${h} h`;
-  return `${Math.round(h / 24)} d`;
-}
