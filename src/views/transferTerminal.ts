@@ -25,6 +25,8 @@ const RED = '\x1b[31m';
 const RESET = '\x1b[0m';
 /** A line longer than this is shown even without its end (a secret is never that long). */
 const MAX_PENDING = 64 * 1024;
+/** A copy can run for hours, rewriting its progress line: only the end of what was shown is kept. */
+const TRANSCRIPT_MAX = 256 * 1024;
 
 /**
  * A terminal that runs one program without a shell (so the SAS never lands in a shell history), shows its
@@ -43,7 +45,7 @@ export class TransferTerminal implements vscode.Pseudoterminal {
   private finished = false;
   /** Output not shown yet: the end of a line, kept until the line is complete so a secret is masked whole. */
   private pending = '';
-  /** Everything written to the terminal (masked), for the integration suite. */
+  /** The last TRANSCRIPT_MAX characters written to the terminal (masked), for the integration suite. */
   transcript = '';
   /** The program's exit code (null when it was stopped by a signal or could not start). */
   readonly exited: Promise<number | null>;
@@ -119,7 +121,7 @@ export class TransferTerminal implements vscode.Pseudoterminal {
   }
 
   private write(text: string): void {
-    this.transcript += text;
+    this.transcript = (this.transcript + text).slice(-TRANSCRIPT_MAX);
     this.written.fire(text);
   }
 }
