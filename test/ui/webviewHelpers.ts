@@ -1,6 +1,7 @@
 // Helpers of the backups and datasets flows: Exit Plan's webviews (nested iframes), colours and canvases
 // read inside them, the side bar's panes and tree rows by their exact label.
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FrameLocator, Locator, Page } from 'playwright-core';
 import { RESULTS_DIR, workbench } from './workbench';
@@ -160,8 +161,16 @@ export async function expandRow(row: Locator): Promise<void> {
   await row.and(row.page().locator('[aria-expanded="true"]')).waitFor({ timeout: 30_000 });
 }
 
-/** After a failed test: what the screen showed, as test-results/ui/<name>.png (no checks: it is evidence). */
+/**
+ * After a failed test: what the screen showed, as test-results/ui/<name>.png, and the extension's log (the
+ * Exit Plan output channel) as <name>.log (no checks: it is evidence).
+ */
 export async function screenshotOnFailure(name: string): Promise<void> {
-  const { page } = await workbench();
+  const { page, server } = await workbench();
   await page.screenshot({ path: path.join(RESULTS_DIR, `${name}.png`) }).catch(() => undefined);
+  const logs = (fs.readdirSync(path.join(server.userDataDir, 'logs'), { recursive: true }) as string[]).filter((f) =>
+    /Exit Plan\.log$/.test(f),
+  );
+  for (const [i, log] of logs.entries())
+    fs.copyFileSync(path.join(server.userDataDir, 'logs', log), path.join(RESULTS_DIR, `${name}${i === 0 ? '' : `-${i}`}.log`));
 }

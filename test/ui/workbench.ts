@@ -274,12 +274,51 @@ export async function typeAnswer(page: Page, title: string, text: string, check?
   await page.locator('.quick-input-widget .quick-input-title', { hasText: title }).waitFor({ state: 'hidden', timeout: 30_000 });
 }
 
-/** A notification toast whose message matches `text`, once its fade-in is over (so a screenshot shows it sharp). */
+/**
+ * The notification whose message matches `text`: its toast once the fade-in is over (so a screenshot shows it
+ * sharp), or, when VS Code did not keep it as a toast, its row in the Notifications center, opened as a user
+ * would with the bell. (A toast shown in the moment a progress notification closes is sometimes dropped from
+ * the stack of toasts at once; the notification itself stays in the center.)
+ */
 export async function notification(page: Page, text: string | RegExp, timeout = 120_000): Promise<Locator> {
-  const toast = page.locator('.notification-toast-container', { hasText: text }).first();
-  await toast.waitFor({ state: 'visible', timeout });
-  await toast.locator('.notification-toast.notification-fade-in-done').waitFor({ state: 'visible', timeout: 30_000 });
-  return toast;
+  // The message line, not the toast's container: while VS Code stacks a new toast over others, the container
+  // can have no height of its own (the toast overflows it), which Playwright counts as not visible.
+  const shownMessage = page.locator('.notification-list-item-message:visible', { hasText: text });
+  const message = page.locator('.notification-toast-container').locator(shownMessage).first();
+  const inCenter = page.locator('.notifications-center .monaco-list-row', { has: shownMessage }).first();
+  const start = Date.now();
+  const toastShown = await message.waitFor({ state: 'visible', timeout: Math.min(timeout, 15_000) }).then(
+    () => true,
+    () => false,
+  );
+  if (toastShown) {
+    const toast = page.locator('.notification-toast-container', { has: shownMessage }).first();
+    await toast.locator('.notification-toast.notification-fade-in-done').waitFor({ state: 'attached', timeout: 30_000 });
+    return toast;
+  }
+  for (;;) {
+    if (!(await page.locator('.notifications-center:visible').count())) await runExactCommand(page, 'Notifications: Show Notifications');
+    await page
+      .locator('.statusbar-item[id$="notifications.status"] a, .statusbar-item.notifications-status a')
+      .first()
+      .click()
+      .catch(() => undefined);
+    const found = await Promise.race([
+      inCenter.waitFor({ state: 'visible', timeout: 5_000 }).then(() => 'center' as const),
+      message.waitFor({ state: 'visible', timeout: 5_000 }).then(() => 'toast' as const),
+    ]).catch(() => undefined);
+    if (found === 'center') return inCenter;
+    if (found === 'toast') return page.locator('.notification-toast-container', { has: shownMessage }).first();
+    if (Date.now() - start > timeout) {
+      const toasts = (await page.evaluate(
+        `[...document.querySelectorAll('.notification-toast-container, .notifications-center .monaco-list-row')]` +
+          `.map((e) => (e.checkVisibility() ? 'shown: ' : 'hidden: ') + e.textContent)`,
+      )) as string[];
+      throw new Error(
+        `No notification ${String(text)} in ${timeout} ms, as a toast or in the Notifications center:\n${toasts.join('\n') || '(none)'}`,
+      );
+    }
+  }
 }
 
 /** A tree row of a view in the side bar, by its label. */
