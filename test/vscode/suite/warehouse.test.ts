@@ -287,7 +287,8 @@ describe('Warehouse (real VS Code, real PostgreSQL)', function () {
     fs.rmSync(archive);
     api.warehouseTree.refresh();
     const refreshed = await treeItems(api.warehouseTree, (await treeItems(api.warehouseTree, (await connectionNode()).node))[0].node);
-    const missing = refreshed.find((e) => e.label === path.basename(archive))!;
+    // By its path: the two exports may have finished in the same second, and so have the same file name.
+    const missing = refreshed.find((e) => e.node.kind === 'recentExport' && e.node.entry.archive === archive)!;
     assert.equal(missing.contextValue, 'warehouseRecentExportMissing');
     assert.match(missing.description, /^missing · /);
     user = new ScriptedUser();
