@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { CancelledError, ExitPlanError, connect, describeConnection, errorMessage, type PgConnectionOptions } from '../exporters';
+import { CancelledError, ExitPlanError, describeConnection, errorMessage, serverVersion, type PgConnectionOptions } from '../exporters';
 import type { WarehouseProfile } from '../services/connectionStore';
 import type { CommandContext } from './context';
 import { withErrorAction } from './errorActions';
@@ -69,16 +69,11 @@ export function offerConnectionFixes<E>(err: E, name: string, password = true): 
   return err;
 }
 
-/** Connects once and asks the server's version; throws the core's sentence. */
+/** Connects once and returns the server's version (the core's connection test); throws the core's sentence. */
 export async function probeConnection(options: PgConnectionOptions, signal?: AbortSignal): Promise<string> {
-  const client = await connect(options);
-  try {
-    if (signal?.aborted) throw new CancelledError(CANCELLED);
-    const r = await client.query<{ server_version: string }>('SHOW server_version');
-    return String(r.rows[0]?.server_version ?? '').split(' ')[0];
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+  const { text } = await serverVersion(options);
+  if (signal?.aborted) throw new CancelledError(CANCELLED);
+  return text;
 }
 
 /**

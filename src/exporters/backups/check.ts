@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { errorMessage, throwIfAborted } from '../shared/errors';
 import { formatBytes, plural } from '../shared/format';
 import type { OperationOptions } from '../shared/operation';
-import { connect, describeConnection, describePgError, type PgConnectionOptions } from '../postgres/connection';
+import { describeConnection, serverVersion, type PgConnectionOptions } from '../postgres/connection';
 import { listBackups } from './list';
 import { checkPgDumpVersion, findPgTool, toolVersion, type PgToolsOptions } from './pgTools';
 import type { BackupTarget } from './targets';
@@ -66,17 +66,7 @@ export async function checkTarget(options: CheckTargetOptions): Promise<TargetCh
     try {
       const connection = await options.database();
       step(`Connecting to ${describeConnection(connection)}…`);
-      const client = await connect(connection);
-      try {
-        const r = await client.query<{ v: string; n: string }>(
-          `SELECT current_setting('server_version') AS v, current_setting('server_version_num') AS n`,
-        );
-        server = { text: r.rows[0].v.split(' ')[0], num: Number(r.rows[0].n), where: `${connection.host}:${connection.port}` };
-      } catch (err) {
-        throw describePgError(err, connection);
-      } finally {
-        await client.end().catch(() => undefined);
-      }
+      server = { ...(await serverVersion(connection)), where: `${connection.host}:${connection.port}` };
       found.push({
         kind: 'database',
         ok: true,

@@ -157,6 +157,30 @@ export async function connect(c: PgConnectionOptions): Promise<Client> {
   throw describePgError(lastError, c);
 }
 
+/** The server's version: `text` as people read it (`15.18`), `num` as server_version_num (`150018`). */
+export interface ServerVersion {
+  text: string;
+  num: number;
+}
+
+/**
+ * A connection's test: connects once, reads the server's version and closes. Errors come back as connect's
+ * one sentence.
+ */
+export async function serverVersion(c: PgConnectionOptions): Promise<ServerVersion> {
+  const client = await connect(c);
+  try {
+    const r = await client.query<{ v: string; n: string }>(
+      `SELECT current_setting('server_version') AS v, current_setting('server_version_num') AS n`,
+    );
+    return { text: r.rows[0].v.split(' ')[0], num: Number(r.rows[0].n) };
+  } catch (err) {
+    throw describePgError(err, c);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
 /**
  * What a driver or server error means, in one sentence for the user. `context` names the relation being read
  * (and its kind: a view runs its query as it is read, so its errors are its own).
