@@ -666,10 +666,19 @@ class ExportRun {
       plans.map((p) => p.exported),
       header,
     );
-    await zip.text('manifest.json', `${JSON.stringify(manifest, null, 2)}\n`, date);
-    await zip.text('schema.sql', schemaSql, date);
-    await zip.text('load.sql', buildLoadSql(manifest), date);
-    await zip.text('README.txt', buildReadme(manifest), date);
+    // Each made when its turn comes and let go once written: with many parts manifest.json is megabytes.
+    const own: [string, () => string][] = [
+      ['manifest.json', () => `${JSON.stringify(manifest, null, 2)}\n`],
+      ['schema.sql', () => schemaSql],
+      ['load.sql', () => buildLoadSql(manifest)],
+      ['README.txt', () => buildReadme(manifest)],
+    ];
+    for (const [name, text] of own) {
+      const bytes = Buffer.from(text(), 'utf8');
+      // Read back, each must be this text: manifest.json is then the manifest whose files were all read back.
+      this.check?.expect(name, { bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
+      await zip.text(name, bytes, date);
+    }
     const archiveBytes = await zip.finish();
     await this.partial?.closed();
     await this.upload?.finished();
@@ -899,6 +908,7 @@ async function exportRelation({
       );
     }
     partNumber++;
+    await check?.room();
     const name = split ? `${plan.base}-${String(partNumber).padStart(5, '0')}.csv` : `${plan.base}.csv`;
     const file: ExportedFile = { name, rows: 0, bytes: 0, sha256: '' };
     part = { body: zip.entry(name, date), hash: createHash('sha256'), file };

@@ -118,8 +118,8 @@ async function* readRange(handle: fs.promises.FileHandle, start: number, end: nu
   }
 }
 
-/** A local archive read through ReadAheadReader. */
-async function openFile(file: string): Promise<yauzl.ZipFile> {
+/** A local archive read through ReadAheadReader (lazy entries, sizes validated). */
+export async function openFile(file: string): Promise<yauzl.ZipFile> {
   const handle = await fs.promises.open(file, 'r');
   try {
     const { size } = await handle.stat();

@@ -8,6 +8,8 @@ import { crc32 } from '../crc32';
 export const DEFAULT_BLOCK_SIZE = 256 * 1024;
 /** Deflate looks back at most 32 KiB: each block is primed with the end of the one before. */
 const DICTIONARY_SIZE = 32 * 1024;
+/** An entry this small is deflated at once on the main thread: a trip to the pool would cost more. */
+const SMALL_ENTRY = 16 * 1024;
 
 /**
  * Deflates blocks on libuv's thread pool, at most `threads` at once across every entry: one core each.
@@ -76,7 +78,8 @@ export class DeflatePool {
 export class EntryCompressor {
   crc32 = 0;
   size = 0;
-  private block: Buffer;
+  /** Taken from the pool at the first byte (an entry may be one short row). */
+  private block: Buffer | undefined;
   private fill = 0;
   /** The block submitted last: the next one's dictionary, and its buffer to give back when done. */
   private previous: { buffer: Buffer; data: Buffer; job: Promise<unknown> } | undefined;
@@ -87,9 +90,7 @@ export class EntryCompressor {
   constructor(
     private readonly pool: DeflatePool,
     private readonly emit: (compressed: Buffer) => Promise<void>,
-  ) {
-    this.block = pool.take();
-  }
+  ) {}
 
   async write(data: Buffer): Promise<void> {
     this.crc32 = crc32(data, this.crc32);
@@ -97,6 +98,7 @@ export class EntryCompressor {
     if (this.pool.level === 0) return this.emit(data); // stored: the data as it is
     let offset = 0;
     while (offset < data.length) {
+      this.block ??= this.pool.take();
       const n = data.copy(this.block, this.fill, offset);
       this.fill += n;
       offset += n;
@@ -107,13 +109,23 @@ export class EntryCompressor {
   /** Deflates what is left as the last block and waits until every block is emitted. */
   async end(): Promise<void> {
     if (this.pool.level === 0) return;
+    if (!this.previous && this.fill <= SMALL_ENTRY) {
+      // The whole entry in one small block.
+      const raw = this.block ? this.block.subarray(0, this.fill) : Buffer.alloc(0);
+      // An output buffer the size of the data (zlib's default is 16 KiB, for an entry of a few bytes).
+      const compressed = zlib.deflateRawSync(raw, { level: this.pool.level, chunkSize: Math.max(64, raw.length + (raw.length >> 3) + 64) });
+      if (this.block) this.pool.give(this.block);
+      this.block = undefined;
+      await this.emit(compressed);
+      return;
+    }
     await this.submit(true);
     while (this.inFlight.length > 0) await this.emitNext();
   }
 
   private async submit(last: boolean): Promise<void> {
     const { pool, previous } = this;
-    const block = this.block;
+    const block = (this.block ??= pool.take());
     const raw = block.subarray(0, this.fill);
     let started!: () => void;
     const dictionaryCopied = new Promise<void>((resolve) => (started = resolve));
@@ -133,7 +145,7 @@ export class EntryCompressor {
         () => undefined,
       );
     this.previous = last ? undefined : { buffer: block, data: raw, job };
-    if (!last) this.block = pool.take();
+    this.block = undefined;
     this.fill = 0;
     while (this.inFlight.length > this.pool.threads) await this.emitNext();
   }

@@ -222,9 +222,9 @@ export class ZipWriter {
   }
 
   /** A whole entry from text (the archive's own files). */
-  async text(name: string, content: string, date: Date): Promise<void> {
+  async text(name: string, content: string | Buffer, date: Date): Promise<void> {
     const entry = this.entry(name, date);
-    await entry.write(Buffer.from(content, 'utf8'));
+    await entry.write(typeof content === 'string' ? Buffer.from(content, 'utf8') : content);
     await entry.end();
   }
 
