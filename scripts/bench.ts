@@ -8,6 +8,7 @@
 //   BENCH_SCALE=0.1 npm run bench                   smaller warehouses (the doc then says they are below 300 MB)
 //   BENCH_RUNS=1 npm run bench                      fewer alternating runs (default 3)
 //   BENCH_SHAPES=standard,compressible npm run bench   a subset of the shapes (default: all three)
+//   BENCH_DOC=FILE                                  write that file instead of docs/PERFORMANCE.md
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -25,7 +26,8 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
 /** The same CLI compiled by tsc (real file and function names), for the CPU profile; dist/cli.js is minified. */
 const CLI_UNBUNDLED = path.join(ROOT, 'out', 'src', 'cli.js');
-const DOC = path.join(ROOT, 'docs', 'PERFORMANCE.md');
+/** BENCH_DOC: write the document there instead (the test does). */
+const DOC = process.env.BENCH_DOC ? path.resolve(process.env.BENCH_DOC) : path.join(ROOT, 'docs', 'PERFORMANCE.md');
 const MB = 1e6;
 /** Each data shape must have at least this much CSV (the issue: at least 300 MB). */
 const MIN_CSV_BYTES = 300 * MB;
