@@ -1016,11 +1016,11 @@ function categoryOf(fn: string, url: string): string | undefined {
   if (url === '') return undefined; // a native function: counted with its caller
   const u = url.replace(/\\/g, '/');
   if (/node_modules\/(pg|pg-protocol|pg-copy-streams|pg-types|pg-cursor|pg-pool)\//.test(u)) return 'pg protocol (COPY data, messages)';
-  if (u === 'node:zlib' || /\/shared\/zip|zipWriter|deflate|archiver|compress-commons|zip-stream|crc32/i.test(u))
-    return 'zip writer and deflate';
+  if (/\/shared\/crc32|node_modules\/(crc-32|crc32-stream|buffer-crc32)\//.test(u)) return 'CRC-32';
+  if (u === 'node:zlib' || /\/shared\/zip|zipWriter|deflate|archiver|compress-commons|zip-stream/i.test(u)) return 'zip writer and deflate';
   if (u.startsWith('node:internal/crypto') || u === 'node:crypto') return 'hashing (SHA-256)';
   if (/warehouse\/csvRows/.test(u)) return 'CSV row scanning';
-  if (/warehouse\/verify/.test(u)) return 'verification';
+  if (/warehouse\/(verify|archiveCheck)/.test(u)) return 'verification';
   if (/^node:internal\/(modules|bootstrap|main)/.test(u) || u === 'node:module') return STARTUP;
   if (/^node:internal\/(streams|webstreams)/.test(u) || u === 'node:stream') return 'Node.js streams';
   if (/^node:(internal\/fs|fs|net|internal\/net|internal\/stream_base_commons|internal\/worker|worker_threads)/.test(u))
@@ -1334,7 +1334,7 @@ function mainCeiling(r: ShapeResult): { busyS: number; mbps: number } | undefine
 
 /**
  * The model for C cores: per MB of CSV the export needs CPU for deflate and verification (at the measured rates of
- * one thread), for its main thread (pg protocol, row counting, SHA-256, zip writing: at most one core) and, with the
+ * one thread), for its main thread (pg protocol, row counting, checksums, zip writing: at most one core) and, with the
  * server on the same machine, for the server's COPY (one backend per connection, at the measured rate of one
  * connection: the server's CPU per MB measured during the export runs). The rate is the lowest of: the cores over
  * that CPU per MB, the main thread's ceiling, the largest
@@ -1827,7 +1827,7 @@ The main thread's ceiling is the CSV of the profiled run divided by the time its
 
 What the design gives on more cores, from these rates (a model, not a measurement): every MB of CSV costs CPU time for deflate and \
 verification (spread over all cores: blocks of each entry are deflated in parallel, finished entries verified alongside), for the main \
-thread (at most one core: pg protocol, row counting, SHA-256, the one zip writer) and, with the server on the same machine, for the \
+thread (at most one core: pg protocol, row counting, checksums, the one zip writer) and, with the server on the same machine, for the \
 server's COPY (one backend per connection). The export's rate is the lowest of: the cores divided by that CPU per MB, the main thread's \
 ceiling, the largest table read by one connection, the disk; \`--jobs\` is the number of connections that rate needs. CSV MB/s and the \
 limit it hits:
@@ -1925,7 +1925,7 @@ function scalingBeyond(results: ShapeResult[], stats: Stats[], diskMbps: number 
       `which only \`--jobs\` multiplies, and only across tables: one table is read by one connection, so the largest ` +
       `(${pct(s.largest, s.manCsv)} of the CSV here) alone takes at least ${f1(s.copyAlone * (s.largest / s.manCsv))} s.` +
       (ceiling
-        ? ` Then there is the single main thread (pg protocol, row counting, SHA-256, the one zip writer): ` +
+        ? ` Then there is the single main thread (pg protocol, row counting, checksums, the one zip writer): ` +
           `${f1(ceiling.busyS)} s busy for ` +
           `${f1(csv)} MB, a ceiling of about ${f1(ceiling.mbps)} MB/s as measured here on shared cores (more on a core of its own); ` +
           `past it, that work would have to move to other threads.`
