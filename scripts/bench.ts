@@ -805,6 +805,7 @@ interface ExportJson {
 interface ExportOptions {
   jobs?: number;
   threads?: number;
+  maxRowsPerFile?: number;
   keepArchive?: boolean;
   /** Run under `node --cpu-prof`, profiles written here. */
   profileDir?: string;
@@ -843,6 +844,7 @@ async function exportRun(url: string, env: NodeJS.ProcessEnv, tmp: string, prelo
   const flags: string[] = [];
   if (o.jobs !== undefined) flags.push('--jobs', String(o.jobs));
   if (o.threads !== undefined) flags.push('--threads', String(o.threads));
+  if (o.maxRowsPerFile !== undefined) flags.push('--max-rows-per-file', String(o.maxRowsPerFile));
   const node = o.profileDir ? ['--cpu-prof', '--cpu-prof-dir', o.profileDir] : [];
   const args = [
     ...node,
@@ -1211,6 +1213,31 @@ async function profileRun(ctx: Context, r: ShapeResult): Promise<void> {
   );
 }
 
+interface PartsRun {
+  parts: number;
+  run: ExportRun;
+}
+
+/**
+ * Memory against the number of parts: one table (id int, v text) of 20,000 rows at scale 1 (at least 200),
+ * exported with --max-rows-per-file 1, so the archive has one CSV entry per row plus its own files.
+ */
+async function manyParts(ctx: Context): Promise<PartsRun> {
+  const parts = Math.max(200, Math.round(20_000 * scale));
+  await ctx.pg.createDatabase('bench_parts');
+  const c = await ctx.pg.client('bench_parts');
+  try {
+    await c.query('CREATE TABLE public.parts (id integer PRIMARY KEY, v text NOT NULL)');
+    await c.query(`INSERT INTO public.parts SELECT i, md5(i::text) FROM generate_series(1, ${parts}) AS i`);
+    await c.query('VACUUM ANALYZE public.parts');
+  } finally {
+    await c.end();
+  }
+  const url = connectionUrl(ctx.pg.database('bench_parts'));
+  const run = await exportRun(url, ctx.env, ctx.tmp, ctx.preload, { maxRowsPerFile: 1 });
+  return { parts, run };
+}
+
 /** The export with 1 and 2 compression threads (when the build has --threads) and with 2 connections. */
 async function scalingRuns(ctx: Context, r: ShapeResult): Promise<void> {
   const url = urlOf(ctx, r.shape);
@@ -1272,6 +1299,7 @@ interface Report {
   results: ShapeResult[];
   disk?: { bytes: number; ms: number };
   nodeRss: number;
+  parts: PartsRun;
   threads: boolean;
   benchMs: number;
   allShapes: boolean;
@@ -1510,6 +1538,13 @@ function render(rep: Report): { doc: string; summary: string } {
       met(s.csvBytes >= MIN_CSV_BYTES && r.shape.specs.length >= 8),
     ]);
   });
+  const p = rep.parts;
+  targetRows.push([
+    `Peak RSS at most ${RSS_TARGET_MB} MB whatever the number of parts`,
+    '',
+    `${f1(mb(p.run.usage.peakRss))} MB for ${int(p.parts)} one-row parts (\`--max-rows-per-file 1\`, ` + `${f1(p.run.wallMs / 1000)} s)`,
+    met(mb(p.run.usage.peakRss) <= RSS_TARGET_MB),
+  ]);
   if (!rep.allShapes) targetRows.push(['All three data shapes measured', '', `only ${names.join(', ')} (BENCH_SHAPES)`, met(false)]);
 
   // Scaling on this machine
@@ -2038,6 +2073,10 @@ async function main(): Promise<void> {
       }
       await scalingRuns(ctx, r);
     }
+    const parts = await manyParts(ctx);
+    log(
+      `many parts: ${int(parts.parts)} one-row parts in ${f1(parts.run.wallMs / 1000)} s, peak RSS ${f1(mb(parts.run.usage.peakRss))} MB`,
+    );
     const disk = await diskWrite(tmp);
     if (disk) log(`disk: ${f1(mb(disk.bytes))} MB written and flushed with dd in ${f1(disk.ms / 1000)} s`);
     const nodeRss = await nodeBaseline(tmp, preload);
@@ -2052,6 +2091,7 @@ async function main(): Promise<void> {
       results,
       disk,
       nodeRss,
+      parts,
       threads,
       benchMs,
       allShapes: names.length === SHAPE_NAMES.length,

@@ -50,6 +50,7 @@ describe('benchmark: warehouse export (npm run bench)', function () {
       assert.match(text, new RegExp(`\\| Wall time at most 0.75 × the manual way's \\| \`${shape}\` \\| [\\d.]+ × `));
       assert.match(text, new RegExp(`#### \`${shape}\``), `the tables of ${shape}`);
     }
+    assert.match(text, /\| Peak RSS at most 100 MB whatever the number of parts \| +\| [\d.]+ MB for 200 one-row parts /, 'many parts');
     assert.match(text, /\| \*\*main thread, busy \(not idle\)\*\* \| [\d.]+ \| [\d.]+ \| [\d.]+ \|/, 'the profile of each shape');
     assert.match(text, /\*\*What dominates now\.\*\* On `standard` the export took [\d.]+ s/);
     assert.match(r.stdout, /Wrote .*the bench took/);
