@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `exit-plan`: the command-line twin of the extension, a thin layer over src/exporters for cron and servers.
 // One file per command group in src/cli/; this one builds the program from them and runs it.
+import { availableParallelism } from 'node:os';
 import { Command } from 'commander';
 import { CancelledError, TOOL_VERSION, errorMessage, maskSecrets, printable } from './exporters';
 import { addAzureCommands } from './cli/azure';
@@ -9,6 +10,10 @@ import { oneLineUsageErrors } from './cli/common';
 import { addDatasetsCommands } from './cli/datasets';
 import { addExitCommands } from './cli/exit';
 import { addWarehouseCommands } from './cli/warehouse';
+
+// Compression runs on libuv's thread pool (4 threads unless told): room for every core, plus file I/O. Read by
+// libuv when the pool is first used, so set before any work starts.
+process.env.UV_THREADPOOL_SIZE ??= String(Math.min(64, Math.max(4, availableParallelism() + 2)));
 
 function buildProgram(): Command {
   const program = new Command('exit-plan').description('Take all of your data out, at any time.').version(TOOL_VERSION);

@@ -2,7 +2,9 @@
 import { Option, type Command } from 'commander';
 import {
   DEFAULT_MAX_ROWS_PER_FILE,
+  MAX_COMPRESSION_THREADS,
   MAX_JOBS,
+  defaultCompressionThreads,
   describeExportProgress,
   describeTablesProgress,
   exportWarehouse,
@@ -38,6 +40,7 @@ interface ExportOptions {
   excludeColumns?: string;
   includeViews?: boolean;
   jobs: number;
+  threads?: number;
   maxRowsPerFile: number;
   encoding?: string;
   lockTimeout: number;
@@ -77,6 +80,11 @@ export function addWarehouseCommands(program: Command): void {
     .option('--exclude-columns <patterns>', 'leave out columns matching these globs, e.g. password,*_token')
     .option('--include-views', 'also export views and materialized views')
     .option('--jobs <n>', `parallel connections sharing the snapshot (1-${MAX_JOBS})`, positiveInt(MAX_JOBS), 1)
+    .option(
+      '--threads <n>',
+      `compression threads, one core each (1-${MAX_COMPRESSION_THREADS}; default: every core, here ${defaultCompressionThreads()})`,
+      positiveInt(MAX_COMPRESSION_THREADS),
+    )
     .option('--max-rows-per-file <n>', 'split larger tables into parts of this many rows', positiveInt(), DEFAULT_MAX_ROWS_PER_FILE)
     .option('--encoding <name>', 'for a SQL_ASCII database: the encoding its text is written in (e.g. LATIN1, WIN1252), converted to UTF-8')
     .addOption(lockTimeoutOption())
@@ -133,6 +141,7 @@ async function exportTables(opts: ExportOptions): Promise<void> {
         excludeColumns: splitList(opts.excludeColumns),
         includeViews: opts.includeViews,
         jobs: opts.jobs,
+        compressionThreads: opts.threads,
         maxRowsPerFile: opts.maxRowsPerFile,
         encoding: opts.encoding,
         lockTimeoutSeconds: opts.lockTimeout,
@@ -162,6 +171,7 @@ async function exportTables(opts: ExportOptions): Promise<void> {
       csvBytes: result.csvBytes,
       archiveBytes: result.archiveBytes,
       durationMs: result.durationMs,
+      timings: result.timings,
     };
     process.stdout.write(`${jsonText(out)}\n`);
     return;
