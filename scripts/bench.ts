@@ -9,6 +9,7 @@
 //   BENCH_RUNS=1 npm run bench                      fewer alternating runs (default 3)
 //   BENCH_SHAPES=standard,compressible npm run bench   a subset of the shapes (default: all three)
 //   BENCH_DOC=FILE                                  write that file instead of docs/PERFORMANCE.md
+//   BENCH_PROFILES=DIR                              keep the CPU profiles there (open them in Chrome's DevTools)
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -1015,11 +1016,12 @@ function categoryOf(fn: string, url: string): string | undefined {
   if (fn === '(idle)') return IDLE;
   if (fn === '(garbage collector)') return 'garbage collection';
   if (fn === '(program)') return 'V8 and native code outside any JS function';
-  if (url === '') return undefined; // a native function: counted with its caller
+  // Native functions and Node's general helpers (Buffer, events, zlib's stream, …) count with their caller.
+  if (url === '') return undefined;
   const u = url.replace(/\\/g, '/');
   if (/node_modules\/(pg|pg-protocol|pg-copy-streams|pg-types|pg-cursor|pg-pool)\//.test(u)) return 'pg protocol (COPY data, messages)';
   if (/\/shared\/crc32|node_modules\/(crc-32|crc32-stream|buffer-crc32)\//.test(u)) return 'CRC-32';
-  if (u === 'node:zlib' || /\/shared\/zip|zipWriter|deflate|archiver|compress-commons|zip-stream/i.test(u)) return 'zip writer and deflate';
+  if (/\/shared\/zip|zipWriter|deflate|archiver|compress-commons|zip-stream/i.test(u)) return 'zip writer and deflate';
   if (u.startsWith('node:internal/crypto') || u === 'node:crypto') return 'hashing (SHA-256)';
   if (/warehouse\/csvRows/.test(u)) return 'CSV row scanning';
   if (/warehouse\/(verify|archiveCheck)/.test(u)) return 'verification';
@@ -1029,8 +1031,14 @@ function categoryOf(fn: string, url: string): string | undefined {
     return 'file, socket and thread I/O';
   if (u.includes('/node_modules/')) return 'other dependencies';
   if (u.includes('/src/')) return "the export's own code (other)";
-  if (u.startsWith('node:')) return 'other Node.js internals';
+  if (u.startsWith('node:')) return undefined;
   return 'other';
+}
+
+/** The category of a frame none of whose callers has one: Node's helpers called from the event loop. */
+function fallbackOf(url: string): string {
+  if (url === 'node:zlib') return 'zip writer and deflate';
+  return url.startsWith('node:') ? 'event loop and other Node.js internals' : 'other';
 }
 
 function summariseProfile(file: string): ThreadProfile {
@@ -1051,12 +1059,14 @@ function summariseProfile(file: string): ThreadProfile {
     total += ms;
     const node = byId.get(id)!;
     let category = categoryOf(node.callFrame.functionName, node.callFrame.url);
-    // Native functions (no url) count with the nearest caller that has a source.
+    // Counted with the nearest caller that has a category; failing that, by the first frame with a source.
+    let firstUrl = node.callFrame.url;
     for (let up = node; category === undefined;) {
       const pid = parent.get(up.id);
-      if (pid === undefined) category = 'other';
+      if (pid === undefined) category = fallbackOf(firstUrl);
       else {
         up = byId.get(pid)!;
+        firstUrl ||= up.callFrame.url;
         category = categoryOf(up.callFrame.functionName, up.callFrame.url);
       }
     }
@@ -1194,10 +1204,13 @@ async function profileRun(ctx: Context, r: ShapeResult): Promise<void> {
     cli = CLI;
     e = await exportRun(url, ctx.env, ctx.tmp, ctx.preload, { profileDir: dir, cli });
   }
-  const threads = fs
-    .readdirSync(dir)
-    .filter((f) => f.endsWith('.cpuprofile'))
-    .map((f) => summariseProfile(path.join(dir, f)));
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
+  const threads = files.map((f) => summariseProfile(path.join(dir, f)));
+  const keep = process.env.BENCH_PROFILES;
+  if (keep) {
+    fs.mkdirSync(keep, { recursive: true });
+    for (const f of files) fs.copyFileSync(path.join(dir, f), path.join(keep, `${r.shape.name}-${f}`));
+  }
   fs.rmSync(dir, { recursive: true, force: true });
   const main = threads.find((t) => t.threadId === 0) ?? threads[0];
   if (!main) {
@@ -1666,7 +1679,8 @@ function render(rep: Report): { doc: string; summary: string } {
     profileText =
       `One more export per shape ran under \`node --cpu-prof\` (${first.p!.cli}, which has the real file and function names; ` +
       `the profiler slows it a little, so it is not one of the timed runs). Self time of the main thread by kind of work, in seconds ` +
-      `(share of the profile); native functions count with their JavaScript caller.${workerNote}\n\n` +
+      `(share of the profile); native functions and Node.js helpers (Buffer, events, zlib streams) count with their ` +
+      `caller.${workerNote}\n\n` +
       table(['Main thread', ...profiled.map(({ r }) => `\`${r.shape.name}\``)], rows, ['l', ...profiled.map(() => 'r' as const)]) +
       `\n\nThe main thread's top functions by self time on \`${first.r.shape.name}\`:\n\n` +
       table(['Function', 'Where', 'Self time (s)', 'Share'], topFns, ['l', 'l', 'r', 'r']);
@@ -2098,9 +2112,7 @@ async function main(): Promise<void> {
     });
     fs.mkdirSync(path.dirname(DOC), { recursive: true });
     fs.writeFileSync(DOC, withMarkedSections(doc));
-    process.stdout.write(
-      `\n${summary}\n\nWrote ${path.relative(process.cwd(), DOC) || DOC} (the bench took ${f1(benchMs / 60000)} min).\n`,
-    );
+    process.stdout.write(`\n${summary}\n\nWrote ${DOC} (the bench took ${f1(benchMs / 60000)} min).\n`);
   } finally {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
