@@ -1019,7 +1019,9 @@ function categoryOf(fn: string, url: string): string | undefined {
   // Native functions and Node's general helpers (Buffer, events, zlib's stream, …) count with their caller.
   if (url === '') return undefined;
   const u = url.replace(/\\/g, '/');
-  if (/node_modules\/(pg|pg-protocol|pg-copy-streams|pg-types|pg-cursor|pg-pool)\//.test(u)) return 'pg protocol (COPY data, messages)';
+  if (/node_modules\/(pg|pg-protocol|pg-copy-streams|pg-types|pg-cursor|pg-pool)\/|warehouse\/copyOut/.test(u)) {
+    return 'pg protocol (COPY data, messages)';
+  }
   if (/\/shared\/crc32|node_modules\/(crc-32|crc32-stream|buffer-crc32)\//.test(u)) return 'CRC-32';
   if (/\/shared\/zip|zipWriter|deflate|archiver|compress-commons|zip-stream/i.test(u)) return 'zip writer and deflate';
   if (u.startsWith('node:internal/crypto') || u === 'node:crypto') return 'hashing (SHA-256)';
