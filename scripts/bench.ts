@@ -1010,20 +1010,23 @@ interface ThreadProfile {
 
 const IDLE = 'idle (waiting: the server, the disk, other threads)';
 const STARTUP = 'module loading and start-up';
+/** zlib's JavaScript side: each call (zlib.deflateRaw makes a stream per call) hands its data to the thread pool. */
+const ZLIB = 'zlib on the main thread (stream set-up, hand-off to the thread pool)';
 
 /** The kind of work a frame does, by its source (the tsc output keeps the real file names). */
 function categoryOf(fn: string, url: string): string | undefined {
   if (fn === '(idle)') return IDLE;
   if (fn === '(garbage collector)') return 'garbage collection';
   if (fn === '(program)') return 'V8 and native code outside any JS function';
-  // Native functions and Node's general helpers (Buffer, events, zlib's stream, …) count with their caller.
+  // Native functions and Node's general helpers (Buffer, events, errors, …) count with their caller.
   if (url === '') return undefined;
   const u = url.replace(/\\/g, '/');
   if (/node_modules\/(pg|pg-protocol|pg-copy-streams|pg-types|pg-cursor|pg-pool)\/|warehouse\/copyOut/.test(u)) {
     return 'pg protocol (COPY data, messages)';
   }
   if (/\/shared\/crc32|node_modules\/(crc-32|crc32-stream|buffer-crc32)\//.test(u)) return 'CRC-32';
-  if (/\/shared\/zip|zipWriter|deflate|archiver|compress-commons|zip-stream/i.test(u)) return 'zip writer and deflate';
+  if (u === 'node:zlib') return fn === 'crc32' ? 'CRC-32' : ZLIB;
+  if (/\/shared\/zip|zipWriter|deflate|archiver|compress-commons|zip-stream/i.test(u)) return 'zip writer';
   if (u.startsWith('node:internal/crypto') || u === 'node:crypto') return 'hashing (SHA-256)';
   if (/warehouse\/csvRows/.test(u)) return 'CSV row scanning';
   if (/warehouse\/(verify|archiveCheck)/.test(u)) return 'verification';
@@ -1039,7 +1042,6 @@ function categoryOf(fn: string, url: string): string | undefined {
 
 /** The category of a frame none of whose callers has one: Node's helpers called from the event loop. */
 function fallbackOf(url: string): string {
-  if (url === 'node:zlib') return 'zip writer and deflate';
   return url.startsWith('node:') ? 'event loop and other Node.js internals' : 'other';
 }
 
@@ -1681,7 +1683,7 @@ function render(rep: Report): { doc: string; summary: string } {
     profileText =
       `One more export per shape ran under \`node --cpu-prof\` (${first.p!.cli}, which has the real file and function names; ` +
       `the profiler slows it a little, so it is not one of the timed runs). Self time of the main thread by kind of work, in seconds ` +
-      `(share of the profile); native functions and Node.js helpers (Buffer, events, zlib streams) count with their ` +
+      `(share of the profile); native functions and Node.js helpers (Buffer, events, errors) count with their ` +
       `caller.${workerNote}\n\n` +
       table(['Main thread', ...profiled.map(({ r }) => `\`${r.shape.name}\``)], rows, ['l', ...profiled.map(() => 'r' as const)]) +
       `\n\nThe main thread's top functions by self time on \`${first.r.shape.name}\`:\n\n` +
