@@ -1,0 +1,77 @@
+// `npm run bench`, its warehouse export part (scripts/bench.ts), at a tiny scale: it runs against the real embedded
+// PostgreSQL, the real CLI, psql and zip, and writes its document (to a temp file through BENCH_DOC). Speed is not
+// asserted here (the benchmark measures it); what is checked is that every data shape is measured and reported, the
+// targets are judged, and the sections other benchmarks wrote are kept.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { capture } from '../scripts/lib/capture';
+
+const ROOT = path.resolve(__dirname, '../..');
+const BENCH = path.join(ROOT, 'out', 'scripts', 'bench.js');
+
+function onPath(name: string): boolean {
+  return (process.env.PATH ?? '').split(path.delimiter).some((dir) => dir && fs.existsSync(path.join(dir, name)));
+}
+
+describe('benchmark: warehouse export (npm run bench)', function () {
+  this.timeout(600_000);
+  let tmp: string;
+  beforeEach(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'exit-plan-bench-test-'));
+  });
+  afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it('measures the three data shapes against the manual way and rewrites its part of the doc, keeping marked sections', async function () {
+    if (!onPath('psql') || !onPath('zip')) this.skip();
+    const doc = path.join(tmp, 'PERFORMANCE.md');
+    const kept = '<!-- other-bench:start -->\n## Something else\n\nKept as it is.\n<!-- other-bench:end -->';
+    fs.writeFileSync(doc, `# Performance\n\nAn old warehouse export section.\n\n${kept}\n`);
+    const r = await capture(process.execPath, [BENCH], {
+      env: { ...process.env, BENCH_SCALE: '0.002', BENCH_RUNS: '1', BENCH_DOC: doc },
+    });
+    assert.equal(r.code, 0, `bench failed:\n${r.stdout}\n${r.stderr}`);
+    const text = fs.readFileSync(doc, 'utf8');
+    assert.ok(!text.includes('An old warehouse export section.'), 'the old section is replaced');
+    assert.ok(text.includes(kept), 'the marked section of another benchmark is kept as it was');
+    for (const h of ['## Warehouse export', '### Machine', '### Data', '### Results', '### Targets', '### What dominates']) {
+      assert.ok(text.includes(`\n${h}\n`), `heading ${h}`);
+    }
+    assert.ok(text.includes('\n## Scaling beyond 2 cores\n'), 'the section on more cores');
+    for (const shape of ['standard', 'compressible', 'incompressible']) {
+      // One median row for the export and one for the manual way, per shape.
+      assert.match(text, new RegExp(`\\| \`${shape}\` \\| \`exit-plan warehouse export\` \\| 1 \\| [\\d.]+ \\| [\\d.]+ \\|`), shape);
+      // At this scale the data is far below 300 MB, and the document says so.
+      assert.match(
+        text,
+        new RegExp(`\\| At least 300 MB of CSV in 8 tables \\| \`${shape}\` \\| [\\d.]+ MB in 8 tables \\| \\*\\*no\\*\\* \\|`),
+      );
+      assert.match(text, new RegExp(`\\| Wall time at most 0.75 × the manual way's \\| \`${shape}\` \\| [\\d.]+ × `));
+      assert.match(text, new RegExp(`#### \`${shape}\``), `the tables of ${shape}`);
+    }
+    assert.match(text, /\| Peak RSS at most 100 MB whatever the number of parts \| +\| [\d.]+ MB for 200 one-row parts /, 'many parts');
+    assert.match(text, /\| \*\*main thread, busy \(not idle\)\*\* \| [\d.]+ \| [\d.]+ \| [\d.]+ \|/, 'the profile of each shape');
+    assert.match(text, /\*\*What dominates now\.\*\* On `standard` the export took [\d.]+ s/);
+    assert.match(r.stdout, /Wrote .*the bench took/);
+  });
+
+  it('BENCH_SHAPES runs only the shapes asked for, and refuses a shape it does not know', async function () {
+    const bad = await capture(process.execPath, [BENCH], {
+      env: { ...process.env, BENCH_SHAPES: 'standard,huge', BENCH_DOC: path.join(tmp, 'x.md') },
+    });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /BENCH_SHAPES takes a comma-separated list of standard, compressible, incompressible \(got "standard,huge"\)/);
+    assert.ok(!fs.existsSync(path.join(tmp, 'x.md')));
+    if (!onPath('psql') || !onPath('zip')) return;
+    const doc = path.join(tmp, 'PERFORMANCE.md');
+    const r = await capture(process.execPath, [BENCH], {
+      env: { ...process.env, BENCH_SCALE: '0.002', BENCH_RUNS: '1', BENCH_SHAPES: 'incompressible', BENCH_DOC: doc },
+    });
+    assert.equal(r.code, 0, `bench failed:\n${r.stdout}\n${r.stderr}`);
+    const text = fs.readFileSync(doc, 'utf8');
+    assert.match(text, /\| `incompressible` \| `exit-plan warehouse export` \| 1 \|/);
+    assert.ok(!text.includes('`standard`') && !text.includes('`compressible`'), 'only the shape asked for');
+    assert.match(text, /\| All three data shapes measured \| +\| only incompressible \(BENCH_SHAPES\) \| \*\*no\*\* \|/);
+  });
+});
