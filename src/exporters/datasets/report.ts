@@ -5,9 +5,8 @@ import { runPool } from '../shared/pool';
 import { DEFAULT_SHRINK_ALERT, readConfig, type DatasetConfig } from './config';
 import { formatDuration } from './interval';
 import { lockHolder, type LockInfo } from './lock';
-import { METRIC_ERROR, readMetrics, type MetricsRow, type MetricsTable } from './metrics';
-import { isComplete, listParcels, parseParcelId, type Parcel } from './parcels';
-import { lastComplete } from './process';
+import { METRIC_ERROR, MetricsIndex, readMetricsIndex, type MetricsRow } from './metrics';
+import { ParcelListing, isComplete, parcelTime, parseParcelId, readParcelListing } from './parcels';
 import { lastErrorLine } from './status';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -15,8 +14,11 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 export const HIGHLIGHT_DAYS = [7, 180] as const;
 /** How much less than 7 (or 180) days still counts as "about 7 days earlier". */
 const HIGHLIGHT_SLACK_MS = DAY_MS / 2;
-/** Datasets read at once. */
-const CONCURRENCY = 16;
+/**
+ * Datasets read at once. Each asks for ~7 file operations at a time, so 4 keep libuv's 4 file threads busy (more
+ * wait in its queue); what a dataset holds meanwhile (its listings, metrics.csv) is what a report's memory grows by.
+ */
+const CONCURRENCY = 4;
 
 export type WarningKind = 'config' | 'noComplete' | 'overdue' | 'failing' | 'gone' | 'metrics' | 'shrank';
 
@@ -174,12 +176,12 @@ async function reportDataset(dir: string, now: Date, defaultShare: number, optio
   const warn = (kind: WarningKind, message: string) => report.warnings.push({ kind, message });
 
   let config: DatasetConfig | undefined;
-  let parcels: Parcel[] = [];
-  let metrics: MetricsTable | undefined;
-  const [c, p, m, lock] = await Promise.allSettled([readConfig(dir), listParcels(dir), readMetrics(dir), lockHolder(dir)]);
+  let listing = new ParcelListing([], [], []);
+  let metrics: MetricsIndex | undefined;
+  const [c, p, m, lock] = await Promise.allSettled([readConfig(dir), readParcelListing(dir), readMetricsIndex(dir), lockHolder(dir)]);
   if (c.status === 'fulfilled') config = c.value;
   else report.error = errorMessage(c.reason);
-  if (p.status === 'fulfilled') parcels = p.value;
+  if (p.status === 'fulfilled') listing = p.value;
   else report.error ??= `Cannot list the parcels of ${dir}: ${errorMessage(p.reason)}.`;
   if (m.status === 'fulfilled') metrics = m.value;
   else report.error ??= errorMessage(m.reason);
@@ -191,32 +193,32 @@ async function reportDataset(dir: string, now: Date, defaultShare: number, optio
     report.keep = config.keep;
     if (config.shrinkAlert !== undefined) report.shrinkAlert = config.shrinkAlert;
   }
-  const rows = metrics?.rows ?? new Map<string, MetricsRow>();
+  const rows = metrics ?? MetricsIndex.empty([]);
   report.columns = (metrics?.columns ?? []).filter((col) => col !== 'parcel_id' && col !== 'success');
 
   // What is on disk.
-  const newest = parcels[parcels.length - 1];
-  const complete = lastComplete(parcels);
-  if (newest) report.lastParcel = { id: newest.id, complete: isComplete(newest) };
-  report.lastComplete = complete?.id;
+  const newest = listing.newest();
+  const complete = listing.newestComplete();
+  if (newest) report.lastParcel = newest;
+  report.lastComplete = complete;
   if (!complete) warn('noComplete', `${name}: no complete parcel.`);
   if (config?.interval) {
-    const due = complete ? parseParcelId(complete.id)!.getTime() + config.interval.ms : now.getTime();
+    const due = complete ? parseParcelId(complete)!.getTime() + config.interval.ms : now.getTime();
     report.nextDue = new Date(due).toISOString();
     if (now.getTime() >= due) {
       report.overdue = true;
       warn(
         'overdue',
         complete
-          ? `${name}: overdue: the newest complete parcel, ${complete.id}, ` +
-              `is ${formatDuration(now.getTime() - parseParcelId(complete.id)!.getTime())} old (interval ${config.interval.text}).`
+          ? `${name}: overdue: the newest complete parcel, ${complete}, ` +
+              `is ${formatDuration(now.getTime() - parseParcelId(complete)!.getTime())} old (interval ${config.interval.text}).`
           : newest
             ? `${name}: overdue: no export has succeeded yet (interval ${config.interval.text}).`
             : `${name}: overdue: it has never been exported (interval ${config.interval.text}).`,
       );
     }
   }
-  if (newest && !isComplete(newest) && !report.running) {
+  if (newest && !newest.complete && !report.running) {
     report.failing = true;
     report.lastError = { parcelId: newest.id, line: await lastErrorLine(dir, newest.id) };
     warn('failing', `${name}: the newest parcel, ${newest.id}, is incomplete (the export failed; see log/${newest.id}.err).`);
@@ -224,32 +226,32 @@ async function reportDataset(dir: string, now: Date, defaultShare: number, optio
 
   // What metrics.csv says.
   if (complete) {
-    const row = rows.get(complete.id);
+    const row = rows.get(complete);
     const expected = ['files', 'bytes', ...(config?.metrics.map((x) => x.name) ?? [])];
     if (!row) {
-      warn('metrics', `${name}: metrics.csv has no row for the newest complete parcel, ${complete.id}.`);
+      warn('metrics', `${name}: metrics.csv has no row for the newest complete parcel, ${complete}.`);
     } else {
       const failed = Object.keys(row).filter((k) => row[k] === METRIC_ERROR);
       const missing = expected.filter((k) => (row[k] ?? '') === '' && !failed.includes(k));
       if (failed.length > 0 || missing.length > 0) {
         const parts = [...failed.map((k) => `${k} is ERROR`), ...missing.map((k) => `${k} is missing`)];
-        warn('metrics', `${name}: metrics of ${complete.id}: ${parts.join(', ')}.`);
+        warn('metrics', `${name}: metrics of ${complete}: ${parts.join(', ')}.`);
       }
     }
   }
-  const successes = [...rows.values()].filter((r) => r.success === 'Y').sort((a, b) => (a.parcel_id < b.parcel_id ? -1 : 1));
-  const last = successes[successes.length - 1];
-  if (last) {
+  // Positions of the successes among the rows, oldest first (the ids are sorted).
+  const successes: number[] = [];
+  for (let i = 0; i < rows.ids.length; i++) if (rows.success[i]) successes.push(i);
+  if (successes.length > 0) {
+    const last = rows.row(successes[successes.length - 1]);
     report.lastSuccess = last.parcel_id;
-    const onDisk = parcels.find((x) => x.id === last.parcel_id);
-    if (!onDisk || !isComplete(onDisk)) {
+    if (!listing.isComplete(last.parcel_id)) {
       report.lastSuccessGone = true;
       warn('gone', `${name}: the newest successful parcel in metrics.csv, ${last.parcel_id}, is missing from data/.`);
     }
-    report.highlights = highlights(successes, report.columns, now);
-    const previous = successes[successes.length - 2];
-    if (previous) {
-      report.alerts = shrinkAlerts(previous, last, report.columns, report.shrinkAlert);
+    report.highlights = highlights(rows, successes, report.columns, now);
+    if (successes.length > 1) {
+      report.alerts = shrinkAlerts(rows.row(successes[successes.length - 2]), last, report.columns, report.shrinkAlert);
       for (const a of report.alerts) {
         warn(
           'shrank',
@@ -261,19 +263,22 @@ async function reportDataset(dir: string, now: Date, defaultShare: number, optio
   }
 
   if (options.parcels) {
-    report.parcels = [...parcels].reverse().map((x) => ({
-      id: x.id,
-      complete: isComplete(x),
-      names: isComplete(x) ? x.data : x.incomplete,
-      out: x.out,
-      err: x.err,
-      metrics: rows.get(x.id),
-    }));
+    report.parcels = listing
+      .parcels()
+      .reverse()
+      .map((x) => ({
+        id: x.id,
+        complete: isComplete(x),
+        names: isComplete(x) ? x.data : x.incomplete,
+        out: x.out,
+        err: x.err,
+        metrics: rows.get(x.id),
+      }));
   }
   if (options.history) {
-    report.history = [...rows.values()]
+    report.history = rows.ids
+      .map((_, i) => rows.row(i))
       .filter((r) => parseParcelId(r.parcel_id))
-      .sort((a, b) => (a.parcel_id < b.parcel_id ? -1 : 1))
       .map((r) => ({
         parcelId: r.parcel_id,
         time: parseParcelId(r.parcel_id)!.getTime(),
@@ -288,28 +293,29 @@ async function reportDataset(dir: string, now: Date, defaultShare: number, optio
  * The newest success, then the newest one about 7 days older, then about 180 days older ("about": up to half a
  * day less, so a daily job that ran a few minutes earlier each day still counts as 7 days).
  */
-function highlights(successes: MetricsRow[], columns: string[], now: Date): Highlight[] {
+function highlights(rows: MetricsIndex, successes: readonly number[], columns: string[], now: Date): Highlight[] {
   const newest = successes[successes.length - 1];
-  const newestTime = parseParcelId(newest.parcel_id)?.getTime();
-  const picked: MetricsRow[] = [newest];
-  if (newestTime !== undefined) {
+  const newestTime = parcelTime(rows.ids[newest]);
+  const picked: number[] = [newest];
+  if (!Number.isNaN(newestTime)) {
     for (const days of HIGHLIGHT_DAYS) {
       const limit = newestTime - days * DAY_MS + HIGHLIGHT_SLACK_MS;
       for (let i = successes.length - 2; i >= 0; i--) {
-        const t = parseParcelId(successes[i].parcel_id)?.getTime();
-        if (t !== undefined && t <= limit) {
+        if (parcelTime(rows.ids[successes[i]]) <= limit) {
           if (!picked.includes(successes[i])) picked.push(successes[i]);
           break;
         }
       }
     }
   }
-  return picked.map((row) => ({
-    parcelId: row.parcel_id,
-    // A parcel id can be a second or two ahead of the clock (ids are bumped to stay unique): still 0 days.
-    daysAgo: Math.max(0, Math.floor((now.getTime() - (parseParcelId(row.parcel_id)?.getTime() ?? now.getTime())) / DAY_MS)),
-    values: Object.fromEntries(columns.map((c) => [c, row[c] ?? ''])),
-  }));
+  return picked
+    .map((i) => rows.row(i))
+    .map((row) => ({
+      parcelId: row.parcel_id,
+      // A parcel id can be a second or two ahead of the clock (ids are bumped to stay unique): still 0 days.
+      daysAgo: Math.max(0, Math.floor((now.getTime() - (parseParcelId(row.parcel_id)?.getTime() ?? now.getTime())) / DAY_MS)),
+      values: Object.fromEntries(columns.map((c) => [c, row[c] ?? ''])),
+    }));
 }
 
 function shrinkAlerts(previous: MetricsRow, current: MetricsRow, columns: string[], share: number): ShrinkAlert[] {
