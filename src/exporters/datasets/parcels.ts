@@ -124,10 +124,55 @@ async function names(dir: string): Promise<string[]> {
   }
 }
 
+/** What a report needs from a dataset's folders, without an object per parcel. */
+export interface DiskSummary {
+  /** The newest parcel with data (complete or not) or a log, and whether it is complete. */
+  newest?: { id: string; complete: boolean };
+  /** The id of the newest complete parcel (with a name in data/). */
+  newestComplete?: string;
+}
+
+function summarize(data?: string, incomplete?: string, log?: string): DiskSummary {
+  const newestComplete = data?.slice(0, PARCEL_ID_LENGTH);
+  const other = (log === undefined ? incomplete : incomplete === undefined || log > incomplete ? log : incomplete)?.slice(
+    0,
+    PARCEL_ID_LENGTH,
+  );
+  const summary: DiskSummary = {};
+  if (newestComplete !== undefined) summary.newestComplete = newestComplete;
+  if (newestComplete !== undefined && (other === undefined || newestComplete >= other))
+    summary.newest = { id: newestComplete, complete: true };
+  else if (other !== undefined) summary.newest = { id: other, complete: false };
+  return summary;
+}
+
+/** Whether data/ has a name of the parcel. */
+function hasParcel(names: readonly string[], id: string): boolean {
+  return id.length === PARCEL_ID_LENGTH && names.some((name) => name.startsWith(id) && isParcelName(name));
+}
+
 /**
- * A dataset's three folder listings, read once (one readdir per folder and no stat, so it stays fast with
- * thousands of parcels). Answers what a report needs (the newest parcel, the newest complete one, whether one
- * is complete) by scanning the names, without an object per parcel; `parcels()` makes those only when asked.
+ * Lists data/, incomplete/ and log/ (one readdir each and no stat, so it stays fast with thousands of parcels)
+ * for the newest parcel and the newest complete one. Each listing is scanned as it arrives and then dropped,
+ * so a report over many datasets holds none of them for long.
+ */
+export async function scanParcels(dir: string): Promise<DiskSummary> {
+  const p = datasetPaths(dir);
+  const [data, incomplete, log] = await Promise.all([
+    names(p.data).then((list) => newestName(list, isParcelName)),
+    names(p.incomplete).then((list) => newestName(list, isParcelName)),
+    names(p.log).then((list) => newestName(list, isParcelLog)),
+  ]);
+  return summarize(data, incomplete, log);
+}
+
+/** Whether the parcel is complete: data/ has a name with its id (one readdir). */
+export async function hasCompleteParcel(dir: string, id: string): Promise<boolean> {
+  return hasParcel(await names(datasetPaths(dir).data), id);
+}
+
+/**
+ * A dataset's three folder listings, read once: every parcel (`parcels()`), or what `scanParcels` finds.
  * Names that are not parcels (dot files, other files) are ignored.
  */
 export class ParcelListing {
@@ -138,26 +183,18 @@ export class ParcelListing {
     readonly logNames: readonly string[],
   ) {}
 
-  private complete?: { id: string | undefined };
-
-  /** The newest parcel with data (complete or not) or a log, and whether it is complete. */
-  newest(): { id: string; complete: boolean } | undefined {
-    const complete = this.newestComplete();
-    const other = newestName(this.logNames, isParcelLog, newestName(this.incompleteNames, isParcelName));
-    const id = other?.slice(0, PARCEL_ID_LENGTH);
-    if (complete !== undefined && (id === undefined || complete >= id)) return { id: complete, complete: true };
-    return id === undefined ? undefined : { id, complete: false };
-  }
-
-  /** The id of the newest complete parcel (with a name in data/). */
-  newestComplete(): string | undefined {
-    if (this.complete === undefined) this.complete = { id: newestName(this.dataNames, isParcelName)?.slice(0, PARCEL_ID_LENGTH) };
-    return this.complete.id;
+  /** What `scanParcels` would find in these listings. */
+  summary(): DiskSummary {
+    return summarize(
+      newestName(this.dataNames, isParcelName),
+      newestName(this.incompleteNames, isParcelName),
+      newestName(this.logNames, isParcelLog),
+    );
   }
 
   /** Whether the parcel is complete: data/ has a name with its id. */
   isComplete(id: string): boolean {
-    return id.length === PARCEL_ID_LENGTH && this.dataNames.some((name) => name.startsWith(id) && isParcelName(name));
+    return hasParcel(this.dataNames, id);
   }
 
   /** Every parcel with data (complete or not) or a log, oldest first. */

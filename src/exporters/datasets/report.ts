@@ -6,7 +6,16 @@ import { DEFAULT_SHRINK_ALERT, readConfig, type DatasetConfig } from './config';
 import { formatDuration } from './interval';
 import { lockHolder, type LockInfo } from './lock';
 import { METRIC_ERROR, MetricsIndex, readMetricsIndex, type MetricsRow } from './metrics';
-import { ParcelListing, isComplete, parcelTime, parseParcelId, readParcelListing } from './parcels';
+import {
+  hasCompleteParcel,
+  isComplete,
+  parcelTime,
+  parseParcelId,
+  readParcelListing,
+  scanParcels,
+  type DiskSummary,
+  type ParcelListing,
+} from './parcels';
 import { lastErrorLine } from './status';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -175,17 +184,44 @@ async function reportDataset(dir: string, now: Date, defaultShare: number, optio
   };
   const warn = (kind: WarningKind, message: string) => report.warnings.push({ kind, message });
 
+  // The folders first, each listing scanned as it arrives and dropped; then metrics.csv, read and used without
+  // waiting for anything else (but in the rare case below), so no dataset holds its rows while others are read.
   let config: DatasetConfig | undefined;
-  let listing = new ParcelListing([], [], []);
-  let metrics: MetricsIndex | undefined;
-  const [c, p, m, lock] = await Promise.allSettled([readConfig(dir), readParcelListing(dir), readMetricsIndex(dir), lockHolder(dir)]);
+  let listing: ParcelListing | undefined;
+  let disk: DiskSummary = {};
+  const [c, p, lock] = await Promise.allSettled([
+    readConfig(dir),
+    options.parcels ? readParcelListing(dir).then((l) => (listing = l).summary()) : scanParcels(dir),
+    lockHolder(dir),
+  ]);
   if (c.status === 'fulfilled') config = c.value;
-  else report.error = errorMessage(c.reason);
-  if (p.status === 'fulfilled') listing = p.value;
-  else report.error ??= `Cannot list the parcels of ${dir}: ${errorMessage(p.reason)}.`;
-  if (m.status === 'fulfilled') metrics = m.value;
-  else report.error ??= errorMessage(m.reason);
+  if (p.status === 'fulfilled') disk = p.value;
   if (lock.status === 'fulfilled' && lock.value) report.running = lock.value;
+  const newest = disk.newest;
+  const failing = newest !== undefined && !newest.complete && !report.running;
+  const lastError = failing ? await lastErrorLine(dir, newest.id) : undefined;
+
+  let metrics: MetricsIndex | undefined;
+  let metricsError: unknown;
+  try {
+    metrics = await readMetricsIndex(dir);
+  } catch (err) {
+    metricsError = err;
+  }
+  const rows = metrics ?? MetricsIndex.empty([]);
+  // Positions of the successes among the rows, oldest first (the ids are sorted).
+  const successes: number[] = [];
+  for (let i = 0; i < rows.ids.length; i++) if (rows.success[i]) successes.push(i);
+  const lastSuccess = successes.length > 0 ? rows.ids[successes[successes.length - 1]] : undefined;
+  // Whether the newest success is on disk: it is when it is the newest complete parcel, else data/ is looked at again.
+  let lastSuccessOnDisk = lastSuccess !== undefined && lastSuccess === disk.newestComplete;
+  if (lastSuccess !== undefined && !lastSuccessOnDisk && p.status === 'fulfilled') {
+    lastSuccessOnDisk = listing ? listing.isComplete(lastSuccess) : await hasCompleteParcel(dir, lastSuccess).catch(() => false);
+  }
+
+  if (c.status === 'rejected') report.error = errorMessage(c.reason);
+  if (p.status === 'rejected') report.error ??= `Cannot list the parcels of ${dir}: ${errorMessage(p.reason)}.`;
+  if (metricsError !== undefined) report.error ??= errorMessage(metricsError);
   if (report.error) warn('config', `${name}: ${report.error}`);
 
   if (config) {
@@ -193,12 +229,10 @@ async function reportDataset(dir: string, now: Date, defaultShare: number, optio
     report.keep = config.keep;
     if (config.shrinkAlert !== undefined) report.shrinkAlert = config.shrinkAlert;
   }
-  const rows = metrics ?? MetricsIndex.empty([]);
   report.columns = (metrics?.columns ?? []).filter((col) => col !== 'parcel_id' && col !== 'success');
 
   // What is on disk.
-  const newest = listing.newest();
-  const complete = listing.newestComplete();
+  const complete = disk.newestComplete;
   if (newest) report.lastParcel = newest;
   report.lastComplete = complete;
   if (!complete) warn('noComplete', `${name}: no complete parcel.`);
@@ -218,9 +252,9 @@ async function reportDataset(dir: string, now: Date, defaultShare: number, optio
       );
     }
   }
-  if (newest && !newest.complete && !report.running) {
+  if (failing) {
     report.failing = true;
-    report.lastError = { parcelId: newest.id, line: await lastErrorLine(dir, newest.id) };
+    report.lastError = { parcelId: newest.id, line: lastError };
     warn('failing', `${name}: the newest parcel, ${newest.id}, is incomplete (the export failed; see log/${newest.id}.err).`);
   }
 
@@ -239,13 +273,10 @@ async function reportDataset(dir: string, now: Date, defaultShare: number, optio
       }
     }
   }
-  // Positions of the successes among the rows, oldest first (the ids are sorted).
-  const successes: number[] = [];
-  for (let i = 0; i < rows.ids.length; i++) if (rows.success[i]) successes.push(i);
   if (successes.length > 0) {
     const last = rows.row(successes[successes.length - 1]);
     report.lastSuccess = last.parcel_id;
-    if (!listing.isComplete(last.parcel_id)) {
+    if (!lastSuccessOnDisk) {
       report.lastSuccessGone = true;
       warn('gone', `${name}: the newest successful parcel in metrics.csv, ${last.parcel_id}, is missing from data/.`);
     }
@@ -263,17 +294,14 @@ async function reportDataset(dir: string, now: Date, defaultShare: number, optio
   }
 
   if (options.parcels) {
-    report.parcels = listing
-      .parcels()
-      .reverse()
-      .map((x) => ({
-        id: x.id,
-        complete: isComplete(x),
-        names: isComplete(x) ? x.data : x.incomplete,
-        out: x.out,
-        err: x.err,
-        metrics: rows.get(x.id),
-      }));
+    report.parcels = (listing?.parcels() ?? []).reverse().map((x) => ({
+      id: x.id,
+      complete: isComplete(x),
+      names: isComplete(x) ? x.data : x.incomplete,
+      out: x.out,
+      err: x.err,
+      metrics: rows.get(x.id),
+    }));
   }
   if (options.history) {
     report.history = rows.ids
