@@ -5,7 +5,7 @@
 //
 //   npm run build && npm run compile && node out/scripts/benchDatasets.js
 //   BENCH_DATASETS=20 BENCH_PARCELS=100 node out/scripts/benchDatasets.js     a quick, smaller run
-//   BENCH_DATASETS_BEFORE=/path/to/old/dist/cli.js node out/scripts/benchDatasets.js
+//   BENCH_DATASETS_BEFORE=/path/to/old/dist/cli.js BENCH_DATASETS_BEFORE_NAME="commit abc1234" node out/scripts/benchDatasets.js
 //       also runs an older build, alternating with this one, and checks both print the same report
 //       (text byte for byte; JSON but for generatedAt)
 import { spawnSync } from 'node:child_process';
@@ -21,6 +21,8 @@ const DATASETS = positiveEnv('BENCH_DATASETS', 200);
 const PARCELS = positiveEnv('BENCH_PARCELS', 1000);
 const RUNS = positiveEnv('BENCH_RUNS', 5);
 const BEFORE_CLI = process.env.BENCH_DATASETS_BEFORE ? path.resolve(process.env.BENCH_DATASETS_BEFORE) : undefined;
+/** What the older build is, for the document (e.g. "commit abbeb44"). */
+const BEFORE_NAME = process.env.BENCH_DATASETS_BEFORE_NAME ?? 'an older build';
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 function positiveEnv(name: string, fallback: number): number {
@@ -258,7 +260,7 @@ function main(): void {
       ),
       '',
       BEFORE_CLI
-        ? 'Both builds printed the same report in every run (text byte for byte, JSON but for `generatedAt`).'
+        ? `Before: ${BEFORE_NAME}. Both builds printed the same report in every run (text byte for byte, JSON but for \`generatedAt\`).`
         : 'Before this version (commit abbeb44, last run 2026-11-22 on the same kind of machine): 2.06 s and 169.5 MB for the text, ' +
           '2.22 s and 166.2 MB for `--json`; `BENCH_DATASETS_BEFORE=old/dist/cli.js` measures an older build alongside.',
       '',
