@@ -80,10 +80,14 @@ function isParcelLog(name: string): boolean {
 
 /**
  * The newest parcel name among `names` that passes `valid`, or `newest` when none is newer. A name starts with
- * its id, so whole names compare as their ids do; only a name newer than the newest so far is checked.
+ * its id, so whole names compare as their ids do; only a name newer than the newest so far is checked. From the
+ * end: file systems often list in creation (or name) order, where the newest comes last and is checked once.
  */
 function newestName(names: readonly string[], valid: (name: string) => boolean, newest?: string): string | undefined {
-  for (const name of names) if ((newest === undefined || name > newest) && valid(name)) newest = name;
+  for (let i = names.length - 1; i >= 0; i--) {
+    const name = names[i];
+    if ((newest === undefined || name > newest) && valid(name)) newest = name;
+  }
   return newest;
 }
 

@@ -415,9 +415,12 @@ export function formatReport(report: DatasetsReport): string {
     const running = d.running ? ` (running since ${d.running.since})` : '';
     lines.push(`${printable(d.name).padEnd(width)}  ${d.lastSuccess ?? 'NONE'}${d.lastSuccessGone ? ' (GONE)' : ''}${running}`);
   }
+  // "7 days ago" once per number of days, not once per dataset (a number in words goes through Intl).
+  const ago = new Map<number, string>();
+  const daysAgo = (n: number) => ago.get(n) ?? ago.set(n, `${plural(n, 'day')} ago`).get(n)!;
   for (const d of report.datasets) {
     if (d.highlights.length === 0) continue;
-    const header = ['name', ...d.highlights.map((h) => `${plural(h.daysAgo, 'day')} ago`)];
+    const header = ['name', ...d.highlights.map((h) => daysAgo(h.daysAgo))];
     const rows = d.columns.map((c) => [c, ...d.highlights.map((h) => h.values[c] ?? '')]);
     lines.push('', `Metrics for ${d.name}:`, '', ...textTable(header, rows, '  '));
   }
