@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { utcStamp } from '../shared/format';
 
-/** `YYYY-MM-DDTHHMMSSZ`, UTC: the parcel id format of export_manager. */
+/** Length of a parcel id: `YYYY-MM-DDTHHMMSSZ`, UTC, export_manager's format. */
 const PARCEL_ID_LENGTH = 18;
 
 export function parcelIdOf(date: Date): string {
@@ -79,11 +79,12 @@ function isParcelLog(name: string): boolean {
 }
 
 /**
- * The newest parcel name among `names` that passes `valid`, or `newest` when none is newer. A name starts with
- * its id, so whole names compare as their ids do; only a name newer than the newest so far is checked. From the
- * end: file systems often list in creation (or name) order, where the newest comes last and is checked once.
+ * The newest parcel name among `names` that passes `valid`. A name starts with its id, so whole names compare as
+ * their ids do; only a name newer than the newest so far is checked. From the end: file systems often list in
+ * creation (or name) order, where the newest comes last and is checked once.
  */
-function newestName(names: readonly string[], valid: (name: string) => boolean, newest?: string): string | undefined {
+function newestName(names: readonly string[], valid: (name: string) => boolean): string | undefined {
+  let newest: string | undefined;
   for (let i = names.length - 1; i >= 0; i--) {
     const name = names[i];
     if ((newest === undefined || name > newest) && valid(name)) newest = name;
