@@ -376,4 +376,26 @@ describe('datasets report: folders and metrics.csv read without an object per pa
       for (const x of parcels!) assert.deepEqual(x.metrics, table?.rows.get(x.id), `${d.name} ${x.id}`);
     }
   });
+
+  it('does not call a dataset failing while a run holds its lock: its newest parcel is still being written', async () => {
+    const dir = dataset(tempDir(), 'busy', {
+      metrics: 'parcel_id,success,files,bytes\n2026-11-28T000000Z,Y,1,1\n',
+      data: ['2026-11-28T000000Z.json'],
+      incomplete: ['2026-11-30T060000Z.json'],
+      log: ['2026-11-30T060000Z.out'],
+    });
+    const held = await datasets.withDatasetLock(dir, async () => {
+      const report = await datasets.buildReport([dir], { now: NOW });
+      const d = report.datasets[0];
+      assert.equal(d.running?.pid, process.pid);
+      assert.equal(d.failing, false);
+      assert.deepEqual(d.lastParcel, { id: '2026-11-30T060000Z', complete: false });
+      assert.match(datasets.formatReport(report), new RegExp(`^busy {2}2026-11-28T000000Z \\(running since ${d.running!.since}\\)$`, 'm'));
+      return d;
+    });
+    assert.ok('value' in held);
+    const after = (await datasets.buildReport([dir], { now: NOW })).datasets[0];
+    assert.equal(after.running, undefined);
+    assert.equal(after.failing, true, 'once the lock is gone, the incomplete newest parcel is a failure');
+  });
 });
