@@ -293,23 +293,31 @@ async function reportDataset(dir: string, now: Date, defaultShare: number, optio
     }
   }
 
+  // Every row, made once, for the tree (a parcel's metrics) and the charts (the history).
+  const all = options.parcels || options.history ? rows.ids.map((_, i) => rows.row(i)) : [];
   if (options.parcels) {
-    report.parcels = (listing?.parcels() ?? []).reverse().map((x) => ({
-      id: x.id,
-      complete: isComplete(x),
-      names: isComplete(x) ? x.data : x.incomplete,
-      out: x.out,
-      err: x.err,
-      metrics: rows.get(x.id),
-    }));
+    // Parcels and rows are both sorted by id: each parcel's row is found walking both once.
+    let j = 0;
+    report.parcels = (listing?.parcels() ?? [])
+      .map((x) => {
+        while (j < rows.ids.length && rows.ids[j] < x.id) j++;
+        return {
+          id: x.id,
+          complete: isComplete(x),
+          names: isComplete(x) ? x.data : x.incomplete,
+          out: x.out,
+          err: x.err,
+          metrics: rows.ids[j] === x.id ? all[j] : undefined,
+        };
+      })
+      .reverse();
   }
   if (options.history) {
-    report.history = rows.ids
-      .map((_, i) => rows.row(i))
-      .filter((r) => parseParcelId(r.parcel_id))
+    report.history = all
+      .filter((r) => !Number.isNaN(parcelTime(r.parcel_id)))
       .map((r) => ({
         parcelId: r.parcel_id,
-        time: parseParcelId(r.parcel_id)!.getTime(),
+        time: parcelTime(r.parcel_id),
         success: r.success === 'Y',
         values: Object.fromEntries(report.columns.map((col) => [col, toNumber(r[col])])),
       }));
