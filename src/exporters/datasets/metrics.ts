@@ -4,7 +4,7 @@ import { ExitPlanError, errorMessage, systemCode } from '../shared/errors';
 import { maskSecrets } from '../shared/mask';
 import { writeFileAtomic } from '../shared/partialFile';
 import { BASE_COLUMNS, type DatasetConfig } from './config';
-import { formatCsv, parseCsv } from './csv';
+import { formatCsv, readCsvRecord } from './csv';
 import { datasetPaths } from './parcels';
 import { runShell } from './shell';
 
@@ -28,31 +28,125 @@ const DEFAULT_METRIC_TIMEOUT_MS = 60 * 60 * 1000;
 
 /** Reads metrics.csv; a missing file is an empty table with the usual columns. */
 export async function readMetrics(dir: string): Promise<MetricsTable> {
+  const index = await readMetricsIndex(dir);
+  const rows = new Map<string, MetricsRow>();
+  for (let i = 0; i < index.ids.length; i++) rows.set(index.ids[i], index.row(i));
+  return { columns: [...index.columns], rows, eol: index.eol };
+}
+
+/** Reads metrics.csv as an index (a missing file is an empty one with the usual columns). */
+export async function readMetricsIndex(dir: string): Promise<MetricsIndex> {
   const file = datasetPaths(dir).metrics;
   let text: string;
   try {
     text = await fs.promises.readFile(file, 'utf8');
   } catch (err) {
-    if (systemCode(err) === 'ENOENT') return { columns: [...BASE_COLUMNS], rows: new Map(), eol: '\r\n' };
+    if (systemCode(err) === 'ENOENT') return MetricsIndex.empty([...BASE_COLUMNS]);
     throw new ExitPlanError(`Cannot read ${file}: ${errorMessage(err)}.`, systemCode(err), { cause: err });
   }
-  return parseMetrics(text, file);
+  return MetricsIndex.parse(text, file);
 }
 
-function parseMetrics(text: string, file: string): MetricsTable {
-  const eol = text.includes('\r\n') || !text.includes('\n') ? '\r\n' : '\n';
-  const records = parseCsv(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
-  const header = records[0] ?? [...BASE_COLUMNS];
-  const idColumn = header.indexOf('parcel_id');
-  if (idColumn < 0) throw new ExitPlanError(`${file} has no parcel_id column: its first line must start with ${BASE_COLUMNS.join(',')}.`);
-  const rows = new Map<string, MetricsRow>();
-  for (let r = 1; r < records.length; r++) {
-    const record = records[r];
-    const row: MetricsRow = {};
-    for (let c = 0; c < header.length; c++) row[header[c]] = record[c] ?? '';
-    if (row.parcel_id) rows.set(row.parcel_id, row);
+/**
+ * metrics.csv as a report reads it: its columns, and its parcel ids sorted, each once with whether its row says
+ * success = Y. A row is made into a MetricsRow only when asked for: a report over thousands of rows needs a few.
+ * As in a map of rows, a later row of a parcel id replaces an earlier one, and rows without a parcel id are left out.
+ */
+export class MetricsIndex {
+  constructor(
+    /** The file's text (without a byte order mark); the rows are read from it when asked for. */
+    private readonly text: string,
+    readonly columns: readonly string[],
+    /** Parcel ids, sorted, each once. */
+    readonly ids: readonly string[],
+    /** Where each id's row starts in the text. */
+    private readonly starts: readonly number[],
+    /** Whether each id's row has success = Y. */
+    readonly success: readonly boolean[],
+    /** export_manager (Python's csv module) writes CRLF; a file that has LF keeps LF. */
+    readonly eol: '\r\n' | '\n',
+  ) {}
+
+  /** No rows (a missing file). */
+  static empty(columns: string[]): MetricsIndex {
+    return new MetricsIndex('', columns, [], [], [], '\r\n');
   }
-  return { columns: [...header], rows, eol };
+
+  /** Reads the text of metrics.csv; `file` names it in errors. */
+  static parse(raw: string, file: string): MetricsIndex {
+    const eol = raw.includes('\r\n') || !raw.includes('\n') ? '\r\n' : '\n';
+    const text = raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw;
+    const header: string[] = [];
+    let at = readCsvRecord(text, 0, header);
+    if (at < 0) return new MetricsIndex('', [...BASE_COLUMNS], [], [], [], eol);
+    if (!header.includes('parcel_id'))
+      throw new ExitPlanError(`${file} has no parcel_id column: its first line must start with ${BASE_COLUMNS.join(',')}.`);
+    // A row is an object keyed by the header: of two columns with the same name, the last one's value stays.
+    const idColumn = header.lastIndexOf('parcel_id');
+    const successColumn = header.lastIndexOf('success');
+    const wanted: boolean[] = [];
+    wanted[idColumn] = true;
+    if (successColumn >= 0) wanted[successColumn] = true;
+
+    const ids: string[] = [];
+    const starts: number[] = [];
+    const success: boolean[] = [];
+    let sorted = true;
+    const fields: string[] = [];
+    for (;;) {
+      const start = at;
+      at = readCsvRecord(text, at, fields, wanted);
+      if (at < 0) break;
+      const id = fields[idColumn] ?? '';
+      if (id === '') continue;
+      if (ids.length > 0 && !(ids[ids.length - 1] < id)) sorted = false;
+      ids.push(id);
+      starts.push(start);
+      success.push(successColumn >= 0 && fields[successColumn] === 'Y');
+    }
+    if (sorted) return new MetricsIndex(text, header, ids, starts, success, eol);
+    // Out of order or an id twice (written by hand): the last row of each id, sorted by id.
+    const last = new Map<string, number>();
+    for (let i = 0; i < ids.length; i++) last.set(ids[i], i);
+    const order = [...last.keys()].sort().map((id) => last.get(id)!);
+    return new MetricsIndex(
+      text,
+      header,
+      order.map((i) => ids[i]),
+      order.map((i) => starts[i]),
+      order.map((i) => success[i]),
+      eol,
+    );
+  }
+
+  /** The row of the i-th parcel id (its values do not keep the file's text in memory). */
+  row(i: number): MetricsRow {
+    const record: string[] = [];
+    readCsvRecord(this.text, this.starts[i], record);
+    const row: MetricsRow = {};
+    for (let c = 0; c < this.columns.length; c++) row[this.columns[c]] = detached(record[c] ?? '');
+    return row;
+  }
+
+  /** The position of a parcel id, or -1. */
+  find(id: string): number {
+    let lo = 0;
+    let hi = this.ids.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const at = this.ids[mid];
+      if (at === id) return mid;
+      if (at < id) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+
+  /** The row of a parcel id. */
+  get(id: string): MetricsRow | undefined {
+    const i = this.find(id);
+    return i < 0 ? undefined : this.row(i);
+  }
 }
 
 /**
@@ -151,4 +245,13 @@ export async function collectMetrics(
     }
   }
   return row;
+}
+
+/**
+ * A copy of a string cut from a larger one. V8 represents a cut of 13 characters or more (a parcel id) as a view
+ * of the whole text, which would keep every metrics.csv a report read in memory as long as the report. Cutting a
+ * joined string makes V8 copy the characters into a string of their own first.
+ */
+function detached(value: string): string {
+  return value.length < 13 ? value : ` ${value}`.slice(1);
 }

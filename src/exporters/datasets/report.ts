@@ -5,9 +5,17 @@ import { runPool } from '../shared/pool';
 import { DEFAULT_SHRINK_ALERT, readConfig, type DatasetConfig } from './config';
 import { formatDuration } from './interval';
 import { lockHolder, type LockInfo } from './lock';
-import { METRIC_ERROR, readMetrics, type MetricsRow, type MetricsTable } from './metrics';
-import { isComplete, listParcels, parseParcelId, type Parcel } from './parcels';
-import { lastComplete } from './process';
+import { METRIC_ERROR, MetricsIndex, readMetricsIndex, type MetricsRow } from './metrics';
+import {
+  hasCompleteParcel,
+  isComplete,
+  parcelTime,
+  parseParcelId,
+  readParcelListing,
+  scanParcels,
+  type DiskSummary,
+  type ParcelListing,
+} from './parcels';
 import { lastErrorLine } from './status';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -15,8 +23,11 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 export const HIGHLIGHT_DAYS = [7, 180] as const;
 /** How much less than 7 (or 180) days still counts as "about 7 days earlier". */
 const HIGHLIGHT_SLACK_MS = DAY_MS / 2;
-/** Datasets read at once. */
-const CONCURRENCY = 16;
+/**
+ * Datasets read at once. Each asks for ~7 file operations at a time, so 4 keep libuv's 4 file threads busy (more
+ * wait in its queue); what a dataset holds meanwhile (its listings, metrics.csv) is what a report's memory grows by.
+ */
+const CONCURRENCY = 4;
 
 export type WarningKind = 'config' | 'noComplete' | 'overdue' | 'failing' | 'gone' | 'metrics' | 'shrank';
 
@@ -173,17 +184,44 @@ async function reportDataset(dir: string, now: Date, defaultShare: number, optio
   };
   const warn = (kind: WarningKind, message: string) => report.warnings.push({ kind, message });
 
+  // The folders first, each listing scanned as it arrives and dropped; then metrics.csv, read and used without
+  // waiting for anything else (but in the rare case below), so no dataset holds its rows while others are read.
   let config: DatasetConfig | undefined;
-  let parcels: Parcel[] = [];
-  let metrics: MetricsTable | undefined;
-  const [c, p, m, lock] = await Promise.allSettled([readConfig(dir), listParcels(dir), readMetrics(dir), lockHolder(dir)]);
+  let listing: ParcelListing | undefined;
+  let disk: DiskSummary = {};
+  const [c, p, lock] = await Promise.allSettled([
+    readConfig(dir),
+    options.parcels ? readParcelListing(dir).then((l) => (listing = l).summary()) : scanParcels(dir),
+    lockHolder(dir),
+  ]);
   if (c.status === 'fulfilled') config = c.value;
-  else report.error = errorMessage(c.reason);
-  if (p.status === 'fulfilled') parcels = p.value;
-  else report.error ??= `Cannot list the parcels of ${dir}: ${errorMessage(p.reason)}.`;
-  if (m.status === 'fulfilled') metrics = m.value;
-  else report.error ??= errorMessage(m.reason);
+  if (p.status === 'fulfilled') disk = p.value;
   if (lock.status === 'fulfilled' && lock.value) report.running = lock.value;
+  const newest = disk.newest;
+  const failing = newest !== undefined && !newest.complete && !report.running;
+  const lastError = failing ? await lastErrorLine(dir, newest.id) : undefined;
+
+  let metrics: MetricsIndex | undefined;
+  let metricsError: unknown;
+  try {
+    metrics = await readMetricsIndex(dir);
+  } catch (err) {
+    metricsError = err;
+  }
+  const rows = metrics ?? MetricsIndex.empty([]);
+  // Positions of the successes among the rows, oldest first (the ids are sorted).
+  const successes: number[] = [];
+  for (let i = 0; i < rows.ids.length; i++) if (rows.success[i]) successes.push(i);
+  const lastSuccess = successes.length > 0 ? rows.ids[successes[successes.length - 1]] : undefined;
+  // Whether the newest success is on disk: it is when it is the newest complete parcel, else data/ is looked at again.
+  let lastSuccessOnDisk = lastSuccess !== undefined && lastSuccess === disk.newestComplete;
+  if (lastSuccess !== undefined && !lastSuccessOnDisk && p.status === 'fulfilled') {
+    lastSuccessOnDisk = listing ? listing.isComplete(lastSuccess) : await hasCompleteParcel(dir, lastSuccess).catch(() => false);
+  }
+
+  if (c.status === 'rejected') report.error = errorMessage(c.reason);
+  if (p.status === 'rejected') report.error ??= `Cannot list the parcels of ${dir}: ${errorMessage(p.reason)}.`;
+  if (metricsError !== undefined) report.error ??= errorMessage(metricsError);
   if (report.error) warn('config', `${name}: ${report.error}`);
 
   if (config) {
@@ -191,65 +229,60 @@ async function reportDataset(dir: string, now: Date, defaultShare: number, optio
     report.keep = config.keep;
     if (config.shrinkAlert !== undefined) report.shrinkAlert = config.shrinkAlert;
   }
-  const rows = metrics?.rows ?? new Map<string, MetricsRow>();
   report.columns = (metrics?.columns ?? []).filter((col) => col !== 'parcel_id' && col !== 'success');
 
   // What is on disk.
-  const newest = parcels[parcels.length - 1];
-  const complete = lastComplete(parcels);
-  if (newest) report.lastParcel = { id: newest.id, complete: isComplete(newest) };
-  report.lastComplete = complete?.id;
+  const complete = disk.newestComplete;
+  if (newest) report.lastParcel = newest;
+  report.lastComplete = complete;
   if (!complete) warn('noComplete', `${name}: no complete parcel.`);
   if (config?.interval) {
-    const due = complete ? parseParcelId(complete.id)!.getTime() + config.interval.ms : now.getTime();
+    const due = complete ? parseParcelId(complete)!.getTime() + config.interval.ms : now.getTime();
     report.nextDue = new Date(due).toISOString();
     if (now.getTime() >= due) {
       report.overdue = true;
       warn(
         'overdue',
         complete
-          ? `${name}: overdue: the newest complete parcel, ${complete.id}, ` +
-              `is ${formatDuration(now.getTime() - parseParcelId(complete.id)!.getTime())} old (interval ${config.interval.text}).`
+          ? `${name}: overdue: the newest complete parcel, ${complete}, ` +
+              `is ${formatDuration(now.getTime() - parseParcelId(complete)!.getTime())} old (interval ${config.interval.text}).`
           : newest
             ? `${name}: overdue: no export has succeeded yet (interval ${config.interval.text}).`
             : `${name}: overdue: it has never been exported (interval ${config.interval.text}).`,
       );
     }
   }
-  if (newest && !isComplete(newest) && !report.running) {
+  if (failing) {
     report.failing = true;
-    report.lastError = { parcelId: newest.id, line: await lastErrorLine(dir, newest.id) };
+    report.lastError = { parcelId: newest.id, line: lastError };
     warn('failing', `${name}: the newest parcel, ${newest.id}, is incomplete (the export failed; see log/${newest.id}.err).`);
   }
 
   // What metrics.csv says.
   if (complete) {
-    const row = rows.get(complete.id);
+    const row = rows.get(complete);
     const expected = ['files', 'bytes', ...(config?.metrics.map((x) => x.name) ?? [])];
     if (!row) {
-      warn('metrics', `${name}: metrics.csv has no row for the newest complete parcel, ${complete.id}.`);
+      warn('metrics', `${name}: metrics.csv has no row for the newest complete parcel, ${complete}.`);
     } else {
       const failed = Object.keys(row).filter((k) => row[k] === METRIC_ERROR);
       const missing = expected.filter((k) => (row[k] ?? '') === '' && !failed.includes(k));
       if (failed.length > 0 || missing.length > 0) {
         const parts = [...failed.map((k) => `${k} is ERROR`), ...missing.map((k) => `${k} is missing`)];
-        warn('metrics', `${name}: metrics of ${complete.id}: ${parts.join(', ')}.`);
+        warn('metrics', `${name}: metrics of ${complete}: ${parts.join(', ')}.`);
       }
     }
   }
-  const successes = [...rows.values()].filter((r) => r.success === 'Y').sort((a, b) => (a.parcel_id < b.parcel_id ? -1 : 1));
-  const last = successes[successes.length - 1];
-  if (last) {
+  if (successes.length > 0) {
+    const last = rows.row(successes[successes.length - 1]);
     report.lastSuccess = last.parcel_id;
-    const onDisk = parcels.find((x) => x.id === last.parcel_id);
-    if (!onDisk || !isComplete(onDisk)) {
+    if (!lastSuccessOnDisk) {
       report.lastSuccessGone = true;
       warn('gone', `${name}: the newest successful parcel in metrics.csv, ${last.parcel_id}, is missing from data/.`);
     }
-    report.highlights = highlights(successes, report.columns, now);
-    const previous = successes[successes.length - 2];
-    if (previous) {
-      report.alerts = shrinkAlerts(previous, last, report.columns, report.shrinkAlert);
+    report.highlights = highlights(rows, successes, report.columns, now);
+    if (successes.length > 1) {
+      report.alerts = shrinkAlerts(rows.row(successes[successes.length - 2]), last, report.columns, report.shrinkAlert);
       for (const a of report.alerts) {
         warn(
           'shrank',
@@ -260,23 +293,31 @@ async function reportDataset(dir: string, now: Date, defaultShare: number, optio
     }
   }
 
+  // Every row, made once, for the tree (a parcel's metrics) and the charts (the history).
+  const all = options.parcels || options.history ? rows.ids.map((_, i) => rows.row(i)) : [];
   if (options.parcels) {
-    report.parcels = [...parcels].reverse().map((x) => ({
-      id: x.id,
-      complete: isComplete(x),
-      names: isComplete(x) ? x.data : x.incomplete,
-      out: x.out,
-      err: x.err,
-      metrics: rows.get(x.id),
-    }));
+    // Parcels and rows are both sorted by id: each parcel's row is found walking both once.
+    let j = 0;
+    report.parcels = (listing?.parcels() ?? [])
+      .map((x) => {
+        while (j < rows.ids.length && rows.ids[j] < x.id) j++;
+        return {
+          id: x.id,
+          complete: isComplete(x),
+          names: isComplete(x) ? x.data : x.incomplete,
+          out: x.out,
+          err: x.err,
+          metrics: rows.ids[j] === x.id ? all[j] : undefined,
+        };
+      })
+      .reverse();
   }
   if (options.history) {
-    report.history = [...rows.values()]
-      .filter((r) => parseParcelId(r.parcel_id))
-      .sort((a, b) => (a.parcel_id < b.parcel_id ? -1 : 1))
+    report.history = all
+      .filter((r) => !Number.isNaN(parcelTime(r.parcel_id)))
       .map((r) => ({
         parcelId: r.parcel_id,
-        time: parseParcelId(r.parcel_id)!.getTime(),
+        time: parcelTime(r.parcel_id),
         success: r.success === 'Y',
         values: Object.fromEntries(report.columns.map((col) => [col, toNumber(r[col])])),
       }));
@@ -288,28 +329,29 @@ async function reportDataset(dir: string, now: Date, defaultShare: number, optio
  * The newest success, then the newest one about 7 days older, then about 180 days older ("about": up to half a
  * day less, so a daily job that ran a few minutes earlier each day still counts as 7 days).
  */
-function highlights(successes: MetricsRow[], columns: string[], now: Date): Highlight[] {
+function highlights(rows: MetricsIndex, successes: readonly number[], columns: string[], now: Date): Highlight[] {
   const newest = successes[successes.length - 1];
-  const newestTime = parseParcelId(newest.parcel_id)?.getTime();
-  const picked: MetricsRow[] = [newest];
-  if (newestTime !== undefined) {
+  const newestTime = parcelTime(rows.ids[newest]);
+  const picked: number[] = [newest];
+  if (!Number.isNaN(newestTime)) {
     for (const days of HIGHLIGHT_DAYS) {
       const limit = newestTime - days * DAY_MS + HIGHLIGHT_SLACK_MS;
       for (let i = successes.length - 2; i >= 0; i--) {
-        const t = parseParcelId(successes[i].parcel_id)?.getTime();
-        if (t !== undefined && t <= limit) {
+        if (parcelTime(rows.ids[successes[i]]) <= limit) {
           if (!picked.includes(successes[i])) picked.push(successes[i]);
           break;
         }
       }
     }
   }
-  return picked.map((row) => ({
-    parcelId: row.parcel_id,
-    // A parcel id can be a second or two ahead of the clock (ids are bumped to stay unique): still 0 days.
-    daysAgo: Math.max(0, Math.floor((now.getTime() - (parseParcelId(row.parcel_id)?.getTime() ?? now.getTime())) / DAY_MS)),
-    values: Object.fromEntries(columns.map((c) => [c, row[c] ?? ''])),
-  }));
+  return picked
+    .map((i) => rows.row(i))
+    .map((row) => ({
+      parcelId: row.parcel_id,
+      // A parcel id can be a second or two ahead of the clock (ids are bumped to stay unique): still 0 days.
+      daysAgo: Math.max(0, Math.floor((now.getTime() - (parseParcelId(row.parcel_id)?.getTime() ?? now.getTime())) / DAY_MS)),
+      values: Object.fromEntries(columns.map((c) => [c, row[c] ?? ''])),
+    }));
 }
 
 function shrinkAlerts(previous: MetricsRow, current: MetricsRow, columns: string[], share: number): ShrinkAlert[] {
@@ -381,9 +423,12 @@ export function formatReport(report: DatasetsReport): string {
     const running = d.running ? ` (running since ${d.running.since})` : '';
     lines.push(`${printable(d.name).padEnd(width)}  ${d.lastSuccess ?? 'NONE'}${d.lastSuccessGone ? ' (GONE)' : ''}${running}`);
   }
+  // "7 days ago" once per number of days, not once per dataset (a number in words goes through Intl).
+  const ago = new Map<number, string>();
+  const daysAgo = (n: number) => ago.get(n) ?? ago.set(n, `${plural(n, 'day')} ago`).get(n)!;
   for (const d of report.datasets) {
     if (d.highlights.length === 0) continue;
-    const header = ['name', ...d.highlights.map((h) => `${plural(h.daysAgo, 'day')} ago`)];
+    const header = ['name', ...d.highlights.map((h) => daysAgo(h.daysAgo))];
     const rows = d.columns.map((c) => [c, ...d.highlights.map((h) => h.values[c] ?? '')]);
     lines.push('', `Metrics for ${d.name}:`, '', ...textTable(header, rows, '  '));
   }
