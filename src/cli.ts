@@ -3,12 +3,12 @@
 // One file per command group in src/cli/; this one builds the program from them and runs it.
 import { Command } from 'commander';
 import { CancelledError, TOOL_VERSION, errorMessage, maskSecrets, printable } from './exporters';
-import { addAzureCommands } from './cli/azure';
-import { addBackupsCommands } from './cli/backups';
-import { oneLineUsageErrors } from './cli/common';
-import { addDatasetsCommands } from './cli/datasets';
-import { addExitCommands } from './cli/exit';
-import { addWarehouseCommands } from './cli/warehouse';
+import { addAzureCommands } from './cli/run/azure';
+import { addBackupsCommands } from './cli/run/backups';
+import { oneLineUsageErrors } from './cli/run/common';
+import { addDatasetsCommands } from './cli/run/datasets';
+import { addExitCommands } from './cli/run/exit';
+import { addWarehouseCommands } from './cli/run/warehouse';
 
 function buildProgram(): Command {
   const program = new Command('exit-plan').description('Take all of your data out, at any time.').version(TOOL_VERSION);

@@ -12,7 +12,7 @@ import {
   plural,
   printable,
   type PgConnectionOptions,
-} from '../exporters';
+} from '../../exporters';
 
 /** `exit-plan backups …`: a thin layer over src/exporters/backups, one function per command. */
 export function addBackupsCommands(program: Command): void {

@@ -1,7 +1,7 @@
 // Pieces every `exit-plan` command group shares.
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { CancelledError, connectionFromEnv, connectionFromUrl, printable, urlHasPassword, type PgConnectionOptions } from '../exporters';
-import { DEFAULT_LOCK_TIMEOUT_SECONDS, checkLockTimeout } from '../exporters/shared/lockTimeout';
+import { CancelledError, connectionFromEnv, connectionFromUrl, printable, urlHasPassword, type PgConnectionOptions } from '../../exporters';
+import { DEFAULT_LOCK_TIMEOUT_SECONDS, checkLockTimeout } from '../../exporters/shared/lockTimeout';
 
 let warnedPasswordInUrl = false;
 

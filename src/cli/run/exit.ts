@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { exit, formatBytes, jsonText, plural, printable } from '../exporters';
+import { exit, formatBytes, jsonText, plural, printable } from '../../exporters';
 import { ProgressLine, withCancelOnSignals } from './common';
 
 /** Exit code of `run` when a part failed, and of `status` when the plan is not ready. */

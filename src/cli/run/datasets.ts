@@ -1,8 +1,8 @@
 import * as path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { ExitPlanError } from '../exporters/shared/errors';
-import { jsonText, printable } from '../exporters/shared/format';
-import * as datasets from '../exporters/datasets';
+import { ExitPlanError } from '../../exporters/shared/errors';
+import { jsonText, printable } from '../../exporters/shared/format';
+import * as datasets from '../../exporters/datasets';
 import { withCancelOnSignals } from './common';
 
 /** Exit code of `process` and `export` when a dataset failed (as export_manager's `process`). */

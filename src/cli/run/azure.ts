@@ -1,7 +1,7 @@
 // `exit-plan azure …`: list containers, count a container's size, make a read-only link and the commands that copy
 // everything out; and the `--upload` target of `warehouse export`.
 import { Option, type Command } from 'commander';
-import { ExitPlanError, azure, formatBytes, formatCount } from '../exporters';
+import { ExitPlanError, azure, formatBytes, formatCount } from '../../exporters';
 import { ProgressLine, withCancelOnSignals } from './common';
 
 /** `--upload URL`, or `--connection-string CS --container NAME` (with or without a bare `--upload`). */

@@ -13,9 +13,9 @@ import {
   printable,
   type ExportProgress,
   type ExportResult,
-} from '../exporters';
-import { splitList } from '../exporters/shared/globs';
-import { LEFTOVER_REMOVED } from '../exporters/shared/partialFile';
+} from '../../exporters';
+import { splitList } from '../../exporters/shared/globs';
+import { LEFTOVER_REMOVED } from '../../exporters/shared/partialFile';
 import { uploadOption } from './azure';
 import { ProgressLine, connectionOption, lockTimeoutOption, positiveInt, withCancelOnSignals } from './common';
 
