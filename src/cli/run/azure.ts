@@ -1,7 +1,8 @@
-// `exit-plan azure …`: list containers, count a container's size, make a read-only link and the commands that copy
-// everything out; and the `--upload` target of `warehouse export`.
-import { Option, type Command } from 'commander';
-import { ExitPlanError, azure, formatBytes, formatCount } from '../../exporters';
+// `exit-plan azure …` as it runs: list containers, count a container's size, make a read-only link and the commands
+// that copy everything out; and the `--upload` target of `warehouse export`. The commands, flags and help are in ../azure.ts.
+import * as azure from '../../exporters/azure';
+import { ExitPlanError } from '../../exporters/shared/errors';
+import { formatBytes, formatCount } from '../../exporters/shared/format';
 import { ProgressLine, withCancelOnSignals } from './common';
 
 /** `--upload URL`, or `--connection-string CS --container NAME` (with or without a bare `--upload`). */
@@ -29,44 +30,7 @@ function storageAccountOption(connectionString: string | undefined): azure.Stora
   return azure.openStorageAccount({ kind: 'connectionString', connectionString: cs });
 }
 
-export function addAzureCommands(program: Command): void {
-  const cmd = program
-    .command('azure')
-    .description('Azure Blob Storage: list containers, make read-only links and the commands that copy everything out.');
-  const csOption = () =>
-    new Option(
-      '--connection-string <cs>',
-      'storage account connection string (default: AZURE_STORAGE_CONNECTION_STRING; UseDevelopmentStorage=true for the emulator)',
-    );
-
-  cmd
-    .command('containers')
-    .description('List the containers of a storage account.')
-    .addOption(csOption())
-    .option('--json', 'print JSON')
-    .action(listContainers);
-
-  cmd
-    .command('size')
-    .description('Count the blobs and bytes in a container or a folder of it (streams the listing; memory stays flat).')
-    .addOption(csOption())
-    .requiredOption('--container <name>', 'the container')
-    .option('--folder <prefix>', 'a virtual folder inside the container')
-    .option('--json', 'print { blobs, bytes }')
-    .action(computeSize);
-
-  cmd
-    .command('sas')
-    .description('Make a time-limited, read + list SAS for a container (or a folder in it) and the commands that copy it out.')
-    .addOption(csOption())
-    .requiredOption('--container <name>', 'the container')
-    .option('--folder <prefix>', 'a virtual folder inside the container')
-    .option('--expiry-minutes <n>', `minutes the link works (1-${azure.SAS_EXPIRY_MAX_MINUTES})`, String(azure.SAS_EXPIRY_DEFAULT_MINUTES))
-    .option('--json', 'print { url, expiresOn, commands: { local, azure, s3, gcs } }')
-    .action(generateSas);
-}
-
-async function listContainers(opts: { connectionString?: string; json?: boolean }): Promise<void> {
+export async function listContainers(opts: { connectionString?: string; json?: boolean }): Promise<void> {
   const account = storageAccountOption(opts.connectionString);
   const containers: azure.ContainerItem[] = [];
   let continuation: string | undefined;
@@ -83,7 +47,7 @@ async function listContainers(opts: { connectionString?: string; json?: boolean 
   }
 }
 
-async function computeSize(opts: { connectionString?: string; container: string; folder?: string; json?: boolean }): Promise<void> {
+export async function computeSize(opts: { connectionString?: string; container: string; folder?: string; json?: boolean }): Promise<void> {
   const account = storageAccountOption(opts.connectionString);
   // Progress only on a terminal: cron mail gets the result, not chatter.
   const printer = new ProgressLine(Boolean(process.stderr.isTTY));
@@ -101,7 +65,13 @@ async function computeSize(opts: { connectionString?: string; container: string;
   process.stdout.write(opts.json ? `${JSON.stringify(size)}\n` : `${formatCount(size.blobs)} blobs, ${formatBytes(size.bytes)}\n`);
 }
 
-async function generateSas(opts: { connectionString?: string; container: string; folder?: string; expiryMinutes: string; json?: boolean }) {
+export async function generateSas(opts: {
+  connectionString?: string;
+  container: string;
+  folder?: string;
+  expiryMinutes: string;
+  json?: boolean;
+}) {
   const expiryMinutes = azure.checkExpiryMinutes(opts.expiryMinutes);
   const account = storageAccountOption(opts.connectionString);
   const link = await withCancelOnSignals((signal) =>

@@ -1,25 +1,15 @@
-// `exit-plan warehouse …`: list the tables of a PostgreSQL warehouse, export them all as CSV in one verified zip.
-import { Option, type Command } from 'commander';
-import {
-  DEFAULT_MAX_ROWS_PER_FILE,
-  MAX_JOBS,
-  describeExportProgress,
-  describeTablesProgress,
-  exportWarehouse,
-  formatBytes,
-  formatCount,
-  jsonText,
-  listWarehouseTables,
-  printable,
-  type ExportProgress,
-  type ExportResult,
-} from '../../exporters';
+// `exit-plan warehouse …` as it runs: list the tables of a PostgreSQL warehouse, export them all as CSV in one verified zip.
+// The commands, flags and help are in ../warehouse.ts.
+import { exportWarehouse, type ExportResult } from '../../exporters/warehouse/export';
+import { describeExportProgress, describeTablesProgress, type ExportProgress } from '../../exporters/warehouse/progress';
+import { listWarehouseTables } from '../../exporters/warehouse/tables';
+import { formatBytes, formatCount, jsonText, printable } from '../../exporters/shared/format';
 import { splitList } from '../../exporters/shared/globs';
 import { LEFTOVER_REMOVED } from '../../exporters/shared/partialFile';
-import { uploadOption } from './azure';
-import { ProgressLine, connectionOption, lockTimeoutOption, positiveInt, withCancelOnSignals } from './common';
+import { ProgressLine, withCancelOnSignals } from './common';
+import { connectionOption } from './db';
 
-interface TablesOptions {
+export interface TablesOptions {
   db?: string;
   includeViews?: boolean;
   lockTimeout: number;
@@ -27,7 +17,7 @@ interface TablesOptions {
   quiet?: boolean;
 }
 
-interface ExportOptions {
+export interface ExportOptions {
   db?: string;
   out?: string;
   upload?: string | boolean;
@@ -45,47 +35,7 @@ interface ExportOptions {
   quiet?: boolean;
 }
 
-export function addWarehouseCommands(program: Command): void {
-  const warehouse = program.command('warehouse').description('PostgreSQL warehouse: list tables, export everything as CSV in one zip.');
-  const dbOption = () =>
-    new Option('--db <url>', 'postgres://user@host:5432/database (password in PGPASSWORD; default: the PG* environment variables)');
-
-  warehouse
-    .command('tables')
-    .description('List the tables that an export would include.')
-    .addOption(dbOption())
-    .option('--include-views', 'also list views and materialized views')
-    .addOption(lockTimeoutOption('the table list'))
-    .option('--json', 'print JSON')
-    .option('--quiet', 'no progress on stderr')
-    .action(listTables);
-
-  warehouse
-    .command('export')
-    .description('Export every table as CSV into one verified zip, from one consistent snapshot.')
-    .addOption(dbOption())
-    .option('--out <dir>', 'folder for the archive (default: the current folder, or none when uploading)')
-    .option(
-      '--upload [url]',
-      'stream the archive into Azure Blob Storage: a container URL with a SAS that allows read, create and write (sp=rcw), ' +
-        'or with --connection-string and --container',
-    )
-    .option('--connection-string <cs>', 'with --upload: storage account connection string (default: AZURE_STORAGE_CONNECTION_STRING)')
-    .option('--container <name>', 'with --upload: the container to upload into')
-    .option('--schemas <list>', 'only these schemas (comma-separated)')
-    .option('--tables <globs>', 'only tables matching these globs (name or schema.name, comma-separated)')
-    .option('--exclude-columns <patterns>', 'leave out columns matching these globs, e.g. password,*_token')
-    .option('--include-views', 'also export views and materialized views')
-    .option('--jobs <n>', `parallel connections sharing the snapshot (1-${MAX_JOBS})`, positiveInt(MAX_JOBS), 1)
-    .option('--max-rows-per-file <n>', 'split larger tables into parts of this many rows', positiveInt(), DEFAULT_MAX_ROWS_PER_FILE)
-    .option('--encoding <name>', 'for a SQL_ASCII database: the encoding its text is written in (e.g. LATIN1, WIN1252), converted to UTF-8')
-    .addOption(lockTimeoutOption())
-    .option('--json', 'print the result as JSON on stdout')
-    .option('--quiet', 'no progress on stderr')
-    .action(exportTables);
-}
-
-async function listTables(opts: TablesOptions): Promise<void> {
+export async function listTables(opts: TablesOptions): Promise<void> {
   const printer = new ProgressLine(!opts.quiet);
   let tables;
   try {
@@ -118,11 +68,15 @@ async function listTables(opts: TablesOptions): Promise<void> {
   }
 }
 
-async function exportTables(opts: ExportOptions): Promise<void> {
+export async function exportTables(opts: ExportOptions): Promise<void> {
   const printer = new ProgressLine(!opts.quiet);
   let result: ExportResult;
   try {
-    const upload = uploadOption(opts);
+    // The Azure part (and its SDK) is loaded only for an export that uploads.
+    const upload =
+      opts.upload !== undefined || opts.connectionString !== undefined || opts.container !== undefined
+        ? (await import('./azure.js')).uploadOption(opts)
+        : undefined;
     result = await withCancelOnSignals((signal) =>
       exportWarehouse({
         connection: connectionOption(opts.db),
