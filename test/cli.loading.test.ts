@@ -193,12 +193,48 @@ describe('the CLI loads only what the command it runs needs', function () {
     assertNone(loaded, (m) => /^src\/exporters\/(warehouse|datasets|backups|exit)\//.test(m), 'other groups');
   });
 
-  it('backups commands do not load the Azure SDK, TOML or the datasets and exit code', async () => {
-    const loaded = await load(['backups', 'list', '--dir', empty]);
-    assert.equal(loaded.run.code, 0, loaded.run.stderr);
-    assert.match(loaded.run.stdout, /^No backups in /);
-    assert.ok(loaded.all.has('src/exporters/backups/list.ts'));
-    assertNone(loaded, (m) => m.startsWith('@azure/') || m === '@iarna/toml', 'the Azure SDK, TOML');
-    assertNone(loaded, (m) => /^src\/exporters\/(azure|datasets|exit)\//.test(m), 'other groups');
+  it('backups list and rotate (which cron runs after every backup) load neither pg, tar, croner, the Azure SDK nor TOML', async () => {
+    for (const args of [
+      ['backups', 'list', '--dir', empty],
+      ['backups', 'rotate', '--dir', empty, '--keep-last', '3'],
+    ]) {
+      const loaded = await load(args);
+      assert.equal(loaded.run.code, 0, loaded.run.stderr);
+      assert.ok(loaded.all.has('src/exporters/backups/list.ts'), args.join(' '));
+      assertNone(loaded, (m) => ['pg', 'tar', 'croner', '@iarna/toml'].includes(m) || m.startsWith('@azure/'), args.join(' '));
+      assertNone(loaded, (m) => /^src\/exporters\/(warehouse|azure|datasets|exit)\//.test(m), 'other groups');
+    }
+  });
+
+  it('backups cron loads croner, and a backup loads pg and tar, only in the commands that use them', async () => {
+    const cron = await load(['backups', 'cron', '--db', 'postgres://exit@db:5432/forms', '--dir', empty, '--schedule', '0 2 * * *']);
+    assert.equal(cron.run.code, 0, cron.run.stderr);
+    assert.match(cron.run.stdout, /^0 2 \* \* \* /m);
+    assert.ok(cron.all.has('croner'));
+    const create = await load([
+      'backups',
+      'create-files',
+      '--source',
+      empty,
+      '--name',
+      'media',
+      '--dir',
+      path.join(tree, 'backups'),
+      '--quiet',
+    ]);
+    assert.equal(create.run.code, 0, create.run.stderr);
+    assert.ok(create.all.has('tar'));
+    assertNone(create, (m) => m.startsWith('@azure/') || m === '@iarna/toml', 'the Azure SDK, TOML');
+  });
+
+  it('exit-plan status reads the plan without loading the runners of its parts (the Azure SDK, tar, croner)', async () => {
+    const plan = path.join(tree, 'exit-plan.toml');
+    fs.writeFileSync(plan, 'out = "exits"\n\n[[folder]]\nname = "docs"\npath = "."\n');
+    const loaded = await load(['status', plan]);
+    assert.equal(loaded.run.code, 2, loaded.run.stderr);
+    assert.match(loaded.run.stdout, /^Not ready/m);
+    assert.ok(loaded.all.has('src/exporters/exit/status.ts'));
+    assertNone(loaded, (m) => ['tar', 'croner', 'archiver'].includes(m) || m.startsWith('@azure/'), 'the runners of parts');
+    assertNone(loaded, (m) => m.startsWith('src/exporters/exit/parts/'), 'the runners of parts');
   });
 });

@@ -1,16 +1,21 @@
 // `exit-plan backups …` as it runs: a thin layer over src/exporters/backups, one function per command.
-// The commands, flags and help are in ../backups.ts.
+// The commands, flags and help are in ../backups.ts. Each command imports the parts of the core it uses when it
+// runs (pg for a database, tar for files, croner for a schedule), so `backups list` and `backups rotate`, which
+// cron runs after every backup, load none of them.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as backups from '../../exporters/backups';
-import { describeConnection, type PgConnectionOptions } from '../../exporters/postgres/connection';
+import type { TargetBackupOptions } from '../../exporters/backups/backUpTarget';
+import { listBackups } from '../../exporters/backups/list';
+import { groupLabel } from '../../exporters/backups/names';
+import { applyRotation, previewRotation } from '../../exporters/backups/rotate';
+import { COUNT_RULES, checkPolicy, describePolicy, ruleFlag, type RotationPolicy } from '../../exporters/backups/rotation';
+import type { PgConnectionOptions } from '../../exporters/postgres/connection';
 import { ExitPlanError } from '../../exporters/shared/errors';
 import { formatBytes, formatCount, jsonText, plural, printable } from '../../exporters/shared/format';
 import { ProgressLine, withCancelOnSignals } from './common';
-import { connectionOption } from './db';
 
 /** `backups create`: one database with pg_dump. */
-export function create(opts: {
+export async function create(opts: {
   db?: string;
   dir: string;
   pgDump?: string;
@@ -19,6 +24,7 @@ export function create(opts: {
   json?: boolean;
   quiet?: boolean;
 }): Promise<void> {
+  const { connectionOption } = await import('./db.js');
   return createAndPrint(opts, {
     target: { name: opts.dir, dir: opts.dir, folders: [], gzip: false, blocking: [] },
     database: () => connectionOption(opts.db),
@@ -49,7 +55,7 @@ export function createFiles(opts: {
 
 /** `backups list`: the backups in a folder, newest first. */
 export async function list(opts: { dir: string; json?: boolean }): Promise<void> {
-  const entries = await backups.listBackups(opts.dir);
+  const entries = await listBackups(opts.dir);
   if (opts.json) {
     const out = entries.map((e) => ({
       file: e.file,
@@ -79,10 +85,10 @@ export async function list(opts: { dir: string; json?: boolean }): Promise<void>
 /** `backups rotate`: remove old backups by the rules given (or only show what would go). */
 export async function rotate(opts: RotateOpts): Promise<void> {
   const policy = policyOf(opts);
-  backups.checkPolicy(policy);
+  checkPolicy(policy);
   const plan = opts.dryRun
-    ? { ...(await backups.previewRotation(opts.dir, policy)), removed: [] as string[] }
-    : await backups.applyRotation(opts.dir, policy);
+    ? { ...(await previewRotation(opts.dir, policy)), removed: [] as string[] }
+    : await applyRotation(opts.dir, policy);
   if (opts.json) {
     const files = plan.decisions.map((d) => ({
       file: d.item.file,
@@ -98,7 +104,7 @@ export async function rotate(opts: RotateOpts): Promise<void> {
     }));
     const out = {
       dir: path.resolve(opts.dir),
-      policy: backups.describePolicy(policy),
+      policy: describePolicy(policy),
       dryRun: Boolean(opts.dryRun),
       files,
       removed: plan.removed,
@@ -107,12 +113,12 @@ export async function rotate(opts: RotateOpts): Promise<void> {
     process.stdout.write(`${jsonText(out)}\n`);
     return;
   }
-  process.stdout.write(`Policy: ${backups.describePolicy(policy)}\n`);
+  process.stdout.write(`Policy: ${describePolicy(policy)}\n`);
   let group = '';
   for (const d of plan.decisions) {
     if (d.item.group !== group) {
       group = d.item.group;
-      process.stdout.write(`\n${printable(backups.groupLabel(d.item.kind, d.item.source))}\n`);
+      process.stdout.write(`\n${printable(groupLabel(d.item.kind, d.item.source))}\n`);
     }
     const why = d.action === 'keep' ? `  (${d.reasons.join(', ')})` : '';
     process.stdout.write(
@@ -130,13 +136,14 @@ export async function rotate(opts: RotateOpts): Promise<void> {
 
 /** `backups verify`: every backup in a folder, or one; a failed one makes it exit 1. */
 export async function verify(opts: { dir: string; file?: string; pgDump?: string; json?: boolean; quiet?: boolean }): Promise<void> {
+  const { describeVerifyProgress, verifyBackups } = await import('../../exporters/backups/verify.js');
   const printer = new ProgressLine(!opts.quiet);
   const results = await withCancelOnSignals((signal) =>
-    backups.verifyBackups(opts.dir, {
+    verifyBackups(opts.dir, {
       files: opts.file ? [path.resolve(opts.dir, opts.file)] : undefined,
       pgDumpPath: opts.pgDump,
       signal,
-      onProgress: (p) => printer.line(p.file, backups.describeVerifyProgress(p)),
+      onProgress: (p) => printer.line(p.file, describeVerifyProgress(p)),
     }),
   ).finally(() => printer.end());
   // A --file it could not check at all (not a backup's name, missing) is an error, as it always was.
@@ -171,6 +178,7 @@ export async function restore(
   file: string,
   opts: { db?: string; yes?: boolean; pgDump?: string; json?: boolean; quiet?: boolean },
 ): Promise<void> {
+  const { connectionOption } = await import('./db.js');
   const connection = connectionOption(opts.db);
   if (!opts.yes) {
     throw new ExitPlanError(
@@ -179,15 +187,16 @@ export async function restore(
         `(a restore drill, "exit-plan backups drill FILE --db URL", tries the backup without touching it); nothing was changed.`,
     );
   }
+  const { describeRestoreProgress, restoreBackup } = await import('../../exporters/backups/restore.js');
   const printer = new ProgressLine(!opts.quiet);
   const result = await withCancelOnSignals((signal) =>
-    backups.restoreBackup({
+    restoreBackup({
       file,
       connection,
       confirmDatabase: connection.database,
       pgDumpPath: opts.pgDump,
       signal,
-      onProgress: (p) => printer.line(p.phase, backups.describeRestoreProgress(p)),
+      onProgress: (p) => printer.line(p.phase, describeRestoreProgress(p)),
     }),
   ).finally(() => printer.end());
   const before = result.preflight.target;
@@ -210,15 +219,17 @@ export async function drill(
   file: string,
   opts: { db?: string; pgDump?: string; lockTimeout: number; json?: boolean; quiet?: boolean },
 ): Promise<void> {
+  const { connectionOption } = await import('./db.js');
+  const { describeDrillProgress, restoreDrill } = await import('../../exporters/backups/drill.js');
   const printer = new ProgressLine(!opts.quiet);
   const report = await withCancelOnSignals((signal) =>
-    backups.restoreDrill({
+    restoreDrill({
       file,
       connection: connectionOption(opts.db),
       pgDumpPath: opts.pgDump,
       lockTimeoutSeconds: opts.lockTimeout,
       signal,
-      onProgress: (p) => printer.line(p.waitingFor ? 'waiting' : p.phase, backups.describeDrillProgress(p)),
+      onProgress: (p) => printer.line(p.waitingFor ? 'waiting' : p.phase, describeDrillProgress(p)),
     }),
   ).finally(() => printer.end());
   // A backup that failed verification was not restored: its one sentence, as an error (as it always was).
@@ -244,8 +255,11 @@ export async function drill(
 }
 
 /** `backups cron`: the crontab line for scheduled backups. */
-export function cron(opts: RotateOpts & { db?: string; dir: string; schedule: string; pgDump?: string }): void {
-  const schedule = backups.validateSchedule(opts.schedule);
+export async function cron(opts: RotateOpts & { db?: string; dir: string; schedule: string; pgDump?: string }): Promise<void> {
+  const { cronLine, nextRun, validateSchedule } = await import('../../exporters/backups/schedule.js');
+  const { connectionOption } = await import('./db.js');
+  const { describeConnection } = await import('../../exporters/postgres/connection.js');
+  const schedule = validateSchedule(opts.schedule);
   const connection = connectionOption(opts.db);
   const dir = path.resolve(opts.dir);
   const db = dbUrl(connection);
@@ -260,29 +274,29 @@ export function cron(opts: RotateOpts & { db?: string; dir: string; schedule: st
     ...(opts.pgDump ? ['--pg-dump', path.resolve(opts.pgDump)] : []),
   ];
   const policy = policyOf(opts);
-  const rotating = backups.COUNT_RULES.some((r) => policy[r]) || Boolean(policy.keepWithin);
-  if (rotating) backups.checkPolicy(policy);
+  const rotating = COUNT_RULES.some((r) => policy[r]) || Boolean(policy.keepWithin);
+  if (rotating) checkPolicy(policy);
   const rotateArgs = rotating ? ['backups', 'rotate', '--dir', dir, ...policyArgs(policy)] : undefined;
-  const line = backups.cronLine({ schedule, command: [...db.env, process.execPath, cliPath()], createArgs, rotateArgs });
-  const next = backups.nextRun(schedule);
+  const line = cronLine({ schedule, command: [...db.env, process.execPath, cliPath()], createArgs, rotateArgs });
+  const next = nextRun(schedule);
   process.stdout.write(
     `# Exit Plan: back up ${describeConnection(connection)} into ${dir} on "${schedule}"${next ? ` (next: ${next.toString()})` : ''}.\n` +
       `# The password is not in this line: put it in ~${path.sep}.pgpass of the crontab's user ` +
       `(${connection.host}:${connection.port}:${connection.database}:${connection.user}:PASSWORD, chmod 600).\n` +
-      (rotating ? `# After a successful backup, rotation removes what "${backups.describePolicy(policy)}" does not keep.\n` : '') +
+      (rotating ? `# After a successful backup, rotation removes what "${describePolicy(policy)}" does not keep.\n` : '') +
       `${line}\n`,
   );
 }
 
 /** The rotate flags: the policy's rules under their own names, plus the CLI's `--min-size`. */
-export interface RotateOpts extends Omit<backups.RotationPolicy, 'minSizeBytes'> {
+export interface RotateOpts extends Omit<RotationPolicy, 'minSizeBytes'> {
   minSize?: number;
   dryRun?: boolean;
   json?: boolean;
   dir: string;
 }
 
-function policyOf(opts: RotateOpts): backups.RotationPolicy {
+function policyOf(opts: RotateOpts): RotationPolicy {
   return {
     keepLast: opts.keepLast,
     keepHourly: opts.keepHourly,
@@ -295,11 +309,11 @@ function policyOf(opts: RotateOpts): backups.RotationPolicy {
   };
 }
 
-function policyArgs(policy: backups.RotationPolicy): string[] {
+function policyArgs(policy: RotationPolicy): string[] {
   const args: string[] = [];
-  for (const rule of backups.COUNT_RULES) {
+  for (const rule of COUNT_RULES) {
     const n = policy[rule];
-    if (n) args.push(`--${backups.ruleFlag(rule)}`, n === -1 ? 'unlimited' : String(n));
+    if (n) args.push(`--${ruleFlag(rule)}`, n === -1 ? 'unlimited' : String(n));
   }
   if (policy.keepWithin) args.push('--keep-within', policy.keepWithin);
   if (policy.minSizeBytes) args.push('--min-size', String(policy.minSizeBytes));
@@ -340,17 +354,18 @@ function cliPath(): string {
  */
 async function createAndPrint(
   opts: { json?: boolean; verify?: boolean; pgDump?: string; quiet?: boolean },
-  what: Pick<backups.TargetBackupOptions, 'target' | 'database' | 'lockTimeoutSeconds'>,
+  what: Pick<TargetBackupOptions, 'target' | 'database' | 'lockTimeoutSeconds'>,
 ): Promise<void> {
+  const { backUpTarget } = await import('../../exporters/backups/backUpTarget.js');
+  const { describeBackupProgress } = await import('../../exporters/backups/createPostgres.js');
   const printer = new ProgressLine(!opts.quiet);
   const result = await withCancelOnSignals((signal) =>
-    backups.backUpTarget({
+    backUpTarget({
       ...what,
       pgDumpPath: opts.pgDump,
       verify: opts.verify,
       signal,
-      onProgress: (p) =>
-        p.backup && printer.line(p.backup.waitingFor ? 'waiting' : p.backup.phase, backups.describeBackupProgress(p.backup)),
+      onProgress: (p) => p.backup && printer.line(p.backup.waitingFor ? 'waiting' : p.backup.phase, describeBackupProgress(p.backup)),
     }),
   ).finally(() => printer.end());
   const backup = result.backups[0];

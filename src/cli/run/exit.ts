@@ -1,6 +1,9 @@
 // `exit-plan plan init`, `exit-plan run`, `exit-plan status` as they run: a thin layer over src/exporters/exit.
-// The commands, flags and help are in ../exit.ts.
-import * as exit from '../../exporters/exit';
+// The commands, flags and help are in ../exit.ts. `run` imports the runners of every kind of part (PostgreSQL,
+// Azure, backups, datasets) when it runs; `plan init` and `status` read the plan and the runs' records only.
+import { initPlan as writePlanTemplate, readPlan } from '../../exporters/exit/plan';
+import { describePartStatus, exitStatus } from '../../exporters/exit/status';
+import { RUN_FILES, type ExitRunResult } from '../../exporters/exit/types';
 import { formatBytes, jsonText, plural, printable } from '../../exporters/shared/format';
 import { ProgressLine, withCancelOnSignals } from './common';
 
@@ -9,23 +12,25 @@ const EXIT_NOT_ALL_VERIFIED = 2;
 
 /** `plan init [FILE]` */
 export async function initPlan(file: string): Promise<void> {
-  const written = await exit.initPlan(file);
+  const written = await writePlanTemplate(file);
   process.stdout.write(`${printable(`${written}: written. Edit its parts, then run "exit-plan run ${file}".`)}\n`);
 }
 
 /** `run [FILE]` */
 export async function runPlan(file: string, opts: { new?: boolean; only?: string; json?: boolean; quiet?: boolean }): Promise<void> {
-  const parsed = await exit.readPlan(file);
+  const parsed = await readPlan(file);
+  const { describeExitProgress, runExitPlan } = await import('../../exporters/exit/run.js');
+  const { envResolvers } = await import('../../exporters/exit/resolvers.js');
   const printer = new ProgressLine(!opts.quiet);
-  let result: exit.ExitRunResult;
+  let result: ExitRunResult;
   try {
     result = await withCancelOnSignals((signal) =>
-      exit.runExitPlan(parsed, {
+      runExitPlan(parsed, {
         signal,
-        resolvers: exit.envResolvers(),
+        resolvers: envResolvers(),
         fresh: opts.new,
         only: opts.only?.split(','),
-        onProgress: (p) => printer.line(`${p.phase}:${p.partIndex}`, exit.describeExitProgress(p)),
+        onProgress: (p) => printer.line(`${p.phase}:${p.partIndex}`, describeExitProgress(p)),
       }),
     );
   } finally {
@@ -57,7 +62,7 @@ export async function runPlan(file: string, opts: { new?: boolean; only?: string
       }
     }
     const state = result.complete
-      ? `complete, ${exit.RUN_FILES.report} written`
+      ? `complete, ${RUN_FILES.report} written`
       : 'unfinished (parts not run yet): run the plan again to continue it';
     process.stdout.write(`${printable(`${result.folder}: ${state}.`)}\n`);
     for (const removed of result.removedRuns) process.stdout.write(`${printable(`Removed the old run ${removed} (keep).`)}\n`);
@@ -67,8 +72,8 @@ export async function runPlan(file: string, opts: { new?: boolean; only?: string
 
 /** `status [FILE]` */
 export async function status(file: string, opts: { json?: boolean }): Promise<void> {
-  const parsed = await exit.readPlan(file);
-  const status = await exit.exitStatus(parsed);
+  const parsed = await readPlan(file);
+  const status = await exitStatus(parsed);
   if (opts.json) {
     process.stdout.write(
       `${jsonText({
@@ -77,7 +82,7 @@ export async function status(file: string, opts: { json?: boolean }): Promise<vo
       })}\n`,
     );
   } else {
-    for (const p of status.parts) process.stdout.write(`${printable(exit.describePartStatus(p, parsed.maxAge))}\n`);
+    for (const p of status.parts) process.stdout.write(`${printable(describePartStatus(p, parsed.maxAge))}\n`);
     process.stdout.write(
       status.ready
         ? 'Ready: every part has a verified copy' + (parsed.maxAge ? ` younger than ${parsed.maxAge.text}.\n` : '.\n')
