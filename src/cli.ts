@@ -4,6 +4,7 @@
 // per command group in src/cli/, and nothing else. What a command does is in src/cli/run/<group>.ts, which its
 // action imports when it runs, so `--help` or `datasets report` never loads the PostgreSQL client, the Azure SDK,
 // tar or TOML it does not use (docs/ARCHITECTURE.md, "The CLI's bundles").
+import { availableParallelism } from 'node:os';
 import { Command } from 'commander';
 import { errorMessage } from './exporters/shared/errors';
 import { printable } from './exporters/shared/format';
@@ -15,6 +16,10 @@ import { oneLineUsageErrors } from './cli/common';
 import { addDatasetsCommands } from './cli/datasets';
 import { addExitCommands } from './cli/exit';
 import { addWarehouseCommands } from './cli/warehouse';
+
+// Compression runs on libuv's thread pool (4 threads unless told): room for every core, plus file I/O. Read by
+// libuv when the pool is first used, so set before any work starts.
+process.env.UV_THREADPOOL_SIZE ??= String(Math.min(64, Math.max(4, availableParallelism() + 2)));
 
 function buildProgram(): Command {
   const program = new Command('exit-plan').description('Take all of your data out, at any time.').version(TOOL_VERSION);

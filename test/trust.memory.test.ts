@@ -5,9 +5,7 @@ import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { finished } from 'node:stream/promises';
 import { capture } from '../scripts/lib/capture';
-import { ZipWriter, writeChunk } from '../src/exporters/shared/zipWriter';
 import { connectionUrl } from '../scripts/lib/embeddedPostgres';
 import { tempDir } from './helpers/archive';
 import { CLI } from './helpers/backups';
@@ -17,33 +15,6 @@ const ROWS = 20_000;
 
 describe('Memory flat in the number of parts', function () {
   this.timeout(300_000);
-
-  it('the zip writer holds at most a few entries waiting to be written, however many are opened', async function () {
-    const dir = tempDir('exit-plan-zip-');
-    try {
-      const file = path.join(dir, 'many.zip');
-      const out = fs.createWriteStream(file);
-      const zip = new ZipWriter([out]);
-      const signal = new AbortController().signal;
-      let most = 0;
-      for (let i = 1; i <= 2000; i++) {
-        const body = await zip.entry(`part-${i}.csv`, new Date(), signal);
-        most = Math.max(most, zip.pending);
-        // As the export does: write, end, open the next at once (ending does not wait for the entry to be written).
-        await writeChunk(body, Buffer.from(`${i}\n`), signal);
-        body.end();
-      }
-      await zip.finish();
-      await finished(out);
-      assert.ok(ZipWriter.MAX_PENDING <= 64, `the bound is ${ZipWriter.MAX_PENDING}`);
-      assert.ok(most <= ZipWriter.MAX_PENDING, `${most} entries were waiting at once`);
-      const names = execFileSync('unzip', ['-Z1', file], { encoding: 'utf8' }).trim().split('\n');
-      assert.equal(names.length, 2000);
-      assert.equal(execFileSync('unzip', ['-p', file, 'part-2000.csv'], { encoding: 'utf8' }), '2000\n');
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  });
 
   const partsTitle =
     `exports ${ROWS.toLocaleString('en-US')} one-row parts with a 96 MB heap, and the archive verifies and lists every ` + `part`;

@@ -1,7 +1,7 @@
 // `exit-plan warehouse …`: list the tables of a PostgreSQL warehouse, export them all as CSV in one verified zip.
 // The commands, flags and help; what they do is in run/warehouse.ts, loaded when one of them runs.
 import { Option, type Command } from 'commander';
-import { DEFAULT_MAX_ROWS_PER_FILE, MAX_JOBS } from '../exporters/warehouse/export';
+import { DEFAULT_MAX_ROWS_PER_FILE, MAX_COMPRESSION_THREADS, MAX_JOBS, defaultCompressionThreads } from '../exporters/warehouse/export';
 import { lockTimeoutOption, positiveInt } from './common';
 import type { ExportOptions, TablesOptions } from './run/warehouse';
 
@@ -39,6 +39,11 @@ export function addWarehouseCommands(program: Command): void {
     .option('--exclude-columns <patterns>', 'leave out columns matching these globs, e.g. password,*_token')
     .option('--include-views', 'also export views and materialized views')
     .option('--jobs <n>', `parallel connections sharing the snapshot (1-${MAX_JOBS})`, positiveInt(MAX_JOBS), 1)
+    .option(
+      '--threads <n>',
+      `compression threads, one core each (1-${MAX_COMPRESSION_THREADS}; default: every core, here ${defaultCompressionThreads()})`,
+      positiveInt(MAX_COMPRESSION_THREADS),
+    )
     .option('--max-rows-per-file <n>', 'split larger tables into parts of this many rows', positiveInt(), DEFAULT_MAX_ROWS_PER_FILE)
     .option('--encoding <name>', 'for a SQL_ASCII database: the encoding its text is written in (e.g. LATIN1, WIN1252), converted to UTF-8')
     .addOption(lockTimeoutOption())

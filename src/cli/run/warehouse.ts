@@ -28,6 +28,7 @@ export interface ExportOptions {
   excludeColumns?: string;
   includeViews?: boolean;
   jobs: number;
+  threads?: number;
   maxRowsPerFile: number;
   encoding?: string;
   lockTimeout: number;
@@ -87,6 +88,7 @@ export async function exportTables(opts: ExportOptions): Promise<void> {
         excludeColumns: splitList(opts.excludeColumns),
         includeViews: opts.includeViews,
         jobs: opts.jobs,
+        compressionThreads: opts.threads,
         maxRowsPerFile: opts.maxRowsPerFile,
         encoding: opts.encoding,
         lockTimeoutSeconds: opts.lockTimeout,
@@ -116,6 +118,7 @@ export async function exportTables(opts: ExportOptions): Promise<void> {
       csvBytes: result.csvBytes,
       archiveBytes: result.archiveBytes,
       durationMs: result.durationMs,
+      timings: result.timings,
     };
     process.stdout.write(`${jsonText(out)}\n`);
     return;

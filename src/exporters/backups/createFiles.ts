@@ -5,7 +5,7 @@ import * as tar from 'tar';
 import { ExitPlanError, throwIfAborted } from '../shared/errors';
 import { throttle } from '../shared/format';
 import type { OperationOptions } from '../shared/operation';
-import { endStream, writeChunk } from '../shared/zipWriter';
+import { endStream, writeChunk } from '../shared/streams';
 import { backupError, type BackupProgress, type BackupResult } from './createPostgres';
 import { checkFilesName, filesBackupName } from './names';
 import { commitWithSidecar, createBackupFile } from './backupFile';

@@ -1,14 +1,16 @@
 import { createHash, type Hash } from 'node:crypto';
+import * as os from 'node:os';
 import * as path from 'node:path';
-import type { PassThrough } from 'node:stream';
 import type { Client } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { CancelledError, ExitPlanError, describeWriteError, errorMessage, systemCode, throwIfAborted } from '../shared/errors';
 import { throttle, utcStamp } from '../shared/format';
 import { globMatcher } from '../shared/globs';
 import { PartialFile } from '../shared/partialFile';
-import { ZipWriter, writeChunk } from '../shared/zipWriter';
-import { BlobUpload, type UploadTarget } from '../azure/upload';
+import { ZipWriter, type ZipEntryWriter } from '../shared/zip/writer';
+// Type only: the Azure SDK is loaded when an export uploads, not by every export.
+import type { BlobUpload, UploadTarget } from '../azure/upload';
+import { ArchiveCheck } from './archiveCheck';
 import { TOOL_NAME, TOOL_VERSION } from '../version';
 import { DEFAULT_LOCK_TIMEOUT_SECONDS, checkLockTimeout } from '../shared/lockTimeout';
 import { listRelations, qualifiedName, quoteIdent, relationSizes, serverFacts, type RelationInfo, type ServerFacts } from './catalog';
@@ -35,6 +37,7 @@ import { tableShare, type ExportProgress, type TableWeight } from './progress';
 
 export const DEFAULT_MAX_ROWS_PER_FILE = 1_000_000;
 export const MAX_JOBS = 16;
+export const MAX_COMPRESSION_THREADS = 64;
 /** Times the export lists, locks and re-lists when tables are created, dropped or renamed meanwhile. */
 const LOCK_ATTEMPTS = 3;
 
@@ -66,6 +69,8 @@ export interface WarehouseExportOptions extends OperationOptions<ExportProgress>
   encoding?: string;
   /** zlib level 0 (store) … 9 (default 6). */
   compressionLevel?: number;
+  /** Blocks deflated at once, one core each (default: defaultCompressionThreads()). */
+  compressionThreads?: number;
   /** Seconds to wait for a lock another session holds on a table (default 60); 0 waits as long as it takes. */
   lockTimeoutSeconds?: number;
 }
@@ -82,6 +87,28 @@ export interface ExportResult {
   csvBytes: number;
   archiveBytes: number;
   durationMs: number;
+  timings: ExportTimings;
+}
+
+/** Where the export's time went, in milliseconds of wall time. */
+export interface ExportTimings {
+  /** Connecting, locking, the snapshot and the plan, until the first table is read. */
+  prepareMs: number;
+  /** From the first table read until the archive's last byte is written. */
+  writeMs: number;
+  /** Verification still running after the last byte was written: what it adds to the wall time. */
+  verifyTailMs: number;
+  /** Wall time during which some part of the archive was being verified (mostly while tables were exported). */
+  verifyMs: number;
+}
+
+/**
+ * Compression threads by default: every core, as far as libuv's thread pool has threads for them (Node.js
+ * runs zlib there; 4 unless UV_THREADPOOL_SIZE says more, which the CLI sets from the number of cores).
+ */
+export function defaultCompressionThreads(): number {
+  const pool = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+  return Math.max(1, Math.min(os.availableParallelism(), pool, MAX_COMPRESSION_THREADS));
 }
 
 interface Plan {
@@ -229,6 +256,7 @@ interface ExportSettings {
   limit: number;
   jobs: number;
   level: number;
+  threads: number;
   lockTimeout: number;
   /** A SQL_ASCII database's text encoding (`--encoding`). */
   encoding?: SourceEncoding;
@@ -242,11 +270,16 @@ function checkOptions(options: WarehouseExportOptions): ExportSettings {
   if (!Number.isInteger(jobs) || jobs < 1 || jobs > MAX_JOBS)
     throw new ExitPlanError(`Jobs must be a whole number from 1 to ${MAX_JOBS} (got ${jobs}).`);
   const level = options.compressionLevel ?? 6;
+  if (!Number.isInteger(level) || level < 0 || level > 9)
+    throw new ExitPlanError(`The compression level must be a whole number from 0 to 9 (got ${level}).`);
+  const threads = options.compressionThreads ?? defaultCompressionThreads();
+  if (!Number.isInteger(threads) || threads < 1 || threads > MAX_COMPRESSION_THREADS)
+    throw new ExitPlanError(`Compression threads must be a whole number from 1 to ${MAX_COMPRESSION_THREADS} (got ${threads}).`);
   const lockTimeout = checkLockTimeout(options.lockTimeoutSeconds ?? DEFAULT_LOCK_TIMEOUT_SECONDS);
   if (options.outDir === undefined && !options.upload)
     throw new ExitPlanError('Choose where the archive goes: a folder, an upload, or both.');
   const encoding = options.encoding ? sourceEncoding(options.encoding) : undefined;
-  return { limit, jobs, level, lockTimeout, encoding };
+  return { limit, jobs, level, threads, lockTimeout, encoding };
 }
 
 /**
@@ -265,10 +298,13 @@ export async function exportWarehouse(options: WarehouseExportOptions): Promise<
     const plans = run.planTables(relations);
     await run.estimateSizes(main, plans);
     await run.openOutputs(`${safeSegment(facts.database)}_${utcStamp(snapshotTime)}.zip`, plans.length, snapshotTime);
+    const writing = Date.now();
     await run.exportTables(plans, snapshotTime);
     const manifest = buildManifest(facts, snapshotTime, plans, settings.limit, options.excludeColumns ?? []);
     const archiveBytes = await run.finishArchive(main, manifest, plans, snapshotTime);
-    const archive = await run.verifyAndCommit(archiveBytes);
+    const written = Date.now();
+    const archive = await run.verifyAndCommit(archiveBytes, manifest);
+    const verified = Date.now();
     const tables = plans.map((p) => p.result!);
     return {
       archive,
@@ -281,6 +317,12 @@ export async function exportWarehouse(options: WarehouseExportOptions): Promise<
       csvBytes: tables.reduce((n, t) => n + t.bytes, 0),
       archiveBytes,
       durationMs: Date.now() - started,
+      timings: {
+        prepareMs: writing - started,
+        writeMs: written - writing,
+        verifyTailMs: verified - written,
+        verifyMs: Math.round(run.verifyMs),
+      },
     };
   } catch (err) {
     throw await run.fail(err);
@@ -321,6 +363,10 @@ class ExportRun {
   private partial: PartialFile | undefined;
   upload: BlobUpload | undefined;
   private zip: ZipWriter | undefined;
+  /** Checks each entry from the local file as soon as it is written (none when only uploading). */
+  private check: ArchiveCheck | undefined;
+  /** Wall time during which verification ran. */
+  verifyMs = 0;
   /** The table being read, named in the error. */
   private currentTable: string | undefined;
   private watcher: LockWatcher | undefined;
@@ -515,6 +561,7 @@ class ExportRun {
     if (options.outDir !== undefined) this.partial = await PartialFile.create(path.resolve(options.outDir, archiveName), { log });
     const partial = this.partial;
     if (options.upload) {
+      const { BlobUpload } = await import('../azure/upload.js');
       const upload = await BlobUpload.start(options.upload, partial ? path.basename(partial.finalPath) : archiveName, {
         signal: this.stop.signal,
         log,
@@ -523,11 +570,20 @@ class ExportRun {
       upload.failed.catch((err: unknown) => this.stop.abort(err));
     }
     const upload = this.upload;
-    this.zip = new ZipWriter(
+    const zip = new ZipWriter(
       [partial?.stream, upload?.stream].filter((s) => s !== undefined),
-      this.settings.level,
+      {
+        level: this.settings.level,
+        threads: this.settings.threads,
+        // With --jobs, a table read while another one is being written waits its turn beside the archive.
+        spoolDir: partial && path.dirname(partial.partialPath),
+        onEntryWritten: (entry) => this.check?.add(entry),
+      },
     );
-    this.zip.failed.catch((err: unknown) => this.stop.abort(err));
+    this.zip = zip;
+    zip.failed.catch((err: unknown) => this.stop.abort(err));
+    this.stop.signal.addEventListener('abort', () => zip.abort(), { once: true });
+    if (partial) this.check = new ArchiveCheck(partial.partialPath, zip, this.stop.signal);
     const targets = [partial?.partialPath, upload && `${upload.publicUrl} (uncommitted until complete)`].filter(Boolean).join(' and ');
     log(`Writing ${targets} (${tableCount} tables, snapshot ${snapshotTime.toISOString()})`);
     this.progress.phase = 'exporting';
@@ -558,6 +614,7 @@ class ExportRun {
         client,
         plan,
         zip: this.zip!,
+        check: this.check,
         date: snapshotTime,
         limit: this.settings.limit,
         signal: stop.signal,
@@ -608,10 +665,10 @@ class ExportRun {
       plans.map((p) => p.exported),
       header,
     );
-    zip.text('manifest.json', `${JSON.stringify(manifest, null, 2)}\n`, date);
-    zip.text('schema.sql', schemaSql, date);
-    zip.text('load.sql', buildLoadSql(manifest), date);
-    zip.text('README.txt', buildReadme(manifest), date);
+    await zip.text('manifest.json', `${JSON.stringify(manifest, null, 2)}\n`, date);
+    await zip.text('schema.sql', schemaSql, date);
+    await zip.text('load.sql', buildLoadSql(manifest), date);
+    await zip.text('README.txt', buildReadme(manifest), date);
     const archiveBytes = await zip.finish();
     await this.partial?.closed();
     await this.upload?.finished();
@@ -619,9 +676,12 @@ class ExportRun {
     return archiveBytes;
   }
 
-  /** Reads the archive back and checks it; only then is the partial file renamed. Returns the archive's path (or URL). */
-  async verifyAndCommit(archiveBytes: number): Promise<string> {
-    const { progress, partial, upload } = this;
+  /**
+   * Finishes checking the archive (a local one was checked entry by entry as it was written; an upload alone
+   * is read back now); only then is the partial file renamed. Returns the archive's path (or URL).
+   */
+  async verifyAndCommit(archiveBytes: number, manifest: Manifest): Promise<string> {
+    const { progress, partial, upload, check } = this;
     progress.phase = 'verifying';
     progress.bytes = 0;
     this.reportNow();
@@ -633,8 +693,10 @@ class ExportRun {
       },
     };
     // The local file when there is one (the blob holds the same bytes); else the blob, read by ranges.
-    if (partial) await verifyArchive(partial.partialPath, verifyOptions);
+    const tail = performance.now();
+    if (check) await check.finish(manifest);
     else if (upload) await verifyArchive({ label: upload.publicUrl, open: () => upload.openZip() }, verifyOptions);
+    this.verifyMs = (check?.busyMs ?? 0) + (performance.now() - tail);
     if (upload && (await upload.size()) !== archiveBytes) {
       throw new ExitPlanError(`The uploaded blob ${upload.publicUrl} is not the size of the archive (${archiveBytes} bytes).`);
     }
@@ -651,6 +713,7 @@ class ExportRun {
     const reason: unknown = stop.signal.aborted ? stop.signal.reason : err;
     if (!stop.signal.aborted) stop.abort(reason);
     this.zip?.abort();
+    await this.check?.close();
     const removed = partial
       ? await partial.discard().then(
           () => true,
@@ -786,6 +849,8 @@ interface RelationJob {
   client: Client;
   plan: Plan;
   zip: ZipWriter;
+  /** Told what each file must read back as, when the archive is checked as it is written. */
+  check: ArchiveCheck | undefined;
   /** The zip entries' date: the snapshot's time. */
   date: Date;
   /** Rows per file. */
@@ -801,11 +866,21 @@ interface RelationJob {
  * Streams one relation into one or more zip entries, counting rows and hashing each file, then checks
  * the row count against what the server reported for the COPY.
  */
-async function exportRelation({ client, plan, zip, date, limit, signal, activeCopies, onData }: RelationJob): Promise<ExportedTable> {
+async function exportRelation({
+  client,
+  plan,
+  zip,
+  check,
+  date,
+  limit,
+  signal,
+  activeCopies,
+  onData,
+}: RelationJob): Promise<ExportedTable> {
   const rel = plan.exported.relation;
   const split = (await client.query(plan.overLimitSql)).rowCount! > 0;
   const files: ExportedFile[] = [];
-  let part: { body: PassThrough; hash: Hash; file: ExportedFile } | undefined;
+  let part: { body: ZipEntryWriter; hash: Hash; file: ExportedFile } | undefined;
   let partNumber = 0;
   let header: Buffer | undefined;
   const headerChunks: Buffer[] = [];
@@ -815,7 +890,7 @@ async function exportRelation({ client, plan, zip, date, limit, signal, activeCo
     if (data.length === 0) return;
     part!.hash.update(data);
     part!.file.bytes += data.length;
-    await writeChunk(part!.body, data, signal);
+    await part!.body.write(data);
   };
   const openPart = async () => {
     if (!split && partNumber > 0) {
@@ -826,15 +901,17 @@ async function exportRelation({ client, plan, zip, date, limit, signal, activeCo
     partNumber++;
     const name = split ? `${plan.base}-${String(partNumber).padStart(5, '0')}.csv` : `${plan.base}.csv`;
     const file: ExportedFile = { name, rows: 0, bytes: 0, sha256: '' };
-    part = { body: await zip.entry(name, date, signal), hash: createHash('sha256'), file };
+    part = { body: zip.entry(name, date), hash: createHash('sha256'), file };
     files.push(file);
     await write(header!);
   };
-  const closePart = () => {
+  const closePart = async () => {
     if (!part) return;
-    part.file.sha256 = part.hash.digest('hex');
-    part.body.end();
+    const { body, hash, file } = part;
     part = undefined;
+    file.sha256 = hash.digest('hex');
+    check?.expect(file.name, file);
+    await body.end();
   };
 
   if (plan.encoding) await client.query(RAW_CLIENT_ENCODING);
@@ -868,7 +945,7 @@ async function exportRelation({ client, plan, zip, date, limit, signal, activeCo
         await write(chunk.subarray(offset, end));
         onData(rows, part!.file.bytes - before);
         offset = end;
-        if (part!.file.rows >= limit) closePart();
+        if (part!.file.rows >= limit) await closePart();
       }
     }
   } finally {
@@ -879,7 +956,7 @@ async function exportRelation({ client, plan, zip, date, limit, signal, activeCo
     header = Buffer.concat(headerChunks);
   }
   if (files.length === 0) await openPart();
-  closePart();
+  await closePart();
   // The server's own row count arrives with CommandComplete, just after the data; a round trip waits for it.
   await client.query(plan.encoding ? UTF8_CLIENT_ENCODING : 'SELECT 1');
   const rows = files.reduce((n, f) => n + f.rows, 0);

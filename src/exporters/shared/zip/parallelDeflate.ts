@@ -1,0 +1,141 @@
+import * as zlib from 'node:zlib';
+import { crc32 } from '../crc32';
+
+/**
+ * Raw data per block: large enough that its set-up (a zlib stream, a 32 KiB dictionary) costs little, small enough
+ * to keep few in memory.
+ */
+export const DEFAULT_BLOCK_SIZE = 256 * 1024;
+/** Deflate looks back at most 32 KiB: each block is primed with the end of the one before. */
+const DICTIONARY_SIZE = 32 * 1024;
+
+/**
+ * Deflates blocks on libuv's thread pool, at most `threads` at once across every entry: one core each.
+ * Node.js runs each `zlib.deflateRaw` call on a pool thread; the pool has 4 threads unless UV_THREADPOOL_SIZE
+ * says more (the CLI sets it from the number of cores), so more than that many at once would only queue.
+ */
+export class DeflatePool {
+  private running = 0;
+  private readonly queue: (() => void)[] = [];
+  /** Block buffers no longer needed, reused rather than left to the garbage collector. */
+  private readonly spare: Buffer[] = [];
+
+  constructor(
+    readonly threads: number,
+    readonly level: number,
+    readonly blockSize = DEFAULT_BLOCK_SIZE,
+  ) {}
+
+  /**
+   * One block as part of a longer deflate stream, as pigz cuts it: primed with the previous block's last
+   * 32 KiB, and ended by a sync flush (an empty stored block, so the next block starts on a byte boundary) or,
+   * for the last block, by the final block. Concatenated in order, the outputs are one valid deflate stream.
+   */
+  async deflate(block: Buffer, dictionary: Buffer | undefined, last: boolean, started?: () => void): Promise<Buffer> {
+    if (this.running >= this.threads) await new Promise<void>((resolve) => this.queue.push(resolve));
+    this.running++;
+    try {
+      return await new Promise<Buffer>((resolve, reject) => {
+        zlib.deflateRaw(
+          block,
+          {
+            level: this.level,
+            ...(dictionary ? { dictionary } : {}),
+            finishFlush: last ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH,
+            // One pass on the pool thread: room for the whole output (deflate can grow data by a little).
+            chunkSize: block.length + (block.length >> 6) + 1024,
+          },
+          (err, out) => (err ? reject(err) : resolve(out)),
+        );
+        // zlib has copied the dictionary by now.
+        started?.();
+      });
+    } finally {
+      this.running--;
+      this.queue.shift()?.();
+    }
+  }
+
+  /** A block buffer: a spare one when there is one. */
+  take(): Buffer {
+    return this.spare.pop() ?? Buffer.allocUnsafe(this.blockSize);
+  }
+
+  /** Gives back a block buffer nothing reads any more. */
+  give(block: Buffer): void {
+    if (this.spare.length < this.threads + 2) this.spare.push(block);
+  }
+}
+
+/**
+ * One entry's data, cut into blocks deflated in parallel on the pool and handed to `emit` in order; CRC-32
+ * and size over the raw data. At most `threads + 1` blocks of the entry are in flight: `write` waits when
+ * more would be, so memory stays bounded whatever the entry's size.
+ */
+export class EntryCompressor {
+  crc32 = 0;
+  size = 0;
+  private block: Buffer;
+  private fill = 0;
+  /** The block submitted last: the next one's dictionary, and its buffer to give back when done. */
+  private previous: { buffer: Buffer; data: Buffer; job: Promise<unknown> } | undefined;
+  private readonly inFlight: Promise<Buffer>[] = [];
+
+  constructor(
+    private readonly pool: DeflatePool,
+    private readonly emit: (compressed: Buffer) => Promise<void>,
+  ) {
+    this.block = pool.take();
+  }
+
+  async write(data: Buffer): Promise<void> {
+    this.crc32 = crc32(data, this.crc32);
+    this.size += data.length;
+    if (this.pool.level === 0) return this.emit(data); // stored: the data as it is
+    let offset = 0;
+    while (offset < data.length) {
+      const n = data.copy(this.block, this.fill, offset);
+      this.fill += n;
+      offset += n;
+      if (this.fill === this.block.length) await this.submit(false);
+    }
+  }
+
+  /** Deflates what is left as the last block and waits until every block is emitted. */
+  async end(): Promise<void> {
+    if (this.pool.level === 0) return;
+    await this.submit(true);
+    while (this.inFlight.length > 0) await this.emitNext();
+  }
+
+  private async submit(last: boolean): Promise<void> {
+    const { pool, previous } = this;
+    const block = this.block;
+    const raw = block.subarray(0, this.fill);
+    let started!: () => void;
+    const dictionaryCopied = new Promise<void>((resolve) => (started = resolve));
+    const dictionary = previous?.data.subarray(Math.max(0, previous.data.length - DICTIONARY_SIZE));
+    const job = pool.deflate(raw, dictionary, last, started);
+    job.catch(() => undefined); // awaited in order by emitNext; a failure there is the one reported
+    this.inFlight.push(job);
+    // The previous block's buffer is reused once it is deflated and this block has its dictionary.
+    if (previous)
+      void Promise.all([previous.job, dictionaryCopied]).then(
+        () => pool.give(previous.buffer),
+        () => undefined,
+      );
+    if (last)
+      void job.then(
+        () => pool.give(block),
+        () => undefined,
+      );
+    this.previous = last ? undefined : { buffer: block, data: raw, job };
+    if (!last) this.block = pool.take();
+    this.fill = 0;
+    while (this.inFlight.length > this.pool.threads) await this.emitNext();
+  }
+
+  private async emitNext(): Promise<void> {
+    await this.emit(await this.inFlight.shift()!);
+  }
+}
