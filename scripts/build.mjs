@@ -106,7 +106,7 @@ const cliGroups = {
   // The CommonJS dependencies inside (pg, tar, …) call require() for Node's modules, which an ES module lacks.
   banner: {
     js: [
-      "import { createRequire as __exitPlanCreateRequire } from 'node:module';",
+      'import { createRequire as __exitPlanCreateRequire } from "node:module";',
       'const require = __exitPlanCreateRequire(import.meta.url);',
     ].join('\n'),
   },
