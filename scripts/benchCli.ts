@@ -32,12 +32,16 @@ interface Case {
   args: (cli: string) => string[];
   /** The exit code it ends with (the cheap commands stop at an empty folder, a refused connection, a missing setting). */
   code: number;
+  /** The command group whose code it loads (dist/cli/<group>.mjs); none for --version and --help. */
+  group?: string;
+  /** Node.js alone, no CLI. */
+  bare?: boolean;
 }
 
 function cases(empty: string): Case[] {
   const cli = (args: string[]) => (script: string) => [script, ...args];
   return [
-    { label: '`node -e 0` (Node.js alone)', args: () => ['-e', '0'], code: 0 },
+    { label: '`node -e 0` (Node.js alone)', args: () => ['-e', '0'], code: 0, bare: true },
     { label: '`exit-plan --version`', args: cli(['--version']), code: 0 },
     { label: '`exit-plan --help`', args: cli(['--help']), code: 0 },
     { label: '`exit-plan warehouse export --help`', args: cli(['warehouse', 'export', '--help']), code: 0 },
@@ -49,11 +53,12 @@ function cases(empty: string): Case[] {
       label: '`exit-plan warehouse export` (connection refused)',
       args: cli(['warehouse', 'export', '--db', 'postgres://exit@127.0.0.1:1/warehouse', '--quiet']),
       code: 1,
+      group: 'warehouse',
     },
-    { label: '`exit-plan azure containers` (no connection string)', args: cli(['azure', 'containers']), code: 1 },
-    { label: '`exit-plan datasets report EMPTY`', args: cli(['datasets', 'report', empty]), code: 1 },
-    { label: '`exit-plan backups list --dir EMPTY`', args: cli(['backups', 'list', '--dir', empty]), code: 0 },
-    { label: '`exit-plan status MISSING.toml`', args: cli(['status', path.join(empty, 'missing.toml')]), code: 1 },
+    { label: '`exit-plan azure containers` (no connection string)', args: cli(['azure', 'containers']), code: 1, group: 'azure' },
+    { label: '`exit-plan datasets report EMPTY`', args: cli(['datasets', 'report', empty]), code: 1, group: 'datasets' },
+    { label: '`exit-plan backups list --dir EMPTY`', args: cli(['backups', 'list', '--dir', empty]), code: 0, group: 'backups' },
+    { label: '`exit-plan status MISSING.toml`', args: cli(['status', path.join(empty, 'missing.toml')]), code: 1, group: 'exit' },
   ];
 }
 
@@ -103,6 +108,24 @@ function buildBaseline(dir: string): string | undefined {
   return path.join(dir, 'dist', 'cli.js');
 }
 
+/**
+ * Bytes of JavaScript a command loads before it does anything: the program, its group's file and the chunks that
+ * imports (what its functions import when they run comes on top). Before issue 14: the one bundle.
+ */
+function loadedBytes(cli: string, group: string | undefined): number {
+  const dir = path.join(path.dirname(cli), 'cli');
+  if (!group || !fs.existsSync(dir)) return fs.statSync(cli).size;
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const text = fs.readFileSync(path.join(dir, file), 'utf8');
+    for (const m of text.matchAll(/\bimport\s*(?:\{[^}]*\}|[\w$]+|\*\s*as\s+[\w$]+)?\s*(?:from\s*)?"\.\/([^"]+)"/g)) visit(m[1]);
+  };
+  visit(`${group}.mjs`);
+  return fs.statSync(cli).size + [...seen].reduce((sum, f) => sum + fs.statSync(path.join(dir, f)).size, 0);
+}
+
 /** Bytes of JavaScript a CLI has on disk: the program alone, and everything. */
 function sizes(cli: string): { program: number; total: number } {
   const program = fs.statSync(cli).size;
@@ -137,7 +160,9 @@ function main(): void {
         runs.length === 0 ? ['', ''] : [median(runs.map((r) => r.seconds)).toFixed(3), median(runs.map((r) => r.rssMb)).toFixed(1)];
       const [nowS, nowMb] = cell(now);
       const [beforeS, beforeMb] = cell(before);
-      rows.push(`| ${c.label} | ${beforeS} | ${beforeMb} | ${nowS} | ${nowMb} |`);
+      const kb = (n: number) => Math.round(n / 1024).toLocaleString('en-US');
+      const js = c.bare ? '' : kb(loadedBytes(CLI, c.group));
+      rows.push(`| ${c.label} | ${beforeS} | ${beforeMb} | ${nowS} | ${nowMb} | ${js} |`);
       process.stdout.write(`${c.label}: now ${nowS} s, ${nowMb} MB; before ${beforeS || '-'} s, ${beforeMb || '-'} MB\n`);
     }
     const loadAfter = os.loadavg()[0];
@@ -156,14 +181,21 @@ function main(): void {
         "Wall time is from spawn to exit; peak RSS is the kernel's maximum resident set size of the process. " +
         "The cheap commands load their group's code and stop at once (an empty folder, a refused connection, a missing setting).",
       '',
-      '| Command | Before: wall (s) | Before: peak RSS (MB) | Now: wall (s) | Now: peak RSS (MB) |',
-      '|---|---:|---:|---:|---:|',
+      '| Command | Before: wall (s) | Before: peak RSS (MB) | Now: wall (s) | Now: peak RSS (MB) | Now: JS loaded at start (KB) |',
+      '|---|---:|---:|---:|---:|---:|',
       ...rows,
       '',
       `The program that starts for every command, dist/cli.js, is ${kb(now.program)} (commander and the command tree); the command ` +
         `groups and their shared chunks in dist/cli/ are ${kb(now.total - now.program)}, loaded only as a command needs them` +
         `${was ? ` (before: one bundle of ${kb(was.total)}, all of it parsed and initialised for every command)` : ''}. ` +
         '`test/cli.loading.test.ts` checks which modules each command loads.',
+      '',
+      'What is left above Node.js alone: the program (commander and the whole command tree, about 3 MB), then what the ' +
+        'command uses, imported when it runs: the warehouse export pg, the export and its zip writer and check; the azure ' +
+        'commands the Azure SDK; datasets TOML; backups only what each command needs (pg for a database, ' +
+        "tar for files, croner for a schedule; list and rotate none of these); `status` the plan and the runs' records, " +
+        '`run` the runners of every kind of part. The last column is the JavaScript loaded before the command does anything ' +
+        "(the program, its group's file and the chunks that file imports).",
     ];
     writeDocSection('cli-startup', section);
     process.stdout.write('Wrote the cli-startup section of docs/PERFORMANCE.md\n');
