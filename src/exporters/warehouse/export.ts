@@ -16,6 +16,7 @@ import { DEFAULT_LOCK_TIMEOUT_SECONDS, checkLockTimeout } from '../shared/lockTi
 import { listRelations, qualifiedName, quoteIdent, relationSizes, serverFacts, type RelationInfo, type ServerFacts } from './catalog';
 import { runPool } from '../shared/pool';
 import { connect, describeConnection, describePgError, type PgConnectionOptions } from '../postgres/connection';
+import { CopyOutReader, type CopyBatch } from './copyOut';
 import { CsvRowScanner } from './csvRows';
 import { LockWatcher, SelfBlockedError, backendPid, describeLockWait, lockSql, lockTimeoutSql } from './locks';
 import { buildLoadSql, buildReadme } from './manifest';
@@ -331,7 +332,7 @@ export async function exportWarehouse(options: WarehouseExportOptions): Promise<
   }
 }
 
-type CopyStream = NodeJS.ReadableStream & { destroy(err?: Error): void };
+type CopyStream = { destroy(err?: Error): void };
 
 /**
  * One export under way: its connections, outputs and progress, and the steps `exportWarehouse` takes in turn.
@@ -884,7 +885,6 @@ async function exportRelation({
   let partNumber = 0;
   let header: Buffer | undefined;
   const headerChunks: Buffer[] = [];
-  const scanner = new CsvRowScanner();
 
   const write = async (data: Buffer) => {
     if (data.length === 0) return;
@@ -914,36 +914,49 @@ async function exportRelation({
     await body.end();
   };
 
-  if (plan.encoding) await client.query(RAW_CLIENT_ENCODING);
-  const copy = client.query(copyTo(plan.copySql));
+  // Rows as PostgreSQL sends them, one CopyData message each. A SQL_ASCII database's text is read raw, converted
+  // to UTF-8, and its rows found by scanning the CSV.
+  let copy: CopyOutReader | ReturnType<typeof copyTo>;
+  let batches: AsyncIterable<CopyBatch>;
+  if (plan.encoding) {
+    await client.query(RAW_CLIENT_ENCODING);
+    const raw = client.query(copyTo(plan.copySql));
+    const what = `${rel.kind === 'view' ? 'The view' : 'Table'} ${qualifiedName(rel.schema, rel.name)}`;
+    batches = scannedBatches(toUtf8(raw as AsyncIterable<Buffer>, plan.encoding, what));
+    copy = raw;
+  } else {
+    const reader = CopyOutReader.start(client, plan.copySql);
+    batches = reader;
+    copy = reader;
+  }
   activeCopies.add(copy);
-  const chunks = plan.encoding
-    ? toUtf8(
-        copy as AsyncIterable<Buffer>,
-        plan.encoding,
-        `${rel.kind === 'view' ? 'The view' : 'Table'} ${qualifiedName(rel.schema, rel.name)}`,
-      )
-    : (copy as AsyncIterable<Buffer>);
   try {
-    for await (const chunk of chunks) {
+    for await (const batch of batches) {
       if (signal.aborted) throw signal.reason;
       let offset = 0;
+      let row = 0;
       if (!header) {
-        const { rows, end } = scanner.scan(chunk, 0, 1);
-        headerChunks.push(chunk.subarray(0, end));
-        if (rows === 0) continue;
+        // The first row is the header line.
+        if (batch.rows === 0) {
+          headerChunks.push(Buffer.from(batch.data));
+          continue;
+        }
+        headerChunks.push(Buffer.from(batch.data.subarray(0, batch.ends[0])));
         header = Buffer.concat(headerChunks);
-        offset = end;
+        offset = batch.ends[0];
+        row = 1;
         await openPart();
       }
-      while (offset < chunk.length) {
+      while (offset < batch.data.length) {
         if (!part) await openPart();
-        const room = limit - part!.file.rows;
-        const { rows, end } = scanner.scan(chunk, offset, room);
-        part!.file.rows += rows;
+        // Whole rows up to the part's limit; else the start of a row that ends in a later batch.
+        const whole = Math.min(limit - part!.file.rows, batch.rows - row);
+        const end = whole > 0 ? batch.ends[row + whole - 1] : batch.data.length;
+        row += whole;
         const before = part!.file.bytes;
-        await write(chunk.subarray(offset, end));
-        onData(rows, part!.file.bytes - before);
+        await write(batch.data.subarray(offset, end));
+        part!.file.rows += whole;
+        onData(whole, part!.file.bytes - before);
         offset = end;
         if (part!.file.rows >= limit) await closePart();
       }
@@ -957,8 +970,9 @@ async function exportRelation({
   }
   if (files.length === 0) await openPart();
   await closePart();
-  // The server's own row count arrives with CommandComplete, just after the data; a round trip waits for it.
-  await client.query(plan.encoding ? UTF8_CLIENT_ENCODING : 'SELECT 1');
+  // The server's own row count arrives with CommandComplete, just after the data.
+  if (copy instanceof CopyOutReader) await copy.finished();
+  else await client.query(UTF8_CLIENT_ENCODING);
   const rows = files.reduce((n, f) => n + f.rows, 0);
   const serverRows = (copy as unknown as { rowCount: number }).rowCount;
   if (rows !== serverRows) {
@@ -968,4 +982,25 @@ async function exportRelation({
     );
   }
   return { schema: rel.schema, name: rel.name, kind: rel.kind, rows, bytes: files.reduce((n, f) => n + f.bytes, 0), files };
+}
+
+/** Converted COPY data as batches of rows, their ends found by scanning the CSV (quoted newlines are not row ends). */
+async function* scannedBatches(chunks: AsyncIterable<Buffer>): AsyncGenerator<CopyBatch> {
+  const scanner = new CsvRowScanner();
+  let ends = new Uint32Array(1024);
+  for await (const data of chunks) {
+    let rows = 0;
+    for (let at = 0; ;) {
+      const found = scanner.scan(data, at, 1);
+      if (found.rows === 0) break;
+      if (rows === ends.length) {
+        const bigger = new Uint32Array(rows * 2);
+        bigger.set(ends);
+        ends = bigger;
+      }
+      ends[rows++] = found.end;
+      at = found.end;
+    }
+    yield { data, rows, ends };
+  }
 }

@@ -31,7 +31,7 @@ export class DeflatePool {
    * 32 KiB, and ended by a sync flush (an empty stored block, so the next block starts on a byte boundary) or,
    * for the last block, by the final block. Concatenated in order, the outputs are one valid deflate stream.
    */
-  async deflate(block: Buffer, dictionary: Buffer | undefined, last: boolean, started?: () => void): Promise<Buffer> {
+  async deflate(block: Buffer, dictionary: Buffer | undefined, last: boolean, expected: number, started?: () => void): Promise<Buffer> {
     if (this.running >= this.threads) await new Promise<void>((resolve) => this.queue.push(resolve));
     this.running++;
     try {
@@ -42,8 +42,9 @@ export class DeflatePool {
             level: this.level,
             ...(dictionary ? { dictionary } : {}),
             finishFlush: last ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH,
-            // One pass on the pool thread: room for the whole output (deflate can grow data by a little).
-            chunkSize: block.length + (block.length >> 6) + 1024,
+            // Room for the output as large as expected (the block before's, and a margin): one pass on the pool
+            // thread, and no larger buffer than needed left for the garbage collector. More output takes more passes.
+            chunkSize: Math.min(block.length + (block.length >> 6) + 1024, Math.max(16 * 1024, expected + (expected >> 3) + 4096)),
           },
           (err, out) => (err ? reject(err) : resolve(out)),
         );
@@ -80,6 +81,8 @@ export class EntryCompressor {
   /** The block submitted last: the next one's dictionary, and its buffer to give back when done. */
   private previous: { buffer: Buffer; data: Buffer; job: Promise<unknown> } | undefined;
   private readonly inFlight: Promise<Buffer>[] = [];
+  /** Compressed size of the last block deflated: the next one's likely size. */
+  private lastOut = Number.MAX_SAFE_INTEGER;
 
   constructor(
     private readonly pool: DeflatePool,
@@ -115,7 +118,7 @@ export class EntryCompressor {
     let started!: () => void;
     const dictionaryCopied = new Promise<void>((resolve) => (started = resolve));
     const dictionary = previous?.data.subarray(Math.max(0, previous.data.length - DICTIONARY_SIZE));
-    const job = pool.deflate(raw, dictionary, last, started);
+    const job = pool.deflate(raw, dictionary, last, Math.round((this.lastOut * raw.length) / this.pool.blockSize), started);
     job.catch(() => undefined); // awaited in order by emitNext; a failure there is the one reported
     this.inFlight.push(job);
     // The previous block's buffer is reused once it is deflated and this block has its dictionary.
@@ -136,6 +139,8 @@ export class EntryCompressor {
   }
 
   private async emitNext(): Promise<void> {
-    await this.emit(await this.inFlight.shift()!);
+    const compressed = await this.inFlight.shift()!;
+    this.lastOut = compressed.length;
+    await this.emit(compressed);
   }
 }
