@@ -3,7 +3,9 @@
 //   node scripts/build.mjs --production    minified, no sourcemaps (what the .vsix ships)
 //   node scripts/build.mjs --watch         development build, rebuilt on every change under src/ and media/,
 //                                          one line per rebuild; also `tsc --watch` for out/ (unless --no-tsc)
-// Bundles: dist/extension.js and dist/cli.js (Node, CommonJS) and the report webviews dist/webview/*.js.
+// Bundles: dist/extension.js (Node, CommonJS), the CLI (dist/cli.js, CommonJS, with its command groups in
+// dist/cli/*.mjs, ES modules split into shared chunks: see "The CLI's bundles" in docs/ARCHITECTURE.md) and the
+// report webviews dist/webview/*.js.
 import * as esbuild from 'esbuild';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -29,10 +31,13 @@ const common = {
   logLevel: 'silent',
 };
 
+/** The command groups of the CLI: src/cli/run/<group>.ts, each loaded by dist/cli.js only when one of its commands runs. */
+const CLI_GROUPS = ['warehouse', 'azure', 'datasets', 'backups', 'exit'];
+
 /** @type {import('esbuild').BuildOptions} */
-const node = {
+const extension = {
   ...common,
-  entryPoints: ['src/extension.ts', 'src/cli.ts'],
+  entryPoints: ['src/extension.ts'],
   outdir: 'dist',
   platform: 'node',
   target: 'node20',
@@ -41,6 +46,70 @@ const node = {
   // Some ESM dependencies (e.g. @azure/storage-common) read import.meta.url, which CommonJS does not have.
   inject: ['scripts/import-meta-url.js'],
   define: { 'import.meta.url': 'importMetaUrl' },
+};
+
+/**
+ * dist/cli.js, the program that starts for every command: the command tree (src/cli.ts, src/cli/*.ts) and commander.
+ * A command's action imports `./run/<group>.js`, which becomes the separate file `./cli/<group>.mjs`. The help quotes
+ * limits of the core (MAX_JOBS, SAS_EXPIRY_MAX_MINUTES, …) from the modules that define them; every module is declared
+ * free of side effects here, so esbuild keeps only the constants and functions the program uses, not the rest of
+ * those modules and what they import (pg, the Azure SDK, TOML). test/cli.loading.test.ts checks what it holds.
+ * @type {import('esbuild').BuildOptions}
+ */
+const cliProgram = {
+  ...common,
+  entryPoints: ['src/cli.ts'],
+  outdir: 'dist',
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  // Resolved (as every import is, before esbuild drops what the program does not use), never bundled.
+  external: ['pg-native'],
+  plugins: [
+    {
+      name: 'cli-program',
+      setup(build) {
+        build.onResolve({ filter: /^\.\/run\/\w+\.js$/ }, (args) => {
+          if (path.dirname(args.importer) !== path.join(root, 'src', 'cli')) return undefined;
+          return { path: `./cli/${path.basename(args.path, '.js')}.mjs`, external: true };
+        });
+        build.onResolve({ filter: /.*/ }, async (args) => {
+          if (args.pluginData?.resolved) return undefined;
+          const { kind, importer, resolveDir } = args;
+          const r = await build.resolve(args.path, { kind, importer, resolveDir, pluginData: { resolved: true } });
+          if (r.errors.length > 0) return { errors: r.errors };
+          return { path: r.path, namespace: r.namespace, external: r.external, suffix: r.suffix, sideEffects: false };
+        });
+      },
+    },
+  ],
+};
+
+/**
+ * dist/cli/<group>.mjs: what each command group does, as ES modules, the one format esbuild splits: code that several
+ * groups use (the core's shared modules, pg) is in chunks each loads once, and a dynamic import() (the Azure part of
+ * `warehouse export --upload`, the upload in the core) is a chunk of its own, loaded only when it runs.
+ * @type {import('esbuild').BuildOptions}
+ */
+const cliGroups = {
+  ...common,
+  entryPoints: Object.fromEntries(CLI_GROUPS.map((g) => [`cli/${g}`, `src/cli/run/${g}.ts`])),
+  outdir: 'dist',
+  outExtension: { '.js': '.mjs' },
+  chunkNames: 'cli/[name]-[hash]',
+  splitting: true,
+  metafile: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  external: ['pg-native'],
+  // The CommonJS dependencies inside (pg, tar, …) call require() for Node's modules, which an ES module lacks.
+  banner: {
+    js: [
+      'import { createRequire as __exitPlanCreateRequire } from "node:module";',
+      'const require = __exitPlanCreateRequire(import.meta.url);',
+    ].join('\n'),
+  },
 };
 
 /** @type {import('esbuild').BuildOptions} */
@@ -53,22 +122,63 @@ const webview = {
   format: 'iife',
 };
 
-/** Prints one line per build and each error as esbuild does, which the watch task's problem matcher reads. */
+/**
+ * Prints one line when a build starts and one when it has finished, and each error as esbuild does, which the watch
+ * task's problem matcher reads (.vscode/tasks.json). Several esbuild contexts can share one `name` (the extension and
+ * the CLI's bundles): then it is one build that starts with the first of them and finishes when all have.
+ */
 function reporter(name) {
-  return {
+  let running = 0;
+  let started = 0;
+  let finishing;
+  /** This build's errors and warnings as esbuild formats them, each once (contexts that read a broken file all report it). */
+  let errors = new Set();
+  let warnings = new Set();
+  return () => ({
     name: 'report',
     setup(build) {
-      let started = 0;
       build.onStart(() => {
-        started = Date.now();
-        if (watch) console.log(`[watch] ${name}: build started`);
+        clearTimeout(finishing);
+        if (running === 0 && finishing === undefined) {
+          started = Date.now();
+          errors = new Set();
+          warnings = new Set();
+          if (watch) console.log(`[watch] ${name}: build started`);
+        }
+        finishing = undefined;
+        running += 1;
       });
       build.onEnd(async (result) => {
-        for (const text of await esbuild.formatMessages(result.errors, { kind: 'error', color: false })) process.stderr.write(text);
-        for (const text of await esbuild.formatMessages(result.warnings, { kind: 'warning', color: false })) process.stderr.write(text);
-        const errors = result.errors.length;
-        const outcome = errors === 0 ? 'ok' : `${errors} error${errors === 1 ? '' : 's'}`;
-        if (watch) console.log(`[watch] ${name}: build finished, ${outcome} (${Date.now() - started} ms)`);
+        for (const text of await esbuild.formatMessages(result.errors, { kind: 'error', color: false })) errors.add(text);
+        for (const text of await esbuild.formatMessages(result.warnings, { kind: 'warning', color: false })) warnings.add(text);
+        running -= 1;
+        if (running > 0) return;
+        // A change that several contexts read starts them within milliseconds of each other: wait for the others.
+        finishing = setTimeout(() => {
+          finishing = undefined;
+          for (const text of [...errors, ...warnings]) process.stderr.write(text);
+          const outcome = errors.size === 0 ? 'ok' : `${errors.size} error${errors.size === 1 ? '' : 's'}`;
+          if (watch) console.log(`[watch] ${name}: build finished, ${outcome} (${Date.now() - started} ms)`);
+        }, 50);
+      });
+    },
+  });
+}
+
+/** After each build of the CLI's groups, removes chunks (and their sourcemaps) of earlier builds from dist/cli/. */
+function removeStaleChunks() {
+  return {
+    name: 'stale-chunks',
+    setup(build) {
+      build.onEnd((result) => {
+        if (!result.metafile) return;
+        const written = new Set(Object.keys(result.metafile.outputs).map((f) => path.resolve(root, f)));
+        const dir = path.join(root, 'dist', 'cli');
+        if (!fs.existsSync(dir)) return;
+        for (const name of fs.readdirSync(dir)) {
+          const file = path.join(dir, name);
+          if (!written.has(file.replace(/\.map$/, ''))) fs.rmSync(file, { force: true });
+        }
       });
     },
   };
@@ -85,9 +195,12 @@ function removeMaps(dir) {
 }
 
 async function main() {
+  const node = reporter('extension+cli');
   const contexts = await Promise.all([
-    esbuild.context({ ...node, plugins: [reporter('extension+cli')] }),
-    esbuild.context({ ...webview, plugins: [reporter('webviews')] }),
+    esbuild.context({ ...extension, plugins: [node()] }),
+    esbuild.context({ ...cliProgram, plugins: [...cliProgram.plugins, node()] }),
+    esbuild.context({ ...cliGroups, plugins: [removeStaleChunks(), node()] }),
+    esbuild.context({ ...webview, plugins: [reporter('webviews')()] }),
   ]);
   if (!watch) {
     if (production) removeMaps(path.join(root, 'dist'));

@@ -1,9 +1,15 @@
 #!/usr/bin/env node
 // `exit-plan`: the command-line twin of the extension, a thin layer over src/exporters for cron and servers.
-// One file per command group in src/cli/; this one builds the program from them and runs it.
+// This is the program that starts for every command: the whole command tree (names, flags, help) from one file
+// per command group in src/cli/, and nothing else. What a command does is in src/cli/run/<group>.ts, which its
+// action imports when it runs, so `--help` or `datasets report` never loads the PostgreSQL client, the Azure SDK,
+// tar or TOML it does not use (docs/ARCHITECTURE.md, "The CLI's bundles").
 import { availableParallelism } from 'node:os';
 import { Command } from 'commander';
-import { CancelledError, TOOL_VERSION, errorMessage, maskSecrets, printable } from './exporters';
+import { errorMessage } from './exporters/shared/errors';
+import { printable } from './exporters/shared/format';
+import { maskSecrets } from './exporters/shared/mask';
+import { TOOL_VERSION } from './exporters/version';
 import { addAzureCommands } from './cli/azure';
 import { addBackupsCommands } from './cli/backups';
 import { oneLineUsageErrors } from './cli/common';
@@ -26,6 +32,14 @@ function buildProgram(): Command {
   return program;
 }
 
+/**
+ * Cancelled (Ctrl-C, SIGTERM): exit code 130. By name, not `instanceof`: a command's error comes from the core as
+ * its bundle holds it (dist/cli/*.mjs), which has its own copy of the error classes.
+ */
+function isCancelled(err: unknown): boolean {
+  return err instanceof Error && err.name === 'CancelledError';
+}
+
 export async function main(argv: string[]): Promise<number> {
   try {
     await buildProgram().parseAsync(argv);
@@ -35,7 +49,7 @@ export async function main(argv: string[]): Promise<number> {
     // One line on stderr: the reason, as the core phrased it, with any secret masked and control characters
     // (a table name's ESC sequence or newline) shown as escapes.
     process.stderr.write(`exit-plan: ${printable(maskSecrets(errorMessage(err).trimEnd()))}\n`);
-    return err instanceof CancelledError ? 130 : 1;
+    return isCancelled(err) ? 130 : 1;
   }
 }
 

@@ -14,8 +14,11 @@ import { listFiles, tempDir, unzipArchive } from './helpers/archive';
 import { CLI, ROOT } from './helpers/backups';
 import { databaseWith } from './helpers/postgres';
 
-/** What the package holds: the CLI bundle and what npm always adds. */
-const PACKED = ['LICENSE', 'README.md', 'dist/cli.js', 'package.json'];
+/** The CLI's files: the program (dist/cli.js) and its command groups with their shared chunks (dist/cli/*.mjs). */
+function cliFiles(): string[] {
+  const groups = fs.readdirSync(path.join(ROOT, 'dist', 'cli')).filter((f) => f.endsWith('.mjs'));
+  return ['dist/cli.js', ...groups.map((f) => `dist/cli/${f}`)];
+}
 
 /** npm with a cache of its own (nothing shared with the user's), never asking the network. */
 function npm(args: string[], cwd: string, cache: string): string {
@@ -35,6 +38,7 @@ describe('npm pack: the exit-plan command on a server', () => {
   let bin: string;
   /** A folder outside the repository, the working directory of every run of the installed command. */
   let elsewhere: string;
+  let PACKED: string[];
   const version = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
   function exitPlan(args: string[], env: Record<string, string> = {}): Promise<Captured> {
@@ -52,6 +56,8 @@ describe('npm pack: the exit-plan command on a server', () => {
     tarball = path.join(work, packed.filename);
     files = packed.files.map((f) => f.path).sort();
     bin = path.join(work, 'prefix', 'bin', 'exit-plan');
+    // What the package holds: the CLI and what npm always adds.
+    PACKED = ['LICENSE', 'README.md', ...cliFiles(), 'package.json'].sort();
   });
 
   after(() => {
@@ -79,9 +85,25 @@ describe('npm pack: the exit-plan command on a server', () => {
     assert.match(fs.readFileSync(path.join(unpacked, 'package', 'dist', 'cli.js'), 'utf8').slice(0, 30), /^#!\/usr\/bin\/env node\n/);
   });
 
-  it('the bundle requires only Node built-ins (pg-native, which pg loads only when asked to, stays outside)', () => {
-    const text = fs.readFileSync(CLI, 'utf8');
-    const required = new Set([...text.matchAll(/\brequire\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1]));
+  it('the CLI loads only Node built-ins and its own files (pg-native, which pg loads only when asked to, stays outside)', () => {
+    const required = new Set<string>();
+    for (const file of cliFiles()) {
+      // Without comment lines (a development build keeps JSDoc such as `{import("./Expression.js").default}`).
+      const text = fs
+        .readFileSync(path.join(ROOT, file), 'utf8')
+        .split('\n')
+        .filter((line) => !/^\s*(\/\/|\/\*|\*)/.test(line))
+        .join('\n');
+      // esbuild prints every string in double quotes.
+      const pattern =
+        /\brequire\(\s*"([^"]+)"\s*\)|\bimport\(\s*"([^"]+)"\s*\)|\bimport\s*(?:\{[^}]*\}|[\w$]+|\*\s*as\s+[\w$]+)?\s*(?:from\s*)?"([^"]+)"/g;
+      for (const m of text.matchAll(pattern)) {
+        const name = m[1] ?? m[2] ?? m[3];
+        // One of the CLI's own files, next to this one.
+        if (name.startsWith('./')) assert.ok(fs.existsSync(path.join(ROOT, path.dirname(file), name)), `${file} loads ${name}`);
+        else required.add(name);
+      }
+    }
     const builtin = new Set(builtinModules);
     const foreign = [...required].filter((name) => !name.startsWith('node:') && !builtin.has(name) && name !== 'pg-native');
     assert.deepEqual(foreign, []);

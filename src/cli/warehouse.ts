@@ -1,52 +1,11 @@
 // `exit-plan warehouse …`: list the tables of a PostgreSQL warehouse, export them all as CSV in one verified zip.
+// The commands, flags and help; what they do is in run/warehouse.ts, loaded when one of them runs.
 import { Option, type Command } from 'commander';
-import {
-  DEFAULT_MAX_ROWS_PER_FILE,
-  MAX_COMPRESSION_THREADS,
-  MAX_JOBS,
-  defaultCompressionThreads,
-  describeExportProgress,
-  describeTablesProgress,
-  exportWarehouse,
-  formatBytes,
-  formatCount,
-  jsonText,
-  listWarehouseTables,
-  printable,
-  type ExportProgress,
-  type ExportResult,
-} from '../exporters';
-import { splitList } from '../exporters/shared/globs';
-import { LEFTOVER_REMOVED } from '../exporters/shared/partialFile';
-import { uploadOption } from './azure';
-import { ProgressLine, connectionOption, lockTimeoutOption, positiveInt, withCancelOnSignals } from './common';
+import { DEFAULT_MAX_ROWS_PER_FILE, MAX_COMPRESSION_THREADS, MAX_JOBS, defaultCompressionThreads } from '../exporters/warehouse/export';
+import { lockTimeoutOption, positiveInt } from './common';
+import type { ExportOptions, TablesOptions } from './run/warehouse';
 
-interface TablesOptions {
-  db?: string;
-  includeViews?: boolean;
-  lockTimeout: number;
-  json?: boolean;
-  quiet?: boolean;
-}
-
-interface ExportOptions {
-  db?: string;
-  out?: string;
-  upload?: string | boolean;
-  connectionString?: string;
-  container?: string;
-  schemas?: string;
-  tables?: string;
-  excludeColumns?: string;
-  includeViews?: boolean;
-  jobs: number;
-  threads?: number;
-  maxRowsPerFile: number;
-  encoding?: string;
-  lockTimeout: number;
-  json?: boolean;
-  quiet?: boolean;
-}
+const run = () => import('./run/warehouse.js');
 
 export function addWarehouseCommands(program: Command): void {
   const warehouse = program.command('warehouse').description('PostgreSQL warehouse: list tables, export everything as CSV in one zip.');
@@ -61,7 +20,7 @@ export function addWarehouseCommands(program: Command): void {
     .addOption(lockTimeoutOption('the table list'))
     .option('--json', 'print JSON')
     .option('--quiet', 'no progress on stderr')
-    .action(listTables);
+    .action(async (opts: TablesOptions) => (await run()).listTables(opts));
 
   warehouse
     .command('export')
@@ -90,112 +49,5 @@ export function addWarehouseCommands(program: Command): void {
     .addOption(lockTimeoutOption())
     .option('--json', 'print the result as JSON on stdout')
     .option('--quiet', 'no progress on stderr')
-    .action(exportTables);
-}
-
-async function listTables(opts: TablesOptions): Promise<void> {
-  const printer = new ProgressLine(!opts.quiet);
-  let tables;
-  try {
-    tables = await withCancelOnSignals((signal) =>
-      listWarehouseTables(connectionOption(opts.db), {
-        includeViews: opts.includeViews,
-        lockTimeoutSeconds: opts.lockTimeout,
-        signal,
-        onProgress: (p) => (p.waiting ? printer.line(`waiting ${p.waiting.pid}`, describeTablesProgress(p)) : printer.end()),
-      }),
-    );
-  } finally {
-    printer.end();
-  }
-  if (opts.json) {
-    const rows = tables.map((t) => ({
-      schema: t.schema,
-      name: t.name,
-      kind: t.kind,
-      estimatedRows: t.estimatedRows,
-      sizeBytes: t.sizeBytes,
-      columns: t.columns.map((c) => ({ name: c.name, type: c.type, notNull: c.notNull })),
-    }));
-    process.stdout.write(`${jsonText({ tables: rows })}\n`);
-    return;
-  }
-  for (const t of tables) {
-    const rows = t.estimatedRows < 0 ? 'not analysed' : `~${formatCount(t.estimatedRows)} rows`;
-    process.stdout.write(`${printable(`${t.schema}.${t.name}`)}\t${t.kind}\t${rows}\t${formatBytes(t.sizeBytes)}\n`);
-  }
-}
-
-async function exportTables(opts: ExportOptions): Promise<void> {
-  const printer = new ProgressLine(!opts.quiet);
-  let result: ExportResult;
-  try {
-    const upload = uploadOption(opts);
-    result = await withCancelOnSignals((signal) =>
-      exportWarehouse({
-        connection: connectionOption(opts.db),
-        outDir: opts.out ?? (upload ? undefined : '.'),
-        upload,
-        schemas: splitList(opts.schemas),
-        tables: splitList(opts.tables),
-        excludeColumns: splitList(opts.excludeColumns),
-        includeViews: opts.includeViews,
-        jobs: opts.jobs,
-        compressionThreads: opts.threads,
-        maxRowsPerFile: opts.maxRowsPerFile,
-        encoding: opts.encoding,
-        lockTimeoutSeconds: opts.lockTimeout,
-        signal,
-        onProgress: (p) => printer.line(`${p.phase} ${p.tableIndex} ${p.waiting?.pid ?? ''}`, progressLine(p)),
-        // Progress and table lines stay off stderr; a removed leftover is said even with --quiet.
-        log: (line) => {
-          if (line.startsWith(LEFTOVER_REMOVED)) {
-            printer.end();
-            process.stderr.write(`${line}\n`);
-          }
-        },
-      }),
-    );
-  } finally {
-    printer.end();
-  }
-  if (opts.json) {
-    const tables = result.tables.map((t) => ({ schema: t.schema, name: t.name, rows: t.rows, files: t.files.map((f) => f.name) }));
-    const out = {
-      archive: result.archive,
-      ...(result.uploaded ? { uploaded: result.uploaded } : {}),
-      tables,
-      database: result.database,
-      snapshotTime: result.snapshotTime,
-      rows: result.rows,
-      csvBytes: result.csvBytes,
-      archiveBytes: result.archiveBytes,
-      durationMs: result.durationMs,
-      timings: result.timings,
-    };
-    process.stdout.write(`${jsonText(out)}\n`);
-    return;
-  }
-  const shown = (t: { schema: string; name: string }) => printable(`${t.schema}.${t.name}`);
-  const width = Math.max(...result.tables.map((t) => shown(t).length));
-  const lines = result.tables.map(
-    (t) =>
-      `  ${shown(t).padEnd(width)}  ${formatCount(t.rows).padStart(12)} rows  ${formatBytes(t.bytes).padStart(8)}  ` +
-      `${t.files.length} file${t.files.length === 1 ? '' : 's'}`,
-  );
-  const uploaded = result.uploaded && result.uploaded.url !== result.archive ? `uploaded to ${printable(result.uploaded.url)}\n` : '';
-  process.stdout.write(
-    `${printable(result.archive)}\n${uploaded}${lines.join('\n')}\n${result.tables.length} tables, ${formatCount(result.rows)} rows, ` +
-      `${formatBytes(result.csvBytes)} of CSV in a ${formatBytes(result.archiveBytes)} archive, verified, ` +
-      `in ${(result.durationMs / 1000).toFixed(1)} s.\n`,
-  );
-}
-
-/** The core's progress text; while tables are read, a bar of the tables started before it (a terminal's decoration). */
-function progressLine(p: ExportProgress): string {
-  const text = describeExportProgress(p);
-  if (p.waiting || p.phase !== 'exporting') return text;
-  const barWidth = 20;
-  const filled = p.tableCount > 0 ? Math.round((Math.max(0, p.tableIndex - 1) / p.tableCount) * barWidth) : 0;
-  return `[${'#'.repeat(filled)}${'-'.repeat(barWidth - filled)}] ${text}`;
+    .action(async (opts: ExportOptions) => (await run()).exportTables(opts));
 }

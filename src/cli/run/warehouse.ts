@@ -1,0 +1,148 @@
+// `exit-plan warehouse …` as it runs: list the tables of a PostgreSQL warehouse, export them all as CSV in one verified zip.
+// The commands, flags and help are in ../warehouse.ts.
+import { exportWarehouse, type ExportResult } from '../../exporters/warehouse/export';
+import { describeExportProgress, describeTablesProgress, type ExportProgress } from '../../exporters/warehouse/progress';
+import { listWarehouseTables } from '../../exporters/warehouse/tables';
+import { formatBytes, formatCount, jsonText, printable } from '../../exporters/shared/format';
+import { splitList } from '../../exporters/shared/globs';
+import { LEFTOVER_REMOVED } from '../../exporters/shared/partialFile';
+import { ProgressLine, withCancelOnSignals } from './common';
+import { connectionOption } from './db';
+
+export interface TablesOptions {
+  db?: string;
+  includeViews?: boolean;
+  lockTimeout: number;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+export interface ExportOptions {
+  db?: string;
+  out?: string;
+  upload?: string | boolean;
+  connectionString?: string;
+  container?: string;
+  schemas?: string;
+  tables?: string;
+  excludeColumns?: string;
+  includeViews?: boolean;
+  jobs: number;
+  threads?: number;
+  maxRowsPerFile: number;
+  encoding?: string;
+  lockTimeout: number;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+export async function listTables(opts: TablesOptions): Promise<void> {
+  const printer = new ProgressLine(!opts.quiet);
+  let tables;
+  try {
+    tables = await withCancelOnSignals((signal) =>
+      listWarehouseTables(connectionOption(opts.db), {
+        includeViews: opts.includeViews,
+        lockTimeoutSeconds: opts.lockTimeout,
+        signal,
+        onProgress: (p) => (p.waiting ? printer.line(`waiting ${p.waiting.pid}`, describeTablesProgress(p)) : printer.end()),
+      }),
+    );
+  } finally {
+    printer.end();
+  }
+  if (opts.json) {
+    const rows = tables.map((t) => ({
+      schema: t.schema,
+      name: t.name,
+      kind: t.kind,
+      estimatedRows: t.estimatedRows,
+      sizeBytes: t.sizeBytes,
+      columns: t.columns.map((c) => ({ name: c.name, type: c.type, notNull: c.notNull })),
+    }));
+    process.stdout.write(`${jsonText({ tables: rows })}\n`);
+    return;
+  }
+  for (const t of tables) {
+    const rows = t.estimatedRows < 0 ? 'not analysed' : `~${formatCount(t.estimatedRows)} rows`;
+    process.stdout.write(`${printable(`${t.schema}.${t.name}`)}\t${t.kind}\t${rows}\t${formatBytes(t.sizeBytes)}\n`);
+  }
+}
+
+export async function exportTables(opts: ExportOptions): Promise<void> {
+  const printer = new ProgressLine(!opts.quiet);
+  let result: ExportResult;
+  try {
+    // The Azure part (and its SDK) is loaded only for an export that uploads.
+    const upload =
+      opts.upload !== undefined || opts.connectionString !== undefined || opts.container !== undefined
+        ? (await import('./azure.js')).uploadOption(opts)
+        : undefined;
+    result = await withCancelOnSignals((signal) =>
+      exportWarehouse({
+        connection: connectionOption(opts.db),
+        outDir: opts.out ?? (upload ? undefined : '.'),
+        upload,
+        schemas: splitList(opts.schemas),
+        tables: splitList(opts.tables),
+        excludeColumns: splitList(opts.excludeColumns),
+        includeViews: opts.includeViews,
+        jobs: opts.jobs,
+        compressionThreads: opts.threads,
+        maxRowsPerFile: opts.maxRowsPerFile,
+        encoding: opts.encoding,
+        lockTimeoutSeconds: opts.lockTimeout,
+        signal,
+        onProgress: (p) => printer.line(`${p.phase} ${p.tableIndex} ${p.waiting?.pid ?? ''}`, progressLine(p)),
+        // Progress and table lines stay off stderr; a removed leftover is said even with --quiet.
+        log: (line) => {
+          if (line.startsWith(LEFTOVER_REMOVED)) {
+            printer.end();
+            process.stderr.write(`${line}\n`);
+          }
+        },
+      }),
+    );
+  } finally {
+    printer.end();
+  }
+  if (opts.json) {
+    const tables = result.tables.map((t) => ({ schema: t.schema, name: t.name, rows: t.rows, files: t.files.map((f) => f.name) }));
+    const out = {
+      archive: result.archive,
+      ...(result.uploaded ? { uploaded: result.uploaded } : {}),
+      tables,
+      database: result.database,
+      snapshotTime: result.snapshotTime,
+      rows: result.rows,
+      csvBytes: result.csvBytes,
+      archiveBytes: result.archiveBytes,
+      durationMs: result.durationMs,
+      timings: result.timings,
+    };
+    process.stdout.write(`${jsonText(out)}\n`);
+    return;
+  }
+  const shown = (t: { schema: string; name: string }) => printable(`${t.schema}.${t.name}`);
+  const width = Math.max(...result.tables.map((t) => shown(t).length));
+  const lines = result.tables.map(
+    (t) =>
+      `  ${shown(t).padEnd(width)}  ${formatCount(t.rows).padStart(12)} rows  ${formatBytes(t.bytes).padStart(8)}  ` +
+      `${t.files.length} file${t.files.length === 1 ? '' : 's'}`,
+  );
+  const uploaded = result.uploaded && result.uploaded.url !== result.archive ? `uploaded to ${printable(result.uploaded.url)}\n` : '';
+  process.stdout.write(
+    `${printable(result.archive)}\n${uploaded}${lines.join('\n')}\n${result.tables.length} tables, ${formatCount(result.rows)} rows, ` +
+      `${formatBytes(result.csvBytes)} of CSV in a ${formatBytes(result.archiveBytes)} archive, verified, ` +
+      `in ${(result.durationMs / 1000).toFixed(1)} s.\n`,
+  );
+}
+
+/** The core's progress text; while tables are read, a bar of the tables started before it (a terminal's decoration). */
+function progressLine(p: ExportProgress): string {
+  const text = describeExportProgress(p);
+  if (p.waiting || p.phase !== 'exporting') return text;
+  const barWidth = 20;
+  const filled = p.tableCount > 0 ? Math.round((Math.max(0, p.tableIndex - 1) / p.tableCount) * barWidth) : 0;
+  return `[${'#'.repeat(filled)}${'-'.repeat(barWidth - filled)}] ${text}`;
+}
