@@ -1299,6 +1299,8 @@ function machine(serverVersion: string, tools: Tools, load: number): [string, st
 }
 
 function table(head: string[], rows: string[][], align: ('l' | 'r')[]): string {
+  // A separator row shorter than the header breaks the table in every Markdown viewer (test/bench.test.ts runs this).
+  if (align.length !== head.length) throw new Error(`table: ${head.length} columns but ${align.length} alignments (${head[0]} …)`);
   const lines = [`| ${head.join(' | ')} |`, `|${align.map((a) => (a === 'r' ? '---:' : '---')).join('|')}|`];
   for (const r of rows) lines.push(`| ${r.join(' | ')} |`);
   return lines.join('\n');
@@ -1816,7 +1818,7 @@ ${table(
     'Verification after the last byte (s)',
   ],
   resultRows,
-  ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+  ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
 )}
 
 All runs, in the order they ran:
