@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import type { Client } from 'pg';
 import { exportWarehouse, type PgConnectionOptions } from '../src/exporters';
 import { CopyOutReader } from '../src/exporters/warehouse/copyOut';
+import { startPostgres } from '../scripts/lib/embeddedPostgres';
 import { listFiles, tempDir } from './helpers/archive';
 import { postgres } from './helpers/postgres';
 
@@ -79,6 +80,78 @@ describe('warehouse export: COPY read from the connection', function () {
       fs.rmSync(dir, { recursive: true, force: true });
     } finally {
       fs.rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  it('reads COPY over TLS (sslmode=require) as over a plain connection', async function () {
+    // A second server with TLS on, its certificate made by openssl for the test.
+    const certs = tempDir('exit-plan-tls-');
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-keyout',
+        path.join(certs, 'server.key'),
+        '-out',
+        path.join(certs, 'server.crt'),
+      ],
+      { stdio: 'ignore' },
+    );
+    fs.chmodSync(certs, 0o755);
+    fs.chmodSync(path.join(certs, 'server.key'), 0o600);
+    if (process.getuid?.() === 0) {
+      const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
+      for (const f of ['server.key', 'server.crt']) fs.chownSync(path.join(certs, f), uid, uid);
+    }
+    const tls = await startPostgres({
+      quiet: true,
+      settings: ['ssl=on', `ssl_cert_file=${path.join(certs, 'server.crt')}`, `ssl_key_file=${path.join(certs, 'server.key')}`],
+    });
+    const out = tempDir();
+    try {
+      const conn = await tls.createDatabase('tls_copy');
+      const c = await tls.client('tls_copy');
+      await c.query(`CREATE TABLE public.t AS SELECT g AS id, repeat(md5(g::text), 20) AS body FROM generate_series(1, 20000) g`);
+      // While the export runs, its own sessions are asked whether they use TLS.
+      let usedTls: Promise<boolean> | undefined;
+      const result = await exportWarehouse({
+        connection: { ...conn, sslmode: 'require' },
+        outDir: out,
+        maxRowsPerFile: 7000,
+        onProgress: (p) => {
+          if (p.phase !== 'exporting' || usedTls) return;
+          usedTls = c
+            .query<{ tls: boolean; n: string }>(
+              `SELECT bool_and(s.ssl) AS tls, count(*) AS n FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
+               WHERE a.application_name = 'exit-plan'`,
+            )
+            .then((r) => r.rows[0].tls === true && Number(r.rows[0].n) > 0);
+        },
+      });
+      assert.equal(await usedTls, true, "the export's sessions used TLS");
+      await c.end();
+      assert.equal(result.rows, 20000);
+      assert.deepEqual(
+        result.tables[0].files.map((f) => [f.name, f.rows]),
+        [
+          ['public/t-00001.csv', 7000],
+          ['public/t-00002.csv', 7000],
+          ['public/t-00003.csv', 6000],
+        ],
+      );
+      assert.match(execFileSync('unzip', ['-tq', result.archive], { encoding: 'utf8' }), /No errors detected/);
+    } finally {
+      await tls.stop();
+      fs.rmSync(out, { recursive: true, force: true });
+      fs.rmSync(certs, { recursive: true, force: true });
     }
   });
 

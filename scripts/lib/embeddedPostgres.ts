@@ -31,7 +31,9 @@ type Ids = { uid: number; gid: number } | Record<string, never>;
 /** Servers still running and their folders: stopped (fast shutdown) and removed if this process exits first. */
 const running = new Map<ChildProcess, string>();
 
-export async function startPostgres(options: { password?: string; quiet?: boolean } = {}): Promise<RunningPostgres> {
+export async function startPostgres(
+  options: { password?: string; quiet?: boolean; /** More `-c name=value` settings, e.g. TLS. */ settings?: string[] } = {},
+): Promise<RunningPostgres> {
   const port = await freePort();
   const password = options.password ?? 'exit-plan-test-password';
   const ids = process.getuid?.() === 0 ? postgresUser() : {};
@@ -56,6 +58,7 @@ export async function startPostgres(options: { password?: string; quiet?: boolea
     if (code !== 0) throw new Error(`initdb failed (exit code ${code}): ${lastLine(initdbOutput())}`);
 
     const flags = ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=50', '-c', 'fsync=off'];
+    for (const setting of options.settings ?? []) flags.push('-c', setting);
     server = spawn(path.join(bin, 'postgres'), ['-D', data, '-p', String(port), ...flags], {
       ...ids,
       cwd: work,
