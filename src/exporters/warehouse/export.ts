@@ -104,12 +104,13 @@ export interface ExportTimings {
 }
 
 /**
- * Compression threads by default: every core, as far as libuv's thread pool has threads for them (Node.js
- * runs zlib there; 4 unless UV_THREADPOOL_SIZE says more, which the CLI sets from the number of cores).
+ * Compression threads by default: every core, as far as libuv's thread pool has threads for them with one left
+ * for file I/O (Node.js runs zlib and fs there; 4 threads unless UV_THREADPOOL_SIZE says more, which the CLI sets
+ * from the number of cores; in VS Code's extension host the pool is shared with every extension's file access).
  */
 export function defaultCompressionThreads(): number {
   const pool = Number(process.env.UV_THREADPOOL_SIZE) || 4;
-  return Math.max(1, Math.min(os.availableParallelism(), pool, MAX_COMPRESSION_THREADS));
+  return Math.max(1, Math.min(os.availableParallelism(), pool - 1, MAX_COMPRESSION_THREADS));
 }
 
 interface Plan {
