@@ -9,6 +9,7 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { azure, maskSecrets } from '../src/exporters';
 import { listFiles, tempDir } from './helpers/archive';
 import { azcopyEnv, azurite } from './helpers/azure';
+import { selfSignedCertificate } from './helpers/tls';
 
 const CLI = path.resolve(__dirname, '../../dist/cli.js');
 
@@ -232,46 +233,24 @@ describe('Azure Storage (real Azurite, azcopy and rclone)', () => {
   it('signs with a user delegation key when signed in with Microsoft (request checked on a local endpoint)', async () => {
     const seen: { method?: string; url?: string; auth?: string; body: string } = { body: '' };
     // Bearer tokens only travel over TLS: a throwaway self-signed certificate for a loopback endpoint.
-    const certDir = tempDir('exit-plan-tls-');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-days',
-        '1',
-        '-keyout',
-        path.join(certDir, 'key.pem'),
-        '-out',
-        path.join(certDir, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
-    const server = https.createServer(
-      { key: fs.readFileSync(path.join(certDir, 'key.pem')), cert: fs.readFileSync(path.join(certDir, 'cert.pem')) },
-      (req, res) => {
-        seen.method = req.method;
-        seen.url = req.url;
-        seen.auth = req.headers.authorization;
-        req.on('data', (d: Buffer) => (seen.body += d.toString()));
-        req.on('end', () => {
-          res.writeHead(200, { 'content-type': 'application/xml', 'x-ms-request-id': '1', 'x-ms-version': '2025-01-05' });
-          res.end(
-            '<?xml version="1.0" encoding="utf-8"?><UserDelegationKey><SignedOid>oid-1</SignedOid><SignedTid>tid-1</SignedTid>' +
-              '<SignedStart>2026-01-01T00:00:00Z</SignedStart><SignedExpiry>2026-01-02T00:00:00Z</SignedExpiry>' +
-              '<SignedService>b</SignedService>' +
-              '<SignedVersion>2025-01-05</SignedVersion><Value>' +
-              Buffer.from('k'.repeat(32)).toString('base64') +
-              '</Value></UserDelegationKey>',
-          );
-        });
-      },
-    );
+    const tls = selfSignedCertificate('127.0.0.1');
+    const server = https.createServer({ key: fs.readFileSync(tls.key), cert: fs.readFileSync(tls.cert) }, (req, res) => {
+      seen.method = req.method;
+      seen.url = req.url;
+      seen.auth = req.headers.authorization;
+      req.on('data', (d: Buffer) => (seen.body += d.toString()));
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/xml', 'x-ms-request-id': '1', 'x-ms-version': '2025-01-05' });
+        res.end(
+          '<?xml version="1.0" encoding="utf-8"?><UserDelegationKey><SignedOid>oid-1</SignedOid><SignedTid>tid-1</SignedTid>' +
+            '<SignedStart>2026-01-01T00:00:00Z</SignedStart><SignedExpiry>2026-01-02T00:00:00Z</SignedExpiry>' +
+            '<SignedService>b</SignedService>' +
+            '<SignedVersion>2025-01-05</SignedVersion><Value>' +
+            Buffer.from('k'.repeat(32)).toString('base64') +
+            '</Value></UserDelegationKey>',
+        );
+      });
+    });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
       const port = (server.address() as AddressInfo).port;

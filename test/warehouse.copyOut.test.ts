@@ -10,6 +10,7 @@ import { exportWarehouse, type PgConnectionOptions } from '../src/exporters';
 import { CopyOutReader } from '../src/exporters/warehouse/copyOut';
 import { startPostgres } from '../scripts/lib/embeddedPostgres';
 import { listFiles, tempDir } from './helpers/archive';
+import { selfSignedCertificate } from './helpers/tls';
 import { postgres } from './helpers/postgres';
 
 describe('warehouse export: COPY read from the connection', function () {
@@ -85,35 +86,16 @@ describe('warehouse export: COPY read from the connection', function () {
 
   it('reads COPY over TLS (sslmode=require) as over a plain connection', async function () {
     // A second server with TLS on, its certificate made by openssl for the test.
-    const certs = tempDir('exit-plan-tls-');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-        '-keyout',
-        path.join(certs, 'server.key'),
-        '-out',
-        path.join(certs, 'server.crt'),
-      ],
-      { stdio: 'ignore' },
-    );
-    fs.chmodSync(certs, 0o755);
-    fs.chmodSync(path.join(certs, 'server.key'), 0o600);
+    const certs = selfSignedCertificate('localhost');
+    fs.chmodSync(certs.dir, 0o755);
+    fs.chmodSync(certs.key, 0o600);
     if (process.getuid?.() === 0) {
       const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
-      for (const f of ['server.key', 'server.crt']) fs.chownSync(path.join(certs, f), uid, uid);
+      for (const f of [certs.key, certs.cert]) fs.chownSync(f, uid, uid);
     }
     const tls = await startPostgres({
       quiet: true,
-      settings: ['ssl=on', `ssl_cert_file=${path.join(certs, 'server.crt')}`, `ssl_key_file=${path.join(certs, 'server.key')}`],
+      settings: ['ssl=on', `ssl_cert_file=${certs.cert}`, `ssl_key_file=${certs.key}`],
     });
     const out = tempDir();
     try {
@@ -151,7 +133,7 @@ describe('warehouse export: COPY read from the connection', function () {
     } finally {
       await tls.stop();
       fs.rmSync(out, { recursive: true, force: true });
-      fs.rmSync(certs, { recursive: true, force: true });
+      fs.rmSync(certs.dir, { recursive: true, force: true });
     }
   });
 

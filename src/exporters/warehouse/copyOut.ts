@@ -226,7 +226,8 @@ function isInterspersed(code: number): boolean {
   return code === COPY_OUT_RESPONSE || code === NOTICE || code === PARAMETER_STATUS || code === NOTIFICATION;
 }
 
-function growTo(ends: Uint32Array, length: number): Uint32Array {
+/** A copy of `ends` with room for `length` row ends (batches keep their ends in a growing Uint32Array). */
+export function growTo(ends: Uint32Array, length: number): Uint32Array {
   const bigger = new Uint32Array(length);
   bigger.set(ends);
   return bigger;

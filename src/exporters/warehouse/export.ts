@@ -16,7 +16,7 @@ import { DEFAULT_LOCK_TIMEOUT_SECONDS, checkLockTimeout } from '../shared/lockTi
 import { listRelations, qualifiedName, quoteIdent, relationSizes, serverFacts, type RelationInfo, type ServerFacts } from './catalog';
 import { runPool } from '../shared/pool';
 import { connect, describeConnection, describePgError, type PgConnectionOptions } from '../postgres/connection';
-import { CopyOutReader, type CopyBatch } from './copyOut';
+import { CopyOutReader, growTo, type CopyBatch } from './copyOut';
 import { CsvRowScanner } from './csvRows';
 import { LockWatcher, SelfBlockedError, backendPid, describeLockWait, lockSql, lockTimeoutSql } from './locks';
 import { buildLoadSql, buildReadme } from './manifest';
@@ -998,17 +998,13 @@ async function exportRelation({
 /** Converted COPY data as batches of rows, their ends found by scanning the CSV (quoted newlines are not row ends). */
 async function* scannedBatches(chunks: AsyncIterable<Buffer>): AsyncGenerator<CopyBatch> {
   const scanner = new CsvRowScanner();
-  let ends = new Uint32Array(1024);
+  let ends: Uint32Array = new Uint32Array(1024);
   for await (const data of chunks) {
     let rows = 0;
     for (let at = 0; ;) {
       const found = scanner.scan(data, at, 1);
       if (found.rows === 0) break;
-      if (rows === ends.length) {
-        const bigger = new Uint32Array(rows * 2);
-        bigger.set(ends);
-        ends = bigger;
-      }
+      if (rows === ends.length) ends = growTo(ends, rows * 2);
       ends[rows++] = found.end;
       at = found.end;
     }
