@@ -19,3 +19,4 @@ export * as azure from './azure';
 export * as datasets from './datasets';
 export * as backups from './backups';
 export * as exit from './exit';
+export * as rclone from './rclone';

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as vscode from 'vscode';
-import { maskSecrets } from '../exporters';
+import { maskSecrets, rclone } from '../exporters';
 
 /** What a transfer terminal runs: the program and its arguments (no shell), and how to show it. */
 export interface TransferRun {
@@ -68,7 +68,9 @@ export class TransferTerminal implements vscode.Pseudoterminal {
     this.write(`${BOLD}${maskSecrets(line)}${RESET}\r\nin ${cwd}\r\n\r\n`);
     let child: ChildProcess;
     try {
-      child = spawn(program, args, { cwd, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+      // rclone gets the environment every rclone process of Exit Plan gets (rclone/environment.ts).
+      const { env, args: globalArgs } = this.run.tool === 'rclone' ? rclone.rcloneEnvironment() : { env: process.env, args: [] };
+      child = spawn(program, [...globalArgs, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     } catch (err) {
       this.end(null, `Cannot start ${program}: ${maskSecrets((err as Error).message)}`);
       return;
