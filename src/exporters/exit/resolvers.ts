@@ -10,6 +10,8 @@ type Env = Record<string, string | undefined>;
 
 /** The environment variable that names azcopy's path, when it is not on PATH. */
 export const AZCOPY_ENV = 'EXIT_PLAN_AZCOPY';
+/** The environment variable that names rclone's path, when it is not on PATH. */
+export const RCLONE_ENV = 'EXIT_PLAN_RCLONE';
 
 function vsCodeOnly(kind: string, name: string, connection: string): ExitPlanError {
   return new ExitPlanError(
@@ -22,7 +24,7 @@ function vsCodeOnly(kind: string, name: string, connection: string): ExitPlanErr
 /**
  * Resolvers from the environment: a warehouse part's `db` with the password from `password_env` (else
  * PGPASSWORD); an azure part's connection string from `connection_string_env` (default
- * AZURE_STORAGE_CONNECTION_STRING); azcopy from EXIT_PLAN_AZCOPY or PATH. A part with a saved VS Code
+ * AZURE_STORAGE_CONNECTION_STRING); azcopy from EXIT_PLAN_AZCOPY or PATH; rclone from EXIT_PLAN_RCLONE or PATH. A part with a saved VS Code
  * `connection` fails with one sentence.
  */
 export function envResolvers(env: Env = process.env): PartResolvers {
@@ -56,6 +58,11 @@ export function envResolvers(env: Env = process.env): PartResolvers {
       const given = env[AZCOPY_ENV];
       if (given !== undefined && given !== '') return given;
       return findOnPath('azcopy');
+    },
+    async rclone() {
+      const given = env[RCLONE_ENV];
+      if (given !== undefined && given !== '') return given;
+      return findOnPath('rclone');
     },
   };
 }
