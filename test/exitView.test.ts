@@ -4,7 +4,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { exit } from '../src/exporters';
+import { exit, rclone } from '../src/exporters';
 import { appendTable, appendToPlanFile, freePartName, partNameProblem, type AppendedTable } from '../src/commands/planAppend';
 import { isExitReportMessage } from '../src/views/webviewMessages';
 import { tempDir } from './helpers/archive';
@@ -136,6 +136,27 @@ describe('appending a part to a hand-written exit plan', () => {
     assert.match(fs.readFileSync(real, 'utf8'), /name = "more"/);
     assert.equal(fs.statSync(real).mode & 0o777, 0o640);
     assert.deepEqual(fs.readdirSync(path.dirname(real)), ['real plan.toml']);
+  });
+
+  it('appends an [[rclone]] part whose remote (quotes, a colon, non-Latin letters) the plan parser reads back unchanged', async () => {
+    fs.writeFileSync(file, HAND_WRITTEN);
+    const remote = rclone.buildRemote('webdav', { url: "https://cloud.example.org/dav/files/ana's", path: '/Fotos/東京 2024/' });
+    assert.equal(remote, ":webdav,url='https://cloud.example.org/dav/files/ana''s':Fotos/東京 2024/");
+    const table: AppendedTable = {
+      comments: ['WebDAV'],
+      kind: 'rclone',
+      keys: [
+        ['name', 'fotos'],
+        ['remote', remote],
+      ],
+    };
+    const { plan } = await appendToPlanFile(file, table, () => undefined);
+    const part = plan.parts.find((p) => p.name === 'fotos');
+    assert.deepEqual(part && { kind: part.kind, remote: part.kind === 'rclone' ? part.remote : undefined }, { kind: 'rclone', remote });
+    assert.deepEqual(
+      (await exit.readPlan(file)).parts.map((p) => p.name),
+      ['configs', 'fotos'],
+    );
   });
 
   it('refuses unsafe or taken part names and finds a free one', () => {

@@ -107,7 +107,12 @@ export class BackupsTreeProvider implements vscode.TreeDataProvider<BackupNode>,
         const { target } = node;
         const item = new vscode.TreeItem(target.name, vscode.TreeItemCollapsibleState.Expanded);
         item.id = id();
-        item.contextValue = target.warehouseConnection ? 'backupTargetWithDatabase' : 'backupTarget';
+        // WithDatabase: drills and restores; WithRestore: a command with a restoreCmd (restores only); else neither.
+        item.contextValue = target.warehouseConnection
+          ? 'backupTargetWithDatabase'
+          : target.commands.some((c) => c.restoreCmd)
+            ? 'backupTargetWithRestore'
+            : 'backupTarget';
         const report = await this.service.report(target).catch(() => undefined);
         const busy = this.service.busy(target.name);
         const parts: string[] = [];

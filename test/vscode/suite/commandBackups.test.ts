@@ -102,7 +102,7 @@ describe('Command backups (real VS Code, real sh and tar)', function () {
 
   it('Back Up Now runs each command into <name>_backup__<time>.<extension> with its sidecar; the tree shows them verified', async () => {
     const target = await targetNode();
-    assert.equal(target.contextValue, 'backupTarget');
+    assert.equal(target.contextValue, 'backupTargetWithRestore');
     const user = new ScriptedUser();
     try {
       await vscode.commands.executeCommand('exitPlan.backUpNow', target.node);
