@@ -4,6 +4,7 @@
 // verifyCmd of the target's definition; Restore runs its restoreCmd only after the modal (which shows the command,
 // masked) and the command's name typed, and refuses a command without restoreCmd.
 import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -250,5 +251,45 @@ describe('Command backups (real VS Code, real sh and tar)', function () {
           `${(notes.node as { entry: { name: string } }).entry.name} from VS Code; nothing was changed.`,
       ],
     );
+  });
+
+  it('a command that fails, or hangs past its timeout, leaves no file and says so in one error; the hung one is stopped', async () => {
+    const broken = temp.make('command-broken');
+    await setSetting('exitPlan.backups.targets', [
+      ...targets,
+      {
+        name: 'Broken service',
+        dir: broken,
+        commands: [{ name: 'mongo', cmd: "echo 'cannot reach mongo' >&2; exit 3", extension: 'mongorestore.tar.gz' }],
+      },
+      {
+        name: 'Hung service',
+        dir: broken,
+        // A duration no other process here has, to find it afterwards.
+        commands: [{ name: 'hung', cmd: 'sleep 37.25', extension: 'bin', timeout: 1 }],
+      },
+    ]);
+    try {
+      for (const [name, why] of [
+        ['Broken service', /\b3\b/],
+        ['Hung service', /ran longer than 1 second and was stopped/],
+      ] as const) {
+        const user = new ScriptedUser();
+        try {
+          await vscode.commands.executeCommand('exitPlan.backUpNow', { targetName: name });
+        } finally {
+          user.done();
+        }
+        const errors = user.errors().map((e) => e.message);
+        assert.equal(errors.length, 1, JSON.stringify(user.shown));
+        assert.match(errors[0], why);
+        assert.doesNotMatch(errors[0], /\.\s+\S/, `one sentence: ${errors[0]}`);
+        assert.deepEqual(fs.readdirSync(broken), [], `${name}: nothing left in the folder`);
+      }
+      const ps = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' });
+      assert.ok(!ps.includes('sleep 37.25'), 'the hung command was stopped');
+    } finally {
+      await setSetting('exitPlan.backups.targets', targets);
+    }
   });
 });
