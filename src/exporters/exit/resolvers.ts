@@ -1,6 +1,7 @@
 // How a run reaches connections and secrets outside VS Code: the environment (the CLI, cron on a server).
 import { ExitPlanError } from '../shared/errors';
 import { findOnPath } from '../shared/programs';
+import { findRclone } from '../rclone/program';
 import { connectionFromUrl } from '../postgres/connection';
 import { openStorageAccount } from '../azure/connection';
 import { DEFAULT_AZURE_CONNECTION_ENV } from './plan';
@@ -10,8 +11,7 @@ type Env = Record<string, string | undefined>;
 
 /** The environment variable that names azcopy's path, when it is not on PATH. */
 export const AZCOPY_ENV = 'EXIT_PLAN_AZCOPY';
-/** The environment variable that names rclone's path, when it is not on PATH. */
-export const RCLONE_ENV = 'EXIT_PLAN_RCLONE';
+export { RCLONE_ENV } from '../rclone/program';
 
 function vsCodeOnly(kind: string, name: string, connection: string): ExitPlanError {
   return new ExitPlanError(
@@ -60,9 +60,7 @@ export function envResolvers(env: Env = process.env): PartResolvers {
       return findOnPath('azcopy');
     },
     async rclone() {
-      const given = env[RCLONE_ENV];
-      if (given !== undefined && given !== '') return given;
-      return findOnPath('rclone');
+      return findRclone(env);
     },
   };
 }

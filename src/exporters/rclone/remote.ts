@@ -264,10 +264,50 @@ const REFUSED_FLAGS: { match: RegExp; why: string }[] = [
   { match: /^(header|header-download|header-upload)$/, why: 'headers may carry credentials: give them through rclone config' },
 ];
 
+/** rclone's filter flags, and whether each takes a value. */
+const FILTER_FLAGS: Record<string, boolean> = {
+  include: true,
+  exclude: true,
+  filter: true,
+  'include-from': true,
+  'exclude-from': true,
+  'filter-from': true,
+  'files-from': true,
+  'files-from-raw': true,
+  'max-age': true,
+  'min-age': true,
+  'max-size': true,
+  'min-size': true,
+  'max-depth': true,
+  'exclude-if-present': true,
+  'ignore-case': false,
+  'metadata-include': true,
+  'metadata-exclude': true,
+  'metadata-filter': true,
+};
+
+/**
+ * Splits checked flags into the filters (which choose the files: given to the listing and `rclone size` only, as the
+ * copy and the check then take exactly the listed files) and the rest (given to every rclone command).
+ */
+export function splitFilterFlags(flags: readonly string[]): { filters: string[]; other: string[] } {
+  const filters: string[] = [];
+  const other: string[] = [];
+  for (let i = 0; i < flags.length; i++) {
+    const flag = flags[i];
+    const name = flag.startsWith('--') ? flag.slice(2).replace(/=.*$/s, '').toLowerCase() : undefined;
+    if (name !== undefined && name in FILTER_FLAGS) {
+      filters.push(flag);
+      if (FILTER_FLAGS[name] && !flag.includes('=') && i + 1 < flags.length) filters.push(flags[++i]);
+    } else other.push(flag);
+  }
+  return { filters, other };
+}
+
 /**
  * Checks extra rclone flags (the plan's `flags`, the CLI's `--flag`): returns them, or throws one sentence. Each item
  * is one argument (`--transfers=8`, or `--transfers` then `8`). Filters (`--include`, `--exclude`, `--max-age`…) are
- * allowed: they are given to the copy, the check and the listing alike, so the part is what they select.
+ * allowed: they choose what the listing holds, and the copy and the check take exactly the listed files.
  */
 export function checkFlags(flags: readonly string[]): string[] {
   for (const flag of flags) {
