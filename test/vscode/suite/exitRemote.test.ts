@@ -3,10 +3,13 @@
 // whose text and comments stay as they were, read back by the plan parser; the view shows the new part. A secret
 // typed into a field is refused, and a plan with unsaved edits or one that does not parse is left alone.
 import * as assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { promisify } from 'node:util';
 import * as vscode from 'vscode';
-import { exit } from '../../../src/exporters';
+import { exit, rclone } from '../../../src/exporters';
+import { S3RVER_KEYS, startS3rver } from '../../helpers/s3rver';
 import { BACK, ScriptedUser, SettingsSnapshot, TempDirs, closeAllEditors, eventually, exitPlan, setSetting, treeItems } from '../host';
 
 const TITLE = 'Add Storage Remote Part';
@@ -30,7 +33,7 @@ describe('Add Storage Remote Part (real VS Code)', function () {
   let planFile: string;
 
   before(async () => {
-    settings = new SettingsSnapshot(['exitPlan.planFile']);
+    settings = new SettingsSnapshot(['exitPlan.planFile', 'exitPlan.rclonePath']);
     const dir = temp.make('exit-remote');
     planFile = path.join(dir, 'exit-plan.toml');
     fs.writeFileSync(planFile, HAND_WRITTEN);
@@ -163,6 +166,82 @@ describe('Add Storage Remote Part (real VS Code)', function () {
     }
     assert.equal(fs.readFileSync(planFile, 'utf8'), broken);
     fs.writeFileSync(planFile, before);
+  });
+  it('runs the added part: every object of an S3 bucket (s3rver) copied and verified, with rclone from exitPlan.rclonePath', async () => {
+    const api = await exitPlan();
+    const s3 = await startS3rver(['field-photos']);
+    const dir = temp.make('exit-remote-run');
+    const objects: Record<string, string> = { 'enquête ü/photo 1.jpg': 'jpeg bytes', 'notes.txt': 'line one\nline two\n' };
+    const upload = temp.make('exit-remote-upload');
+    for (const [name, body] of Object.entries(objects)) {
+      fs.mkdirSync(path.dirname(path.join(upload, name)), { recursive: true });
+      fs.writeFileSync(path.join(upload, name), body);
+    }
+    const { env, args } = rclone.rcloneEnvironment({ ...process.env, RCLONE_S3_LIST_URL_ENCODE: 'false' });
+    // Not execFileSync: s3rver answers from this very process (the extension host), which must keep running.
+    await promisify(execFile)('rclone', [...args, 'copy', upload, s3.remote('field-photos')], { env });
+    // rclone through the setting: a wrapper that leaves a mark, then runs the real one.
+    const marker = path.join(dir, 'rclone-ran-from-the-setting');
+    const wrapper = path.join(dir, 'my rclone');
+    fs.writeFileSync(wrapper, `#!/bin/sh\ntouch '${marker}'\nexec rclone "$@"\n`, { mode: 0o755 });
+    // The secret goes where the notification says: the environment VS Code (here: its extension host) runs with.
+    const saved = { ...process.env };
+    Object.assign(process.env, {
+      AWS_ACCESS_KEY_ID: S3RVER_KEYS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: S3RVER_KEYS.secretAccessKey,
+      RCLONE_S3_LIST_URL_ENCODE: 'false',
+      RCLONE_RETRIES: '1',
+      RCLONE_LOW_LEVEL_RETRIES: '1',
+    });
+    const plan = path.join(dir, 'exit-plan.toml');
+    fs.writeFileSync(plan, '# only a command part so far\n[[command]]\nname = "hello"\ncmd = "echo hi > \\"$OUTPUT_DIR/hi.txt\\""\n');
+    await setSetting('exitPlan.planFile', plan);
+    await setSetting('exitPlan.rclonePath', wrapper);
+    try {
+      const add = new ScriptedUser().answer(
+        { when: new RegExp(`^${TITLE}: Kind \\(1/2\\)`), answer: S3 },
+        { when: new RegExp(`^${TITLE}: Bucket \\(2/6\\)`), answer: 'field-photos' },
+        { when: new RegExp(`^${TITLE}: Folder in it`), answer: '' },
+        { when: new RegExp(`^${TITLE}: Region`), answer: '' },
+        { when: new RegExp(`^${TITLE}: Endpoint`), answer: s3.endpoint },
+        { when: new RegExp(`^${TITLE}: Part name \\(6/6\\)`), answer: 'field-photos', value: 'field-photos' },
+      );
+      try {
+        await vscode.commands.executeCommand('exitPlan.addRclonePart');
+        add.assertNoErrors();
+      } finally {
+        add.done();
+      }
+      await eventually('the part in the view', async () => (await treeItems(api.exitPlanTree)).some((r) => r.label === 'field-photos'));
+
+      const run = new ScriptedUser();
+      try {
+        await vscode.commands.executeCommand('exitPlan.runExitPlan');
+        run.assertNoErrors();
+      } finally {
+        run.done();
+      }
+      assert.match(run.shown[0]?.message ?? '', /^Exit run complete: all 2 parts verified \(.+\)\.$/, JSON.stringify(run.shown));
+      assert.ok(fs.existsSync(marker), 'rclone ran from exitPlan.rclonePath');
+      const out = path.join(dir, 'exits');
+      const [folder] = fs.readdirSync(out).filter((f) => f.startsWith('exit_'));
+      const part = path.join(out, folder, 'field-photos');
+      for (const [name, body] of Object.entries(objects)) assert.equal(fs.readFileSync(path.join(part, 'files', name), 'utf8'), body, name);
+      assert.ok(fs.existsSync(path.join(part, 'part.json')), 'verified');
+      assert.ok(fs.existsSync(path.join(part, 'files-manifest.csv')));
+      const row = await eventually('the part verified in the view', async () => {
+        const items = await treeItems(api.exitPlanTree);
+        const found = items.find((r) => r.label === 'field-photos');
+        return found?.contextValue === 'exitPart' ? found : undefined;
+      });
+      assert.match(row.description, /^rclone · verified (just now|\d+ min ago) · [\d.]+ \w+$/);
+    } finally {
+      for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+      Object.assign(process.env, saved);
+      await setSetting('exitPlan.rclonePath', undefined);
+      await setSetting('exitPlan.planFile', planFile);
+      await s3.stop();
+    }
   });
 });
 
