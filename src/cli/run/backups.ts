@@ -274,7 +274,8 @@ async function restoreCommand(
   opts: { db?: string; yes?: boolean; restoreCmd?: string; verifyCmd?: string; timeout?: string; json?: boolean; quiet?: boolean },
 ): Promise<void> {
   const name = path.basename(file);
-  if (opts.db !== undefined) throw new ExitPlanError(`${name} is not restored into a database: give --restore-cmd, not --db; nothing was changed.`);
+  if (opts.db !== undefined)
+    throw new ExitPlanError(`${name} is not restored into a database: give --restore-cmd, not --db; nothing was changed.`);
   if (!opts.restoreCmd) {
     throw new ExitPlanError(
       `${name} is a command backup: give the command that restores it with --restore-cmd ` +
@@ -399,7 +400,15 @@ export async function cron(
 
 /** `backups cron --cmd …`: the crontab line for a command backup (its checks made now, not at 2 in the morning). */
 async function commandCron(
-  opts: RotateOpts & { db?: string; schedule: string; cmd?: string; name?: string; extension?: string; verifyCmd?: string; timeout?: string },
+  opts: RotateOpts & {
+    db?: string;
+    schedule: string;
+    cmd?: string;
+    name?: string;
+    extension?: string;
+    verifyCmd?: string;
+    timeout?: string;
+  },
 ): Promise<void> {
   const { cronLine, nextRun, validateSchedule } = await import('../../exporters/backups/schedule.js');
   const { checkExtension, checkFilesName } = await import('../../exporters/backups/names.js');
@@ -529,8 +538,7 @@ async function createAndPrint(
   if (failed) throw new ExitPlanError(`The backup ${backup.file} was written but failed verification: ${failed.message}`);
   if (opts.json) {
     if (backup.kind !== 'command') process.stdout.write(`${jsonText({ file: backup.file, bytes: backup.bytes, sha256: backup.sha256 })}\n`);
-  }
-  else process.stdout.write(`${printable(backup.file)}\n`);
+  } else process.stdout.write(`${printable(backup.file)}\n`);
 }
 
 /** A log line (a command's stderr) on stderr, between progress lines. */
