@@ -175,6 +175,8 @@ export async function createCommandBackup(options: CommandBackupOptions): Promis
     return { file, kind: 'command', bytes, sha256, sidecar, durationMs: Date.now() - started.getTime(), command: name };
   } catch (err) {
     clearInterval(poll);
+    // What failed first: the streams destroyed below may still report the writes they drop.
+    const cause = streamError ?? err;
     if (!stop.signal.aborted) stop.abort(err);
     sink.destroy();
     partial.stream.destroy();
@@ -182,7 +184,7 @@ export async function createCommandBackup(options: CommandBackupOptions): Promis
       () => true,
       () => false,
     );
-    throw backupError(streamError ?? err, partial.partialPath, removed, options.signal);
+    throw backupError(cause, partial.partialPath, removed, options.signal);
   } finally {
     options.signal?.removeEventListener('abort', onUserAbort);
   }
