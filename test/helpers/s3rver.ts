@@ -11,6 +11,39 @@ const S3rver = require('s3rver') as new (options: Record<string, unknown>) => {
   close(): Promise<void>;
 };
 
+/**
+ * s3rver 3.7's listing with a delimiter never looks inside a folder two levels below the prefix, so a folder that
+ * holds only folders (`photos/` with `photos/2024/a.jpg` in it) is missing from CommonPrefixes, and rclone (or any
+ * client) would never see its files. Here a listing with a delimiter lists every key under the prefix and makes
+ * the common prefixes itself, as S3 does (unpaged: the tests' buckets are small).
+ */
+function fixDelimiterListing(): void {
+  type Listed = { objects: { key: string }[]; commonPrefixes: string[]; isTruncated: boolean };
+  type Options = { delimiter?: string; prefix?: string; startAfter?: string; maxKeys?: number };
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const store = require('s3rver/lib/stores/filesystem') as {
+    prototype: { listObjects(bucket: string, options: Options): Promise<Listed>; fixedByExitPlan?: boolean };
+  };
+  if (store.prototype.fixedByExitPlan) return;
+  const listObjects = store.prototype.listObjects;
+  store.prototype.listObjects = async function (this: unknown, bucket: string, options: Options): Promise<Listed> {
+    const delimiter = options.delimiter ?? '';
+    if (!delimiter) return listObjects.call(this, bucket, options);
+    const prefix = options.prefix ?? '';
+    const all = await listObjects.call(this, bucket, { ...options, delimiter: '', maxKeys: Infinity });
+    const commonPrefixes = new Set<string>();
+    const objects = all.objects.filter((object) => {
+      const at = object.key.slice(prefix.length).indexOf(delimiter);
+      if (at === -1) return true;
+      commonPrefixes.add(object.key.slice(0, prefix.length + at + delimiter.length));
+      return false;
+    });
+    objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return { objects, commonPrefixes: [...commonPrefixes].sort(), isTruncated: false };
+  };
+  store.prototype.fixedByExitPlan = true;
+}
+
 /** s3rver's fixed credentials. */
 export const S3RVER_KEYS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
 
@@ -30,13 +63,18 @@ export interface S3Server {
    * Go sends no loopback request through a proxy, so Azurite and other local servers are still reached directly.
    */
   awsEnv: NodeJS.ProcessEnv;
-  /** An on-the-fly rclone remote for `bucket` (path-style, keys inline: for tests only). */
+  /**
+   * An on-the-fly rclone remote for `bucket` (path-style, keys inline: for tests only). Like `awsEnv`, it turns off
+   * rclone's `encoding-type=url` listings, which s3rver ignores (a key with `%` in it would be decoded wrongly and
+   * copied again on every run): set RCLONE_S3_LIST_URL_ENCODE=false for any other remote that reaches s3rver.
+   */
   remote(bucket: string, path?: string): string;
   stop(): Promise<void>;
 }
 
 /** Starts s3rver on a free loopback port with the given buckets. */
 export async function startS3rver(buckets: string[]): Promise<S3Server> {
+  fixDelimiterListing();
   const dir = tempDir('exit-plan-s3rver-');
   const server = new S3rver({
     address: '127.0.0.1',
@@ -75,9 +113,10 @@ export async function startS3rver(buckets: string[]): Promise<S3Server> {
       RCLONE_S3_ENDPOINT: `http://s3.${SERVICE_DOMAIN}:${port}`,
       AWS_ACCESS_KEY_ID: S3RVER_KEYS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: S3RVER_KEYS.secretAccessKey,
+      RCLONE_S3_LIST_URL_ENCODE: 'false',
     },
     remote: (bucket, path = '') =>
-      `:s3,provider=Other,endpoint='${endpoint}',access_key_id=${S3RVER_KEYS.accessKeyId},` +
+      `:s3,provider=Other,endpoint='${endpoint}',list_url_encode=false,access_key_id=${S3RVER_KEYS.accessKeyId},` +
       `secret_access_key=${S3RVER_KEYS.secretAccessKey}:${bucket}${path ? `/${path}` : ''}`,
     stop: async () => {
       await new Promise<void>((resolve) => proxy.close(() => resolve()));
