@@ -10,6 +10,8 @@ import { connectionUrl } from '../scripts/lib/embeddedPostgres';
 import { listFiles, tempDir } from './helpers/archive';
 import { CLI, runCli, sha256Of, until } from './helpers/backups';
 import { postgres } from './helpers/postgres';
+import { runBackupsPart } from '../src/exporters/exit/parts/backups';
+import type { PartContext } from '../src/exporters/exit/types';
 
 const STAMP = String.raw`\d{4}\.\d{2}\.\d{2}\.\d{2}_\d{2}`;
 
@@ -472,6 +474,31 @@ describe('backups: command backups', () => {
         ],
       );
       assert.equal(listFiles(dir).filter((n) => n.endsWith('.json')).length, 7, 'each removed backup took its sidecar along');
+    });
+  });
+
+  describe('exit runs', () => {
+    it('the backups part copies the newest command backup that verifies, and names the command when none does', async () => {
+      const dir = tempDir('exit-plan-command-exit-');
+      const older = await backups.createCommandBackup({ name: 'mongo', cmd: 'printf old', extension: 'mongorestore.tar.gz', dir });
+      const newest = await backups.createCommandBackup({ name: 'mongo', cmd: 'printf new', extension: 'mongorestore.tar.gz', dir });
+      const ctx = (): PartContext => ({
+        dir: path.join(tempDir('exit-plan-part-'), 'part'),
+        resuming: false,
+        resolvers: {} as PartContext['resolvers'],
+        now: () => new Date(),
+      });
+      const first = ctx();
+      const outcome = await runBackupsPart({ kind: 'backups', name: 'backups', dir }, first);
+      assert.deepEqual(listFiles(first.dir), [path.basename(newest.file), `${path.basename(newest.file)}.json`].sort());
+      assert.equal(fs.readFileSync(path.join(first.dir, path.basename(newest.file)), 'utf8'), 'new');
+      assert.equal(outcome.verification, 'The copied backup matches the size and SHA-256 its sidecar records.');
+
+      for (const b of [older, newest]) fs.writeFileSync(b.file, 'xyz');
+      await assert.rejects(
+        runBackupsPart({ kind: 'backups', name: 'backups', dir }, ctx()),
+        /no backup of the command "mongo" passes verification/,
+      );
     });
   });
 
