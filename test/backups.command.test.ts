@@ -434,6 +434,36 @@ describe('backups: command backups', () => {
       assert.deepEqual(report.groups.map((g) => g.label).sort(), ['Command mongo', 'Files kobocat', 'PostgreSQL command_target']);
     });
 
+    it("a target's check looks for each command's program without running it", async () => {
+      const dir = tempDir('exit-plan-command-check-');
+      const marker = path.join(dir, 'ran');
+      const result = await backups.checkTarget({
+        target: {
+          name: 'kobo',
+          dir,
+          folders: [],
+          blocking: [],
+          commands: [
+            { name: 'pg', cmd: `pg_dump --format=custom; touch '${marker}'`, extension: 'dump' },
+            { name: 'mongo', cmd: 'mongodump-not-here --archive --gzip', extension: 'mongorestore.tar.gz' },
+            { name: 'sub', cmd: `(cd /tmp && touch '${marker}')`, extension: 'gz' },
+          ],
+        },
+      });
+      const commands = result.checks.filter((c) => c.kind === 'command');
+      const pgDumpPath = execFileSync('/bin/sh', ['-c', 'command -v pg_dump'], { encoding: 'utf8' }).trim();
+      assert.deepEqual(
+        commands.map((c) => [c.ok, c.message]),
+        [
+          [true, `The command "pg" starts with pg_dump, found (${pgDumpPath}).`],
+          [false, 'The command "mongo" starts with mongodump-not-here, which is not found on PATH.'],
+          [true, 'The command "sub" is a shell line whose program cannot be told without running it; it was not run.'],
+        ],
+      );
+      assert.equal(result.ok, false);
+      assert.ok(!fs.existsSync(marker), 'no command was run');
+    });
+
     it('rotates PostgreSQL, media and command backups in one folder, each group by the same rules, the newest of each kept', async () => {
       const dir = tempDir('exit-plan-command-rotation-');
       const day = (d: number) => new Date(Date.UTC(2024, 2, d, 2, 0));
