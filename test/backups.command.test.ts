@@ -244,6 +244,19 @@ describe('backups: command backups', () => {
       assert.notEqual(second.file, result.file);
     });
 
+    it('two backups of one command at once each get their own name, neither overwriting the other', async () => {
+      const dir = tempDir('exit-plan-command-');
+      const made = await Promise.all(
+        ['one', 'two', 'three'].map((word) =>
+          backups.createCommandBackup({ name: 'mongo', cmd: `sleep 0.2; printf '%s' '${word}'`, extension: 'gz', dir }),
+        ),
+      );
+      assert.equal(new Set(made.map((m) => m.file)).size, 3);
+      assert.deepEqual(made.map((m) => fs.readFileSync(m.file, 'utf8')).sort(), ['one', 'three', 'two']);
+      for (const m of made) assert.equal(backups.parseBackupName(path.basename(m.file))?.kind, 'command');
+      assert.equal(listFiles(dir).length, 6);
+    });
+
     it('a failing command fails in one sentence with its last stderr line (masked) and leaves no file', async () => {
       const dir = tempDir('exit-plan-command-');
       const lines: string[] = [];
@@ -678,6 +691,14 @@ describe('backups: command backups', () => {
       assert.match(
         failing.stderr,
         /The restore command failed \(exit 5\): cannot connect while restoring .*: the service may be partly restored\./,
+      );
+
+      const pgName = path.join(dir, 'postgres_backup_db__2024.03.05.07_09.pg_restore');
+      const wrongKind = await runCli(['backups', 'restore', pgName, '--restore-cmd', restoreCmd, '--yes']);
+      assert.equal(wrongKind.code, 1);
+      assert.match(
+        wrongKind.stderr,
+        /is not a command backup: --restore-cmd and --verify-cmd are for <name>_backup__<time>\.<extension> files/,
       );
 
       const listed = await runCli(['backups', 'list', '--dir', dir, '--json']);

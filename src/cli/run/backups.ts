@@ -231,7 +231,14 @@ export async function restore(
   },
 ): Promise<void> {
   const { parseBackupName } = await import('../../exporters/backups/names.js');
-  if (parseBackupName(path.basename(file))?.kind === 'command' || opts.restoreCmd !== undefined) return restoreCommand(file, opts);
+  const parsed = parseBackupName(path.basename(file));
+  if (parsed?.kind === 'command') return restoreCommand(file, opts);
+  if (opts.restoreCmd !== undefined || opts.verifyCmd !== undefined) {
+    throw new ExitPlanError(
+      `${path.basename(file)} is not a command backup: --restore-cmd and --verify-cmd are for <name>_backup__<time>.<extension> files; ` +
+        'nothing was changed.',
+    );
+  }
   const { connectionOption } = await import('./db.js');
   const connection = connectionOption(opts.db);
   if (!opts.yes) {
