@@ -69,6 +69,7 @@ export async function createCommandBackup(options: CommandBackupOptions): Promis
   const stop = new AbortController();
   const onUserAbort = () => stop.abort(options.signal?.reason);
   options.signal?.addEventListener('abort', onUserAbort, { once: true });
+  if (options.signal?.aborted) onUserAbort();
   let streamError: unknown;
   partial.stream.on('error', (err) => {
     streamError ??= err;
