@@ -257,6 +257,17 @@ describe('backups: command backups', () => {
       assert.equal(listFiles(dir).length, 6);
     });
 
+    it('a verify command that hangs past the timeout fails verification, stopped', async () => {
+      const dir = tempDir('exit-plan-command-');
+      const result = await backups.createCommandBackup({ name: 'mongo', cmd: 'printf x', extension: 'gz', dir });
+      const v = await backups.verifyBackup(result.file, { verifyCmd: 'sleep 300', commandTimeoutMs: 300 });
+      assert.equal(v.state, 'failed');
+      assert.equal(
+        v.message,
+        'Checksum matches but the verify command ran longer than 300 ms and was stopped (with everything it started).',
+      );
+    });
+
     it('a failing command fails in one sentence with its last stderr line (masked) and leaves no file', async () => {
       const dir = tempDir('exit-plan-command-');
       const lines: string[] = [];

@@ -202,7 +202,8 @@ function checkTimeout(ms: number | undefined): void {
  */
 export function commandFailure(subject: string, result: ProcessResult, timeoutMs?: number): string | undefined {
   if (result.timedOut) {
-    return `${subject} ran longer than ${formatDuration(timeoutMs ?? 0)} and was stopped (with everything it started)`;
+    const limit = timeoutMs !== undefined && timeoutMs < 1000 ? `${timeoutMs} ms` : formatDuration(timeoutMs ?? 0);
+    return `${subject} ran longer than ${limit} and was stopped (with everything it started)`;
   }
   if (result.code === 0 && !result.signal) return undefined;
   const last = [...result.stderrTail].reverse().find((line) => line.trim() !== '');
