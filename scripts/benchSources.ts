@@ -48,7 +48,8 @@ function log(line: string): void {
 const f1 = (n: number) => n.toFixed(1);
 const f2 = (n: number) => n.toFixed(2);
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
-const mbs = (bytes: number) => f1(bytes / MB);
+/** A peak in MB; a process that ended before the first 50 ms sample has none: '—'. */
+const mbs = (bytes: number) => (bytes > 0 ? f1(bytes / MB) : '—');
 const secs = (ms: number[]) => ms.map((m) => f1(m / 1000)).join(', ');
 
 /** A shape of data: files of random (incompressible, like photos and dumps) bytes in folders. */
@@ -270,7 +271,7 @@ async function main(): Promise<void> {
     `Each way ran ${runs} time${runs === 1 ? '' : 's'}, alternating; times are medians of wall time, ` +
     'including Node.js start-up for Exit Plan. ' +
     'Peak RSS: the highest sum of the resident memory of the process and everything it started, sampled every 50 ms, and the largest ' +
-    'single process (its kernel peak, VmHWM).';
+    'single process (its kernel peak, VmHWM); — for a process that ended before the first sample.';
   writeDocSection('rclone-bench', [
     '## Files from an rclone remote: `exit-plan files copy` against rclone by hand',
     '',
