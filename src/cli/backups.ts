@@ -9,7 +9,7 @@ export function addBackupsCommands(program: Command): void {
   const cmd = program
     .command('backups')
     .description(
-      'Backups: PostgreSQL dumps, file archives and command backups (a service\'s own dump tool) with checksums, rotation, ' +
+      "Backups: PostgreSQL dumps, file archives and command backups (a service's own dump tool) with checksums, rotation, " +
         'verification, restore and restore drills.',
     );
   for (const add of [addCreate, addCreateFiles, addCreateCommand, addList, addRotate, addVerify, addRestore, addDrill, addCron]) add(cmd);
@@ -60,14 +60,18 @@ function addCreateCommand(cmd: Command): void {
   cmd
     .command('create-command')
     .description(
-      'Back up what a shell command writes (to stdout, or to the file $OUTPUT_PATH) into DIR/<name>_backup__<YYYY.MM.DD.HH_MM>.<extension>, ' +
-        'with a .json sidecar (size, SHA-256); e.g. --name mongo --extension mongorestore.tar.gz --cmd \'mongodump --archive --gzip\'.',
+      'Back up what a shell command writes (to stdout, or to the file $OUTPUT_PATH) ' +
+        'into DIR/<name>_backup__<YYYY.MM.DD.HH_MM>.<extension>, ' +
+        "with a .json sidecar (size, SHA-256); e.g. --name mongo --extension mongorestore.tar.gz --cmd 'mongodump --archive --gzip'.",
     )
     .requiredOption('--name <name>', 'names the backup files (letters, digits, ".", "-", "_")')
     .requiredOption('--cmd <cmd>', 'shell command (sh -c) that writes the dump to stdout or to "$OUTPUT_PATH"; secrets in the environment')
-    .requiredOption('--extension <ext>', 'the backup file\'s extension, e.g. mongorestore.tar.gz')
+    .requiredOption('--extension <ext>', "the backup file's extension, e.g. mongorestore.tar.gz")
     .requiredOption('--dir <dir>', 'backup folder (created if missing)')
-    .option('--verify-cmd <cmd>', 'verify the backup right after writing it: the checksum, then this shell command with $BACKUP_PATH (exit 0 = verified)')
+    .option(
+      '--verify-cmd <cmd>',
+      'verify the backup right after writing it: the checksum, then this shell command with $BACKUP_PATH (exit 0 = verified)',
+    )
     .option('--verify', 'verify the backup right after writing it (the checksum only, unless --verify-cmd is given)')
     .addOption(timeoutOption('the command (and the verify command)'))
     .option('--json', 'print { "file", "bytes", "sha256" } (and "verification" when verified)')
@@ -111,7 +115,7 @@ function addVerify(cmd: Command): void {
     .command('verify')
     .description(
       'Verify every backup in a folder (sidecar checksum, plus pg_restore --list, a full read of the tar, ' +
-        'or a command backup\'s --verify-cmd) and record the result in its sidecar.',
+        "or a command backup's --verify-cmd) and record the result in its sidecar.",
     )
     .requiredOption('--dir <dir>', 'backup folder')
     .option('--file <file>', 'only this backup')
@@ -133,10 +137,16 @@ function addRestore(cmd: Command): void {
     )
     .argument('<file>', 'a postgres_backup_….pg_restore file, or a command backup <name>_backup__….<extension>')
     .addOption(dbOption())
-    .option('--yes', 'confirm: replace the contents of the --db database (or let --restore-cmd replace the service\'s data)')
+    .option('--yes', "confirm: replace the contents of the --db database (or let --restore-cmd replace the service's data)")
     .addOption(pgDumpOption())
-    .option('--restore-cmd <cmd>', 'command backups: the shell command that restores it, with $BACKUP_PATH (e.g. mongorestore --archive="$BACKUP_PATH" --gzip --drop)')
-    .option('--verify-cmd <cmd>', 'command backups: after the checksum and before the restore, this shell command with $BACKUP_PATH must exit 0')
+    .option(
+      '--restore-cmd <cmd>',
+      'command backups: the shell command that restores it, with $BACKUP_PATH (e.g. mongorestore --archive="$BACKUP_PATH" --gzip --drop)',
+    )
+    .option(
+      '--verify-cmd <cmd>',
+      'command backups: after the checksum and before the restore, this shell command with $BACKUP_PATH must exit 0',
+    )
     .addOption(timeoutOption('the verify and the restore command'))
     .option('--json', 'print JSON')
     .option('--quiet', 'no progress on stderr')
@@ -175,7 +185,7 @@ function addCron(cmd: Command): void {
       .addOption(pgDumpOption())
       .option('--cmd <cmd>', 'a command backup instead of the database: the line runs backups create-command with this --cmd')
       .option('--name <name>', 'with --cmd: names the backup files')
-      .option('--extension <ext>', 'with --cmd: the backup file\'s extension')
+      .option('--extension <ext>', "with --cmd: the backup file's extension")
       .option('--verify-cmd <cmd>', 'with --cmd: verify each backup with this shell command')
       .addOption(timeoutOption('the command')),
     {

@@ -231,7 +231,14 @@ export async function restore(
   },
 ): Promise<void> {
   const { parseBackupName } = await import('../../exporters/backups/names.js');
-  if (parseBackupName(path.basename(file))?.kind === 'command' || opts.restoreCmd !== undefined) return restoreCommand(file, opts);
+  const parsed = parseBackupName(path.basename(file));
+  if (parsed?.kind === 'command') return restoreCommand(file, opts);
+  if (opts.restoreCmd !== undefined || opts.verifyCmd !== undefined) {
+    throw new ExitPlanError(
+      `${path.basename(file)} is not a command backup: --restore-cmd and --verify-cmd are for <name>_backup__<time>.<extension> files; ` +
+        'nothing was changed.',
+    );
+  }
   const { connectionOption } = await import('./db.js');
   const connection = connectionOption(opts.db);
   if (!opts.yes) {
@@ -274,7 +281,8 @@ async function restoreCommand(
   opts: { db?: string; yes?: boolean; restoreCmd?: string; verifyCmd?: string; timeout?: string; json?: boolean; quiet?: boolean },
 ): Promise<void> {
   const name = path.basename(file);
-  if (opts.db !== undefined) throw new ExitPlanError(`${name} is not restored into a database: give --restore-cmd, not --db; nothing was changed.`);
+  if (opts.db !== undefined)
+    throw new ExitPlanError(`${name} is not restored into a database: give --restore-cmd, not --db; nothing was changed.`);
   if (!opts.restoreCmd) {
     throw new ExitPlanError(
       `${name} is a command backup: give the command that restores it with --restore-cmd ` +
@@ -399,7 +407,15 @@ export async function cron(
 
 /** `backups cron --cmd …`: the crontab line for a command backup (its checks made now, not at 2 in the morning). */
 async function commandCron(
-  opts: RotateOpts & { db?: string; schedule: string; cmd?: string; name?: string; extension?: string; verifyCmd?: string; timeout?: string },
+  opts: RotateOpts & {
+    db?: string;
+    schedule: string;
+    cmd?: string;
+    name?: string;
+    extension?: string;
+    verifyCmd?: string;
+    timeout?: string;
+  },
 ): Promise<void> {
   const { cronLine, nextRun, validateSchedule } = await import('../../exporters/backups/schedule.js');
   const { checkExtension, checkFilesName } = await import('../../exporters/backups/names.js');
@@ -529,8 +545,7 @@ async function createAndPrint(
   if (failed) throw new ExitPlanError(`The backup ${backup.file} was written but failed verification: ${failed.message}`);
   if (opts.json) {
     if (backup.kind !== 'command') process.stdout.write(`${jsonText({ file: backup.file, bytes: backup.bytes, sha256: backup.sha256 })}\n`);
-  }
-  else process.stdout.write(`${printable(backup.file)}\n`);
+  } else process.stdout.write(`${printable(backup.file)}\n`);
 }
 
 /** A log line (a command's stderr) on stderr, between progress lines. */

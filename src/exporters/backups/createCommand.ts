@@ -69,6 +69,7 @@ export async function createCommandBackup(options: CommandBackupOptions): Promis
   const stop = new AbortController();
   const onUserAbort = () => stop.abort(options.signal?.reason);
   options.signal?.addEventListener('abort', onUserAbort, { once: true });
+  if (options.signal?.aborted) onUserAbort();
   let streamError: unknown;
   partial.stream.on('error', (err) => {
     streamError ??= err;
@@ -175,6 +176,8 @@ export async function createCommandBackup(options: CommandBackupOptions): Promis
     return { file, kind: 'command', bytes, sha256, sidecar, durationMs: Date.now() - started.getTime(), command: name };
   } catch (err) {
     clearInterval(poll);
+    // What failed first: the streams destroyed below may still report the writes they drop.
+    const cause = streamError ?? err;
     if (!stop.signal.aborted) stop.abort(err);
     sink.destroy();
     partial.stream.destroy();
@@ -182,7 +185,7 @@ export async function createCommandBackup(options: CommandBackupOptions): Promis
       () => true,
       () => false,
     );
-    throw backupError(streamError ?? err, partial.partialPath, removed, options.signal);
+    throw backupError(cause, partial.partialPath, removed, options.signal);
   } finally {
     options.signal?.removeEventListener('abort', onUserAbort);
   }
@@ -199,7 +202,8 @@ function checkTimeout(ms: number | undefined): void {
  */
 export function commandFailure(subject: string, result: ProcessResult, timeoutMs?: number): string | undefined {
   if (result.timedOut) {
-    return `${subject} ran longer than ${formatDuration(timeoutMs ?? 0)} and was stopped (with everything it started)`;
+    const limit = timeoutMs !== undefined && timeoutMs < 1000 ? `${timeoutMs} ms` : formatDuration(timeoutMs ?? 0);
+    return `${subject} ran longer than ${limit} and was stopped (with everything it started)`;
   }
   if (result.code === 0 && !result.signal) return undefined;
   const last = [...result.stderrTail].reverse().find((line) => line.trim() !== '');

@@ -257,6 +257,9 @@ function explainRestoreFailure(message: string): string {
   return message;
 }
 
+const POSTGRES_HINT = 'a PostgreSQL backup: restore it with --db';
+const FILES_HINT = 'an archive of files: extract it with tar';
+
 export interface CommandRestoreOptions extends OperationOptions<RestoreProgress> {
   file: string;
   /**
@@ -296,8 +299,7 @@ export async function restoreCommandBackup(options: CommandRestoreOptions): Prom
   if (!parsed || parsed.kind !== 'command') {
     throw new ExitPlanError(
       parsed
-        ? `${name} is a ${parsed.kind === 'postgres' ? 'PostgreSQL backup: restore it with --db' : 'archive of files: extract it with tar'}, ` +
-          'not with a restore command; nothing was changed.'
+        ? `${name} is ${parsed.kind === 'postgres' ? POSTGRES_HINT : FILES_HINT}, ` + 'not with a restore command; nothing was changed.'
         : `${abs} is not a command backup made by Exit Plan (<name>_backup__<time>.<extension>); nothing was changed.`,
     );
   }
