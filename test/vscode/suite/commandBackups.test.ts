@@ -292,4 +292,48 @@ describe('Command backups (real VS Code, real sh and tar)', function () {
       await setSetting('exitPlan.backups.targets', targets);
     }
   });
+
+  it('Test Backup Target looks for each command’s program without running it; a missing one offers Edit Backup Target', async () => {
+    const ready = new ScriptedUser();
+    try {
+      await vscode.commands.executeCommand('exitPlan.testBackupTarget', { targetName: TARGET });
+      ready.assertNoErrors();
+    } finally {
+      ready.done();
+    }
+    assert.match(
+      ready.shown[0]?.message ?? '',
+      new RegExp(`^Backup target "${TARGET}" is ready to back up: .* · ✓ tar found · ✓ printf found\\.$`),
+    );
+
+    const missing = temp.make('command-missing');
+    await setSetting('exitPlan.backups.targets', [
+      ...targets,
+      {
+        name: 'Kobo mongo',
+        dir: missing,
+        commands: [{ name: 'mongo', cmd: 'mongodump --archive --gzip', extension: 'mongorestore.tar.gz' }],
+      },
+    ]);
+    const buttons: string[][] = [];
+    const failing = new ScriptedUser();
+    const win = vscode.window as unknown as { showErrorMessage: (message: string, ...items: unknown[]) => Thenable<unknown> };
+    const show = win.showErrorMessage;
+    win.showErrorMessage = (message, ...items) => {
+      buttons.push(items.filter((i): i is string => typeof i === 'string'));
+      return show(message, ...items);
+    };
+    try {
+      await vscode.commands.executeCommand('exitPlan.testBackupTarget', { targetName: 'Kobo mongo' });
+    } finally {
+      failing.done();
+      await setSetting('exitPlan.backups.targets', targets);
+    }
+    assert.deepEqual(
+      failing.errors().map((e) => e.message),
+      ['Backup target "Kobo mongo" failed 1 of 3 checks: The command "mongo" starts with mongodump, which is not found on PATH.'],
+    );
+    assert.deepEqual(buttons, [['Edit Backup Target', 'Show Log']]);
+    assert.deepEqual(fs.readdirSync(missing), [], 'nothing was run or written');
+  });
 });
