@@ -3,7 +3,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-export const PERFORMANCE_DOC = path.resolve(__dirname, '../../../docs/PERFORMANCE.md');
+/** docs/PERFORMANCE.md, or the file BENCH_DOC names (the tests write there). */
+export const PERFORMANCE_DOC = process.env.BENCH_DOC
+  ? path.resolve(process.env.BENCH_DOC)
+  : path.resolve(__dirname, '../../../docs/PERFORMANCE.md');
 
 /** Replaces (or appends) the section `name` with `lines`, wrapped in its markers. */
 export function writeDocSection(name: string, lines: string[]): void {

@@ -3,6 +3,7 @@
 // SAS panel through VS Code's clipboard, and what that link can and cannot do over plain HTTP; connections
 // corrected with Edit, Update Secret and Test Connection; the blob commands; Run in Terminal's exit code.
 import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
@@ -10,6 +11,7 @@ import * as vscode from 'vscode';
 import { azcopyPath } from '../../../scripts/lib/azurite';
 import { listFiles } from '../../helpers/archive';
 import { azurite } from '../../helpers/azure';
+import { startS3rver } from '../../helpers/s3rver';
 import {
   BACK,
   ScriptedUser,
@@ -239,6 +241,46 @@ describe('Azure Storage (real VS Code, real Azurite)', function () {
       const log = fs.readFileSync(exitPlanLogFile()!, 'utf8');
       return log.includes('azcopy exited with code 0.') && !log.includes(sig);
     });
+  });
+
+  it("the SAS panel's S3 command runs in the terminal and every blob arrives in S3 (s3rver on loopback)", async () => {
+    const api = await exitPlan();
+    const connection = (await treeItems(api.azureTree)).find((i) => i.label === NAME)!;
+    const photos = (await treeItems(api.azureTree, connection.node)).find((c) => c.label === PHOTOS)!;
+    const s3 = await startS3rver(['field-archive']);
+    // The terminal runs rclone with the extension host's environment: for this test, credentials and an endpoint
+    // that lead the command, written for AWS, to s3rver (and AWS_CA_BUNDLE, which rclone 1.60 cannot take as is).
+    const saved = { ...process.env };
+    Object.assign(process.env, s3.awsEnv, { AWS_CA_BUNDLE: '/etc/ssl/certs/ca-certificates.crt', RCLONE_CONFIG: '/dev/null' });
+    try {
+      await vscode.commands.executeCommand('exitPlan.generateSas', photos.node);
+      const panel = await eventually('the SAS panel', () => api.latestSasPanel());
+      panel.setDestination('s3', 'field-archive/exports/field photos');
+      const run = await panel.run('s3');
+      assert.ok(run, 'Run in Terminal did not start for S3');
+      assert.equal(await run.exited, 0, run.transcript);
+      assert.match(plain(run.transcript), /rclone exited with code 0\. Press any key to close the terminal\./);
+      assert.ok(run.transcript.includes('sig=…') && !/sig=[^…&'\s]/.test(run.transcript), 'the terminal shows the command masked');
+
+      // Read back from S3 (path-style, a second way in): every blob, byte for byte.
+      const back = temp.make('s3-back');
+      const env = { ...process.env };
+      delete env.AWS_CA_BUNDLE;
+      const code = await new Promise<number | null>((resolve, reject) => {
+        const child = spawn('rclone', ['copy', s3.remote('field-archive', 'exports/field photos'), back], { env, stdio: 'ignore' });
+        child.on('error', reject);
+        child.on('close', resolve);
+      });
+      assert.equal(code, 0);
+      assert.deepEqual(listFiles(back), Object.keys(BLOBS).sort());
+      for (const [name, body] of Object.entries(BLOBS)) assert.equal(fs.readFileSync(path.join(back, name), 'utf8'), body, name);
+    } finally {
+      for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+      Object.assign(process.env, saved);
+      for (const t of vscode.window.terminals.filter((t) => t.name.startsWith('rclone: '))) t.dispose();
+      await closeAllEditors();
+      await s3.stop();
+    }
   });
 
   it('the blob commands: Copy Blob URL, Download Blob… (never over a file), Generate SAS Link for one blob', async () => {
