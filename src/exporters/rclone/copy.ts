@@ -235,10 +235,16 @@ async function runRclone(
 }
 
 /** The hashes a remote gives (`rclone backend features`), in rclone's order of preference; [] for none. */
-export async function remoteHashes(remote: string, options: RcloneProgram & { signal?: AbortSignal } = {}): Promise<string[]> {
+export async function remoteHashes(
+  remote: string,
+  options: RcloneProgram & { signal?: AbortSignal; flags?: readonly string[] } = {},
+): Promise<string[]> {
   const errors: string[] = [];
   let text = '';
-  const result = await runRclone(options, ['backend', 'features', remote], { errors, onStdoutLine: (l) => (text += `${l}\n`) });
+  const result = await runRclone(options, ['backend', 'features', ...(options.flags ?? []), '--', remote], {
+    errors,
+    onStdoutLine: (l) => (text += `${l}\n`),
+  });
   if (result.cancelled) throw new CancelledError();
   if (result.code !== 0) throw new ExitPlanError(describeRcloneFailure('Opening', remote, errors, result));
   try {
@@ -339,7 +345,7 @@ export async function copyRemote(options: CopyRemoteOptions): Promise<CopyRemote
 
   try {
     // 1. The hash the copy and the check can use: the remote's first (the local disk has them all).
-    const hashes = await remoteHashes(remote, program);
+    const hashes = await remoteHashes(remote, { ...program, flags: other });
     const hash = hashes[0];
     log?.(
       `rclone: ${shown} gives ${hash ? `hashes ${hashes.join(', ')}; ${hash} is compared` : 'no hash: sizes (and times) are compared'}.`,
