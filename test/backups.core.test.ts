@@ -165,7 +165,7 @@ describe('backups core: target definitions', () => {
       'Backup target "bad": the folder "relative/dir" must be an absolute path (or start with ~).',
       t.blocking[1],
       'Backup target "bad": every entry of "folders" needs a name and a path.',
-      'Backup target "bad" has nothing to back up: set "warehouseConnection" and/or "folders".',
+      'Backup target "bad" has nothing to back up: set "warehouseConnection", "folders" and/or "commands".',
     ]);
     assert.match(t.blocking[1], /^Backup target "bad": /);
     assert.equal(t.problems.length, 6);

@@ -1,4 +1,4 @@
-// `exit-plan backups …`: PostgreSQL dumps and file archives. The commands, flags and help; what they do is in
+// `exit-plan backups …`: PostgreSQL dumps, file archives and command backups. The commands, flags and help; what they do is in
 // run/backups.ts, loaded when one of them runs.
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { lockTimeoutOption } from './common';
@@ -8,8 +8,11 @@ const run = () => import('./run/backups.js');
 export function addBackupsCommands(program: Command): void {
   const cmd = program
     .command('backups')
-    .description('Backups: PostgreSQL dumps and file archives with checksums, rotation, verification, restore and restore drills.');
-  for (const add of [addCreate, addCreateFiles, addList, addRotate, addVerify, addRestore, addDrill, addCron]) add(cmd);
+    .description(
+      "Backups: PostgreSQL dumps, file archives and command backups (a service's own dump tool) with checksums, rotation, " +
+        'verification, restore and restore drills.',
+    );
+  for (const add of [addCreate, addCreateFiles, addCreateCommand, addList, addRotate, addVerify, addRestore, addDrill, addCron]) add(cmd);
 }
 
 const dbOption = () =>
@@ -49,6 +52,33 @@ function addCreateFiles(cmd: Command): void {
     .action(async (opts) => (await run()).createFiles(opts));
 }
 
+const timeoutOption = (what: string) =>
+  new Option('--timeout <duration>', `stop ${what} (with everything it started) after this long, e.g. "2 hours", "90m", or seconds`);
+
+/** `backups create-command`: what a command writes (a service's own dump tool, e.g. mongodump). */
+function addCreateCommand(cmd: Command): void {
+  cmd
+    .command('create-command')
+    .description(
+      'Back up what a shell command writes (to stdout, or to the file $OUTPUT_PATH) ' +
+        'into DIR/<name>_backup__<YYYY.MM.DD.HH_MM>.<extension>, ' +
+        "with a .json sidecar (size, SHA-256); e.g. --name mongo --extension mongorestore.tar.gz --cmd 'mongodump --archive --gzip'.",
+    )
+    .requiredOption('--name <name>', 'names the backup files (letters, digits, ".", "-", "_")')
+    .requiredOption('--cmd <cmd>', 'shell command (sh -c) that writes the dump to stdout or to "$OUTPUT_PATH"; secrets in the environment')
+    .requiredOption('--extension <ext>', "the backup file's extension, e.g. mongorestore.tar.gz")
+    .requiredOption('--dir <dir>', 'backup folder (created if missing)')
+    .option(
+      '--verify-cmd <cmd>',
+      'verify the backup right after writing it: the checksum, then this shell command with $BACKUP_PATH (exit 0 = verified)',
+    )
+    .option('--verify', 'verify the backup right after writing it (the checksum only, unless --verify-cmd is given)')
+    .addOption(timeoutOption('the command (and the verify command)'))
+    .option('--json', 'print { "file", "bytes", "sha256" } (and "verification" when verified)')
+    .option('--quiet', 'no progress on stderr')
+    .action(async (opts) => (await run()).createCommand(opts));
+}
+
 /** `backups list`: the backups in a folder, newest first. */
 function addList(cmd: Command): void {
   cmd
@@ -84,12 +114,14 @@ function addVerify(cmd: Command): void {
   cmd
     .command('verify')
     .description(
-      'Verify every backup in a folder (sidecar checksum, plus pg_restore --list or a full read of the tar) ' +
-        'and record the result in its sidecar.',
+      'Verify every backup in a folder (sidecar checksum, plus pg_restore --list, a full read of the tar, ' +
+        "or a command backup's --verify-cmd) and record the result in its sidecar.",
     )
     .requiredOption('--dir <dir>', 'backup folder')
     .option('--file <file>', 'only this backup')
     .addOption(pgDumpOption())
+    .option('--verify-cmd <cmd>', 'command backups: after the checksum, run this shell command with $BACKUP_PATH (exit 0 = verified)')
+    .addOption(timeoutOption('the verify command'))
     .option('--json', 'print JSON')
     .option('--quiet', 'no progress on stderr')
     .action(async (opts) => (await run()).verify(opts));
@@ -100,13 +132,22 @@ function addRestore(cmd: Command): void {
   cmd
     .command('restore')
     .description(
-      'Restore a PostgreSQL backup over a database (pg_restore --clean --if-exists --no-owner --no-acl, in one transaction). ' +
-        'Verifies it first. Refuses without --yes.',
+      'Restore a PostgreSQL backup over a database (pg_restore --clean --if-exists --no-owner --no-acl, in one transaction), ' +
+        'or a command backup with --restore-cmd. Verifies it first. Refuses without --yes.',
     )
-    .argument('<file>', 'a postgres_backup_….pg_restore file')
+    .argument('<file>', 'a postgres_backup_….pg_restore file, or a command backup <name>_backup__….<extension>')
     .addOption(dbOption())
-    .option('--yes', 'confirm: replace the contents of the --db database')
+    .option('--yes', "confirm: replace the contents of the --db database (or let --restore-cmd replace the service's data)")
     .addOption(pgDumpOption())
+    .option(
+      '--restore-cmd <cmd>',
+      'command backups: the shell command that restores it, with $BACKUP_PATH (e.g. mongorestore --archive="$BACKUP_PATH" --gzip --drop)',
+    )
+    .option(
+      '--verify-cmd <cmd>',
+      'command backups: after the checksum and before the restore, this shell command with $BACKUP_PATH must exit 0',
+    )
+    .addOption(timeoutOption('the verify and the restore command'))
     .option('--json', 'print JSON')
     .option('--quiet', 'no progress on stderr')
     .action(async (file: string, opts) => (await run()).restore(file, opts));
@@ -134,11 +175,19 @@ function addCron(cmd: Command): void {
   withRotationOptions(
     cmd
       .command('cron')
-      .description('Print the crontab line that backs up a database on a schedule (for servers where VS Code is not open).')
+      .description(
+        'Print the crontab line that backs up a database (or, with --cmd, what a command writes) on a schedule ' +
+          '(for servers where VS Code is not open).',
+      )
       .addOption(dbOption())
       .requiredOption('--dir <dir>', 'backup folder')
       .requiredOption('--schedule <cron>', 'five-field cron expression, e.g. "0 2 * * 0" (Sundays at 02:00)')
-      .addOption(pgDumpOption()),
+      .addOption(pgDumpOption())
+      .option('--cmd <cmd>', 'a command backup instead of the database: the line runs backups create-command with this --cmd')
+      .option('--name <name>', 'with --cmd: names the backup files')
+      .option('--extension <ext>', "with --cmd: the backup file's extension")
+      .option('--verify-cmd <cmd>', 'with --cmd: verify each backup with this shell command')
+      .addOption(timeoutOption('the command')),
     {
       keepWithin: 'also rotate after each backup: keep every backup within this duration of the newest',
       minSize: 'with rotation: backups smaller than this are suspect',

@@ -53,6 +53,36 @@ export function createFiles(opts: {
   });
 }
 
+/** `backups create-command`: what a shell command writes (to stdout or to $OUTPUT_PATH). */
+export async function createCommand(opts: {
+  name: string;
+  cmd: string;
+  extension: string;
+  dir: string;
+  verifyCmd?: string;
+  verify?: boolean;
+  timeout?: string;
+  json?: boolean;
+  quiet?: boolean;
+}): Promise<void> {
+  const { parseCommandTimeout } = await import('../../exporters/backups/targets.js');
+  const timeout = opts.timeout !== undefined ? parseCommandTimeout(opts.timeout) : undefined;
+  return createAndPrint(
+    { ...opts, verify: opts.verify || opts.verifyCmd !== undefined },
+    {
+      target: {
+        name: opts.dir,
+        dir: opts.dir,
+        folders: [],
+        commands: [{ name: opts.name, cmd: opts.cmd, extension: opts.extension, verifyCmd: opts.verifyCmd, timeout }],
+        gzip: false,
+        blocking: [],
+      },
+      logCommands: true,
+    },
+  );
+}
+
 /** `backups list`: the backups in a folder, newest first. */
 export async function list(opts: { dir: string; json?: boolean }): Promise<void> {
   const entries = await listBackups(opts.dir);
@@ -135,13 +165,26 @@ export async function rotate(opts: RotateOpts): Promise<void> {
 }
 
 /** `backups verify`: every backup in a folder, or one; a failed one makes it exit 1. */
-export async function verify(opts: { dir: string; file?: string; pgDump?: string; json?: boolean; quiet?: boolean }): Promise<void> {
+export async function verify(opts: {
+  dir: string;
+  file?: string;
+  pgDump?: string;
+  verifyCmd?: string;
+  timeout?: string;
+  json?: boolean;
+  quiet?: boolean;
+}): Promise<void> {
   const { describeVerifyProgress, verifyBackups } = await import('../../exporters/backups/verify.js');
+  const { parseCommandTimeout } = await import('../../exporters/backups/targets.js');
+  const timeout = opts.timeout !== undefined ? parseCommandTimeout(opts.timeout) : undefined;
   const printer = new ProgressLine(!opts.quiet);
   const results = await withCancelOnSignals((signal) =>
     verifyBackups(opts.dir, {
       files: opts.file ? [path.resolve(opts.dir, opts.file)] : undefined,
       pgDumpPath: opts.pgDump,
+      verifyCmd: opts.verifyCmd,
+      commandTimeoutMs: timeout?.ms,
+      log: opts.quiet || !opts.verifyCmd ? undefined : (line) => logLine(printer, line),
       signal,
       onProgress: (p) => printer.line(p.file, describeVerifyProgress(p)),
     }),
@@ -173,11 +216,29 @@ export async function verify(opts: { dir: string; file?: string; pgDump?: string
   }
 }
 
-/** `backups restore FILE`: over a database, with --yes. */
+/** `backups restore FILE`: over a database, or (a command backup) through --restore-cmd, with --yes. */
 export async function restore(
   file: string,
-  opts: { db?: string; yes?: boolean; pgDump?: string; json?: boolean; quiet?: boolean },
+  opts: {
+    db?: string;
+    yes?: boolean;
+    pgDump?: string;
+    restoreCmd?: string;
+    verifyCmd?: string;
+    timeout?: string;
+    json?: boolean;
+    quiet?: boolean;
+  },
 ): Promise<void> {
+  const { parseBackupName } = await import('../../exporters/backups/names.js');
+  const parsed = parseBackupName(path.basename(file));
+  if (parsed?.kind === 'command') return restoreCommand(file, opts);
+  if (opts.restoreCmd !== undefined || opts.verifyCmd !== undefined) {
+    throw new ExitPlanError(
+      `${path.basename(file)} is not a command backup: --restore-cmd and --verify-cmd are for <name>_backup__<time>.<extension> files; ` +
+        'nothing was changed.',
+    );
+  }
   const { connectionOption } = await import('./db.js');
   const connection = connectionOption(opts.db);
   if (!opts.yes) {
@@ -211,6 +272,49 @@ export async function restore(
         `it held ${plural(before.tables.length, 'relation')}, ${formatBytes(before.sizeBytes)} before) ` +
         `in ${(result.durationMs / 1000).toFixed(1)} s.\n`,
     );
+  }
+}
+
+/** `backups restore FILE --restore-cmd CMD --yes`: a command backup, checked first, through its restore command. */
+async function restoreCommand(
+  file: string,
+  opts: { db?: string; yes?: boolean; restoreCmd?: string; verifyCmd?: string; timeout?: string; json?: boolean; quiet?: boolean },
+): Promise<void> {
+  const name = path.basename(file);
+  if (opts.db !== undefined)
+    throw new ExitPlanError(`${name} is not restored into a database: give --restore-cmd, not --db; nothing was changed.`);
+  if (!opts.restoreCmd) {
+    throw new ExitPlanError(
+      `${name} is a command backup: give the command that restores it with --restore-cmd ` +
+        `(it gets the backup in $BACKUP_PATH, e.g. mongorestore --archive="$BACKUP_PATH" --gzip --drop); nothing was changed.`,
+    );
+  }
+  if (!opts.yes) {
+    throw new ExitPlanError(
+      `Restoring ${name} runs --restore-cmd, which replaces the service's data with the backup's: ` +
+        'run again with --yes to confirm; nothing was changed.',
+    );
+  }
+  const { parseCommandTimeout } = await import('../../exporters/backups/targets.js');
+  const timeout = opts.timeout !== undefined ? parseCommandTimeout(opts.timeout) : undefined;
+  const { describeRestoreProgress, restoreCommandBackup } = await import('../../exporters/backups/restore.js');
+  const printer = new ProgressLine(!opts.quiet);
+  const result = await withCancelOnSignals((signal) =>
+    restoreCommandBackup({
+      file,
+      restoreCmd: opts.restoreCmd!,
+      verifyCmd: opts.verifyCmd,
+      timeoutMs: timeout?.ms,
+      signal,
+      log: opts.quiet ? undefined : (line) => logLine(printer, line),
+      onProgress: (p) => printer.line(p.phase, describeRestoreProgress(p)),
+    }),
+  ).finally(() => printer.end());
+  if (opts.json) {
+    const verification = { state: result.verification.state, message: result.verification.message };
+    process.stdout.write(`${jsonText({ file: result.file, verification, durationMs: result.durationMs, message: result.message })}\n`);
+  } else {
+    process.stdout.write(`${printable(result.message)}\n`);
   }
 }
 
@@ -255,7 +359,20 @@ export async function drill(
 }
 
 /** `backups cron`: the crontab line for scheduled backups. */
-export async function cron(opts: RotateOpts & { db?: string; dir: string; schedule: string; pgDump?: string }): Promise<void> {
+export async function cron(
+  opts: RotateOpts & {
+    db?: string;
+    dir: string;
+    schedule: string;
+    pgDump?: string;
+    cmd?: string;
+    name?: string;
+    extension?: string;
+    verifyCmd?: string;
+    timeout?: string;
+  },
+): Promise<void> {
+  if (opts.cmd !== undefined) return commandCron(opts);
   const { cronLine, nextRun, validateSchedule } = await import('../../exporters/backups/schedule.js');
   const { connectionOption } = await import('./db.js');
   const { describeConnection } = await import('../../exporters/postgres/connection.js');
@@ -283,6 +400,47 @@ export async function cron(opts: RotateOpts & { db?: string; dir: string; schedu
     `# Exit Plan: back up ${describeConnection(connection)} into ${dir} on "${schedule}"${next ? ` (next: ${next.toString()})` : ''}.\n` +
       `# The password is not in this line: put it in ~${path.sep}.pgpass of the crontab's user ` +
       `(${connection.host}:${connection.port}:${connection.database}:${connection.user}:PASSWORD, chmod 600).\n` +
+      (rotating ? `# After a successful backup, rotation removes what "${describePolicy(policy)}" does not keep.\n` : '') +
+      `${line}\n`,
+  );
+}
+
+/** `backups cron --cmd …`: the crontab line for a command backup (its checks made now, not at 2 in the morning). */
+async function commandCron(
+  opts: RotateOpts & {
+    db?: string;
+    schedule: string;
+    cmd?: string;
+    name?: string;
+    extension?: string;
+    verifyCmd?: string;
+    timeout?: string;
+  },
+): Promise<void> {
+  const { cronLine, nextRun, validateSchedule } = await import('../../exporters/backups/schedule.js');
+  const { checkExtension, checkFilesName } = await import('../../exporters/backups/names.js');
+  const { parseCommandTimeout } = await import('../../exporters/backups/targets.js');
+  if (opts.db !== undefined) throw new ExitPlanError('--cmd and --db are two different backups: print a line for each.');
+  if (!opts.name || !opts.extension) throw new ExitPlanError('A command backup needs --name and --extension with --cmd.');
+  const schedule = validateSchedule(opts.schedule);
+  const name = checkFilesName(opts.name);
+  const extension = checkExtension(opts.extension);
+  const cmd = opts.cmd!.trim();
+  if (cmd === '') throw new ExitPlanError('--cmd is empty.');
+  if (opts.timeout !== undefined) parseCommandTimeout(opts.timeout);
+  const dir = path.resolve(opts.dir);
+  const createArgs = ['backups', 'create-command', '--name', name, '--cmd', cmd, '--extension', extension, '--dir', dir, '--quiet'];
+  if (opts.verifyCmd) createArgs.push('--verify-cmd', opts.verifyCmd);
+  if (opts.timeout !== undefined) createArgs.push('--timeout', opts.timeout.trim());
+  const policy = policyOf(opts);
+  const rotating = COUNT_RULES.some((r) => policy[r]) || Boolean(policy.keepWithin);
+  if (rotating) checkPolicy(policy);
+  const rotateArgs = rotating ? ['backups', 'rotate', '--dir', dir, ...policyArgs(policy)] : undefined;
+  const line = cronLine({ schedule, command: [process.execPath, cliPath()], createArgs, rotateArgs });
+  const next = nextRun(schedule);
+  process.stdout.write(
+    `# Exit Plan: back up what the command "${name}" writes into ${dir} on "${schedule}"${next ? ` (next: ${next.toString()})` : ''}.\n` +
+      "# Secrets for the command belong in the crontab user's environment or the tool's own config, not in this line.\n" +
       (rotating ? `# After a successful backup, rotation removes what "${describePolicy(policy)}" does not keep.\n` : '') +
       `${line}\n`,
   );
@@ -354,7 +512,7 @@ function cliPath(): string {
  */
 async function createAndPrint(
   opts: { json?: boolean; verify?: boolean; pgDump?: string; quiet?: boolean },
-  what: Pick<TargetBackupOptions, 'target' | 'database' | 'lockTimeoutSeconds'>,
+  what: Pick<TargetBackupOptions, 'target' | 'database' | 'lockTimeoutSeconds'> & { logCommands?: boolean },
 ): Promise<void> {
   const { backUpTarget } = await import('../../exporters/backups/backUpTarget.js');
   const { describeBackupProgress } = await import('../../exporters/backups/createPostgres.js');
@@ -365,6 +523,7 @@ async function createAndPrint(
       pgDumpPath: opts.pgDump,
       verify: opts.verify,
       signal,
+      log: what.logCommands && !opts.quiet ? (line) => logLine(printer, line) : undefined,
       onProgress: (p) => p.backup && printer.line(p.backup.waitingFor ? 'waiting' : p.backup.phase, describeBackupProgress(p.backup)),
     }),
   ).finally(() => printer.end());
@@ -377,9 +536,22 @@ async function createAndPrint(
     );
   }
   const failed = result.verifications.find((v) => v.state !== 'verified');
+  if (opts.json && backup.kind === 'command') {
+    // A command backup's JSON says what verification found, also when it failed (and then it exits 1).
+    const v = result.verifications[0];
+    const verification = v ? { verification: { state: v.state, message: v.message } } : {};
+    process.stdout.write(`${jsonText({ file: backup.file, bytes: backup.bytes, sha256: backup.sha256, ...verification })}\n`);
+  }
   if (failed) throw new ExitPlanError(`The backup ${backup.file} was written but failed verification: ${failed.message}`);
-  if (opts.json) process.stdout.write(`${jsonText({ file: backup.file, bytes: backup.bytes, sha256: backup.sha256 })}\n`);
-  else process.stdout.write(`${printable(backup.file)}\n`);
+  if (opts.json) {
+    if (backup.kind !== 'command') process.stdout.write(`${jsonText({ file: backup.file, bytes: backup.bytes, sha256: backup.sha256 })}\n`);
+  } else process.stdout.write(`${printable(backup.file)}\n`);
+}
+
+/** A log line (a command's stderr) on stderr, between progress lines. */
+function logLine(printer: ProgressLine, line: string): void {
+  printer.end();
+  process.stderr.write(`${printable(line)}\n`);
 }
 
 function stamp(d: Date): string {

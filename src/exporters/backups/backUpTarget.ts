@@ -3,6 +3,7 @@ import { ExitPlanError, throwIfAborted } from '../shared/errors';
 import { plural } from '../shared/format';
 import type { OperationOptions } from '../shared/operation';
 import { describeConnection, type PgConnectionOptions } from '../postgres/connection';
+import { createCommandBackup } from './createCommand';
 import { createFilesBackup } from './createFiles';
 import { createPostgresBackup, describeBackupProgress, type BackupProgress, type BackupResult } from './createPostgres';
 import type { PgToolsOptions } from './pgTools';
@@ -11,10 +12,10 @@ import { describeVerifyProgress, verifyBackup, type VerifyProgress, type VerifyR
 
 /** Where a target's backup is: step `index` (1-based) of `count` (each backup, then each verification). */
 export interface TargetBackupProgress {
-  step: 'database' | 'folder' | 'verifying';
+  step: 'database' | 'folder' | 'command' | 'verifying';
   index: number;
   count: number;
-  /** The database (`user@host:port/database`), the folder's path, or the backup's file name (verifying). */
+  /** The database (`user@host:port/database`), the folder's path, the command's name, or the backup's file name (verifying). */
   label: string;
   /** The backup's own progress (pg_dump or tar), once it has started. */
   backup?: BackupProgress;
@@ -23,8 +24,10 @@ export interface TargetBackupProgress {
 }
 
 export interface TargetBackupOptions extends PgToolsOptions, OperationOptions<TargetBackupProgress> {
-  /** The target: its name (for messages), folder, folders of files, gzip, and what stops it (`blocking`). */
-  target: Pick<BackupTarget, 'name' | 'dir' | 'folders' | 'gzip' | 'blocking'>;
+  /** The target: its name (for messages), folder, folders of files, commands, gzip, and what stops it (`blocking`). */
+  target: Pick<BackupTarget, 'name' | 'dir' | 'folders' | 'gzip' | 'blocking'> & Partial<Pick<BackupTarget, 'commands'>>;
+  /** Added to the environment of the target's commands (their secrets; never in their `cmd`). */
+  commandEnv?: Record<string, string>;
   /** The database to back up first, if any; called when its backup starts (a caller may read a password then). */
   database?: () => PgConnectionOptions | Promise<PgConnectionOptions>;
   /** How long pg_dump waits for a table's lock (`--lock-wait-timeout`); 0 waits for ever. */
@@ -36,7 +39,7 @@ export interface TargetBackupOptions extends PgToolsOptions, OperationOptions<Ta
 }
 
 export interface TargetBackupResult {
-  /** The backups written: the database's first, then one per folder. */
+  /** The backups written: the database's first, then one per folder, then one per command. */
   backups: BackupResult[];
   /** With `verify`: each backup's verification, in the same order. */
   verifications: VerifyResult[];
@@ -47,15 +50,17 @@ export interface TargetBackupResult {
 }
 
 /**
- * Backs up everything a target holds: its database first (pg_dump), then each of its folders (tar), each
- * into the target's folder with its sidecar; then, if asked, verifies each. A backup that fails verification
+ * Backs up everything a target holds: its database first (pg_dump), then each of its folders (tar), then each
+ * of its commands (`sh -c`, e.g. mongodump), each into the target's folder with its sidecar; then, if asked,
+ * verifies each (a command's backup with its `verifyCmd`, when it has one). A backup that fails verification
  * is a partial outcome (`ok: false`, the others stay); a backup that cannot be written throws, and what was
  * written before it stays.
  */
 export async function backUpTarget(options: TargetBackupOptions): Promise<TargetBackupResult> {
   const { target, signal } = options;
   if (target.blocking.length > 0) throw new ExitPlanError(target.blocking[0]);
-  const made = (options.database ? 1 : 0) + target.folders.length;
+  const commands = target.commands ?? [];
+  const made = (options.database ? 1 : 0) + target.folders.length + commands.length;
   const count = made * (options.verify ? 2 : 1);
   let index = 0;
   const progress = (step: TargetBackupProgress['step'], label: string) => {
@@ -101,13 +106,38 @@ export async function backUpTarget(options: TargetBackupOptions): Promise<Target
       }),
     );
   }
+  for (const command of commands) {
+    const report = progress('command', command.name);
+    done(
+      await createCommandBackup({
+        name: command.name,
+        cmd: command.cmd,
+        extension: command.extension,
+        dir: target.dir,
+        timeoutMs: command.timeout?.ms,
+        env: options.commandEnv,
+        verifyCmd: command.verifyCmd,
+        restoreCmd: command.restoreCmd,
+        signal,
+        log: options.log,
+        onProgress: report.backup,
+      }),
+    );
+  }
 
   const verifications: VerifyResult[] = [];
   if (options.verify) {
     for (const result of backups) {
       throwIfAborted(signal);
       const report = progress('verifying', path.basename(result.file));
-      const v = await verifyBackup(result.file, { pgDumpPath: options.pgDumpPath, signal, onProgress: report.verify });
+      const v = await verifyBackup(result.file, {
+        pgDumpPath: options.pgDumpPath,
+        commands,
+        commandEnv: options.commandEnv,
+        signal,
+        log: options.log,
+        onProgress: report.verify,
+      });
       options.log?.(`Verified ${result.file}: ${v.state}, ${v.message}`);
       verifications.push(v);
     }
@@ -129,6 +159,7 @@ export function describeTargetBackupProgress(p: TargetBackupProgress): string {
   if (p.verify) return describeVerifyProgress(p.verify);
   if (p.step === 'database') return `Connecting to ${p.label}…`;
   if (p.step === 'folder') return `Archiving ${p.label}…`;
+  if (p.step === 'command') return `Running ${p.label}…`;
   return `Verifying ${p.label}…`;
 }
 

@@ -6,12 +6,13 @@ import type { OperationOptions } from '../shared/operation';
 import { describeConnection, serverVersion, type PgConnectionOptions } from '../postgres/connection';
 import { listBackups } from './list';
 import { checkPgDumpVersion, findPgTool, toolVersion, type PgToolsOptions } from './pgTools';
-import type { BackupTarget } from './targets';
+import { runProcess } from '../shared/process';
+import type { BackupTarget, CommandSource } from './targets';
 
 /** One check of a target's pre-flight, in one sentence. */
 export interface TargetCheck {
-  /** What was checked: the backup folder, its free space, the database connection, pg_dump, a folder of files. */
-  kind: 'folder' | 'space' | 'database' | 'pg_dump' | 'files';
+  /** What was checked: the backup folder, its free space, the database connection, pg_dump, a folder of files, a command. */
+  kind: 'folder' | 'space' | 'database' | 'pg_dump' | 'files' | 'command';
   ok: boolean;
   /** One sentence: what was found. */
   message: string;
@@ -33,7 +34,9 @@ export interface TargetCheckResult {
 }
 
 export interface CheckTargetOptions extends PgToolsOptions, OperationOptions<string> {
-  target: Pick<BackupTarget, 'name' | 'dir' | 'folders' | 'blocking'>;
+  target: Pick<BackupTarget, 'name' | 'dir' | 'folders' | 'blocking'> & Partial<Pick<BackupTarget, 'commands'>>;
+  /** Added to the environment the commands' programs are looked up in (as a backup gives it to them). */
+  commandEnv?: Record<string, string>;
   /** The database to back up, if any (a caller may read a password from its store then). */
   database?: () => PgConnectionOptions | Promise<PgConnectionOptions>;
 }
@@ -99,6 +102,10 @@ export async function checkTarget(options: CheckTargetOptions): Promise<TargetCh
   for (const f of target.folders) {
     step(`Reading ${f.path}…`);
     found.push(await checkFiles(f));
+  }
+  for (const c of target.commands ?? []) {
+    step(`Looking for the program of the command "${c.name}"…`);
+    found.push(await checkCommand(c, options.commandEnv, signal));
   }
   const results = found.map(checked);
   return { checks: results, ok: results.every((c) => c.ok) };
@@ -191,3 +198,35 @@ async function checkFiles(f: { name: string; path: string }): Promise<Found> {
     };
   }
 }
+
+/**
+ * A command: the program its line starts with is found on PATH (through sh's `command -v`, as sh would find
+ * it). Only a plain first word is looked up; a line that starts otherwise (a variable, a subshell, `cd …`
+ * and the like) is not run here and passes with a sentence saying so: a check never runs the command.
+ */
+async function checkCommand(c: CommandSource, env: Record<string, string> | undefined, signal?: AbortSignal): Promise<Found> {
+  const word = /^([A-Za-z0-9_./+-]+)(?=\s|$)/.exec(c.cmd.trim())?.[1];
+  if (!word || SHELL_WORDS.has(word)) {
+    return {
+      kind: 'command',
+      ok: true,
+      message: `The command "${c.name}" is a shell line whose program cannot be told without running it; it was not run.`,
+      summary: `"${c.name}" not checked`,
+    };
+  }
+  const r = await runProcess('/bin/sh', ['-c', 'command -v -- "$1"', 'sh', word], { envAdd: env, stdout: 'capture', signal });
+  throwIfAborted(signal, 'Test cancelled.');
+  const where = r.stdout.trim();
+  if (r.code === 0 && where !== '') {
+    return {
+      kind: 'command',
+      ok: true,
+      message: `The command "${c.name}" starts with ${word}, found (${where}).`,
+      summary: `${word} found`,
+    };
+  }
+  return { kind: 'command', ok: false, message: `The command "${c.name}" starts with ${word}, which is not found on PATH.` };
+}
+
+/** First words that are the shell's own, not a program to look for. */
+const SHELL_WORDS = new Set(['cd', 'set', 'export', 'exec', 'env', 'if', 'for', 'while', 'case', 'test', '.', 'eval', 'umask', 'ulimit']);

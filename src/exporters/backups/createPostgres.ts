@@ -25,9 +25,12 @@ import { CommitError } from '../shared/partialFile';
 import { hashFile, newSidecar, type Sidecar } from './sidecar';
 
 export interface BackupProgress {
-  phase: 'connecting' | 'dumping' | 'archiving' | 'checksum' | 'done';
+  /** `running`: a command backup's command is running (its name in `command`). */
+  phase: 'connecting' | 'dumping' | 'archiving' | 'running' | 'checksum' | 'done';
   /** Bytes of the backup file written (or hashed, in `checksum`). */
   bytes: number;
+  /** Command backups: the command's name (`mongo`). */
+  command?: string;
   /** pg_dump: the table whose rows are being dumped, 1-based, of about `tableCount`. */
   tableIndex?: number;
   tableCount?: number;
@@ -48,6 +51,8 @@ export interface BackupResult {
   durationMs: number;
   /** Files: special files (FIFOs, sockets, devices) that were left out, as tar skips a socket: `./path (FIFO)`. */
   skipped?: string[];
+  /** Command backups: the command's name. */
+  command?: string;
 }
 
 export interface PostgresBackupOptions extends PgToolsOptions, OperationOptions<BackupProgress> {
@@ -71,6 +76,8 @@ export function describeBackupProgress(p: BackupProgress): string {
       return `pg_dump: table ${p.tableIndex ?? 0}/${p.tableCount ?? '?'} ${p.table ?? ''} — ${formatBytes(p.bytes)} written`;
     case 'archiving':
       return `Archiving — ${formatCount(p.entries ?? 0)} entries, ${formatBytes(p.bytes)} written`;
+    case 'running':
+      return `Running ${p.command ?? 'the command'} — ${formatBytes(p.bytes)} written`;
     case 'checksum':
       return `Checksum — ${formatBytes(p.bytes)} read`;
     case 'done':

@@ -4,6 +4,7 @@ export * from './sidecar';
 export * from './pgTools';
 export * from './createPostgres';
 export * from './createFiles';
+export * from './createCommand';
 export * from './list';
 export * from './rotation';
 export * from './rotate';

@@ -2,13 +2,19 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ExitPlanError } from '../shared/errors';
 
-/** What a backup file holds: a PostgreSQL custom-format dump, or a tar of a folder of files. */
-export type BackupKind = 'postgres' | 'files';
+/**
+ * What a backup file holds: a PostgreSQL custom-format dump, a tar of a folder of files, or what a command
+ * (a service's own dump tool, e.g. mongodump) wrote.
+ */
+export type BackupKind = 'postgres' | 'files' | 'command';
 
 /** The parts of a backup's file name. */
 export interface BackupName {
   kind: BackupKind;
-  /** The database name (postgres) or the folder's name (files), as written in the file name (see `decodeFileSafeName`). */
+  /**
+   * The database name (postgres), the folder's name (files) or the command's name (command), as written in the
+   * file name (see `decodeFileSafeName`).
+   */
   source: string;
   /** When the backup started, to the minute (UTC). */
   time: Date;
@@ -16,11 +22,16 @@ export interface BackupName {
   gzip: boolean;
   /** 1, or n for a `-n` suffix (two backups in the same minute). */
   copy: number;
+  /** Command only: the extension after the time (`mongorestore.tar.gz`), without its leading dot. */
+  extension?: string;
 }
 
 const STAMP = String.raw`(\d{4})\.(\d{2})\.(\d{2})\.(\d{2})_(\d{2})`;
 const PG_RE = new RegExp(String.raw`^postgres_backup_(.+)__${STAMP}(?:-(\d+))?\.pg_restore$`);
 const FILES_RE = new RegExp(String.raw`^(.+)_media__${STAMP}(?:-(\d+))?\.(tar|tar\.gz)$`);
+const COMMAND_RE = new RegExp(String.raw`^([A-Za-z0-9][A-Za-z0-9._-]*)_backup__${STAMP}(?:-(\d+))?\.([A-Za-z0-9][A-Za-z0-9._-]*)$`);
+/** The time in a backup name, with its copy suffix if any: where the stem ends and the extension starts. */
+const STEM_RE = new RegExp(String.raw`^(.*__\d{4}\.\d{2}\.\d{2}\.\d{2}_\d{2})(?:-(\d+))?(\..+)$`);
 
 /** `YYYY.MM.DD.HH_MM` in UTC, as in KoboToolbox's backup names. */
 function backupStamp(date: Date): string {
@@ -60,6 +71,32 @@ export function filesBackupName(name: string, date: Date, gzip: boolean): string
   return `${name}_media__${backupStamp(date)}.${gzip ? 'tar.gz' : 'tar'}`;
 }
 
+/** `<name>_backup__<YYYY.MM.DD.HH_MM>.<extension>`: Kobo's `mongo_backup__….mongorestore.tar.gz` for `mongo`. */
+export function commandBackupName(name: string, date: Date, extension: string): string {
+  return `${name}_backup__${backupStamp(date)}.${extension}`;
+}
+
+/**
+ * A command backup's extension, checked (a leading dot dropped): letters, digits, `.`, `-` and `_`, starting
+ * with a letter or digit, at most 50. So that every backup name parses back to exactly one kind (and no
+ * sidecar, partial or temporary file of ours is taken for a backup), it may not be `pg_restore` (PostgreSQL's),
+ * contain `__` (the separator before the time) or `..`, end with `.`, or have a part `json` or `partial`
+ * (`<backup>.json` is the sidecar, `<backup>.partial` the file being written).
+ */
+export function checkExtension(extension: string): string {
+  const e = extension.trim().replace(/^\./, '');
+  const bad = (why: string) => new ExitPlanError(`The extension "${extension}" cannot be used for a command backup: ${why}.`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(e) || e.length > 50) {
+    throw bad('use letters, digits, ".", "-" and "_" (at most 50, starting with a letter or digit, e.g. "mongorestore.tar.gz")');
+  }
+  if (e === 'pg_restore') throw bad('"pg_restore" is the extension of PostgreSQL backups (use the database, or another extension)');
+  if (e.includes('__') || e.includes('..') || e.endsWith('.')) throw bad('it may not contain "__" or "..", nor end with "."');
+  if (e.split('.').some((part) => part === 'json' || part === 'partial')) {
+    throw bad('"json" and "partial" are the endings of the backups\' sidecars and unfinished files');
+  }
+  return e;
+}
+
 /** A name given to a folder of files: used as is in file names, so it must be plain. */
 export function checkFilesName(name: string): string {
   const trimmed = name.trim();
@@ -78,7 +115,20 @@ export function parseBackupName(fileName: string): BackupName | undefined {
   if (pg) return build('postgres', pg[1], pg.slice(2, 7), pg[7], false);
   const files = FILES_RE.exec(fileName);
   if (files) return build('files', files[1], files.slice(2, 7), files[7], files[8] === 'tar.gz');
+  const command = COMMAND_RE.exec(fileName);
+  if (command && validExtension(command[8]) && command[1].length <= 100) {
+    const parsed = build('command', command[1], command.slice(2, 7), command[7], false);
+    return parsed && { ...parsed, extension: command[8] };
+  }
   return undefined;
+}
+
+function validExtension(extension: string): boolean {
+  try {
+    return checkExtension(extension) === extension;
+  } catch {
+    return false;
+  }
 }
 
 function build(kind: BackupKind, source: string, stamp: string[], copy: string | undefined, gzip: boolean): BackupName | undefined {
@@ -91,7 +141,7 @@ function build(kind: BackupKind, source: string, stamp: string[], copy: string |
 
 /** 1 for a plain name, n for a `-n` copy (a later backup in the same minute). */
 function copyNumber(fileName: string): number {
-  return Number(/-(\d+)\.(?:pg_restore|tar|tar\.gz)$/.exec(fileName)?.[1] ?? 1);
+  return Number(STEM_RE.exec(fileName)?.[2] ?? 1);
 }
 
 /** A backup dated after `now`, by the minute in its name or the start time in its sidecar: a stray, not a real newest backup. */
@@ -148,18 +198,23 @@ export function copyName(fileName: string, copy: number): string {
   return `${stem}-${copy}${ext}`;
 }
 
-/** A backup file name's stem and extension (`.pg_restore`, `.tar`, `.tar.gz`; else the last one). */
+/**
+ * A backup file name's stem (up to the time) and extension (everything after it: `.pg_restore`, `.tar.gz`,
+ * `.mongorestore.tar.gz`); for other names `.pg_restore`, `.tar`, `.tar.gz`, else the last one.
+ */
 function splitExtension(fileName: string): { stem: string; ext: string } {
+  const m = STEM_RE.exec(fileName);
+  if (m && !m[2]) return { stem: m[1], ext: m[3] };
   const ext = /\.(?:pg_restore|tar\.gz|tar)$/.exec(fileName)?.[0] ?? path.extname(fileName);
   return { stem: fileName.slice(0, fileName.length - ext.length), ext };
 }
 
-/** `PostgreSQL mydb` or `Files media`: how a group of backups is named to the user. */
+/** `PostgreSQL mydb`, `Files media` or `Command mongo`: how a group of backups is named to the user. */
 export function groupLabel(kind: BackupKind, source: string): string {
-  return `${kind === 'postgres' ? 'PostgreSQL' : 'Files'} ${source}`;
+  return `${kind === 'postgres' ? 'PostgreSQL' : kind === 'files' ? 'Files' : 'Command'} ${source}`;
 }
 
-/** The key that groups backups for rotation: same kind and same source. */
+/** The key that groups backups for rotation: same kind and same source (a command's backups: by its name). */
 export function groupKey(kind: BackupKind, source: string): string {
   return `${kind}:${source}`;
 }

@@ -18,6 +18,7 @@ import {
   type PgToolsOptions,
 } from './pgTools';
 import { readSidecar } from './sidecar';
+import { runBackupCommand } from './createCommand';
 import { verifyBackup, type VerifyResult } from './verify';
 
 export interface TargetTable {
@@ -88,6 +89,12 @@ export async function preflightRestore(
   if (parsed?.kind === 'files') {
     throw new ExitPlanError(
       `${path.basename(abs)} is an archive of files, not a database: extract it with tar -xf "${abs}" -C <folder>; nothing was changed.`,
+    );
+  }
+  if (parsed?.kind === 'command') {
+    throw new ExitPlanError(
+      `${path.basename(abs)} was written by the command "${parsed.source}", not by pg_dump: ` +
+        'restore it with its restore command (--restore-cmd); nothing was changed.',
     );
   }
   options.onProgress?.({ phase: 'verifying', tables: 0, bytes: 0 });
@@ -248,4 +255,96 @@ function explainRestoreFailure(message: string): string {
   if (/no password supplied/i.test(message))
     return 'PostgreSQL asked pg_restore for a password and none was given (set PGPASSWORD, or save the password with the connection)';
   return message;
+}
+
+const POSTGRES_HINT = 'a PostgreSQL backup: restore it with --db';
+const FILES_HINT = 'an archive of files: extract it with tar';
+
+export interface CommandRestoreOptions extends OperationOptions<RestoreProgress> {
+  file: string;
+  /**
+   * Shell command (`sh -c`, own process group, `$BACKUP_PATH` set to the backup) that restores it, e.g.
+   * `mongorestore --drop --archive="$BACKUP_PATH" --gzip`. From the target's definition or the CLI's flag,
+   * never from the sidecar. The caller has asked for confirmation (the CLI's --yes, VS Code's typed one).
+   */
+  restoreCmd: string;
+  /** Run after the checksum, before the restore (as `backups verify` does): a backup it rejects is not restored. */
+  verifyCmd?: string;
+  /** Stop the verify and the restore command's process group after this long. */
+  timeoutMs?: number;
+  /** Added to both commands' environment (their secrets). */
+  env?: Record<string, string>;
+  cwd?: string;
+}
+
+export interface CommandRestoreResult {
+  file: string;
+  /** The pre-flight's verification (checksum, then the verify command if given). */
+  verification: VerifyResult;
+  durationMs: number;
+  message: string;
+}
+
+/**
+ * Restores a command backup through its restore command, after the same pre-flight as a PostgreSQL restore:
+ * the sidecar's checksum and the verify command (when given); a backup that fails either is refused and
+ * nothing is run. What the restore command changes is its own business: if it fails, the sentence says so
+ * and that the service may be partly restored (unlike pg_restore's single transaction, nothing rolls it back).
+ */
+export async function restoreCommandBackup(options: CommandRestoreOptions): Promise<CommandRestoreResult> {
+  const started = Date.now();
+  const abs = path.resolve(options.file);
+  const name = path.basename(abs);
+  const parsed = parseBackupName(name);
+  if (!parsed || parsed.kind !== 'command') {
+    throw new ExitPlanError(
+      parsed
+        ? `${name} is ${parsed.kind === 'postgres' ? POSTGRES_HINT : FILES_HINT}, ` + 'not with a restore command; nothing was changed.'
+        : `${abs} is not a command backup made by Exit Plan (<name>_backup__<time>.<extension>); nothing was changed.`,
+    );
+  }
+  const restoreCmd = options.restoreCmd.trim();
+  if (restoreCmd === '') throw new ExitPlanError(`No restore command was given for ${name}; nothing was changed.`);
+  options.onProgress?.({ phase: 'verifying', tables: 0, bytes: 0 });
+  const verification = await verifyBackup(abs, {
+    verifyCmd: options.verifyCmd,
+    commandTimeoutMs: options.timeoutMs,
+    commandEnv: options.env,
+    signal: options.signal,
+    log: options.log,
+    onProgress: (p) => options.onProgress?.({ phase: 'verifying', tables: 0, bytes: p.bytes, total: p.total }),
+  });
+  if (!verification.checked) throw new ExitPlanError(`${verification.message.replace(/\.$/, '')}; nothing was changed.`);
+  if (verification.state !== 'verified') {
+    throw new ExitPlanError(
+      `The backup ${name} failed verification and will not be restored: ${verification.message.replace(/\.$/, '')}; nothing was changed.`,
+    );
+  }
+  throwIfAborted(options.signal, 'Restore cancelled; nothing was changed.');
+  options.onProgress?.({ phase: 'restoring', tables: 0 });
+  let run;
+  try {
+    run = await runBackupCommand('the restore command', restoreCmd, {
+      backupPath: abs,
+      env: options.env,
+      cwd: options.cwd,
+      timeoutMs: options.timeoutMs,
+      signal: options.signal,
+      log: options.log,
+    });
+  } catch (err) {
+    if (err instanceof CancelledError) {
+      throw new CancelledError(`Restore of ${name} cancelled while its restore command ran (stopped): the service may be partly restored.`);
+    }
+    throw err;
+  }
+  if (!run.ok) throw new ExitPlanError(`${run.failure!} while restoring ${name}: the service may be partly restored.`);
+  options.onProgress?.({ phase: 'done', tables: 0 });
+  const message = `Restored ${name} with its restore command, after verification (${lowerFirst(verification.message.replace(/\.$/, ''))}).`;
+  options.log?.(message);
+  return { file: abs, verification, durationMs: Date.now() - started, message };
+}
+
+function lowerFirst(text: string): string {
+  return text.charAt(0).toLowerCase() + text.slice(1);
 }

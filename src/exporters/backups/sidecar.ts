@@ -60,6 +60,20 @@ export interface Sidecar {
     /** Special files (FIFOs, sockets, devices) left out, e.g. `./run/app.sock (socket)`. */
     skipped?: string[];
   };
+  /**
+   * Command backups. Information only: a verify or restore never runs a command read from a sidecar (it is
+   * data in the backup folder, not configuration); those come from the target's definition or the CLI's flags.
+   */
+  command?: {
+    name: string;
+    /** The command as run (masked: no password of a URL or connection string). */
+    cmd: string;
+    extension: string;
+    /** Where the command wrote the dump: its stdout, or the file `$OUTPUT_PATH`. */
+    output: 'stdout' | 'file';
+    verifyCmd?: string;
+    restoreCmd?: string;
+  };
   verification?: VerificationRecord;
   drill?: DrillRecord;
 }

@@ -1,11 +1,60 @@
 import * as path from 'node:path';
-import { errorMessage } from '../shared/errors';
+import { ExitPlanError, errorMessage } from '../shared/errors';
 import { expandHome } from '../shared/paths';
-import { checkFilesName } from './names';
+import { parseInterval } from '../datasets/interval';
+import { checkExtension, checkFilesName } from './names';
 import { checkPolicy, type RotationPolicy } from './rotation';
 import { validateSchedule } from './schedule';
 
-/** A backup target: a folder and what goes into it (a database, folders of files). No secrets here. */
+/**
+ * A command that writes a backup (a service's own dump tool): run as `sh -c cmd` in its own process group,
+ * writing the dump to stdout or to `$OUTPUT_PATH`; the backup is `<name>_backup__<YYYY.MM.DD.HH_MM>.<extension>`.
+ */
+export interface CommandSource {
+  /** Plain (checkFilesName): `mongo` gives Kobo's `mongo_backup__….mongorestore.tar.gz`. */
+  name: string;
+  /** Shell command; writes the dump to stdout, or to the file `$OUTPUT_PATH`. */
+  cmd: string;
+  /** Checked by checkExtension, without a leading dot: `mongorestore.tar.gz`. */
+  extension: string;
+  /** Shell command run with `$BACKUP_PATH` after the checksum: exit 0 = verified. */
+  verifyCmd?: string;
+  /** Shell command run with `$BACKUP_PATH` by a restore (after the same checks as verify, and a confirmation). */
+  restoreCmd?: string;
+  /** Stop the command's whole process group after this long (a backup, a verification or a restore). */
+  timeout?: { text: string; ms: number };
+}
+
+/** Node's timers hold at most 2^31 - 1 ms (24.8 days): a longer timeout would fire at once. */
+const MAX_COMMAND_TIMEOUT_MS = 24 * 24 * 3_600_000;
+
+/**
+ * A command's timeout: a duration as datasets write it ("2 hours", "90m", "1h30m") or a number of seconds;
+ * throws one sentence otherwise.
+ */
+export function parseCommandTimeout(value: unknown): { text: string; ms: number } {
+  if (typeof value === 'number' && Number.isFinite(value) && value > 0) {
+    if (value * 1000 > MAX_COMMAND_TIMEOUT_MS) throw new ExitPlanError(`The timeout ${value} seconds is too long: at most 24 days.`);
+    return { text: `${value} seconds`, ms: Math.round(value * 1000) };
+  }
+  const t = typeof value === 'string' ? value.trim() : '';
+  if (/^\d+$/.test(t)) return parseCommandTimeout(Number(t));
+  let ms: number;
+  try {
+    ms = parseInterval(t);
+  } catch (err) {
+    throw new ExitPlanError(
+      `The timeout "${String(value)}" is not a duration: write it like "2 hours", "90m" or "1h30m", or a number of seconds.`,
+      undefined,
+      { cause: err },
+    );
+  }
+  if (ms <= 0) throw new ExitPlanError(`The timeout "${t}" must be longer than 0.`);
+  if (ms > MAX_COMMAND_TIMEOUT_MS) throw new ExitPlanError(`The timeout "${t}" is too long: at most 24 days.`);
+  return { text: t, ms };
+}
+
+/** A backup target: a folder and what goes into it (a database, folders of files, commands). No secrets here. */
 export interface BackupTarget {
   name: string;
   /** Absolute backup folder (`~` expanded). */
@@ -14,6 +63,8 @@ export interface BackupTarget {
   warehouseConnection?: string;
   /** Folders of files to archive, each as `<name>_media__….tar`. */
   folders: { name: string; path: string }[];
+  /** Commands whose output is backed up (after the database and the folders), each as `<name>_backup__….<extension>`. */
+  commands: CommandSource[];
   /** Cron expression (local time) for scheduled backups. */
   schedule?: string;
   /** When the target was added (`addedAt`): scheduled times before it were never missed. */
@@ -25,7 +76,7 @@ export interface BackupTarget {
   minSizeBytes?: number;
   /** What is wrong with this entry (a bad schedule, policy or path), in sentences, shown in the views. */
   problems: string[];
-  /** The problems that stop a backup (no usable folder, nothing to back up). */
+  /** The problems that stop a backup (no usable folder, a bad command, nothing to back up). */
   blocking: string[];
 }
 
@@ -52,6 +103,7 @@ export function parseBackupTarget(entry: unknown): BackupTarget | undefined {
   };
   const dir = targetDir(name, text(e.dir), block);
   const folders = targetFolders(name, e.folders, block);
+  const commands = targetCommands(name, e.commands, block);
   const schedule = text(e.schedule);
   if (schedule) {
     try {
@@ -63,12 +115,25 @@ export function parseBackupTarget(entry: unknown): BackupTarget | undefined {
   const minSizeBytes = typeof e.minSizeBytes === 'number' && e.minSizeBytes > 0 ? e.minSizeBytes : undefined;
   const rotation = targetRotation(name, e.rotation, minSizeBytes, (sentence) => problems.push(sentence));
   const warehouseConnection = text(e.warehouseConnection);
-  if (!warehouseConnection && folders.length === 0) {
-    block(`Backup target "${name}" has nothing to back up: set "warehouseConnection" and/or "folders".`);
+  if (!warehouseConnection && folders.length === 0 && commands.length === 0) {
+    block(`Backup target "${name}" has nothing to back up: set "warehouseConnection", "folders" and/or "commands".`);
   }
   const added = typeof e.addedAt === 'string' ? new Date(e.addedAt) : undefined;
   const addedAt = added && !Number.isNaN(added.getTime()) ? added : undefined;
-  return { name, dir, warehouseConnection, folders, schedule, addedAt, gzip: e.gzip === true, rotation, minSizeBytes, problems, blocking };
+  return {
+    name,
+    dir,
+    warehouseConnection,
+    folders,
+    commands,
+    schedule,
+    addedAt,
+    gzip: e.gzip === true,
+    rotation,
+    minSizeBytes,
+    problems,
+    blocking,
+  };
 }
 
 /** The absolute backup folder (`~` expanded), or '' with a blocking problem. */
@@ -104,6 +169,55 @@ function targetFolders(name: string, raw: unknown, block: (sentence: string) => 
     else folders.push({ name: fname, path: abs });
   }
   return folders;
+}
+
+/** The usable entries of "commands"; each unusable one is a blocking problem (a target never runs half a definition). */
+function targetCommands(name: string, raw: unknown, block: (sentence: string) => void): CommandSource[] {
+  const commands: CommandSource[] = [];
+  if (raw === undefined) return commands;
+  if (!Array.isArray(raw)) {
+    block(`Backup target "${name}": "commands" must be a list of { name, cmd, extension } entries.`);
+    return commands;
+  }
+  const seen = new Set<string>();
+  for (const c of raw) {
+    const entry = (typeof c === 'object' && c !== null ? c : {}) as Record<string, unknown>;
+    const cname = text(entry.name);
+    const cmd = text(entry.cmd);
+    const extension = text(entry.extension);
+    if (!cname || !cmd || !extension) {
+      block(`Backup target "${name}": every entry of "commands" needs a name, a cmd and an extension.`);
+      continue;
+    }
+    const problem = (sentence: string) => block(`Backup target "${name}", command "${cname}": ${sentence}`);
+    let checked: { name: string; extension: string };
+    try {
+      checked = { name: checkFilesName(cname), extension: checkExtension(extension) };
+    } catch (err) {
+      problem(errorMessage(err));
+      continue;
+    }
+    if (seen.has(checked.name)) {
+      problem(`another command of this target has the same name (their backups would rotate as one).`);
+      continue;
+    }
+    seen.add(checked.name);
+    const source: CommandSource = { name: checked.name, cmd, extension: checked.extension };
+    const verifyCmd = text(entry.verifyCmd);
+    const restoreCmd = text(entry.restoreCmd);
+    if (verifyCmd) source.verifyCmd = verifyCmd;
+    if (restoreCmd) source.restoreCmd = restoreCmd;
+    if (entry.timeout !== undefined && entry.timeout !== null && entry.timeout !== '') {
+      try {
+        source.timeout = parseCommandTimeout(entry.timeout);
+      } catch (err) {
+        problem(errorMessage(err));
+        continue;
+      }
+    }
+    commands.push(source);
+  }
+  return commands;
 }
 
 /** The rotation policy, when set and valid; an invalid one is a problem (not blocking: backups still run). */

@@ -3,12 +3,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tar from 'tar';
 import { errorMessage, throwIfAborted } from '../shared/errors';
+import { runBackupCommand } from './createCommand';
 import type { OperationOptions } from '../shared/operation';
 import { formatBytes, formatCount, throttle } from '../shared/format';
 import { listBackups } from './list';
 import { parseBackupName, type BackupKind } from './names';
 import { findPgTool, runTool, toolEnv, toolFailure, type PgToolsOptions } from './pgTools';
 import { hashFile, readSidecar, updateSidecar, type Sidecar } from './sidecar';
+import type { CommandSource } from './targets';
 
 export interface VerifyResult {
   file: string;
@@ -39,7 +41,19 @@ export interface VerifyProgress {
   count?: number;
 }
 
-export interface VerifyOptions extends PgToolsOptions, OperationOptions<VerifyProgress> {}
+export interface VerifyOptions extends PgToolsOptions, OperationOptions<VerifyProgress> {
+  /**
+   * Command backups: the verify command to run after the checksum (`sh -c`, `$BACKUP_PATH` set; exit 0 =
+   * verified). Never read from the sidecar: it comes from the target's definition or the CLI's flags.
+   */
+  verifyCmd?: string;
+  /** Command backups: the definitions by name (a target's `commands`); their `verifyCmd` and `timeout` apply unless given here. */
+  commands?: readonly CommandSource[];
+  /** Stop the verify command's process group after this long (default: its definition's timeout, else none). */
+  commandTimeoutMs?: number;
+  /** Added to the verify command's environment. */
+  commandEnv?: Record<string, string>;
+}
 
 /** A verification's progress line: `Verifying postgres_backup_…pg_restore — 41 MB of 120 MB`. */
 export function describeVerifyProgress(p: VerifyProgress): string {
@@ -80,7 +94,7 @@ export async function verifyBackup(file: string, options: VerifyOptions = {}): P
     return unchecked(
       undefined,
       `${abs} is not a backup made by Exit Plan ` +
-        '(its name is not postgres_backup_<db>__<time>.pg_restore or <name>_media__<time>.tar).',
+        '(its name is not postgres_backup_<db>__<time>.pg_restore, <name>_media__<time>.tar or <name>_backup__<time>.<extension>).',
     );
   }
   let st: fs.Stats;
@@ -109,7 +123,12 @@ export async function verifyBackup(file: string, options: VerifyOptions = {}): P
   }
   if (!sidecar) return result('failed', 'No sidecar (.json) records its size and checksum, so it cannot be verified.', false);
 
-  const outcome = await check(abs, parsed.kind, st.size, sidecar, options);
+  const definition = parsed.kind === 'command' ? options.commands?.find((c) => c.name === parsed.source) : undefined;
+  const outcome = await check(abs, parsed.kind, st.size, sidecar, {
+    ...options,
+    verifyCmd: options.verifyCmd ?? definition?.verifyCmd,
+    commandTimeoutMs: options.commandTimeoutMs ?? definition?.timeout?.ms,
+  });
   throwIfAborted(options.signal);
   await updateSidecar(abs, (s) => {
     s.verification = { state: outcome.state, at, message: outcome.message };
@@ -151,6 +170,20 @@ async function check(
   const { sha256 } = await hashFile(file, { signal: options.signal, onBytes: progress });
   progress.flush();
   if (sha256 !== sidecar.sha256) return failed(CHECKSUM_MISMATCH);
+  if (kind === 'command') {
+    if (!options.verifyCmd) {
+      return { state: 'verified', message: 'Checksum matches (no verify command is set, so its contents were not read back).' };
+    }
+    const run = await runBackupCommand('the verify command', options.verifyCmd, {
+      backupPath: file,
+      env: options.commandEnv,
+      timeoutMs: options.commandTimeoutMs,
+      signal: options.signal,
+      log: options.log,
+    });
+    if (!run.ok) return failed(`Checksum matches but ${lowerFirst(run.failure!)}.`);
+    return { state: 'verified', message: 'Checksum matches and the verify command accepted it.' };
+  }
   const pgRestore = findPgTool('pg_restore', options);
   let entries = 0;
   const listed = await runTool(pgRestore, ['--list', file], {
@@ -163,6 +196,10 @@ async function check(
   if (listed.code !== 0 || listed.signal)
     return failed(`pg_restore cannot read it: ${toolFailure('pg_restore', listed).replace(/^pg_restore failed \(exit \d+\): /, '')}.`);
   return { state: 'verified', message: `Checksum matches and pg_restore lists its contents (${formatCount(entries)} entries).` };
+}
+
+function lowerFirst(text: string): string {
+  return text.charAt(0).toLowerCase() + text.slice(1);
 }
 
 const CHECKSUM_MISMATCH = 'The SHA-256 checksum does not match the one recorded when it was written: the file is corrupt or was changed.';

@@ -139,7 +139,8 @@ function backupsVerification(count: number, kinds: Set<string>): string {
     ...(kinds.has('files') ? ['every entry of each tar archive was read back'] : []),
   ];
   const which = count === 1 ? 'The copied backup' : `Each of the ${formatCount(count)} copied backups`;
-  return `${which} matches the size and SHA-256 its sidecar records, and ${how.join(', and ')}.`;
+  // A command backup's contents are the service's own format: the plan has no verify command, so its checksum is what is checked.
+  return `${which} matches the size and SHA-256 its sidecar records${how.length > 0 ? `, and ${how.join(', and ')}` : ''}.`;
 }
 
 function lowerFirst(text: string): string {
@@ -151,10 +152,11 @@ function usable(entry: BackupEntry): boolean {
   return entry.recorded && entry.state !== 'failed';
 }
 
-/** `the database app`, `the files backups "media"` from a group key `kind:source`. */
+/** `the database app`, `the files "media"`, `the command "mongo"` from a group key `kind:source`. */
 function groupLabel(group: string): string {
   const at = group.indexOf(':');
   const kind = group.slice(0, at);
   const source = group.slice(at + 1);
+  if (kind === 'command') return `the command "${source}"`;
   return kind === 'postgres' ? `the database ${source}` : `the files "${source}"`;
 }
