@@ -401,6 +401,30 @@ describe('rclone remotes: copies from real servers (s3rver, rclone serve webdav 
     assert.deepEqual(treeHashes(path.join(to, 'files')), expectedHashes(chunks));
   });
 
+  it('two copies into one folder at once: the second stops with one sentence naming the first', async () => {
+    const to = tempDir('exit-plan-rclone-twice-');
+    const env = { ...process.env, ...s3Env() };
+    const controller = new AbortController();
+    let copying = false;
+    const first = copyRemote({
+      remote: s3Remote(s3, 'media', 'uploads'),
+      to,
+      env,
+      flags: ['--bwlimit=512k'],
+      signal: controller.signal,
+      onProgress: (p) => (copying ||= p.phase === 'copying'),
+    });
+    await until(() => copying);
+    const second = await rejected(copyRemote({ remote: s3Remote(s3, 'media', 'uploads'), to, env }));
+    assert.match(
+      second.message,
+      new RegExp(`^Another copy \\(process ${process.pid} on .*\\) is writing to ${to}: wait for it to end, or cancel it\\.$`),
+    );
+    controller.abort();
+    assert.equal((await rejected(first)).name, 'CancelledError');
+    assert.deepEqual(fs.readdirSync(to).sort(), ['files', 'files-manifest.csv'], 'the lock is released');
+  });
+
   it('exit-plan files copy and files size, with --json; a secret in --from is refused with its sentence', async () => {
     const to = path.join(tempDir('exit-plan-rclone-cli-'), 'my copy');
     const env = s3Env();
