@@ -15,9 +15,12 @@ import {
   copyRemote,
   describeRcloneProgress,
   parseRemote,
+  remoteHashes,
   sizeRemote,
   type RcloneProgress,
 } from '../src/exporters/rclone';
+import { capture } from '../scripts/lib/capture';
+import { rcloneEnvironment } from '../src/exporters/rclone/environment';
 import { listFiles, tempDir as makeTempDir } from './helpers/archive';
 import { processesMatching, runCli, until } from './helpers/backups';
 import {
@@ -187,6 +190,17 @@ describe('rclone remotes: specs, flags and the kinds VS Code offers', () => {
       parsed.parameters.find((p) => p.key === 'user'),
       { key: 'user', value: "o'brien, jr" },
     );
+  });
+
+  it('rclone itself reads the Google Cloud Storage remote the quick pick writes (no GCS server here: parsed, not run)', async () => {
+    const remote = buildRemote('gcs', { bucket: 'field-photos', path: 'uploads/été 2024' });
+    const { env, args } = rcloneEnvironment();
+    // --gcs-anonymous: no credentials are looked for, so nothing is asked of Google; rclone only builds the remote.
+    const features = await capture('rclone', [...args, 'backend', 'features', '--gcs-anonymous', '--', remote], { env });
+    assert.equal(features.code, 0, features.stderr);
+    assert.deepEqual(JSON.parse(features.stdout).Root, 'field-photos/uploads/été 2024');
+    // The hash a copy from it compares.
+    assert.deepEqual(await remoteHashes(remote, { flags: ['--gcs-anonymous'] }), ['md5']);
   });
 
   it('an [[rclone]] part in a plan: remote and flags checked with the file, line and key', () => {
