@@ -415,6 +415,34 @@ describe('rclone remotes: copies from real servers (s3rver, rclone serve webdav 
     assert.deepEqual(treeHashes(path.join(to, 'files')), expectedHashes(chunks));
   });
 
+  it('a file removed from the remote after the listing fails the copy by name (rclone check cannot see it)', async () => {
+    const dir = tempDir('exit-plan-rclone-vanish-src-');
+    writeTree(dir, { 'stays.txt': Buffer.from('stays'), 'goes away.txt': Buffer.from('goes away') });
+    await upload(s3, dir, 'media', 'vanish');
+    const to = tempDir('exit-plan-rclone-vanish-');
+    let removed = false;
+    const err = await rejected(
+      copyRemote({
+        remote: s3Remote(s3, 'media', 'vanish'),
+        to,
+        env: { ...process.env, ...s3Env() },
+        onProgress: (p) => {
+          // The listing is complete: the object goes from s3rver's own folder before the copy starts.
+          if (p.phase === 'listing' && p.files === 2 && !removed) {
+            removed = true;
+            for (const suffix of ['object', 'metadata.json'])
+              fs.rmSync(path.join(s3.dir, 'media', 'vanish', `goes away.txt._S3rver_${suffix}`));
+          }
+        },
+      }),
+    );
+    assert.ok(removed);
+    assert.match(
+      err.message,
+      /^1 listed file of :s3,.* is not in .*files with the listed size \("goes away\.txt"\): most likely changed or removed on the remote during the copy/,
+    );
+  });
+
   it('two copies into one folder at once: the second stops with one sentence naming the first', async () => {
     const to = tempDir('exit-plan-rclone-twice-');
     const env = { ...process.env, ...s3Env() };

@@ -567,7 +567,7 @@ export async function copyRemote(options: CopyRemoteOptions): Promise<CopyRemote
           `${plural(missingCount, 'listed file')} of ${shown} ${missingCount === 1 ? 'is' : 'are'} ` +
             `not in ${filesDir} with the listed size ` +
             `(${missing.join(', ')}${missingCount > missing.length ? ', …' : ''}): ` +
-            'most likely removed from the remote during the copy.',
+            'most likely changed or removed on the remote during the copy (a new copy takes a new listing).',
         );
 
       const notes: string[] = [];
