@@ -32,7 +32,7 @@ const common = {
 };
 
 /** The command groups of the CLI: src/cli/run/<group>.ts, each loaded by dist/cli.js only when one of its commands runs. */
-const CLI_GROUPS = ['warehouse', 'azure', 'datasets', 'backups', 'exit'];
+const CLI_GROUPS = ['warehouse', 'azure', 'files', 'datasets', 'backups', 'exit'];
 
 /** @type {import('esbuild').BuildOptions} */
 const extension = {

@@ -15,6 +15,7 @@ import { addBackupsCommands } from './cli/backups';
 import { oneLineUsageErrors } from './cli/common';
 import { addDatasetsCommands } from './cli/datasets';
 import { addExitCommands } from './cli/exit';
+import { addFilesCommands } from './cli/files';
 import { addWarehouseCommands } from './cli/warehouse';
 
 // Compression runs on libuv's thread pool (4 threads unless told): room for every core, plus file I/O. Read by
@@ -25,6 +26,7 @@ function buildProgram(): Command {
   const program = new Command('exit-plan').description('Take all of your data out, at any time.').version(TOOL_VERSION);
   addWarehouseCommands(program);
   addAzureCommands(program);
+  addFilesCommands(program);
   addDatasetsCommands(program);
   addBackupsCommands(program);
   addExitCommands(program);

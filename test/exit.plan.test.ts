@@ -23,13 +23,14 @@ describe('exit plan file: parsing, the template, init', () => {
     const plan = exit.parsePlan(exit.templatePlanText(), FILE);
     assert.deepEqual(
       plan.parts.map((p) => p.kind),
-      ['warehouse', 'azure', 'folder', 'command', 'backups', 'datasets'],
+      ['warehouse', 'azure', 'rclone', 'folder', 'command', 'backups', 'datasets'],
     );
     assert.equal(plan.out, '/plans/exits');
     assert.equal(plan.keep, 3);
     assert.deepEqual(plan.maxAge, { text: '7 days', ms: 7 * 24 * 3600 * 1000 });
     assert.deepEqual(plan.notIncluded, ['Windmill run logs', 'CapRover configuration']);
-    const [warehouse, azure, , command, , datasets] = plan.parts;
+    const [warehouse, azure, rclone, , command, , datasets] = plan.parts;
+    assert.equal(rclone.kind === 'rclone' && rclone.remote, ':s3,provider=AWS,env_auth=true:media-bucket/uploads');
     assert.equal(warehouse.kind === 'warehouse' && warehouse.passwordEnv, 'WAREHOUSE_PASSWORD');
     assert.equal(azure.kind === 'azure' && azure.prefix, 'photos/');
     assert.deepEqual(command.kind === 'command' && command.timeout, { text: '30 min', ms: 30 * 60 * 1000 });
@@ -41,6 +42,7 @@ describe('exit plan file: parsing, the template, init', () => {
       { kind: 'azure', name: 'lake', connection: 'Production "storage"', container: 'data', prefix: 'a/b/' },
       { kind: 'warehouse', name: 'wh', connection: 'Warehouse', excludeColumns: ['*_token'], jobs: 2, includeViews: true },
       { kind: 'folder', name: 'files', path: '/srv/files' },
+      { kind: 'rclone', name: 'media', remote: ":sftp,host=files.example.org,user='o''brien':/srv/média files", flags: ['--transfers=2'] },
       { kind: 'command', name: 'dash', cmd: 'echo "x\\y" > "$OUTPUT_DIR/a"', timeout: { text: '5 min', ms: 300_000 } },
       { kind: 'backups', name: 'backups', dir: '/srv/backups' },
       { kind: 'datasets', name: 'ds', dirs: ['/a', '/b'] },
@@ -62,7 +64,11 @@ describe('exit plan file: parsing, the template, init', () => {
     );
     assert.equal(
       problem('colour = "red"\n[[folder]]\nname = "a"\npath = "p"\n'),
-      at(1, `unknown key "colour" (known keys: out, keep, max_age, not_included, warehouse, azure, folder, command, backups, datasets).`),
+      at(
+        1,
+        'unknown key "colour" (known keys: out, keep, max_age, not_included, ' +
+          'warehouse, azure, rclone, folder, command, backups, datasets).',
+      ),
     );
     assert.equal(
       problem('[[folder]]\nname = "a"\npath = "p"\n\n[[backups]]\nname = "a"\ndir = "d"\n'),
@@ -112,7 +118,7 @@ describe('exit plan file: parsing, the template, init', () => {
     );
     assert.equal(
       problem('out = "x"\n'),
-      `${FILE} has no parts: add at least one [[warehouse]], [[azure]], [[folder]], [[command]], [[backups]] or [[datasets]].`,
+      `${FILE} has no parts: add at least one [[warehouse]], [[azure]], [[rclone]], [[folder]], [[command]], [[backups]] or [[datasets]].`,
     );
     assert.equal(
       problem('out = \n'),

@@ -20,6 +20,7 @@ export function isExitPlanNode<K extends ExitPlanNode['kind']>(value: unknown, k
 const KIND_ICONS: Record<PartKind, string> = {
   warehouse: 'database',
   azure: 'cloud',
+  rclone: 'cloud-download',
   folder: 'folder',
   command: 'terminal',
   backups: 'archive',

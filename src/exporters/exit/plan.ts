@@ -7,6 +7,7 @@ import { ExitPlanError, describeWriteError, errorMessage, systemCode } from '../
 import { expandHome } from '../shared/paths';
 import { findKeyLine, lowerFirst, parseToml, tomlProblem } from '../shared/toml';
 import { urlHasPassword } from '../postgres/connection';
+import { checkFlags, checkRemote } from '../rclone/remote';
 import { PART_KINDS, type ExitPlan, type PartKind, type PlanPart } from './types';
 
 /** The plan file's name when none is given. */
@@ -35,6 +36,7 @@ const PART_KEYS: { [K in PartKind]: readonly string[] } = {
     'lock_timeout',
   ],
   azure: ['name', 'connection_string_env', 'connection', 'container', 'prefix'],
+  rclone: ['name', 'remote', 'flags'],
   folder: ['name', 'path', 'gzip'],
   command: ['name', 'cmd', 'timeout'],
   backups: ['name', 'dir'],
@@ -112,7 +114,7 @@ export function parsePlan(text: string, file: string): ExitPlan {
   }
   if (plan.parts.length === 0)
     throw new ExitPlanError(
-      `${file} has no parts: add at least one [[warehouse]], [[azure]], [[folder]], [[command]], [[backups]] or [[datasets]].`,
+      `${file} has no parts: add at least one [[warehouse]], [[azure]], [[rclone]], [[folder]], [[command]], [[backups]] or [[datasets]].`,
     );
   // The order of the file, whatever the kinds.
   plan.parts.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
@@ -219,6 +221,27 @@ function parsePart(
         prefix: prefix === undefined ? undefined : prefix.replace(/^\/+/, '').replace(/\/*$/, '/'),
       });
     }
+    case 'rclone': {
+      const remote = str('remote', true)!;
+      let checked: string;
+      try {
+        checked = checkRemote(remote);
+      } catch (err) {
+        return fail('remote', `"remote" in ${where}: ${lowerFirst(errorMessage(err)).replace(/\.$/, '')}`);
+      }
+      let flags: string[] | undefined;
+      if (table.flags !== undefined) {
+        const v = table.flags;
+        if (!Array.isArray(v) || !v.every((s) => typeof s === 'string'))
+          fail('flags', `"flags" in ${where} must be a list of strings, one argument each, e.g. ["--transfers=8"]`);
+        try {
+          flags = checkFlags(v as string[]);
+        } catch (err) {
+          return fail('flags', `"flags" in ${where}: ${lowerFirst(errorMessage(err)).replace(/\.$/, '')}`);
+        }
+      }
+      return omitUndefined({ kind, ...base, remote: checked, flags: flags && flags.length > 0 ? flags : undefined });
+    }
     case 'folder':
       return omitUndefined({ kind, ...base, path: resolvePath(str('path', true)!), gzip: bool('gzip') });
     case 'command': {
@@ -301,6 +324,10 @@ const KIND_COMMENTS: Record<PartKind, string[]> = {
     'The connection string comes from the environment variable connection_string_env',
     `(default ${DEFAULT_AZURE_CONNECTION_ENV}); in VS Code, connection = "<saved connection>".`,
   ],
+  rclone: [
+    'Files from S3, Google Cloud Storage, SFTP, WebDAV or any rclone remote: copied with rclone, checked with rclone check.',
+    'Secrets never go in remote: rclone takes them from its own environment variables (RCLONE_S3_SECRET_ACCESS_KEY…) or its config.',
+  ],
   folder: ['A local folder, archived with tar as files backups are.'],
   command: [
     "Anything else (dashboards, configs, another database's dump): a shell command that writes into $OUTPUT_DIR;",
@@ -338,6 +365,8 @@ const FIELD_KEYS: Record<string, string> = {
   connectionStringEnv: 'connection_string_env',
   container: 'container',
   prefix: 'prefix',
+  remote: 'remote',
+  flags: 'flags',
   path: 'path',
   gzip: 'gzip',
   cmd: 'cmd',
@@ -405,6 +434,7 @@ export function templatePlanText(): string {
         excludeColumns: ['*_token'],
       },
       { kind: 'azure', name: 'datalake', connectionStringEnv: DEFAULT_AZURE_CONNECTION_ENV, container: 'datalake', prefix: 'photos/' },
+      { kind: 'rclone', name: 'media-s3', remote: ':s3,provider=AWS,env_auth=true:media-bucket/uploads' },
       { kind: 'folder', name: 'persistent-storage', path: '/persistent-storage/datalake' },
       {
         kind: 'command',

@@ -94,6 +94,11 @@ function what(p: PartRecord): string {
   if (typeof d.rows === 'number') parts.push(`${formatCount(d.rows)} rows`);
   if (typeof d.container === 'string') parts.push(`container ${d.container}${typeof d.prefix === 'string' ? `/${d.prefix}` : ''}`);
   if (typeof d.blobs === 'number') parts.push(plural(d.blobs, 'blob'));
+  if (p.kind === 'rclone' && typeof d.remote === 'string') {
+    parts.push(`remote ${d.remote}`);
+    if (typeof d.files === 'number') parts.push(plural(d.files, 'file'));
+    parts.push(typeof d.hash === 'string' ? `${d.hash} compared` : 'sizes only (no hash on the remote)');
+  }
   if (typeof d.path === 'string') parts.push(d.path);
   if (typeof d.snapshotTime === 'string') parts.push(`snapshot ${d.snapshotTime}`);
   return parts.join(', ') || p.kind;

@@ -1,6 +1,7 @@
 // How a run reaches connections and secrets outside VS Code: the environment (the CLI, cron on a server).
 import { ExitPlanError } from '../shared/errors';
 import { findOnPath } from '../shared/programs';
+import { findRclone } from '../rclone/program';
 import { connectionFromUrl } from '../postgres/connection';
 import { openStorageAccount } from '../azure/connection';
 import { DEFAULT_AZURE_CONNECTION_ENV } from './plan';
@@ -10,6 +11,7 @@ type Env = Record<string, string | undefined>;
 
 /** The environment variable that names azcopy's path, when it is not on PATH. */
 export const AZCOPY_ENV = 'EXIT_PLAN_AZCOPY';
+export { RCLONE_ENV } from '../rclone/program';
 
 function vsCodeOnly(kind: string, name: string, connection: string): ExitPlanError {
   return new ExitPlanError(
@@ -22,7 +24,7 @@ function vsCodeOnly(kind: string, name: string, connection: string): ExitPlanErr
 /**
  * Resolvers from the environment: a warehouse part's `db` with the password from `password_env` (else
  * PGPASSWORD); an azure part's connection string from `connection_string_env` (default
- * AZURE_STORAGE_CONNECTION_STRING); azcopy from EXIT_PLAN_AZCOPY or PATH. A part with a saved VS Code
+ * AZURE_STORAGE_CONNECTION_STRING); azcopy from EXIT_PLAN_AZCOPY or PATH; rclone from EXIT_PLAN_RCLONE or PATH. A part with a saved VS Code
  * `connection` fails with one sentence.
  */
 export function envResolvers(env: Env = process.env): PartResolvers {
@@ -56,6 +58,9 @@ export function envResolvers(env: Env = process.env): PartResolvers {
       const given = env[AZCOPY_ENV];
       if (given !== undefined && given !== '') return given;
       return findOnPath('azcopy');
+    },
+    async rclone() {
+      return findRclone(env);
     },
   };
 }

@@ -122,9 +122,9 @@ async function runLocked(plan: ExitPlan, options: ExitRunOptions & { now: () => 
     }
     const startedAt = now(options);
     try {
-      // The azure part reuses blobs already copied; every other kind starts again in an empty folder.
+      // The azure and rclone parts reuse files already copied; every other kind starts again in an empty folder.
       await fs.promises.rm(path.join(dir, RUN_FILES.part), { force: true });
-      if (part.kind !== 'azure') await fs.promises.rm(dir, { recursive: true, force: true });
+      if (part.kind !== 'azure' && part.kind !== 'rclone') await fs.promises.rm(dir, { recursive: true, force: true });
       await fs.promises.mkdir(dir, { recursive: true });
       const outcome = await runPart(part, {
         dir,

@@ -5,7 +5,7 @@ import type { PgConnectionOptions } from '../postgres/connection';
 import type { StorageAccount } from '../azure/connection';
 
 /** The kinds of part, in the order the template lists them. */
-export const PART_KINDS = ['warehouse', 'azure', 'folder', 'command', 'backups', 'datasets'] as const;
+export const PART_KINDS = ['warehouse', 'azure', 'rclone', 'folder', 'command', 'backups', 'datasets'] as const;
 export type PartKind = (typeof PART_KINDS)[number];
 
 interface PartBase {
@@ -44,6 +44,17 @@ export interface AzurePart extends PartBase {
   prefix?: string;
 }
 
+export interface RclonePart extends PartBase {
+  kind: 'rclone';
+  /**
+   * An rclone remote spec (`:s3,provider=AWS,env_auth=true:bucket/prefix`, `:sftp,host=…:path`, `myremote:path`),
+   * trimmed and checked by `checkRemote` (no secrets: they come from rclone's environment variables or config).
+   */
+  remote: string;
+  /** Extra rclone flags, one argument each, checked by `checkFlags` (given to the copy, the check and the listing). */
+  flags?: string[];
+}
+
 export interface FolderPart extends PartBase {
   kind: 'folder';
   /** Absolute (`~` expanded, relative paths resolved against the plan file's folder). */
@@ -70,7 +81,7 @@ export interface DatasetsPart extends PartBase {
   dirs: string[];
 }
 
-export type PlanPart = WarehousePart | AzurePart | FolderPart | CommandPart | BackupsPart | DatasetsPart;
+export type PlanPart = WarehousePart | AzurePart | RclonePart | FolderPart | CommandPart | BackupsPart | DatasetsPart;
 
 export interface ExitPlan {
   /** Absolute path of the plan file. */
@@ -110,6 +121,11 @@ export interface PartResolvers {
   azure(part: AzurePart): Promise<StorageAccount>;
   /** azcopy, when found (CLI: PATH; VS Code: exitPlan.azcopyPath or PATH); undefined copies with the SDK. */
   azcopy?(): Promise<string | undefined>;
+  /**
+   * rclone, when found (CLI: EXIT_PLAN_RCLONE or PATH; VS Code: exitPlan.rclonePath or PATH); undefined (or no
+   * resolver) fails an rclone part with one sentence saying how to install it.
+   */
+  rclone?(): Promise<string | undefined>;
 }
 
 /** What a part runner gets. */

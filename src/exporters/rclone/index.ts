@@ -1,1 +1,4 @@
 export * from './environment';
+export * from './remote';
+export * from './copy';
+export * from './program';

@@ -4,12 +4,14 @@ import { runBackupsPart } from './backups';
 import { runCommandPart } from './command';
 import { runDatasetsPart } from './datasets';
 import { runFolderPart } from './folder';
+import { runRclonePart } from './rclone';
 import { runWarehousePart } from './warehouse';
 
 /** The runner of each kind of part. */
 export const PART_RUNNERS: { [K in PartKind]: PartRunner<Extract<PlanPart, { kind: K }>> } = {
   warehouse: runWarehousePart,
   azure: runAzurePart,
+  rclone: runRclonePart,
   folder: runFolderPart,
   command: runCommandPart,
   backups: runBackupsPart,
