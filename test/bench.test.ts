@@ -75,3 +75,34 @@ describe('benchmark: warehouse export (npm run bench)', function () {
     assert.match(text, /\| All three data shapes measured \| +\| only incompressible \(BENCH_SHAPES\) \| \*\*no\*\* \|/);
   });
 });
+
+describe('benchmark: rclone sources and command backups (npm run bench)', function () {
+  this.timeout(300_000);
+
+  it('measures both shapes against rclone and tar by hand and writes its two sections, keeping the others', async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'exit-plan-bench-test-'));
+    try {
+      const doc = path.join(tmp, 'PERFORMANCE.md');
+      const kept = '<!-- other-bench:start -->\n## Something else\n<!-- other-bench:end -->';
+      fs.writeFileSync(doc, `# Performance\n\n${kept}\n\n<!-- rclone-bench:start -->\nAn old rclone section.\n<!-- rclone-bench:end -->\n`);
+      const r = await capture(process.execPath, [path.join(ROOT, 'out', 'scripts', 'benchSources.js')], {
+        env: { ...process.env, BENCH_SOURCES_SCALE: '0.01', BENCH_RUNS: '1', BENCH_DOC: doc },
+      });
+      assert.equal(r.code, 0, `bench failed:\n${r.stdout}\n${r.stderr}`);
+      const text = fs.readFileSync(doc, 'utf8');
+      assert.ok(text.includes(kept), 'the marked section of another benchmark is kept as it was');
+      assert.ok(!text.includes('An old rclone section.'), 'its own old section is replaced');
+      for (const shape of ['many small files', 'a few large files']) {
+        // One table per shape in each section: Exit Plan's row and the by-hand rows, each with a time.
+        assert.equal(text.split(`**${shape}**`).length - 1, 2, shape);
+      }
+      assert.match(text, /\| `exit-plan files copy --from REMOTE --to DIR --json --quiet` \| [\d.]+ \| [\d.]+ \|/);
+      assert.match(text, /\| by hand, checked: `rclone copy` then `rclone check --one-way` \| [\d.]+ \| [\d.]+ \| .* \| 1\.00 \|/);
+      assert.match(text, /\| `exit-plan backups create-command --name media .*` \| [\d.]+ \| [\d.]+ \|/);
+      assert.match(text, /\| by hand: `tar -cf FILE -C SRC \.` \| [\d.]+ \| [\d.]+ \| .* \| 1\.00 \|/);
+      assert.match(text, /BENCH_SOURCES_SCALE=0\.01: smaller than the default shapes/);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+});

@@ -133,6 +133,7 @@ describe('the CLI loads only what the command it runs needs', function () {
       ['--help'],
       ['warehouse', 'export', '--help'],
       ['azure', 'sas', '--help'],
+      ['files', 'copy', '--help'],
       ['datasets', 'report', '--help'],
       ['backups', 'rotate', '--help'],
       ['plan', 'init', '--help'],
@@ -191,6 +192,16 @@ describe('the CLI loads only what the command it runs needs', function () {
     assert.ok(loaded.files.includes('cli/azure.mjs'));
     assertNone(loaded, (m) => ['pg', 'tar', 'croner', '@iarna/toml', 'archiver'].includes(m), 'other groups');
     assertNone(loaded, (m) => /^src\/exporters\/(warehouse|datasets|backups|exit)\//.test(m), 'other groups');
+  });
+
+  it('files size loads the rclone core only: not pg, the Azure SDK, tar, croner, TOML or the other groups', async () => {
+    const loaded = await load(['files', 'size', '--from', 'myremote:bucket'], { EXIT_PLAN_RCLONE: path.join(empty, 'no-rclone') });
+    assert.equal(loaded.run.code, 1);
+    assert.match(loaded.run.stderr, /^exit-plan: rclone is not installed \(.*no-rclone was not found\)/);
+    assert.ok(loaded.files.includes('cli/files.mjs'), loaded.files.join(', '));
+    assert.ok(loaded.all.has('src/exporters/rclone/copy.ts'));
+    assertNone(loaded, (m) => ['pg', 'tar', 'croner', '@iarna/toml', 'archiver'].includes(m) || m.startsWith('@azure/'), 'other packages');
+    assertNone(loaded, (m) => /^src\/exporters\/(warehouse|azure|datasets|backups|exit)\//.test(m), 'other groups');
   });
 
   it('backups list and rotate (which cron runs after every backup) load neither pg, tar, croner, the Azure SDK nor TOML', async () => {

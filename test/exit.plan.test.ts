@@ -64,7 +64,11 @@ describe('exit plan file: parsing, the template, init', () => {
     );
     assert.equal(
       problem('colour = "red"\n[[folder]]\nname = "a"\npath = "p"\n'),
-      at(1, `unknown key "colour" (known keys: out, keep, max_age, not_included, warehouse, azure, rclone, folder, command, backups, datasets).`),
+      at(
+        1,
+        'unknown key "colour" (known keys: out, keep, max_age, not_included, ' +
+          'warehouse, azure, rclone, folder, command, backups, datasets).',
+      ),
     );
     assert.equal(
       problem('[[folder]]\nname = "a"\npath = "p"\n\n[[backups]]\nname = "a"\ndir = "d"\n'),

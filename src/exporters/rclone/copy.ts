@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { CancelledError, ExitPlanError, describeWriteError, errorMessage } from '../shared/errors';
 import { formatBytes, formatCount, plural, throttle } from '../shared/format';
+import { withLock } from '../shared/lock';
 import { maskSecrets } from '../shared/mask';
 import type { OperationOptions } from '../shared/operation';
 import { runProcess, type ProcessResult } from '../shared/process';
@@ -23,6 +24,8 @@ export const RCLONE_MANIFEST = 'files-manifest.csv';
 const MANIFEST_HEADER = ['path', 'bytes', 'hash_type', 'hash', 'last_modified'];
 /** The listing's paths, one per line, for `--files-from-raw` (removed when the copy is verified or stopped). */
 const LIST_FILE = '.rclone-files.txt';
+/** One copy at a time into a folder (a second one stops with a sentence naming the first). */
+const COPY_LOCK = '.exit-plan-files.lock';
 /** Names quoted in a failure sentence at most. */
 const NAMES_SHOWN = 3;
 
@@ -235,10 +238,16 @@ async function runRclone(
 }
 
 /** The hashes a remote gives (`rclone backend features`), in rclone's order of preference; [] for none. */
-export async function remoteHashes(remote: string, options: RcloneProgram & { signal?: AbortSignal } = {}): Promise<string[]> {
+export async function remoteHashes(
+  remote: string,
+  options: RcloneProgram & { signal?: AbortSignal; flags?: readonly string[] } = {},
+): Promise<string[]> {
   const errors: string[] = [];
   let text = '';
-  const result = await runRclone(options, ['backend', 'features', remote], { errors, onStdoutLine: (l) => (text += `${l}\n`) });
+  const result = await runRclone(options, ['backend', 'features', ...(options.flags ?? []), '--', remote], {
+    errors,
+    onStdoutLine: (l) => (text += `${l}\n`),
+  });
   if (result.cancelled) throw new CancelledError();
   if (result.code !== 0) throw new ExitPlanError(describeRcloneFailure('Opening', remote, errors, result));
   try {
@@ -337,249 +346,267 @@ export async function copyRemote(options: CopyRemoteOptions): Promise<CopyRemote
     await removeQuietly(listFile);
   };
 
-  try {
-    // 1. The hash the copy and the check can use: the remote's first (the local disk has them all).
-    const hashes = await remoteHashes(remote, program);
-    const hash = hashes[0];
-    log?.(
-      `rclone: ${shown} gives ${hash ? `hashes ${hashes.join(', ')}; ${hash} is compared` : 'no hash: sizes (and times) are compared'}.`,
+  const locked = await withLock(path.join(to, COPY_LOCK), `the copy into ${to}`, () => copyLocked());
+  if ('heldBy' in locked) {
+    const by = locked.heldBy;
+    throw new ExitPlanError(
+      `Another copy (process ${by.pid} on ${by.host}, since ${by.since}) is writing to ${to}: wait for it to end, or cancel it.`,
+      'BUSY',
     );
+  }
+  return locked.value;
 
-    // 2. The listing, streamed into files-manifest.csv and the list of paths the copy and the check get.
-    let files = 0;
-    let bytes = 0;
-    const refused: string[] = [];
-    const manifest = fs.createWriteStream(manifestPartial);
-    const list = fs.createWriteStream(listFile);
-    const write = async (stream: fs.WriteStream, text: string) => {
-      if (!stream.write(text)) await once(stream, 'drain');
-    };
-    const writeError = new Promise<never>((_, reject) => {
-      manifest.once('error', reject);
-      list.once('error', reject);
-    });
-    writeError.catch(() => undefined);
-    const errors: string[] = [];
-    let chain = write(manifest, `${MANIFEST_HEADER.join(',')}\r\n`);
-    const listed = await runRclone(
-      program,
-      ['lsjson', '-R', '--files-only', ...(hash ? ['--hash', '--hash-type', hash] : []), '--use-json-log', ...flags, '--', remote],
-      {
-        errors,
-        onStdoutLine: (line) => {
-          const text = line.trim().replace(/,$/, '');
-          if (!text.startsWith('{')) return;
-          let entry: { Path?: string; Size?: number; ModTime?: string; Hashes?: Record<string, string> };
-          try {
-            entry = JSON.parse(text);
-          } catch {
-            return;
-          }
-          if (typeof entry.Path !== 'string') return;
-          const p = entry.Path;
-          const why = unsafePath(p);
-          if (why) {
-            if (refused.length < NAMES_SHOWN) refused.push(`${JSON.stringify(p)} (${why})`);
-            else refused.push('');
-            return;
-          }
-          const size = typeof entry.Size === 'number' && entry.Size >= 0 ? entry.Size : 0;
-          files++;
-          bytes += size;
-          const value = hash ? (entry.Hashes?.[hash] ?? '') : '';
-          const row = [p, String(size), value ? hash! : '', value, entry.ModTime ?? ''].map(csvField).join(',');
-          // Lines arrive faster than the disk may take them: keep the order, wait on the pipe's own pace.
-          chain = chain.then(async () => {
-            await write(manifest, `${row}\r\n`);
-            await write(list, `${p}\n`);
-          });
-          report({ phase: 'listing', files, bytes });
-        },
-      },
-    );
-    await Promise.race([chain, writeError]);
-    manifest.end();
-    list.end();
-    await Promise.race([Promise.all([once(manifest, 'finish'), once(list, 'finish')]), writeError]);
-    if (listed.cancelled) throw cancelled('listing');
-    if (listed.code !== 0) throw new ExitPlanError(describeRcloneFailure('Listing', remote, errors, listed));
-    if (refused.length > 0) {
-      const names = refused.filter((n) => n !== '');
-      throw new ExitPlanError(
-        `${plural(refused.length, 'file')} of ${shown} cannot be copied as a file here: ` +
-          `${names.join(', ')}${refused.length > names.length ? ', …' : ''}; nothing was copied.`,
+  async function copyLocked(): Promise<CopyRemoteResult> {
+    try {
+      // 1. The hash the copy and the check can use: the remote's first (the local disk has them all).
+      const hashes = await remoteHashes(remote, { ...program, flags: other });
+      const hash = hashes[0];
+      log?.(
+        `rclone: ${shown} gives ${hash ? `hashes ${hashes.join(', ')}; ${hash} is compared` : 'no hash: sizes (and times) are compared'}.`,
       );
-    }
-    await fs.promises.rename(manifestPartial, manifestFile);
-    report({ phase: 'listing', files, bytes });
-    report.flush();
-    log?.(`rclone: ${shown} lists ${plural(files, 'file')}, ${formatBytes(bytes)}.`);
 
-    // 3. The copy: exactly the listed files; rclone skips those already there and matching.
-    const copyErrors: string[] = [];
-    const copied = { files: 0, bytes: 0 };
-    let lastCopy: RcloneProgress = { phase: 'copying', files: 0, bytes: 0 };
-    const compare = hash ? ['--checksum'] : [];
-    const copy = await runRclone(
-      program,
-      [
-        'copy',
-        '--files-from-raw',
-        listFile,
-        ...compare,
-        '--use-json-log',
-        '--stats',
-        '1s',
-        '--stats-log-level',
-        'NOTICE',
-        ...other,
-        '--',
-        remote,
-        filesDir,
-      ],
-      {
-        errors: copyErrors,
-        onLog: (line) => {
-          const s = line.stats;
-          if (!s) return;
-          lastCopy = {
-            phase: 'copying',
-            files: s.transfers ?? 0,
-            bytes: s.bytes ?? 0,
-            totalFiles: s.totalTransfers,
-            totalBytes: s.totalBytes,
-            checks: s.checks,
-            errors: s.errors,
-          };
-          copied.files = s.transfers ?? 0;
-          copied.bytes = s.bytes ?? 0;
-          report(lastCopy);
+      // 2. The listing, streamed into files-manifest.csv and the list of paths the copy and the check get.
+      let files = 0;
+      let bytes = 0;
+      const refused: string[] = [];
+      const manifest = fs.createWriteStream(manifestPartial);
+      const list = fs.createWriteStream(listFile);
+      const write = async (stream: fs.WriteStream, text: string) => {
+        if (!stream.write(text)) await once(stream, 'drain');
+      };
+      const writeError = new Promise<never>((_, reject) => {
+        manifest.once('error', reject);
+        list.once('error', reject);
+      });
+      writeError.catch(() => undefined);
+      const errors: string[] = [];
+      let chain = write(manifest, `${MANIFEST_HEADER.join(',')}\r\n`);
+      const listed = await runRclone(
+        program,
+        ['lsjson', '-R', '--files-only', ...(hash ? ['--hash', '--hash-type', hash] : []), '--use-json-log', ...flags, '--', remote],
+        {
+          errors,
+          onStdoutLine: (line) => {
+            const text = line.trim().replace(/,$/, '');
+            if (!text.startsWith('{')) return;
+            let entry: { Path?: string; Size?: number; ModTime?: string; Hashes?: Record<string, string> };
+            try {
+              entry = JSON.parse(text);
+            } catch {
+              return;
+            }
+            if (typeof entry.Path !== 'string') return;
+            const p = entry.Path;
+            const why = unsafePath(p);
+            if (why) {
+              if (refused.length < NAMES_SHOWN) refused.push(`${JSON.stringify(p)} (${why})`);
+              else refused.push('');
+              return;
+            }
+            const size = typeof entry.Size === 'number' && entry.Size >= 0 ? entry.Size : 0;
+            files++;
+            bytes += size;
+            const value = hash ? (entry.Hashes?.[hash] ?? '') : '';
+            const row = [p, String(size), value ? hash! : '', value, entry.ModTime ?? ''].map(csvField).join(',');
+            // Lines arrive faster than the disk may take them: keep the order, wait on the pipe's own pace.
+            chain = chain.then(async () => {
+              await write(manifest, `${row}\r\n`);
+              await write(list, `${p}\n`);
+            });
+            report({ phase: 'listing', files, bytes });
+          },
         },
-      },
-    );
-    if (copy.cancelled) throw cancelled('copying from');
-    if (copy.code !== 0) throw new ExitPlanError(describeRcloneFailure('Copying from', remote, copyErrors, copy));
-    report.flush();
-    log?.(
-      `rclone copy: ${plural(copied.files, 'file')} (${formatBytes(copied.bytes)}) copied, ` +
-        `${plural(lastCopy.checks ?? 0, 'file')} already there.`,
-    );
-
-    // 4. rclone check: every listed file against the remote (size, and the hash where the remote has one).
-    const checkErrors: string[] = [];
-    const differing: string[] = [];
-    let differences = 0;
-    let unhashed = 0;
-    let matching = 0;
-    const check = await runRclone(
-      program,
-      [
-        'check',
-        '--one-way',
-        '--files-from-raw',
-        listFile,
-        '--use-json-log',
-        '--stats',
-        '1s',
-        '--stats-log-level',
-        'NOTICE',
-        ...other,
-        '--',
-        remote,
-        filesDir,
-      ],
-      {
-        errors: checkErrors,
-        onLog: (line) => {
-          const msg = line.msg ?? '';
-          let m: RegExpExecArray | null;
-          if ((m = /^(\d+) differences found/.exec(msg))) differences = Number(m[1]);
-          else if ((m = /^(\d+) hashes could not be checked/.exec(msg))) unhashed = Number(m[1]);
-          else if ((m = /^(\d+) matching files/.exec(msg))) matching = Number(m[1]);
-          else if (
-            line.level === 'error' &&
-            line.object &&
-            !/^\d+ /.test(msg) &&
-            line.object !== '' &&
-            !/file system at/i.test(line.object)
-          ) {
-            if (differing.length < NAMES_SHOWN) differing.push(`"${line.object}" (${msg.replace(/\.$/, '')})`);
-          }
-          if (line.stats)
-            report({ phase: 'checking', files: line.stats.checks ?? 0, totalFiles: files, bytes: 0, errors: line.stats.errors });
-        },
-      },
-    );
-    if (check.cancelled) throw cancelled('checking');
-    report.flush();
-    if (differences > 0 || check.code !== 0) {
-      if (differences > 0)
+      );
+      await Promise.race([chain, writeError]);
+      manifest.end();
+      list.end();
+      await Promise.race([Promise.all([once(manifest, 'finish'), once(list, 'finish')]), writeError]);
+      if (listed.cancelled) throw cancelled('listing');
+      if (listed.code !== 0) throw new ExitPlanError(describeRcloneFailure('Listing', remote, errors, listed));
+      if (refused.length > 0) {
+        const names = refused.filter((n) => n !== '');
         throw new ExitPlanError(
-          `rclone check found ${plural(differences, 'file')} in ${filesDir} that ${differences === 1 ? 'does' : 'do'} not match ${shown}` +
-            `${differing.length ? `: ${differing.join(', ')}${differences > differing.length ? ', …' : ''}` : ''}; ` +
-            'copying again fetches them.',
+          `${plural(refused.length, 'file')} of ${shown} cannot be copied as a file here: ` +
+            `${names.join(', ')}${refused.length > names.length ? ', …' : ''}; nothing was copied.`,
         );
-      throw new ExitPlanError(describeRcloneFailure('Checking the copy of', remote, checkErrors, check));
-    }
-
-    // 5. Every row of the listing has its file, of its size (a file that vanished from the remote after the
-    // listing is not on either side, so rclone check cannot see it).
-    const missing: string[] = [];
-    let missingCount = 0;
-    let verified = 0;
-    for await (const row of readManifestRows(manifestFile)) {
-      const [p, size] = row;
-      let stat: fs.Stats | undefined;
-      try {
-        stat = await fs.promises.stat(path.join(filesDir, ...p.split('/')));
-      } catch {
-        stat = undefined;
       }
-      if (!stat || !stat.isFile() || stat.size !== Number(size)) {
-        missingCount++;
-        if (missing.length < NAMES_SHOWN) missing.push(`"${p}"`);
-      } else verified++;
-      if (signal?.aborted) throw cancelled('checking');
-    }
-    if (missingCount > 0)
-      throw new ExitPlanError(
-        `${plural(missingCount, 'listed file')} of ${shown} ${missingCount === 1 ? 'is' : 'are'} not in ${filesDir} with the listed size ` +
-          `(${missing.join(', ')}${missingCount > missing.length ? ', …' : ''}): ` +
-          'most likely removed from the remote during the copy.',
+      await fs.promises.rename(manifestPartial, manifestFile);
+      report({ phase: 'listing', files, bytes });
+      report.flush();
+      log?.(`rclone: ${shown} lists ${plural(files, 'file')}, ${formatBytes(bytes)}.`);
+
+      // 3. The copy: exactly the listed files; rclone skips those already there and matching.
+      const copyErrors: string[] = [];
+      const copied = { files: 0, bytes: 0 };
+      let lastCopy: RcloneProgress = { phase: 'copying', files: 0, bytes: 0 };
+      const compare = hash ? ['--checksum'] : [];
+      const copy = await runRclone(
+        program,
+        [
+          'copy',
+          '--files-from-raw',
+          listFile,
+          ...compare,
+          '--use-json-log',
+          '--stats',
+          '1s',
+          '--stats-log-level',
+          'NOTICE',
+          ...other,
+          '--',
+          remote,
+          filesDir,
+        ],
+        {
+          errors: copyErrors,
+          onLog: (line) => {
+            const s = line.stats;
+            if (!s) return;
+            lastCopy = {
+              phase: 'copying',
+              files: s.transfers ?? 0,
+              bytes: s.bytes ?? 0,
+              totalFiles: s.totalTransfers,
+              totalBytes: s.totalBytes,
+              checks: s.checks,
+              errors: s.errors,
+            };
+            copied.files = s.transfers ?? 0;
+            copied.bytes = s.bytes ?? 0;
+            report(lastCopy);
+          },
+        },
+      );
+      if (copy.cancelled) throw cancelled('copying from');
+      if (copy.code !== 0) throw new ExitPlanError(describeRcloneFailure('Copying from', remote, copyErrors, copy));
+      report.flush();
+      log?.(
+        `rclone copy: ${plural(copied.files, 'file')} (${formatBytes(copied.bytes)}) copied, ` +
+          `${plural(lastCopy.checks ?? 0, 'file')} already there.`,
       );
 
-    const notes: string[] = [];
-    if (files === 0) notes.push(`${shown} holds no files${filters.length ? ' that the filters select' : ''}.`);
-    if (unhashed > 0 && hash)
-      notes.push(`${plural(unhashed, 'file')} of ${shown} had no ${hash} on the remote: rclone check compared their sizes only.`);
-    const verification = hash
-      ? `every file's size and ${hash} checked against the remote by rclone check` +
-        `${unhashed > 0 ? ` (sizes only for ${plural(unhashed, 'file')} without ${hash} on the remote)` : ''}, ` +
-        'and every listed file found on disk with its size'
-      : "every file's size checked against the remote by rclone check (the remote gives no hash, so contents were not compared), " +
-        'and every listed file found on disk with its size';
-    log?.(`rclone check: ${plural(matching || verified, 'file')} match.`);
-    const manifestFacts = await sha256Of(manifestFile);
-    await removeQuietly(listFile);
-    return {
-      remote: shown,
-      filesDir,
-      manifest: { path: manifestFile, ...manifestFacts },
-      files,
-      bytes,
-      copied,
-      hash,
-      unhashed: hash ? unhashed : 0,
-      verification,
-      notes,
-    };
-  } catch (err) {
-    await cleanup();
-    if (signal?.aborted && !(err instanceof CancelledError)) throw cancelled('copying from');
-    if (err instanceof ExitPlanError) throw err;
-    throw new ExitPlanError(describeWriteError(err, to) ?? `Copying from ${shown} failed: ${maskSecrets(errorMessage(err))}.`, undefined, {
-      cause: err,
-    });
+      // 4. rclone check: every listed file against the remote (size, and the hash where the remote has one).
+      const checkErrors: string[] = [];
+      const differing: string[] = [];
+      let differences = 0;
+      let unhashed = 0;
+      let matching = 0;
+      const check = await runRclone(
+        program,
+        [
+          'check',
+          '--one-way',
+          '--files-from-raw',
+          listFile,
+          '--use-json-log',
+          '--stats',
+          '1s',
+          '--stats-log-level',
+          'NOTICE',
+          ...other,
+          '--',
+          remote,
+          filesDir,
+        ],
+        {
+          errors: checkErrors,
+          onLog: (line) => {
+            const msg = line.msg ?? '';
+            let m: RegExpExecArray | null;
+            if ((m = /^(\d+) differences found/.exec(msg))) differences = Number(m[1]);
+            else if ((m = /^(\d+) hashes could not be checked/.exec(msg))) unhashed = Number(m[1]);
+            else if ((m = /^(\d+) matching files/.exec(msg))) matching = Number(m[1]);
+            else if (
+              line.level === 'error' &&
+              line.object &&
+              !/^\d+ /.test(msg) &&
+              line.object !== '' &&
+              !/file system at/i.test(line.object)
+            ) {
+              if (differing.length < NAMES_SHOWN) differing.push(`"${line.object}" (${msg.replace(/\.$/, '')})`);
+            }
+            if (line.stats)
+              report({ phase: 'checking', files: line.stats.checks ?? 0, totalFiles: files, bytes: 0, errors: line.stats.errors });
+          },
+        },
+      );
+      if (check.cancelled) throw cancelled('checking');
+      report.flush();
+      if (differences > 0 || check.code !== 0) {
+        if (differences > 0)
+          throw new ExitPlanError(
+            `rclone check found ${plural(differences, 'file')} in ${filesDir} that ` +
+              `${differences === 1 ? 'does' : 'do'} not match ${shown}` +
+              `${differing.length ? `: ${differing.join(', ')}${differences > differing.length ? ', …' : ''}` : ''}; ` +
+              'copying again fetches them.',
+          );
+        throw new ExitPlanError(describeRcloneFailure('Checking the copy of', remote, checkErrors, check));
+      }
+
+      // 5. Every row of the listing has its file, of its size (a file that vanished from the remote after the
+      // listing is not on either side, so rclone check cannot see it).
+      const missing: string[] = [];
+      let missingCount = 0;
+      let verified = 0;
+      for await (const row of readManifestRows(manifestFile)) {
+        const [p, size] = row;
+        let stat: fs.Stats | undefined;
+        try {
+          stat = await fs.promises.stat(path.join(filesDir, ...p.split('/')));
+        } catch {
+          stat = undefined;
+        }
+        if (!stat || !stat.isFile() || stat.size !== Number(size)) {
+          missingCount++;
+          if (missing.length < NAMES_SHOWN) missing.push(`"${p}"`);
+        } else verified++;
+        if (signal?.aborted) throw cancelled('checking');
+      }
+      if (missingCount > 0)
+        throw new ExitPlanError(
+          `${plural(missingCount, 'listed file')} of ${shown} ${missingCount === 1 ? 'is' : 'are'} ` +
+            `not in ${filesDir} with the listed size ` +
+            `(${missing.join(', ')}${missingCount > missing.length ? ', …' : ''}): ` +
+            'most likely changed or removed on the remote during the copy (a new copy takes a new listing).',
+        );
+
+      const notes: string[] = [];
+      if (files === 0) notes.push(`${shown} holds no files${filters.length ? ' that the filters select' : ''}.`);
+      if (unhashed > 0 && hash)
+        notes.push(`${plural(unhashed, 'file')} of ${shown} had no ${hash} on the remote: rclone check compared their sizes only.`);
+      const verification = hash
+        ? `every file's size and ${hash} checked against the remote by rclone check` +
+          `${unhashed > 0 ? ` (sizes only for ${plural(unhashed, 'file')} without ${hash} on the remote)` : ''}, ` +
+          'and every listed file found on disk with its size'
+        : "every file's size checked against the remote by rclone check (the remote gives no hash, so contents were not compared), " +
+          'and every listed file found on disk with its size';
+      log?.(`rclone check: ${plural(matching || verified, 'file')} match.`);
+      const manifestFacts = await sha256Of(manifestFile);
+      await removeQuietly(listFile);
+      return {
+        remote: shown,
+        filesDir,
+        manifest: { path: manifestFile, ...manifestFacts },
+        files,
+        bytes,
+        copied,
+        hash,
+        unhashed: hash ? unhashed : 0,
+        verification,
+        notes,
+      };
+    } catch (err) {
+      await cleanup();
+      if (signal?.aborted && !(err instanceof CancelledError)) throw cancelled('copying from');
+      if (err instanceof ExitPlanError) throw err;
+      throw new ExitPlanError(
+        describeWriteError(err, to) ?? `Copying from ${shown} failed: ${maskSecrets(errorMessage(err))}.`,
+        undefined,
+        {
+          cause: err,
+        },
+      );
+    }
   }
 }
 
