@@ -228,6 +228,19 @@ import './backupReport.css';
     } else {
       fact(dl, 'Last backup', pending ? 'none yet (first backup pending)' : 'none yet', overdue ? 'warn' : '');
     }
+    // With several sources (Kobo's postgres, mongo and media), each one's newest: a source that stopped shows.
+    const groups = t.groups ?? [];
+    if (groups.length > 1) {
+      for (const g of groups) {
+        const value = el(
+          'span',
+          g.newest.state === 'failed' ? 'warn' : '',
+          `${formatAgo(Date.now() - Date.parse(g.newest.at))}, ${g.newest.state}`,
+        );
+        value.title = `${g.newest.name}\n${when(g.newest.at)}; ${g.count} backup${g.count === 1 ? '' : 's'}`;
+        fact(dl, g.label, value);
+      }
+    }
     if (t.schedule) {
       const s = t.schedule;
       const plain = s.words === s.expression ? s.expression : `${s.words} (${s.expression})`;

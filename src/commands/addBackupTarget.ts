@@ -39,8 +39,11 @@ export interface TargetAnswers {
   schedule: string;
   /** A ROTATIONS id, or 'keep'. */
   rotation: string;
-  /** Set by Edit: the target's name is fixed, and its hand-written rotation can be kept. */
-  editing?: { rotation?: string };
+  /**
+   * Set by Edit: the target's name is fixed, its hand-written rotation can be kept, and its commands (written in
+   * settings, not asked here) are kept and count as something to back up.
+   */
+  editing?: { rotation?: string; commands?: string[] };
 }
 
 /** "every day at 02:00" → "Every day at 02:00". */
@@ -213,11 +216,17 @@ function defaultDir(name: string): string {
  */
 async function foldersStep(frame: StepFrame, s: TargetAnswers): Promise<'next' | 'back' | undefined> {
   for (;;) {
-    const nothing = s.folders.length === 0 && !s.database;
+    const commands = s.editing?.commands ?? [];
+    const nothing = s.folders.length === 0 && !s.database && commands.length === 0;
+    const optional = s.database
+      ? ' (optional: the database is backed up)'
+      : commands.length > 0
+        ? ` (optional: the ${plural(commands.length, 'command')} ${commands.join(', ')} ${commands.length === 1 ? 'is' : 'are'} backed up)`
+        : '';
     const picked = await pickItems(frame, {
       placeholder:
         s.folders.length === 0
-          ? `Folders of files to archive with tar${s.database ? ' (optional: the database is backed up)' : ''}`
+          ? `Folders of files to archive with tar${optional}`
           : `${plural(s.folders.length, 'folder')} of files to archive; pick one to rename or remove it`,
       items: [
         ...s.folders.map((f, i) => ({ id: `folder:${i}`, label: `$(folder) ${f.name}`, description: f.path })),
@@ -229,9 +238,7 @@ async function foldersStep(frame: StepFrame, s: TargetAnswers): Promise<'next' |
         },
       ],
       validate: (p) =>
-        p[0]?.id === 'continue' && s.folders.length === 0 && !s.database
-          ? 'Nothing to back up: add a folder, or go back and pick a database.'
-          : undefined,
+        p[0]?.id === 'continue' && nothing ? 'Nothing to back up: add a folder, or go back and pick a database.' : undefined,
     });
     if (isBack(picked)) return 'back';
     if (picked === undefined) return undefined;
@@ -391,7 +398,10 @@ export async function editTargetWizard(ctx: CommandContext, name: string): Promi
     scheduleChoice: target.schedule ?? NO_SCHEDULE,
     schedule: target.schedule ?? '',
     rotation,
-    editing: { rotation: rotation === 'keep' && target.rotation ? backups.describePolicy(target.rotation) : undefined },
+    editing: {
+      rotation: rotation === 'keep' && target.rotation ? backups.describePolicy(target.rotation) : undefined,
+      commands: target.commands.map((c) => c.name),
+    },
   };
   const answers = await runWizard(`${title} "${name}"`, targetSteps(ctx, title), state);
   if (!answers) return;

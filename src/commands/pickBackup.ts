@@ -38,16 +38,15 @@ export async function targetFromArg(ctx: CommandContext, arg: unknown, placeHold
 export async function backupFromArg(
   ctx: CommandContext,
   arg: unknown,
-  options: { kind?: backups.BackupKind; placeHolder: string },
+  options: { kinds?: readonly backups.BackupKind[]; placeHolder: string },
 ): Promise<{ target: BackupTarget; entry: backups.BackupEntry } | undefined> {
   if (isBackupNode(arg, 'backup')) return { target: ctx.backups.get(arg.target.name) ?? arg.target, entry: arg.entry };
   const target = await targetFromArg(ctx, arg, 'Backup target');
   if (!target) return undefined;
-  const entries = (await backups.listBackups(target.dir)).filter((e) => !options.kind || e.kind === options.kind);
+  const entries = (await backups.listBackups(target.dir)).filter((e) => !options.kinds || options.kinds.includes(e.kind));
   if (entries.length === 0) {
-    void vscode.window.showInformationMessage(
-      `Backup target "${target.name}" has no ${options.kind === 'postgres' ? 'database ' : ''}backups yet.`,
-    );
+    const which = options.kinds ? `${options.kinds.map((k) => KIND_WORDS[k]).join(' or ')} ` : '';
+    void vscode.window.showInformationMessage(`Backup target "${target.name}" has no ${which}backups yet.`);
     return undefined;
   }
   const picked = await vscode.window.showQuickPick(
@@ -61,6 +60,9 @@ export async function backupFromArg(
   );
   return picked && { target, entry: picked.entry };
 }
+
+/** What each kind of backup is called in a sentence ("no database or command backups yet"). */
+const KIND_WORDS: Record<backups.BackupKind, string> = { postgres: 'database', files: 'files', command: 'command' };
 
 function stateIcon(state: backups.VerificationState): string {
   return state === 'verified' ? '$(pass)' : state === 'failed' ? '$(error)' : '$(circle-large-outline)';

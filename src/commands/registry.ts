@@ -43,6 +43,7 @@ import { restoreDrill } from './restoreDrill';
 import { rotateBackups } from './rotateBackups';
 import { showBackupReport } from './showBackupReport';
 import { verifyBackups } from './verifyBackups';
+import { addRclonePart } from './addRclonePart';
 import { createExitPlan } from './createExitPlan';
 import { openExitReport } from './openExitReport';
 import { revealExitFolder } from './revealExitFolder';
@@ -97,6 +98,7 @@ export const COMMANDS = {
   'exitPlan.editBackupTarget': editBackupTarget,
   'exitPlan.testBackupTarget': testBackupTarget,
   'exitPlan.createExitPlan': createExitPlan,
+  'exitPlan.addRclonePart': addRclonePart,
   'exitPlan.runExitPlan': runExitPlan,
   'exitPlan.openExitReport': openExitReport,
   'exitPlan.revealExitFolder': revealExitFolder,

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { backups, describeConnection, formatBytes, formatCount, plural } from '../exporters';
+import { ExitPlanError, backups, describeConnection, formatBytes, formatCount, maskSecrets, plural } from '../exporters';
+import type { BackupTarget } from '../services/backupTargets';
 import type { WarehouseProfile } from '../services/connectionStore';
 import type { CommandContext } from './context';
 import { backupFromArg } from './pickBackup';
@@ -10,14 +11,19 @@ import { runOperation } from './runOperation';
 type Choice = vscode.QuickPickItem & { drill?: true; profile?: WarehouseProfile };
 
 /**
- * Restore a database backup. The recommended default is a restore drill; a real restore runs a
- * pre-flight (verify the backup, list what the target holds), then asks in a modal and requires the
- * database name typed, and restores in one transaction (a failure leaves the database as it was).
+ * Restore a database backup (or a command backup: restoreCommandBackup below). The recommended default is a
+ * restore drill; a real restore runs a pre-flight (verify the backup, list what the target holds), then asks in
+ * a modal and requires the database name typed, and restores in one transaction (a failure leaves the database
+ * as it was).
  */
 export async function restoreBackup(ctx: CommandContext, arg?: unknown): Promise<void> {
-  const picked = await backupFromArg(ctx, arg, { kind: 'postgres', placeHolder: 'Database backup to restore' });
+  const picked = await backupFromArg(ctx, arg, { kinds: ['postgres', 'command'], placeHolder: 'Backup to restore' });
   if (!picked) return;
   const { target, entry } = picked;
+  if (entry.kind === 'command') {
+    await restoreCommandBackup(ctx, target, entry);
+    return;
+  }
   if (entry.kind !== 'postgres') {
     void vscode.window.showInformationMessage(
       `${entry.name} is an archive of files: extract it with tar -xf into the folder it came from.`,
@@ -110,4 +116,69 @@ export async function restoreBackup(ctx: CommandContext, arg?: unknown): Promise
   void vscode.window.showInformationMessage(
     `Restored ${entry.name} into "${connection.database}" (${plural(result.tables, 'table')} loaded).`,
   );
+}
+
+/**
+ * Restores a command backup (e.g. Kobo's MongoDB) with the restoreCmd of the target's definition, never one read
+ * from the backup folder: a pre-flight first (the sidecar's checksum and the target's verifyCmd, recorded as Verify
+ * Backups does), then a modal that shows the command that will run (masked), then the command's name typed to
+ * confirm. The restore checks the checksum once more (the file may not change after the pre-flight) and runs the
+ * command; refused in one sentence when the target gives the command no restoreCmd.
+ */
+async function restoreCommandBackup(ctx: CommandContext, target: BackupTarget, entry: backups.BackupEntry): Promise<void> {
+  const source = target.commands.find((c) => c.name === entry.source);
+  if (!source) {
+    throw new ExitPlanError(
+      `Backup target "${target.name}" has no command "${entry.source}" in exitPlan.backups.targets, so there is no restoreCmd ` +
+        `to restore ${entry.name} with; nothing was changed.`,
+    );
+  }
+  if (!source.restoreCmd) {
+    throw new ExitPlanError(
+      `The command "${source.name}" of backup target "${target.name}" has no restoreCmd: add one to it in exitPlan.backups.targets ` +
+        `to restore ${entry.name} from VS Code; nothing was changed.`,
+    );
+  }
+  const [verification] = await runOperation(ctx, `checking ${entry.name} before restoring`, (op) =>
+    ctx.backups.verify(target, [entry.file], {
+      signal: op.signal,
+      onProgress: (p) => op.report(backups.describeVerifyProgress(p), backups.verifyProgressFraction(p)),
+    }),
+  );
+  if (!verification || verification.state !== 'verified') {
+    throw new ExitPlanError(
+      `${entry.name} failed verification and will not be restored: ${(verification?.message ?? 'it was not checked').replace(/\.$/, '')}; ` +
+        'nothing was changed.',
+    );
+  }
+  const proceed = 'Continue…';
+  const answer = await vscode.window.showWarningMessage(
+    `Restore ${entry.name} with the restore command of "${source.name}"?`,
+    {
+      modal: true,
+      detail:
+        `Verified: ${verification.message}\n\n` +
+        `This runs (sh -c, with BACKUP_PATH set to the backup):\n${maskSecrets(source.restoreCmd)}\n\n` +
+        'What it replaces is up to the command: if it fails, the service may be partly restored, and nothing rolls it back.',
+    },
+    proceed,
+  );
+  if (answer !== proceed) return;
+  const typed = await vscode.window.showInputBox({
+    title: `Restore ${entry.name}`,
+    prompt: `Type the command's name "${source.name}" to run its restore command on ${entry.name}`,
+    placeHolder: source.name,
+    ignoreFocusOut: true,
+    validateInput: (value) => (value === source.name ? undefined : `Type ${source.name} exactly to confirm.`),
+  });
+  if (typed !== source.name) return;
+  ctx.log.info(`Restoring ${entry.file} with the restore command of "${source.name}", confirmed by typing its name`);
+  const result = await runOperation(ctx, `restoring ${entry.name}`, (op) =>
+    ctx.backups.restoreCommand(target, entry.file, source, {
+      signal: op.signal,
+      onProgress: (p) => op.report(backups.describeRestoreProgress(p)),
+    }),
+  );
+  ctx.log.info(`${result.message} (${(result.durationMs / 1000).toFixed(1)} s)`);
+  void vscode.window.showInformationMessage(`Restored ${entry.name} with the restore command of "${source.name}".`);
 }

@@ -15,7 +15,7 @@ import { runOperation } from './runOperation';
 export async function restoreDrill(ctx: CommandContext, arg?: unknown): Promise<void> {
   let picked: { target: BackupTarget; entry: backups.BackupEntry } | undefined;
   if (isBackupNode(arg, 'backup')) {
-    picked = await backupFromArg(ctx, arg, { kind: 'postgres', placeHolder: 'Backup to drill' });
+    picked = await backupFromArg(ctx, arg, { kinds: ['postgres'], placeHolder: 'Backup to drill' });
   } else {
     const target = await targetFromArg(ctx, arg, 'Backup target to drill');
     if (!target) return;

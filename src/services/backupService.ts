@@ -159,6 +159,8 @@ export class BackupService implements vscode.Disposable {
     return this.exclusive(target, 'verifying', options.signal, (signal) =>
       backups.verifyBackups(target.dir, {
         files,
+        // Command backups are checked with the verifyCmd of the target's definition (never one from the folder).
+        commands: target.commands,
         pgDumpPath: this.targets.pgDumpPath(),
         signal,
         log: this.logLine,
@@ -230,6 +232,31 @@ export class BackupService implements vscode.Disposable {
         connection,
         confirmDatabase,
         pgDumpPath: this.targets.pgDumpPath(),
+        signal,
+        log: this.logLine,
+        onProgress: options.onProgress,
+      }),
+    );
+  }
+
+  /**
+   * Restores a command backup with the restoreCmd of the target's definition (the core's `backups.restoreCommandBackup`):
+   * the checksum is checked again first; the verifyCmd ran in the caller's pre-flight, just before the confirmation.
+   */
+  restoreCommand(
+    target: BackupTarget,
+    file: string,
+    source: backups.CommandSource,
+    options: ServiceOptions<backups.RestoreProgress> = {},
+  ): Promise<backups.CommandRestoreResult> {
+    const restoreCmd = source.restoreCmd;
+    if (!restoreCmd)
+      return Promise.reject(new ExitPlanError(`The command "${source.name}" of backup target "${target.name}" has no restoreCmd.`));
+    return this.exclusive(target, 'restoring', options.signal, (signal) =>
+      backups.restoreCommandBackup({
+        file,
+        restoreCmd,
+        timeoutMs: source.timeout?.ms,
         signal,
         log: this.logLine,
         onProgress: options.onProgress,

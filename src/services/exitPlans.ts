@@ -7,6 +7,9 @@ import type { ConnectionStore } from './connectionStore';
 
 export const PLAN_FILE_SETTING = 'exitPlan.planFile';
 export const AZCOPY_SETTING = 'exitPlan.azcopyPath';
+export const RCLONE_SETTING = 'exitPlan.rclonePath';
+/** The context key for `when` clauses: there is a plan file (the commands that change or run it apply). */
+export const PLAN_EXISTS_CONTEXT = 'exitPlan.planExists';
 /** The plan file's name in the first workspace folder when the setting is empty. */
 export const PLAN_FILE_NAME = 'exit-plan.toml';
 
@@ -46,7 +49,7 @@ export interface ExitRunReport {
 /**
  * The exit plan of the workspace: `exit-plan.toml` in the first workspace folder, or the setting exitPlan.planFile.
  * Watches the file and the run folders, caches the state for the view, and runs the plan with VS Code's resolvers
- * (saved connections by name, azcopy from exitPlan.azcopyPath or PATH).
+ * (saved connections by name, azcopy from exitPlan.azcopyPath and rclone from exitPlan.rclonePath, or PATH).
  */
 export class ExitPlanService implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
@@ -57,6 +60,7 @@ export class ExitPlanService implements vscode.Disposable {
   private cached: Promise<ExitPlanState> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running = false;
+  private planExists: boolean | undefined;
 
   constructor(
     private readonly connections: ConnectionStore,
@@ -71,6 +75,7 @@ export class ExitPlanService implements vscode.Disposable {
       vscode.workspace.onDidChangeWorkspaceFolders(() => this.refresh()),
     );
     this.watchPlan();
+    this.updateContext();
   }
 
   /** The plan file's path (it may not exist yet). */
@@ -101,8 +106,18 @@ export class ExitPlanService implements vscode.Disposable {
       this.timer = undefined;
       this.cached = undefined;
       this.watchPlan();
+      this.updateContext();
       this.changed.fire();
     }, 100);
+  }
+
+  /** Sets exitPlan.planExists for the menus (whether the view shows the plan or its welcome). */
+  private updateContext(): void {
+    const file = this.planFile();
+    const exists = file !== undefined && fs.existsSync(file);
+    if (exists === this.planExists) return;
+    this.planExists = exists;
+    void vscode.commands.executeCommand('setContext', PLAN_EXISTS_CONTEXT, exists);
   }
 
   /** The plan as it is on disk now (one sentence when it cannot be read). */
@@ -133,7 +148,15 @@ export class ExitPlanService implements vscode.Disposable {
       warehouse: (part) => this.warehouse(part),
       azure: (part) => this.azure(part),
       azcopy: () => this.azcopy(),
+      rclone: () => this.rclone(),
     };
+  }
+
+  /** rclone from the setting exitPlan.rclonePath, else as the CLI finds it (PATH). */
+  async rclone(): Promise<string | undefined> {
+    const setting = vscode.workspace.getConfiguration().get<string>(RCLONE_SETTING)?.trim();
+    if (setting) return expandHome(setting);
+    return exit.envResolvers().rclone?.();
   }
 
   /** azcopy from the setting exitPlan.azcopyPath, else as the CLI finds it (EXIT_PLAN_AZCOPY, PATH); undefined copies with the SDK. */

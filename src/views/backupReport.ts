@@ -115,6 +115,16 @@ export class BackupReportProvider implements vscode.WebviewViewProvider, vscode.
       totalBytes: report.totalBytes,
       counts: report.counts,
       lastBackup: newest && { name: newest.name, at: newest.time.toISOString(), bytes: newest.bytes, state: newest.state },
+      groups: report.groups
+        .filter((g) => g.backups.length > 0)
+        .map((g) => {
+          const first = g.backups.reduce((a, b) => (b.time > a.time ? b : a));
+          return {
+            label: g.label,
+            count: g.backups.length,
+            newest: { name: first.name, at: first.time.toISOString(), state: first.state },
+          };
+        }),
       schedule: report.schedule && {
         expression: report.schedule.schedule,
         words: backups.describeSchedule(report.schedule.schedule),

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { backups, errorMessage, formatAgo, formatBytes, formatCount, localTime, plural } from '../exporters';
+import { backups, errorMessage, formatAgo, formatBytes, formatCount, localTime, maskSecrets, plural } from '../exporters';
 import type { BackupService } from '../services/backupService';
 import type { BackupTarget } from '../services/backupTargets';
 
@@ -10,6 +10,11 @@ export type BackupNode =
   | { kind: 'group'; target: BackupTarget; key: string; label: string; sourceKind: backups.BackupKind; entries: backups.BackupEntry[] }
   | { kind: 'backup'; target: BackupTarget; entry: backups.BackupEntry }
   | { kind: 'message'; target: BackupTarget; severity: 'error' | 'warning' | 'info' | 'pending'; text: string };
+
+/** Each kind of backup's icon, in its group and nowhere else. */
+const KIND_ICONS: Record<backups.BackupKind, string> = { postgres: 'database', files: 'file-zip', command: 'terminal' };
+/** The contextValue suffix of each kind (backupGroupPostgres, backupFiles, backupCommand…) for the menus' `when`. */
+const KIND_CONTEXT: Record<backups.BackupKind, string> = { postgres: 'Postgres', files: 'Files', command: 'Command' };
 
 /** Commands get whatever VS Code passes them; this tells a tree node of one kind from anything else. */
 export function isBackupNode<K extends BackupNode['kind']>(value: unknown, kind: K): value is Extract<BackupNode, { kind: K }> {
@@ -102,7 +107,12 @@ export class BackupsTreeProvider implements vscode.TreeDataProvider<BackupNode>,
         const { target } = node;
         const item = new vscode.TreeItem(target.name, vscode.TreeItemCollapsibleState.Expanded);
         item.id = id();
-        item.contextValue = target.warehouseConnection ? 'backupTargetWithDatabase' : 'backupTarget';
+        // WithDatabase: drills and restores; WithRestore: a command with a restoreCmd (restores only); else neither.
+        item.contextValue = target.warehouseConnection
+          ? 'backupTargetWithDatabase'
+          : target.commands.some((c) => c.restoreCmd)
+            ? 'backupTargetWithRestore'
+            : 'backupTarget';
         const report = await this.service.report(target).catch(() => undefined);
         const busy = this.service.busy(target.name);
         const parts: string[] = [];
@@ -128,8 +138,9 @@ export class BackupsTreeProvider implements vscode.TreeDataProvider<BackupNode>,
         item.id = id(node.key);
         const bytes = node.entries.reduce((n, e) => n + e.bytes, 0);
         item.description = `${plural(node.entries.length, 'backup')}, ${formatBytes(bytes)}`;
-        item.iconPath = new vscode.ThemeIcon(node.sourceKind === 'postgres' ? 'database' : 'file-zip');
-        item.contextValue = node.sourceKind === 'postgres' ? 'backupGroupPostgres' : 'backupGroupFiles';
+        item.iconPath = new vscode.ThemeIcon(KIND_ICONS[node.sourceKind]);
+        item.contextValue = `backupGroup${KIND_CONTEXT[node.sourceKind]}`;
+        if (node.sourceKind === 'command') item.tooltip = commandTooltip(node.target, node.entries[0]?.source);
         return item;
       }
       case 'backup': {
@@ -149,7 +160,7 @@ export class BackupsTreeProvider implements vscode.TreeDataProvider<BackupNode>,
                 : new vscode.ThemeIcon('circle-large-outline');
         item.tooltip = backupTooltip(entry, small);
         item.resourceUri = vscode.Uri.file(entry.file);
-        item.contextValue = entry.kind === 'postgres' ? 'backupPostgres' : 'backupFiles';
+        item.contextValue = `backup${KIND_CONTEXT[entry.kind]}`;
         return item;
       }
       case 'message': {
@@ -189,6 +200,7 @@ function targetTooltip(target: BackupTarget, report: backups.TargetReport | unde
     line('Database', `warehouse connection "${target.warehouseConnection}" (the password is the connection's: Update Warehouse Password)`);
   }
   for (const f of target.folders) line('Files', `${f.name}: ${f.path}`);
+  for (const c of target.commands) line('Command', `${c.name}: ${maskSecrets(c.cmd)} (.${c.extension})`);
   if (target.schedule) {
     const s = report?.schedule;
     const state = s?.overdue ? ' (overdue)' : s?.firstPending ? ' (first backup pending)' : '';
@@ -198,6 +210,26 @@ function targetTooltip(target: BackupTarget, report: backups.TargetReport | unde
   if (report?.lastSuccessfulDrill) line('Last successful drill', new Date(report.lastSuccessfulDrill.at).toLocaleString());
   if (report)
     line('Verified', `${report.counts.verified} verified, ${report.counts.failed} failed, ${report.counts.unverified} unverified`);
+  return md;
+}
+
+/** A command group's tooltip: the command of the target's definition (masked), and how it is verified and restored. */
+function commandTooltip(target: BackupTarget, name: string | undefined): vscode.MarkdownString {
+  const source = target.commands.find((c) => c.name === name);
+  const md = new vscode.MarkdownString();
+  if (!source) {
+    md.appendText('Backups of a command this target no longer defines: they can be verified by checksum, not restored from here.');
+    return md;
+  }
+  const line = (label: string, value: string) => {
+    md.appendMarkdown(`**${label}:** `);
+    md.appendText(value);
+    md.appendMarkdown('  \n');
+  };
+  line('Command', maskSecrets(source.cmd));
+  line('Verify', source.verifyCmd ? maskSecrets(source.verifyCmd) : 'checksum only (no verifyCmd)');
+  line('Restore', source.restoreCmd ? maskSecrets(source.restoreCmd) : 'not from VS Code (no restoreCmd)');
+  if (source.timeout) line('Timeout', source.timeout.text);
   return md;
 }
 

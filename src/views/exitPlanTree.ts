@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { formatAgo, formatBytes, type exit } from '../exporters';
+import { formatAgo, formatBytes, rclone, type exit } from '../exporters';
 import type { PartKind, PlanPart } from '../exporters/exit/types';
 import type { ExitPlanService, ExitRunInfo } from '../services/exitPlans';
 
@@ -102,6 +102,7 @@ export class ExitPlanTreeProvider implements vscode.TreeDataProvider<ExitPlanNod
         item.description = facts.join(' · ');
         item.tooltip = [
           `${part.kind} part "${part.name}"`,
+          part.kind === 'rclone' ? `from ${rclone.describeRemote(part.remote)}` : undefined,
           status?.folder ? `newest verified copy in ${status.folder}` : undefined,
           status?.lastError ? `failed in the newest run: ${status.lastError}` : undefined,
         ]

@@ -31,6 +31,8 @@ export interface BackupTargetView {
   totalBytes: number;
   counts: { verified: number; failed: number; unverified: number };
   lastBackup?: { name: string; at: string; bytes: number; state: string };
+  /** Per group (PostgreSQL <db>, Files <name>, Command <name>): its newest backup, so one that stopped shows. */
+  groups?: { label: string; count: number; newest: { name: string; at: string; state: string } }[];
   /** `words`: the schedule in plain words, or the expression when it has none; `firstPending`: no backup yet, none missed. */
   schedule?: { expression: string; words: string; previous?: string; next?: string; overdue: boolean; firstPending: boolean };
   lastSuccessfulDrill?: { at: string; file: string };
