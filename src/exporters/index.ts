@@ -14,7 +14,7 @@ export * from './warehouse/tables';
 export * from './warehouse/verify';
 export { TOOL_NAME, TOOL_VERSION } from './version';
 export * from './shared/mask';
-export { findOnPath } from './shared/programs';
+export { findOnPath, isExecutable } from './shared/programs';
 export * as azure from './azure';
 export * as datasets from './datasets';
 export * as backups from './backups';

@@ -4,10 +4,11 @@ import * as vscode from 'vscode';
 import { azure, exit, ExitPlanError, errorMessage, expandHome, type PgConnectionOptions } from '../exporters';
 import type { AzureConnectionStore } from './azureConnections';
 import type { ConnectionStore } from './connectionStore';
+import { TOOL_SETTINGS, toolPath } from './tools';
 
 export const PLAN_FILE_SETTING = 'exitPlan.planFile';
-export const AZCOPY_SETTING = 'exitPlan.azcopyPath';
-export const RCLONE_SETTING = 'exitPlan.rclonePath';
+export const AZCOPY_SETTING = TOOL_SETTINGS.azcopy;
+export const RCLONE_SETTING = TOOL_SETTINGS.rclone;
 /** The context key for `when` clauses: there is a plan file (the commands that change or run it apply). */
 export const PLAN_EXISTS_CONTEXT = 'exitPlan.planExists';
 /** The plan file's name in the first workspace folder when the setting is empty. */
@@ -152,18 +153,14 @@ export class ExitPlanService implements vscode.Disposable {
     };
   }
 
-  /** rclone from the setting exitPlan.rclonePath, else as the CLI finds it (PATH). */
+  /** rclone from the setting exitPlan.rclonePath, else as the CLI finds it (EXIT_PLAN_RCLONE, PATH). */
   async rclone(): Promise<string | undefined> {
-    const setting = vscode.workspace.getConfiguration().get<string>(RCLONE_SETTING)?.trim();
-    if (setting) return expandHome(setting);
-    return exit.envResolvers().rclone?.();
+    return toolPath('rclone');
   }
 
   /** azcopy from the setting exitPlan.azcopyPath, else as the CLI finds it (EXIT_PLAN_AZCOPY, PATH); undefined copies with the SDK. */
   async azcopy(): Promise<string | undefined> {
-    const setting = vscode.workspace.getConfiguration().get<string>(AZCOPY_SETTING)?.trim();
-    if (setting) return expandHome(setting);
-    return exit.envResolvers().azcopy?.();
+    return toolPath('azcopy');
   }
 
   /** The run folders under the plan's `out`, newest first. */

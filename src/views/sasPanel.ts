@@ -1,13 +1,12 @@
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as vscode from 'vscode';
 import { webviewPage } from './webviewPage';
 import { isSasMessage, type CopyTarget, type DestinationKey, type RunTarget, type SasToWebview } from './webviewMessages';
 import { TransferTerminal } from './transferTerminal';
-import { ExitPlanError, azure, errorMessage, expandHome, findOnPath, maskSecrets } from '../exporters';
+import { toolPath } from '../services/tools';
+import { ExitPlanError, azure, errorMessage, findOnPath, maskSecrets } from '../exporters';
 
 /** The setting that names azcopy (also used by exit runs). */
-const AZCOPY_SETTING = 'exitPlan.azcopyPath';
 /** The expiries the panel offers, in minutes; the link's own is added when it is not one of them. */
 const EXPIRY_CHOICES = [15, 60, 120, 480, 1440, 10080];
 
@@ -245,17 +244,9 @@ export class SasPanel {
     void vscode.window.showWarningMessage(`The link to ${this.where} has expired: generate a new one.`);
   }
 
-  /** The program's full path: azcopy from exitPlan.azcopyPath when set, else PATH. */
+  /** The program's full path: from its setting (exitPlan.azcopyPath, exitPlan.rclonePath), else as the CLI finds it. */
   private program(name: string): string | undefined {
-    if (!this.programs.has(name)) {
-      const setting = name === 'azcopy' ? vscode.workspace.getConfiguration().get<string>(AZCOPY_SETTING)?.trim() : undefined;
-      if (setting) {
-        const file = expandHome(setting);
-        if (!isExecutableFile(file))
-          throw new ExitPlanError(`${AZCOPY_SETTING} names ${file}, which is not an executable file: fix the setting or clear it.`);
-        this.programs.set(name, file);
-      } else this.programs.set(name, findOnPath(name));
-    }
+    if (!this.programs.has(name)) this.programs.set(name, name === 'azcopy' || name === 'rclone' ? toolPath(name) : findOnPath(name));
     return this.programs.get(name);
   }
 
@@ -368,13 +359,4 @@ function describeMinutes(minutes: number): string {
 
 function esc(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-function isExecutableFile(file: string): boolean {
-  try {
-    fs.accessSync(file, fs.constants.X_OK);
-    return fs.statSync(file).isFile();
-  } catch {
-    return false;
-  }
 }

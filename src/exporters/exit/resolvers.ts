@@ -55,12 +55,17 @@ export function envResolvers(env: Env = process.env): PartResolvers {
       return openStorageAccount({ kind: 'connectionString', connectionString });
     },
     async azcopy() {
-      const given = env[AZCOPY_ENV];
-      if (given !== undefined && given !== '') return given;
-      return findOnPath('azcopy');
+      return findAzcopy(env);
     },
     async rclone() {
       return findRclone(env);
     },
   };
+}
+
+/** azcopy's path from EXIT_PLAN_AZCOPY, else the first `azcopy` on PATH; undefined when there is none. */
+export function findAzcopy(env: Record<string, string | undefined> = process.env): string | undefined {
+  const given = env[AZCOPY_ENV];
+  if (given !== undefined && given !== '') return given;
+  return findOnPath('azcopy');
 }

@@ -47,7 +47,12 @@ describe('Azure Storage (real VS Code, real Azurite)', function () {
   const temp = new TempDirs();
 
   before(async () => {
-    settings = new SettingsSnapshot(['exitPlan.azure.connections', 'exitPlan.sas.expiryMinutes', 'exitPlan.azcopyPath']);
+    settings = new SettingsSnapshot([
+      'exitPlan.azure.connections',
+      'exitPlan.sas.expiryMinutes',
+      'exitPlan.azcopyPath',
+      'exitPlan.rclonePath',
+    ]);
     await setSetting('exitPlan.sas.expiryMinutes', undefined);
     await setSetting('exitPlan.azcopyPath', azcopyPath());
     ({ endpoint, connectionString } = await azurite());
@@ -252,6 +257,12 @@ describe('Azure Storage (real VS Code, real Azurite)', function () {
     // that lead the command, written for AWS, to s3rver (and AWS_CA_BUNDLE, which rclone 1.60 cannot take as is).
     const saved = { ...process.env };
     Object.assign(process.env, s3.awsEnv, { AWS_CA_BUNDLE: '/etc/ssl/certs/ca-certificates.crt', RCLONE_CONFIG: '/dev/null' });
+    // rclone through the setting exitPlan.rclonePath: a wrapper that leaves a mark, then runs the real one.
+    const bin = temp.make('rclone-bin');
+    const marker = path.join(bin, 'ran');
+    const wrapper = path.join(bin, 'my rclone');
+    fs.writeFileSync(wrapper, `#!/bin/sh\ntouch '${marker}'\nexec rclone "$@"\n`, { mode: 0o755 });
+    await setSetting('exitPlan.rclonePath', wrapper);
     try {
       await vscode.commands.executeCommand('exitPlan.generateSas', photos.node);
       const panel = await eventually('the SAS panel', () => api.latestSasPanel());
@@ -261,6 +272,7 @@ describe('Azure Storage (real VS Code, real Azurite)', function () {
       assert.equal(await run.exited, 0, run.transcript);
       assert.match(plain(run.transcript), /rclone exited with code 0\. Press any key to close the terminal\./);
       assert.ok(run.transcript.includes('sig=…') && !/sig=[^…&'\s]/.test(run.transcript), 'the terminal shows the command masked');
+      assert.ok(fs.existsSync(marker), 'rclone ran from exitPlan.rclonePath');
 
       // Read back from S3 (path-style, a second way in): every blob, byte for byte.
       const back = temp.make('s3-back');
@@ -275,6 +287,7 @@ describe('Azure Storage (real VS Code, real Azurite)', function () {
       assert.deepEqual(listFiles(back), Object.keys(BLOBS).sort());
       for (const [name, body] of Object.entries(BLOBS)) assert.equal(fs.readFileSync(path.join(back, name), 'utf8'), body, name);
     } finally {
+      await setSetting('exitPlan.rclonePath', undefined);
       for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
       Object.assign(process.env, saved);
       for (const t of vscode.window.terminals.filter((t) => t.name.startsWith('rclone: '))) t.dispose();
