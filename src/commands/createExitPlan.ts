@@ -3,13 +3,11 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { azure, errorMessage, exit, ExitPlanError } from '../exporters';
 import type { CommandContext } from './context';
+import { freePartName } from './planAppend';
 
-/** A part name the plan accepts: letters, digits, `.`, `-`, `_`, not `.` or `..`; unique in the plan. */
+/** A part name the plan accepts, free among `taken` (which then holds it too). */
 function partName(wanted: string, taken: Set<string>): string {
-  let base = wanted.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[-.]+|-+$/g, '') || 'part';
-  if (base === '.' || base === '..') base = 'part';
-  let name = base;
-  for (let i = 2; taken.has(name); i++) name = `${base}-${i}`;
+  const name = freePartName(wanted, [...taken]);
   taken.add(name);
   return name;
 }
