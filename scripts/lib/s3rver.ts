@@ -17,32 +17,40 @@ const S3rver = require('s3rver') as new (options: Record<string, unknown>) => {
 /**
  * s3rver 3.7's listing with a delimiter never looks inside a folder two levels below the prefix, so a folder that
  * holds only folders (`photos/` with `photos/2024/a.jpg` in it) is missing from CommonPrefixes, and rclone (or any
- * client) would never see its files. Here a listing with a delimiter lists every key under the prefix and makes
- * the common prefixes itself, as S3 does (unpaged: the tests' buckets are small).
+ * client) would never see its files. Here the folders s3rver skipped are added, found on its disk (a folder counts
+ * when some object is stored below it), on the listing's last page, as S3 would list them.
  */
 function fixDelimiterListing(): void {
   type Listed = { objects: { key: string }[]; commonPrefixes: string[]; isTruncated: boolean };
   type Options = { delimiter?: string; prefix?: string; startAfter?: string; maxKeys?: number };
+  type Store = { getBucketPath(bucket: string): string; listObjects(bucket: string, options: Options): Promise<Listed> };
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const store = require('s3rver/lib/stores/filesystem') as {
-    prototype: { listObjects(bucket: string, options: Options): Promise<Listed>; fixedByExitPlan?: boolean };
-  };
+  const store = require('s3rver/lib/stores/filesystem') as { prototype: Store & { fixedByExitPlan?: boolean } };
   if (store.prototype.fixedByExitPlan) return;
   const listObjects = store.prototype.listObjects;
-  store.prototype.listObjects = async function (this: unknown, bucket: string, options: Options): Promise<Listed> {
-    const delimiter = options.delimiter ?? '';
-    if (!delimiter) return listObjects.call(this, bucket, options);
+  const holdsObject = (dir: string): boolean =>
+    fs
+      .readdirSync(dir, { withFileTypes: true })
+      .some((e) => (e.isDirectory() ? holdsObject(path.join(dir, e.name)) : e.name.endsWith('._S3rver_object')));
+  store.prototype.listObjects = async function (this: Store, bucket: string, options: Options): Promise<Listed> {
+    const listed = await listObjects.call(this, bucket, options);
+    if (options.delimiter !== '/' || listed.isTruncated) return listed;
     const prefix = options.prefix ?? '';
-    const all = await listObjects.call(this, bucket, { ...options, delimiter: '', maxKeys: Infinity });
-    const commonPrefixes = new Set<string>();
-    const objects = all.objects.filter((object) => {
-      const at = object.key.slice(prefix.length).indexOf(delimiter);
-      if (at === -1) return true;
-      commonPrefixes.add(object.key.slice(0, prefix.length + at + delimiter.length));
-      return false;
-    });
-    objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    return { objects, commonPrefixes: [...commonPrefixes].sort(), isTruncated: false };
+    const cut = prefix.lastIndexOf('/') + 1;
+    const dir = path.join(this.getBucketPath(bucket), prefix.slice(0, cut));
+    const prefixes = new Set(listed.commonPrefixes);
+    let entries: fs.Dirent[] = [];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      // No such folder: nothing below the prefix.
+    }
+    for (const entry of entries) {
+      const folder = `${prefix.slice(0, cut)}${entry.name}/`;
+      if (!entry.isDirectory() || !folder.startsWith(prefix) || folder <= (options.startAfter ?? '')) continue;
+      if (holdsObject(path.join(dir, entry.name))) prefixes.add(folder);
+    }
+    return { ...listed, commonPrefixes: [...prefixes].sort() };
   };
   store.prototype.fixedByExitPlan = true;
 }
