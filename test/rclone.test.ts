@@ -291,6 +291,11 @@ describe('rclone remotes: copies from real servers (s3rver, rclone serve webdav 
       ),
     );
     assert.ok(lines.some((l) => l.startsWith('empty.bin,0,md5,d41d8cd98f00b204e9800998ecf8427e,')));
+    // With a hash to compare, no modification time is read (one request per object on S3): last_modified is empty.
+    assert.ok(
+      lines.slice(1, -1).every((l) => l.endsWith(',')),
+      'last_modified is empty for a remote with a hash',
+    );
     assert.equal(result.manifest.sha256, sha(Buffer.from(manifest)));
     assert.deepEqual(fs.readdirSync(to).sort(), ['files', 'files-manifest.csv'], 'no temporary file left');
 
@@ -317,6 +322,9 @@ describe('rclone remotes: copies from real servers (s3rver, rclone serve webdav 
     const result = await copyRemote({ remote: webdav.remote(), to, env: { ...process.env, ...webdav.env() } });
     assert.deepEqual(treeHashes(path.join(to, 'files')), expectedHashes(files));
     assert.equal(result.hash, undefined);
+    // Without a hash, the copy compares sizes and times: the listing reads the times, and the manifest has them.
+    const rows = fs.readFileSync(path.join(to, 'files-manifest.csv'), 'utf8').split('\r\n').slice(1, -1);
+    assert.ok(rows.length > 0 && rows.every((r) => /,\d{4}-\d\d-\d\dT[\d:.]+Z$/.test(r)), rows.join('\n'));
     assert.match(
       result.verification,
       /^every file's size checked against the remote by rclone check \(the remote gives no hash, so contents were not compared\)/,
