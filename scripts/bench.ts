@@ -22,6 +22,7 @@ import type { Client } from 'pg';
 import { verifyArchive } from '../src/exporters/warehouse/verify';
 import { capture } from './lib/capture';
 import { connectionUrl, startPostgres, type RunningPostgres } from './lib/embeddedPostgres';
+import { numberEnv } from './lib/benchEnv';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -37,20 +38,9 @@ const WALL_TARGET_RATIO = 0.75;
 /** Stop adding optional runs (more alternating pairs, scaling on the other shapes) when the bench would pass this. */
 const TIME_BUDGET_MS = 25 * 60 * 1000;
 
-const scale = numberEnv('BENCH_SCALE', 1);
-const wantedRuns = Math.max(1, Math.round(numberEnv('BENCH_RUNS', 3)));
+const scale = numberEnv('bench', 'BENCH_SCALE', 1);
+const wantedRuns = Math.max(1, Math.round(numberEnv('bench', 'BENCH_RUNS', 3)));
 const benchStart = performance.now();
-
-function numberEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) {
-    process.stderr.write(`bench: ${name} must be a positive number (got "${raw}").\n`);
-    process.exit(2);
-  }
-  return n;
-}
 
 function log(line: string): void {
   const s = Math.round((performance.now() - benchStart) / 1000);

@@ -14,31 +14,16 @@ import { generate, tableSpecs } from './bench';
 import { capture } from './lib/capture';
 import { connectionUrl, startPostgres, type RunningPostgres } from './lib/embeddedPostgres';
 import { PERFORMANCE_DOC, writeDocSection } from './lib/perfDoc';
+import { benchLog, numberEnv } from './lib/benchEnv';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
 const OVERHEAD_TARGET = 0.05;
 const GB = 1e9;
 
-function numberEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) {
-    process.stderr.write(`benchBackups: ${name} must be a positive number (got "${raw}").\n`);
-    process.exit(2);
-  }
-  return n;
-}
-
-const scale = numberEnv('BENCH_SCALE', 1);
-const runs = Math.max(1, Math.round(numberEnv('BENCH_RUNS', 3)));
-const started = performance.now();
-
-function log(line: string): void {
-  const s = Math.round((performance.now() - started) / 1000);
-  process.stdout.write(`[backups bench ${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}] ${line}\n`);
-}
+const scale = numberEnv('benchBackups', 'BENCH_SCALE', 1);
+const runs = Math.max(1, Math.round(numberEnv('benchBackups', 'BENCH_RUNS', 3)));
+const log = benchLog('backups bench');
 
 function onPath(name: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {

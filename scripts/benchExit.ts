@@ -20,6 +20,7 @@ import { capture } from './lib/capture';
 import { filesUnder, measured, median, type Measured } from './lib/measure';
 import { connectionUrl, startPostgres, type RunningPostgres } from './lib/embeddedPostgres';
 import { PERFORMANCE_DOC, writeDocSection } from './lib/perfDoc';
+import { benchLog, numberEnv } from './lib/benchEnv';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -27,26 +28,10 @@ const CONTAINER = 'datalake';
 const GB = 1e9;
 const MB = 1e6;
 
-function numberEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) {
-    process.stderr.write(`benchExit: ${name} must be a positive number (got "${raw}").\n`);
-    process.exit(2);
-  }
-  return n;
-}
-
-const scale = numberEnv('BENCH_SCALE', 1);
-const runs = Math.max(1, Math.round(numberEnv('BENCH_RUNS', 3)));
-const blobCount = Math.max(1, Math.round(numberEnv('BENCH_EXIT_BLOBS', 5000)));
-const started = performance.now();
-
-function log(line: string): void {
-  const s = Math.round((performance.now() - started) / 1000);
-  process.stdout.write(`[exit bench ${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}] ${line}\n`);
-}
+const scale = numberEnv('benchExit', 'BENCH_SCALE', 1);
+const runs = Math.max(1, Math.round(numberEnv('benchExit', 'BENCH_RUNS', 3)));
+const blobCount = Math.max(1, Math.round(numberEnv('benchExit', 'BENCH_EXIT_BLOBS', 5000)));
+const log = benchLog('exit bench');
 
 const f1 = (n: number) => n.toFixed(1);
 const f2 = (n: number) => n.toFixed(2);

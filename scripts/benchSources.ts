@@ -13,37 +13,21 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { rcloneEnvironment } from '../src/exporters/rclone/environment';
 import { capture } from './lib/capture';
 import { filesUnder, measured, median, type Measured } from './lib/measure';
 import { writeDocSection } from './lib/perfDoc';
 import { S3RVER_KEYS } from './lib/s3rver';
+import { benchLog, numberEnv } from './lib/benchEnv';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
 const BUCKET = 'bench';
 const MB = 1e6;
 
-function numberEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) {
-    process.stderr.write(`benchSources: ${name} must be a positive number (got "${raw}").\n`);
-    process.exit(2);
-  }
-  return n;
-}
-
-const runs = Math.max(1, Math.round(numberEnv('BENCH_RUNS', 3)));
-const scale = numberEnv('BENCH_SOURCES_SCALE', 1);
-const started = performance.now();
-
-function log(line: string): void {
-  const s = Math.round((performance.now() - started) / 1000);
-  process.stdout.write(`[sources bench ${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}] ${line}\n`);
-}
+const runs = Math.max(1, Math.round(numberEnv('benchSources', 'BENCH_RUNS', 3)));
+const scale = numberEnv('benchSources', 'BENCH_SOURCES_SCALE', 1);
+const log = benchLog('sources bench');
 
 const f1 = (n: number) => n.toFixed(1);
 const f2 = (n: number) => n.toFixed(2);

@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { csvRow, readCsvRows } from '../shared/csvFile';
 import { CancelledError, ExitPlanError, describeWriteError, errorMessage } from '../shared/errors';
 import { formatBytes, formatCount, plural, throttle } from '../shared/format';
 import { withLock } from '../shared/lock';
@@ -294,11 +295,6 @@ function listingTimes(hash: string | undefined, filters: readonly string[]): str
   return ['--hash', '--hash-type', hash, ...(byAge ? [] : ['--no-modtime'])];
 }
 
-/** One CSV field, quoted as RFC 4180 says when it holds a comma, quote or line break. */
-function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
-}
-
 /** Why a path from the listing cannot be copied through a list of files (undefined when it can). */
 function unsafePath(p: string): string | undefined {
   if (/[\0\r\n]/.test(p)) return 'a NUL or a line break';
@@ -420,10 +416,10 @@ export async function copyRemote(options: CopyRemoteOptions): Promise<CopyRemote
             files++;
             bytes += size;
             const value = hash ? (entry.Hashes?.[hash] ?? '') : '';
-            const row = [p, String(size), value ? hash! : '', value, entry.ModTime ?? ''].map(csvField).join(',');
+            const row = csvRow([p, String(size), value ? hash! : '', value, entry.ModTime ?? '']);
             // Lines arrive faster than the disk may take them: keep the order, wait on the pipe's own pace.
             chain = chain.then(async () => {
-              await write(manifest, `${row}\r\n`);
+              await write(manifest, row);
               await write(list, `${p}\n`);
             });
             report({ phase: 'listing', files, bytes });
@@ -561,7 +557,7 @@ export async function copyRemote(options: CopyRemoteOptions): Promise<CopyRemote
       const missing: string[] = [];
       let missingCount = 0;
       let verified = 0;
-      for await (const row of readManifestRows(manifestFile)) {
+      for await (const row of readCsvRows(manifestFile)) {
         const [p, size] = row;
         let stat: fs.Stats | undefined;
         try {
@@ -619,48 +615,6 @@ export async function copyRemote(options: CopyRemoteOptions): Promise<CopyRemote
           cause: err,
         },
       );
-    }
-  }
-}
-
-/** The rows of files-manifest.csv after its header, read as a stream (RFC 4180 quoting). */
-export async function* readManifestRows(file: string): AsyncGenerator<string[]> {
-  let field = '';
-  let row: string[] = [];
-  let quoted = false;
-  let afterQuote = false;
-  let header = true;
-  for await (const chunk of fs.createReadStream(file, { encoding: 'utf8' }) as AsyncIterable<string>) {
-    const rows: string[][] = [];
-    for (let i = 0; i < chunk.length; i++) {
-      const c = chunk[i];
-      if (quoted) {
-        if (c === '"') {
-          quoted = false;
-          afterQuote = true;
-        } else field += c;
-      } else if (c === '"') {
-        if (afterQuote) field += '"';
-        quoted = true;
-        afterQuote = false;
-      } else if (c === ',') {
-        row.push(field);
-        field = '';
-        afterQuote = false;
-      } else if (c === '\n') {
-        row.push(field);
-        field = '';
-        afterQuote = false;
-        rows.push(row);
-        row = [];
-      } else if (c !== '\r') {
-        field += c;
-        afterQuote = false;
-      }
-    }
-    for (const r of rows) {
-      if (header) header = false;
-      else yield r;
     }
   }
 }

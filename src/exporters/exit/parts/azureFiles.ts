@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { csvRow, readCsvRows } from '../../shared/csvFile';
 
 /** The blobs' folder inside the part folder. */
 export const BLOBS_DIR = 'blobs';
@@ -44,15 +45,6 @@ export function unsafeBlobName(name: string): string | undefined {
 /** The local file of a blob (its name checked with `unsafeBlobName` first). */
 export function blobFile(dir: string, name: string): string {
   return path.join(dir, BLOBS_DIR, ...name.split('/'));
-}
-
-/** One CSV field, quoted as RFC 4180 says when it holds a comma, quote or line break. */
-function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
-}
-
-function csvRow(fields: string[]): string {
-  return `${fields.map(csvField).join(',')}\r\n`;
 }
 
 /** Writes a CSV file row by row (under a `.partial` name until `finish`), waiting when the disk is behind. */
@@ -112,52 +104,6 @@ export class VerifiedWriter extends CsvWriter {
 export async function* readManifest(file: string): AsyncGenerator<ListedBlob> {
   for await (const fields of readCsvRows(file)) {
     yield { name: fields[0], bytes: Number(fields[1]), md5: fields[2] || undefined, lastModified: fields[3] || undefined };
-  }
-}
-
-/** The rows after the header of a CSV file this part wrote, read as a stream (RFC 4180 quoting). */
-export async function* readCsvRows(file: string): AsyncGenerator<string[]> {
-  let field = '';
-  let row: string[] = [];
-  let quoted = false;
-  let afterQuote = false;
-  let header = true;
-  for await (const chunk of fs.createReadStream(file, { encoding: 'utf8' }) as AsyncIterable<string>) {
-    const rows: string[][] = [];
-    for (let i = 0; i < chunk.length; i++) {
-      const c = chunk[i];
-      if (quoted) {
-        if (c === '"') {
-          quoted = false;
-          afterQuote = true;
-        } else field += c;
-      } else if (c === '"') {
-        if (afterQuote) field += '"';
-        quoted = true;
-        afterQuote = false;
-      } else if (c === ',') {
-        row.push(field);
-        field = '';
-        afterQuote = false;
-      } else if (c === '\n') {
-        row.push(field);
-        field = '';
-        afterQuote = false;
-        rows.push(row);
-        row = [];
-      } else if (c !== '\r') {
-        field += c;
-        afterQuote = false;
-      }
-    }
-    for (const r of rows) {
-      if (header) header = false;
-      else yield r;
-    }
-  }
-  if (field !== '' || row.length > 0) {
-    row.push(field);
-    if (!header) yield row;
   }
 }
 
