@@ -359,19 +359,20 @@ export async function drill(
 }
 
 /** `backups cron`: the crontab line for scheduled backups. */
-export async function cron(
-  opts: RotateOpts & {
-    db?: string;
-    dir: string;
-    schedule: string;
-    pgDump?: string;
-    cmd?: string;
-    name?: string;
-    extension?: string;
-    verifyCmd?: string;
-    timeout?: string;
-  },
-): Promise<void> {
+/** The options of `backups cron`: a database's line (`--db`), or a command backup's (`--cmd`). */
+type CronOpts = RotateOpts & {
+  db?: string;
+  dir: string;
+  schedule: string;
+  pgDump?: string;
+  cmd?: string;
+  name?: string;
+  extension?: string;
+  verifyCmd?: string;
+  timeout?: string;
+};
+
+export async function cron(opts: CronOpts): Promise<void> {
   if (opts.cmd !== undefined) return commandCron(opts);
   const { cronLine, nextRun, validateSchedule } = await import('../../exporters/backups/schedule.js');
   const { connectionOption } = await import('./db.js');
@@ -406,17 +407,7 @@ export async function cron(
 }
 
 /** `backups cron --cmd …`: the crontab line for a command backup (its checks made now, not at 2 in the morning). */
-async function commandCron(
-  opts: RotateOpts & {
-    db?: string;
-    schedule: string;
-    cmd?: string;
-    name?: string;
-    extension?: string;
-    verifyCmd?: string;
-    timeout?: string;
-  },
-): Promise<void> {
+async function commandCron(opts: CronOpts): Promise<void> {
   const { cronLine, nextRun, validateSchedule } = await import('../../exporters/backups/schedule.js');
   const { checkExtension, checkFilesName } = await import('../../exporters/backups/names.js');
   const { parseCommandTimeout } = await import('../../exporters/backups/targets.js');

@@ -27,6 +27,8 @@ const MANIFEST_HEADER = ['path', 'bytes', 'hash_type', 'hash', 'last_modified'];
 const LIST_FILE = '.rclone-files.txt';
 /** One copy at a time into a folder (a second one stops with a sentence naming the first). */
 const COPY_LOCK = '.exit-plan-files.lock';
+/** rclone's log as JSON lines, with its stats once a second (the progress of a copy or a check). */
+const JSON_STATS = ['--use-json-log', '--stats', '1s', '--stats-log-level', 'NOTICE'];
 /** Names quoted in a failure sentence at most. */
 const NAMES_SHOWN = 3;
 
@@ -451,21 +453,7 @@ export async function copyRemote(options: CopyRemoteOptions): Promise<CopyRemote
       const compare = hash ? ['--checksum'] : [];
       const copy = await runRclone(
         program,
-        [
-          'copy',
-          '--files-from-raw',
-          listFile,
-          ...compare,
-          '--use-json-log',
-          '--stats',
-          '1s',
-          '--stats-log-level',
-          'NOTICE',
-          ...other,
-          '--',
-          remote,
-          filesDir,
-        ],
+        ['copy', '--files-from-raw', listFile, ...compare, ...JSON_STATS, ...other, '--', remote, filesDir],
         {
           errors: copyErrors,
           onLog: (line) => {
@@ -502,21 +490,7 @@ export async function copyRemote(options: CopyRemoteOptions): Promise<CopyRemote
       let matching = 0;
       const check = await runRclone(
         program,
-        [
-          'check',
-          '--one-way',
-          '--files-from-raw',
-          listFile,
-          '--use-json-log',
-          '--stats',
-          '1s',
-          '--stats-log-level',
-          'NOTICE',
-          ...other,
-          '--',
-          remote,
-          filesDir,
-        ],
+        ['check', '--one-way', '--files-from-raw', listFile, ...JSON_STATS, ...other, '--', remote, filesDir],
         {
           errors: checkErrors,
           onLog: (line) => {
