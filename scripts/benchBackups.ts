@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { hashFile } from '../src/exporters/backups/sidecar';
+import { hashFile } from '../src/exporters/shared/hashFile';
 import { generate, tableSpecs } from './bench';
 import { capture } from './lib/capture';
 import { connectionUrl, startPostgres, type RunningPostgres } from './lib/embeddedPostgres';

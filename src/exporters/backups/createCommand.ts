@@ -12,7 +12,8 @@ import { endStream, writeChunk } from '../shared/streams';
 import { commitWithSidecar, createBackupFile } from './backupFile';
 import { backupError, type BackupProgress, type BackupResult } from './createPostgres';
 import { checkExtension, checkFilesName, commandBackupName } from './names';
-import { hashFile, newSidecar, type Sidecar } from './sidecar';
+import { hashFile } from '../shared/hashFile';
+import { newSidecar, type Sidecar } from './sidecar';
 
 export interface CommandBackupOptions extends OperationOptions<BackupProgress> {
   /** Names the backup: `<name>_backup__<YYYY.MM.DD.HH_MM>.<extension>` (checkFilesName). */

@@ -22,7 +22,8 @@ import {
 } from './pgTools';
 import { commitWithSidecar, createBackupFile } from './backupFile';
 import { CommitError } from '../shared/partialFile';
-import { hashFile, newSidecar, type Sidecar } from './sidecar';
+import { hashFile } from '../shared/hashFile';
+import { newSidecar, type Sidecar } from './sidecar';
 
 export interface BackupProgress {
   /** `running`: a command backup's command is running (its name in `command`). */

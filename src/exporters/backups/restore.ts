@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { CancelledError, ExitPlanError, systemCode, throwIfAborted } from '../shared/errors';
-import { formatBytes, plural } from '../shared/format';
+import { formatBytes, lowerFirst, plural } from '../shared/format';
 import type { OperationOptions } from '../shared/operation';
 import { listRelations } from '../warehouse/catalog';
 import { connect, describeConnection, describePgError, type PgConnectionOptions } from '../postgres/connection';
@@ -343,8 +343,4 @@ export async function restoreCommandBackup(options: CommandRestoreOptions): Prom
   const message = `Restored ${name} with its restore command, after verification (${lowerFirst(verification.message.replace(/\.$/, ''))}).`;
   options.log?.(message);
   return { file: abs, verification, durationMs: Date.now() - started, message };
-}
-
-function lowerFirst(text: string): string {
-  return text.charAt(0).toLowerCase() + text.slice(1);
 }

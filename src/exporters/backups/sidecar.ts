@@ -1,7 +1,7 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ExitPlanError, describeWriteError, systemCode, throwIfAborted } from '../shared/errors';
+import { ExitPlanError, describeWriteError, systemCode } from '../shared/errors';
 import { writeSynced } from '../shared/partialFile';
 import { TOOL_NAME, TOOL_VERSION } from '../version';
 import type { BackupKind } from './names';
@@ -155,26 +155,8 @@ export async function updateSidecar(backupFile: string, change: (s: Sidecar) => 
   return sidecar;
 }
 
-/** SHA-256 and size of a file, read in 1 MB chunks; `onBytes` sees the running count. */
-export async function hashFile(
-  file: string,
-  options: { signal?: AbortSignal; onBytes?: (bytes: number) => void } = {},
-): Promise<{ sha256: string; bytes: number }> {
-  const hash = createHash('sha256');
-  let bytes = 0;
-  const stream = fs.createReadStream(file, { highWaterMark: 1 << 20 });
-  try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      throwIfAborted(options.signal);
-      hash.update(chunk);
-      bytes += chunk.length;
-      options.onBytes?.(bytes);
-    }
-  } finally {
-    stream.destroy();
-  }
-  return { sha256: hash.digest('hex'), bytes };
-}
+/** Streamed SHA-256 of a file (src/exporters/shared/hashFile.ts), also offered here with the sidecars it fills. */
+export { hashFile } from '../shared/hashFile';
 
 /** The folder-level record `<dir>/.exit-plan-backups.json`: facts about the folder, not about one file. */
 export interface FolderState {

@@ -5,11 +5,12 @@ import * as tar from 'tar';
 import { errorMessage, throwIfAborted } from '../shared/errors';
 import { runBackupCommand } from './createCommand';
 import type { OperationOptions } from '../shared/operation';
-import { formatBytes, formatCount, throttle } from '../shared/format';
+import { formatBytes, formatCount, lowerFirst, throttle } from '../shared/format';
 import { listBackups } from './list';
 import { parseBackupName, type BackupKind } from './names';
 import { findPgTool, runTool, toolEnv, toolFailure, type PgToolsOptions } from './pgTools';
-import { hashFile, readSidecar, updateSidecar, type Sidecar } from './sidecar';
+import { hashFile } from '../shared/hashFile';
+import { readSidecar, updateSidecar, type Sidecar } from './sidecar';
 import type { CommandSource } from './targets';
 
 export interface VerifyResult {
@@ -196,10 +197,6 @@ async function check(
   if (listed.code !== 0 || listed.signal)
     return failed(`pg_restore cannot read it: ${toolFailure('pg_restore', listed).replace(/^pg_restore failed \(exit \d+\): /, '')}.`);
   return { state: 'verified', message: `Checksum matches and pg_restore lists its contents (${formatCount(entries)} entries).` };
-}
-
-function lowerFirst(text: string): string {
-  return text.charAt(0).toLowerCase() + text.slice(1);
 }
 
 const CHECKSUM_MISMATCH = 'The SHA-256 checksum does not match the one recorded when it was written: the file is corrupt or was changed.';

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import { ExitPlanError, errorMessage } from '../shared/errors';
-import { lowerFirst, parseToml, tomlProblem } from '../shared/toml';
+import { lowerFirst } from '../shared/format';
+import { parseToml, tomlProblem } from '../shared/toml';
 import { DAY, formatDuration, parseInterval } from './interval';
 import { datasetPaths } from './parcels';
 

@@ -3,14 +3,13 @@
 // verified with `rclone check` plus every listed file's size on disk. The same core serves the exit part and the
 // CLI's `files copy`; `sizeRemote` serves `files size`. See README "Files from S3, Google Cloud Storage or any
 // rclone remote".
-import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { csvRow, readCsvRows } from '../shared/csvFile';
 import { CancelledError, ExitPlanError, describeWriteError, errorMessage } from '../shared/errors';
 import { formatBytes, formatCount, plural, throttle } from '../shared/format';
+import { hashFile } from '../shared/hashFile';
 import { withLock } from '../shared/lock';
 import { maskSecrets } from '../shared/mask';
 import type { OperationOptions } from '../shared/operation';
@@ -310,18 +309,6 @@ async function removeQuietly(file: string): Promise<void> {
   await fs.promises.rm(file, { force: true }).catch(() => undefined);
 }
 
-async function sha256Of(file: string): Promise<{ bytes: number; sha256: string }> {
-  const hash = createHash('sha256');
-  let bytes = 0;
-  await pipeline(fs.createReadStream(file), async (source: AsyncIterable<Buffer>) => {
-    for await (const chunk of source) {
-      hash.update(chunk);
-      bytes += chunk.length;
-    }
-  });
-  return { bytes, sha256: hash.digest('hex') };
-}
-
 /**
  * Copies every file of a remote into `<to>/files/`, with `<to>/files-manifest.csv` (the listing taken first),
  * and verifies the copy. Files already in `<to>/files/` that match (size and hash where the remote has one,
@@ -564,7 +551,7 @@ export async function copyRemote(options: CopyRemoteOptions): Promise<CopyRemote
         : "every file's size checked against the remote by rclone check (the remote gives no hash, so contents were not compared), " +
           'and every listed file found on disk with its size';
       log?.(`rclone check: ${plural(matching || verified, 'file')} match.`);
-      const manifestFacts = await sha256Of(manifestFile);
+      const manifestFacts = await hashFile(manifestFile);
       await removeQuietly(listFile);
       return {
         remote: shown,

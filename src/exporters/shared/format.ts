@@ -90,3 +90,8 @@ export function formatAgo(ms: number): string {
   if (h < 48) return `${h} h ago`;
   return `${Math.round(h / 24)} days ago`;
 }
+
+/** A sentence made a clause: its first letter lowered, unless it starts an acronym or a name in capitals (`SHA-256`). */
+export function lowerFirst(text: string): string {
+  return text.length > 1 && /^[A-Z][a-z]/.test(text) ? text[0].toLowerCase() + text.slice(1) : text;
+}

@@ -2,6 +2,7 @@
 // config.toml and the exit plan share it.
 import TOML from '@iarna/toml';
 import { ExitPlanError } from './errors';
+import { lowerFirst } from './format';
 
 /** Parses TOML; a syntax error is one sentence: `<file>, line L, column C is not valid TOML: <reason>.` */
 export function parseToml(text: string, file: string): Record<string, unknown> {
@@ -24,10 +25,6 @@ export function tomlProblem(text: string, file: string): (keyPath: string[], pro
     const line = findKeyLine(text, keyPath, near);
     throw new ExitPlanError(`${file}${line ? `, line ${line}` : ''}: ${problem}.`, 'CONFIG');
   };
-}
-
-export function lowerFirst(text: string): string {
-  return text.length > 1 && /^[A-Z][a-z]/.test(text) ? text[0].toLowerCase() + text.slice(1) : text;
 }
 
 function escapeRegExp(text: string): string {

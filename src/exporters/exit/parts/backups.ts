@@ -4,7 +4,7 @@ import { listBackups, type BackupEntry } from '../../backups/list';
 import { sidecarPath } from '../../backups/sidecar';
 import { verifyBackup } from '../../backups/verify';
 import { CancelledError, ExitPlanError, isCancelled, throwIfAborted } from '../../shared/errors';
-import { formatBytes, formatCount } from '../../shared/format';
+import { formatBytes, formatCount, lowerFirst } from '../../shared/format';
 import type { BackupsPart, PartFile, PartRunner } from '../types';
 import { clearPartDir, copyFileSynced, partFileOf, shareOf } from './files';
 
@@ -141,10 +141,6 @@ function backupsVerification(count: number, kinds: Set<string>): string {
   const which = count === 1 ? 'The copied backup' : `Each of the ${formatCount(count)} copied backups`;
   // A command backup's contents are the service's own format: the plan has no verify command, so its checksum is what is checked.
   return `${which} matches the size and SHA-256 its sidecar records${how.length > 0 ? `, and ${how.join(', and ')}` : ''}.`;
-}
-
-function lowerFirst(text: string): string {
-  return /^[A-Z][a-z]/.test(text) ? text[0].toLowerCase() + text.slice(1) : text;
 }
 
 /** A backup worth copying: its sidecar is there, matches its size and records no failed verification. */

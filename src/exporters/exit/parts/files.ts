@@ -4,7 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ExitPlanError, describeWriteError, errorMessage, systemCode, throwIfAborted } from '../../shared/errors';
-import { hashFile } from '../../backups/sidecar';
+import { hashFile } from '../../shared/hashFile';
 import { RUN_FILES, type PartFile } from '../types';
 
 /** The end of a temporary copy's name (a cancelled or failed copy removes its own; a killed run's go with clearPartDir). */

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { hashFile } from '../../backups/sidecar';
+import { hashFile } from '../../shared/hashFile';
 import { exportWarehouse } from '../../warehouse/export';
 import { describeExportProgress, exportProgressFraction } from '../../warehouse/progress';
 import type { WarehousePart, PartRunner } from '../types';
