@@ -19,6 +19,9 @@ export function oneLineUsageErrors(command: Command): void {
 }
 
 /** A commander parser for a whole number from 1 (to `max`). */
+/** For an option given more than once: every value, in order. */
+export const collect = (value: string, previous: string[] = []) => [...previous, value];
+
 export function positiveInt(max?: number) {
   return (value: string): number => {
     const n = Number(value);

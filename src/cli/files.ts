@@ -2,10 +2,9 @@
 // with rclone (the same core as an exit plan's [[rclone]] part). The commands, flags and help; what they do is in
 // run/files.ts, loaded when one runs.
 import type { Command } from 'commander';
+import { collect } from './common';
 
 const run = () => import('./run/files.js');
-
-const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 export function addFilesCommands(program: Command): void {
   const cmd = program

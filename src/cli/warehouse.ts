@@ -2,7 +2,7 @@
 // The commands, flags and help; what they do is in run/warehouse.ts, loaded when one of them runs.
 import { Option, type Command } from 'commander';
 import { DEFAULT_MAX_ROWS_PER_FILE, MAX_COMPRESSION_THREADS, MAX_JOBS, defaultCompressionThreads } from '../exporters/warehouse/export';
-import { lockTimeoutOption, positiveInt } from './common';
+import { collect, lockTimeoutOption, positiveInt } from './common';
 import type { ExportOptions, TablesOptions } from './run/warehouse';
 
 const run = () => import('./run/warehouse.js');
@@ -47,6 +47,15 @@ export function addWarehouseCommands(program: Command): void {
     .option('--max-rows-per-file <n>', 'split larger tables into parts of this many rows', positiveInt(), DEFAULT_MAX_ROWS_PER_FILE)
     .option('--encoding <name>', 'for a SQL_ASCII database: the encoding its text is written in (e.g. LATIN1, WIN1252), converted to UTF-8')
     .addOption(lockTimeoutOption())
+    .option(
+      '--subset <spec>',
+      "only one organisation's rows: 'schema.table: predicate' (SQL over that table), and the rows foreign keys tie to them; " +
+        'repeat it for more roots',
+      collect,
+    )
+    .option('--subset-include-unrelated', 'with --subset: export tables with no foreign-key path to the roots whole (else left out)')
+    .option('--subset-skip <fk>', "with --subset: do not follow the foreign key 'schema.table(col, …)' down; repeat it for more", collect)
+    .option('--dry-run', 'with --subset: print the rows per table and per foreign key, and write nothing')
     .option('--json', 'print the result as JSON on stdout')
     .option('--quiet', 'no progress on stderr')
     .action(async (opts: ExportOptions) => (await run()).exportTables(opts));

@@ -7,6 +7,8 @@ export * from './postgres/connection';
 export * from './warehouse/catalog';
 export * from './warehouse/model';
 export * from './warehouse/export';
+export * from './warehouse/subsetSpec';
+export * from './warehouse/foreignKeys';
 export * from './warehouse/progress';
 export * from './warehouse/locks';
 export * from './shared/lockTimeout';

@@ -32,6 +32,10 @@ export interface ExportOptions {
   maxRowsPerFile: number;
   encoding?: string;
   lockTimeout: number;
+  subset?: string[];
+  subsetIncludeUnrelated?: boolean;
+  subsetSkip?: string[];
+  dryRun?: boolean;
   json?: boolean;
   quiet?: boolean;
 }

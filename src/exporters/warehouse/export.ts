@@ -28,8 +28,13 @@ import {
   type ExportedRelation,
   type ExportedTable,
   type Manifest,
+  type ManifestSubset,
   type ManifestTable,
+  type SubsetEdge,
+  type SubsetRootResult,
+  type TableName,
 } from './model';
+import type { SubsetOptions } from './subsetSpec';
 import { buildSchemaSql, commentText, csvColumns } from './schemaSql';
 import { RAW_CLIENT_ENCODING, UTF8_CLIENT_ENCODING, checkSqlAscii, sourceEncoding, toUtf8, type SourceEncoding } from './textEncoding';
 import { verifyArchive } from './verify';
@@ -74,11 +79,35 @@ export interface WarehouseExportOptions extends OperationOptions<ExportProgress>
   compressionThreads?: number;
   /** Seconds to wait for a lock another session holds on a table (default 60); 0 waits as long as it takes. */
   lockTimeoutSeconds?: number;
+  /**
+   * Only a subset of the rows: the roots and the rows foreign keys tie to them (the rule: SUBSET_RULE). The
+   * archive is `<database>_<subset label>_<stamp>.zip` and its manifest has `subset`.
+   */
+  subset?: SubsetOptions;
+}
+
+/** What a subset dry run needs: the export's options without an archive. */
+export type SubsetDryRunOptions = Omit<WarehouseExportOptions, 'outDir' | 'upload' | 'subset'> & { subset: SubsetOptions };
+
+/** A subset's rows per table and per foreign key, from one snapshot, without writing anything. */
+export interface SubsetReport {
+  database: string;
+  serverVersion: string;
+  snapshotTime: string;
+  roots: SubsetRootResult[];
+  /** Every table the subset exports (related ones, and unrelated ones when exported whole), with its rows. */
+  tables: (TableName & { rows: number })[];
+  edges: SubsetEdge[];
+  unrelated: ManifestSubset['unrelated'];
+  rows: number;
+  durationMs: number;
 }
 
 export interface ExportResult {
   /** The local archive's path; the blob's URL (without SAS) when only uploaded. */
   archive: string;
+  /** A subset export's roots, foreign keys walked and tables left out (as in its manifest). */
+  subset?: ManifestSubset;
   uploaded?: { container: string; blob: string; url: string };
   database: string;
   serverVersion: string;
@@ -331,6 +360,15 @@ export async function exportWarehouse(options: WarehouseExportOptions): Promise<
   } finally {
     await run.close();
   }
+}
+
+/**
+ * Counts a subset's rows per table and per foreign key from one snapshot (the same walk as the export), and
+ * writes nothing: an operator sees where the subset spills into other tenants and can cut that key.
+ */
+export async function dryRunSubset(options: SubsetDryRunOptions): Promise<SubsetReport> {
+  void options;
+  throw new ExitPlanError('Subset dry runs are not built yet.');
 }
 
 type CopyStream = { destroy(err?: Error): void };

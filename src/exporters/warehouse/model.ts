@@ -53,6 +53,52 @@ export interface Manifest {
   maxRowsPerFile: number;
   excludeColumnPatterns: string[];
   tables: ManifestTable[];
+  /** Only in a subset export: what it was asked for, the rule, the foreign keys walked and the tables left out. */
+  subset?: ManifestSubset;
+}
+
+/** A table named by schema and name, as the manifest and the CLI's JSON have them. */
+export interface TableName {
+  schema: string;
+  name: string;
+}
+
+/**
+ * One foreign key walked in one direction, and the rows that walk brought in. `from` is the referencing table
+ * (the key's own, `schema.name`), `to` the referenced one, `columns` the key's columns in `from`. Down: rows of
+ * `from` that reference included root-or-down rows of `to`. Up: rows of `to` that included rows of `from`
+ * reference. A row reached by several keys counts once, under the first that brought it in (roots first, then
+ * round by round, keys in order of table and name).
+ */
+export interface SubsetEdge {
+  from: string;
+  to: string;
+  columns: string[];
+  direction: 'down' | 'up';
+  rows: number;
+  /** The constraint's name. */
+  constraint: string;
+  /** The columns of `to` it references. */
+  referencedColumns: string[];
+}
+
+export interface SubsetRootResult extends TableName {
+  predicate: string;
+  /** Rows of the root table that match the predicate. */
+  rows: number;
+}
+
+export interface ManifestSubset {
+  roots: SubsetRootResult[];
+  /** The rule the rows were chosen by (SUBSET_RULE). */
+  rule: string;
+  includeUnrelated: boolean;
+  /** Foreign keys cut from the downward walk (`--subset-skip`). */
+  skip: { schema: string; name: string; columns: string[] }[];
+  /** Every foreign key walked, per direction, with the rows it brought in. */
+  edges: SubsetEdge[];
+  /** Tables the walk cannot reach: exported whole (includeUnrelated) or left out. */
+  unrelated: (TableName & { exported: 'whole' | 'left out' })[];
 }
 
 export interface ExportedFile {

@@ -3,8 +3,22 @@
 import { formatBytes, formatCount } from '../shared/format';
 import { describeLockWait, type LockWait } from './locks';
 
+/** While a subset is chosen: the walk's step and the rows included so far. */
+export interface SubsetProgress {
+  /** Roots first, then down until nothing more comes in, then up. */
+  step: 'roots' | 'down' | 'up' | 'counting';
+  /** 1-based round of the walk in that direction. */
+  round: number;
+  /** The foreign key being walked, e.g. `public.messages(channel_id) → public.channels`. */
+  edge?: string;
+  /** Rows in the subset so far. */
+  rows: number;
+}
+
 export interface ExportProgress {
-  phase: 'connecting' | 'exporting' | 'verifying' | 'done';
+  /** `subset`: choosing a subset's rows (subset export or dry run), before any table is read. */
+  phase: 'connecting' | 'subset' | 'exporting' | 'verifying' | 'done';
+  subset?: SubsetProgress;
   /** 1-based number of the table being exported. */
   tableIndex: number;
   tableCount: number;
@@ -57,6 +71,8 @@ export function describeExportProgress(p: ExportProgress): string {
   switch (p.phase) {
     case 'connecting':
       return 'Connecting…';
+    case 'subset':
+      return describeSubsetProgress(p.subset);
     case 'verifying':
       return `Verifying archive — ${formatBytes(p.bytes)} read`;
     case 'done':
@@ -64,6 +80,18 @@ export function describeExportProgress(p: ExportProgress): string {
     case 'exporting':
       return `Table ${p.tableIndex}/${p.tableCount} ${p.table ?? ''} — ${formatCount(p.rows)} rows, ${formatBytes(p.bytes)}`;
   }
+}
+
+/** `Choosing the subset: following foreign keys down, round 2, public.messages(channel_id) → public.channels — 1,234 rows`. */
+function describeSubsetProgress(s: SubsetProgress | undefined): string {
+  if (!s) return 'Choosing the subset…';
+  const step =
+    s.step === 'roots'
+      ? 'finding the roots'
+      : s.step === 'counting'
+        ? 'counting rows per table'
+        : `following foreign keys ${s.step}, round ${s.round}${s.edge ? `, ${s.edge}` : ''}`;
+  return `Choosing the subset: ${step} — ${formatCount(s.rows)} rows`;
 }
 
 /**
