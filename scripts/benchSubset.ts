@@ -147,9 +147,9 @@ function tenantsShape(k: number): Shape {
   const users = count(20_000, k, 2 * ORGS, ORGS);
   const perOrg = users / ORGS;
   const channels = count(5_000, k, ORGS, ORGS);
-  const messages = count(2_500_000, k, 1000);
-  const attachments = count(250_000, k, 100);
-  const reactions = 2 * Math.floor(count(1_500_000, k, 200) / 2);
+  const messages = count(3_000_000, k, 1000);
+  const attachments = count(300_000, k, 100);
+  const reactions = 2 * Math.floor(count(1_800_000, k, 200) / 2);
   const audit = count(400_000, k, 100);
   /** The channel of message `v`, and that channel's organisation (channels go round the organisations). */
   const channelOf = (v: string) => `(1 + ${h(11, v)} % ${channels})`;
@@ -297,7 +297,7 @@ function tenantsShape(k: number): Shape {
 function deepShape(k: number): Shape {
   const projects = count(2_000, k, ORGS, ORGS);
   const folders = count(20_000, k, projects);
-  const documents = count(100_000, k, 100);
+  const documents = count(120_000, k, 100);
   const comments = count(300_000, k, 100);
   const paragraphs = (salt: number) => Array.from({ length: 6 }, (_, j) => pick(SENTENCE, salt + j)).join(` || ' ' || `);
   return {
@@ -340,13 +340,13 @@ function deepShape(k: number): Shape {
       {
         name: 'documents',
         rows: documents,
-        what: 'text of 6 to 24 sentences; template_id an earlier document of any organisation, for 1 in 20',
+        what: 'text of 12 to 48 sentences; template_id an earlier document of any organisation, for 1 in 20',
         create:
           'CREATE TABLE public.documents (id integer NOT NULL, folder_id integer NOT NULL, template_id integer, title text NOT NULL, ' +
           'body text NOT NULL, updated_at timestamptz NOT NULL)',
         select:
           `i, 1 + ${h(65)} % ${folders}, CASE WHEN i > 1 AND ${h(66)} % 20 = 0 THEN 1 + ${h(67)} % (i - 1) END, ` +
-          `'Document ' || i, repeat(${paragraphs(70)} || E'\\n', 1 + ${h(68)} % 4), ${ts('2022-01-01 00:00:00+00', 300, 69)}`,
+          `'Document ' || i, repeat(${paragraphs(70)} || E'\\n', 2 + ${h(68)} % 7), ${ts('2022-01-01 00:00:00+00', 300, 69)}`,
         indexes: [
           'ALTER TABLE public.documents ADD PRIMARY KEY (id)',
           'CREATE INDEX ON public.documents (folder_id)',
@@ -361,12 +361,12 @@ function deepShape(k: number): Shape {
       {
         name: 'versions',
         rows: 3 * documents,
-        what: 'primary key (document_id, version_no), three per document; text of 6 to 18 sentences',
+        what: 'primary key (document_id, version_no), three per document; text of 6 to 36 sentences',
         create:
           'CREATE TABLE public.versions (document_id integer NOT NULL, version_no integer NOT NULL, body text NOT NULL, ' +
           'saved_at timestamptz NOT NULL)',
         select:
-          `1 + (i - 1) / 3, 1 + (i - 1) % 3, repeat(${paragraphs(80)} || E'\\n', 1 + ${h(78)} % 3), ` +
+          `1 + (i - 1) / 3, 1 + (i - 1) % 3, repeat(${paragraphs(80)} || E'\\n', 1 + ${h(78)} % 6), ` +
           `${ts('2022-01-01 00:00:00+00', 100, 79)}`,
         indexes: ['ALTER TABLE public.versions ADD PRIMARY KEY (document_id, version_no)'],
         foreignKeys: ['ALTER TABLE public.versions ADD FOREIGN KEY (document_id) REFERENCES public.documents (id)'],
