@@ -16,6 +16,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import type { Client } from 'pg';
+import { listRelations } from '../src/exporters/warehouse/catalog';
+import { createSubsetKeys, walkSubset } from '../src/exporters/warehouse/subset';
+import { parseSubsetRoot } from '../src/exporters/warehouse/subsetSpec';
+import type { SubsetProgress } from '../src/exporters/warehouse/progress';
 import { capture } from './lib/capture';
 import { measured, median, type Measured } from './lib/measure';
 import { connectionUrl, startPostgres, type RunningPostgres } from './lib/embeddedPostgres';
@@ -116,7 +121,7 @@ interface TableSpec {
   keysSaid: string;
 }
 
-interface Shape {
+export interface Shape {
   id: 'tenants' | 'deep';
   label: string;
   tables: TableSpec[];
@@ -143,7 +148,7 @@ const organizations = (): TableSpec => ({
   keysSaid: '',
 });
 
-function tenantsShape(k: number): Shape {
+export function tenantsShape(k: number): Shape {
   const users = count(20_000, k, 2 * ORGS, ORGS);
   const perOrg = users / ORGS;
   const channels = count(5_000, k, ORGS, ORGS);
@@ -294,7 +299,7 @@ function tenantsShape(k: number): Shape {
   };
 }
 
-function deepShape(k: number): Shape {
+export function deepShape(k: number): Shape {
   const projects = count(2_000, k, ORGS, ORGS);
   const folders = count(20_000, k, projects);
   const documents = count(120_000, k, 100);
@@ -417,7 +422,7 @@ function deepShape(k: number): Shape {
   };
 }
 
-async function generate(pg: RunningPostgres, shape: Shape): Promise<number> {
+export async function generate(pg: RunningPostgres, shape: Shape): Promise<number> {
   const t0 = performance.now();
   await pg.createDatabase(shape.id);
   const c = await pg.client(shape.id);
@@ -497,6 +502,7 @@ interface ShapeResult {
   subset: ExportRun[];
   dry: DryRun[];
   jobs2: ExportRun;
+  walk: WalkProfile;
   byHand: ByHandRun[];
   /** Rows per table the by-hand queries select (counted once, not timed). */
   byHandRows: Map<string, number>;
@@ -600,6 +606,8 @@ async function benchShape(pg: RunningPostgres, shape: Shape, work: string, tools
         throw new Error(`${shape.id}: ${table} has ${n} rows in one subset run, ${exported.get(table)} in another`);
     }
   }
+  const walk = await profileWalk(pg, shape);
+  log(`${shape.id}: the walk alone, in this process: ${f1(walk.ms / 1000)} s in ${walk.statements.length} statements`);
   const c = await pg.client(shape.id);
   const byHandRows = new Map<string, number>();
   try {
@@ -621,7 +629,106 @@ async function benchShape(pg: RunningPostgres, shape: Shape, work: string, tools
       await admin.end();
     }
   });
-  return { shape, generationMs, full, subset, dry, jobs2, byHand, byHandRows };
+  return { shape, generationMs, full, subset, dry, jobs2, walk, byHand, byHandRows };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The walk, statement by statement
+
+/** One statement of the walk: what it walked and what it cost. */
+interface WalkStatement {
+  ms: number;
+  /** Rows it added to the key set (or returned). */
+  rows: number;
+  step: SubsetProgress['step'] | 'other';
+  round: number;
+  edge: string;
+}
+
+interface WalkProfile {
+  ms: number;
+  statements: WalkStatement[];
+}
+
+/**
+ * The export's own walk (walkSubset, as the CLI runs it: the key set created before a read-only snapshot transaction),
+ * run once in this process on a client whose statements are timed one by one, each labelled with the step, round
+ * and foreign key the walk said it was on.
+ */
+async function profileWalk(pg: RunningPostgres, shape: Shape): Promise<WalkProfile> {
+  const client = await pg.client(shape.id);
+  const statements: WalkStatement[] = [];
+  let at: Omit<WalkStatement, 'ms' | 'rows'> = { step: 'other', round: 0, edge: '' };
+  const timed = new Proxy(client, {
+    get(target, key) {
+      if (key !== 'query') return Reflect.get(target, key, target) as unknown;
+      return async (sql: string, params?: unknown[]) => {
+        const t0 = performance.now();
+        const r = await target.query(sql, params);
+        statements.push({ ...at, ms: performance.now() - t0, rows: r.rowCount ?? 0 });
+        return r;
+      };
+    },
+  }) as Client;
+  try {
+    await createSubsetKeys(client);
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const relations = await listRelations(client);
+    const t0 = performance.now();
+    await walkSubset(
+      timed,
+      relations,
+      { roots: [parseSubsetRoot(SUBSET_SPEC)] },
+      {
+        signal: new AbortController().signal,
+        onProgress: (p) => (at = { step: p.step, round: p.round, edge: p.edge ?? '' }),
+        log: () => undefined,
+        database: shape.id,
+        filtered: false,
+      },
+    );
+    const ms = performance.now() - t0;
+    await client.query('ROLLBACK');
+    return { ms, statements };
+  } finally {
+    await client.end();
+  }
+}
+
+function walkSection(results: ShapeResult[]): string[] {
+  const lines = [
+    '### The walk, statement by statement',
+    '',
+    "One more walk per shape, after the timed runs: the export's own `walkSubset`, run in the benchmark's process on one " +
+      'connection in a read-only snapshot transaction as the export runs it, each statement timed and labelled with the step, ' +
+      'round and foreign key it walked (from the progress the walk reports). A statement that adds nothing still reads its tables.',
+    '',
+    '| Shape | Walk (s) | Statements | Roots (s) | Down (s) | Up (s) | Counting and catalog (s) | Statements that added nothing (s) |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  const slowest: string[] = [];
+  for (const r of results) {
+    const st = r.walk.statements;
+    const sum = (xs: WalkStatement[]) => f1(xs.reduce((a, x) => a + x.ms, 0) / 1000);
+    const of = (step: WalkStatement['step'][]) => st.filter((x) => step.includes(x.step));
+    const nothing = st.filter((x) => (x.step === 'down' || x.step === 'up') && x.rows === 0);
+    lines.push(
+      `| \`${r.shape.id}\` | ${f1(r.walk.ms / 1000)} | ${st.length} | ${sum(of(['roots']))} | ${sum(of(['down']))} | ` +
+        `${sum(of(['up']))} | ${sum(of(['counting', 'other']))} | ${nothing.length}: ${sum(nothing)} |`,
+    );
+    for (const x of [...st].sort((a, b) => b.ms - a.ms).slice(0, 5)) {
+      slowest.push(`| \`${r.shape.id}\` | ${x.step} ${x.round} | ${x.edge ? `\`${x.edge}\`` : ''} | ${int(x.rows)} | ${f2(x.ms / 1000)} |`);
+    }
+  }
+  lines.push(
+    '',
+    'The five slowest statements of each shape:',
+    '',
+    '| Shape | Step and round | Foreign key | Rows added | Time (s) |',
+    '|---|---|---|---:|---:|',
+    ...slowest,
+  );
+  return lines;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -837,6 +944,8 @@ async function main(): Promise<void> {
       ...results.flatMap(shapeSection),
       ...dominates(results),
       '',
+      ...walkSection(results),
+      '',
       '**Notes.** ' +
         results.map((r) => `On \`${r.shape.id}\`, by hand misses ${r.shape.byHandMisses}.`).join(' ') +
         ' The subset and the full export read from the same kind of snapshot; the subset also counts its rows per foreign key ' +
@@ -848,7 +957,9 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`benchSubset: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exitCode = 1;
-});
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`benchSubset: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  });
+}

@@ -162,6 +162,19 @@ describe('benchmark: subset export (npm run bench)', function () {
         assert.match(text, new RegExp(`\\| \`${shape}\` \\| full \\| [\\d.]+ \\| [\\d.]+ \\| [\\d.]+ \\| [\\d.]+ \\|`), `${shape}: phases`);
         assert.match(text, new RegExp(`On \`${shape}\` the subset \\([\\d.]+ % of the rows\\) took [\\d.]+ × the full export's wall time`));
       }
+      assert.ok(text.includes('\n### The walk, statement by statement\n'));
+      for (const shape of ['tenants', 'deep']) {
+        assert.match(
+          text,
+          new RegExp(`\\| \`${shape}\` \\| [\\d.]+ \\| \\d+ \\| [\\d.]+ \\| [\\d.]+ \\| [\\d.]+ \\| [\\d.]+ \\| \\d+: [\\d.]+ \\|`),
+          `${shape}: walk`,
+        );
+        assert.match(
+          text,
+          new RegExp(`\\| \`${shape}\` \\| down \\d+ \\| \`public\\.\\w+\\(\\w+(, \\w+)*\\) → public\\.\\w+\` \\| [\\d,]+ \\| [\\d.]+ \\|`),
+          shape,
+        );
+      }
       assert.match(text, /\| `public\.audit_log` \| [\d,]+ \| .* \| none \| left out \|/, 'the unrelated table is left out');
       assert.match(
         text,
