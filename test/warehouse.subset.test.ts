@@ -349,8 +349,14 @@ describe('subset export: one organisation out of a shared warehouse', function (
         'public.organizations: id = = 1',
         /^exit-plan: The subset predicate for "public"\."organizations" \(id = = 1\) is not valid SQL over that table: syntax error at or near "="; nothing was exported\.\n$/,
       ],
-      ['public.orgs: id = 1', /^exit-plan: The subset's root table "public"\."orgs" does not exist in subset_\d+; nothing was exported\.\n$/],
-      ['organizations: id = 99', /^exit-plan: The subset predicate id = 99 matches no rows of "public"\."organizations"; nothing was exported\.\n$/],
+      [
+        'public.orgs: id = 1',
+        /^exit-plan: The subset's root table "public"\."orgs" does not exist in subset_\d+; nothing was exported\.\n$/,
+      ],
+      [
+        'organizations: id = 99',
+        /^exit-plan: The subset predicate id = 99 matches no rows of "public"\."organizations"; nothing was exported\.\n$/,
+      ],
       [
         'organizations id = 1',
         /^exit-plan: The subset "organizations id = 1" is not "schema\.table: predicate": a colon must follow the table name\.\n$/,
@@ -389,5 +395,119 @@ describe('subset export: one organisation out of a shared warehouse', function (
       dryRunSubset({ connection: db, subset: { roots: [{ name: 'organizations', predicate: 'id = 99' }] } }),
       /matches no rows/,
     );
+  });
+});
+
+describe('subset export: partitions, cancel, a server that cannot keep key sets', function () {
+  this.timeout(180_000);
+
+  it('walks into and out of partitioned tables (rows by partition, counted under their table) and reloads', async () => {
+    const db = await databaseWith(
+      'subset_parts',
+      `CREATE TABLE orgs (id int PRIMARY KEY);
+       CREATE TABLE events (org_id int NOT NULL REFERENCES orgs, id int NOT NULL, kind text, PRIMARY KEY (org_id, id))
+         PARTITION BY LIST (org_id);
+       CREATE TABLE events_1 PARTITION OF events FOR VALUES IN (1);
+       CREATE TABLE events_rest PARTITION OF events DEFAULT;
+       CREATE TABLE notes (org_id int NOT NULL, event_id int NOT NULL, body text, FOREIGN KEY (org_id, event_id) REFERENCES events);
+       -- An inheritance child is its own table: its rows are not its parent's.
+       CREATE TABLE audit (org_id int REFERENCES orgs, what text);
+       CREATE TABLE audit_old () INHERITS (audit);
+       INSERT INTO orgs VALUES (1), (2), (3);
+       INSERT INTO events SELECT 1 + g % 3, g, 'k' || g FROM generate_series(1, 90) g;
+       INSERT INTO notes SELECT 1 + g % 3, g, 'n' || g FROM generate_series(1, 90, 2) g;
+       INSERT INTO audit VALUES (1, 'a'), (2, 'b');
+       INSERT INTO audit_old VALUES (1, 'old a'), (3, 'old c');`,
+    );
+    const result = await exportWarehouse({
+      connection: db,
+      outDir: tempDir(),
+      subset: { roots: [{ name: 'orgs', predicate: 'id = 2' }] },
+      jobs: 2,
+    });
+    const rowsOf = (name: string) => result.tables.find((t) => t.name === name)?.rows;
+    assert.equal(rowsOf('orgs'), 1);
+    assert.equal(rowsOf('events'), 30);
+    assert.equal(rowsOf('notes'), 15);
+    assert.equal(rowsOf('audit'), 1);
+    // audit_old has no foreign key (inheritance does not copy them): unrelated, left out.
+    assert.deepEqual(
+      result.subset!.unrelated.map((u) => u.name),
+      ['audit_old'],
+    );
+    const client = await reload(result.archive);
+    try {
+      assert.equal((await client.query('SELECT DISTINCT org_id FROM events')).rows.length, 1);
+      assert.equal((await client.query(`SELECT count(*)::int AS n FROM events_rest`)).rows[0].n, 30);
+      assert.ok((await validatedKeys(client)).every((k) => k.endsWith(' true')));
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('cancel during the walk stops the server’s statement too, and writes nothing', async () => {
+    const db = await databaseWith('subset_cancel', `CREATE TABLE orgs (id int PRIMARY KEY); INSERT INTO orgs VALUES (1), (2);`);
+    const admin = await (await postgres()).client(db.database);
+    try {
+      const controller = new AbortController();
+      const out = tempDir();
+      let walking = false;
+      const running = exportWarehouse({
+        connection: db,
+        outDir: out,
+        // Each row takes a minute to decide: only a cancel that reaches the server ends it soon.
+        subset: { roots: [{ name: 'orgs', predicate: 'pg_sleep(60) IS NOT NULL' }] },
+        signal: controller.signal,
+        onProgress: (p) => {
+          if (p.phase === 'subset' && p.subset?.step === 'roots') walking = true;
+        },
+      });
+      const sleeping = async () =>
+        (
+          await admin.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_stat_activity ` +
+              `WHERE datname = $1 AND application_name = 'exit-plan' AND query LIKE '%pg_sleep(60)%'`,
+            [db.database],
+          )
+        ).rows[0].n;
+      for (const until = Date.now() + 30_000; !(walking && (await sleeping()) === 1);) {
+        if (Date.now() > until) throw new Error('the walk did not start');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      controller.abort();
+      await assert.rejects(running, (err: Error) => {
+        assert.equal(err.name, 'CancelledError');
+        assert.match(err.message, /^Export cancelled; no archive was written\.$/);
+        return true;
+      });
+      // The backend notices its client is gone within a second or so (client_connection_check_interval).
+      for (const until = Date.now() + 20_000; (await sleeping()) > 0;) {
+        if (Date.now() > until) throw new Error('the server still runs the walk after the cancel');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.deepEqual(spawnSync('ls', ['-A', out], { encoding: 'utf8' }).stdout, '');
+    } finally {
+      await admin.end();
+    }
+  });
+
+  it('a role whose transactions are read only (as on a standby): one sentence, nothing written', async () => {
+    const db = await databaseWith('subset_ro', `CREATE TABLE orgs (id int PRIMARY KEY); INSERT INTO orgs VALUES (1);`);
+    const admin = await (await postgres()).client(db.database);
+    try {
+      await admin.query(`CREATE ROLE subset_reader LOGIN PASSWORD 'reader-pw'; GRANT SELECT ON orgs TO subset_reader;`);
+      await admin.query(`ALTER ROLE subset_reader SET default_transaction_read_only = on`);
+      const reader = { ...db, user: 'subset_reader', password: 'reader-pw' };
+      await assert.rejects(
+        exportWarehouse({ connection: reader, outDir: tempDir(), subset: { roots: [{ name: 'orgs', predicate: 'true' }] } }),
+        /^ExitPlanError: A subset export keeps its key sets in a temporary table, which this server refuses \(cannot execute CREATE TABLE in a read-only transaction\): run it against the primary, as a role that may create temporary tables; nothing was exported\.$/,
+      );
+      // A whole export needs no temporary table: the same role exports.
+      const whole = await exportWarehouse({ connection: reader, outDir: tempDir() });
+      assert.equal(whole.rows, 1);
+    } finally {
+      await admin.query(`DROP OWNED BY subset_reader; DROP ROLE subset_reader`).catch(() => undefined);
+      await admin.end();
+    }
   });
 });
