@@ -257,12 +257,17 @@ export async function walkSubset(
     total += rows;
   };
 
-  // Down: rows of a key's table that reference rows brought in by the last round.
+  // Down: rows of a key's table that reference rows brought in by the last round. A key whose referenced table got
+  // no rows in the last round has nothing to walk, and is not asked.
   const downKeys = down.filter((fk) => downTables.has(fk.relid) && downTables.has(fk.refRelid));
+  const tally = (counts: Map<number, number>, relid: number, n: number) => counts.set(relid, (counts.get(relid) ?? 0) + n);
+  let fresh = new Map<number, number>();
+  for (const [i, rel] of rootRels.entries()) tally(fresh, rel.oid, roots[i].rows);
   let round = 0;
-  for (let added = 1; added > 0; round++) {
-    added = 0;
+  for (; fresh.size > 0; round++) {
+    const next = new Map<number, number>();
     for (const fk of downKeys) {
+      if (!fresh.has(fk.refRelid)) continue;
       progress({ step: 'down', round: round + 1, edge: describeKey(fk) });
       const n = await run(
         `INSERT INTO ${SUBSET_KEYS} (rel, row_id, round, down) SELECT c.tableoid, c.ctid, $1::int + 1, true ` +
@@ -271,23 +276,29 @@ export async function walkSubset(
           'ON CONFLICT DO NOTHING',
         [round],
       );
-      if (n > 0) count(fk, 'down', n);
-      added += n;
+      if (n > 0) {
+        count(fk, 'down', n);
+        tally(next, fk.relid, n);
+      }
     }
-    if (added > 0) await analyze();
+    if (next.size > 0) await analyze();
+    fresh = next;
   }
   log(`Subset: ${round} round(s) down, ${total} rows`);
 
   // Up: rows referenced by the rows brought in so far (first every row, then the last round's), transitively.
   // A table exported whole references rows too; a key to a table exported whole needs nothing more.
   const upKeys = keys.filter((fk) => modes.has(fk.relid) && modes.get(fk.refRelid) === 'keys');
+  // Every table with rows so far walks up in the first round.
+  fresh = new Map([...downTables].map((relid) => [relid, 1]));
+  for (const r of relations) if (modes.get(r.oid) === 'whole') fresh.set(r.oid, 1);
   let lo = 0;
   let hi = round;
-  for (let upRound = 1, added = 1; added > 0; upRound++) {
-    added = 0;
+  for (let upRound = 1; fresh.size > 0; upRound++) {
+    const next = new Map<number, number>();
     for (const fk of upKeys) {
+      if (!fresh.has(fk.relid)) continue;
       const wholeChild = modes.get(fk.relid) === 'whole';
-      if (wholeChild && upRound > 1) continue;
       progress({ step: 'up', round: upRound, edge: describeKey(fk) });
       const child = fromClause(byOid.get(fk.relid)!);
       const source = wholeChild
@@ -299,12 +310,15 @@ export async function walkSubset(
           `FROM ${fromClause(byOid.get(fk.refRelid)!)} AS p WHERE EXISTS (${source}) ON CONFLICT DO NOTHING`,
         [lo, hi],
       );
-      if (n > 0) count(fk, 'up', n);
-      added += n;
+      if (n > 0) {
+        count(fk, 'up', n);
+        tally(next, fk.refRelid, n);
+      }
     }
     lo = hi + 1;
     hi = lo;
-    if (added > 0) await analyze();
+    if (next.size > 0) await analyze();
+    fresh = next;
   }
 
   progress({ step: 'counting', round: 1 });
