@@ -6,7 +6,15 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import type { Client } from 'pg';
 import * as fs from 'node:fs';
-import { azure, dryRunSubset, exportWarehouse, type ExportResult, type PgConnectionOptions, type SubsetOptions } from '../src/exporters';
+import {
+  azure,
+  dryRunSubset,
+  exit,
+  exportWarehouse,
+  type ExportResult,
+  type PgConnectionOptions,
+  type SubsetOptions,
+} from '../src/exporters';
 import { capture } from '../scripts/lib/capture';
 import { connectionUrl } from '../scripts/lib/embeddedPostgres';
 import { tempDir, unzipArchive } from './helpers/archive';
@@ -326,6 +334,26 @@ describe('subset export: one organisation out of a shared warehouse', function (
       users.trim().split('\n').length - 1,
       expectedSubset(rows, { table: 'organizations', match: (r) => r.id === 1 }).get('users')!.size,
     );
+  });
+
+  it('an exit plan takes a subset: its warehouse part exports the organisation and the report says which', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'exit-plan.toml');
+    const body =
+      `[[warehouse]]\nname = "acme"\ndb = "postgres://${db.user}@${db.host}:${db.port}/${db.database}"\n` +
+      `subset = ["public.organizations: id = 1"]\nsubset_skip = ["public.teams(lead_id)"]\n`;
+    const plan = exit.parsePlan(body, file);
+    const result = await exit.runExitPlan(plan, { resolvers: exit.envResolvers({ PGPASSWORD: db.password }) });
+    assert.equal(result.ok, true, JSON.stringify(result.parts));
+    const record = JSON.parse(fs.readFileSync(path.join(result.folder, 'acme', 'part.json'), 'utf8')) as exit.PartRecord;
+    assert.match(record.files[0].path, /^subset_\d+_organizations-id-1_.*\.zip$/);
+    const expected = expectedSubset(rows, { table: 'organizations', match: (r) => r.id === 1 }, { skip: ['teams(lead_id)'] });
+    assert.equal(
+      record.details?.rows,
+      [...expected.values()].reduce((n, set) => n + set.size, 0),
+    );
+    const report = fs.readFileSync(path.join(result.folder, 'EXIT-REPORT.md'), 'utf8');
+    assert.match(report, /subset of public\.organizations: id = 1 \(1 row\)/);
   });
 
   it('a root in another table: the channels of organisation 2 and what they tie to', async () => {
