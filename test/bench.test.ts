@@ -133,11 +133,13 @@ describe('benchmark: subset export (npm run bench)', function () {
         assert.ok(at > 0, `the tables of ${shape}`);
         const part = text.slice(at, text.indexOf('\n### ', at + 1));
         // The subset holds some of the rows and not all of them, and the queries by hand no more than the subset.
-        const total = /\| \*\*Total\*\* \| ([\d,]+) \| {2}\| {2}\| ([\d,]+) \| ([\d.]+) % \| ([\d,]+) \|/.exec(part);
+        const total = /\| \*\*Total\*\* \| ([\d,]+) \| {2}\| {2}\| ([\d,]+) \| ([\d.]+) % \| ([\d,]+) \| ([\d,]+) \|/.exec(part);
         assert.ok(total, `the total line of ${shape}`);
-        const [all, sub, hand] = [total[1], total[2], total[4]].map((n) => Number(n.replace(/,/g, '')));
+        const [all, sub, up, hand] = [total[1], total[2], total[4], total[5]].map((n) => Number(n.replace(/,/g, '')));
         assert.ok(sub > 0 && sub < all, `${shape}: ${sub} of ${all} rows in the subset`);
         assert.ok(hand > 0 && hand <= sub, `${shape}: ${hand} rows by hand, ${sub} in the subset`);
+        // Both shapes reference rows of other organisations: the up-walk brings them in; the queries by hand select none of them.
+        assert.ok(up > 0 && hand <= sub - up, `${shape}: ${up} rows by the up-walk`);
         for (const way of [
           'full: `exit-plan warehouse export',
           'subset: `… --subset',
@@ -171,11 +173,17 @@ describe('benchmark: subset export (npm run bench)', function () {
         );
         assert.match(
           text,
-          new RegExp(`\\| \`${shape}\` \\| down \\d+ \\| \`public\\.\\w+\\(\\w+(, \\w+)*\\) → public\\.\\w+\` \\| [\\d,]+ \\| [\\d.]+ \\|`),
+          new RegExp(
+            `\\| \`${shape}\` \\| (down|up) \\d+ \\| \`public\\.\\w+\\(\\w+(, \\w+)*\\) → public\\.\\w+\` \\| [\\d,]+ \\| [\\d.]+ \\|`,
+          ),
           shape,
         );
       }
-      assert.match(text, /\| `public\.audit_log` \| [\d,]+ \| .* \| none \| left out \|/, 'the unrelated table is left out');
+      assert.match(
+        text,
+        /\| `public\.audit_log` \| [\d,]+ \| .* \| none \| left out \| {2}\| {2}\| {2}\|/,
+        'the unrelated table is left out',
+      );
       assert.match(
         text,
         /\| `public\.messages` \| `public\.users` \| `sender_id` \| up \| [\d,]+ \|/,
