@@ -15,6 +15,7 @@ import {
   SettingsSnapshot,
   TempDirs,
   addWarehouseConnection,
+  eventually,
   exitPlan,
   makeWarehouse,
   removeThroughTree,
@@ -56,6 +57,7 @@ INSERT INTO messages VALUES
   (1, 1, 1, 'hello'), (2, 1, 2, 'hi'), (3, 2, 4, 'from globex'), (4, 3, 3, 'globex only'),
   (5, 3, 1, 'from acme'), (6, 4, 7, 'initech only'), (7, 3, 6, 'globex again');
 INSERT INTO settings VALUES ('theme', 'dark'), ('locale', 'fr');
+CREATE VIEW org_names AS SELECT id, name FROM organizations;
 `;
 
 /**
@@ -101,15 +103,19 @@ describe('Export Subset (real VS Code, real PostgreSQL)', function () {
 
   /** The node of `public.<name>` in the Warehouse tree, as its context menu gets it. */
   async function tableNode(name: string): Promise<unknown> {
+    const table = await findTable(name);
+    assert.ok(table, `no table ${name} under public`);
+    assert.equal(table.contextValue, 'warehouseTable', 'Export Subset… is on the context menu of warehouseTable nodes');
+    return table.node;
+  }
+
+  async function findTable(name: string) {
     const api = await exitPlan();
     const connection = (await treeItems(api.warehouseTree)).find((r) => r.label === NAME);
     assert.ok(connection, `no "${NAME}" in the Warehouse tree`);
     const schema = (await treeItems(api.warehouseTree, connection.node)).find((s) => s.label === 'public');
     assert.ok(schema, 'no schema public under the connection');
-    const table = (await treeItems(api.warehouseTree, schema.node)).find((t) => t.label === name);
-    assert.ok(table, `no table ${name} under public`);
-    assert.equal(table.contextValue, 'warehouseTable', 'Export Subset… is on the context menu of warehouseTable nodes');
-    return table.node;
+    return (await treeItems(api.warehouseTree, schema.node)).find((t) => t.label === name);
   }
 
   const predicateBox = /^Export Subset of "Tenants \(subset\)" \| public\.organizations: … the rows to start from/;
@@ -269,6 +275,25 @@ describe('Export Subset (real VS Code, real PostgreSQL)', function () {
       again.done();
       assert.equal(again.inputs[0].value, predicate);
       assert.deepEqual(again.shown, []);
+    }
+  });
+
+  it('refuses a view in one sentence: a subset starts from the rows of a table', async () => {
+    await setSetting('exitPlan.export.includeViews', true);
+    try {
+      const view = await eventually('the view to show in the tree', () => findTable('org_names'));
+      const user = new ScriptedUser();
+      await vscode.commands.executeCommand('exitPlan.exportSubset', view.node);
+      user.done();
+      assert.deepEqual(user.errors(), [
+        {
+          severity: 'error',
+          message: 'public.org_names is a view: a subset starts from the rows of a table, so right-click a table instead.',
+        },
+      ]);
+      assert.deepEqual(user.asked, [], 'nothing asked');
+    } finally {
+      await setSetting('exitPlan.export.includeViews', undefined);
     }
   });
 });
