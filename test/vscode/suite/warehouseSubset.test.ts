@@ -217,15 +217,12 @@ describe('Export Subset (real VS Code, real PostgreSQL)', function () {
       for (const t of manifest.tables) {
         const key = `${t.schema}.${t.name}`;
         ids[key] = [];
+        // readCsvRows skips the header: the columns are the manifest's (none generated here).
+        const columns = t.columns.map((c) => c.name);
         for (const file of t.files) {
-          let header: string[] | undefined;
           for await (const row of readCsvRows(path.join(dir, file.name))) {
-            if (!header) {
-              header = row;
-              continue;
-            }
-            ids[key].push(Number(row[header.indexOf('id')]));
-            if (key === 'public.organizations' && row[0] === '1') acme = row[header.indexOf('name')];
+            ids[key].push(Number(row[columns.indexOf('id')]));
+            if (key === 'public.organizations' && row[0] === '1') acme = row[columns.indexOf('name')];
           }
         }
         ids[key].sort((a, b) => a - b);
