@@ -234,16 +234,20 @@ describe('Export Subset (real VS Code, real PostgreSQL)', function () {
     }
   });
 
-  it('remembers the predicate; Escape on the counts exports nothing; another organisation counts its own rows', async () => {
+  it('remembers the predicate; Edit Predicate… counts again; Escape on the counts exports nothing', async () => {
     const user = new ScriptedUser().answer(
       { when: predicateBox, answer: 'id = 2' },
       // Organisation 2: its users 3, 4, 6, channel 3, messages 3, 4, 5, 7; up: users 1, 2, channel 2, organisation 1.
-      { when: countsPick('id = 2', '13 rows in 4 tables, 1 table left out'), answer: undefined },
+      { when: countsPick('id = 2', '13 rows in 4 tables, 1 table left out'), answer: '$(edit) Edit Predicate…' },
+      { when: predicateBox, answer: 'id = 3' },
+      // Organisation 3 keeps to itself: grace, her channel and her message.
+      { when: countsPick('id = 3', '4 rows in 4 tables, 1 table left out'), answer: undefined },
     );
     await vscode.commands.executeCommand('exitPlan.exportSubset', await tableNode('organizations'));
     user.assertNoErrors();
     user.done();
     assert.equal(user.inputs[0].value, 'id = 1', 'the last predicate of this table is prefilled');
+    assert.equal(user.inputs[1].value, 'id = 2', 'Edit Predicate… starts from the one counted');
     assert.deepEqual(user.shown, [], 'nothing said');
     assert.deepEqual(user.dialogs, [], 'no folder asked for');
     assert.deepEqual(section(described(user.picks[0].items), 'Tables'), {
@@ -252,6 +256,13 @@ describe('Export Subset (real VS Code, real PostgreSQL)', function () {
       'public.channels': '2 rows',
       'public.messages': '4 rows',
     });
+    assert.deepEqual(section(described(user.picks[1].items), 'Tables'), {
+      'public.organizations': '1 row · root',
+      'public.users': '1 row',
+      'public.channels': '1 row',
+      'public.messages': '1 row',
+    });
+    assert.deepEqual(section(described(user.picks[1].items), 'Foreign keys followed up'), {}, 'nothing from other organisations');
   });
 
   it('a predicate that matches nothing, or is not SQL: one sentence, with Edit Predicate, which asks again with it', async () => {
