@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { readCsvRows } from '../../../src/exporters/shared/csvFile';
-import { SUBSET_RULE } from '../../../src/exporters/warehouse/subsetSpec';
+import { SUBSET_RULE, subsetLabel } from '../../../src/exporters/warehouse/subsetSpec';
 import { verifyArchive } from '../../../src/exporters/warehouse/verify';
 import { unzipArchive } from '../../helpers/archive';
 import {
@@ -58,6 +58,11 @@ INSERT INTO messages VALUES
   (5, 3, 1, 'from acme'), (6, 4, 7, 'initech only'), (7, 3, 6, 'globex again');
 INSERT INTO settings VALUES ('theme', 'dark'), ('locale', 'fr');
 CREATE VIEW org_names AS SELECT id, name FROM organizations;
+CREATE SCHEMA "Données";
+CREATE TABLE "Données"."Équipe ""A""" (id int PRIMARY KEY, nom text NOT NULL);
+CREATE TABLE "Données".membres (id int PRIMARY KEY, "Équipe" int NOT NULL REFERENCES "Données"."Équipe ""A""", nom text NOT NULL);
+INSERT INTO "Données"."Équipe ""A""" VALUES (1, 'Rouge'), (2, 'Bleu');
+INSERT INTO "Données".membres VALUES (1, 1, 'Zoë'), (2, 2, 'Łukasz'), (3, 1, '山田');
 `;
 
 /**
@@ -102,19 +107,19 @@ describe('Export Subset (real VS Code, real PostgreSQL)', function () {
   });
 
   /** The node of `public.<name>` in the Warehouse tree, as its context menu gets it. */
-  async function tableNode(name: string): Promise<unknown> {
-    const table = await findTable(name);
-    assert.ok(table, `no table ${name} under public`);
+  async function tableNode(name: string, schema = 'public'): Promise<unknown> {
+    const table = await findTable(name, schema);
+    assert.ok(table, `no table ${name} under ${schema}`);
     assert.equal(table.contextValue, 'warehouseTable', 'Export Subset… is on the context menu of warehouseTable nodes');
     return table.node;
   }
 
-  async function findTable(name: string) {
+  async function findTable(name: string, schemaName = 'public') {
     const api = await exitPlan();
     const connection = (await treeItems(api.warehouseTree)).find((r) => r.label === NAME);
     assert.ok(connection, `no "${NAME}" in the Warehouse tree`);
-    const schema = (await treeItems(api.warehouseTree, connection.node)).find((s) => s.label === 'public');
-    assert.ok(schema, 'no schema public under the connection');
+    const schema = (await treeItems(api.warehouseTree, connection.node)).find((s) => s.label === schemaName);
+    assert.ok(schema, `no schema ${schemaName} under the connection`);
     return (await treeItems(api.warehouseTree, schema.node)).find((t) => t.label === name);
   }
 
@@ -126,14 +131,14 @@ describe('Export Subset (real VS Code, real PostgreSQL)', function () {
     const out = temp.make('subset');
     const user = new ScriptedUser().answer(
       { when: predicateBox, answer: 'id = 1' },
-      { when: countsPick('id = 1', '14 rows in 4 tables, 1 table left out'), answer: '$(debug-disconnect) Cut Foreign Keys…' },
+      { when: countsPick('id = 1', '14 rows in 4 tables, 3 tables left out'), answer: '$(debug-disconnect) Cut Foreign Keys…' },
       { when: /^Cut Foreign Keys: public\.organizations: id = 1 \| /, answer: 'public.messages(sender_id) → public.users' },
-      { when: countsPick('id = 1', '12 rows in 4 tables, 1 table left out'), answer: '$(add) Include Unrelated Tables' },
+      { when: countsPick('id = 1', '12 rows in 4 tables, 3 tables left out'), answer: '$(add) Include Unrelated Tables' },
       {
-        when: countsPick('id = 1', '14 rows in 5 tables, 1 unrelated table exported whole'),
+        when: countsPick('id = 1', '19 rows in 7 tables, 3 unrelated tables exported whole'),
         answer: '$(remove) Leave Out Unrelated Tables',
       },
-      { when: countsPick('id = 1', '12 rows in 4 tables, 1 table left out'), answer: '$(export) Export 12 rows…' },
+      { when: countsPick('id = 1', '12 rows in 4 tables, 3 tables left out'), answer: '$(export) Export 12 rows…' },
       { when: /^Exit Plan: folder for the export archive \| Export Here$/, answer: out },
     );
     await vscode.commands.executeCommand('exitPlan.exportSubset', await tableNode('organizations'));
@@ -168,7 +173,11 @@ describe('Export Subset (real VS Code, real PostgreSQL)', function () {
       4,
       `the up-walk's rows: users 3, 4, channel 3, organisation 2`,
     );
-    assert.deepEqual(section(first, 'Unrelated tables, left out'), { 'public.settings': 'left out' });
+    assert.deepEqual(section(first, 'Unrelated tables, left out'), {
+      'public.settings': 'left out',
+      'Données.Équipe "A"': 'left out',
+      'Données.membres': 'left out',
+    });
 
     // Cut Foreign Keys offers the keys followed down, nothing checked yet.
     const cut = user.picks[1].items;
@@ -182,10 +191,16 @@ describe('Export Subset (real VS Code, real PostgreSQL)', function () {
     assert.deepEqual(section(second, 'Tables'), tableCounts(ORG1_CUT, 'public.organizations'));
     assert.ok(!('public.messages(sender_id) → public.users' in section(second, 'Foreign keys followed down')));
 
-    // Unrelated tables included: settings whole; then left out again.
+    // Unrelated tables included: whole; then left out again.
     const third = described(user.picks[3].items);
-    assert.equal(section(third, 'Tables')['public.settings'], '2 rows · unrelated, whole');
-    assert.equal(descriptionOf(third, '$(remove) Leave Out Unrelated Tables'), '1 table');
+    assert.equal(descriptionOf(second, '$(add) Include Unrelated Tables'), '3 tables, whole');
+    assert.deepEqual(section(third, 'Tables'), {
+      ...tableCounts(ORG1_CUT, 'public.organizations'),
+      'public.settings': '2 rows · unrelated, whole',
+      'Données.Équipe "A"': '2 rows · unrelated, whole',
+      'Données.membres': '3 rows · unrelated, whole',
+    });
+    assert.equal(descriptionOf(third, '$(remove) Leave Out Unrelated Tables'), '3 tables');
     assert.deepEqual(section(described(user.picks[4].items), 'Tables'), tableCounts(ORG1_CUT, 'public.organizations'));
 
     // The success message says it was a subset; the archive is <database>_<label>_<stamp>.zip.
@@ -206,7 +221,14 @@ describe('Export Subset (real VS Code, real PostgreSQL)', function () {
       assert.equal(manifest.subset.rule, SUBSET_RULE);
       assert.equal(manifest.subset.includeUnrelated, false);
       assert.deepEqual(manifest.subset.skip, [{ schema: 'public', name: 'messages', columns: ['sender_id'] }]);
-      assert.deepEqual(manifest.subset.unrelated, [{ schema: 'public', name: 'settings', exported: 'left out' }]);
+      assert.deepEqual(
+        [...manifest.subset.unrelated].sort((a, b) => (a.name < b.name ? -1 : 1)),
+        [
+          { schema: 'Données', name: 'membres', exported: 'left out' },
+          { schema: 'public', name: 'settings', exported: 'left out' },
+          { schema: 'Données', name: 'Équipe "A"', exported: 'left out' },
+        ],
+      );
       assert.ok(
         manifest.subset.edges.some((e) => e.direction === 'up' && e.from === 'public.messages' && e.columns.join() === 'sender_id'),
         'the cut key is still followed up',
@@ -238,10 +260,10 @@ describe('Export Subset (real VS Code, real PostgreSQL)', function () {
     const user = new ScriptedUser().answer(
       { when: predicateBox, answer: 'id = 2' },
       // Organisation 2: its users 3, 4, 6, channel 3, messages 3, 4, 5, 7; up: users 1, 2, channel 2, organisation 1.
-      { when: countsPick('id = 2', '13 rows in 4 tables, 1 table left out'), answer: '$(edit) Edit Predicate…' },
+      { when: countsPick('id = 2', '13 rows in 4 tables, 3 tables left out'), answer: '$(edit) Edit Predicate…' },
       { when: predicateBox, answer: 'id = 3' },
       // Organisation 3 keeps to itself: grace, her channel and her message.
-      { when: countsPick('id = 3', '4 rows in 4 tables, 1 table left out'), answer: undefined },
+      { when: countsPick('id = 3', '4 rows in 4 tables, 3 tables left out'), answer: undefined },
     );
     await vscode.commands.executeCommand('exitPlan.exportSubset', await tableNode('organizations'));
     user.assertNoErrors();
@@ -283,6 +305,40 @@ describe('Export Subset (real VS Code, real PostgreSQL)', function () {
       again.done();
       assert.equal(again.inputs[0].value, predicate);
       assert.deepEqual(again.shown, []);
+    }
+  });
+
+  it('a root whose schema and name need quoting, non-ASCII rows: counted, exported and named by the core', async () => {
+    const out = temp.make('subset-quoted');
+    const root = { schema: 'Données', name: 'Équipe "A"', predicate: "nom = 'Rouge'" };
+    const user = new ScriptedUser().answer(
+      { when: /^Export Subset of "Tenants \(subset\)" \| Données\.Équipe "A": … the rows to start from/, answer: root.predicate },
+      {
+        when: /^Export Subset of "Tenants \(subset\)": Données\.Équipe "A": nom = 'Rouge' \| 3 rows in 2 tables, 5 tables left out$/,
+        answer: '$(export) Export 3 rows…',
+      },
+      { when: /^Exit Plan: folder for the export archive \| Export Here$/, answer: out },
+    );
+    await vscode.commands.executeCommand('exitPlan.exportSubset', await tableNode('Équipe "A"', 'Données'));
+    user.assertNoErrors();
+    user.done();
+    const counts = described(user.picks[0].items);
+    assert.deepEqual(section(counts, 'Tables'), { 'Données.Équipe "A"': '1 row · root', 'Données.membres': '2 rows' });
+    assert.deepEqual(section(counts, 'Foreign keys followed down'), { 'Données.membres(Équipe) → Données.Équipe "A"': '2 rows' });
+    assert.equal(user.offered.length, 1, JSON.stringify(user.shown));
+    const match = /^Exported the subset Données\.Équipe "A": nom = 'Rouge' \(2 tables, 3 rows\) to (.+)$/.exec(user.shown[0].message);
+    assert.ok(match, `shown: ${user.shown[0].message}`);
+    const label = subsetLabel([root], () => assert.fail('a short label needs no hash'));
+    assert.match(path.basename(match[1]), new RegExp(`^tenants warehouse_${escape(label)}_\\d{4}-\\d{2}-\\d{2}T\\d{6}Z\\.zip$`));
+    const { dir, manifest } = unzipArchive(match[1]);
+    try {
+      assert.deepEqual(manifest.subset?.roots, [{ ...root, rows: 1 }]);
+      const members = manifest.tables.find((t) => t.name === 'membres')!;
+      const names: string[] = [];
+      for (const file of members.files) for await (const row of readCsvRows(path.join(dir, file.name))) names.push(row[2]);
+      assert.deepEqual(names.sort(), ['Zoë', '山田']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 
