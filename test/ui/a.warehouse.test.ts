@@ -405,6 +405,41 @@ describe('UI flow a: add a warehouse connection, export it from the palette into
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('cancels a subset count waiting for a lock: Cancel on its progress notification, no counts shown', async () => {
+    const { page } = await workbench();
+    const pg = await postgres();
+    await openExitPlan(page);
+    const title = `Export Subset of "${CONNECTION}"`;
+    // Closed gate: the dry run waits for the table's lock before its snapshot, its progress saying so.
+    const gate = await pg.client(DATABASE);
+    let closed = false;
+    try {
+      await gate.query(`SET application_name = '${GATE_APPLICATION}'`);
+      await gate.query(`BEGIN; LOCK TABLE ${GATED_TABLE} IN ACCESS EXCLUSIVE MODE`);
+      closed = true;
+      await contextMenu(page, exactTreeRow(page, 'Warehouse', 'submissions').first(), 'Export Subset…');
+      await typeAnswer(page, title, 'id <= 10', async (input) =>
+        assert.equal(await input.inputValue(), 'id <= 10', 'the last predicate of this table is filled in'),
+      );
+      await waitAtGate(gate);
+      const progress = await notification(
+        page,
+        new RegExp(
+          `Exit Plan: counting the subset forms\\.submissions: id <= 10: Waiting for a lock on ${GATED_TABLE.replace('.', '\\.')}`,
+        ),
+      );
+      await step(page, 'a10-subset-waiting', progress);
+      await progress.getByRole('button', { name: 'Cancel' }).click();
+      const cancelled = await notification(page, /cancelled/i);
+      await step(page, 'a10-subset-cancelled', cancelled);
+    } finally {
+      if (closed) await gate.query('ROLLBACK').catch(() => undefined);
+      await gate.end();
+    }
+    await assertNoErrorNotification(page);
+    assert.equal(await visibleQuickInput(page).count(), 0, 'no counts shown after Cancel');
+  });
 });
 
 /**
