@@ -5,9 +5,20 @@ import * as assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import type { Client } from 'pg';
-import { dryRunSubset, exportWarehouse, type ExportResult, type PgConnectionOptions, type SubsetOptions } from '../src/exporters';
+import * as fs from 'node:fs';
+import {
+  azure,
+  dryRunSubset,
+  exit,
+  exportWarehouse,
+  type ExportResult,
+  type PgConnectionOptions,
+  type SubsetOptions,
+} from '../src/exporters';
+import { capture } from '../scripts/lib/capture';
 import { connectionUrl } from '../scripts/lib/embeddedPostgres';
 import { tempDir, unzipArchive } from './helpers/archive';
+import { azurite } from './helpers/azure';
 import { databaseWith, postgres } from './helpers/postgres';
 
 const CLI = path.resolve(__dirname, '../../dist/cli.js');
@@ -301,6 +312,50 @@ describe('subset export: one organisation out of a shared warehouse', function (
     assert.deepEqual(results[0].subset!.skip, [{ schema: 'public', name: 'teams', columns: ['lead_id'] }]);
   });
 
+  it('scrubs columns and uploads as a whole export does: the blob is the local archive, without the scrubbed column', async () => {
+    const { connectionString } = await azurite();
+    const account = azure.openStorageAccount({ kind: 'connectionString', connectionString });
+    await account.service.getContainerClient('subsets').createIfNotExists();
+    const result = await exportWarehouse({
+      connection: db,
+      outDir: tempDir(),
+      upload: { account, container: 'subsets' },
+      excludeColumns: ['email'],
+      subset: { roots: [{ name: 'organizations', predicate: 'id = 1' }] },
+    });
+    assert.equal(result.uploaded!.blob, path.basename(result.archive));
+    const blob = await account.service.getContainerClient('subsets').getBlockBlobClient(result.uploaded!.blob).downloadToBuffer();
+    assert.ok(blob.equals(fs.readFileSync(result.archive)));
+    const { dir, manifest } = unzipArchive(result.archive);
+    assert.deepEqual(manifest.tables.find((t) => t.name === 'users')!.excludedColumns, ['email']);
+    const users = fs.readFileSync(path.join(dir, 'public', 'users.csv'), 'utf8');
+    assert.equal(users.split('\n')[0], 'id,org_id,invited_by');
+    assert.equal(
+      users.trim().split('\n').length - 1,
+      expectedSubset(rows, { table: 'organizations', match: (r) => r.id === 1 }).get('users')!.size,
+    );
+  });
+
+  it('an exit plan takes a subset: its warehouse part exports the organisation and the report says which', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'exit-plan.toml');
+    const body =
+      `[[warehouse]]\nname = "acme"\ndb = "postgres://${db.user}@${db.host}:${db.port}/${db.database}"\n` +
+      `subset = ["public.organizations: id = 1"]\nsubset_skip = ["public.teams(lead_id)"]\n`;
+    const plan = exit.parsePlan(body, file);
+    const result = await exit.runExitPlan(plan, { resolvers: exit.envResolvers({ PGPASSWORD: db.password }) });
+    assert.equal(result.ok, true, JSON.stringify(result.parts));
+    const record = JSON.parse(fs.readFileSync(path.join(result.folder, 'acme', 'part.json'), 'utf8')) as exit.PartRecord;
+    assert.match(record.files[0].path, /^subset_\d+_organizations-id-1_.*\.zip$/);
+    const expected = expectedSubset(rows, { table: 'organizations', match: (r) => r.id === 1 }, { skip: ['teams(lead_id)'] });
+    assert.equal(
+      record.details?.rows,
+      [...expected.values()].reduce((n, set) => n + set.size, 0),
+    );
+    const report = fs.readFileSync(path.join(result.folder, 'EXIT-REPORT.md'), 'utf8');
+    assert.match(report, /subset of public\.organizations: id = 1 \(1 row\)/);
+  });
+
   it('a root in another table: the channels of organisation 2 and what they tie to', async () => {
     const result = await exportSubset({ roots: [{ name: 'channels', predicate: 'org_id = 2' }] });
     const expected = expectedSubset(rows, { table: 'channels', match: (r) => r.org_id === 2 });
@@ -349,8 +404,14 @@ describe('subset export: one organisation out of a shared warehouse', function (
         'public.organizations: id = = 1',
         /^exit-plan: The subset predicate for "public"\."organizations" \(id = = 1\) is not valid SQL over that table: syntax error at or near "="; nothing was exported\.\n$/,
       ],
-      ['public.orgs: id = 1', /^exit-plan: The subset's root table "public"\."orgs" does not exist in subset_\d+; nothing was exported\.\n$/],
-      ['organizations: id = 99', /^exit-plan: The subset predicate id = 99 matches no rows of "public"\."organizations"; nothing was exported\.\n$/],
+      [
+        'public.orgs: id = 1',
+        /^exit-plan: The subset's root table "public"\."orgs" does not exist in subset_\d+; nothing was exported\.\n$/,
+      ],
+      [
+        'organizations: id = 99',
+        /^exit-plan: The subset predicate id = 99 matches no rows of "public"\."organizations"; nothing was exported\.\n$/,
+      ],
       [
         'organizations id = 1',
         /^exit-plan: The subset "organizations id = 1" is not "schema\.table: predicate": a colon must follow the table name\.\n$/,
@@ -385,9 +446,169 @@ describe('subset export: one organisation out of a shared warehouse', function (
       /^exit-plan: No foreign key "users"\("email"\) to skip: that table's foreign keys are \(invited_by\), \(org_id\); nothing was exported\.\n$/,
     );
     assert.deepEqual(spawnSync('ls', ['-A', out], { encoding: 'utf8' }).stdout, '', 'nothing written');
+    // A predicate cannot end the read-only transaction and write after it: the walk takes one statement only.
+    const escape =
+      'true)) SELECT 1; COMMIT; CREATE TABLE public.pwned (x int); ' +
+      'WITH matched AS (SELECT tableoid, ctid FROM public.organizations WHERE (true';
+    await assert.rejects(
+      exportWarehouse({ connection: db, outDir: out, subset: { roots: [{ name: 'organizations', predicate: escape }] } }),
+      /^ExitPlanError: The subset predicate for "public"\."organizations" \(true\)\) SELECT 1; .* is not valid SQL over that table: cannot insert multiple commands into a prepared statement; nothing was exported\.$/,
+    );
+    assert.equal((await source.query(`SELECT to_regclass('public.pwned') AS t`)).rows[0].t, null);
     await assert.rejects(
       dryRunSubset({ connection: db, subset: { roots: [{ name: 'organizations', predicate: 'id = 99' }] } }),
       /matches no rows/,
     );
+  });
+});
+
+describe('subset export: partitions, cancel, a server that cannot keep key sets', function () {
+  this.timeout(180_000);
+
+  it('walks into and out of partitioned tables (rows by partition, counted under their table) and reloads', async () => {
+    const db = await databaseWith(
+      'subset_parts',
+      `CREATE TABLE orgs (id int PRIMARY KEY);
+       CREATE TABLE events (org_id int NOT NULL REFERENCES orgs, id int NOT NULL, kind text, PRIMARY KEY (org_id, id))
+         PARTITION BY LIST (org_id);
+       CREATE TABLE events_1 PARTITION OF events FOR VALUES IN (1);
+       CREATE TABLE events_rest PARTITION OF events DEFAULT;
+       CREATE TABLE notes (org_id int NOT NULL, event_id int NOT NULL, body text, FOREIGN KEY (org_id, event_id) REFERENCES events);
+       -- An inheritance child is its own table: its rows are not its parent's.
+       CREATE TABLE audit (org_id int REFERENCES orgs, what text);
+       CREATE TABLE audit_old () INHERITS (audit);
+       INSERT INTO orgs VALUES (1), (2), (3);
+       INSERT INTO events SELECT 1 + g % 3, g, 'k' || g FROM generate_series(1, 90) g;
+       INSERT INTO notes SELECT 1 + g % 3, g, 'n' || g FROM generate_series(1, 90, 2) g;
+       INSERT INTO audit VALUES (1, 'a'), (2, 'b');
+       INSERT INTO audit_old VALUES (1, 'old a'), (3, 'old c');`,
+    );
+    const result = await exportWarehouse({
+      connection: db,
+      outDir: tempDir(),
+      subset: { roots: [{ name: 'orgs', predicate: 'id = 2' }] },
+      jobs: 2,
+    });
+    const rowsOf = (name: string) => result.tables.find((t) => t.name === name)?.rows;
+    assert.equal(rowsOf('orgs'), 1);
+    assert.equal(rowsOf('events'), 30);
+    assert.equal(rowsOf('notes'), 15);
+    assert.equal(rowsOf('audit'), 1);
+    // audit_old has no foreign key (inheritance does not copy them): unrelated, left out.
+    assert.deepEqual(
+      result.subset!.unrelated.map((u) => u.name),
+      ['audit_old'],
+    );
+    const client = await reload(result.archive);
+    try {
+      assert.equal((await client.query('SELECT DISTINCT org_id FROM events')).rows.length, 1);
+      assert.equal((await client.query(`SELECT count(*)::int AS n FROM events_rest`)).rows[0].n, 30);
+      assert.ok((await validatedKeys(client)).every((k) => k.endsWith(' true')));
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('cancel during the walk stops the server’s statement too, and writes nothing', async () => {
+    const db = await databaseWith('subset_cancel', `CREATE TABLE orgs (id int PRIMARY KEY); INSERT INTO orgs VALUES (1), (2);`);
+    const admin = await (await postgres()).client(db.database);
+    try {
+      const controller = new AbortController();
+      const out = tempDir();
+      let walking = false;
+      const running = exportWarehouse({
+        connection: db,
+        outDir: out,
+        // Each row takes a minute to decide: only a cancel that reaches the server ends it soon.
+        subset: { roots: [{ name: 'orgs', predicate: 'pg_sleep(60) IS NOT NULL' }] },
+        signal: controller.signal,
+        onProgress: (p) => {
+          if (p.phase === 'subset' && p.subset?.step === 'roots') walking = true;
+        },
+      });
+      const sleeping = async () =>
+        (
+          await admin.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_stat_activity ` +
+              `WHERE datname = $1 AND application_name = 'exit-plan' AND query LIKE '%pg_sleep(60)%'`,
+            [db.database],
+          )
+        ).rows[0].n;
+      for (const until = Date.now() + 30_000; !(walking && (await sleeping()) === 1);) {
+        if (Date.now() > until) throw new Error('the walk did not start');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      controller.abort();
+      await assert.rejects(running, (err: Error) => {
+        assert.equal(err.name, 'CancelledError');
+        assert.match(err.message, /^Export cancelled; no archive was written\.$/);
+        return true;
+      });
+      // The backend notices its client is gone within a second or so (client_connection_check_interval).
+      for (const until = Date.now() + 20_000; (await sleeping()) > 0;) {
+        if (Date.now() > until) throw new Error('the server still runs the walk after the cancel');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.deepEqual(spawnSync('ls', ['-A', out], { encoding: 'utf8' }).stdout, '');
+    } finally {
+      await admin.end();
+    }
+  });
+
+  it('keeps the key sets on the server: a subset of 600,000 rows with two jobs in a 64 MB heap', async () => {
+    const db = await databaseWith(
+      'subset_memory',
+      `CREATE TABLE orgs (id int PRIMARY KEY);
+       CREATE TABLE events (id int PRIMARY KEY, org_id int NOT NULL REFERENCES orgs, payload text);
+       CREATE TABLE marks (event_id int NOT NULL REFERENCES events, n int);
+       INSERT INTO orgs VALUES (1), (2);
+       INSERT INTO events SELECT g, 1 + (g % 5 = 0)::int, md5(g::text) FROM generate_series(1, 750000) g;
+       INSERT INTO marks SELECT g, g FROM generate_series(1, 750000, 3) g;
+       ANALYZE;`,
+    );
+    const out = tempDir();
+    const result = await capture(
+      process.execPath,
+      [
+        '--max-old-space-size=64',
+        CLI,
+        'warehouse',
+        'export',
+        '--db',
+        connectionUrl(db),
+        '--out',
+        out,
+        '--subset',
+        'orgs: id = 1',
+        '--jobs',
+        '2',
+        '--json',
+        '--quiet',
+      ],
+      { env: { ...process.env, PGPASSWORD: db.password } },
+    );
+    assert.equal(result.code, 0, result.stderr);
+    const json = JSON.parse(result.stdout) as { tables: { name: string; rows: number }[]; rows: number };
+    assert.deepEqual(Object.fromEntries(json.tables.map((t) => [t.name, t.rows])), { events: 600000, marks: 200000, orgs: 1 });
+  });
+
+  it('a role whose transactions are read only (as on a standby): one sentence, nothing written', async () => {
+    const db = await databaseWith('subset_ro', `CREATE TABLE orgs (id int PRIMARY KEY); INSERT INTO orgs VALUES (1);`);
+    const admin = await (await postgres()).client(db.database);
+    try {
+      await admin.query(`CREATE ROLE subset_reader LOGIN PASSWORD 'reader-pw'; GRANT SELECT ON orgs TO subset_reader;`);
+      await admin.query(`ALTER ROLE subset_reader SET default_transaction_read_only = on`);
+      const reader = { ...db, user: 'subset_reader', password: 'reader-pw' };
+      await assert.rejects(
+        exportWarehouse({ connection: reader, outDir: tempDir(), subset: { roots: [{ name: 'orgs', predicate: 'true' }] } }),
+        /^ExitPlanError: A subset export keeps its key sets in a temporary table, which this server refuses \(cannot execute CREATE TABLE in a read-only transaction\): run it against the primary, as a role that may create temporary tables; nothing was exported\.$/,
+      );
+      // A whole export needs no temporary table: the same role exports.
+      const whole = await exportWarehouse({ connection: reader, outDir: tempDir() });
+      assert.equal(whole.rows, 1);
+    } finally {
+      await admin.query(`DROP OWNED BY subset_reader; DROP ROLE subset_reader`).catch(() => undefined);
+      await admin.end();
+    }
   });
 });

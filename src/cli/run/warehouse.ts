@@ -5,7 +5,7 @@ import { dryRunSubset, exportWarehouse, type ExportResult, type SubsetReport } f
 import { parseSubsetRoot, parseSubsetSkip, type SubsetOptions } from '../../exporters/warehouse/subsetSpec';
 import { describeExportProgress, describeTablesProgress, type ExportProgress } from '../../exporters/warehouse/progress';
 import { listWarehouseTables } from '../../exporters/warehouse/tables';
-import { formatBytes, formatCount, jsonText, printable } from '../../exporters/shared/format';
+import { formatBytes, formatCount, jsonText, plural, printable } from '../../exporters/shared/format';
 import { splitList } from '../../exporters/shared/globs';
 import { LEFTOVER_REMOVED } from '../../exporters/shared/partialFile';
 import { ProgressLine, withCancelOnSignals } from './common';
@@ -212,10 +212,10 @@ async function dryRun(opts: ExportOptions, subset: SubsetOptions): Promise<void>
 /** The dry run as a person reads it: the roots, rows per table, the keys walked down and up, the tables left out. */
 function describeSubsetReport(r: SubsetReport): string {
   const lines: string[] = [];
-  const roots = r.roots.map((root) => `${root.schema}.${root.name}: ${root.predicate} (${formatCount(root.rows)} rows)`);
+  const roots = r.roots.map((root) => `${root.schema}.${root.name}: ${root.predicate} (${plural(root.rows, 'row')})`);
   lines.push(
     printable(
-      `Subset of ${r.database} at ${r.snapshotTime}: ${formatCount(r.rows)} rows in ${r.tables.length} tables; ` +
+      `Subset of ${r.database} at ${r.snapshotTime}: ${plural(r.rows, 'row')} in ${plural(r.tables.length, 'table')}; ` +
         `nothing was written (dry run). Roots: ${roots.join('; ')}.`,
     ),
   );

@@ -647,9 +647,10 @@ class ExportRun {
       log: this.log,
       database,
       filtered: Boolean(options.schemas?.length || options.tables?.length || options.relations),
+      // Once per statement of the walk, each of which may take long: said at once, not held back by the throttle.
       onProgress: (p) => {
         progress.subset = p;
-        this.report();
+        this.reportNow();
       },
     });
     progress.subset = undefined;
