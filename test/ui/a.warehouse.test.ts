@@ -418,7 +418,7 @@ describe('UI flow a: add a warehouse connection, export it from the palette into
       await gate.query(`SET application_name = '${GATE_APPLICATION}'`);
       await gate.query(`BEGIN; LOCK TABLE ${GATED_TABLE} IN ACCESS EXCLUSIVE MODE`);
       closed = true;
-      await contextMenu(page, exactTreeRow(page, 'Warehouse', 'submissions').first(), 'Export Subset…');
+      await contextMenu(page, exactTreeRow(page, 'Warehouse', 'submissions').first(), 'Export Subset…', 'a10-table-menu');
       await typeAnswer(page, title, 'id <= 10', async (input) =>
         assert.equal(await input.inputValue(), 'id <= 10', 'the last predicate of this table is filled in'),
       );
