@@ -18,6 +18,7 @@ import {
   openPalette,
   quickInput,
   readUserSettings,
+  RESULTS_DIR,
   step,
   treeRow,
   typeAnswer,
@@ -439,6 +440,23 @@ describe('UI flow a: add a warehouse connection, export it from the palette into
     }
     await assertNoErrorNotification(page);
     assert.equal(await visibleQuickInput(page).count(), 0, 'no counts shown after Cancel');
+  });
+
+  it('a predicate that matches nothing: the error offers Edit Predicate, which asks again with it filled in', async () => {
+    const { page } = await workbench();
+    await openExitPlan(page);
+    const title = `Export Subset of "${CONNECTION}"`;
+    await contextMenu(page, exactTreeRow(page, 'Warehouse', 'submissions').first(), 'Export Subset…', 'a11-table-menu');
+    await typeAnswer(page, title, 'id < 0');
+    const error = await notification(page, 'The subset predicate id < 0 matches no rows of "forms"."submissions"');
+    await page.screenshot({ path: path.join(RESULTS_DIR, 'a11-no-rows-error.png') });
+    await error.getByRole('button', { name: 'Edit Predicate' }).click();
+    const box = await stepInput(page, title);
+    assert.equal(await box.inputValue(), 'id < 0', 'the failing predicate, to fix');
+    await step(page, 'a11-edit-predicate', box);
+    await page.keyboard.press('Escape');
+    await visibleQuickInput(page).waitFor({ state: 'hidden', timeout: 30_000 });
+    await assertNoErrorNotification(page);
   });
 });
 
