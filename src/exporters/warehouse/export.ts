@@ -412,7 +412,9 @@ export async function dryRunSubset(options: SubsetDryRunOptions): Promise<Subset
       durationMs: Date.now() - started,
     };
   } catch (err) {
-    throw await run.fail(err);
+    const failed = await run.fail(err);
+    // Nothing is written by a dry run: its cancel says so in its own words.
+    throw failed instanceof CancelledError ? new CancelledError('Dry run cancelled; nothing was written.') : failed;
   } finally {
     await run.close();
   }
