@@ -34,7 +34,8 @@ import {
   type SubsetRootResult,
   type TableName,
 } from './model';
-import type { SubsetOptions } from './subsetSpec';
+import { copySubsetKeys, createSubsetKeys, fromClause, subsetSelect, walkSubset, type SubsetMode, type SubsetWalk } from './subset';
+import { subsetLabel, type SubsetOptions } from './subsetSpec';
 import { buildSchemaSql, commentText, csvColumns } from './schemaSql';
 import { RAW_CLIENT_ENCODING, UTF8_CLIENT_ENCODING, checkSqlAscii, sourceEncoding, toUtf8, type SourceEncoding } from './textEncoding';
 import { verifyArchive } from './verify';
@@ -154,6 +155,8 @@ interface Plan {
   result?: ExportedTable;
   /** The relation's estimated size and the CSV bytes written so far: its weight in the progress (tableShare). */
   weight: TableWeight;
+  /** Rows known before the COPY (a subset's key set counted them), so the split needs no query. */
+  knownRows?: number;
 }
 
 /** Picks the relations the user asked for. */
@@ -262,7 +265,11 @@ function exportedColumns(rel: RelationInfo, excludeColumn: (name: string) => boo
   return { relation: rel, columns, excludedColumns: rel.columns.filter((c) => scrubbed.has(c.name)).map((c) => c.name) };
 }
 
-function planRelation(rel: RelationInfo, base: string, excludeColumn: (name: string) => boolean, limit: number): Plan {
+/**
+ * The COPY that reads a relation: the table itself when it can, else a SELECT (scrubbed or computed columns, a
+ * view, a partitioned table); in a subset (`mode` 'keys') only the rows in the session's key set.
+ */
+function planRelation(rel: RelationInfo, base: string, excludeColumn: (name: string) => boolean, limit: number, mode?: SubsetMode): Plan {
   const exported = exportedColumns(rel, excludeColumn);
   const table = qualifiedName(rel.schema, rel.name);
   const copied = csvColumns(exported);
@@ -270,14 +277,15 @@ function planRelation(rel: RelationInfo, base: string, excludeColumn: (name: str
   // COPY of a table leaves out generated columns by itself and refuses them in a column list; a SELECT
   // reads the values of those kept as plain columns.
   const generatedValues = rel.columns.some((c) => c.generated?.usesUserObjects && !exported.excludedColumns.includes(c.name));
-  let source = `(SELECT ${list} FROM ${table})`;
-  if (rel.kind === 'table' && !generatedValues && exported.excludedColumns.length === 0) source = table;
+  let source = `(SELECT ${list} FROM ${fromClause(rel)})`;
+  if (mode === 'keys') source = `(${subsetSelect(rel, list)})`;
+  else if (rel.kind === 'table' && !generatedValues && exported.excludedColumns.length === 0) source = table;
   else if (rel.kind === 'table' && !generatedValues && copied.length > 0) source = `${table} (${list})`;
   return {
     exported,
     base,
     copySql: `COPY ${source} TO STDOUT WITH (FORMAT csv, HEADER)`,
-    overLimitSql: `SELECT 1 FROM ${table} OFFSET ${limit} LIMIT 1`,
+    overLimitSql: `SELECT 1 FROM ${fromClause(rel)} OFFSET ${limit} LIMIT 1`,
     weight: { estimatedBytes: rel.sizeBytes, writtenBytes: 0, done: false },
   };
 }
@@ -293,7 +301,7 @@ interface ExportSettings {
   encoding?: SourceEncoding;
 }
 
-function checkOptions(options: WarehouseExportOptions): ExportSettings {
+function checkOptions(options: WarehouseExportOptions, dryRun = false): ExportSettings {
   const limit = options.maxRowsPerFile ?? DEFAULT_MAX_ROWS_PER_FILE;
   if (!Number.isInteger(limit) || limit < 1)
     throw new ExitPlanError(`The rows per file limit must be a whole number of at least 1 (got ${limit}).`);
@@ -307,7 +315,7 @@ function checkOptions(options: WarehouseExportOptions): ExportSettings {
   if (!Number.isInteger(threads) || threads < 1 || threads > MAX_COMPRESSION_THREADS)
     throw new ExitPlanError(`Compression threads must be a whole number from 1 to ${MAX_COMPRESSION_THREADS} (got ${threads}).`);
   const lockTimeout = checkLockTimeout(options.lockTimeoutSeconds ?? DEFAULT_LOCK_TIMEOUT_SECONDS);
-  if (options.outDir === undefined && !options.upload)
+  if (!dryRun && options.outDir === undefined && !options.upload)
     throw new ExitPlanError('Choose where the archive goes: a folder, an upload, or both.');
   const encoding = options.encoding ? sourceEncoding(options.encoding) : undefined;
   return { limit, jobs, level, threads, lockTimeout, encoding };
@@ -326,12 +334,15 @@ export async function exportWarehouse(options: WarehouseExportOptions): Promise<
   try {
     const { main, facts } = await run.openSession();
     const { relations, snapshotTime } = await run.lockAndSnapshot(main, facts.database);
-    const plans = run.planTables(relations);
+    const subset = await run.chooseSubset(main, relations, facts.database);
+    const plans = run.planTables(relations, subset);
     await run.estimateSizes(main, plans);
-    await run.openOutputs(`${safeSegment(facts.database)}_${utcStamp(snapshotTime)}.zip`, plans.length, snapshotTime);
+    await run.shareSubsetKeys(main);
+    const label = options.subset ? `_${safeSegment(subsetLabel(options.subset.roots, sha256))}` : '';
+    await run.openOutputs(`${safeSegment(facts.database)}${label}_${utcStamp(snapshotTime)}.zip`, plans.length, snapshotTime);
     const writing = Date.now();
     await run.exportTables(plans, snapshotTime);
-    const manifest = buildManifest(facts, snapshotTime, plans, settings.limit, options.excludeColumns ?? []);
+    const manifest = buildManifest(facts, snapshotTime, plans, settings.limit, options.excludeColumns ?? [], subset?.manifest);
     const archiveBytes = await run.finishArchive(main, manifest, plans, snapshotTime);
     const written = Date.now();
     const archive = await run.verifyAndCommit(archiveBytes, manifest);
@@ -339,6 +350,7 @@ export async function exportWarehouse(options: WarehouseExportOptions): Promise<
     const tables = plans.map((p) => p.result!);
     return {
       archive,
+      ...(subset ? { subset: subset.manifest } : {}),
       uploaded: run.upload && { container: run.upload.blob.containerName, blob: run.upload.name, url: run.upload.publicUrl },
       database: facts.database,
       serverVersion: facts.serverVersion,
@@ -367,9 +379,46 @@ export async function exportWarehouse(options: WarehouseExportOptions): Promise<
  * writes nothing: an operator sees where the subset spills into other tenants and can cut that key.
  */
 export async function dryRunSubset(options: SubsetDryRunOptions): Promise<SubsetReport> {
-  void options;
-  throw new ExitPlanError('Subset dry runs are not built yet.');
+  const started = Date.now();
+  // One connection: the walk runs in the main session.
+  const settings = checkOptions({ ...options, jobs: 1 }, true);
+  throwIfAborted(options.signal, 'Dry run cancelled before it started; nothing was read.');
+  const run = new ExportRun({ ...options, jobs: 1 }, settings);
+  try {
+    const { main, facts } = await run.openSession();
+    const { relations, snapshotTime } = await run.lockAndSnapshot(main, facts.database);
+    const subset = (await run.chooseSubset(main, relations, facts.database))!;
+    const tables: SubsetReport['tables'] = [];
+    for (const r of relations) {
+      const mode = subset.modes.get(r.oid);
+      if (!mode) continue;
+      let rows = subset.rows.get(r.oid) ?? 0;
+      if (mode === 'whole') {
+        throwIfAborted(run.signal);
+        rows = Number((await main.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${fromClause(r)}`)).rows[0].n);
+      }
+      tables.push({ schema: r.schema, name: r.name, rows });
+    }
+    await main.query('ROLLBACK');
+    return {
+      database: facts.database,
+      serverVersion: facts.serverVersion,
+      snapshotTime: snapshotTime.toISOString(),
+      roots: subset.manifest.roots,
+      tables,
+      edges: subset.manifest.edges,
+      unrelated: subset.manifest.unrelated,
+      rows: tables.reduce((n, t) => n + t.rows, 0),
+      durationMs: Date.now() - started,
+    };
+  } catch (err) {
+    throw await run.fail(err);
+  } finally {
+    await run.close();
+  }
 }
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 type CopyStream = { destroy(err?: Error): void };
 
@@ -437,13 +486,31 @@ class ExportRun {
     }
   }
 
+  /**
+   * The export's settings in a new session; for a subset, its key set (a temporary table, created before the
+   * read-only snapshot transaction, which could not create it), and the server checks every second whether the
+   * client is still there, so that a cancel also stops the walk's long statements (PostgreSQL 14 and later).
+   */
+  private async prepareSession(client: Client): Promise<void> {
+    for (const sql of this.sessionSql) await client.query(sql);
+    if (!this.options.subset) return;
+    await createSubsetKeys(client);
+    const version = await client.query<{ n: string }>(`SELECT current_setting('server_version_num') AS n`);
+    if (Number(version.rows[0].n) >= 140000) await client.query(`SET client_connection_check_interval = 1000`);
+  }
+
+  /** The signal that stops everything (the user's cancel or the first failure). */
+  get signal(): AbortSignal {
+    return this.stop.signal;
+  }
+
   /** Connects the main session with the export's settings, and learns the database's name and version. */
   async openSession(): Promise<{ main: Client; facts: ServerFacts }> {
     this.log(`Connecting to ${describeConnection(this.conn)}`);
     const main = await connect(this.conn);
     this.clients.push(main);
     throwIfAborted(this.stop.signal);
-    for (const sql of this.sessionSql) await main.query(sql);
+    await this.prepareSession(main);
     const facts = await serverFacts(main);
     if (this.settings.encoding) await checkSqlAscii(main, facts.database);
     return { main, facts };
@@ -495,7 +562,7 @@ class ExportRun {
     while (this.clients.length < Math.min(this.settings.jobs, tableCount)) {
       const worker = await connect(this.conn);
       this.clients.push(worker);
-      for (const sql of this.sessionSql) await worker.query(sql);
+      await this.prepareSession(worker);
     }
   }
 
@@ -569,10 +636,47 @@ class ExportRun {
     return { relations: current, snapshotTime: snap.rows[0].at };
   }
 
-  /** Where each relation goes in the archive, and the COPY that reads it. */
-  planTables(relations: RelationInfo[]): Plan[] {
+  /** A subset's rows, walked in the main session's key set (none without a subset). */
+  async chooseSubset(main: Client, relations: RelationInfo[], database: string): Promise<SubsetWalk | undefined> {
+    const { options, progress } = this;
+    if (!options.subset) return undefined;
+    progress.phase = 'subset';
+    this.reportNow();
+    const walk = await walkSubset(main, relations, options.subset, {
+      signal: this.stop.signal,
+      log: this.log,
+      database,
+      filtered: Boolean(options.schemas?.length || options.tables?.length || options.relations),
+      // Once per statement of the walk, each of which may take long: said at once, not held back by the throttle.
+      onProgress: (p) => {
+        progress.subset = p;
+        this.reportNow();
+      },
+    });
+    progress.subset = undefined;
+    throwIfAborted(this.stop.signal);
+    return walk;
+  }
+
+  /** With --jobs, each worker gets the main session's key set (a temporary table is its session's own). */
+  async shareSubsetKeys(main: Client): Promise<void> {
+    if (!this.options.subset) return;
+    for (const worker of this.clients.slice(1)) {
+      throwIfAborted(this.stop.signal);
+      await copySubsetKeys(main, worker);
+    }
+  }
+
+  /** Where each relation goes in the archive, and the COPY that reads it; a subset's relations only, read by their keys. */
+  planTables(all: RelationInfo[], subset?: SubsetWalk): Plan[] {
+    const relations = subset ? all.filter((r) => subset.modes.has(r.oid)) : all;
     const bases = assignBases(relations.map((r) => [r.schema, r.name] as const));
-    const plans = relations.map((r, i) => planRelation(r, bases[i], this.excludeColumn, this.settings.limit));
+    const plans = relations.map((r, i) => {
+      const mode = subset?.modes.get(r.oid);
+      const plan = planRelation(r, bases[i], this.excludeColumn, this.settings.limit, mode);
+      if (mode === 'keys') plan.knownRows = subset!.rows.get(r.oid) ?? 0;
+      return plan;
+    });
     if (this.settings.encoding) for (const plan of plans) plan.encoding = this.settings.encoding;
     this.progress.tableCount = plans.length;
     throwIfAborted(this.stop.signal);
@@ -667,6 +771,11 @@ class ExportRun {
         },
       });
       plan.weight.done = true;
+      if (plan.knownRows !== undefined && plan.result.rows !== plan.knownRows) {
+        throw new ExitPlanError(
+          `${label} returned ${plan.result.rows} rows where the subset's key set holds ${plan.knownRows}; the snapshot is not consistent.`,
+        );
+      }
     } catch (err) {
       if (!stop.signal.aborted) stop.abort(this.tableError(err, rel));
       throw stop.signal.reason;
@@ -787,6 +896,7 @@ function buildManifest(
   plans: Plan[],
   maxRowsPerFile: number,
   excludeColumnPatterns: string[],
+  subset: ManifestSubset | undefined,
 ): Manifest {
   return {
     tool: { name: TOOL_NAME, version: TOOL_VERSION },
@@ -812,6 +922,7 @@ function buildManifest(
       })),
       excludedColumns: p.exported.excludedColumns,
     })),
+    ...(subset ? { subset } : {}),
   };
 }
 
@@ -927,7 +1038,7 @@ async function exportRelation({
   onData,
 }: RelationJob): Promise<ExportedTable> {
   const rel = plan.exported.relation;
-  const split = (await client.query(plan.overLimitSql)).rowCount! > 0;
+  const split = plan.knownRows !== undefined ? plan.knownRows > limit : (await client.query(plan.overLimitSql)).rowCount! > 0;
   const files: ExportedFile[] = [];
   let part: { body: ZipEntryWriter; hash: Hash; file: ExportedFile } | undefined;
   let partNumber = 0;
