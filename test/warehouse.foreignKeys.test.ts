@@ -90,14 +90,21 @@ interface Key {
   name: string;
   def: string;
   validated: boolean;
+  /** `schema.name` of its table and of the table it references, unquoted. */
+  own: string;
+  ref: string;
 }
 
 /** The database's top-level foreign keys, as pg_constraint has them (names qualified). */
 async function foreignKeys(c: Client): Promise<Key[]> {
   await c.query(`SET search_path = ''`);
   const r = await c.query<Key>(
-    `SELECT conrelid::regclass::text AS table, conname AS name, pg_get_constraintdef(oid) AS def, convalidated AS validated
-       FROM pg_constraint WHERE contype = 'f' AND conparentid = 0 ORDER BY 1, 2`,
+    `SELECT k.conrelid::regclass::text AS table, k.conname AS name, pg_get_constraintdef(k.oid) AS def, k.convalidated AS validated,
+            (SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE c.oid = k.conrelid) AS own,
+            (SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE c.oid = k.confrelid) AS ref
+       FROM pg_constraint k WHERE k.contype = 'f' AND k.conparentid = 0 ORDER BY 1, 2`,
   );
   await c.query('RESET search_path');
   return r.rows;
@@ -302,6 +309,64 @@ describe('warehouse export: foreign keys in load.sql (real PostgreSQL, psql)', (
       await b.end();
     }
   });
+
+  for (const [root, includeUnrelated] of [
+    ['id = 1', false],
+    ['id = 2', true],
+  ] as const) {
+    const title = `a subset (orgs: ${root}${includeUnrelated ? ', unrelated tables whole' : ''}) reloads with its keys validated`;
+    it(title, async () => {
+      const result = await exportWarehouse({
+        connection: source,
+        outDir: tempDir(),
+        subset: { roots: [{ schema: 'public', name: 'orgs', predicate: root }], includeUnrelated },
+      });
+      const { dir, manifest } = unzipArchive(result.archive);
+      const loadSql = fs.readFileSync(path.join(dir, 'load.sql'), 'utf8');
+      const readme = fs.readFileSync(path.join(dir, 'README.txt'), 'utf8');
+      const target = await emptyDatabase();
+      psql(target, dir, ['-f', 'schema.sql', '-f', 'load.sql']);
+
+      // Every key whose two tables are in the archive, but the NOT VALID one and the one to a partition; a comment for each of those.
+      const inArchive = new Set(manifest.tables.map((t) => `${t.schema}.${t.name}`));
+      const ownKeys = sourceKeys.filter((k) => inArchive.has(k.own));
+      const want = ownKeys.filter(
+        (k) => inArchive.has(k.ref) && !['legacy_user', 'partition_refs_event_id_event_at_fkey'].includes(k.name),
+      );
+      const pg = await postgres();
+      const b = await pg.client(target.database);
+      try {
+        const got = await foreignKeys(b);
+        assert.ok(
+          got.every((k) => k.validated),
+          'every key is validated',
+        );
+        assert.deepEqual(
+          got.map((k) => k.name),
+          want.map((k) => k.name),
+        );
+        assert.ok(
+          got.some((k) => k.name === 'users_invited_by_fkey'),
+          'the self-reference too',
+        );
+        assert.equal(
+          got.some((k) => k.name === 'Capitaine'),
+          includeUnrelated,
+          'the mutual pair when its tables are exported whole',
+        );
+      } finally {
+        await b.end();
+      }
+      assert.equal(leftOut(loadSql).length, ownKeys.length - want.length, leftOut(loadSql).join('\n'));
+      assert.match(readme, new RegExp(`^SUBSET: PART OF THE DATABASE\n[\\s\\S]*^ {4}public\\.orgs: ${root} {3}\\(1 row\\)$`, 'm'));
+      const unrelated = manifest.subset!.unrelated;
+      assert.ok(unrelated.length > 0);
+      for (const t of unrelated) {
+        assert.equal(t.exported, includeUnrelated ? 'whole' : 'left out');
+        assert.ok(readme.replace(/\n {2}/g, ' ').includes(`${t.schema}.${t.name}`), `README.txt names ${t.schema}.${t.name}`);
+      }
+    });
+  }
 
   it('refuses to reload when a row a foreign key needs is taken out of a CSV file, and loads nothing', async () => {
     const result = await exportWarehouse({ connection: source, outDir: tempDir() });

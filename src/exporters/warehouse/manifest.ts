@@ -92,15 +92,18 @@ function subsetText(manifest: Manifest): string {
   if (!subset) return '';
   const down = subset.edges.filter((e) => e.direction === 'down').length;
   const up = subset.edges.length - down;
-  const skip = subset.skip.map((k) => `${k.schema}.${k.name}(${k.columns.join(', ')})`);
-  const unrelated = (how: 'whole' | 'left out') => subset.unrelated.filter((t) => t.exported === how).map((t) => `${t.schema}.${t.name}`);
+  // Names as they are, with a line break or other control character escaped.
+  const skip = subset.skip.map((k) => commentText(`${k.schema}.${k.name}(${k.columns.join(', ')})`));
+  const unrelated = (how: 'whole' | 'left out') =>
+    subset.unrelated.filter((t) => t.exported === how).map((t) => commentText(`${t.schema}.${t.name}`));
+  const root = (r: (typeof subset.roots)[number]) => commentText(`${r.schema}.${r.name}: ${r.predicate.replace(/\s+/g, ' ')}`);
   const leftOut = unrelated('left out');
   const whole = unrelated('whole');
   const list = (names: string[]) => (names.length > 0 ? names.join(', ') : 'none');
   return `
 SUBSET: PART OF THE DATABASE
   This archive holds only the rows of a subset, chosen in the same snapshot from these roots:
-${subset.roots.map((r) => `    ${r.schema}.${r.name}: ${r.predicate.replace(/\s+/g, ' ')}   (${plural(r.rows, 'row')})`).join('\n')}
+${subset.roots.map((r) => `    ${root(r)}   (${plural(r.rows, 'row')})`).join('\n')}
   and this rule:
 ${wrap(subset.rule, '    ')}
 ${wrap(`Foreign keys cut from the downward walk (--subset-skip): ${list(skip)}.`, '  ')}
