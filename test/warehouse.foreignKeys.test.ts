@@ -62,6 +62,9 @@ writer" REFERENCES users, body text);
   CREATE TABLE reading_flags (sensor int, at date, flag text, FOREIGN KEY (sensor, at) REFERENCES readings (sensor, at));
   CREATE TABLE partition_refs (event_id int, event_at date, FOREIGN KEY (event_id, event_at) REFERENCES events_2024 (id, at));
   CREATE TABLE legacy (id int PRIMARY KEY, user_id int);
+  ALTER TABLE events_2025 ADD CONSTRAINT "events_2025 org" FOREIGN KEY (org_id) REFERENCES orgs;
+  CREATE TABLE badges (id int NOT NULL, secret_hint text, CONSTRAINT badges_id UNIQUE (id) INCLUDE (secret_hint));
+  CREATE TABLE user_badges (user_id int REFERENCES users, badge int REFERENCES badges (id));
 
   INSERT INTO orgs VALUES (1, 'one'), (2, 'two');
   INSERT INTO users VALUES (10, 1, NULL), (11, 1, 10), (20, 2, 11), (21, 2, 20);
@@ -82,6 +85,8 @@ log" VALUES (10, 'a note'), (NULL, 'anonymous');
   INSERT INTO reading_flags VALUES (1, '2024-01-01', 'high'), (2, '2024-01-01', 'low');
   INSERT INTO partition_refs VALUES (1, '2024-05-01');
   INSERT INTO legacy VALUES (1, 10), (2, 999);
+  INSERT INTO badges VALUES (1, 'ask'), (2, NULL);
+  INSERT INTO user_badges VALUES (10, 1), (21, 2);
   ALTER TABLE legacy ADD CONSTRAINT legacy_user FOREIGN KEY (user_id) REFERENCES users NOT VALID;
 `;
 
@@ -135,7 +140,7 @@ describe('warehouse export: foreign keys in load.sql (real PostgreSQL, psql)', (
     } finally {
       await c.end();
     }
-    assert.equal(sourceKeys.length, 17, 'the fixture has the keys this test expects');
+    assert.equal(sourceKeys.length, 20, 'the fixture has the keys this test expects');
   });
 
   it('adds every foreign key after the data, validated and as the source has it, and says why it leaves any out', async () => {
@@ -162,7 +167,7 @@ describe('warehouse export: foreign keys in load.sql (real PostgreSQL, psql)', (
     const a = await pg.client(source.database);
     const b = await pg.client(target.database);
     try {
-      const notAdded = new Set(['legacy_user', 'partition_refs_event_id_event_at_fkey']);
+      const notAdded = new Set(['legacy_user', 'partition_refs_event_id_event_at_fkey', 'events_2025 org']);
       const want = sourceKeys.filter((k) => !notAdded.has(k.name));
       const got = await foreignKeys(b);
       // Same tables, names and definitions (DEFERRABLE INITIALLY DEFERRED, MATCH FULL, ON DELETE/UPDATE included).
@@ -198,7 +203,7 @@ describe('warehouse export: foreign keys in load.sql (real PostgreSQL, psql)', (
 
       // The keys left out, each with why; the NOT VALID one's comment has the ALTER TABLE that adds it back.
       const comments = leftOut(loadSql);
-      assert.equal(comments.length, 2, comments.join('\n'));
+      assert.equal(comments.length, 3, comments.join('\n'));
       const notValid = comments.find((l) => l.includes('"legacy_user"'))!;
       const alter = /after load\.sql, (ALTER TABLE .*;)\)$/.exec(notValid)?.[1];
       assert.equal(
@@ -209,6 +214,9 @@ describe('warehouse export: foreign keys in load.sql (real PostgreSQL, psql)', (
       const partition = comments.find((l) => l.includes('partition_refs'))!;
       assert.match(partition, /it references "public"\."events_2024", a partition/);
       await b.query(/after load\.sql: (ALTER TABLE .*;)\)$/.exec(partition)![1]);
+      const onPartition = comments.find((l) => l.includes('"events_2025 org"'))!;
+      assert.match(onPartition, /it is declared on "public"\."events_2025", a partition of "public"\."events"/);
+      await b.query(/after load\.sql: (ALTER TABLE .*;)\)$/.exec(onPartition)![1]);
       assert.deepEqual(
         (await foreignKeys(b)).map((k) => k.def),
         sourceKeys.map((k) => k.def),
@@ -227,10 +235,10 @@ describe('warehouse export: foreign keys in load.sql (real PostgreSQL, psql)', (
     assert.equal(loadSql.split('CREATE UNIQUE INDEX "Country ""code""" ON public.countries USING btree (code);').length, 2);
     assert.equal(loadSql.split('CREATE UNIQUE INDEX readings_key ON public.readings USING btree (sensor, at);').length, 2);
     assert.ok(loadSql.includes(`ADD CONSTRAINT "message's ""channel""\nline" FOREIGN KEY (org_id, channel_id)`));
-    assert.match(schemaSql, /^-- Foreign keys: 15 added at the end of load\.sql, after the data, each validated; 2 left out/m);
+    assert.match(schemaSql, /^-- Foreign keys: 17 added at the end of load\.sql, after the data, each validated; 3 left out/m);
     assert.doesNotMatch(schemaSql, /FOREIGN KEY|REFERENCES/);
-    assert.match(readme, /load\.sql adds the foreign keys \(15 here\) after the data/);
-    assert.match(readme, /2 foreign keys are left out, each with a "-- left out:" comment/);
+    assert.match(readme, /load\.sql adds the foreign keys \(17 here\) after the data/);
+    assert.match(readme, /3 foreign keys are left out, each with a "-- left out:" comment/);
     assert.doesNotMatch(readme, /leaves out foreign keys/);
   });
 
@@ -266,7 +274,7 @@ describe('warehouse export: foreign keys in load.sql (real PostgreSQL, psql)', (
     const result = await exportWarehouse({
       connection: source,
       outDir: tempDir(),
-      excludeColumns: ['sender', 'code', 'user\nid', 'value'],
+      excludeColumns: ['sender', 'code', 'user\nid', 'value', 'secret_hint'],
     });
     const { dir } = unzipArchive(result.archive);
     const loadSql = fs.readFileSync(path.join(dir, 'load.sql'), 'utf8');
@@ -293,13 +301,21 @@ describe('warehouse export: foreign keys in load.sql (real PostgreSQL, psql)', (
       comments.join('\n'),
     );
     assert.ok(!loadSql.includes('CREATE UNIQUE INDEX "Country'), 'no index on a scrubbed column');
+    // The unique constraint lost its INCLUDE column, so schema.sql leaves it out, and the key to it.
+    assert.ok(
+      comments.includes(
+        '-- left out: foreign key "user_badges_badge_fkey" on "public"."user_badges" FOREIGN KEY (badge) REFERENCES public.badges(id) ' +
+          '(the constraint "badges_id" of "public"."badges" it references is left out of schema.sql)',
+      ),
+      comments.join('\n'),
+    );
     const target = await emptyDatabase();
     psql(target, dir, ['-f', 'schema.sql', '-f', 'load.sql']);
     const pg = await postgres();
     const b = await pg.client(target.database);
     try {
       const names = (await foreignKeys(b)).map((k) => k.name);
-      assert.equal(names.length, 12);
+      assert.equal(names.length, 13);
       assert.ok(!names.includes('messages_sender_fkey') && !names.includes('addresses_country_fkey') && !names.includes('note\nwriter'));
       // readings lost a column, so schema.sql makes it a plain table: its unique index, and the key to it, still reload.
       assert.ok(names.includes('reading_flags_sensor_at_fkey'));
@@ -329,9 +345,10 @@ describe('warehouse export: foreign keys in load.sql (real PostgreSQL, psql)', (
 
       // Every key whose two tables are in the archive, but the NOT VALID one and the one to a partition; a comment for each of those.
       const inArchive = new Set(manifest.tables.map((t) => `${t.schema}.${t.name}`));
-      const ownKeys = sourceKeys.filter((k) => inArchive.has(k.own));
+      // A key declared on a partition is the partitioned table's, and left out with a comment.
+      const ownKeys = sourceKeys.filter((k) => inArchive.has(k.own === 'public.events_2025' ? 'public.events' : k.own));
       const want = ownKeys.filter(
-        (k) => inArchive.has(k.ref) && !['legacy_user', 'partition_refs_event_id_event_at_fkey'].includes(k.name),
+        (k) => inArchive.has(k.ref) && !['legacy_user', 'partition_refs_event_id_event_at_fkey', 'events_2025 org'].includes(k.name),
       );
       const pg = await postgres();
       const b = await pg.client(target.database);

@@ -80,9 +80,10 @@ function foreignKeysText(fk: ForeignKeysSql): string {
     fk.leftOut === 0
       ? ''
       : ` ${plural(fk.leftOut, 'foreign key is', 'foreign keys are')} left out, each with a "-- left out:" comment in ` +
-        `load.sql saying why: the table it references is not in this archive, a column of it was left out, or it is ` +
-        `NOT VALID in the source (rows from before it may break it: its comment has the ALTER TABLE that adds it ` +
-        `back once the rows are checked).`;
+        `load.sql saying why: the table it references is not in this archive, a column of it (or of the unique ` +
+        `constraint it references) was left out, it is declared on or references one partition rather than a whole ` +
+        `table, or it is NOT VALID in the source (rows from before it may break it). The comment of a key left out ` +
+        `for one of the last two reasons has the ALTER TABLE that adds it back.`;
   return wrap(added + leftOut, '  ');
 }
 

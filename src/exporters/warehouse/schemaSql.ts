@@ -75,8 +75,13 @@ async function schemaStatements(client: Client, exported: ExportedRelation[], he
   }>(
     `SELECT c.conrelid::int AS oid, c.conname AS name, pg_get_constraintdef(c.oid) AS def, c.convalidated AS validated,
             c.conindid::int AS index,
+            -- A primary key's or unique constraint's INCLUDE columns are in its index, not in conkey.
             ARRAY(SELECT a.attname::text FROM pg_attribute a
-                   WHERE a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey)) AS columns,
+                   WHERE a.attrelid = c.conrelid
+                     AND (a.attnum = ANY(c.conkey)
+                          OR (c.contype IN ('p', 'u')
+                              AND a.attnum = ANY(SELECT unnest(i.indkey::int2[]) FROM pg_index i WHERE i.indexrelid = c.conindid))))
+              AS columns,
             EXISTS (SELECT 1 FROM pg_depend d
                      WHERE d.classid = 'pg_constraint'::regclass AND d.objid = c.oid
                        AND d.refclassid IN ('pg_proc'::regclass, 'pg_operator'::regclass, 'pg_collation'::regclass)
@@ -408,10 +413,18 @@ async function foreignKeyStatements(
   uniqueIndexes: Map<number, string>,
 ): Promise<ForeignKeysSql> {
   const byOid = new Map(exported.map((e) => [e.relation.oid, e]));
-  const keys = await listForeignKeys(
-    client,
-    exported.filter((e) => e.relation.kind === 'table' || e.relation.kind === 'partitioned table').map((e) => e.relation.oid),
+  const tables = exported.filter((e) => e.relation.kind === 'table' || e.relation.kind === 'partitioned table').map((e) => e.relation.oid);
+  // A key can be declared on one partition alone: listed too, so that it is not lost without a word.
+  const partitionsOf = await client.query<{ oid: number; root_schema: string; root_name: string }>(
+    `SELECT c.oid::int AS oid, rn.nspname AS root_schema, r.relname AS root_name
+       FROM pg_class c
+       JOIN pg_class r ON r.oid = pg_partition_root(c.oid)
+       JOIN pg_namespace rn ON rn.oid = r.relnamespace
+      WHERE c.relispartition AND r.oid = ANY($1::oid[])`,
+    [exported.filter((e) => e.relation.kind === 'partitioned table').map((e) => e.relation.oid)],
   );
+  const rootOf = new Map(partitionsOf.rows.map((r) => [r.oid, qualifiedName(r.root_schema, r.root_name)]));
+  const keys = await listForeignKeys(client, [...tables, ...rootOf.keys()]);
   const result: ForeignKeysSql = { lines: [], added: 0, leftOut: 0 };
   if (keys.length === 0) return result;
 
@@ -459,8 +472,15 @@ async function foreignKeyStatements(
       );
       result.leftOut++;
     };
-    const own = byOid.get(key.relid)!;
+    const own = byOid.get(key.relid);
     const ref = byOid.get(key.refRelid);
+    if (!own) {
+      leaveOut(
+        `it is declared on ${commentText(table)}, a partition of ${commentText(rootOf.get(key.relid) ?? '')}, and load.sql adds ` +
+          `foreign keys between whole tables only; if schema.sql created that partition, after load.sql: ${commentText(add)}`,
+      );
+      continue;
+    }
     const ownScrubbed = key.columns.find((c) => own.excludedColumns.includes(c));
     const refScrubbed = ref && key.refColumns.find((c) => ref.excludedColumns.includes(c));
     if (!ref && partitions.has(key.refRelid)) {
