@@ -391,6 +391,15 @@ describe('subset export: one organisation out of a shared warehouse', function (
       /^exit-plan: No foreign key "users"\("email"\) to skip: that table's foreign keys are \(invited_by\), \(org_id\); nothing was exported\.\n$/,
     );
     assert.deepEqual(spawnSync('ls', ['-A', out], { encoding: 'utf8' }).stdout, '', 'nothing written');
+    // A predicate cannot end the read-only transaction and write after it: the walk takes one statement only.
+    const escape =
+      'id = 1\n) ON CONFLICT DO NOTHING; COMMIT; CREATE TABLE public.pwned (x int); ' +
+      'INSERT INTO pg_temp.exit_plan_subset (rel, row_id) SELECT tableoid, ctid FROM public.organizations WHERE (id = 1';
+    await assert.rejects(
+      exportWarehouse({ connection: db, outDir: out, subset: { roots: [{ name: 'organizations', predicate: escape }] } }),
+      /^ExitPlanError: The subset predicate for "public"\."organizations" \(id = 1\\n\) ON CONFLICT .* is not valid SQL over that table: cannot insert multiple commands into a prepared statement; nothing was exported\.$/,
+    );
+    assert.equal((await source.query(`SELECT to_regclass('public.pwned') AS t`)).rows[0].t, null);
     await assert.rejects(
       dryRunSubset({ connection: db, subset: { roots: [{ name: 'organizations', predicate: 'id = 99' }] } }),
       /matches no rows/,

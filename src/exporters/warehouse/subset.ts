@@ -20,6 +20,7 @@ import type { Client } from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { ExitPlanError, errorMessage, systemCode, throwIfAborted } from '../shared/errors';
 import { qualifiedName, quoteIdent, type RelationInfo } from './catalog';
+import { commentText } from './schemaSql';
 import { listForeignKeys, type ForeignKey } from './foreignKeys';
 import type { ManifestSubset, SubsetEdge, SubsetRootResult, TableName } from './model';
 import type { SubsetProgress } from './progress';
@@ -190,10 +191,13 @@ export async function walkSubset(
 
   let total = 0;
   const progress = (p: Omit<SubsetProgress, 'rows'>) => onProgress({ ...p, rows: total });
+  // Every statement of the walk through the extended protocol, which takes one statement only: a predicate cannot
+  // end the read-only transaction (`…; COMMIT; …`) and run more after it.
+  const query = <R extends object = object>(sql: string, params: unknown[] = []) =>
+    client.query<R>({ text: sql, values: params, queryMode: 'extended' } as { text: string; values: unknown[] });
   const run = async (sql: string, params: unknown[] = []): Promise<number> => {
     throwIfAborted(signal);
-    const r = await client.query(sql, params);
-    return r.rowCount ?? 0;
+    return (await query(sql, params)).rowCount ?? 0;
   };
   const analyze = () => run(`ANALYZE ${SUBSET_KEYS}`);
 
@@ -215,7 +219,7 @@ export async function walkSubset(
       const code = systemCode(err);
       if (code && /^(42|22|21|0A)/.test(code)) {
         throw new ExitPlanError(
-          `The subset predicate for ${table} (${root.predicate}) is not valid SQL over that table: ${errorMessage(err)}; ` +
+          `The subset predicate for ${table} (${commentText(root.predicate)}) is not valid SQL over that table: ${errorMessage(err)}; ` +
             'nothing was exported.',
           code,
           { cause: err },
@@ -226,9 +230,9 @@ export async function walkSubset(
     const rows = matched;
     if (rows === 0) {
       // Maybe another root of the same table already holds them.
-      const already = await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${fromClause(rel)} WHERE (\n${root.predicate}\n)`);
+      const already = await query<{ n: string }>(`SELECT count(*)::text AS n FROM ${fromClause(rel)} WHERE (\n${root.predicate}\n)`);
       if (Number(already.rows[0].n) === 0) {
-        throw new ExitPlanError(`The subset predicate ${root.predicate} matches no rows of ${table}; nothing was exported.`);
+        throw new ExitPlanError(`The subset predicate ${commentText(root.predicate)} matches no rows of ${table}; nothing was exported.`);
       }
       roots.push({ schema: rel.schema, name: rel.name, predicate: root.predicate, rows: Number(already.rows[0].n) });
     } else roots.push({ schema: rel.schema, name: rel.name, predicate: root.predicate, rows });

@@ -125,6 +125,7 @@ export function subsetLabel(roots: readonly SubsetRoot[], hash: (text: string) =
   const slug = (s: string) =>
     s
       .normalize('NFKD')
+      .replace(/\p{M}+/gu, '')
       .replace(/[^A-Za-z0-9]+/g, '-')
       .replace(/^-+|-+$/g, '')
       .toLowerCase();
