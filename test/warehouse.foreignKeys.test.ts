@@ -473,6 +473,8 @@ describe('README.txt and load.sql text (no database)', () => {
         ],
       },
     });
+    assert.match(readme.split('\n\n')[0], /\nA subset: only the rows foreign keys tie to the roots \(see SUBSET below\)/);
+    assert.ok(!buildReadme(manifest).includes('A subset'), 'a whole export says nothing of subsets');
     const section = readme.slice(readme.indexOf('SUBSET: PART OF THE DATABASE'));
     assert.match(section, /^ {4}public\.organizations: id = 42 OR id = 43 {3}\(2 rows\)$/m);
     assert.equal(

@@ -120,7 +120,9 @@ export function buildReadme(manifest: Manifest, foreignKeys: ForeignKeysSql = NO
   const excluded = manifest.tables.filter((t) => t.excludedColumns.length > 0);
   return `Export of the PostgreSQL database "${manifest.database}"
 Made by ${manifest.tool.name} ${manifest.tool.version} from one consistent snapshot taken at ${manifest.snapshotTime}
-(server PostgreSQL ${manifest.serverVersion}). ${manifest.tables.length} tables, ${rows} rows, ${files} CSV files.
+(server PostgreSQL ${manifest.serverVersion}). ${manifest.tables.length} tables, ${rows} rows, ${files} CSV files.${
+    manifest.subset ? '\nA subset: only the rows foreign keys tie to the roots (see SUBSET below), not the whole database.' : ''
+  }
 
 WHAT IS HERE
   <schema>/<table>.csv   one file per table (tables above ${manifest.maxRowsPerFile} rows are split into
