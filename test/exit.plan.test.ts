@@ -96,6 +96,18 @@ describe('exit plan file: parsing, the template, init', () => {
       at(4, `[[warehouse]] "w" has both "db" and "connection": give one (db for the CLI, connection for a saved VS Code connection).`),
     );
     assert.equal(
+      problem('[[warehouse]]\nname = "w"\ndb = "postgres://u@h/d"\nsubset = ["organizations id = 1"]\n'),
+      at(
+        4,
+        `"subset" in [[warehouse]] "w": the subset "organizations id = 1" is not "schema.table: predicate": ` +
+          `a colon must follow the table name.`,
+      ),
+    );
+    assert.equal(
+      problem('[[warehouse]]\nname = "w"\ndb = "postgres://u@h/d"\nsubset_skip = ["users(invited_by)"]\n'),
+      at(4, `[[warehouse]] "w" has subset options but no "subset" roots.`),
+    );
+    assert.equal(
       problem('[[warehouse]]\nname = "w"\n'),
       at(1, `[[warehouse]] "w" needs "db" (postgres://user@host:port/database) or "connection" (a saved VS Code connection).`),
     );

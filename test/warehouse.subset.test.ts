@@ -5,9 +5,20 @@ import * as assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import type { Client } from 'pg';
-import { dryRunSubset, exportWarehouse, type ExportResult, type PgConnectionOptions, type SubsetOptions } from '../src/exporters';
+import * as fs from 'node:fs';
+import {
+  azure,
+  dryRunSubset,
+  exit,
+  exportWarehouse,
+  type ExportResult,
+  type PgConnectionOptions,
+  type SubsetOptions,
+} from '../src/exporters';
+import { capture } from '../scripts/lib/capture';
 import { connectionUrl } from '../scripts/lib/embeddedPostgres';
 import { tempDir, unzipArchive } from './helpers/archive';
+import { azurite } from './helpers/azure';
 import { databaseWith, postgres } from './helpers/postgres';
 
 const CLI = path.resolve(__dirname, '../../dist/cli.js');
@@ -301,6 +312,50 @@ describe('subset export: one organisation out of a shared warehouse', function (
     assert.deepEqual(results[0].subset!.skip, [{ schema: 'public', name: 'teams', columns: ['lead_id'] }]);
   });
 
+  it('scrubs columns and uploads as a whole export does: the blob is the local archive, without the scrubbed column', async () => {
+    const { connectionString } = await azurite();
+    const account = azure.openStorageAccount({ kind: 'connectionString', connectionString });
+    await account.service.getContainerClient('subsets').createIfNotExists();
+    const result = await exportWarehouse({
+      connection: db,
+      outDir: tempDir(),
+      upload: { account, container: 'subsets' },
+      excludeColumns: ['email'],
+      subset: { roots: [{ name: 'organizations', predicate: 'id = 1' }] },
+    });
+    assert.equal(result.uploaded!.blob, path.basename(result.archive));
+    const blob = await account.service.getContainerClient('subsets').getBlockBlobClient(result.uploaded!.blob).downloadToBuffer();
+    assert.ok(blob.equals(fs.readFileSync(result.archive)));
+    const { dir, manifest } = unzipArchive(result.archive);
+    assert.deepEqual(manifest.tables.find((t) => t.name === 'users')!.excludedColumns, ['email']);
+    const users = fs.readFileSync(path.join(dir, 'public', 'users.csv'), 'utf8');
+    assert.equal(users.split('\n')[0], 'id,org_id,invited_by');
+    assert.equal(
+      users.trim().split('\n').length - 1,
+      expectedSubset(rows, { table: 'organizations', match: (r) => r.id === 1 }).get('users')!.size,
+    );
+  });
+
+  it('an exit plan takes a subset: its warehouse part exports the organisation and the report says which', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'exit-plan.toml');
+    const body =
+      `[[warehouse]]\nname = "acme"\ndb = "postgres://${db.user}@${db.host}:${db.port}/${db.database}"\n` +
+      `subset = ["public.organizations: id = 1"]\nsubset_skip = ["public.teams(lead_id)"]\n`;
+    const plan = exit.parsePlan(body, file);
+    const result = await exit.runExitPlan(plan, { resolvers: exit.envResolvers({ PGPASSWORD: db.password }) });
+    assert.equal(result.ok, true, JSON.stringify(result.parts));
+    const record = JSON.parse(fs.readFileSync(path.join(result.folder, 'acme', 'part.json'), 'utf8')) as exit.PartRecord;
+    assert.match(record.files[0].path, /^subset_\d+_organizations-id-1_.*\.zip$/);
+    const expected = expectedSubset(rows, { table: 'organizations', match: (r) => r.id === 1 }, { skip: ['teams(lead_id)'] });
+    assert.equal(
+      record.details?.rows,
+      [...expected.values()].reduce((n, set) => n + set.size, 0),
+    );
+    const report = fs.readFileSync(path.join(result.folder, 'EXIT-REPORT.md'), 'utf8');
+    assert.match(report, /subset of public\.organizations: id = 1 \(1 row\)/);
+  });
+
   it('a root in another table: the channels of organisation 2 and what they tie to', async () => {
     const result = await exportSubset({ roots: [{ name: 'channels', predicate: 'org_id = 2' }] });
     const expected = expectedSubset(rows, { table: 'channels', match: (r) => r.org_id === 2 });
@@ -393,11 +448,11 @@ describe('subset export: one organisation out of a shared warehouse', function (
     assert.deepEqual(spawnSync('ls', ['-A', out], { encoding: 'utf8' }).stdout, '', 'nothing written');
     // A predicate cannot end the read-only transaction and write after it: the walk takes one statement only.
     const escape =
-      'id = 1\n) ON CONFLICT DO NOTHING; COMMIT; CREATE TABLE public.pwned (x int); ' +
-      'INSERT INTO pg_temp.exit_plan_subset (rel, row_id) SELECT tableoid, ctid FROM public.organizations WHERE (id = 1';
+      'true)) SELECT 1; COMMIT; CREATE TABLE public.pwned (x int); ' +
+      'WITH matched AS (SELECT tableoid, ctid FROM public.organizations WHERE (true';
     await assert.rejects(
       exportWarehouse({ connection: db, outDir: out, subset: { roots: [{ name: 'organizations', predicate: escape }] } }),
-      /^ExitPlanError: The subset predicate for "public"\."organizations" \(id = 1\\n\) ON CONFLICT .* is not valid SQL over that table: cannot insert multiple commands into a prepared statement; nothing was exported\.$/,
+      /^ExitPlanError: The subset predicate for "public"\."organizations" \(true\)\) SELECT 1; .* is not valid SQL over that table: cannot insert multiple commands into a prepared statement; nothing was exported\.$/,
     );
     assert.equal((await source.query(`SELECT to_regclass('public.pwned') AS t`)).rows[0].t, null);
     await assert.rejects(
@@ -498,6 +553,43 @@ describe('subset export: partitions, cancel, a server that cannot keep key sets'
     } finally {
       await admin.end();
     }
+  });
+
+  it('keeps the key sets on the server: a subset of 600,000 rows with two jobs in a 64 MB heap', async () => {
+    const db = await databaseWith(
+      'subset_memory',
+      `CREATE TABLE orgs (id int PRIMARY KEY);
+       CREATE TABLE events (id int PRIMARY KEY, org_id int NOT NULL REFERENCES orgs, payload text);
+       CREATE TABLE marks (event_id int NOT NULL REFERENCES events, n int);
+       INSERT INTO orgs VALUES (1), (2);
+       INSERT INTO events SELECT g, 1 + (g % 5 = 0)::int, md5(g::text) FROM generate_series(1, 750000) g;
+       INSERT INTO marks SELECT g, g FROM generate_series(1, 750000, 3) g;
+       ANALYZE;`,
+    );
+    const out = tempDir();
+    const result = await capture(
+      process.execPath,
+      [
+        '--max-old-space-size=64',
+        CLI,
+        'warehouse',
+        'export',
+        '--db',
+        connectionUrl(db),
+        '--out',
+        out,
+        '--subset',
+        'orgs: id = 1',
+        '--jobs',
+        '2',
+        '--json',
+        '--quiet',
+      ],
+      { env: { ...process.env, PGPASSWORD: db.password } },
+    );
+    assert.equal(result.code, 0, result.stderr);
+    const json = JSON.parse(result.stdout) as { tables: { name: string; rows: number }[]; rows: number };
+    assert.deepEqual(Object.fromEntries(json.tables.map((t) => [t.name, t.rows])), { events: 600000, marks: 200000, orgs: 1 });
   });
 
   it('a role whose transactions are read only (as on a standby): one sentence, nothing written', async () => {

@@ -9,6 +9,7 @@ import { lowerFirst } from '../shared/format';
 import { findKeyLine, parseToml, tomlProblem } from '../shared/toml';
 import { urlHasPassword } from '../postgres/connection';
 import { checkFlags, checkRemote } from '../rclone/remote';
+import { parseSubsetRoot, parseSubsetSkip } from '../warehouse/subsetSpec';
 import { PART_KINDS, type ExitPlan, type PartKind, type PlanPart } from './types';
 
 /** The plan file's name when none is given. */
@@ -35,6 +36,9 @@ const PART_KEYS: { [K in PartKind]: readonly string[] } = {
     'max_rows_per_file',
     'encoding',
     'lock_timeout',
+    'subset',
+    'subset_skip',
+    'subset_include_unrelated',
   ],
   azure: ['name', 'connection_string_env', 'connection', 'container', 'prefix'],
   rclone: ['name', 'remote', 'flags'],
@@ -191,6 +195,23 @@ function parsePart(
       if (db !== undefined && !/^postgres(ql)?:\/\//i.test(db.trim()))
         fail('db', `"db" in ${where} must be a URL like postgres://user@host:port/database`);
       const lockTimeout = whole('lock_timeout', 0);
+      const subset = list('subset');
+      const subsetSkip = list('subset_skip');
+      const subsetIncludeUnrelated = bool('subset_include_unrelated');
+      // Each spec as the export reads it: a mistake is found when the plan is read, with its line.
+      const specs = (key: string, specList: string[] | undefined, parse: (text: string) => unknown) => {
+        for (const spec of specList ?? []) {
+          try {
+            parse(spec);
+          } catch (err) {
+            fail(key, `"${key}" in ${where}: ${lowerFirst(errorMessage(err)).replace(/\.$/, '')}`);
+          }
+        }
+      };
+      specs('subset', subset, parseSubsetRoot);
+      specs('subset_skip', subsetSkip, parseSubsetSkip);
+      if (!subset?.length && (subsetSkip?.length || subsetIncludeUnrelated !== undefined))
+        fail(subsetSkip?.length ? 'subset_skip' : 'subset_include_unrelated', `${where} has subset options but no "subset" roots`);
       return omitUndefined({
         kind,
         ...base,
@@ -205,6 +226,9 @@ function parsePart(
         maxRowsPerFile: whole('max_rows_per_file', 1),
         encoding: str('encoding'),
         lockTimeoutSeconds: lockTimeout,
+        subset: subset?.length ? subset : undefined,
+        subsetSkip: subsetSkip?.length ? subsetSkip : undefined,
+        subsetIncludeUnrelated,
       });
     }
     case 'azure': {
@@ -363,6 +387,9 @@ const FIELD_KEYS: Record<string, string> = {
   maxRowsPerFile: 'max_rows_per_file',
   encoding: 'encoding',
   lockTimeoutSeconds: 'lock_timeout',
+  subset: 'subset',
+  subsetSkip: 'subset_skip',
+  subsetIncludeUnrelated: 'subset_include_unrelated',
   connectionStringEnv: 'connection_string_env',
   container: 'container',
   prefix: 'prefix',

@@ -92,6 +92,7 @@ function what(p: PartRecord): string {
   if (typeof d.database === 'string') parts.push(`database ${d.database}`);
   if (typeof d.tables === 'number') parts.push(plural(d.tables, 'table'));
   if (typeof d.rows === 'number') parts.push(`${formatCount(d.rows)} rows`);
+  if (typeof d.subset === 'string') parts.push(`subset of ${d.subset}`);
   if (typeof d.container === 'string') parts.push(`container ${d.container}${typeof d.prefix === 'string' ? `/${d.prefix}` : ''}`);
   if (typeof d.blobs === 'number') parts.push(plural(d.blobs, 'blob'));
   if (p.kind === 'rclone' && typeof d.remote === 'string') {

@@ -31,6 +31,11 @@ export interface WarehousePart extends PartBase {
   maxRowsPerFile?: number;
   encoding?: string;
   lockTimeoutSeconds?: number;
+  /** A subset export: roots as `schema.table: predicate` (checked when the plan is read). */
+  subset?: string[];
+  /** Foreign keys not followed down, as `schema.table(col, …)`. */
+  subsetSkip?: string[];
+  subsetIncludeUnrelated?: boolean;
 }
 
 export interface AzurePart extends PartBase {

@@ -4,7 +4,7 @@
 // Where the key sets live: in one temporary table per session, `pg_temp.exit_plan_subset (rel, row_id)`, which holds the
 // table (tableoid: a partition for a partitioned table) and the row's ctid of every row in the subset. A ctid names one
 // row version for as long as the snapshot lasts, so it needs no primary key and works for every table. The walk is
-// SQL run by the server (INSERT … SELECT … ON CONFLICT DO NOTHING, a round at a time until nothing more comes in), so
+// SQL run by the server (INSERT … SELECT … WHERE NOT EXISTS, a round at a time until nothing more comes in), so
 // no key passes through this process and its memory does not grow with the subset; the server keeps the table in
 // temp_buffers and spills it to disk. Why not elsewhere:
 // - PostgreSQL refuses CREATE TEMP TABLE inside a READ ONLY transaction (and the export's is read only, so that it
@@ -32,7 +32,7 @@ export const SUBSET_KEYS = 'pg_temp.exit_plan_subset';
 /** Run in each session before its snapshot transaction begins (a READ ONLY transaction cannot create it). */
 export const CREATE_SUBSET_KEYS =
   'CREATE TEMP TABLE exit_plan_subset (rel oid NOT NULL, row_id tid NOT NULL, round integer NOT NULL DEFAULT 0, ' +
-  'down boolean NOT NULL DEFAULT false, PRIMARY KEY (rel, row_id))';
+  'down boolean NOT NULL DEFAULT false, via oid NOT NULL DEFAULT 0)';
 
 /** Creates the session's key set, or says in one sentence why this server cannot (a standby, a read-only role). */
 export async function createSubsetKeys(client: Client): Promise<void> {
@@ -70,12 +70,13 @@ export function fromClause(rel: Pick<RelationInfo, 'schema' | 'name' | 'kind'>):
   return `${rel.kind === 'table' ? 'ONLY ' : ''}${qualifiedName(rel.schema, rel.name)}`;
 }
 
-/** The rows of `rel` in the key set, as a query for COPY: `SELECT <list> FROM ONLY t WHERE EXISTS (…)`. */
-export function subsetSelect(rel: Pick<RelationInfo, 'schema' | 'name' | 'kind'>, list: string): string {
-  return (
-    `SELECT ${list} FROM ${fromClause(rel)} AS t ` +
-    `WHERE EXISTS (SELECT 1 FROM ${SUBSET_KEYS} AS k WHERE k.rel = t.tableoid AND k.row_id = t.ctid)`
-  );
+/**
+ * The rows of `rel` in the key set, as a query for COPY: `SELECT <list> FROM ONLY t WHERE EXISTS (…)`; a plain
+ * table's keys are picked by its oid, so the server hashes only that table's.
+ */
+export function subsetSelect(rel: Pick<RelationInfo, 'oid' | 'schema' | 'name' | 'kind'>, list: string): string {
+  const key = rel.kind === 'table' ? `k.rel = ${rel.oid}::oid` : 'k.rel = t.tableoid';
+  return `SELECT ${list} FROM ${fromClause(rel)} AS t WHERE EXISTS (SELECT 1 FROM ${SUBSET_KEYS} AS k WHERE ${key} AND k.row_id = t.ctid)`;
 }
 
 const label = (schema: string, name: string) => `${schema}.${name}`;
@@ -201,19 +202,34 @@ export async function walkSubset(
   };
   const analyze = () => run(`ANALYZE ${SUBSET_KEYS}`);
 
+  // Rows of `rel` (alias `t`) in the key set: a plain table's keys are found by its oid, a partitioned table's by
+  // each row's partition.
+  const keyOf = (rel: RelationInfo, t: string) =>
+    `k.rel = ${rel.kind === 'table' ? `${rel.oid}::oid` : `${t}.tableoid`} AND k.row_id = ${t}.ctid`;
+  // No unique index on the key set: a row is added only when it is not there yet (each statement's SELECT yields a
+  // row once), which costs a fifth of INSERT … ON CONFLICT into an index.
+  const absent = (rel: RelationInfo, t: string) => `NOT EXISTS (SELECT 1 FROM ${SUBSET_KEYS} AS k WHERE ${keyOf(rel, t)})`;
+  const tableRows = new Map<number, number>();
+  const tally = (counts: Map<number, number>, relid: number, n: number) => counts.set(relid, (counts.get(relid) ?? 0) + n);
+
   // Roots.
   progress({ step: 'roots', round: 1 });
   const roots: SubsetRootResult[] = [];
+  let fresh = new Map<number, number>();
   for (const [i, root] of subset.roots.entries()) {
     const rel = rootRels[i];
     const table = qualifiedName(rel.schema, rel.name);
-    let matched: number;
+    let counts: { matched: string; added: string };
     try {
       // The predicate on lines of its own, so that a `--` comment in it ends with it.
-      matched = await run(
-        `INSERT INTO ${SUBSET_KEYS} (rel, row_id, round, down) SELECT tableoid, ctid, 0, true FROM ${fromClause(rel)} ` +
-          `WHERE (\n${root.predicate}\n) ON CONFLICT DO NOTHING`,
-      );
+      counts = (
+        await query<{ matched: string; added: string }>(
+          `WITH matched AS (SELECT t.tableoid, t.ctid FROM ${fromClause(rel)} AS t WHERE (\n${root.predicate}\n)), ` +
+            `added AS (INSERT INTO ${SUBSET_KEYS} (rel, row_id, round, down) SELECT t.tableoid, t.ctid, 0, true FROM matched AS t ` +
+            `WHERE ${absent(rel, 't')} RETURNING 1) ` +
+            'SELECT (SELECT count(*) FROM matched)::text AS matched, (SELECT count(*) FROM added)::text AS added',
+        )
+      ).rows[0];
     } catch (err) {
       if (signal.aborted) throw signal.reason;
       const code = systemCode(err);
@@ -227,17 +243,16 @@ export async function walkSubset(
       }
       throw err;
     }
-    const rows = matched;
-    if (rows === 0) {
-      // Maybe another root of the same table already holds them.
-      const already = await query<{ n: string }>(`SELECT count(*)::text AS n FROM ${fromClause(rel)} WHERE (\n${root.predicate}\n)`);
-      if (Number(already.rows[0].n) === 0) {
-        throw new ExitPlanError(`The subset predicate ${commentText(root.predicate)} matches no rows of ${table}; nothing was exported.`);
-      }
-      roots.push({ schema: rel.schema, name: rel.name, predicate: root.predicate, rows: Number(already.rows[0].n) });
-    } else roots.push({ schema: rel.schema, name: rel.name, predicate: root.predicate, rows });
-    total += matched;
-    log(`Subset root ${describeRoot(root)}: ${rows} rows`);
+    const matched = Number(counts.matched);
+    const added = Number(counts.added);
+    if (matched === 0) {
+      throw new ExitPlanError(`The subset predicate ${commentText(root.predicate)} matches no rows of ${table}; nothing was exported.`);
+    }
+    roots.push({ schema: rel.schema, name: rel.name, predicate: root.predicate, rows: matched });
+    total += added;
+    tally(tableRows, rel.oid, added);
+    if (added > 0) tally(fresh, rel.oid, added);
+    log(`Subset root ${describeRoot(root)}: ${matched} rows`);
   }
   await analyze();
 
@@ -259,25 +274,25 @@ export async function walkSubset(
     }
     edge.rows += rows;
     total += rows;
+    tally(tableRows, direction === 'down' ? fk.relid : fk.refRelid, rows);
   };
 
   // Down: rows of a key's table that reference rows brought in by the last round. A key whose referenced table got
   // no rows in the last round has nothing to walk, and is not asked.
   const downKeys = down.filter((fk) => downTables.has(fk.relid) && downTables.has(fk.refRelid));
-  const tally = (counts: Map<number, number>, relid: number, n: number) => counts.set(relid, (counts.get(relid) ?? 0) + n);
-  let fresh = new Map<number, number>();
-  for (const [i, rel] of rootRels.entries()) tally(fresh, rel.oid, roots[i].rows);
   let round = 0;
   for (; fresh.size > 0; round++) {
     const next = new Map<number, number>();
     for (const fk of downKeys) {
       if (!fresh.has(fk.refRelid)) continue;
       progress({ step: 'down', round: round + 1, edge: describeKey(fk) });
+      const child = byOid.get(fk.relid)!;
+      const parent = byOid.get(fk.refRelid)!;
       const n = await run(
-        `INSERT INTO ${SUBSET_KEYS} (rel, row_id, round, down) SELECT c.tableoid, c.ctid, $1::int + 1, true ` +
-          `FROM ${fromClause(byOid.get(fk.relid)!)} AS c WHERE EXISTS (SELECT 1 FROM ${fromClause(byOid.get(fk.refRelid)!)} AS p ` +
-          `JOIN ${SUBSET_KEYS} AS k ON k.rel = p.tableoid AND k.row_id = p.ctid WHERE k.round = $1 AND k.down AND ${joinOn(fk)}) ` +
-          'ON CONFLICT DO NOTHING',
+        `INSERT INTO ${SUBSET_KEYS} (rel, row_id, round, down, via) SELECT c.tableoid, c.ctid, $1::int + 1, true, ${fk.oid} ` +
+          `FROM ${fromClause(child)} AS c WHERE EXISTS (SELECT 1 FROM ${fromClause(parent)} AS p ` +
+          `JOIN ${SUBSET_KEYS} AS k ON ${keyOf(parent, 'p')} WHERE k.round = $1 AND k.down AND ${joinOn(fk)}) ` +
+          `AND ${absent(child, 'c')}`,
         [round],
       );
       if (n > 0) {
@@ -294,7 +309,7 @@ export async function walkSubset(
   // A table exported whole references rows too; a key to a table exported whole needs nothing more.
   const upKeys = keys.filter((fk) => modes.has(fk.relid) && modes.get(fk.refRelid) === 'keys');
   // Every table with rows so far walks up in the first round.
-  fresh = new Map([...downTables].map((relid) => [relid, 1]));
+  fresh = new Map([...tableRows].filter(([, n]) => n > 0));
   for (const r of relations) if (modes.get(r.oid) === 'whole') fresh.set(r.oid, 1);
   let lo = 0;
   let hi = round;
@@ -304,14 +319,16 @@ export async function walkSubset(
       if (!fresh.has(fk.relid)) continue;
       const wholeChild = modes.get(fk.relid) === 'whole';
       progress({ step: 'up', round: upRound, edge: describeKey(fk) });
-      const child = fromClause(byOid.get(fk.relid)!);
+      const child = byOid.get(fk.relid)!;
+      const parent = byOid.get(fk.refRelid)!;
       const source = wholeChild
-        ? `SELECT 1 FROM ${child} AS c WHERE $1::int IS NOT NULL AND ${joinOn(fk)}`
-        : `SELECT 1 FROM ${child} AS c JOIN ${SUBSET_KEYS} AS k ON k.rel = c.tableoid AND k.row_id = c.ctid ` +
-          `WHERE k.round BETWEEN $1::int AND $2::int AND ${joinOn(fk)}`;
+        ? `SELECT 1 FROM ${fromClause(child)} AS c WHERE $1::int IS NOT NULL AND ${joinOn(fk)}`
+        : // A row that came down through this key references an included row through it: not asked again.
+          `SELECT 1 FROM ${fromClause(child)} AS c JOIN ${SUBSET_KEYS} AS k ON ${keyOf(child, 'c')} ` +
+          `WHERE k.round BETWEEN $1::int AND $2::int AND NOT (k.down AND k.via = ${fk.oid}) AND ${joinOn(fk)}`;
       const n = await run(
         `INSERT INTO ${SUBSET_KEYS} (rel, row_id, round, down) SELECT p.tableoid, p.ctid, $2::int + 1, false ` +
-          `FROM ${fromClause(byOid.get(fk.refRelid)!)} AS p WHERE EXISTS (${source}) ON CONFLICT DO NOTHING`,
+          `FROM ${fromClause(parent)} AS p WHERE EXISTS (${source}) AND ${absent(parent, 'p')}`,
         [lo, hi],
       );
       if (n > 0) {
@@ -325,13 +342,9 @@ export async function walkSubset(
     fresh = next;
   }
 
-  progress({ step: 'counting', round: 1 });
-  const counted = await client.query<{ relid: number; n: string }>(
-    `SELECT coalesce(pg_partition_root(rel), rel)::int AS relid, count(*)::text AS n FROM ${SUBSET_KEYS} GROUP BY 1`,
-  );
+  // Each row was added once, by one statement: the counts are the statements' own.
   const rows = new Map<number, number>();
-  for (const r of relations) if (modes.get(r.oid) === 'keys') rows.set(r.oid, 0);
-  for (const c of counted.rows) rows.set(c.relid, Number(c.n));
+  for (const r of relations) if (modes.get(r.oid) === 'keys') rows.set(r.oid, tableRows.get(r.oid) ?? 0);
   log(`Subset chosen: ${total} rows in ${rows.size} tables`);
 
   const name = (r: RelationInfo): TableName => ({ schema: r.schema, name: r.name });

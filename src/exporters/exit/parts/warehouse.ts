@@ -1,7 +1,9 @@
 import * as path from 'node:path';
+import { plural } from '../../shared/format';
 import { hashFile } from '../../shared/hashFile';
 import { exportWarehouse } from '../../warehouse/export';
 import { describeExportProgress, exportProgressFraction } from '../../warehouse/progress';
+import { parseSubsetRoot, parseSubsetSkip } from '../../warehouse/subsetSpec';
 import type { WarehousePart, PartRunner } from '../types';
 
 /**
@@ -21,6 +23,11 @@ export const runWarehousePart: PartRunner<WarehousePart> = async (part, context)
     maxRowsPerFile: part.maxRowsPerFile,
     encoding: part.encoding,
     lockTimeoutSeconds: part.lockTimeoutSeconds,
+    subset: part.subset && {
+      roots: part.subset.map(parseSubsetRoot),
+      skip: (part.subsetSkip ?? []).map(parseSubsetSkip),
+      includeUnrelated: part.subsetIncludeUnrelated === true,
+    },
     signal: context.signal,
     // Throttled by the export itself.
     onProgress: (p) => context.onProgress?.({ text: describeExportProgress(p), fraction: exportProgressFraction(p) * 0.95 }),
@@ -40,6 +47,9 @@ export const runWarehousePart: PartRunner<WarehousePart> = async (part, context)
       tables: result.tables.length,
       rows: result.rows,
       csvBytes: result.csvBytes,
+      ...(result.subset
+        ? { subset: result.subset.roots.map((r) => `${r.schema}.${r.name}: ${r.predicate} (${plural(r.rows, 'row')})`).join('; ') }
+        : {}),
     },
   };
 };
