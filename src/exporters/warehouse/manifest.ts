@@ -75,7 +75,10 @@ function foreignKeysText(fk: ForeignKeysSql): string {
   const added =
     `load.sql adds the foreign keys (${fk.added} here) after the data, in the same transaction: each is checked ` +
     `against every row, and if one row breaks one, nothing is loaded. DEFERRABLE, MATCH FULL and ON DELETE / ON ` +
-    `UPDATE are kept; a unique index that a foreign key references (not a constraint) is created there first.`;
+    `UPDATE are kept; a unique index that a foreign key references (not a constraint) is created there first. ` +
+    `If rows of the source already break a key (written while its triggers were off, e.g. with ` +
+    `session_replication_role = replica), psql stops at that key and loads nothing: delete that key's ALTER TABLE ` +
+    `line from load.sql to load without it.`;
   const leftOut =
     fk.leftOut === 0
       ? ''
