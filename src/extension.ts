@@ -84,6 +84,7 @@ export function activate(context: vscode.ExtensionContext): ExitPlanTestApi | un
       backups,
       exitPlans,
       tasks,
+      workspaceState: context.workspaceState,
       extensionUri: context.extensionUri,
     }),
   );

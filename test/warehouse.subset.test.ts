@@ -550,6 +550,17 @@ describe('subset export: partitions, cancel, a server that cannot keep key sets'
         await new Promise((r) => setTimeout(r, 100));
       }
       assert.deepEqual(spawnSync('ls', ['-A', out], { encoding: 'utf8' }).stdout, '');
+      // A dry run cancelled says it wrote nothing.
+      const dry = new AbortController();
+      const counting = dryRunSubset({
+        connection: db,
+        subset: { roots: [{ name: 'orgs', predicate: 'pg_sleep(60) IS NOT NULL' }] },
+        signal: dry.signal,
+        onProgress: (p) => {
+          if (p.phase === 'subset') setTimeout(() => dry.abort(), 200);
+        },
+      });
+      await assert.rejects(counting, /^CancelledError: Dry run cancelled; nothing was written\.$/);
     } finally {
       await admin.end();
     }

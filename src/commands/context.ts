@@ -29,6 +29,8 @@ export interface CommandContext {
   readonly backups: BackupService;
   /** The workspace's exit plan (exit-plan.toml or exitPlan.planFile): state for the view, and runs through `tasks`. */
   readonly exitPlans: ExitPlanService;
+  /** This workspace's state (e.g. the last subset predicate of each table). */
+  readonly workspaceState: vscode.Memento;
   /** Where media/ (the SAS panel's script and styles) is found. */
   readonly extensionUri: vscode.Uri;
 }

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import type { SubsetSkip } from '../exporters';
 import type { CommandId } from './registry';
 
 /*
@@ -15,6 +16,7 @@ export interface WarehouseCommandArgs {
   'exitPlan.updateWarehousePassword': WarehouseConnectionRef;
   'exitPlan.testWarehouseConnection': WarehouseConnectionRef;
   'exitPlan.revealExport': ExportArchiveRef;
+  'exitPlan.exportSubset': SubsetTableRef;
 }
 
 /** An export's archive by its absolute path, as code passes it to a command. */
@@ -25,6 +27,17 @@ export interface ExportArchiveRef {
 /** A warehouse connection named by its name in exitPlan.warehouse.connections, as code passes it to a command. */
 export interface WarehouseConnectionRef {
   name: string;
+}
+
+/**
+ * The table a subset starts from, in a warehouse connection, and the choices kept from a dry run that failed
+ * (its "Edit Predicate" runs Export Subset again with them); the predicate is the one remembered for the table.
+ */
+export interface SubsetTableRef extends WarehouseConnectionRef {
+  schema: string;
+  table: string;
+  includeUnrelated?: boolean;
+  skip?: SubsetSkip[];
 }
 
 /** Azure Storage commands. */

@@ -14,6 +14,7 @@ import { testAzureConnection } from './testAzureConnection';
 import { updateAzureSecret } from './updateAzureSecret';
 import type { CommandContext } from './context';
 import { errorActions } from './errorActions';
+import { exportSubset } from './exportSubset';
 import { exportTable } from './exportTable';
 import { exportWarehouse } from './exportWarehouse';
 import { exportWarehouseToAzure } from './exportWarehouseToAzure';
@@ -58,6 +59,7 @@ export const COMMANDS = {
   'exitPlan.removeWarehouseConnection': removeWarehouseConnection,
   'exitPlan.exportWarehouse': exportWarehouse,
   'exitPlan.exportTable': exportTable,
+  'exitPlan.exportSubset': exportSubset,
   'exitPlan.refreshWarehouse': refreshWarehouse,
   'exitPlan.editWarehouseConnection': editWarehouseConnection,
   'exitPlan.updateWarehousePassword': updateWarehousePassword,

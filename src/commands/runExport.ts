@@ -13,7 +13,9 @@ import {
   exportWarehouse,
   formatBytes,
   plural,
+  describeRoot,
   type ExportResult,
+  type SubsetOptions,
 } from '../exporters';
 import type { WarehouseProfile } from '../services/connectionStore';
 import type { CommandContext } from './context';
@@ -21,7 +23,7 @@ import { executeCommand } from './invoke';
 import { runOperation } from './runOperation';
 import { checkConnection, withConnectionFixes } from './warehouseConnection';
 
-/** What to export; shared by Export Warehouse and Export Table. */
+/** What to export; shared by Export Warehouse, Export Table and Export Subset. */
 export interface ExportRequest {
   profile: WarehouseProfile;
   /** Names the export in the progress title, e.g. `analytics` or `public.orders`. */
@@ -32,6 +34,8 @@ export interface ExportRequest {
   includeViews?: boolean;
   /** Streams the archive into this container instead of a local folder. */
   upload?: { account: azure.StorageAccount; container: string };
+  /** Only these rows: the roots and the rows foreign keys tie to them (Export Subset). */
+  subset?: SubsetOptions;
   /** The caller has just tested the connection (checkConnection) before its own questions. */
   connectionChecked?: boolean;
 }
@@ -60,6 +64,7 @@ export async function runExport(ctx: CommandContext, request: ExportRequest): Pr
       outDir,
       upload,
       relations: request.relations,
+      subset: request.subset,
       ...settings,
       includeViews: request.includeViews ?? settings.includeViews,
       signal: op.signal,
@@ -73,12 +78,15 @@ export async function runExport(ctx: CommandContext, request: ExportRequest): Pr
 
   const tables = plural(result.tables.length, 'table');
   const rows = plural(result.rows, 'row');
+  // A subset says so, with its roots as the user wrote them: `the subset public.organizations: id = 42`.
+  const subset = result.subset ? `the subset ${result.subset.roots.map(describeRoot).join('; ')}` : undefined;
+  const counts = `${tables}, ${rows}${subset ? ` of ${subset}` : ''}`;
   ctx.log.info(
-    `Exported ${tables}, ${rows} (${formatBytes(result.csvBytes)} CSV, ${formatBytes(result.archiveBytes)} zip) ` +
+    `Exported ${counts} (${formatBytes(result.csvBytes)} CSV, ${formatBytes(result.archiveBytes)} zip) ` +
       `in ${(result.durationMs / 1000).toFixed(1)} s to ${result.archive}`,
   );
   if (result.uploaded) {
-    showUploaded(result.uploaded, tables, rows);
+    showUploaded(result.uploaded, counts);
     return;
   }
   await ctx.recentExports.add(
@@ -95,20 +103,24 @@ export async function runExport(ctx: CommandContext, request: ExportRequest): Pr
   const reveal = 'Reveal in File Explorer';
   const copy = 'Copy Path';
   // Not awaited: the command is done; the buttons stay usable as long as the notification is shown.
-  void vscode.window.showInformationMessage(`Exported ${tables} (${rows}) to ${result.archive}`, reveal, copy).then((choice) => {
-    if (choice === reveal) void executeCommand('exitPlan.revealExport', { archive: result.archive });
-    if (choice === copy) void vscode.env.clipboard.writeText(result.archive);
-  });
+  void vscode.window
+    .showInformationMessage(
+      `Exported ${subset ? `${subset} (${tables}, ${rows})` : `${tables} (${rows})`} to ${result.archive}`,
+      reveal,
+      copy,
+    )
+    .then((choice) => {
+      if (choice === reveal) void executeCommand('exitPlan.revealExport', { archive: result.archive });
+      if (choice === copy) void vscode.env.clipboard.writeText(result.archive);
+    });
 }
 
-function showUploaded(uploaded: NonNullable<ExportResult['uploaded']>, tables: string, rows: string): void {
+function showUploaded(uploaded: NonNullable<ExportResult['uploaded']>, what: string): void {
   const copy = 'Copy Blob URL';
-  void vscode.window
-    .showInformationMessage(`Uploaded ${uploaded.blob} to ${uploaded.container} (${tables}, ${rows}).`, copy)
-    .then((choice) => {
-      // The URL carries no SAS: it opens only for someone with access to the account.
-      if (choice === copy) void vscode.env.clipboard.writeText(uploaded.url);
-    });
+  void vscode.window.showInformationMessage(`Uploaded ${uploaded.blob} to ${uploaded.container} (${what}).`, copy).then((choice) => {
+    // The URL carries no SAS: it opens only for someone with access to the account.
+    if (choice === copy) void vscode.env.clipboard.writeText(uploaded.url);
+  });
 }
 
 /**
@@ -139,7 +151,8 @@ async function exportFolder(last: string | undefined): Promise<string | undefine
   return path.join(workspace.uri.fsPath, expanded);
 }
 
-function exportSettings() {
+/** The export settings (exitPlan.export.*), as the core takes them; a subset's dry run uses the same. */
+export function exportSettings() {
   const config = vscode.workspace.getConfiguration('exitPlan.export');
   const excludeColumns = config.get<unknown>('excludeColumns');
   return {

@@ -18,6 +18,7 @@ import {
   openPalette,
   quickInput,
   readUserSettings,
+  RESULTS_DIR,
   step,
   treeRow,
   typeAnswer,
@@ -346,6 +347,116 @@ describe('UI flow a: add a warehouse connection, export it from the palette into
       await a.end();
       await b.end();
     }
+  });
+
+  it('exports a subset: Export Subset… on a table, the predicate, the counts in a quick pick, Export, the folder dialog', async () => {
+    const { page, scratch } = await workbench();
+    const outDir = path.join(scratch, 'flow-a-exports');
+    await openExitPlan(page);
+    const connectionRow = exactTreeRow(page, 'Warehouse', CONNECTION);
+    await expandRow(connectionRow.first());
+    await expandRow(exactTreeRow(page, 'Warehouse', 'forms').first());
+    const tableRow = exactTreeRow(page, 'Warehouse', 'submissions');
+    await contextMenu(page, tableRow.first(), 'Export Subset…', 'a9-table-menu');
+
+    const title = `Export Subset of "${CONNECTION}"`;
+    await typeAnswer(page, title, 'id <= 10', async (input) => {
+      assert.equal(await input.getAttribute('placeholder'), 'id = 42');
+      await step(page, 'a9-subset-predicate', input);
+    });
+    // The dry run's counts: the table with its rows, the three tables with no foreign-key path left out.
+    const pick = await quickInput(page, `${title}: forms.submissions: id <= 10`);
+    const exportRow = pick.locator('.monaco-list-row', { hasText: 'Export 10 rows…' }).first();
+    await exportRow.waitFor({ state: 'visible', timeout: 60_000 });
+    assert.equal(await pick.locator('.quick-input-box input').getAttribute('placeholder'), '10 rows in 1 table, 3 tables left out');
+    const rows = (await pick.locator('.monaco-list-row').allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
+    assert.ok(
+      rows.some((r) => r.includes('forms.submissions') && r.includes('10 rows · root')),
+      `the table and its rows: ${rows.join(' / ')}`,
+    );
+    await step(page, 'a9-subset-counts', pick);
+    await exportRow.click();
+
+    // The folder dialog opens where this connection last exported to; Export Here takes it.
+    const dialog = await quickInput(page, 'Exit Plan: folder for the export archive');
+    await page.waitForFunction(
+      `document.querySelector('.quick-input-widget .quick-input-box input')?.value === ${JSON.stringify(`${outDir}/`)}`,
+      undefined,
+      { timeout: 30_000 },
+    );
+    await dialog.getByRole('button', { name: 'Export Here' }).click();
+
+    const done = await notification(page, /^Exported the subset forms\.submissions: id <= 10 \(1 table, 10 rows\) to /, 180_000);
+    const message = (await done.locator('.notification-list-item-message').innerText()).trim();
+    await step(page, 'a9-subset-exported', done);
+    await assertNoErrorNotification(page);
+    const archive = /to (.+\.zip)$/.exec(message)?.[1];
+    assert.ok(archive, message);
+    assert.equal(path.dirname(archive), outDir);
+    assert.match(path.basename(archive), new RegExp(`^${DATABASE}_submissions-id-10_\\d{4}-\\d{2}-\\d{2}T\\d{6}Z\\.zip$`));
+    assert.equal((await verifyArchive(archive)).rows, 10);
+    const { dir, manifest } = unzipArchive(archive);
+    try {
+      assert.deepEqual(manifest.subset?.roots, [{ schema: 'forms', name: 'submissions', predicate: 'id <= 10', rows: 10 }]);
+      assert.deepEqual(
+        manifest.tables.map((t) => [`${t.schema}.${t.name}`, t.rows]),
+        [['forms.submissions', 10]],
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('cancels a subset count waiting for a lock: Cancel on its progress notification, no counts shown', async () => {
+    const { page } = await workbench();
+    const pg = await postgres();
+    await openExitPlan(page);
+    const title = `Export Subset of "${CONNECTION}"`;
+    // Closed gate: the dry run waits for the table's lock before its snapshot, its progress saying so.
+    const gate = await pg.client(DATABASE);
+    let closed = false;
+    try {
+      await gate.query(`SET application_name = '${GATE_APPLICATION}'`);
+      await gate.query(`BEGIN; LOCK TABLE ${GATED_TABLE} IN ACCESS EXCLUSIVE MODE`);
+      closed = true;
+      await contextMenu(page, exactTreeRow(page, 'Warehouse', 'submissions').first(), 'Export Subset…', 'a10-table-menu');
+      await typeAnswer(page, title, 'id <= 10', async (input) =>
+        assert.equal(await input.inputValue(), 'id <= 10', 'the last predicate of this table is filled in'),
+      );
+      await waitAtGate(gate);
+      const progress = await notification(
+        page,
+        new RegExp(
+          `Exit Plan: counting the subset forms\\.submissions: id <= 10: Waiting for a lock on ${GATED_TABLE.replace('.', '\\.')}`,
+        ),
+      );
+      await step(page, 'a10-subset-waiting', progress);
+      await progress.getByRole('button', { name: 'Cancel' }).click();
+      const cancelled = await notification(page, /cancelled/i);
+      await step(page, 'a10-subset-cancelled', cancelled);
+    } finally {
+      if (closed) await gate.query('ROLLBACK').catch(() => undefined);
+      await gate.end();
+    }
+    await assertNoErrorNotification(page);
+    assert.equal(await visibleQuickInput(page).count(), 0, 'no counts shown after Cancel');
+  });
+
+  it('a predicate that matches nothing: the error offers Edit Predicate, which asks again with it filled in', async () => {
+    const { page } = await workbench();
+    await openExitPlan(page);
+    const title = `Export Subset of "${CONNECTION}"`;
+    await contextMenu(page, exactTreeRow(page, 'Warehouse', 'submissions').first(), 'Export Subset…', 'a11-table-menu');
+    await typeAnswer(page, title, 'id < 0');
+    const error = await notification(page, 'The subset predicate id < 0 matches no rows of "forms"."submissions"');
+    await page.screenshot({ path: path.join(RESULTS_DIR, 'a11-no-rows-error.png') });
+    await error.getByRole('button', { name: 'Edit Predicate' }).click();
+    const box = await stepInput(page, title);
+    assert.equal(await box.inputValue(), 'id < 0', 'the failing predicate, to fix');
+    await step(page, 'a11-edit-predicate', box);
+    await page.keyboard.press('Escape');
+    await visibleQuickInput(page).waitFor({ state: 'hidden', timeout: 30_000 });
+    await assertNoErrorNotification(page);
   });
 });
 

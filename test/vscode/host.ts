@@ -68,6 +68,10 @@ export class ScriptedUser {
   readonly offered: { message: string; buttons: string[] }[] = [];
   /** The options of each open dialog shown (e.g. the folder it opens in, `defaultUri`). */
   readonly dialogs: vscode.OpenDialogOptions[] = [];
+  /** What each showQuickPick offered: its title and placeholder (as `when` matches them) and its items. */
+  readonly picks: { text: string; items: vscode.QuickPickItem[] }[] = [];
+  /** The options of each showInputBox (e.g. the value it was prefilled with). */
+  readonly inputs: vscode.InputBoxOptions[] = [];
   private readonly originals = new Map<string, unknown>();
   private readonly script: Answer[] = [];
 
@@ -80,6 +84,7 @@ export class ScriptedUser {
     for (const name of STUBBED) this.originals.set(name, win[name]);
     win.showInputBox = async (options?: vscode.InputBoxOptions) => {
       const text = [options?.title, options?.prompt, options?.placeHolder].filter(Boolean).join(' | ');
+      this.inputs.push({ ...options });
       const answer = this.take(text);
       if (answer !== undefined && options?.validateInput) {
         const problem = await options.validateInput(answer);
@@ -94,12 +99,16 @@ export class ScriptedUser {
     ) => {
       const list = await items;
       const text = [options?.title, options?.placeHolder].filter(Boolean).join(' | ');
+      this.picks.push({ text, items: list.map((i) => (typeof i === 'string' ? { label: i } : { ...i })) });
       const answer = this.take(text);
       if (answer === undefined) return undefined;
-      const found = list.find((item) => (typeof item === 'string' ? item : item.label) === answer);
-      if (!found)
-        throw new Error(`No item "${answer}" at "${text}"; offered: ${list.map((i) => (typeof i === 'string' ? i : i.label)).join(', ')}`);
-      return options?.canPickMany ? [found] : found;
+      const label = (item: string | vscode.QuickPickItem) => (typeof item === 'string' ? item : item.label);
+      // A multi-select one takes the labels to check, joined by newlines ('' checks none).
+      const wanted = options?.canPickMany ? answer.split('\n').filter(Boolean) : [answer];
+      const found = wanted.map((w) => list.find((item) => label(item) === w));
+      const missing = wanted.filter((_, i) => !found[i]);
+      if (missing.length > 0) throw new Error(`No item "${missing.join('", "')}" at "${text}"; offered: ${list.map(label).join(', ')}`);
+      return options?.canPickMany ? found : found[0];
     };
     win.createInputBox = () => this.fakeInputBox();
     win.createQuickPick = () => this.fakeQuickPick();

@@ -412,7 +412,9 @@ export async function dryRunSubset(options: SubsetDryRunOptions): Promise<Subset
       durationMs: Date.now() - started,
     };
   } catch (err) {
-    throw await run.fail(err);
+    const failed = await run.fail(err);
+    // Nothing is written by a dry run: its cancel says so in its own words.
+    throw failed instanceof CancelledError ? new CancelledError('Dry run cancelled; nothing was written.') : failed;
   } finally {
     await run.close();
   }
@@ -809,7 +811,7 @@ class ExportRun {
     const header =
       `-- ${TOOL_NAME} ${TOOL_VERSION}: tables of "${commentText(manifest.database)}" at ${manifest.snapshotTime} ` +
       `(PostgreSQL ${manifest.serverVersion})`;
-    const schemaSql = await buildSchemaSql(
+    const schema = await buildSchemaSql(
       main,
       plans.map((p) => p.exported),
       header,
@@ -817,9 +819,9 @@ class ExportRun {
     // Each made when its turn comes and let go once written: with many parts manifest.json is megabytes.
     const own: [string, () => string][] = [
       ['manifest.json', () => `${JSON.stringify(manifest, null, 2)}\n`],
-      ['schema.sql', () => schemaSql],
-      ['load.sql', () => buildLoadSql(manifest)],
-      ['README.txt', () => buildReadme(manifest)],
+      ['schema.sql', () => schema.sql],
+      ['load.sql', () => buildLoadSql(manifest, schema.foreignKeys)],
+      ['README.txt', () => buildReadme(manifest, schema.foreignKeys)],
     ];
     for (const [name, text] of own) {
       const bytes = Buffer.from(text(), 'utf8');

@@ -1,5 +1,6 @@
 import type { Client } from 'pg';
 import { FIRST_NORMAL_OID, RESOLVED_TYPES_SQL, TYPES_INSIDE, qualifiedName, withQualifiedNames, quoteIdent, quoteLiteral } from './catalog';
+import { listForeignKeys } from './foreignKeys';
 import type { ExportedRelation } from './model';
 
 /** The columns the CSV files hold, in order: every kept column but the generated ones. */
@@ -14,19 +15,37 @@ export function commentText(text: string): string {
   );
 }
 
+/** What load.sql adds after the data: the foreign keys (and the unique indexes they need), and why any is left out. */
+export interface ForeignKeysSql {
+  /** Lines for the end of load.sql: CREATE UNIQUE INDEX, ALTER TABLE … ADD CONSTRAINT, and `-- left out:` comments. */
+  lines: string[];
+  /** Foreign keys load.sql adds. */
+  added: number;
+  /** Foreign keys left out, each with a `-- left out:` comment saying why. */
+  leftOut: number;
+}
+
+export interface SchemaSql {
+  /** schema.sql's text. */
+  sql: string;
+  /** The foreign keys, for the end of load.sql. */
+  foreignKeys: ForeignKeysSql;
+}
+
 /**
  * CREATE statements that reload the exported data into an empty database: schemas, the enum, composite
  * and range types the columns use (in dependency order), and one table per exported relation with its kept
  * columns, generated columns, NOT NULL, primary key, unique and check constraints, and partitions. Views
- * are created as tables holding their rows at the snapshot. Foreign keys, defaults, indexes and privileges
- * are left out so that tables load in any order; so are check constraints that call functions or operators
- * that are not built in (a comment says so), as the archive does not carry functions.
+ * are created as tables holding their rows at the snapshot. Defaults, indexes and privileges are left out;
+ * so are check constraints that call functions or operators that are not built in (a comment says so), as
+ * the archive does not carry functions. Foreign keys are not in schema.sql, so that tables load in any
+ * order: they come back as `foreignKeys`, for load.sql to add after the data (see foreignKeyStatements).
  */
-export async function buildSchemaSql(client: Client, exported: ExportedRelation[], header: string): Promise<string> {
+export async function buildSchemaSql(client: Client, exported: ExportedRelation[], header: string): Promise<SchemaSql> {
   return withQualifiedNames(client, () => schemaStatements(client, exported, header));
 }
 
-async function schemaStatements(client: Client, exported: ExportedRelation[], header: string): Promise<string> {
+async function schemaStatements(client: Client, exported: ExportedRelation[], header: string): Promise<SchemaSql> {
   const out: string[] = [header, "SET client_encoding = 'UTF8';", 'SET standard_conforming_strings = on;', ''];
   const oids = exported.map((e) => e.relation.oid);
   const partitions = new Map<number, PartitionRow[]>();
@@ -52,10 +71,17 @@ async function schemaStatements(client: Client, exported: ExportedRelation[], he
     columns: string[];
     user_objects: boolean;
     validated: boolean;
+    index: number;
   }>(
     `SELECT c.conrelid::int AS oid, c.conname AS name, pg_get_constraintdef(c.oid) AS def, c.convalidated AS validated,
+            c.conindid::int AS index,
+            -- A primary key's or unique constraint's INCLUDE columns are in its index, not in conkey.
             ARRAY(SELECT a.attname::text FROM pg_attribute a
-                   WHERE a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey)) AS columns,
+                   WHERE a.attrelid = c.conrelid
+                     AND (a.attnum = ANY(c.conkey)
+                          OR (c.contype IN ('p', 'u')
+                              AND a.attnum = ANY(SELECT unnest(i.indkey::int2[]) FROM pg_index i WHERE i.indexrelid = c.conindid))))
+              AS columns,
             EXISTS (SELECT 1 FROM pg_depend d
                      WHERE d.classid = 'pg_constraint'::regclass AND d.objid = c.oid
                        AND d.refclassid IN ('pg_proc'::regclass, 'pg_operator'::regclass, 'pg_collation'::regclass)
@@ -70,6 +96,8 @@ async function schemaStatements(client: Client, exported: ExportedRelation[], he
     [oids],
   );
   const partKey = new Map(partKeys.rows.map((r) => [r.oid, r.key]));
+  // The unique indexes of the primary keys and unique constraints written: what foreign keys can reference.
+  const uniqueIndexes = new Map<number, string>();
 
   const tableSql = (e: ExportedRelation): string => {
     const rel = e.relation;
@@ -96,7 +124,10 @@ async function schemaStatements(client: Client, exported: ExportedRelation[], he
               `(NOT VALID: existing rows may break it; after load.sql, ALTER TABLE ${commentText(name)} ` +
               `ADD CONSTRAINT ${commentText(quoteIdent(con.name))} ${commentText(con.def)};)`,
           );
-        } else lines.push(`  ${con.def}`);
+        } else {
+          lines.push(`  ${con.def}`);
+          if (con.index !== 0) uniqueIndexes.set(con.index, con.name);
+        }
       }
     }
     const partitioned = partitions.has(rel.oid) && partKey.has(rel.oid);
@@ -137,7 +168,15 @@ async function schemaStatements(client: Client, exported: ExportedRelation[], he
   };
   for (const t of types.types) visitType(t);
   for (const e of exported) visitTable(e);
-  return out.join('\n');
+  const foreignKeys = await foreignKeyStatements(client, exported, uniqueIndexes);
+  const where =
+    foreignKeys.added + foreignKeys.leftOut === 0
+      ? '-- The tables have no foreign keys.'
+      : `-- Foreign keys: ${foreignKeys.added} added at the end of load.sql, after the data, each validated` +
+        (foreignKeys.leftOut > 0 ? `; ${foreignKeys.leftOut} left out (a "-- left out:" comment in load.sql says why each).` : '.');
+  // Under the header: where the foreign keys are.
+  out.splice(1, 0, where);
+  return { sql: out.join('\n'), foreignKeys };
 }
 
 interface TypeRow {
@@ -343,4 +382,156 @@ function partitionStatement(p: PartitionRow): string {
     `CREATE TABLE ${qualifiedName(p.schema, p.name)} PARTITION OF ${qualifiedName(p.parent_schema, p.parent_name)} ${p.bound}` +
     `${p.key ? ` PARTITION BY ${p.key}` : ''};`
   );
+}
+
+interface UniqueIndexRow {
+  oid: number;
+  /** quote_ident of the index's name, as pg_get_indexdef writes it. */
+  quoted: string;
+  def: string;
+  partial: boolean;
+  expressions: boolean;
+  /** Key and INCLUDE columns. */
+  columns: string[];
+  user_objects: boolean;
+  /** The primary key, unique or exclusion constraint the index belongs to, if any. */
+  constraint_name: string | null;
+}
+
+/**
+ * The foreign keys of the exported tables, for the end of load.sql (after every \copy, in its transaction, so
+ * each is validated against every row and the load is all or nothing). A key is added when its table and the
+ * table it references are both in the archive with all the key's columns, it is validated, and the unique
+ * constraint or index it references is created by schema.sql or can be created here: a plain unique index
+ * (not a constraint's, which schema.sql does not write) comes first, once. Every other key gets a
+ * `-- left out:` comment saying why; a NOT VALID one's comment holds the ALTER TABLE that adds it back.
+ * DEFERRABLE, MATCH FULL and ON DELETE/UPDATE actions are kept as pg_get_constraintdef prints them.
+ */
+async function foreignKeyStatements(
+  client: Client,
+  exported: ExportedRelation[],
+  uniqueIndexes: Map<number, string>,
+): Promise<ForeignKeysSql> {
+  const byOid = new Map(exported.map((e) => [e.relation.oid, e]));
+  const tables = exported.filter((e) => e.relation.kind === 'table' || e.relation.kind === 'partitioned table').map((e) => e.relation.oid);
+  // A key can be declared on one partition alone: listed too, so that it is not lost without a word.
+  const partitionsOf = await client.query<{ oid: number; root_schema: string; root_name: string }>(
+    `SELECT c.oid::int AS oid, rn.nspname AS root_schema, r.relname AS root_name
+       FROM pg_class c
+       JOIN pg_class r ON r.oid = pg_partition_root(c.oid)
+       JOIN pg_namespace rn ON rn.oid = r.relnamespace
+      WHERE c.relispartition AND r.oid = ANY($1::oid[])`,
+    [exported.filter((e) => e.relation.kind === 'partitioned table').map((e) => e.relation.oid)],
+  );
+  const rootOf = new Map(partitionsOf.rows.map((r) => [r.oid, qualifiedName(r.root_schema, r.root_name)]));
+  const keys = await listForeignKeys(client, [...tables, ...rootOf.keys()]);
+  const result: ForeignKeysSql = { lines: [], added: 0, leftOut: 0 };
+  if (keys.length === 0) return result;
+
+  const missingRefs = [...new Set(keys.filter((k) => !byOid.has(k.refRelid)).map((k) => k.refRelid))];
+  const partitions = new Set(
+    (
+      await client.query<{ oid: number }>(`SELECT oid::int AS oid FROM pg_class WHERE oid = ANY($1::oid[]) AND relispartition`, [
+        missingRefs,
+      ])
+    ).rows.map((r) => r.oid),
+  );
+  const otherIndexes = [...new Set(keys.map((k) => k.refIndex).filter((oid) => oid !== 0 && !uniqueIndexes.has(oid)))];
+  const indexes = new Map(
+    (
+      await client.query<UniqueIndexRow>(
+        `SELECT i.indexrelid::int AS oid, quote_ident(ic.relname) AS quoted, pg_get_indexdef(i.indexrelid) AS def,
+                i.indpred IS NOT NULL AS partial, i.indexprs IS NOT NULL AS expressions,
+                ARRAY(SELECT a.attname::text FROM pg_attribute a
+                       WHERE a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey::int2[])) AS columns,
+                EXISTS (SELECT 1 FROM pg_depend d
+                         WHERE d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid
+                           AND d.refclassid IN ('pg_proc'::regclass, 'pg_operator'::regclass, 'pg_collation'::regclass,
+                                                'pg_opclass'::regclass)
+                           AND d.refobjid >= ${FIRST_NORMAL_OID}) AS user_objects,
+                (SELECT c.conname FROM pg_constraint c WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid
+                    AND c.contype IN ('p', 'u', 'x') LIMIT 1) AS constraint_name
+           FROM pg_index i
+           JOIN pg_class ic ON ic.oid = i.indexrelid
+          WHERE i.indexrelid = ANY($1::oid[])`,
+        [otherIndexes],
+      )
+    ).rows.map((r) => [r.oid, r]),
+  );
+
+  const created = new Set<number>();
+  const indexLines: string[] = [];
+  const keyLines: string[] = [];
+  for (const key of keys) {
+    const table = qualifiedName(key.schema, key.table);
+    const refTable = qualifiedName(key.refSchema, key.refTable);
+    const add = `ALTER TABLE ${table} ADD CONSTRAINT ${quoteIdent(key.name)} ${key.definition};`;
+    const leaveOut = (why: string) => {
+      keyLines.push(
+        `-- left out: foreign key ${commentText(quoteIdent(key.name))} on ${commentText(table)} ${commentText(key.definition)} (${why})`,
+      );
+      result.leftOut++;
+    };
+    const own = byOid.get(key.relid);
+    const ref = byOid.get(key.refRelid);
+    if (!own) {
+      leaveOut(
+        `it is declared on ${commentText(table)}, a partition of ${commentText(rootOf.get(key.relid) ?? '')}, and load.sql adds ` +
+          `foreign keys between whole tables only; if schema.sql created that partition, after load.sql: ${commentText(add)}`,
+      );
+      continue;
+    }
+    const ownScrubbed = key.columns.find((c) => own.excludedColumns.includes(c));
+    const refScrubbed = ref && key.refColumns.find((c) => ref.excludedColumns.includes(c));
+    if (!ref && partitions.has(key.refRelid)) {
+      leaveOut(
+        `it references ${commentText(refTable)}, a partition, and load.sql adds foreign keys between whole tables only; ` +
+          `if schema.sql created that partition, after load.sql: ${commentText(add)}`,
+      );
+    } else if (!ref) {
+      leaveOut(`it references ${commentText(refTable)}, which is not in this archive`);
+    } else if (ownScrubbed !== undefined || refScrubbed !== undefined) {
+      const [column, of] = ownScrubbed !== undefined ? [ownScrubbed, table] : [refScrubbed!, refTable];
+      leaveOut(`column ${commentText(quoteIdent(column))} of ${commentText(of)} is left out of this archive`);
+    } else if (!key.validated) {
+      // Rows from before a NOT VALID key may break it; as for NOT VALID checks in schema.sql.
+      leaveOut(`NOT VALID: existing rows may break it; after load.sql, ${commentText(add)}`);
+    } else {
+      const index = uniqueIndexes.has(key.refIndex) ? undefined : indexes.get(key.refIndex);
+      const missing = uniqueIndexes.has(key.refIndex) ? undefined : indexProblem(index, refTable, ref.excludedColumns);
+      if (missing) {
+        leaveOut(missing);
+        continue;
+      }
+      if (index && !created.has(index.oid)) {
+        created.add(index.oid);
+        // pg_get_indexdef writes `ON ONLY` for a partitioned table's index: that would not build its partitions' indexes.
+        const only = `CREATE UNIQUE INDEX ${index.quoted} ON ONLY `;
+        const def = index.def.startsWith(only) ? `CREATE UNIQUE INDEX ${index.quoted} ON ${index.def.slice(only.length)}` : index.def;
+        indexLines.push(
+          `-- the unique index foreign keys to ${commentText(refTable)} need (schema.sql writes constraints only)`,
+          `${def};`,
+        );
+      }
+      keyLines.push(add);
+      result.added++;
+    }
+  }
+  result.lines = [...indexLines, ...keyLines];
+  return result;
+}
+
+/** Why load.sql cannot create the unique index a foreign key references (schema.sql did not), or undefined if it can. */
+function indexProblem(index: UniqueIndexRow | undefined, refTable: string, excludedColumns: string[]): string | undefined {
+  if (!index) return `the unique index it references on ${commentText(refTable)} is not in schema.sql`;
+  const name = commentText(index.quoted);
+  if (index.constraint_name !== null) {
+    const constraint = commentText(quoteIdent(index.constraint_name));
+    return `the constraint ${constraint} of ${commentText(refTable)} it references is left out of schema.sql`;
+  }
+  if (index.partial || index.expressions) return `the unique index ${name} it references is partial or on expressions`;
+  if (index.user_objects) return `the unique index ${name} it references uses a function, operator, class or collation not in this archive`;
+  if (index.columns.some((c) => excludedColumns.includes(c)))
+    return `the unique index ${name} it references holds a column left out of this archive`;
+  return undefined;
 }
