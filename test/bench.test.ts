@@ -106,3 +106,92 @@ describe('benchmark: rclone sources and command backups (npm run bench)', functi
     }
   });
 });
+
+describe('benchmark: subset export (npm run bench)', function () {
+  this.timeout(600_000);
+
+  it('measures a tenth of the organisations against the full export and by hand on both shapes, and writes its section', async function () {
+    if (!onPath('psql') || !onPath('zip')) this.skip();
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'exit-plan-bench-test-'));
+    try {
+      const doc = path.join(tmp, 'PERFORMANCE.md');
+      const kept = '<!-- other-bench:start -->\n## Something else\n<!-- other-bench:end -->';
+      fs.writeFileSync(doc, `# Performance\n\n${kept}\n\n<!-- subset-bench:start -->\nAn old subset section.\n<!-- subset-bench:end -->\n`);
+      const r = await capture(process.execPath, [path.join(ROOT, 'out', 'scripts', 'benchSubset.js')], {
+        env: { ...process.env, BENCH_SCALE: '0.005', BENCH_RUNS: '1', BENCH_DOC: doc },
+      });
+      assert.equal(r.code, 0, `bench failed:\n${r.stdout}\n${r.stderr}`);
+      const text = fs.readFileSync(doc, 'utf8');
+      assert.ok(text.includes(kept), 'the marked section of another benchmark is kept as it was');
+      assert.ok(!text.includes('An old subset section.'), 'its own old section is replaced');
+      assert.equal(text.split('<!-- subset-bench:start -->').length, 2, 'one section');
+      assert.ok(text.includes('\n## Subset export: a tenth of the organisations against the full export\n'));
+      assert.ok(text.includes('\n### What dominates: the walk or the COPY\n'));
+      assert.match(text, /BENCH_SCALE=0\.005: smaller than the default warehouses/);
+      for (const shape of ['tenants', 'deep']) {
+        const at = text.indexOf(`\n### \`${shape}\`\n`);
+        assert.ok(at > 0, `the tables of ${shape}`);
+        const part = text.slice(at, text.indexOf('\n### ', at + 1));
+        // The subset holds some of the rows and not all of them, and the queries by hand no more than the subset.
+        const total = /\| \*\*Total\*\* \| ([\d,]+) \| {2}\| {2}\| ([\d,]+) \| ([\d.]+) % \| ([\d,]+) \| ([\d,]+) \|/.exec(part);
+        assert.ok(total, `the total line of ${shape}`);
+        const [all, sub, up, hand] = [total[1], total[2], total[4], total[5]].map((n) => Number(n.replace(/,/g, '')));
+        assert.ok(sub > 0 && sub < all, `${shape}: ${sub} of ${all} rows in the subset`);
+        assert.ok(hand > 0 && hand <= sub, `${shape}: ${hand} rows by hand, ${sub} in the subset`);
+        // Both shapes reference rows of other organisations: the up-walk brings them in; the queries by hand select none of them.
+        assert.ok(up > 0 && hand <= sub - up, `${shape}: ${up} rows by the up-walk`);
+        for (const way of [
+          'full: `exit-plan warehouse export',
+          'subset: `… --subset',
+          "the subset's dry run",
+          'subset with `--jobs 2`',
+          'by hand: `psql',
+        ]) {
+          assert.match(
+            part,
+            new RegExp(`\\| ${way.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*? \\| [\\d.]+ \\| [\\d.]+ \\| `),
+            `${shape}: ${way}`,
+          );
+        }
+        // Every foreign key followed has a row, with its direction.
+        const child = shape === 'tenants' ? 'users' : 'projects';
+        assert.match(
+          part,
+          new RegExp(`\\| \`public\\.${child}\` \\| \`public\\.organizations\` \\| \`org_id\` \\| down \\| [\\d,]+ \\|`),
+          shape,
+        );
+        // What dominates: the phases of the full export (and the subset's), and what they come to.
+        assert.match(text, new RegExp(`\\| \`${shape}\` \\| full \\| [\\d.]+ \\| [\\d.]+ \\| [\\d.]+ \\| [\\d.]+ \\|`), `${shape}: phases`);
+        assert.match(text, new RegExp(`On \`${shape}\` the subset \\([\\d.]+ % of the rows\\) took [\\d.]+ × the full export's wall time`));
+      }
+      assert.ok(text.includes('\n### The walk, statement by statement\n'));
+      for (const shape of ['tenants', 'deep']) {
+        assert.match(
+          text,
+          new RegExp(`\\| \`${shape}\` \\| [\\d.]+ \\| \\d+ \\| [\\d.]+ \\| [\\d.]+ \\| [\\d.]+ \\| [\\d.]+ \\| \\d+: [\\d.]+ \\|`),
+          `${shape}: walk`,
+        );
+        assert.match(
+          text,
+          new RegExp(
+            `\\| \`${shape}\` \\| (down|up) \\d+ \\| \`public\\.\\w+\\(\\w+(, \\w+)*\\) → public\\.\\w+\` \\| [\\d,]+ \\| [\\d.]+ \\|`,
+          ),
+          shape,
+        );
+      }
+      assert.match(
+        text,
+        /\| `public\.audit_log` \| [\d,]+ \| .* \| none \| left out \| {2}\| {2}\| {2}\|/,
+        'the unrelated table is left out',
+      );
+      assert.match(
+        text,
+        /\| `public\.messages` \| `public\.users` \| `sender_id` \| up \| [\d,]+ \|/,
+        'the up-walk to senders of other organisations',
+      );
+      assert.match(r.stdout, /Wrote the section subset-bench/);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+});
