@@ -1,14 +1,14 @@
 // Issue 10: the export is one consistent snapshot even when other sessions run DDL, hold locks, or hide
 // rows with row-level security; and it refuses, in one sentence, what it cannot read.
 import * as assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Client } from 'pg';
 import { CancelledError, exportWarehouse, listWarehouseTables, type LockWait, type PgConnectionOptions } from '../src/exporters';
 import { connectionUrl } from '../scripts/lib/embeddedPostgres';
 import { listFiles, tableFingerprint, tempDir, unzipArchive } from './helpers/archive';
-import { databaseWith, postgres } from './helpers/postgres';
+import { databaseWith, postgres, reloadArchive } from './helpers/postgres';
 
 const CLI = path.resolve(__dirname, '../../dist/cli.js');
 
@@ -28,21 +28,12 @@ async function count(admin: Client, sql: string, params: unknown[] = []): Promis
 /** The export's backends in one database (application_name exit-plan). */
 const EXPORT_BACKENDS = `SELECT pid FROM pg_stat_activity WHERE application_name = 'exit-plan' AND datname = $1`;
 
-let dbCounter = 0;
 const freshDatabase = databaseWith;
 
 /** Reloads an archive with psql (schema.sql, then load.sql) into a new database; returns a client on it. */
 async function reload(archive: string): Promise<Client> {
-  const pg = await postgres();
-  const { dir } = unzipArchive(archive);
-  const target = await pg.createDatabase(`reloaded_${++dbCounter}`);
-  const env = { ...process.env, PGPASSWORD: target.password, PGHOST: target.host, PGPORT: String(target.port), PGUSER: target.user };
-  execFileSync('psql', ['-X', '-q', '-d', target.database, '-v', 'ON_ERROR_STOP=1', '-f', 'schema.sql', '-f', 'load.sql'], {
-    cwd: dir,
-    env,
-    stdio: 'pipe',
-  });
-  return pg.client(target.database);
+  const { db } = await reloadArchive(archive);
+  return (await postgres()).client(db.database);
 }
 
 async function session(db: PgConnectionOptions, application: string): Promise<{ client: Client; pid: number }> {

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -7,7 +7,7 @@ import { exportWarehouse, verifyArchive, type ExportProgress, type PgConnectionO
 import { connectionUrl } from '../scripts/lib/embeddedPostgres';
 import { AWKWARD_SQL, AWKWARD_TABLES } from './fixtures/awkward';
 import { listFiles, tableFingerprint, tempDir, unzipArchive } from './helpers/archive';
-import { postgres } from './helpers/postgres';
+import { postgres, reloadArchive } from './helpers/postgres';
 
 const CLI = path.resolve(__dirname, '../../dist/cli.js');
 
@@ -34,14 +34,8 @@ describe('warehouse export (real PostgreSQL)', () => {
     assert.deepEqual(result.tables.map((t) => `${t.schema}.${t.name}`).sort(), [...AWKWARD_TABLES].sort());
     assert.deepEqual([...new Set(phases)], ['connecting', 'exporting', 'verifying', 'done']);
 
-    const { dir, manifest } = unzipArchive(result.archive);
-    const target = await pg.createDatabase('awkward_reloaded');
-    const env = { ...process.env, PGPASSWORD: target.password, PGHOST: target.host, PGPORT: String(target.port), PGUSER: target.user };
-    execFileSync('psql', ['-X', '-q', '-d', target.database, '-v', 'ON_ERROR_STOP=1', '-f', 'schema.sql', '-f', 'load.sql'], {
-      cwd: dir,
-      env,
-      stdio: 'pipe',
-    });
+    const { manifest } = unzipArchive(result.archive);
+    await reloadArchive(result.archive, 'awkward_reloaded');
 
     const a = await pg.client('awkward');
     const b = await pg.client('awkward_reloaded');

@@ -2,7 +2,7 @@
 // down and up, compared table by table with an independent computation of the rule, and reloaded into an empty
 // database with every foreign key validated.
 import * as assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import type { Client } from 'pg';
 import * as fs from 'node:fs';
@@ -19,7 +19,7 @@ import { capture } from '../scripts/lib/capture';
 import { connectionUrl } from '../scripts/lib/embeddedPostgres';
 import { tempDir, unzipArchive } from './helpers/archive';
 import { azurite } from './helpers/azure';
-import { databaseWith, postgres } from './helpers/postgres';
+import { databaseWith, postgres, reloadArchive } from './helpers/postgres';
 
 const CLI = path.resolve(__dirname, '../../dist/cli.js');
 
@@ -177,20 +177,10 @@ function expectedSubset(
   return result;
 }
 
-let reloads = 0;
-
 /** Reloads an archive with psql as its README says (schema.sql, then load.sql) into a new database. */
 async function reload(archive: string): Promise<Client> {
-  const pg = await postgres();
-  const { dir } = unzipArchive(archive);
-  const target = await pg.createDatabase(`subset_reload_${++reloads}`);
-  const env = { ...process.env, PGPASSWORD: target.password, PGHOST: target.host, PGPORT: String(target.port), PGUSER: target.user };
-  execFileSync('psql', ['-X', '-q', '-d', target.database, '-v', 'ON_ERROR_STOP=1', '-f', 'schema.sql', '-f', 'load.sql'], {
-    cwd: dir,
-    env,
-    stdio: 'pipe',
-  });
-  return pg.client(target.database);
+  const { db } = await reloadArchive(archive);
+  return (await postgres()).client(db.database);
 }
 
 /** The reloaded database's rows per table, as the independent computation names them. */

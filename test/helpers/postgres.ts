@@ -1,6 +1,8 @@
 // One real PostgreSQL for the whole mocha run (root hooks in test/hooks.ts).
+import { execFileSync } from 'node:child_process';
 import { startPostgres, type RunningPostgres } from '../../scripts/lib/embeddedPostgres';
 import type { PgConnectionOptions } from '../../src/exporters/postgres/connection';
+import { unzipArchive } from './archive';
 
 let running: Promise<RunningPostgres> | undefined;
 
@@ -27,4 +29,26 @@ export async function databaseWith(prefix: string, sql: string): Promise<PgConne
     await c.end();
   }
   return db;
+}
+
+let reloads = 0;
+
+/**
+ * Reloads an archive as its README.txt says (unzipped, then `psql -f schema.sql -f load.sql` from that folder,
+ * stopping at the first error) into a new database on the test server; returns the database and the folder.
+ */
+export async function reloadArchive(
+  archive: string,
+  database = `reloaded_${++reloads}`,
+): Promise<{ db: PgConnectionOptions; dir: string }> {
+  const pg = await postgres();
+  const { dir } = unzipArchive(archive);
+  const db = await pg.createDatabase(database);
+  const env = { ...process.env, PGPASSWORD: db.password, PGHOST: db.host, PGPORT: String(db.port), PGUSER: db.user };
+  execFileSync('psql', ['-X', '-q', '-d', db.database, '-v', 'ON_ERROR_STOP=1', '-f', 'schema.sql', '-f', 'load.sql'], {
+    cwd: dir,
+    env,
+    stdio: 'pipe',
+  });
+  return { db, dir };
 }

@@ -322,6 +322,9 @@ export async function walkSubset(
     const next = new Map<number, number>();
     for (const fk of upKeys) {
       if (!fresh.has(fk.relid)) continue;
+      // In the first round, a table whose every row came down through this key has nothing to ask up through it.
+      const downThrough = edges.get(`down ${fk.oid}`)?.rows ?? 0;
+      if (upRound === 1 && downThrough > 0 && downThrough === tableRows.get(fk.relid)) continue;
       const wholeChild = modes.get(fk.relid) === 'whole';
       progress({ step: 'up', round: upRound, edge: describeKey(fk) });
       const child = byOid.get(fk.relid)!;
