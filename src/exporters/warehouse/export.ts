@@ -696,7 +696,13 @@ class ExportRun {
       main,
       plans.map((p) => p.exported.relation.oid),
     );
-    for (const plan of plans) plan.weight.estimatedBytes = sizes.get(plan.exported.relation.oid) ?? 0;
+    for (const plan of plans) {
+      const bytes = sizes.get(plan.exported.relation.oid) ?? 0;
+      // A subset's table weighs its share of the rows (the planner's estimate of the whole, when it has one).
+      const rows = plan.exported.relation.estimatedRows;
+      const share = plan.knownRows !== undefined && rows > 0 ? Math.min(1, plan.knownRows / rows) : 1;
+      plan.weight.estimatedBytes = bytes * share;
+    }
     this.progress.tableShare = 0; // from now on, share() weighs the tables
     throwIfAborted(this.stop.signal);
   }
