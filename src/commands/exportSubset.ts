@@ -2,11 +2,11 @@ import * as vscode from 'vscode';
 import {
   ExitPlanError,
   describeExportProgress,
+  describeSubsetEdge,
   dryRunSubset,
   formatCount,
   isCancelled,
   plural,
-  type SubsetEdge,
   type SubsetOptions,
   type SubsetReport,
   type SubsetRoot,
@@ -220,11 +220,6 @@ export function describeSubsetTotal(report: SubsetReport): string {
   return parts.join(', ');
 }
 
-/** `public.messages(sender_id) → public.users`: a foreign key by its table and columns, and the table it references. */
-export function describeEdge(edge: Pick<SubsetEdge, 'from' | 'to' | 'columns'>): string {
-  return `${edge.from}(${edge.columns.join(', ')}) → ${edge.to}`;
-}
-
 /** The counts and the actions, in a quick pick (not modal); undefined on Escape. */
 async function confirm(state: SubsetState, report: SubsetReport): Promise<Choice | undefined> {
   const separator = (label: string): Item => ({ label, kind: vscode.QuickPickItemKind.Separator });
@@ -282,11 +277,11 @@ async function confirm(state: SubsetState, report: SubsetReport): Promise<Choice
   }
   if (down.length > 0) {
     items.push(separator('Foreign keys followed down'));
-    for (const e of down) items.push({ label: describeEdge(e), description: plural(e.rows, 'row'), choice: none });
+    for (const e of down) items.push({ label: describeSubsetEdge(e), description: plural(e.rows, 'row'), choice: none });
   }
   if (up.length > 0) {
     items.push(separator('Foreign keys followed up'));
-    for (const e of up) items.push({ label: describeEdge(e), description: plural(e.rows, 'row'), choice: none });
+    for (const e of up) items.push({ label: describeSubsetEdge(e), description: plural(e.rows, 'row'), choice: none });
   }
   if (leftOut.length > 0) {
     items.push(separator('Unrelated tables, left out'));
@@ -314,7 +309,7 @@ async function pickCuts(state: SubsetState, report: SubsetReport): Promise<Subse
     // `from` names the table as `schema.name`; the report's tables say where the schema ends.
     const skip: SubsetSkip = table ? { schema: table.schema, name: table.name, columns: e.columns } : { name: e.from, columns: e.columns };
     if (items.some((i) => sameSkip(i.skip, skip))) continue;
-    items.push({ label: describeEdge(e), description: `${plural(e.rows, 'row')} · ${e.constraint}`, skip });
+    items.push({ label: describeSubsetEdge(e), description: `${plural(e.rows, 'row')} · ${e.constraint}`, skip });
   }
   const cut: CutItem[] = [];
   for (const skip of state.skip) {
@@ -325,7 +320,7 @@ async function pickCuts(state: SubsetState, report: SubsetReport): Promise<Subse
       (e) => e.direction === 'up' && e.from === from && e.columns.join('\u0000') === skip.columns.join('\u0000'),
     );
     cut.push({
-      label: up ? describeEdge(up) : `${from}(${skip.columns.join(', ')})`,
+      label: up ? describeSubsetEdge(up) : `${from}(${skip.columns.join(', ')})`,
       description: `cut${up ? ` · ${up.constraint}` : ''}`,
       skip,
       picked: true,

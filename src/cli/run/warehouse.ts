@@ -2,7 +2,7 @@
 // The commands, flags and help are in ../warehouse.ts.
 import { ExitPlanError } from '../../exporters/shared/errors';
 import { dryRunSubset, exportWarehouse, type ExportResult, type SubsetReport } from '../../exporters/warehouse/export';
-import { parseSubsetRoot, parseSubsetSkip, type SubsetOptions } from '../../exporters/warehouse/subsetSpec';
+import { describeSubsetEdge, parseSubsetRoot, parseSubsetSkip, type SubsetOptions } from '../../exporters/warehouse/subsetSpec';
 import { describeExportProgress, describeTablesProgress, type ExportProgress } from '../../exporters/warehouse/progress';
 import { listWarehouseTables } from '../../exporters/warehouse/tables';
 import { formatBytes, formatCount, jsonText, plural, printable } from '../../exporters/shared/format';
@@ -232,7 +232,7 @@ function describeSubsetReport(r: SubsetReport): string {
         : 'Foreign keys followed up (rows of the referenced table they brought in):';
     lines.push('', head);
     if (edges.length === 0) lines.push('  (none)');
-    else lines.push(...table(edges.map((e) => [printable(`${e.from}(${e.columns.join(', ')}) → ${e.to}`), formatCount(e.rows)])));
+    else lines.push(...table(edges.map((e) => [printable(describeSubsetEdge(e)), formatCount(e.rows)])));
   }
   const whole = r.unrelated.filter((u) => u.exported === 'whole');
   const left = r.unrelated.filter((u) => u.exported === 'left out');

@@ -24,7 +24,7 @@ import { commentText } from './schemaSql';
 import { listForeignKeys, type ForeignKey } from './foreignKeys';
 import type { ManifestSubset, SubsetEdge, SubsetRootResult, TableName } from './model';
 import type { SubsetProgress } from './progress';
-import { SUBSET_RULE, describeRoot, type SubsetOptions, type SubsetRoot, type SubsetSkip } from './subsetSpec';
+import { SUBSET_RULE, describeRoot, describeSubsetEdge, type SubsetOptions, type SubsetRoot, type SubsetSkip } from './subsetSpec';
 
 /** The session's key set: one row per row of the subset (its table and ctid), with the round that brought it in. */
 export const SUBSET_KEYS = 'pg_temp.exit_plan_subset';
@@ -81,9 +81,23 @@ export function subsetSelect(rel: Pick<RelationInfo, 'oid' | 'schema' | 'name' |
 
 const label = (schema: string, name: string) => `${schema}.${name}`;
 
-/** `public.messages(channel_id) → public.channels`. */
 function describeKey(fk: ForeignKey): string {
-  return `${label(fk.schema, fk.table)}(${fk.columns.join(', ')}) → ${label(fk.refSchema, fk.refTable)}`;
+  return describeSubsetEdge({ from: label(fk.schema, fk.table), to: label(fk.refSchema, fk.refTable), columns: fk.columns });
+}
+
+/** The tables reachable from `start` along `steps` ([from, to] pairs of table oids), `start` included. */
+function reach(start: Iterable<number>, steps: [from: number, to: number][]): Set<number> {
+  const found = new Set(start);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [from, to] of steps) {
+      if (found.has(from) && !found.has(to)) {
+        found.add(to);
+        grew = true;
+      }
+    }
+  }
+  return found;
 }
 
 /** The one root relation a spec names, or one sentence why there is none. */
@@ -164,26 +178,14 @@ export async function walkSubset(
 
   // Which tables the walk can reach: down from the roots along keys that are followed down, then up from those.
   const down = keys.filter((fk) => fk.relid !== fk.refRelid && !skipped.has(fk.oid));
-  const downTables = new Set(rootRels.map((r) => r.oid));
-  for (let grew = true; grew;) {
-    grew = false;
-    for (const fk of down) {
-      if (downTables.has(fk.refRelid) && !downTables.has(fk.relid)) {
-        downTables.add(fk.relid);
-        grew = true;
-      }
-    }
-  }
-  const related = new Set(downTables);
-  for (let grew = true; grew;) {
-    grew = false;
-    for (const fk of keys) {
-      if (related.has(fk.relid) && !related.has(fk.refRelid)) {
-        related.add(fk.refRelid);
-        grew = true;
-      }
-    }
-  }
+  const downTables = reach(
+    rootRels.map((r) => r.oid),
+    down.map((fk) => [fk.refRelid, fk.relid]),
+  );
+  const related = reach(
+    downTables,
+    keys.map((fk) => [fk.relid, fk.refRelid]),
+  );
   const modes = new Map<number, SubsetMode>();
   for (const r of relations) {
     if (related.has(r.oid)) modes.set(r.oid, 'keys');

@@ -1,6 +1,7 @@
 // What a subset export is asked for, as text (`--subset 'schema.table: predicate'`, `--subset-skip 'schema.table(col, …)'`)
 // and as data; the archive's label. No database here: subset.ts walks the foreign keys.
 import { ExitPlanError } from '../shared/errors';
+import type { SubsetEdge } from './model';
 
 /** The rows of one root table that match a predicate (SQL over that table). */
 export interface SubsetRoot {
@@ -109,6 +110,11 @@ export function parseSubsetSkip(text: string): SubsetSkip {
   }
   if (skipSpaces(text, at + 1) !== text.length) throw new ExitPlanError(`${what}: unexpected text after ")".`);
   return { ...(table.schema !== undefined ? { schema: table.schema } : {}), name: table.name, columns };
+}
+
+/** `public.messages(channel_id) → public.channels`: a foreign key by its table and columns, and the table it references. */
+export function describeSubsetEdge(edge: Pick<SubsetEdge, 'from' | 'to' | 'columns'>): string {
+  return `${edge.from}(${edge.columns.join(', ')}) → ${edge.to}`;
 }
 
 /** Roots as the user would write them again: `public.organizations: id = 42`. */
