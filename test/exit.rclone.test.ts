@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { startCapture } from '../scripts/lib/capture';
-import { listFiles, tempDir as makeTempDir } from './helpers/archive';
+import { listFiles, tempDirs } from './helpers/archive';
 import { CLI, processesMatching, runCli, until } from './helpers/backups';
 import {
   expectedHashes,
@@ -24,12 +24,9 @@ import {
 } from './helpers/rcloneServe';
 import { S3RVER_KEYS, startS3rver, type S3Server } from './helpers/s3rver';
 
-const made: string[] = [];
-function tempDir(prefix: string): string {
-  const dir = makeTempDir(prefix);
-  made.push(dir);
-  return dir;
-}
+/** Temporary folders of this file, removed after its tests. */
+const temp = tempDirs();
+const tempDir = (prefix: string) => temp.make(prefix);
 
 /** A plan's text: the out folder and the parts given as TOML tables. */
 function planFile(dir: string, parts: string[]): string {
@@ -76,7 +73,7 @@ describe('exit runs: [[rclone]] parts from S3 (s3rver) and SFTP (rclone serve sf
 
   after(async () => {
     await Promise.all([s3?.stop(), sftp?.stop()]);
-    for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+    temp.removeAll();
   });
 
   it('copies every file of both remotes beside a folder part, each verified, with no secret in the run', async () => {

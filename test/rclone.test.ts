@@ -21,7 +21,7 @@ import {
 } from '../src/exporters/rclone';
 import { capture } from '../scripts/lib/capture';
 import { rcloneEnvironment } from '../src/exporters/rclone/environment';
-import { listFiles, tempDir as makeTempDir } from './helpers/archive';
+import { listFiles, tempDirs } from './helpers/archive';
 import { processesMatching, runCli, until } from './helpers/backups';
 import {
   FEW_RETRIES,
@@ -39,12 +39,8 @@ import {
 import { startS3rver, type S3Server } from './helpers/s3rver';
 
 /** Temporary folders of this file, removed after its tests. */
-const made: string[] = [];
-function tempDir(prefix: string): string {
-  const dir = makeTempDir(prefix);
-  made.push(dir);
-  return dir;
-}
+const temp = tempDirs();
+const tempDir = (prefix: string) => temp.make(prefix);
 
 function thrown(fn: () => unknown): string {
   try {
@@ -254,7 +250,7 @@ describe('rclone remotes: copies from real servers (s3rver, rclone serve webdav 
   after(async () => {
     await Promise.all([s3?.stop(), webdav?.stop(), sftp?.stop()]);
     fs.rmSync(source, { recursive: true, force: true });
-    for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+    temp.removeAll();
   });
 
   it('copies every file of an S3 folder (keys only in the environment), checked by size and MD5, listed in the manifest', async () => {

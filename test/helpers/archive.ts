@@ -10,6 +10,21 @@ export function tempDir(prefix = 'exit-plan-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
+/** Temporary folders made through `make`, all removed by `removeAll` (call it in an `after` hook); one per test file. */
+export function tempDirs(defaultPrefix = 'exit-plan-test-'): { make(prefix?: string): string; removeAll(): void } {
+  const made: string[] = [];
+  return {
+    make(prefix = defaultPrefix) {
+      const dir = tempDir(prefix);
+      made.push(dir);
+      return dir;
+    },
+    removeAll() {
+      for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 /** Unzips with Debian's unzip, as a user would, and returns the folder and the manifest. */
 export function unzipArchive(archive: string): { dir: string; manifest: Manifest } {
   const dir = tempDir('exit-plan-unzip-');

@@ -1,23 +1,21 @@
 // Helpers for the dataset tests: export_manager folders written by hand, a clock to simulate days, the CLI.
 import { execFileSync, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { startCapture, type Captured } from '../../scripts/lib/capture';
+import { tempDirs } from './archive';
 
 export const CLI = path.resolve(__dirname, '../../../dist/cli.js');
 
-const made: string[] = [];
+const temp = tempDirs('exit-plan-datasets-');
 
 /** A temporary folder, removed by `removeTempDirs` (call it in an `after` hook). */
 export function tempDir(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'exit-plan-datasets-'));
-  made.push(dir);
-  return dir;
+  return temp.make();
 }
 
 export function removeTempDirs(): void {
-  for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+  temp.removeAll();
 }
 
 /**
